@@ -1,0 +1,30 @@
+# Booking Rush: the two commands of the README, and a few helpers.
+#   make run    installs and starts Redis + Postgres, builds, migrates, runs every service
+#   make test   installs and starts Redis + Postgres, builds, runs every test
+
+SHELL := /bin/bash
+CONFIG ?= debug
+SWIFT_FLAGS ?=
+SERVICES_ENV = $(shell scripts/services env | xargs)
+
+.PHONY: run test services services-down build bench-redis
+
+run: services
+	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product booking-rush
+	env $(SERVICES_ENV) $$(swift build -c $(CONFIG) --show-bin-path)/booking-rush dev
+
+test: services
+	swift build --build-tests $(SWIFT_FLAGS)
+	env $(SERVICES_ENV) swift test --skip-build $(SWIFT_FLAGS)
+
+services:
+	scripts/services up >/dev/null
+
+services-down:
+	scripts/services down
+
+build:
+	swift build -c $(CONFIG) $(SWIFT_FLAGS)
+
+bench-redis: services
+	bench/redis-client.sh

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Database
+import Foundation
+import Logging
+import PostgresNIO
+import Redis
+
+/// Where Redis and Postgres are; flags win over `REDIS_URL` and `DATABASE_URL`.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Redis URL (default: $REDIS_URL, or the local services' Redis)")
+    var redisURL: String?
+
+    @Option(help: "Postgres URL (default: $DATABASE_URL, or the local services' Postgres)")
+    var databaseURL: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical")
+    var logLevel: Logger.Level = .info
+
+    func redisConfiguration() throws -> RedisConfiguration {
+        let url = redisURL ?? ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
+        do {
+            return try RedisConfiguration(url: url)
+        } catch {
+            throw ValidationError("REDIS_URL: \(error)")
+        }
+    }
+
+    func postgresConfiguration() throws -> PostgresClient.Configuration {
+        let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"]
+            ?? "postgres://booking_rush:booking_rush@127.0.0.1:15432/booking_rush"
+        do {
+            return try PostgresClient.Configuration(url: url)
+        } catch {
+            throw ValidationError("DATABASE_URL: \(error)")
+        }
+    }
+
+    func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = logLevel
+        return logger
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Reads an integer environment variable, for defaults of port options.
+func environmentInteger(_ name: String, default value: Int) -> Int {
+    ProcessInfo.processInfo.environment[name].flatMap { Int($0) } ?? value
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Booking
+import Database
+import Gateway
+import Hummingbird
+import Logging
+import Payments
+import PostgresNIO
+import Redis
+import ServiceLifecycle
+
+/// `booking-rush gateway`: the public edge (waiting room, policies, reverse proxy).
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Run the gateway.")
+
+    @OptionGroup var connections: ConnectionOptions
+    @Option(help: "Address to listen on") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (default: $GATEWAY_PORT or 8080)") var port = environmentInteger("GATEWAY_PORT", default: 8080)
+
+    func run() async throws {
+        let logger = connections.logger("gateway")
+        let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
+        let app = buildGatewayApplication(configuration: .init(host: host, port: port), redis: redis, logger: logger)
+        try await runServices([app], logger: logger)
+        await redis.shutdown()
+    }
+}
+
+/// `booking-rush booking`: catalog, inventory and reservations.
+struct BookingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "booking", abstract: "Run the booking service.")
+
+    @OptionGroup var connections: ConnectionOptions
+    @Option(help: "Address to listen on") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (default: $BOOKING_PORT or 8081)") var port = environmentInteger("BOOKING_PORT", default: 8081)
+
+    func run() async throws {
+        let logger = connections.logger("booking")
+        let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
+        let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
+        let app = buildBookingApplication(configuration: .init(host: host, port: port), redis: redis, postgres: postgres, logger: logger)
+        try await runServices([postgres, app], logger: logger)
+        await redis.shutdown()
+    }
+}
+
+/// `booking-rush payments`: payment intents and webhooks.
+struct PaymentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "payments", abstract: "Run the payments service.")
+
+    @OptionGroup var connections: ConnectionOptions
+    @Option(help: "Address to listen on") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (default: $PAYMENTS_PORT or 8082)") var port = environmentInteger("PAYMENTS_PORT", default: 8082)
+
+    func run() async throws {
+        let logger = connections.logger("payments")
+        let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
+        let app = buildPaymentsApplication(configuration: .init(host: host, port: port), postgres: postgres, logger: logger)
+        try await runServices([postgres, app], logger: logger)
+    }
+}
+
+/// `booking-rush dev`: migrates, then runs all three services in one process.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "dev", abstract: "Migrate, then run gateway, booking and payments in one process.")
+
+    @OptionGroup var connections: ConnectionOptions
+    @Option(help: "Address to listen on") var host = "127.0.0.1"
+    @Option(help: "Gateway port") var gatewayPort = environmentInteger("GATEWAY_PORT", default: 8080)
+    @Option(help: "Booking service port") var bookingPort = environmentInteger("BOOKING_PORT", default: 8081)
+    @Option(help: "Payments service port") var paymentsPort = environmentInteger("PAYMENTS_PORT", default: 8082)
+
+    func run() async throws {
+        let logger = connections.logger("dev")
+        let postgresConfiguration = try connections.postgresConfiguration()
+        let runner = try MigrationRunner(migrations: try Migration.embedded(), logger: logger)
+        try await withPostgresClient(configuration: postgresConfiguration, logger: logger) { try await runner.run(on: $0) }
+
+        let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
+        let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
+        let services: [any Service] = [
+            postgres,
+            buildGatewayApplication(configuration: .init(host: host, port: gatewayPort), redis: redis, logger: connections.logger("gateway")),
+            buildBookingApplication(configuration: .init(host: host, port: bookingPort), redis: redis, postgres: postgres, logger: connections.logger("booking")),
+            buildPaymentsApplication(configuration: .init(host: host, port: paymentsPort), postgres: postgres, logger: connections.logger("payments")),
+        ]
+        print("""
+            booking-rush is running:
+              gateway   http://\(host):\(gatewayPort)/health
+              booking   http://\(host):\(bookingPort)/health
+              payments  http://\(host):\(paymentsPort)/health
+            Ctrl-C stops everything.
+            """)
+        try await runServices(services, logger: logger)
+        await redis.shutdown()
+    }
+}
+
+/// Runs services until SIGINT or SIGTERM, then shuts them down gracefully.
+func runServices(_ services: [any Service], logger: Logger) async throws {
+    let group = ServiceGroup(
+        configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    )
+    try await group.run()
+}

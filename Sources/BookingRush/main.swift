@@ -1,0 +1,12 @@
+import ArgumentParser
+import NIOCore
+import NIOPosix
+
+/// Top-level code prefers `ParsableCommand`'s synchronous `main`; an async function picks the async one.
+func runBookingRush() async {
+    await BookingRushCommand.main()
+}
+
+// Runs Swift Concurrency's tasks on NIO's event loops: no thread hops between handlers and tasks.
+_ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+await runBookingRush()

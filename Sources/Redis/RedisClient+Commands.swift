@@ -1,0 +1,64 @@
+import NIOCore
+
+extension RedisClient {
+    /// `PING`: round-trips to the server.
+    public func ping() async throws(RedisError) {
+        let reply = try await send(RedisCommand("PING"))
+        guard reply.string == "PONG" else { throw .unexpectedReply(reply) }
+    }
+
+    /// `GET key`: the value's bytes, or nil when the key is missing.
+    public func get(_ key: String) async throws(RedisError) -> ByteBuffer? {
+        switch try await send(RedisCommand("GET", [key])) {
+        case .bulkString(let buffer): return buffer
+        case .null: return nil
+        case let other: throw .unexpectedReply(other)
+        }
+    }
+
+    /// `GET key` as UTF-8 text.
+    public func getString(_ key: String) async throws(RedisError) -> String? {
+        try await get(key).map { String(buffer: $0) }
+    }
+
+    /// `SET key value [PX milliseconds] [NX]`; returns false when `onlyIfAbsent` and the key exists.
+    @discardableResult
+    public func set(
+        _ key: String,
+        to value: some RedisArgument,
+        expiresIn: Duration? = nil,
+        onlyIfAbsent: Bool = false
+    ) async throws(RedisError) -> Bool {
+        var command = RedisCommand("SET", [key, value])
+        if let expiresIn {
+            command.append("PX")
+            command.append(Int(expiresIn.components.seconds * 1000 + expiresIn.components.attoseconds / 1_000_000_000_000_000))
+        }
+        if onlyIfAbsent { command.append("NX") }
+        let reply = try await send(command)
+        switch reply {
+        case .simpleString("OK"): return true
+        case .null: return false
+        default: throw .unexpectedReply(reply)
+        }
+    }
+
+    /// `DEL key...`: how many keys were removed.
+    @discardableResult
+    public func delete(_ keys: [String]) async throws(RedisError) -> Int {
+        try await integer(RedisCommand("DEL", keys))
+    }
+
+    /// `INCRBY key amount`: the new value.
+    @discardableResult
+    public func increment(_ key: String, by amount: Int = 1) async throws(RedisError) -> Int {
+        try await integer(RedisCommand("INCRBY", [key, amount]))
+    }
+
+    /// Sends a command whose reply must be an integer.
+    public func integer(_ command: RedisCommand) async throws(RedisError) -> Int {
+        let reply = try await send(command)
+        guard case .integer(let value) = reply else { throw .unexpectedReply(reply) }
+        return value
+    }
+}

@@ -1,0 +1,68 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A pool of pipelined Redis connections spread over the event loops of a group.
+///
+/// Commands go to a connection on the caller's own event loop when there is one (no thread
+/// hop), otherwise round-robin. Safe to share between tasks.
+public final class RedisClient: Sendable {
+    /// The configuration the client was made with.
+    public let configuration: RedisConfiguration
+    private let slots: [RedisConnectionSlot]
+    private let slotsByLoop: [ObjectIdentifier: [RedisConnectionSlot]]
+    private let nextSlot = Atomic<Int>(0)
+
+    /// Creates a client; connections open on first use.
+    public init(
+        configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "redis")
+    ) {
+        self.configuration = configuration
+        var loops: [any EventLoop] = []
+        for loop in eventLoopGroup.makeIterator() { loops.append(loop) }
+        self.slots = (0..<configuration.poolSize).map { index in
+            RedisConnectionSlot(configuration: configuration, eventLoop: loops[index % loops.count], logger: logger)
+        }
+        self.slotsByLoop = Dictionary(grouping: slots) { ObjectIdentifier($0.eventLoop) }
+    }
+
+    /// Sends one command and waits for its reply.
+    ///
+    /// - Throws: `RedisError.server` for an error reply; `.timeout`, `.connectionClosed` or
+    ///   `.connectionUnavailable` when the reply cannot be had.
+    public func send(_ command: RedisCommand, timeout: TimeAmount? = nil) async throws(RedisError) -> RedisValue {
+        do {
+            return try await slot().send(command, timeout: timeout ?? configuration.commandTimeout).get()
+        } catch let error as RedisError {
+            throw error
+        } catch {
+            throw RedisError.connectionUnavailable(reason: "\(error)")
+        }
+    }
+
+    /// Sends `name` with `arguments`, e.g. `try await client.send("SET", "key", "value")`.
+    @discardableResult
+    public func send(_ name: String, _ arguments: any RedisArgument...) async throws(RedisError) -> RedisValue {
+        try await send(RedisCommand(name, arguments))
+    }
+
+    /// Closes every connection; later commands fail with `RedisError.clientShutdown`.
+    public func shutdown() async {
+        for slot in slots {
+            try? await slot.shutdown().get()
+        }
+    }
+
+    private func slot() -> RedisConnectionSlot {
+        if slots.count > 1, let current = MultiThreadedEventLoopGroup.currentEventLoop,
+           let local = slotsByLoop[ObjectIdentifier(current)]
+        {
+            if local.count == 1 { return local[0] }
+            return local[nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue % local.count]
+        }
+        return slots[nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue % slots.count]
+    }
+}

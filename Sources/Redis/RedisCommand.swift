@@ -1,0 +1,90 @@
+import CHiredis
+import NIOCore
+
+/// A value that can be sent as one argument of a Redis command.
+public protocol RedisArgument: Sendable {
+    /// Appends the argument's bytes, as Redis should see them.
+    func appendRedisBytes(to bytes: inout [UInt8])
+}
+
+extension String: RedisArgument {
+    public func appendRedisBytes(to bytes: inout [UInt8]) { bytes.append(contentsOf: utf8) }
+}
+
+extension Substring: RedisArgument {
+    public func appendRedisBytes(to bytes: inout [UInt8]) { bytes.append(contentsOf: utf8) }
+}
+
+extension Int: RedisArgument {
+    public func appendRedisBytes(to bytes: inout [UInt8]) { bytes.append(contentsOf: String(self).utf8) }
+}
+
+extension Double: RedisArgument {
+    public func appendRedisBytes(to bytes: inout [UInt8]) { bytes.append(contentsOf: String(self).utf8) }
+}
+
+extension Array: RedisArgument where Element == UInt8 {
+    public func appendRedisBytes(to bytes: inout [UInt8]) { bytes.append(contentsOf: self) }
+}
+
+extension ByteBuffer: RedisArgument {
+    public func appendRedisBytes(to bytes: inout [UInt8]) { bytes.append(contentsOf: readableBytesView) }
+}
+
+/// One Redis command: its name and arguments, binary-safe.
+public struct RedisCommand: Sendable {
+    private var storage: [UInt8] = []
+    private var lengths: [Int] = []
+
+    /// A command with its arguments, e.g. `RedisCommand("SET", ["key", "value"])`.
+    public init(_ name: String, _ arguments: [any RedisArgument] = []) {
+        storage.reserveCapacity(name.utf8.count + 16 * arguments.count)
+        append(name)
+        for argument in arguments { append(argument) }
+    }
+
+    /// Appends one argument.
+    public mutating func append(_ argument: some RedisArgument) {
+        let start = storage.count
+        argument.appendRedisBytes(to: &storage)
+        lengths.append(storage.count - start)
+    }
+
+    /// The command's name, upper-cased.
+    public var name: String {
+        String(decoding: storage.prefix(lengths.first ?? 0), as: UTF8.self).uppercased()
+    }
+
+    /// The number of words, the name included.
+    public var count: Int { lengths.count }
+
+    /// The command in RESP2 wire form, formatted by hiredis.
+    public func encoded(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        storage.withUnsafeBufferPointer { base in
+            var pointers: [UnsafePointer<CChar>?] = []
+            pointers.reserveCapacity(lengths.count)
+            var offset = 0
+            let start = UnsafeRawPointer(base.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+            for length in lengths {
+                pointers.append((start + offset).assumingMemoryBound(to: CChar.self))
+                offset += length
+            }
+            var target: UnsafeMutablePointer<CChar>?
+            let size = lengths.withUnsafeBufferPointer { sizes in
+                redisFormatCommandArgv(&target, Int32(lengths.count), &pointers, sizes.baseAddress)
+            }
+            guard size >= 0, let target else {
+                preconditionFailure("hiredis could not allocate a \(lengths.count)-word command")
+            }
+            defer { redisFreeCommand(target) }
+            var buffer = allocator.buffer(capacity: Int(size))
+            buffer.writeBytes(UnsafeRawBufferPointer(start: target, count: Int(size)))
+            return buffer
+        }
+    }
+}
+
+extension RedisCommand: CustomStringConvertible {
+    /// The command's name and argument count, never its values (they may be secrets).
+    public var description: String { "\(name) (\(count - 1) arguments)" }
+}

@@ -1,0 +1,48 @@
+import Crypto
+import NIOCore
+
+/// A Lua script, called by its SHA-1 with `EVALSHA`.
+public struct RedisScript: Sendable, Hashable {
+    /// A name for logs and metrics, e.g. the script's file name.
+    public let name: String
+    /// The Lua source.
+    public let source: String
+    /// The lower-case hex SHA-1 of `source`, as Redis names it.
+    public let sha1: String
+
+    public init(name: String, source: String) {
+        self.name = name
+        self.source = source
+        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8))
+            .map { byte in String(byte, radix: 16).leftPadded(to: 2) }
+            .joined()
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+extension RedisClient {
+    /// Runs `script` with `EVALSHA`; when the server's script cache lacks it (`NOSCRIPT`, e.g.
+    /// after `SCRIPT FLUSH` or a restart), loads it with `SCRIPT LOAD` and retries once.
+    public func run(
+        _ script: RedisScript,
+        keys: [String],
+        arguments: [any RedisArgument] = [],
+        timeout: TimeAmount? = nil
+    ) async throws(RedisError) -> RedisValue {
+        var command = RedisCommand("EVALSHA", [script.sha1, keys.count])
+        for key in keys { command.append(key) }
+        for argument in arguments { command.append(argument) }
+        do {
+            return try await send(command, timeout: timeout)
+        } catch RedisError.server(let error) where error.kind == .noScript {
+            let loaded = try await send(RedisCommand("SCRIPT", ["LOAD", script.source]), timeout: timeout)
+            guard loaded.string == script.sha1 else { throw .unexpectedReply(loaded) }
+            return try await send(command, timeout: timeout)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Hummingbird
+
+/// A dependency that `/ready` checks, such as Redis or Postgres.
+public struct ReadinessCheck: Sendable {
+    public let name: String
+    public let check: @Sendable () async throws -> Void
+
+    public init(name: String, check: @escaping @Sendable () async throws -> Void) {
+        self.name = name
+        self.check = check
+    }
+}
+
+/// The body of `/health` and `/ready`.
+public struct HealthReport: ResponseCodable, Sendable {
+    public var status: String
+    public var checks: [String: String]
+}
+
+extension Router {
+    /// Adds `GET /health` (the process answers) and `GET /ready` (every check passes; 503 otherwise).
+    public func addHealthRoutes(_ checks: [ReadinessCheck]) {
+        get("/health") { _, _ in
+            HealthReport(status: "ok", checks: [:])
+        }
+        get("/ready") { _, _ -> HealthReport in
+            let results = await withTaskGroup(of: (String, String).self) { group in
+                for check in checks {
+                    group.addTask {
+                        do {
+                            try await check.check()
+                            return (check.name, "ok")
+                        } catch {
+                            return (check.name, "failing: \(error)")
+                        }
+                    }
+                }
+                var results: [String: String] = [:]
+                for await (name, result) in group { results[name] = result }
+                return results
+            }
+            let ready = results.values.allSatisfy { $0 == "ok" }
+            guard ready else {
+                throw ProblemDetails(
+                    status: .serviceUnavailable,
+                    detail: results.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+                )
+            }
+            return HealthReport(status: "ready", checks: results)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Booking
+import Database
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Payments
+import PostgresNIO
+import Redis
+import ServiceKit
+import Testing
+
+@Suite("Service health, readiness and problem+json errors")
+struct HealthAndProblemTests {
+    static let logger = Logger(label: "service-tests")
+
+    static func redis(url: String? = nil) throws -> RedisClient {
+        let url = url ?? ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
+        var configuration = try RedisConfiguration(url: url)
+        configuration.connectTimeout = .milliseconds(300)
+        return RedisClient(configuration: configuration)
+    }
+
+    static func postgresConfiguration() throws -> PostgresClient.Configuration {
+        try PostgresClient.Configuration(
+            url: ProcessInfo.processInfo.environment["TEST_DATABASE_URL"]
+                ?? "postgres://booking_rush:booking_rush@127.0.0.1:15432/booking_rush_test"
+        )
+    }
+
+    @Test("the gateway is healthy and ready when Redis answers")
+    func gatewayReady() async throws {
+        let redis = try Self.redis()
+        let app = buildGatewayApplication(configuration: .init(port: 0), redis: redis, logger: Self.logger)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.status == .ok)
+                let report = try JSONDecoder().decode(HealthReport.self, from: response.body)
+                #expect(report.checks == ["redis": "ok"])
+            }
+        }
+        await redis.shutdown()
+    }
+
+    @Test("/ready is a 503 problem when Redis is down, while /health stays 200")
+    func gatewayNotReady() async throws {
+        let redis = try Self.redis(url: "redis://127.0.0.1:1/0")
+        let app = buildGatewayApplication(configuration: .init(port: 0), redis: redis, logger: Self.logger)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                let problem = try JSONDecoder().decode(ProblemDetails.self, from: response.body)
+                #expect(problem.statusCode == 503)
+                #expect(problem.detail?.hasPrefix("redis: failing") == true)
+            }
+        }
+        await redis.shutdown()
+    }
+
+    @Test("booking and payments check Postgres (and booking Redis) for readiness")
+    func bookingAndPaymentsReady() async throws {
+        let redis = try Self.redis()
+        try await withPostgresClient(configuration: try Self.postgresConfiguration(), logger: Self.logger) { postgres in
+            let booking = buildBookingApplication(configuration: .init(port: 0), redis: redis, postgres: postgres, logger: Self.logger)
+            try await booking.test(.router) { client in
+                try await client.execute(uri: "/ready", method: .get) { response in
+                    let report = try JSONDecoder().decode(HealthReport.self, from: response.body)
+                    #expect(report.checks == ["redis": "ok", "postgres": "ok"])
+                }
+            }
+            let payments = buildPaymentsApplication(configuration: .init(port: 0), postgres: postgres, logger: Self.logger)
+            try await payments.test(.router) { client in
+                try await client.execute(uri: "/ready", method: .get) { response in
+                    let report = try JSONDecoder().decode(HealthReport.self, from: response.body)
+                    #expect(report.checks == ["postgres": "ok"])
+                }
+            }
+        }
+        await redis.shutdown()
+    }
+
+    @Test("unknown routes and wrong methods are problem+json, never bare errors")
+    func unknownRoute() async throws {
+        let redis = try Self.redis()
+        let app = buildGatewayApplication(configuration: .init(port: 0), redis: redis, logger: Self.logger)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/no/such/route", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                let problem = try JSONDecoder().decode(ProblemDetails.self, from: response.body)
+                #expect(problem.instance == "/no/such/route")
+                #expect(problem.title == "Not Found")
+            }
+        }
+        await redis.shutdown()
+    }
+
+    @Test("typed errors and unexpected errors map to problems in one place")
+    func errorMapping() async throws {
+        struct SoldOut: ProblemConvertible {
+            var problem: ProblemDetails {
+                ProblemDetails(status: .conflict, type: "https://booking-rush.dev/problems/sold-out", title: "Sold out", detail: "zone A has no seats")
+            }
+        }
+        struct Unexpected: Error {}
+        let router = Router()
+        router.add(middleware: ProblemMiddleware())
+        router.get("/typed") { _, _ -> String in throw SoldOut() }
+        router.get("/unexpected") { _, _ -> String in throw Unexpected() }
+        router.get("/http") { _, _ -> String in throw HTTPError(.tooManyRequests, headers: [.retryAfter: "3"], message: "slow down") }
+        let app = Application(router: router)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/typed", method: .get) { response in
+                #expect(response.status == .conflict)
+                let problem = try JSONDecoder().decode(ProblemDetails.self, from: response.body)
+                #expect(problem.type == "https://booking-rush.dev/problems/sold-out")
+                #expect(problem.detail == "zone A has no seats")
+            }
+            try await client.execute(uri: "/unexpected", method: .get) { response in
+                #expect(response.status == .internalServerError)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                #expect(!String(buffer: response.body).contains("Unexpected"), "internal error types must not leak")
+            }
+            try await client.execute(uri: "/http", method: .get) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[.retryAfter] == "3")
+                let problem = try JSONDecoder().decode(ProblemDetails.self, from: response.body)
+                #expect(problem.detail == "slow down")
+            }
+        }
+    }
+}
