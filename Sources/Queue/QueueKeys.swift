@@ -12,4 +12,37 @@ public struct QueueKeys: Sendable, Hashable {
 
     /// The prefix shared by every key of the event: `bk:{evt:ID}:`.
     public var prefix: String { "bk:{evt:\(event)}:" }
+
+    /// Hash: the room's configuration.
+    public var room: String { prefix + "room" }
+    /// Counter: the join sequence.
+    public var sequence: String { prefix + "seq" }
+    /// Sorted set: waiting visitors by join sequence.
+    public var waiting: String { prefix + "waiting" }
+    /// Sorted set: waiting visitors by last poll time.
+    public var seen: String { prefix + "seen" }
+    /// Sorted set: visitors who joined before the room opened.
+    public var prequeue: String { prefix + "prequeue" }
+    /// Hash: each visitor's state.
+    public var visitors: String { prefix + "visitors" }
+    /// Sorted set: admitted visitors by pass expiry.
+    public var active: String { prefix + "active" }
+    /// Hash: release bookkeeping and totals.
+    public var stats: String { prefix + "stats" }
+    /// Sorted set: recent releases, for the observed rate.
+    public var releases: String { prefix + "releases" }
+
+    /// Every key of the room, for deleting it.
+    public var all: [String] { [room, sequence, waiting, seen, prequeue, visitors, active, stats, releases] }
+
+    /// Set of every event id that has a room (not hash-tagged: it is never used inside a script).
+    public static let rooms = "bk:rooms"
+
+    /// Whether `event` can be used in keys and URLs: 1–64 of `A-Z a-z 0-9 - _ .`.
+    public static func isValidEvent(_ event: String) -> Bool {
+        (1...64).contains(event.utf8.count) && event.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+        }
+    }
 }

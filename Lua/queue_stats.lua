@@ -1,0 +1,33 @@
+-- Read-only figures of an event's waiting room, for operators.
+--
+-- KEYS[1]  bk:{evt:ID}:room       hash
+-- KEYS[2]  bk:{evt:ID}:waiting    zset visitor -> sequence
+-- KEYS[3]  bk:{evt:ID}:prequeue   zset visitor -> sequence
+-- KEYS[4]  bk:{evt:ID}:visitors   hash visitor -> state
+-- KEYS[5]  bk:{evt:ID}:active     zset visitor -> pass expiry (ms)
+-- KEYS[6]  bk:{evt:ID}:stats      hash
+--
+-- Returns {waiting, prequeue, active, released_total, abandoned_total, observed_rate, oldest_wait_ms}.
+-- Errors: NOROOM.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    return redis.error_reply('NOROOM no waiting room for this event')
+end
+local stats = redis.call('HMGET', KEYS[6], 'released_total', 'abandoned_total', 'observed_rate')
+local oldest = 0
+local head = redis.call('ZRANGE', KEYS[2], 0, 0)
+if head[1] then
+    local state = redis.call('HGET', KEYS[4], head[1]) or ''
+    local joined = tonumber(string.match(state, '^w:%-?%d+:(%d+)$'))
+    if joined then oldest = now - joined end
+end
+return {
+    redis.call('ZCARD', KEYS[2]),
+    redis.call('ZCARD', KEYS[3]),
+    redis.call('ZCOUNT', KEYS[5], '(' .. now, '+inf'),
+    tonumber(stats[1]) or 0,
+    tonumber(stats[2]) or 0,
+    stats[3] or '0',
+    oldest,
+}

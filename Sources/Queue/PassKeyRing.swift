@@ -1,0 +1,189 @@
+import Foundation
+import JWTKit
+import Redis
+import Synchronization
+
+/// The ES256 keys that sign and verify queue passes, shared by every gateway through Redis.
+///
+/// One key is active and signs; the previous ones keep verifying until passes signed with them
+/// have expired. `rotate()` on any gateway reaches the others at their next `refresh()`, or as
+/// soon as they meet a pass with the new `kid`.
+public final class PassKeyRing: Sendable {
+    /// How many keys stay usable for verification (the active one included).
+    public static let retainedKeys = 4
+
+    private struct StoredKey: Codable {
+        var createdMilliseconds: Int64
+        var pem: String
+        enum CodingKeys: String, CodingKey { case createdMilliseconds = "created_ms", pem }
+    }
+
+    private struct State {
+        var collection = JWTKeyCollection()
+        var activeKid: String?
+        var kids: Set<String> = []
+        var publicKeys: [JSONWebKey] = []
+        var lastRefresh: ContinuousClock.Instant?
+    }
+
+    public let redis: RedisClient
+    public let issuer: String
+    /// Redis hash: kid → JSON `{"created_ms": …, "pem": …}` of the private key.
+    public let keysKey: String
+    /// Redis string: the active kid.
+    public let activeKey: String
+    private let state = Mutex(State())
+
+    /// - Parameter namespace: the Redis key prefix of the ring; gateways that share passes share it.
+    public init(redis: RedisClient, issuer: String = "booking-rush", namespace: String = "bk:pass-keys") {
+        self.redis = redis
+        self.issuer = issuer
+        self.keysKey = namespace
+        self.activeKey = namespace + ":active"
+    }
+
+    /// Loads the keys, creating the first one if no gateway has yet.
+    public func bootstrap() async throws {
+        if try await redis.send(RedisCommand("GET", [activeKey])).isNull {
+            let (kid, stored) = try Self.generate()
+            try await redis.send(RedisCommand("HSETNX", [keysKey, kid, stored]))
+            try await redis.send(RedisCommand("SET", [activeKey, kid, "NX"]))
+        }
+        try await refresh()
+    }
+
+    /// Makes a new key the signing key; older keys keep verifying. Returns the new kid.
+    @discardableResult
+    public func rotate() async throws -> String {
+        let (kid, stored) = try Self.generate()
+        try await redis.send(RedisCommand("HSET", [keysKey, kid, stored]))
+        try await redis.send(RedisCommand("SET", [activeKey, kid]))
+        let all = try await loadStored()
+        let retired = all.sorted { $0.value.createdMilliseconds > $1.value.createdMilliseconds }.dropFirst(Self.retainedKeys)
+        if !retired.isEmpty {
+            try await redis.send(RedisCommand("HDEL", [keysKey] + retired.map(\.key)))
+        }
+        try await refresh()
+        return kid
+    }
+
+    /// Reloads the keys from Redis.
+    public func refresh() async throws {
+        let stored = try await loadStored()
+        let active = try await redis.send(RedisCommand("GET", [activeKey])).string
+        let collection = JWTKeyCollection()
+        var publicKeys: [JSONWebKey] = []
+        for (kid, key) in stored.sorted(by: { $0.value.createdMilliseconds > $1.value.createdMilliseconds }) {
+            let privateKey = try ES256PrivateKey(pem: key.pem)
+            await collection.add(ecdsa: privateKey, kid: JWKIdentifier(string: kid))
+            if let parameters = privateKey.publicKey.parameters {
+                publicKeys.append(JSONWebKey(kid: kid, x: parameters.x, y: parameters.y))
+            }
+        }
+        state.withLock { state in
+            state.collection = collection
+            state.activeKid = active
+            state.kids = Set(stored.keys)
+            state.publicKeys = publicKeys
+            state.lastRefresh = .now
+        }
+    }
+
+    /// The public keys, newest first, as a JWKS document.
+    public var jwks: JSONWebKeySet {
+        JSONWebKeySet(keys: state.withLock { $0.publicKeys })
+    }
+
+    /// The kid that signs new passes.
+    public var activeKid: String? { state.withLock { $0.activeKid } }
+
+    /// Signs a pass with the active key.
+    public func sign(_ claims: QueuePassClaims) async throws -> String {
+        let (collection, kid) = state.withLock { ($0.collection, $0.activeKid) }
+        guard let kid else { throw QueuePassError.unknownKey }
+        let header: JWTHeader = ["typ": .string(QueuePassClaims.type), "alg": .string("ES256"), "kid": .string(kid)]
+        return try await collection.sign(claims, kid: JWKIdentifier(string: kid), header: header)
+    }
+
+    /// Verifies a pass for `event`: algorithm pinned to ES256, type, known kid, signature,
+    /// expiry, not-before, issuer and audience.
+    public func verify(_ token: String, event: String) async throws(QueuePassError) -> QueuePassClaims {
+        let header = try PassHeader.decode(token)
+        guard header.alg == "ES256" else { throw .algorithmNotAllowed(header.alg ?? "none") }
+        guard header.typ == QueuePassClaims.type else { throw .wrongType }
+        guard let kid = header.kid else { throw .unknownKey }
+        if !state.withLock({ $0.kids.contains(kid) }) {
+            try? await refreshIfStale()
+            guard state.withLock({ $0.kids.contains(kid) }) else { throw .unknownKey }
+        }
+        let collection = state.withLock { $0.collection }
+        let claims: QueuePassClaims
+        do {
+            claims = try await collection.verify(token, as: QueuePassClaims.self)
+        } catch let error as JWTError {
+            switch error.errorType {
+            case .claimVerificationFailure where error.failedClaim is ExpirationClaim: throw .expired
+            case .claimVerificationFailure where error.failedClaim is NotBeforeClaim: throw .notYetValid
+            default: throw .invalidSignature
+            }
+        } catch {
+            throw .invalidSignature
+        }
+        guard claims.tokenUse == QueuePassClaims.use else { throw .wrongType }
+        guard claims.iss.value == issuer else { throw .wrongIssuer }
+        guard claims.aud.value == [event] else { throw .wrongAudience }
+        return claims
+    }
+
+    /// Reloads at most once a second, for passes signed by a key this gateway has not seen yet.
+    private func refreshIfStale() async throws {
+        let stale = state.withLock { state in
+            guard let last = state.lastRefresh else { return true }
+            return ContinuousClock.now - last > .seconds(1)
+        }
+        if stale { try await refresh() }
+    }
+
+    private func loadStored() async throws -> [String: StoredKey] {
+        let reply = try await redis.send(RedisCommand("HGETALL", [keysKey]))
+        let fields = reply.array ?? []
+        var stored: [String: StoredKey] = [:]
+        for index in stride(from: 0, to: fields.count - 1, by: 2) {
+            guard let kid = fields[index].string, let json = fields[index + 1].string,
+                  let key = try? JSONDecoder().decode(StoredKey.self, from: Data(json.utf8))
+            else { continue }
+            stored[kid] = key
+        }
+        return stored
+    }
+
+    private static func generate() throws -> (kid: String, stored: String) {
+        let key = ES256PrivateKey()
+        let created = Int64(Date().timeIntervalSince1970 * 1000)
+        let kid = "qp-\(created)-\(UInt32.random(in: 0 ... .max))"
+        let json = try JSONEncoder().encode(StoredKey(createdMilliseconds: created, pem: key.pemRepresentation))
+        return (kid, String(decoding: json, as: UTF8.self))
+    }
+}
+
+/// One public key in a JWKS document (RFC 7517), as services behind the gateway consume it.
+public struct JSONWebKey: Sendable, Codable, Hashable {
+    public var kty = "EC"
+    public var crv = "P-256"
+    public var alg = "ES256"
+    public var use = "sig"
+    public var kid: String
+    public var x: String
+    public var y: String
+
+    public init(kid: String, x: String, y: String) {
+        self.kid = kid
+        self.x = x
+        self.y = y
+    }
+}
+
+/// A JWKS document: `{"keys": [...]}`.
+public struct JSONWebKeySet: Sendable, Codable, Hashable {
+    public var keys: [JSONWebKey]
+}

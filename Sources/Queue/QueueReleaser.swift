@@ -1,0 +1,60 @@
+import Logging
+import ServiceLifecycle
+
+/// Releases visitors from every room, every `interval`, on every gateway.
+///
+/// No leader is elected: the release script accrues admissions from Redis time since the last
+/// release by anyone, so the fleet releases at each room's rate however many gateways call.
+public struct QueueReleaser: Service {
+    public let room: WaitingRoom
+    public let keys: PassKeyRing?
+    public let interval: Duration
+    public let logger: Logger
+
+    public init(room: WaitingRoom, keys: PassKeyRing? = nil, interval: Duration = .milliseconds(100), logger: Logger) {
+        self.room = room
+        self.keys = keys
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var ticks = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await releaseAll()
+            ticks += 1
+            if let keys, ticks % 50 == 0 {
+                do {
+                    try await keys.refresh()
+                } catch {
+                    logger.warning("queue-pass key refresh failed", metadata: ["error": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// One release call per room; a failing room is logged and does not stop the others.
+    public func releaseAll() async {
+        let events: [String]
+        do {
+            events = try await room.events()
+        } catch {
+            logger.warning("listing rooms failed", metadata: ["error": "\(error)"])
+            return
+        }
+        for event in events {
+            do {
+                let result = try await room.release(event: event)
+                if result.admitted > 0 || result.abandoned > 0 {
+                    logger.debug("released", metadata: [
+                        "event": "\(event)", "admitted": "\(result.admitted)", "abandoned": "\(result.abandoned)",
+                        "waiting": "\(result.waiting)",
+                    ])
+                }
+            } catch {
+                logger.warning("release failed", metadata: ["event": "\(event)", "error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Redis
+
+/// How a waiting room treats arrivals.
+public enum RoomMode: String, Sendable, Codable, CaseIterable {
+    /// No queue: passes are issued at once.
+    case open
+    /// Visitors queue and are released at `releaseRate`.
+    case queue
+    /// Visitors may join, nobody is released.
+    case paused
+    /// Joins are refused.
+    case closed
+}
+
+/// A room's settings, stored in Redis so that every gateway sees the same.
+public struct RoomConfiguration: Sendable, Codable, Hashable {
+    public var mode: RoomMode
+    /// Visitors released per second.
+    public var releaseRate: Double
+    /// Most visitors holding a valid pass at once; 0 means no cap.
+    public var maxActive: Int
+    /// Seconds a pass stays valid (and its slot taken) after admission.
+    public var passTTL: Int
+    /// Seconds a waiting visitor may go without polling before losing the place.
+    public var idleTimeout: Int
+    /// Unix time in milliseconds at which the room opens; those who join before are shuffled.
+    public var opensAt: Int64?
+    /// Where admitted visitors are sent, with their pass.
+    public var targetURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case mode, releaseRate = "release_rate", maxActive = "max_active", passTTL = "pass_ttl"
+        case idleTimeout = "idle_timeout", opensAt = "opens_at", targetURL = "target_url"
+    }
+
+    public init(
+        mode: RoomMode = .queue,
+        releaseRate: Double = 10,
+        maxActive: Int = 0,
+        passTTL: Int = 300,
+        idleTimeout: Int = 60,
+        opensAt: Int64? = nil,
+        targetURL: String? = nil
+    ) {
+        self.mode = mode
+        self.releaseRate = releaseRate
+        self.maxActive = maxActive
+        self.passTTL = passTTL
+        self.idleTimeout = idleTimeout
+        self.opensAt = opensAt
+        self.targetURL = targetURL
+    }
+
+    /// Checks every field's range.
+    public func validate() throws(QueueError) {
+        guard releaseRate.isFinite, releaseRate >= 0, releaseRate <= 100_000 else {
+            throw .invalidConfiguration("release_rate must be between 0 and 100000 visitors per second")
+        }
+        guard (0...10_000_000).contains(maxActive) else { throw .invalidConfiguration("max_active must be between 0 and 10000000") }
+        guard (10...86_400).contains(passTTL) else { throw .invalidConfiguration("pass_ttl must be between 10 and 86400 seconds") }
+        guard (5...86_400).contains(idleTimeout) else { throw .invalidConfiguration("idle_timeout must be between 5 and 86400 seconds") }
+        if let opensAt, opensAt < 0 { throw .invalidConfiguration("opens_at must be a Unix time in milliseconds") }
+        if let targetURL {
+            guard targetURL.count <= 2048, targetURL.hasPrefix("/") || targetURL.hasPrefix("https://") || targetURL.hasPrefix("http://") else {
+                throw .invalidConfiguration("target_url must be a path or an http(s) URL")
+            }
+        }
+    }
+
+    /// The fields as `HSET` arguments.
+    var redisFields: [any RedisArgument] {
+        [
+            "mode", mode.rawValue, "release_rate", releaseRate, "max_active", maxActive, "pass_ttl", passTTL,
+            "idle_timeout", idleTimeout, "opens_at", Int(opensAt ?? 0), "target_url", targetURL ?? "",
+        ]
+    }
+
+    /// Reads the configuration from an `HGETALL` reply; nil when the room does not exist.
+    init?(hash: [String: String]) {
+        guard let modeText = hash["mode"], let mode = RoomMode(rawValue: modeText) else { return nil }
+        self.init(
+            mode: mode,
+            releaseRate: hash["release_rate"].flatMap(Double.init) ?? 0,
+            maxActive: hash["max_active"].flatMap { Int($0) } ?? 0,
+            passTTL: hash["pass_ttl"].flatMap { Int($0) } ?? 300,
+            idleTimeout: hash["idle_timeout"].flatMap { Int($0) } ?? 60,
+            opensAt: hash["opens_at"].flatMap { Int64($0) }.flatMap { $0 > 0 ? $0 : nil },
+            targetURL: hash["target_url"].flatMap { $0.isEmpty ? nil : $0 }
+        )
+    }
+}
+
+/// A room's configuration with what happened at its opening.
+public struct RoomDescription: Sendable, Codable, Hashable {
+    public var event: String
+    public var configuration: RoomConfiguration
+    /// Whether the pre-queue has been shuffled in.
+    public var opened: Bool
+    /// The shuffle seed, reported once the room has opened.
+    public var seed: String?
+    public var prequeueSize: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case event, configuration, opened, seed, prequeueSize = "prequeue_size"
+    }
+}

@@ -1,0 +1,76 @@
+/// Where a visitor stands in a waiting room.
+public enum VisitorPlace: Sendable, Hashable {
+    /// In the queue: `position` is 1-based, `ahead` visitors come first.
+    case waiting(position: Int, ahead: Int, waitingCount: Int, rates: ReleaseRates)
+    /// Joined before the room opened; the order is drawn at `opensAt` (Unix ms).
+    case prequeue(opensAt: Int64, prequeueCount: Int)
+    /// Released: may collect a pass until `expiresAt`.
+    case admitted(Admission)
+}
+
+/// A room's configured release rate and the rate observed over the last 10 s.
+public struct ReleaseRates: Sendable, Hashable {
+    public var configured: Double
+    public var observed: Double
+
+    public init(configured: Double, observed: Double) {
+        self.configured = configured
+        self.observed = observed
+    }
+
+    /// Seconds until `ahead` visitors have been released: at the observed rate when there is
+    /// one, else at the configured rate; nil when nothing is being released.
+    public func eta(ahead: Int) -> Int? {
+        let rate = observed > 0 ? observed : configured
+        guard rate > 0 else { return nil }
+        return Int((Double(ahead + 1) / rate).rounded(.up))
+    }
+}
+
+/// A visitor's admission: the slot they hold until `expiresAt`.
+public struct Admission: Sendable, Hashable {
+    /// The visitor's rank among everyone the room admitted (1-based); also the pass's id.
+    public var number: Int
+    /// Unix time in milliseconds at which the pass expires and the slot frees.
+    public var expiresAt: Int64
+
+    public init(number: Int, expiresAt: Int64) {
+        self.number = number
+        self.expiresAt = expiresAt
+    }
+}
+
+/// The outcome of a join.
+public struct JoinResult: Sendable, Hashable {
+    /// False when the visitor already had this place.
+    public var joined: Bool
+    public var place: VisitorPlace
+}
+
+/// The outcome of one release call.
+public struct ReleaseResult: Sendable, Hashable {
+    public var admitted: Int
+    public var abandoned: Int
+    public var waiting: Int
+    public var active: Int
+    public var observedRate: Double
+}
+
+/// Figures of a room, for operators.
+public struct RoomStats: Sendable, Codable, Hashable {
+    public var waiting: Int
+    public var prequeue: Int
+    public var activePasses: Int
+    public var releasedTotal: Int
+    public var abandonedTotal: Int
+    public var configuredRate: Double
+    public var observedRate: Double
+    /// Milliseconds the visitor at the head of the queue has waited.
+    public var oldestWaitMilliseconds: Int
+
+    enum CodingKeys: String, CodingKey {
+        case waiting, prequeue, activePasses = "active_passes", releasedTotal = "released_total"
+        case abandonedTotal = "abandoned_total", configuredRate = "configured_rate", observedRate = "observed_rate"
+        case oldestWaitMilliseconds = "oldest_wait_ms"
+    }
+}

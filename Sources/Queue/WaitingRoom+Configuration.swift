@@ -1,0 +1,59 @@
+import Redis
+
+extension WaitingRoom {
+    /// Creates or replaces the event's room settings; every gateway sees them at its next call.
+    public func configure(event: String, _ configuration: RoomConfiguration) async throws(QueueError) {
+        let keys = try Self.keys(event)
+        try configuration.validate()
+        var command = RedisCommand("HSET", [keys.room])
+        for field in configuration.redisFields { command.append(field) }
+        try await send(command)
+        try await send(RedisCommand("SADD", [QueueKeys.rooms, event]))
+    }
+
+    /// Changes only the mode (pause, resume, open, close).
+    public func setMode(event: String, _ mode: RoomMode) async throws(QueueError) {
+        _ = try await describe(event: event)
+        let keys = try Self.keys(event)
+        try await send(RedisCommand("HSET", [keys.room, "mode", mode.rawValue]))
+    }
+
+    /// The room's settings and, once it has opened, the pre-queue's seed.
+    public func describe(event: String) async throws(QueueError) -> RoomDescription {
+        let keys = try Self.keys(event)
+        let reply = try await send(RedisCommand("HGETALL", [keys.room]))
+        var hash: [String: String] = [:]
+        let fields = reply.array ?? []
+        for index in stride(from: 0, to: fields.count - 1, by: 2) {
+            if let name = fields[index].string, let value = fields[index + 1].string { hash[name] = value }
+        }
+        guard let configuration = RoomConfiguration(hash: hash) else { throw .roomNotFound(event: event) }
+        let opened = hash["opened"] == "1"
+        return RoomDescription(
+            event: event, configuration: configuration, opened: opened,
+            seed: opened ? hash["seed"] : nil, prequeueSize: opened ? hash["prequeue_size"].flatMap { Int($0) } : nil
+        )
+    }
+
+    /// Every event that has a room.
+    public func events() async throws(QueueError) -> [String] {
+        let reply = try await send(RedisCommand("SMEMBERS", [QueueKeys.rooms]))
+        return (reply.array ?? []).compactMap(\.string).sorted()
+    }
+
+    /// Deletes the room and everyone's place in it.
+    public func delete(event: String) async throws(QueueError) {
+        let keys = try Self.keys(event)
+        try await send(RedisCommand("DEL", keys.all))
+        try await send(RedisCommand("SREM", [QueueKeys.rooms, event]))
+    }
+
+    @discardableResult
+    private func send(_ command: RedisCommand) async throws(QueueError) -> RedisValue {
+        do {
+            return try await redis.send(command)
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+}

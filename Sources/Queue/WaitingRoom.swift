@@ -1,0 +1,139 @@
+import EmbeddedResources
+import Redis
+
+/// The waiting rooms of every event, kept in Redis and changed only by Lua scripts, so that any
+/// number of gateways share them.
+public struct WaitingRoom: Sendable {
+    static let joinScript = RedisScript(EmbeddedLua.queueJoin)
+    static let statusScript = RedisScript(EmbeddedLua.queueStatus)
+    static let leaveScript = RedisScript(EmbeddedLua.queueLeave)
+    static let releaseScript = RedisScript(EmbeddedLua.queueRelease)
+    static let statsScript = RedisScript(EmbeddedLua.queueStats)
+
+    public let redis: RedisClient
+
+    public init(redis: RedisClient) {
+        self.redis = redis
+    }
+
+    /// Joins `visitor` to the event's room, or returns the place they already hold.
+    ///
+    /// - Throws: `roomNotFound`, `roomClosed`, `invalidEvent`, `unavailable`.
+    public func join(event: String, visitor: String) async throws(QueueError) -> JoinResult {
+        let keys = try Self.keys(event)
+        let reply = try await run(Self.joinScript, event: event, keys: [
+            keys.room, keys.sequence, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active, keys.stats,
+        ], arguments: [visitor])
+        guard let fields = reply.array, fields.count >= 4, let state = fields[0].string, let joined = fields[1].int else {
+            throw .unavailable("unexpected join reply \(reply)")
+        }
+        let rates = ReleaseRates(
+            configured: fields.count > 4 ? fields[4].double ?? 0 : 0,
+            observed: fields.count > 5 ? fields[5].double ?? 0 : 0
+        )
+        let place: VisitorPlace
+        switch state {
+        case "waiting":
+            let rank = fields[2].int ?? 0
+            place = .waiting(position: rank + 1, ahead: rank, waitingCount: fields[3].int ?? 0, rates: rates)
+        case "prequeue":
+            place = .prequeue(opensAt: Int64(fields[2].int ?? 0), prequeueCount: fields[3].int ?? 0)
+        case "admitted":
+            place = .admitted(Admission(number: fields[3].int ?? 0, expiresAt: Int64(fields[2].int ?? 0)))
+        default:
+            throw .unavailable("unexpected join state \(state)")
+        }
+        return JoinResult(joined: joined == 1, place: place)
+    }
+
+    /// The visitor's place; polling also keeps it (a visitor who stops polling loses it).
+    ///
+    /// - Throws: `notInQueue`, `placeLost`, `passExpired`, `roomNotFound`, `unavailable`.
+    public func status(event: String, visitor: String) async throws(QueueError) -> VisitorPlace {
+        let keys = try Self.keys(event)
+        let reply = try await run(Self.statusScript, event: event, keys: [
+            keys.room, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.stats,
+        ], arguments: [visitor])
+        guard let fields = reply.array, let state = fields.first?.string else {
+            throw .unavailable("unexpected status reply \(reply)")
+        }
+        switch (state, fields.count) {
+        case ("waiting", 5...):
+            let rank = fields[1].int ?? 0
+            let rates = ReleaseRates(configured: fields[3].double ?? 0, observed: fields[4].double ?? 0)
+            return .waiting(position: rank + 1, ahead: rank, waitingCount: fields[2].int ?? 0, rates: rates)
+        case ("prequeue", 3...):
+            return .prequeue(opensAt: Int64(fields[1].int ?? 0), prequeueCount: fields[2].int ?? 0)
+        case ("admitted", 3...):
+            return .admitted(Admission(number: fields[2].int ?? 0, expiresAt: Int64(fields[1].int ?? 0)))
+        case ("lost", _): throw .placeLost
+        case ("expired", _): throw .passExpired
+        case ("unknown", _): throw .notInQueue
+        default: throw .unavailable("unexpected status reply \(reply)")
+        }
+    }
+
+    /// Takes the visitor out of the room (an admitted visitor's slot frees). False if they had no place.
+    @discardableResult
+    public func leave(event: String, visitor: String) async throws(QueueError) -> Bool {
+        let keys = try Self.keys(event)
+        let reply = try await run(Self.leaveScript, event: event, keys: [
+            keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active,
+        ], arguments: [visitor])
+        return reply.int == 1
+    }
+
+    /// Releases what the room's rate allows since the last release by anyone.
+    public func release(event: String, maxBatch: Int = 1000) async throws(QueueError) -> ReleaseResult {
+        let keys = try Self.keys(event)
+        let seed = (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 16) }.joined()
+        let reply = try await run(Self.releaseScript, event: event, keys: [
+            keys.room, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active, keys.stats, keys.releases,
+        ], arguments: [seed, maxBatch])
+        guard let fields = reply.array, fields.count == 5 else { throw .unavailable("unexpected release reply \(reply)") }
+        return ReleaseResult(
+            admitted: fields[0].int ?? 0, abandoned: fields[1].int ?? 0, waiting: fields[2].int ?? 0,
+            active: fields[3].int ?? 0, observedRate: fields[4].double ?? 0
+        )
+    }
+
+    /// The room's figures.
+    public func stats(event: String) async throws(QueueError) -> RoomStats {
+        let keys = try Self.keys(event)
+        let description = try await describe(event: event)
+        let reply = try await run(Self.statsScript, event: event, keys: [
+            keys.room, keys.waiting, keys.prequeue, keys.visitors, keys.active, keys.stats,
+        ], arguments: [])
+        guard let fields = reply.array, fields.count == 7 else { throw .unavailable("unexpected stats reply \(reply)") }
+        return RoomStats(
+            waiting: fields[0].int ?? 0, prequeue: fields[1].int ?? 0, activePasses: fields[2].int ?? 0,
+            releasedTotal: fields[3].int ?? 0, abandonedTotal: fields[4].int ?? 0,
+            configuredRate: description.configuration.releaseRate, observedRate: fields[5].double ?? 0,
+            oldestWaitMilliseconds: fields[6].int ?? 0
+        )
+    }
+
+    static func keys(_ event: String) throws(QueueError) -> QueueKeys {
+        guard QueueKeys.isValidEvent(event) else { throw .invalidEvent(event) }
+        return QueueKeys(event: event)
+    }
+
+    func run(_ script: RedisScript, event: String, keys: [String], arguments: [any RedisArgument]) async throws(QueueError) -> RedisValue {
+        do {
+            return try await redis.run(script, keys: keys, arguments: arguments)
+        } catch .server(let error) where error.code == "NOROOM" {
+            throw .roomNotFound(event: event)
+        } catch .server(let error) where error.code == "CLOSED" {
+            throw .roomClosed(event: event)
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+}
+
+extension RedisScript {
+    /// A script embedded from `Lua/`.
+    public init(_ file: EmbeddedFile) {
+        self.init(name: file.name, source: file.contents)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Queue
+import Redis
+
+/// The shared Redis of `scripts/services up`, and rooms with unique event ids.
+enum QueueTestSupport {
+    static func redis(poolSize: Int = 2) throws -> RedisClient {
+        let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
+        var configuration = try RedisConfiguration(url: url)
+        configuration.poolSize = poolSize
+        return RedisClient(configuration: configuration)
+    }
+
+    static func uniqueEvent(_ name: String) -> String {
+        "\(name)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// Creates a room, runs `body`, then deletes the room.
+    static func withRoom<Result>(
+        _ configuration: RoomConfiguration,
+        name: String = "evt",
+        _ body: (WaitingRoom, String) async throws -> Result
+    ) async throws -> Result {
+        let redis = try redis()
+        let room = WaitingRoom(redis: redis)
+        let event = uniqueEvent(name)
+        try await room.configure(event: event, configuration)
+        do {
+            let result = try await body(room, event)
+            try await room.delete(event: event)
+            await redis.shutdown()
+            return result
+        } catch {
+            try? await room.delete(event: event)
+            await redis.shutdown()
+            throw error
+        }
+    }
+
+    /// The join sequence number Redis gave a waiting visitor.
+    static func sequence(of visitor: String, event: String, redis: RedisClient) async throws -> Int {
+        let state = try await redis.send("HGET", QueueKeys(event: event).visitors, visitor).string ?? ""
+        return Int(state.split(separator: ":")[1])!
+    }
+
+    /// Releases until nobody is waiting (or `rounds` calls), returning how many were admitted.
+    @discardableResult
+    static func drain(_ room: WaitingRoom, event: String, rounds: Int = 2_000) async throws -> Int {
+        var admitted = 0
+        for _ in 0..<rounds {
+            let result = try await room.release(event: event)
+            admitted += result.admitted
+            if result.waiting == 0 { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return admitted
+    }
+
+    /// Number of pairs out of order.
+    static func inversions(_ values: [Int]) -> Int {
+        var count = 0
+        for i in values.indices {
+            for j in values.indices where j > i && values[j] < values[i] { count += 1 }
+        }
+        return count
+    }
+}
+
+extension VisitorPlace {
+    var admission: Admission? {
+        if case .admitted(let admission) = self { return admission }
+        return nil
+    }
+
+    var position: Int? {
+        if case .waiting(let position, _, _, _) = self { return position }
+        return nil
+    }
+}

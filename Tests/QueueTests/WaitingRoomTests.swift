@@ -1,0 +1,248 @@
+import Crypto
+import Foundation
+import Queue
+import Redis
+import Testing
+
+@Suite("Waiting room against a live Redis")
+struct WaitingRoomTests {
+    @Test("10,000 visitors joining at once each get a distinct position")
+    func concurrentJoins() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused)) { room, event in
+            let positions = try await withThrowingTaskGroup(of: Int?.self) { group in
+                for index in 0..<10_000 {
+                    group.addTask { try await room.join(event: event, visitor: "v\(index)").place.position }
+                }
+                return try await group.reduce(into: [Int?]()) { $0.append($1) }
+            }
+            #expect(positions.allSatisfy { $0 != nil })
+            #expect(Set(positions.compactMap { $0 }) == Set(1...10_000))
+        }
+    }
+
+    @Test("joining twice returns the same place; leaving frees it")
+    func joinTwiceAndLeave() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused)) { room, event in
+            let first = try await room.join(event: event, visitor: "alice")
+            _ = try await room.join(event: event, visitor: "bob")
+            let again = try await room.join(event: event, visitor: "alice")
+            #expect(first.joined)
+            #expect(!again.joined)
+            #expect(first.place.position == 1 && again.place.position == 1)
+            #expect(try await room.status(event: event, visitor: "bob").position == 2)
+            #expect(try await room.leave(event: event, visitor: "alice"))
+            #expect(try await room.status(event: event, visitor: "bob").position == 1)
+            await #expect(throws: QueueError.notInQueue) { try await room.status(event: event, visitor: "alice") }
+            #expect(try await room.leave(event: event, visitor: "alice") == false)
+        }
+    }
+
+    @Test("unknown rooms, closed rooms and bad event ids are refused")
+    func refusals() async throws {
+        let room = WaitingRoom(redis: try QueueTestSupport.redis())
+        let missing = QueueTestSupport.uniqueEvent("missing")
+        await #expect(throws: QueueError.roomNotFound(event: missing)) { try await room.join(event: missing, visitor: "v") }
+        await #expect(throws: QueueError.invalidEvent("bad event/id")) { try await room.join(event: "bad event/id", visitor: "v") }
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .closed)) { room, event in
+            await #expect(throws: QueueError.roomClosed(event: event)) { try await room.join(event: event, visitor: "v") }
+        }
+        await room.redis.shutdown()
+    }
+
+    @Test("an open room admits at once; a paused room admits nobody")
+    func openAndPaused() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .open, passTTL: 60)) { room, event in
+            let joined = try await room.join(event: event, visitor: "v")
+            #expect(joined.place.admission?.number == 1)
+        }
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 1000)) { room, event in
+            for index in 0..<10 { _ = try await room.join(event: event, visitor: "v\(index)") }
+            for _ in 0..<5 {
+                #expect(try await room.release(event: event).admitted == 0)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await room.setMode(event: event, .queue)
+            try await Task.sleep(for: .milliseconds(50))
+            let first = try await room.release(event: event).admitted
+            try await Task.sleep(for: .milliseconds(50))
+            let second = try await room.release(event: event).admitted
+            #expect(first + second == 10, "resumed, the room releases everyone waiting at 1000/s")
+        }
+    }
+
+    @Test("with release_rate R, three concurrent callers admit 10·R ± 2 % in 10 s")
+    func releaseRateAcrossCallers() async throws {
+        let rate = 200.0
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: rate, passTTL: 600, idleTimeout: 600)) { room, event in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<10 {
+                    group.addTask {
+                        for index in 0..<300 { _ = try await room.join(event: event, visitor: "w\(worker)-\(index)") }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let start = ContinuousClock.now
+            _ = try await room.release(event: event)
+            let deadline = start + .seconds(10)
+            let admitted = try await withThrowingTaskGroup(of: Int.self) { group in
+                for caller in 0..<3 {
+                    group.addTask {
+                        var admitted = 0
+                        try await Task.sleep(for: .milliseconds(7 * caller))
+                        while ContinuousClock.now < deadline {
+                            admitted += try await room.release(event: event).admitted
+                            try await Task.sleep(for: .milliseconds(25))
+                        }
+                        return admitted
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let expected = rate * seconds
+            #expect(abs(Double(admitted) - expected) <= expected * 0.02, "admitted \(admitted), expected \(expected) over \(seconds) s")
+            #expect(try await room.stats(event: event).releasedTotal == admitted)
+        }
+    }
+
+    @Test("admission order equals join order: 0 inversions")
+    func fifo() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 2_000)) { room, event in
+            let visitors = (0..<500).map { "v\($0)" }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for visitor in visitors { group.addTask { _ = try await room.join(event: event, visitor: visitor) } }
+                try await group.waitForAll()
+            }
+            var sequence: [String: Int] = [:]
+            for visitor in visitors {
+                sequence[visitor] = try await QueueTestSupport.sequence(of: visitor, event: event, redis: room.redis)
+            }
+            #expect(try await QueueTestSupport.drain(room, event: event) == visitors.count)
+            var admitted: [(number: Int, visitor: String)] = []
+            for visitor in visitors {
+                let admission = try #require(try await room.status(event: event, visitor: visitor).admission)
+                admitted.append((admission.number, visitor))
+            }
+            let joinOrderOfAdmissions = admitted.sorted { $0.number < $1.number }.map { sequence[$0.visitor]! }
+            #expect(QueueTestSupport.inversions(joinOrderOfAdmissions) == 0)
+        }
+    }
+
+    @Test("the pre-queue is shuffled into a permutation reproducible from the reported seed")
+    func prequeue() async throws {
+        let opensAt = Int64(Date().timeIntervalSince1970 * 1000) + 1_500
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 5_000, opensAt: opensAt)) { room, event in
+            let early = (0..<200).map { "early\($0)" }
+            for visitor in early {
+                let joined = try await room.join(event: event, visitor: visitor)
+                guard case .prequeue = joined.place else {
+                    Issue.record("expected a pre-queue place, got \(joined.place)")
+                    return
+                }
+            }
+            #expect(try await room.describe(event: event).seed == nil, "the seed is not known before opening")
+            while Int64(Date().timeIntervalSince1970 * 1000) < opensAt + 50 { try await Task.sleep(for: .milliseconds(50)) }
+            let late = (0..<50).map { "late\($0)" }
+            for visitor in late { _ = try await room.join(event: event, visitor: visitor) }
+            try await QueueTestSupport.drain(room, event: event)
+
+            let description = try await room.describe(event: event)
+            let seed = try #require(description.seed)
+            #expect(description.opened)
+            #expect(description.prequeueSize == early.count)
+            var admissionOrder: [(Int, String)] = []
+            for visitor in early + late {
+                let admission = try #require(try await room.status(event: event, visitor: visitor).admission)
+                admissionOrder.append((admission.number, visitor))
+            }
+            let order = admissionOrder.sorted { $0.0 < $1.0 }.map(\.1)
+            let expected = early.sorted { sha1Hex("\(seed):\($0)") < sha1Hex("\(seed):\($1)") }
+            #expect(Array(order.prefix(early.count)) == expected)
+            #expect(Array(order.suffix(late.count)) == late, "later arrivals follow in join order")
+            #expect(expected != early, "the shuffle changed the order")
+        }
+    }
+
+    @Test("visitors who stop polling lose their place and are never admitted")
+    func abandonment() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 1_000, idleTimeout: 5)) { room, event in
+            for visitor in ["keeps-polling", "walks-away", "also-polls"] { _ = try await room.join(event: event, visitor: visitor) }
+            let until = ContinuousClock.now + .milliseconds(5_600)
+            while ContinuousClock.now < until {
+                _ = try await room.status(event: event, visitor: "keeps-polling")
+                _ = try await room.status(event: event, visitor: "also-polls")
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            try await room.setMode(event: event, .queue)
+            try await Task.sleep(for: .milliseconds(20))
+            try await QueueTestSupport.drain(room, event: event)
+            #expect(try await room.status(event: event, visitor: "keeps-polling").admission != nil)
+            #expect(try await room.status(event: event, visitor: "also-polls").admission != nil)
+            await #expect(throws: QueueError.placeLost) { try await room.status(event: event, visitor: "walks-away") }
+            let stats = try await room.stats(event: event)
+            #expect(stats.abandonedTotal == 1)
+            #expect(stats.releasedTotal == 2)
+        }
+    }
+
+    @Test("max_active is never exceeded; a freed slot is refilled")
+    func maxActive() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 5_000, maxActive: 10)) { room, event in
+            for index in 0..<40 { _ = try await room.join(event: event, visitor: "v\(index)") }
+            for _ in 0..<20 {
+                let result = try await room.release(event: event)
+                #expect(result.active <= 10)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let stats = try await room.stats(event: event)
+            #expect(stats.activePasses == 10)
+            #expect(stats.waiting == 30)
+            for index in 0..<3 { try await room.leave(event: event, visitor: "v\(index)") }
+            try await Task.sleep(for: .milliseconds(20))
+            let refill = try await room.release(event: event)
+            #expect(refill.admitted == 3)
+            #expect(refill.active == 10)
+        }
+    }
+
+    @Test("stats report waiting, passes, totals, rates and the oldest wait")
+    func stats() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 100)) { room, event in
+            for index in 0..<20 { _ = try await room.join(event: event, visitor: "v\(index)") }
+            try await Task.sleep(for: .milliseconds(120))
+            _ = try await room.release(event: event)
+            try await Task.sleep(for: .milliseconds(100))
+            let released = try await room.release(event: event).admitted
+            let stats = try await room.stats(event: event)
+            #expect(stats.releasedTotal == released)
+            #expect(stats.activePasses == released)
+            #expect(stats.waiting == 20 - released)
+            #expect(stats.configuredRate == 100)
+            #expect(stats.observedRate > 0)
+            #expect(stats.oldestWaitMilliseconds >= 200)
+        }
+    }
+
+    @Test("ETA uses the observed rate when there is one")
+    func eta() {
+        #expect(ReleaseRates(configured: 10, observed: 0).eta(ahead: 99) == 10)
+        #expect(ReleaseRates(configured: 10, observed: 20).eta(ahead: 99) == 5)
+        #expect(ReleaseRates(configured: 0, observed: 0).eta(ahead: 5) == nil)
+    }
+
+    @Test("room settings are validated")
+    func validation() {
+        #expect(throws: QueueError.self) { try RoomConfiguration(releaseRate: -1).validate() }
+        #expect(throws: QueueError.self) { try RoomConfiguration(releaseRate: .nan).validate() }
+        #expect(throws: QueueError.self) { try RoomConfiguration(passTTL: 1).validate() }
+        #expect(throws: QueueError.self) { try RoomConfiguration(idleTimeout: 0).validate() }
+        #expect(throws: QueueError.self) { try RoomConfiguration(targetURL: "javascript:alert(1)").validate() }
+        #expect(throws: Never.self) { try RoomConfiguration(targetURL: "/events/1/seats").validate() }
+    }
+}
+
+func sha1Hex(_ text: String) -> String {
+    Insecure.SHA1.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+}
