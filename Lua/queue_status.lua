@@ -9,7 +9,7 @@
 -- ARGV[1]  visitor id
 --
 -- Returns {state, a, b, c}:
---   {'waiting', rank, waiting_count, release_rate, observed_rate} | {'prequeue', opens_at, prequeue_count}
+--   {'waiting', rank, waiting_count, release_rate, observed_rate, idle_timeout_s} | {'prequeue', opens_at, prequeue_count}
 --   {'admitted', expires_ms, admission_number, admitted_ms} | {'lost'} | {'expired'} | {'unknown'}
 -- Errors: NOROOM.
 local t = redis.call('TIME')
@@ -37,7 +37,7 @@ if kind == 'w' then
     end
     redis.call('ZADD', KEYS[3], now, visitor)
     local observed = redis.call('HGET', KEYS[6], 'observed_rate') or '0'
-    return {'waiting', redis.call('ZRANK', KEYS[2], visitor), redis.call('ZCARD', KEYS[2]), room[4] or '0', observed}
+    return {'waiting', redis.call('ZRANK', KEYS[2], visitor), redis.call('ZCARD', KEYS[2]), room[4] or '0', observed, idle / 1000}
 elseif kind == 'p' then
     return {'prequeue', tonumber(room[3]) or 0, redis.call('ZCARD', KEYS[4])}
 elseif kind == 'a' then

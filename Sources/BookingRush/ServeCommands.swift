@@ -20,7 +20,8 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = connections.logger("gateway")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
-        let app = buildGatewayApplication(configuration: .init(host: host, port: port), redis: redis, logger: logger)
+        let configuration = try GatewayConfiguration.fromEnvironment(host: host, port: port)
+        let app = try await buildGatewayApplication(configuration: configuration, redis: redis, logger: logger)
         try await runServices([app], logger: logger)
         await redis.shutdown()
     }
@@ -80,13 +81,17 @@ struct DevCommand: AsyncParsableCommand {
         let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
         let services: [any Service] = [
             postgres,
-            buildGatewayApplication(configuration: .init(host: host, port: gatewayPort), redis: redis, logger: connections.logger("gateway")),
+            try await buildGatewayApplication(
+                configuration: try GatewayConfiguration.fromEnvironment(host: host, port: gatewayPort),
+                redis: redis, logger: connections.logger("gateway")
+            ),
             buildBookingApplication(configuration: .init(host: host, port: bookingPort), redis: redis, postgres: postgres, logger: connections.logger("booking")),
             buildPaymentsApplication(configuration: .init(host: host, port: paymentsPort), postgres: postgres, logger: connections.logger("payments")),
         ]
         print("""
             booking-rush is running:
               gateway   http://\(host):\(gatewayPort)/health
+              admin API http://\(host):\(gatewayPort)/admin/v1/rooms   (Authorization: Bearer $ADMIN_TOKEN)
               booking   http://\(host):\(bookingPort)/health
               payments  http://\(host):\(paymentsPort)/health
             Ctrl-C stops everything.

@@ -23,9 +23,9 @@ public struct QueueReleaser: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await releaseAll()
             ticks += 1
-            if let keys, ticks % 50 == 0 {
+            if let keys, keys.activeKid == nil || ticks % 50 == 0 {
                 do {
-                    try await keys.refresh()
+                    try await keys.bootstrap()
                 } catch {
                     logger.warning("queue-pass key refresh failed", metadata: ["error": "\(error)"])
                 }

@@ -12,10 +12,13 @@ public enum VisitorPlace: Sendable, Hashable {
 public struct ReleaseRates: Sendable, Hashable {
     public var configured: Double
     public var observed: Double
+    /// Seconds a waiting visitor may go without polling (0 when not reported).
+    public var idleTimeout: Int
 
-    public init(configured: Double, observed: Double) {
+    public init(configured: Double, observed: Double, idleTimeout: Int = 0) {
         self.configured = configured
         self.observed = observed
+        self.idleTimeout = idleTimeout
     }
 
     /// Seconds until `ahead` visitors have been released: at the observed rate when there is
@@ -24,6 +27,15 @@ public struct ReleaseRates: Sendable, Hashable {
         let rate = observed > 0 ? observed : configured
         guard rate > 0 else { return nil }
         return Int((Double(ahead + 1) / rate).rounded(.up))
+    }
+
+    /// How long a client should wait before polling again: sooner near the front, never so
+    /// late that the idle timeout would take the place.
+    public func pollAfterMilliseconds(ahead: Int) -> Int {
+        let eta = eta(ahead: ahead).map { $0 * 1000 } ?? 10_000
+        var delay = min(max(eta / 4, 1_000), 10_000)
+        if idleTimeout > 0 { delay = min(delay, idleTimeout * 1000 / 3) }
+        return delay
     }
 }
 

@@ -58,9 +58,9 @@ public struct WaitingRoom: Sendable {
             throw .unavailable("unexpected status reply \(reply)")
         }
         switch (state, fields.count) {
-        case ("waiting", 5...):
+        case ("waiting", 6...):
             let rank = fields[1].int ?? 0
-            let rates = ReleaseRates(configured: fields[3].double ?? 0, observed: fields[4].double ?? 0)
+            let rates = ReleaseRates(configured: fields[3].double ?? 0, observed: fields[4].double ?? 0, idleTimeout: fields[5].int ?? 0)
             return .waiting(position: rank + 1, ahead: rank, waitingCount: fields[2].int ?? 0, rates: rates)
         case ("prequeue", 3...):
             return .prequeue(opensAt: Int64(fields[1].int ?? 0), prequeueCount: fields[2].int ?? 0)

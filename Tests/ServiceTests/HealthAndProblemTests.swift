@@ -33,7 +33,7 @@ struct HealthAndProblemTests {
     @Test("the gateway is healthy and ready when Redis answers")
     func gatewayReady() async throws {
         let redis = try Self.redis()
-        let app = buildGatewayApplication(configuration: .init(port: 0), redis: redis, logger: Self.logger)
+        let app = try await buildGatewayApplication(configuration: .init(port: 0, releaseInterval: .zero), redis: redis, logger: Self.logger)
         try await app.test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { response in
                 #expect(response.status == .ok)
@@ -50,7 +50,7 @@ struct HealthAndProblemTests {
     @Test("/ready is a 503 problem when Redis is down, while /health stays 200")
     func gatewayNotReady() async throws {
         let redis = try Self.redis(url: "redis://127.0.0.1:1/0")
-        let app = buildGatewayApplication(configuration: .init(port: 0), redis: redis, logger: Self.logger)
+        let app = try await buildGatewayApplication(configuration: .init(port: 0, releaseInterval: .zero), redis: redis, logger: Self.logger)
         try await app.test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { response in
                 #expect(response.status == .ok)
@@ -91,7 +91,7 @@ struct HealthAndProblemTests {
     @Test("unknown routes and wrong methods are problem+json, never bare errors")
     func unknownRoute() async throws {
         let redis = try Self.redis()
-        let app = buildGatewayApplication(configuration: .init(port: 0), redis: redis, logger: Self.logger)
+        let app = try await buildGatewayApplication(configuration: .init(port: 0, releaseInterval: .zero), redis: redis, logger: Self.logger)
         try await app.test(.router) { client in
             try await client.execute(uri: "/no/such/route", method: .get) { response in
                 #expect(response.status == .notFound)

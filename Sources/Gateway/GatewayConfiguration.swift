@@ -1,0 +1,70 @@
+import Foundation
+
+/// Settings of the gateway process.
+public struct GatewayConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Bearer token that grants the admin API (`ADMIN_TOKEN`).
+    public var adminToken: String
+    /// Secret (≥ 32 bytes) that signs visitor tickets; every gateway of a fleet shares it.
+    public var visitorTicketSecret: [UInt8]
+    /// `iss` of queue passes.
+    public var passIssuer: String
+    /// Redis prefix of the shared queue-pass keys.
+    public var passKeyNamespace: String
+    /// Whether cookies carry `Secure` (set behind TLS).
+    public var secureCookies: Bool
+    /// How often this gateway releases visitors from every room; 0 disables the releaser.
+    public var releaseInterval: Duration
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        adminToken: String = GatewayConfiguration.developmentAdminToken,
+        visitorTicketSecret: [UInt8] = GatewayConfiguration.developmentTicketSecret,
+        passIssuer: String = "booking-rush",
+        passKeyNamespace: String = "bk:pass-keys",
+        secureCookies: Bool = false,
+        releaseInterval: Duration = .milliseconds(100)
+    ) {
+        self.host = host
+        self.port = port
+        self.adminToken = adminToken
+        self.visitorTicketSecret = visitorTicketSecret
+        self.passIssuer = passIssuer
+        self.passKeyNamespace = passKeyNamespace
+        self.secureCookies = secureCookies
+        self.releaseInterval = releaseInterval
+    }
+
+    /// The admin token used when `ADMIN_TOKEN` is not set: for local development only.
+    public static let developmentAdminToken = "dev-admin-token"
+    /// The ticket secret used when `VISITOR_TICKET_SECRET` is not set: for local development only.
+    public static let developmentTicketSecret = Array("booking-rush-development-ticket-secret!!".utf8)
+
+    /// Reads `ADMIN_TOKEN`, `VISITOR_TICKET_SECRET`, `PASS_ISSUER` and `SECURE_COOKIES` over the defaults.
+    public static func fromEnvironment(
+        host: String,
+        port: Int,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> GatewayConfiguration {
+        var configuration = GatewayConfiguration(host: host, port: port)
+        if let token = environment["ADMIN_TOKEN"], !token.isEmpty {
+            guard token.utf8.count >= 16 else { throw GatewayConfigurationError("ADMIN_TOKEN must be at least 16 characters") }
+            configuration.adminToken = token
+        }
+        if let secret = environment["VISITOR_TICKET_SECRET"], !secret.isEmpty {
+            guard secret.utf8.count >= 32 else { throw GatewayConfigurationError("VISITOR_TICKET_SECRET must be at least 32 bytes") }
+            configuration.visitorTicketSecret = Array(secret.utf8)
+        }
+        if let issuer = environment["PASS_ISSUER"], !issuer.isEmpty { configuration.passIssuer = issuer }
+        configuration.secureCookies = environment["SECURE_COOKIES"] == "1" || environment["SECURE_COOKIES"] == "true"
+        return configuration
+    }
+}
+
+/// A setting the gateway cannot start with.
+public struct GatewayConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Queue
+
+/// The JSON of a visitor's place, as join, status and the event stream send it.
+struct QueuePlaceBody: ResponseEncodable, Sendable, Equatable {
+    var status: String
+    var position: Int?
+    var ahead: Int?
+    var etaSeconds: Int?
+    var pollAfterMilliseconds: Int?
+    var opensAt: Int64?
+    var ticket: String?
+    var pass: String?
+    var passExpiresAt: Int64?
+    var targetURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case status, position, ahead, etaSeconds = "eta_seconds", pollAfterMilliseconds = "poll_after_ms"
+        case opensAt = "opens_at", ticket, pass, passExpiresAt = "pass_expires_at", targetURL = "target_url"
+    }
+}
+
+/// What the queue routes share: the room, the pass keys, the visitor tickets.
+struct QueueHTTP: Sendable {
+    static let visitorCookie = "br_visitor"
+    static let ticketHeader = HTTPField.Name("Visitor-Ticket")!
+
+    let room: WaitingRoom
+    let keys: PassKeyRing
+    let tickets: VisitorTickets
+    let secureCookies: Bool
+
+    /// The visitor a request speaks for: a genuine ticket from the header or the cookie.
+    func visitor(of request: Request) -> (visitor: String, ticket: String)? {
+        for ticket in [request.headers[Self.ticketHeader], request.cookies[Self.visitorCookie]?.value].compactMap({ $0 }) {
+            if let visitor = tickets.visitor(from: ticket) { return (visitor, ticket) }
+        }
+        return nil
+    }
+
+    /// The cookie that carries a visitor ticket for browsers.
+    func ticketCookie(_ ticket: String) -> Cookie {
+        Cookie(name: Self.visitorCookie, value: ticket, maxAge: 86_400, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    /// The cookie that carries a queue pass to guarded routes.
+    func passCookie(event: String, pass: String, expiresAt: Int64) -> Cookie {
+        let maxAge = max(1, Int(expiresAt / 1000 - Int64(Date().timeIntervalSince1970)))
+        return Cookie(name: "br_pass_\(event)", value: pass, maxAge: maxAge, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    /// The body for a place; an admitted visitor gets a freshly signed pass.
+    func body(event: String, visitor: String, place: VisitorPlace, ticket: String? = nil) async throws -> QueuePlaceBody {
+        switch place {
+        case .waiting(let position, let ahead, _, let rates):
+            return QueuePlaceBody(
+                status: "waiting", position: position, ahead: ahead, etaSeconds: rates.eta(ahead: ahead),
+                pollAfterMilliseconds: rates.pollAfterMilliseconds(ahead: ahead), ticket: ticket
+            )
+        case .prequeue(let opensAt, _):
+            let untilOpening = Int(max(1_000, min(10_000, opensAt - Int64(Date().timeIntervalSince1970 * 1000))))
+            return QueuePlaceBody(status: "prequeue", pollAfterMilliseconds: untilOpening, opensAt: opensAt, ticket: ticket)
+        case .admitted(let admission):
+            let claims = QueuePassClaims(
+                issuer: keys.issuer, event: event, visitor: visitor, admission: admission.number,
+                issuedAt: Date(), expiresAt: Date(timeIntervalSince1970: Double(admission.expiresAt) / 1000)
+            )
+            let pass: String
+            do {
+                pass = try await keys.sign(claims)
+            } catch {
+                throw QueueError.unavailable("signing the queue pass failed: \(error)")
+            }
+            let target = try? await room.describe(event: event).configuration.targetURL
+            return QueuePlaceBody(status: "admitted", ticket: ticket, pass: pass, passExpiresAt: admission.expiresAt / 1000, targetURL: target)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Queue
+
+extension QueueHTTP {
+    /// `/api/v1/queue/{event}`: join, status, live events, leave.
+    func addRoutes(to router: Router<some RequestContext>) {
+        let group = router.group("api/v1/queue/:event")
+        group.post("join") { request, context in try await join(request, context) }
+        group.get("status") { request, context in try await status(request, context) }
+        group.get("events") { request, context in try await events(request, context) }
+        group.delete("") { request, context in try await leave(request, context) }
+    }
+
+    func join(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let event = try context.parameters.require("event")
+        var response = Response(status: .ok)
+        let identity: (visitor: String, ticket: String)
+        if let existing = visitor(of: request) {
+            identity = existing
+        } else {
+            identity = tickets.issue()
+            response.setCookie(ticketCookie(identity.ticket))
+        }
+        let result = try await room.join(event: event, visitor: identity.visitor)
+        let body = try await body(event: event, visitor: identity.visitor, place: result.place, ticket: identity.ticket)
+        if let pass = body.pass, let expires = body.passExpiresAt {
+            response.setCookie(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
+        }
+        response.status = result.joined ? .created : .ok
+        return try encode(body, into: response, request: request, context: context)
+    }
+
+    func status(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let event = try context.parameters.require("event")
+        guard let identity = visitor(of: request) else { throw QueueError.notInQueue }
+        let place = try await room.status(event: event, visitor: identity.visitor)
+        let body = try await body(event: event, visitor: identity.visitor, place: place)
+        var response = Response(status: .ok)
+        if let pass = body.pass, let expires = body.passExpiresAt {
+            response.setCookie(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
+        }
+        return try encode(body, into: response, request: request, context: context)
+    }
+
+    func leave(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let event = try context.parameters.require("event")
+        guard let identity = visitor(of: request) else { throw QueueError.notInQueue }
+        guard try await room.leave(event: event, visitor: identity.visitor) else { throw QueueError.notInQueue }
+        return Response(status: .noContent)
+    }
+
+    /// Server-Sent Events: a `status` event whenever the place changes, then `admitted` (with the
+    /// pass) or `lost`, after which the stream ends. Comments keep idle proxies from closing it.
+    func events(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let event = try context.parameters.require("event")
+        guard let identity = visitor(of: request) else { throw QueueError.notInQueue }
+        // Errors before the stream starts are ordinary problem responses.
+        let first = try await room.status(event: event, visitor: identity.visitor)
+        let http = self
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var place = first
+            var lastSent: QueuePlaceBody?
+            var sinceLastWrite = 0
+            while true {
+                let body = try await http.body(event: event, visitor: identity.visitor, place: place)
+                let name = body.status == "admitted" ? "admitted" : "status"
+                if body != lastSent || sinceLastWrite >= 15_000 {
+                    try await writer.write(Self.sse(event: name, json: try JSONEncoder().encode(body)))
+                    lastSent = body
+                    sinceLastWrite = 0
+                }
+                if body.status == "admitted" { break }
+                let delay = min(body.pollAfterMilliseconds ?? 1_000, 2_000)
+                try await Task.sleep(for: .milliseconds(delay))
+                sinceLastWrite += delay
+                do {
+                    place = try await http.room.status(event: event, visitor: identity.visitor)
+                } catch let error as QueueError {
+                    try await writer.write(Self.sse(event: "lost", json: try JSONEncoder().encode(error.problem)))
+                    break
+                }
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    static func sse(event: String, json: Data) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeString("event: \(event)\ndata: ")
+        buffer.writeBytes(json)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+
+    private func encode(_ body: QueuePlaceBody, into response: Response, request: Request, context: some RequestContext) throws -> Response {
+        var encoded = try context.responseEncoder.encode(body, from: request, context: context)
+        encoded.status = response.status
+        for field in response.headers where field.name == .setCookie { encoded.headers.append(field) }
+        encoded.headers[.cacheControl] = "no-store"
+        return encoded
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Queue
+
+extension QueueHTTP {
+    /// `GET /waiting-room/{event}`: joins the visitor (once) and shows their place.
+    ///
+    /// Without JavaScript the page refreshes itself (meta refresh) and, once admitted, the
+    /// server redirects to the room's target with the pass. With JavaScript it follows the
+    /// Server-Sent Events stream, falling back to polling.
+    func addPage(to router: Router<some RequestContext>) {
+        router.get("waiting-room/:event") { request, context in try await page(request, context) }
+    }
+
+    func page(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let event = try context.parameters.require("event")
+        var cookies: [Cookie] = []
+        let identity: (visitor: String, ticket: String)
+        if let existing = visitor(of: request) {
+            identity = existing
+        } else {
+            identity = tickets.issue()
+            cookies.append(ticketCookie(identity.ticket))
+        }
+        let joined = try await room.join(event: event, visitor: identity.visitor)
+        let body = try await body(event: event, visitor: identity.visitor, place: joined.place)
+        var response: Response
+        if body.status == "admitted", let pass = body.pass, let expires = body.passExpiresAt {
+            cookies.append(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
+            if let target = body.targetURL {
+                response = Response(status: .seeOther, headers: [.location: Self.url(target, withPass: pass)])
+            } else {
+                response = Self.html(WaitingRoomHTML.render(event: event, body: body))
+            }
+        } else {
+            response = Self.html(WaitingRoomHTML.render(event: event, body: body))
+        }
+        for cookie in cookies { response.setCookie(cookie) }
+        return response
+    }
+
+    /// `target` with `queue_pass=<pass>` added to its query.
+    static func url(_ target: String, withPass pass: String) -> String {
+        target + (target.contains("?") ? "&" : "?") + "queue_pass=" + pass
+    }
+
+    static func html(_ text: String) -> Response {
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                .contentSecurityPolicy: "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+}
+
+/// The waiting-room page's markup.
+enum WaitingRoomHTML {
+    static func escape(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
+    static func render(event: String, body: QueuePlaceBody) -> String {
+        let refresh = max(2, min(30, (body.pollAfterMilliseconds ?? 5_000) / 1000))
+        let position = body.position.map(String.init) ?? "–"
+        let eta = body.etaSeconds.map { $0 < 60 ? "under a minute" : "about \($0 / 60) min" } ?? "—"
+        let headline: String
+        switch body.status {
+        case "admitted": headline = "It's your turn!"
+        case "prequeue": headline = "The sale opens soon. Your place will be drawn at random when it does."
+        default: headline = "You are in the queue"
+        }
+        let admittedBlock = body.status == "admitted"
+            ? "<p id=\"admitted\">You may continue. Your pass: <code id=\"pass\">\(escape(body.pass ?? ""))</code></p>" : ""
+        return """
+            <!doctype html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Waiting room · \(escape(event))</title>
+            \(body.status == "admitted" ? "" : "<noscript><meta http-equiv=\"refresh\" content=\"\(refresh)\"></noscript>")
+            <style>
+              body { font: 16px/1.5 system-ui, sans-serif; background: #0f172a; color: #e2e8f0; display: grid; place-items: center; min-height: 100vh; margin: 0; }
+              main { background: #1e293b; padding: 2rem 2.5rem; border-radius: 1rem; max-width: 32rem; width: 90%; box-shadow: 0 10px 30px #0006; }
+              h1 { font-size: 1.4rem; margin: 0 0 1rem; }
+              .figures { display: flex; gap: 2rem; margin: 1rem 0; }
+              .figures div { display: flex; flex-direction: column; }
+              .figures strong { font-size: 2rem; color: #38bdf8; }
+              .bar { height: .75rem; background: #334155; border-radius: .5rem; overflow: hidden; }
+              .bar span { display: block; height: 100%; width: 0; background: linear-gradient(90deg, #38bdf8, #22c55e); transition: width .8s; }
+              code { word-break: break-all; font-size: .75rem; }
+              small { color: #94a3b8; }
+            </style>
+            </head>
+            <body>
+            <main data-event="\(escape(event))" data-status="\(escape(body.status))">
+              <h1 id="headline">\(escape(headline))</h1>
+              <div class="figures">
+                <div><small>Your position</small><strong id="position">\(position)</strong></div>
+                <div><small>Estimated wait</small><strong id="eta">\(escape(eta))</strong></div>
+              </div>
+              <div class="bar"><span id="progress"></span></div>
+              \(admittedBlock)
+              <p><small>Keep this page open: you keep your place while it is open. Refreshing does not lose it.</small></p>
+            </main>
+            <script>
+            (function () {
+              var main = document.querySelector('main');
+              var event = main.dataset.event;
+              var key = 'br-start-' + event;
+              function show(s) {
+                if (s.status === 'admitted') {
+                  document.getElementById('headline').textContent = "It's your turn!";
+                  document.getElementById('position').textContent = '0';
+                  document.getElementById('eta').textContent = 'now';
+                  document.getElementById('progress').style.width = '100%';
+                  main.dataset.status = 'admitted';
+                  if (s.target_url) {
+                    window.location.href = s.target_url + (s.target_url.indexOf('?') < 0 ? '?' : '&') + 'queue_pass=' + encodeURIComponent(s.pass);
+                  }
+                  return;
+                }
+                if (s.position) {
+                  var start = Math.max(Number(sessionStorage.getItem(key) || 0), s.position);
+                  sessionStorage.setItem(key, start);
+                  document.getElementById('position').textContent = s.position;
+                  document.getElementById('progress').style.width = Math.round(100 * (1 - (s.position - 1) / start)) + '%';
+                }
+                if (s.eta_seconds != null) {
+                  document.getElementById('eta').textContent = s.eta_seconds < 60 ? 'under a minute' : 'about ' + Math.round(s.eta_seconds / 60) + ' min';
+                }
+              }
+              function poll() {
+                fetch('/api/v1/queue/' + event + '/status', { credentials: 'same-origin' })
+                  .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
+                  .then(function (p) {
+                    if (p[0] === 410 || p[0] === 404) { window.location.reload(); return; }
+                    show(p[1]);
+                    if (p[1].status !== 'admitted') setTimeout(poll, p[1].poll_after_ms || 2000);
+                  })
+                  .catch(function () { setTimeout(poll, 3000); });
+              }
+              if (main.dataset.status === 'admitted') return;
+              if (window.EventSource) {
+                var source = new EventSource('/api/v1/queue/' + event + '/events');
+                source.addEventListener('status', function (e) { show(JSON.parse(e.data)); });
+                source.addEventListener('admitted', function (e) { source.close(); show(JSON.parse(e.data)); });
+                source.addEventListener('lost', function () { source.close(); window.location.reload(); });
+                source.onerror = function () { source.close(); setTimeout(poll, 1000); };
+              } else {
+                poll();
+              }
+            })();
+            </script>
+            </body>
+            </html>
+            """
+    }
+}
