@@ -1,6 +1,6 @@
 # Booking Rush: the two commands of the README, and a few helpers.
 #   make run    installs and starts Redis + Postgres, builds, migrates, runs every service
-#   make test   installs and starts Redis + Postgres, builds, runs every test
+#   make test   installs and starts Redis + Postgres (and Chromium), builds, runs every test
 
 SHELL := /bin/bash
 CONFIG ?= debug
@@ -14,8 +14,10 @@ run: services
 	env $(SERVICES_ENV) $$(swift build -c $(CONFIG) --show-bin-path)/booking-rush dev
 
 test: services
+	scripts/browser-deps
 	swift build --build-tests $(SWIFT_FLAGS)
 	env $(SERVICES_ENV) swift test --skip-build $(SWIFT_FLAGS)
+	env $(SERVICES_ENV) python3 -m pytest -q -p no:cacheprovider Tests/Browser
 
 services:
 	scripts/services up >/dev/null
