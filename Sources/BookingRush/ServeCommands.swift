@@ -16,11 +16,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @OptionGroup var connections: ConnectionOptions
     @Option(help: "Address to listen on") var host = "127.0.0.1"
     @Option(help: "Port to listen on (default: $GATEWAY_PORT or 8080)") var port = environmentInteger("GATEWAY_PORT", default: 8080)
+    @Option(help: "Route table (JSON) of proxied routes (default: $GATEWAY_ROUTES)") var routes: String?
 
     func run() async throws {
         let logger = connections.logger("gateway")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
-        let configuration = try GatewayConfiguration.fromEnvironment(host: host, port: port)
+        let configuration = try GatewayConfiguration.fromEnvironment(host: host, port: port, routesPath: routes)
         let app = try await buildGatewayApplication(configuration: configuration, redis: redis, logger: logger)
         try await runServices([app], logger: logger)
         await redis.shutdown()

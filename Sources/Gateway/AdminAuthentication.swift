@@ -3,12 +3,15 @@ import HTTPTypes
 import Hummingbird
 import ServiceKit
 
-/// Admits only requests bearing the admin token; compares digests in constant time.
+/// Admits requests bearing the admin token (compared as digests, in constant time) or an access
+/// token of a user with the `admin` role; a valid token without the role gets 403.
 struct AdminAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
     private let tokenDigest: SHA256.Digest
+    private let tokens: AccessTokens?
 
-    init(token: String) {
+    init(token: String, tokens: AccessTokens?) {
         self.tokenDigest = SHA256.hash(data: Array(token.utf8))
+        self.tokens = tokens
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -20,9 +23,19 @@ struct AdminAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware 
             throw Self.unauthorized("The admin API takes a Bearer token.")
         }
         // swift-crypto's digest equality is constant-time.
-        guard SHA256.hash(data: Array(parts[1].utf8)) == tokenDigest else {
+        if SHA256.hash(data: Array(parts[1].utf8)) == tokenDigest {
+            return try await next(request, context)
+        }
+        guard let tokens, parts[1].split(separator: ".").count == 3 else {
             throw Self.unauthorized("The admin token is not valid.")
         }
+        let identity: Identity
+        do {
+            identity = try await tokens.verify(String(parts[1]))
+        } catch {
+            throw Self.unauthorized("The access token is not valid: \(error.explanation)")
+        }
+        guard identity.isAdmin else { throw RoleRequired(roles: ["admin"]) }
         return try await next(request, context)
     }
 

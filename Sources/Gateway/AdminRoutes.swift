@@ -20,11 +20,12 @@ struct RotatedKeyBody: ResponseEncodable {
 /// `/admin/v1`: rooms (configuration, pause/resume/close, stats) and pass-key rotation.
 struct AdminRoutes: Sendable {
     let room: WaitingRoom
-    let keys: PassKeyRing
+    let keys: SigningKeyRing
     let adminToken: String
+    let tokens: AccessTokens?
 
     func addRoutes(to router: Router<some RequestContext>) {
-        let admin = router.group("admin/v1").add(middleware: AdminAuthenticationMiddleware(token: adminToken))
+        let admin = router.group("admin/v1").add(middleware: AdminAuthenticationMiddleware(token: adminToken, tokens: tokens))
         admin.get("rooms") { _, _ in
             var rooms: [RoomDescription] = []
             for event in try await room.events() {

@@ -1,3 +1,5 @@
+import AsyncHTTPClient
+import Crypto
 import Hummingbird
 import Logging
 import Queue
@@ -5,49 +7,97 @@ import Redis
 import ServiceKit
 import ServiceLifecycle
 
-/// Builds the gateway's HTTP application, with the releaser running beside the server.
-/// Every error leaves as `application/problem+json`.
+/// What the gateway's routes share.
+public struct GatewayComponents: Sendable {
+    public let configuration: GatewayConfiguration
+    public let redis: RedisClient
+    public let room: WaitingRoom
+    public let passKeys: SigningKeyRing
+    public let accessTokens: AccessTokens
+    public let httpClient: HTTPClient
+
+    /// Creates the components; key rings load from Redis (retried by the releaser if Redis is down).
+    public static func make(configuration: GatewayConfiguration, redis: RedisClient, logger: Logger) async -> GatewayComponents {
+        let passKeys = SigningKeyRing(redis: redis, issuer: configuration.passIssuer, namespace: configuration.passKeyNamespace)
+        let accessKeys = SigningKeyRing(redis: redis, issuer: configuration.passIssuer, namespace: configuration.accessKeyNamespace)
+        for ring in [passKeys, accessKeys] {
+            do {
+                try await ring.bootstrap()
+            } catch {
+                logger.warning("signing keys not loaded yet; the releaser retries", metadata: ["ring": "\(ring.keysKey)", "error": "\(error)"])
+            }
+        }
+        return GatewayComponents(
+            configuration: configuration, redis: redis, room: WaitingRoom(redis: redis), passKeys: passKeys,
+            accessTokens: AccessTokens(ring: accessKeys), httpClient: ReverseProxy.makeHTTPClient()
+        )
+    }
+}
+
+/// Builds the gateway's HTTP application, with the releaser and the upstream client's lifecycle
+/// running beside the server. Every error leaves as `application/problem+json`.
 public func buildGatewayApplication(
     configuration: GatewayConfiguration,
     redis: RedisClient,
     logger: Logger
 ) async throws -> some ApplicationProtocol {
-    let room = WaitingRoom(redis: redis)
-    let keys = PassKeyRing(redis: redis, issuer: configuration.passIssuer, namespace: configuration.passKeyNamespace)
-    do {
-        try await keys.bootstrap()
-    } catch {
-        logger.warning("queue-pass keys not loaded yet; the releaser retries", metadata: ["error": "\(error)"])
-    }
-    let router = buildGatewayRouter(configuration: configuration, room: room, keys: keys)
-    var services: [any Service] = []
+    let components = await GatewayComponents.make(configuration: configuration, redis: redis, logger: logger)
+    var services: [any Service] = [HTTPClientService(client: components.httpClient)]
     if configuration.releaseInterval > .zero {
-        services.append(QueueReleaser(room: room, keys: keys, interval: configuration.releaseInterval, logger: logger))
+        services.append(QueueReleaser(
+            room: components.room, keys: [components.passKeys, components.accessTokens.ring],
+            interval: configuration.releaseInterval, logger: logger
+        ))
     }
     return Application(
-        router: router,
+        router: buildGatewayRouter(components),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "booking-rush-gateway"),
         services: services,
         logger: logger
     )
 }
 
-/// The gateway's routes: health, the waiting room's API and page, JWKS, and the admin API.
-public func buildGatewayRouter(configuration: GatewayConfiguration, room: WaitingRoom, keys: PassKeyRing) -> Router<BasicRequestContext> {
-    let router = Router()
+/// The gateway's routes: health, proxied routes with their policies, the waiting room's API
+/// and page, JWKS, and the admin API.
+public func buildGatewayRouter(_ components: GatewayComponents) -> Router<GatewayRequestContext> {
+    let configuration = components.configuration
+    let router = Router(context: GatewayRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ProblemMiddleware())
-    router.addHealthRoutes([ReadinessCheck(name: "redis") { try await room.redis.ping() }])
+    router.add(middleware: ProxyMiddleware(pipeline: EdgePipeline(
+        table: configuration.routes,
+        proxy: ReverseProxy(
+            client: components.httpClient, signingKey: SymmetricKey(data: configuration.internalSecret),
+            addresses: ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
+        ),
+        limiter: RateLimiter(redis: components.redis),
+        idempotency: IdempotencyStore(redis: components.redis, retention: .seconds(configuration.routes.idempotencyRetention)),
+        passes: PassEnforcer(room: components.room, keys: components.passKeys),
+        tokens: components.accessTokens
+    )))
+    router.addHealthRoutes([ReadinessCheck(name: "redis") { try await components.redis.ping() }])
     let queue = QueueHTTP(
-        room: room, keys: keys, tickets: VisitorTickets(secret: configuration.visitorTicketSecret),
-        secureCookies: configuration.secureCookies
+        room: components.room, keys: components.passKeys, tickets: VisitorTickets(secret: configuration.visitorTicketSecret),
+        tokens: components.accessTokens, secureCookies: configuration.secureCookies
     )
     queue.addRoutes(to: router)
     queue.addPage(to: router)
     router.get(".well-known/jwks.json") { _, _ -> Response in
-        var response = try Response.json(keys.jwks)
+        var response = try Response.json(components.passKeys.jwks)
         response.headers[.cacheControl] = "public, max-age=60"
         return response
     }
-    AdminRoutes(room: room, keys: keys, adminToken: configuration.adminToken).addRoutes(to: router)
+    AdminRoutes(room: components.room, keys: components.passKeys, adminToken: configuration.adminToken, tokens: components.accessTokens)
+        .addRoutes(to: router)
     return router
+}
+
+/// Shuts the upstream HTTP client down when the application stops.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
 }

@@ -16,6 +16,12 @@ public struct GatewayConfiguration: Sendable {
     public var secureCookies: Bool
     /// How often this gateway releases visitors from every room; 0 disables the releaser.
     public var releaseInterval: Duration
+    /// The proxied routes.
+    public var routes: RouteTable
+    /// Secret (≥ 32 bytes) that signs `X-Gateway-Signature` for the services behind the gateway.
+    public var internalSecret: [UInt8]
+    /// Redis prefix of the shared access-token keys.
+    public var accessKeyNamespace: String
 
     public init(
         host: String = "127.0.0.1",
@@ -25,7 +31,10 @@ public struct GatewayConfiguration: Sendable {
         passIssuer: String = "booking-rush",
         passKeyNamespace: String = "bk:pass-keys",
         secureCookies: Bool = false,
-        releaseInterval: Duration = .milliseconds(100)
+        releaseInterval: Duration = .milliseconds(100),
+        routes: RouteTable = RouteTable(),
+        internalSecret: [UInt8] = GatewayConfiguration.developmentInternalSecret,
+        accessKeyNamespace: String = "bk:access-keys"
     ) {
         self.host = host
         self.port = port
@@ -35,20 +44,34 @@ public struct GatewayConfiguration: Sendable {
         self.passKeyNamespace = passKeyNamespace
         self.secureCookies = secureCookies
         self.releaseInterval = releaseInterval
+        self.routes = routes
+        self.internalSecret = internalSecret
+        self.accessKeyNamespace = accessKeyNamespace
     }
 
     /// The admin token used when `ADMIN_TOKEN` is not set: for local development only.
     public static let developmentAdminToken = "dev-admin-token"
     /// The ticket secret used when `VISITOR_TICKET_SECRET` is not set: for local development only.
     public static let developmentTicketSecret = Array("booking-rush-development-ticket-secret!!".utf8)
+    /// The gateway-signature secret used when `INTERNAL_SECRET` is not set: for local development only.
+    public static let developmentInternalSecret = Array("booking-rush-development-internal-secret".utf8)
 
-    /// Reads `ADMIN_TOKEN`, `VISITOR_TICKET_SECRET`, `PASS_ISSUER` and `SECURE_COOKIES` over the defaults.
+    /// Reads `ADMIN_TOKEN`, `VISITOR_TICKET_SECRET`, `INTERNAL_SECRET`, `PASS_ISSUER`,
+    /// `SECURE_COOKIES` and the route table (`routesPath`, else `GATEWAY_ROUTES`) over the defaults.
     public static func fromEnvironment(
         host: String,
         port: Int,
+        routesPath: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> GatewayConfiguration {
         var configuration = GatewayConfiguration(host: host, port: port)
+        if let path = routesPath ?? environment["GATEWAY_ROUTES"], !path.isEmpty {
+            configuration.routes = try RouteTable.load(path: path, environment: environment)
+        }
+        if let secret = environment["INTERNAL_SECRET"], !secret.isEmpty {
+            guard secret.utf8.count >= 32 else { throw GatewayConfigurationError("INTERNAL_SECRET must be at least 32 bytes") }
+            configuration.internalSecret = Array(secret.utf8)
+        }
         if let token = environment["ADMIN_TOKEN"], !token.isEmpty {
             guard token.utf8.count >= 16 else { throw GatewayConfigurationError("ADMIN_TOKEN must be at least 16 characters") }
             configuration.adminToken = token

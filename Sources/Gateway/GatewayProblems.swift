@@ -34,20 +34,105 @@ extension QueueError: ProblemConvertible {
     }
 }
 
-extension QueuePassError: ProblemConvertible {
-    public var problem: ProblemDetails {
-        let detail: String = switch self {
-        case .malformed: "The queue pass is not a JWT."
-        case .algorithmNotAllowed(let alg): "Queue passes are ES256; '\(alg.prefix(20))' is not accepted."
-        case .wrongType: "That token is not a queue pass."
-        case .unknownKey: "The queue pass was signed by an unknown key."
-        case .invalidSignature: "The queue pass signature does not verify."
-        case .expired: "The queue pass has expired."
-        case .notYetValid: "The queue pass is not valid yet."
-        case .wrongAudience: "The queue pass is for another event."
-        case .wrongIssuer: "The queue pass was issued by someone else."
-        case .alreadyUsed: "The queue pass has already been used."
+extension TokenError {
+    var explanation: String {
+        switch self {
+        case .malformed: "The token is not a JWT."
+        case .algorithmNotAllowed(let alg): "The algorithm '\(alg.prefix(20))' is not accepted for this token."
+        case .wrongType: "That token is of another kind."
+        case .unknownKey: "The token was signed by an unknown key."
+        case .invalidSignature: "The token signature does not verify."
+        case .expired: "The token has expired."
+        case .notYetValid: "The token is not valid yet."
+        case .wrongAudience: "The token is for another audience."
+        case .wrongIssuer: "The token was issued by someone else."
+        case .alreadyUsed: "The token has already been used."
         }
-        return GatewayProblem.make(.forbidden, "invalid-queue-pass", "Queue pass required", detail)
+    }
+}
+
+/// A guarded route refused the request's queue pass (or it had none): 403.
+struct QueuePassRejection: Error, ProblemConvertible {
+    /// Nil when no pass was presented.
+    var reason: TokenError?
+
+    var problem: ProblemDetails {
+        GatewayProblem.make(
+            .forbidden, "queue-pass-required", "Queue pass required",
+            reason.map { "Queue pass refused: \($0.explanation)" }
+                ?? "This route needs a queue pass for the event (header Queue-Pass or cookie br_pass_<event>): join the waiting room first."
+        )
+    }
+}
+
+/// The request's access token was missing or refused: 401 with a Bearer challenge.
+struct AccessTokenRejection: Error, ProblemConvertible {
+    /// Nil when no token was presented.
+    var reason: TokenError?
+
+    var problem: ProblemDetails {
+        let challenge = reason.map { _ in "Bearer realm=\"booking-rush\", error=\"invalid_token\"" } ?? "Bearer realm=\"booking-rush\""
+        return GatewayProblem.make(
+            .unauthorized, "unauthorized", "Unauthorized",
+            reason.map { "Access token refused: \($0.explanation)" } ?? "This route needs an access token (Authorization: Bearer <token>).",
+            headers: [.wwwAuthenticate: challenge]
+        )
+    }
+}
+
+/// The user is known but lacks a role the route requires: 403.
+struct RoleRequired: Error, ProblemConvertible {
+    var roles: [String]
+
+    var problem: ProblemDetails {
+        GatewayProblem.make(.forbidden, "forbidden", "Forbidden", "This route needs one of the roles: \(roles.joined(separator: ", ")).")
+    }
+}
+
+extension ProxyError: ProblemConvertible {
+    public var problem: ProblemDetails {
+        switch self {
+        case .upstreamUnreachable(let route):
+            GatewayProblem.make(.badGateway, "upstream-unreachable", "Bad gateway", "The '\(route)' service could not be reached.")
+        case .upstreamTimeout(let route):
+            GatewayProblem.make(.gatewayTimeout, "upstream-timeout", "Gateway timeout", "The '\(route)' service did not answer in time.")
+        case .upstreamFailed(let route):
+            GatewayProblem.make(.badGateway, "upstream-failed", "Bad gateway", "The '\(route)' service failed to answer.")
+        case .bodyTooLarge(let limit):
+            GatewayProblem.make(.contentTooLarge, "body-too-large", "Content too large", "Request bodies on this route are limited to \(limit) bytes.")
+        }
+    }
+}
+
+extension IdempotencyError: ProblemConvertible {
+    public var problem: ProblemDetails {
+        switch self {
+        case .missingKey:
+            GatewayProblem.make(.badRequest, "idempotency-key-missing", "Idempotency-Key required", "This route requires an Idempotency-Key header.")
+        case .malformedKey:
+            GatewayProblem.make(.badRequest, "idempotency-key-malformed", "Malformed Idempotency-Key", "An Idempotency-Key is 1–255 printable ASCII characters.")
+        case .inFlight(let retryAfter):
+            GatewayProblem.make(.conflict, "idempotency-key-in-use", "Request in progress", "A request with this Idempotency-Key is still being processed.", headers: [.retryAfter: "\(retryAfter)"])
+        case .payloadMismatch:
+            GatewayProblem.make(.unprocessableContent, "idempotency-key-reused", "Idempotency-Key reused", "This Idempotency-Key was used with a different request.")
+        case .unavailable:
+            GatewayProblem.make(.serviceUnavailable, "idempotency-unavailable", "Service unavailable", "Idempotency cannot be guaranteed right now; retry shortly.", headers: [.retryAfter: "1"])
+        }
+    }
+}
+
+/// The client is over a rate limit (429), or the limiter is down and the rule fails closed (503).
+struct RateLimited: Error, ProblemConvertible {
+    var retryAfter: Int?
+    var headers: HTTPFields
+
+    var problem: ProblemDetails {
+        var fields = headers
+        guard let retryAfter else {
+            fields[.retryAfter] = "1"
+            return GatewayProblem.make(.serviceUnavailable, "rate-limiter-unavailable", "Service unavailable", "Rate limits cannot be checked right now; retry shortly.", headers: fields)
+        }
+        fields[.retryAfter] = "\(retryAfter)"
+        return GatewayProblem.make(.tooManyRequests, "rate-limited", "Too many requests", "Rate limit exceeded; retry after \(retryAfter) s.", headers: fields)
     }
 }

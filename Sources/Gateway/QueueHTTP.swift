@@ -28,14 +28,24 @@ struct QueueHTTP: Sendable {
     static let ticketHeader = HTTPField.Name("Visitor-Ticket")!
 
     let room: WaitingRoom
-    let keys: PassKeyRing
+    let keys: SigningKeyRing
     let tickets: VisitorTickets
+    let tokens: AccessTokens?
     let secureCookies: Bool
 
-    /// The visitor a request speaks for: a genuine ticket from the header or the cookie.
-    func visitor(of request: Request) -> (visitor: String, ticket: String)? {
+    /// The visitor a request speaks for: a logged-in user (`u:<id>`, from a valid access token),
+    /// otherwise a genuine ticket from the header or the cookie.
+    func visitor(of request: Request) async throws -> (visitor: String, ticket: String?)? {
+        if let tokens, let identity = try await tokens.identity(of: request) {
+            return ("u:\(identity.userID)", nil)
+        }
+        return ticketVisitor(of: request)
+    }
+
+    /// The visitor named by a genuine ticket from the header or the cookie.
+    func ticketVisitor(of request: Request) -> (visitor: String, ticket: String?)? {
         for ticket in [request.headers[Self.ticketHeader], request.cookies[Self.visitorCookie]?.value].compactMap({ $0 }) {
-            if let visitor = tickets.visitor(from: ticket) { return (visitor, ticket) }
+            if let visitor = tickets.visitor(from: ticket) { return (visitor, Optional(ticket)) }
         }
         return nil
     }

@@ -17,12 +17,13 @@ extension QueueHTTP {
     func join(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
         var response = Response(status: .ok)
-        let identity: (visitor: String, ticket: String)
-        if let existing = visitor(of: request) {
+        let identity: (visitor: String, ticket: String?)
+        if let existing = try await visitor(of: request) {
             identity = existing
         } else {
-            identity = tickets.issue()
-            response.setCookie(ticketCookie(identity.ticket))
+            let issued = tickets.issue()
+            identity = (issued.visitor, issued.ticket)
+            response.setCookie(ticketCookie(issued.ticket))
         }
         let result = try await room.join(event: event, visitor: identity.visitor)
         let body = try await body(event: event, visitor: identity.visitor, place: result.place, ticket: identity.ticket)
@@ -35,7 +36,7 @@ extension QueueHTTP {
 
     func status(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
-        guard let identity = visitor(of: request) else { throw QueueError.notInQueue }
+        guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }
         let place = try await room.status(event: event, visitor: identity.visitor)
         let body = try await body(event: event, visitor: identity.visitor, place: place)
         var response = Response(status: .ok)
@@ -47,7 +48,7 @@ extension QueueHTTP {
 
     func leave(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
-        guard let identity = visitor(of: request) else { throw QueueError.notInQueue }
+        guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }
         guard try await room.leave(event: event, visitor: identity.visitor) else { throw QueueError.notInQueue }
         return Response(status: .noContent)
     }
@@ -56,7 +57,7 @@ extension QueueHTTP {
     /// pass) or `lost`, after which the stream ends. Comments keep idle proxies from closing it.
     func events(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
-        guard let identity = visitor(of: request) else { throw QueueError.notInQueue }
+        guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }
         // Errors before the stream starts are ordinary problem responses.
         let first = try await room.status(event: event, visitor: identity.visitor)
         let http = self

@@ -17,12 +17,13 @@ extension QueueHTTP {
     func page(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
         var cookies: [Cookie] = []
-        let identity: (visitor: String, ticket: String)
-        if let existing = visitor(of: request) {
+        let identity: (visitor: String, ticket: String?)
+        if let existing = ticketVisitor(of: request) {
             identity = existing
         } else {
-            identity = tickets.issue()
-            cookies.append(ticketCookie(identity.ticket))
+            let issued = tickets.issue()
+            identity = (issued.visitor, issued.ticket)
+            cookies.append(ticketCookie(issued.ticket))
         }
         let joined = try await room.join(event: event, visitor: identity.visitor)
         let body = try await body(event: event, visitor: identity.visitor, place: joined.place)

@@ -45,13 +45,13 @@ public struct QueuePassClaims: JWTPayload, Sendable, Equatable {
     public var event: String { aud.value.first ?? "" }
 }
 
-/// Why a queue pass was refused.
-public enum QueuePassError: Error, Sendable, Hashable {
+/// Why a token (queue pass or access token) was refused.
+public enum TokenError: Error, Sendable, Hashable {
     /// Not three base64url parts with a JSON header.
     case malformed
-    /// The header's `alg` is not ES256 (`none`, HS256 and RS256 included).
+    /// The header's `alg` is not the one pinned for the key (`none`, HS256 confusion included).
     case algorithmNotAllowed(String)
-    /// The header's `typ` is not `queue-pass+jwt` (an access token, say).
+    /// The token is of another kind (an access token offered as a pass, or the reverse).
     case wrongType
     /// The `kid` names no key of the ring.
     case unknownKey
@@ -59,38 +59,63 @@ public enum QueuePassError: Error, Sendable, Hashable {
     case invalidSignature
     case expired
     case notYetValid
-    /// The pass is for another event, another issuer, or not a pass at all.
+    /// The token is for another audience (another event) or from another issuer.
     case wrongAudience
     case wrongIssuer
     /// The pass was already used (single-use routes).
     case alreadyUsed
+
+    init(_ error: JWTError) {
+        switch error.errorType {
+        case .claimVerificationFailure where error.failedClaim is ExpirationClaim: self = .expired
+        case .claimVerificationFailure where error.failedClaim is NotBeforeClaim: self = .notYetValid
+        default: self = .invalidSignature
+        }
+    }
 }
 
 /// The fields of a JWT header that are checked before any signature work.
-struct PassHeader: Decodable {
-    var alg: String?
-    var typ: String?
-    var kid: String?
+public struct TokenHeader: Decodable, Sendable {
+    public var alg: String?
+    public var typ: String?
+    public var kid: String?
 
     /// Decodes the header without verifying anything.
-    static func decode(_ token: String) throws(QueuePassError) -> PassHeader {
+    public static func decode(_ token: String) throws(TokenError) -> TokenHeader {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let data = Data(base64URLEncoded: parts[0]),
-              let header = try? JSONDecoder().decode(PassHeader.self, from: data)
+              let header = try? JSONDecoder().decode(TokenHeader.self, from: data)
         else { throw .malformed }
         return header
     }
 }
 
+extension SigningKeyRing {
+    /// Signs a queue pass.
+    public func sign(_ claims: QueuePassClaims) async throws -> String {
+        try await sign(claims, type: QueuePassClaims.type)
+    }
+
+    /// Verifies a queue pass for `event`: the token checks, then its use, issuer and audience.
+    public func verify(_ token: String, event: String) async throws(TokenError) -> QueuePassClaims {
+        let claims = try await verify(token, as: QueuePassClaims.self, type: QueuePassClaims.type)
+        guard claims.tokenUse == QueuePassClaims.use else { throw .wrongType }
+        guard claims.iss.value == issuer else { throw .wrongIssuer }
+        guard claims.aud.value == [event] else { throw .wrongAudience }
+        return claims
+    }
+}
+
 extension Data {
-    init?(base64URLEncoded text: Substring) {
+    /// Decodes URL-safe base64 with or without padding.
+    public init?(base64URLEncoded text: Substring) {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         self.init(base64Encoded: base64)
     }
 
     /// URL-safe base64 without padding.
-    func base64URLEncodedString() -> String {
+    public func base64URLEncodedString() -> String {
         base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }

@@ -7,11 +7,12 @@ import ServiceLifecycle
 /// release by anyone, so the fleet releases at each room's rate however many gateways call.
 public struct QueueReleaser: Service {
     public let room: WaitingRoom
-    public let keys: PassKeyRing?
+    /// Key rings to load (until loaded) and refresh every few seconds.
+    public let keys: [SigningKeyRing]
     public let interval: Duration
     public let logger: Logger
 
-    public init(room: WaitingRoom, keys: PassKeyRing? = nil, interval: Duration = .milliseconds(100), logger: Logger) {
+    public init(room: WaitingRoom, keys: [SigningKeyRing] = [], interval: Duration = .milliseconds(100), logger: Logger) {
         self.room = room
         self.keys = keys
         self.interval = interval
@@ -23,11 +24,11 @@ public struct QueueReleaser: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await releaseAll()
             ticks += 1
-            if let keys, keys.activeKid == nil || ticks % 50 == 0 {
+            for ring in keys where ring.activeKid == nil || ticks % 50 == 0 {
                 do {
-                    try await keys.bootstrap()
+                    try await ring.bootstrap()
                 } catch {
-                    logger.warning("queue-pass key refresh failed", metadata: ["error": "\(error)"])
+                    logger.warning("signing-key refresh failed", metadata: ["ring": "\(ring.keysKey)", "error": "\(error)"])
                 }
             }
             try? await Task.sleep(for: interval)

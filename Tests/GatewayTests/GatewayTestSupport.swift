@@ -12,37 +12,49 @@ import Testing
 
 /// A gateway on the shared Redis with its own pass-key namespace and one fresh room.
 struct GatewayFixture {
-    let redis: RedisClient
-    let room: WaitingRoom
-    let keys: PassKeyRing
-    let configuration: GatewayConfiguration
+    let components: GatewayComponents
     let event: String
+
+    var redis: RedisClient { components.redis }
+    var room: WaitingRoom { components.room }
+    var keys: SigningKeyRing { components.passKeys }
+    var configuration: GatewayConfiguration { components.configuration }
 
     static let adminToken = "test-admin-token-0123456789"
 
-    static func make(_ roomConfiguration: RoomConfiguration = RoomConfiguration(mode: .queue, releaseRate: 100)) async throws -> GatewayFixture {
+    static func make(
+        _ roomConfiguration: RoomConfiguration = RoomConfiguration(mode: .queue, releaseRate: 100),
+        routes: RouteTable = RouteTable()
+    ) async throws -> GatewayFixture {
         let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
         let redis = RedisClient(configuration: try RedisConfiguration(url: url))
-        let namespace = "test:gw-keys:\(UUID().uuidString)"
+        let namespace = "test:gw:\(UUID().uuidString)"
         let configuration = GatewayConfiguration(
-            port: 0, adminToken: adminToken, passKeyNamespace: namespace, releaseInterval: .zero
+            port: 0, adminToken: adminToken, passKeyNamespace: namespace + ":pass-keys", releaseInterval: .zero,
+            routes: routes, accessKeyNamespace: namespace + ":access-keys"
         )
-        let keys = PassKeyRing(redis: redis, namespace: namespace)
-        try await keys.bootstrap()
-        let room = WaitingRoom(redis: redis)
+        let components = await GatewayComponents.make(configuration: configuration, redis: redis, logger: Logger(label: "gateway-tests"))
         let event = "gw-\(UUID().uuidString.prefix(8).lowercased())"
-        try await room.configure(event: event, roomConfiguration)
-        return GatewayFixture(redis: redis, room: room, keys: keys, configuration: configuration, event: event)
+        try await components.room.configure(event: event, roomConfiguration)
+        return GatewayFixture(components: components, event: event)
     }
 
     var application: some ApplicationProtocol {
-        Application(router: buildGatewayRouter(configuration: configuration, room: room, keys: keys))
+        Application(router: buildGatewayRouter(components))
     }
 
     func tearDown() async {
         try? await room.delete(event: event)
-        _ = try? await redis.send("DEL", keys.keysKey, keys.activeKey)
+        for ring in [components.passKeys, components.accessTokens.ring] {
+            _ = try? await redis.send("DEL", ring.keysKey, ring.activeKey)
+        }
+        try? await components.httpClient.shutdown()
         await redis.shutdown()
+    }
+
+    /// An access token for a user with `roles`.
+    func accessToken(user: String = "user-1", roles: [String] = ["customer"]) async throws -> String {
+        try await components.accessTokens.issue(userID: user, roles: roles, email: "\(user)@example.com")
     }
 
     /// Releases until `count` more visitors were admitted (or a second passes).

@@ -56,7 +56,7 @@ struct QueueRoutesTests {
             #expect(admitted.cookie("br_pass_\(fixture.event)") == pass)
             let claims = try await fixture.keys.verify(pass, event: fixture.event)
             #expect(claims.sub.value.hasPrefix("t:"))
-            await #expect(throws: QueuePassError.wrongAudience) { try await fixture.keys.verify(pass, event: "another-event") }
+            await #expect(throws: TokenError.wrongAudience) { try await fixture.keys.verify(pass, event: "another-event") }
         }
         await fixture.tearDown()
     }

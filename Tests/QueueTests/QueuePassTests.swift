@@ -7,8 +7,8 @@ import Testing
 
 @Suite("Queue passes: ES256 JWTs with rotating keys shared through Redis")
 struct QueuePassTests {
-    static func ring() async throws -> PassKeyRing {
-        let ring = PassKeyRing(redis: try QueueTestSupport.redis(), namespace: "test:pass-keys:\(UUID().uuidString)")
+    static func ring() async throws -> SigningKeyRing {
+        let ring = SigningKeyRing(redis: try QueueTestSupport.redis(), namespace: "test:pass-keys:\(UUID().uuidString)")
         try await ring.bootstrap()
         return ring
     }
@@ -17,7 +17,7 @@ struct QueuePassTests {
         QueuePassClaims(issuer: "booking-rush", event: event, visitor: "t:abc", admission: 7, issuedAt: issuedAt, expiresAt: issuedAt.addingTimeInterval(ttl))
     }
 
-    static func cleanup(_ ring: PassKeyRing) async {
+    static func cleanup(_ ring: SigningKeyRing) async {
         _ = try? await ring.redis.send("DEL", ring.keysKey, ring.activeKey)
         await ring.redis.shutdown()
     }
@@ -45,7 +45,7 @@ struct QueuePassTests {
         #expect(claims.sub.value == "t:abc")
         #expect(claims.jti.value == "evt-1.7")
         #expect(claims.event == "evt-1")
-        await #expect(throws: QueuePassError.wrongAudience) { try await ring.verify(token, event: "evt-2") }
+        await #expect(throws: TokenError.wrongAudience) { try await ring.verify(token, event: "evt-2") }
         await Self.cleanup(ring)
     }
 
@@ -53,9 +53,9 @@ struct QueuePassTests {
     func timeBounds() async throws {
         let ring = try await Self.ring()
         let expired = try await ring.sign(Self.claims(issuedAt: Date().addingTimeInterval(-600), ttl: 300))
-        await #expect(throws: QueuePassError.expired) { try await ring.verify(expired, event: "evt-1") }
+        await #expect(throws: TokenError.expired) { try await ring.verify(expired, event: "evt-1") }
         let future = try await ring.sign(Self.claims(issuedAt: Date().addingTimeInterval(600)))
-        await #expect(throws: QueuePassError.notYetValid) { try await ring.verify(future, event: "evt-1") }
+        await #expect(throws: TokenError.notYetValid) { try await ring.verify(future, event: "evt-1") }
         await Self.cleanup(ring)
     }
 
@@ -68,12 +68,12 @@ struct QueuePassTests {
         var forged = payload
         forged["sub"] = "t:someone-else"
         parts[1] = Self.json(forged)
-        await #expect(throws: QueuePassError.invalidSignature) { try await ring.verify(parts.joined(separator: "."), event: "evt-1") }
+        await #expect(throws: TokenError.invalidSignature) { try await ring.verify(parts.joined(separator: "."), event: "evt-1") }
         var flipped = token
         flipped.removeLast()
         flipped.append(token.last == "A" ? "B" : "A")
-        await #expect(throws: QueuePassError.self) { try await ring.verify(flipped, event: "evt-1") }
-        await #expect(throws: QueuePassError.malformed) { try await ring.verify("not-a-jwt", event: "evt-1") }
+        await #expect(throws: TokenError.self) { try await ring.verify(flipped, event: "evt-1") }
+        await #expect(throws: TokenError.malformed) { try await ring.verify("not-a-jwt", event: "evt-1") }
         await Self.cleanup(ring)
     }
 
@@ -84,14 +84,14 @@ struct QueuePassTests {
         await stranger.add(ecdsa: ES256PrivateKey(), kid: "qp-stranger")
         let header: JWTHeader = ["typ": .string(QueuePassClaims.type), "alg": .string("ES256"), "kid": .string("qp-stranger")]
         let token = try await stranger.sign(Self.claims(), kid: "qp-stranger", header: header)
-        await #expect(throws: QueuePassError.unknownKey) { try await ring.verify(token, event: "evt-1") }
+        await #expect(throws: TokenError.unknownKey) { try await ring.verify(token, event: "evt-1") }
         // A real kid on a stranger's signature still fails.
         let activeKid = try #require(ring.activeKid)
         let spoofed = JWTKeyCollection()
         await spoofed.add(ecdsa: ES256PrivateKey(), kid: JWKIdentifier(string: activeKid))
         let spoofHeader: JWTHeader = ["typ": .string(QueuePassClaims.type), "alg": .string("ES256"), "kid": .string(activeKid)]
         let spoofToken = try await spoofed.sign(Self.claims(), kid: JWKIdentifier(string: activeKid), header: spoofHeader)
-        await #expect(throws: QueuePassError.invalidSignature) { try await ring.verify(spoofToken, event: "evt-1") }
+        await #expect(throws: TokenError.invalidSignature) { try await ring.verify(spoofToken, event: "evt-1") }
         await Self.cleanup(ring)
     }
 
@@ -105,14 +105,14 @@ struct QueuePassTests {
             "exp": now + 300, "token_use": "queue_pass",
         ])
         let none = Self.json(["alg": "none", "typ": QueuePassClaims.type, "kid": kid]) + "." + payload + "."
-        await #expect(throws: QueuePassError.algorithmNotAllowed("none")) { try await ring.verify(none, event: "evt-1") }
+        await #expect(throws: TokenError.algorithmNotAllowed("none")) { try await ring.verify(none, event: "evt-1") }
 
         let jwk = try #require(ring.jwks.keys.first { $0.kid == kid })
         let publicKeyText = "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"\(jwk.x)\",\"y\":\"\(jwk.y)\"}"
         let signingInput = Self.json(["alg": "HS256", "typ": QueuePassClaims.type, "kid": kid]) + "." + payload
         let mac = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: SymmetricKey(data: Data(publicKeyText.utf8)))
         let confused = signingInput + "." + Self.base64URL(Data(mac))
-        await #expect(throws: QueuePassError.algorithmNotAllowed("HS256")) { try await ring.verify(confused, event: "evt-1") }
+        await #expect(throws: TokenError.algorithmNotAllowed("HS256")) { try await ring.verify(confused, event: "evt-1") }
         await Self.cleanup(ring)
     }
 
@@ -135,17 +135,17 @@ struct QueuePassTests {
         let claims = AccessClaims(sub: "u:1", aud: "evt-1", iss: "booking-rush", exp: .init(value: Date().addingTimeInterval(300)), token_use: "access")
         let asAccess: JWTHeader = ["typ": .string("at+jwt"), "alg": .string("ES256"), "kid": .string(kid)]
         let access = try await collection.sign(claims, kid: JWKIdentifier(string: kid), header: asAccess)
-        await #expect(throws: QueuePassError.wrongType) { try await ring.verify(access, event: "evt-1") }
+        await #expect(throws: TokenError.wrongType) { try await ring.verify(access, event: "evt-1") }
         let disguised: JWTHeader = ["typ": .string(QueuePassClaims.type), "alg": .string("ES256"), "kid": .string(kid)]
         let disguisedToken = try await collection.sign(claims, kid: JWKIdentifier(string: kid), header: disguised)
-        await #expect(throws: QueuePassError.self) { try await ring.verify(disguisedToken, event: "evt-1") }
+        await #expect(throws: TokenError.self) { try await ring.verify(disguisedToken, event: "evt-1") }
         await Self.cleanup(ring)
     }
 
     @Test("rotation: new passes use the new key, old passes still verify, every gateway follows")
     func rotation() async throws {
         let ring = try await Self.ring()
-        let other = PassKeyRing(redis: ring.redis, namespace: ring.keysKey)
+        let other = SigningKeyRing(redis: ring.redis, namespace: ring.keysKey)
         try await other.bootstrap()
         #expect(other.activeKid == ring.activeKid)
         let before = try await ring.sign(Self.claims())
@@ -159,9 +159,9 @@ struct QueuePassTests {
         #expect(try await other.verify(after, event: "evt-1").sub.value == "t:abc")
         #expect(Set(ring.jwks.keys.map(\.kid)) == [oldKid, newKid])
         #expect(ring.jwks.keys.allSatisfy { $0.alg == "ES256" && $0.kty == "EC" && $0.crv == "P-256" })
-        for _ in 0..<PassKeyRing.retainedKeys { try await ring.rotate() }
-        #expect(ring.jwks.keys.count == PassKeyRing.retainedKeys)
-        await #expect(throws: QueuePassError.unknownKey) { try await ring.verify(before, event: "evt-1") }
+        for _ in 0..<SigningKeyRing.retainedKeys { try await ring.rotate() }
+        #expect(ring.jwks.keys.count == SigningKeyRing.retainedKeys)
+        await #expect(throws: TokenError.unknownKey) { try await ring.verify(before, event: "evt-1") }
         await Self.cleanup(ring)
     }
 

@@ -3,12 +3,13 @@ import JWTKit
 import Redis
 import Synchronization
 
-/// The ES256 keys that sign and verify queue passes, shared by every gateway through Redis.
+/// ES256 signing keys shared by every gateway through Redis: one ring signs queue passes,
+/// another access tokens.
 ///
-/// One key is active and signs; the previous ones keep verifying until passes signed with them
+/// One key is active and signs; the previous ones keep verifying until tokens signed with them
 /// have expired. `rotate()` on any gateway reaches the others at their next `refresh()`, or as
-/// soon as they meet a pass with the new `kid`.
-public final class PassKeyRing: Sendable {
+/// soon as they meet a token with the new `kid`.
+public final class SigningKeyRing: Sendable {
     /// How many keys stay usable for verification (the active one included).
     public static let retainedKeys = 4
 
@@ -97,42 +98,33 @@ public final class PassKeyRing: Sendable {
     /// The kid that signs new passes.
     public var activeKid: String? { state.withLock { $0.activeKid } }
 
-    /// Signs a pass with the active key.
-    public func sign(_ claims: QueuePassClaims) async throws -> String {
+    /// Signs `payload` with the active key; the header's `typ` is `type`.
+    public func sign(_ payload: some JWTPayload, type: String) async throws -> String {
         let (collection, kid) = state.withLock { ($0.collection, $0.activeKid) }
-        guard let kid else { throw QueuePassError.unknownKey }
-        let header: JWTHeader = ["typ": .string(QueuePassClaims.type), "alg": .string("ES256"), "kid": .string(kid)]
-        return try await collection.sign(claims, kid: JWKIdentifier(string: kid), header: header)
+        guard let kid else { throw TokenError.unknownKey }
+        let header: JWTHeader = ["typ": .string(type), "alg": .string("ES256"), "kid": .string(kid)]
+        return try await collection.sign(payload, kid: JWKIdentifier(string: kid), header: header)
     }
 
-    /// Verifies a pass for `event`: algorithm pinned to ES256, type, known kid, signature,
-    /// expiry, not-before, issuer and audience.
-    public func verify(_ token: String, event: String) async throws(QueuePassError) -> QueuePassClaims {
-        let header = try PassHeader.decode(token)
+    /// Verifies a token of `type`: algorithm pinned to ES256, header type, a kid of this ring,
+    /// signature, then the payload's own checks (expiry, not-before).
+    public func verify<Payload: JWTPayload>(_ token: String, as _: Payload.Type, type: String) async throws(TokenError) -> Payload {
+        let header = try TokenHeader.decode(token)
         guard header.alg == "ES256" else { throw .algorithmNotAllowed(header.alg ?? "none") }
-        guard header.typ == QueuePassClaims.type else { throw .wrongType }
+        guard header.typ == type else { throw .wrongType }
         guard let kid = header.kid else { throw .unknownKey }
         if !state.withLock({ $0.kids.contains(kid) }) {
             try? await refreshIfStale()
             guard state.withLock({ $0.kids.contains(kid) }) else { throw .unknownKey }
         }
         let collection = state.withLock { $0.collection }
-        let claims: QueuePassClaims
         do {
-            claims = try await collection.verify(token, as: QueuePassClaims.self)
+            return try await collection.verify(token, as: Payload.self)
         } catch let error as JWTError {
-            switch error.errorType {
-            case .claimVerificationFailure where error.failedClaim is ExpirationClaim: throw .expired
-            case .claimVerificationFailure where error.failedClaim is NotBeforeClaim: throw .notYetValid
-            default: throw .invalidSignature
-            }
+            throw TokenError(error)
         } catch {
             throw .invalidSignature
         }
-        guard claims.tokenUse == QueuePassClaims.use else { throw .wrongType }
-        guard claims.iss.value == issuer else { throw .wrongIssuer }
-        guard claims.aud.value == [event] else { throw .wrongAudience }
-        return claims
     }
 
     /// Reloads at most once a second, for passes signed by a key this gateway has not seen yet.
@@ -160,7 +152,7 @@ public final class PassKeyRing: Sendable {
     private static func generate() throws -> (kid: String, stored: String) {
         let key = ES256PrivateKey()
         let created = Int64(Date().timeIntervalSince1970 * 1000)
-        let kid = "qp-\(created)-\(UInt32.random(in: 0 ... .max))"
+        let kid = "k-\(created)-\(UInt32.random(in: 0 ... .max))"
         let json = try JSONEncoder().encode(StoredKey(createdMilliseconds: created, pem: key.pemRepresentation))
         return (kid, String(decoding: json, as: UTF8.self))
     }

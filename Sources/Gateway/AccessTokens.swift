@@ -1,0 +1,84 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JWTKit
+import Queue
+
+/// The claims of an access token issued by the gateway (RFC 9068 profile: `typ: at+jwt`).
+public struct AccessTokenClaims: JWTPayload, Sendable, Equatable {
+    public static let type = "at+jwt"
+    public static let use = "access"
+
+    public var iss: IssuerClaim
+    public var aud: AudienceClaim
+    /// The account id.
+    public var sub: SubjectClaim
+    public var jti: IDClaim
+    public var iat: IssuedAtClaim
+    public var exp: ExpirationClaim
+    public var roles: [String]
+    public var email: String?
+    public var tokenUse: String
+
+    enum CodingKeys: String, CodingKey {
+        case iss, aud, sub, jti, iat, exp, roles, email, tokenUse = "token_use"
+    }
+
+    public init(issuer: String, audience: String, userID: String, roles: [String], email: String?, issuedAt: Date, lifetime: TimeInterval) {
+        self.iss = IssuerClaim(value: issuer)
+        self.aud = AudienceClaim(value: [audience])
+        self.sub = SubjectClaim(value: userID)
+        self.jti = IDClaim(value: UUID().uuidString)
+        self.iat = IssuedAtClaim(value: issuedAt)
+        self.exp = ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime))
+        self.roles = roles
+        self.email = email
+        self.tokenUse = Self.use
+    }
+
+    public func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// Issues and verifies the gateway's access tokens (ES256, keys shared through Redis).
+public struct AccessTokens: Sendable {
+    public static let audience = "booking-rush"
+    public static let lifetime: TimeInterval = 15 * 60
+
+    public let ring: SigningKeyRing
+
+    public init(ring: SigningKeyRing) {
+        self.ring = ring
+    }
+
+    /// A signed access token for an account.
+    public func issue(userID: String, roles: [String], email: String?) async throws -> String {
+        let claims = AccessTokenClaims(
+            issuer: ring.issuer, audience: Self.audience, userID: userID, roles: roles, email: email,
+            issuedAt: Date(), lifetime: Self.lifetime
+        )
+        return try await ring.sign(claims, type: AccessTokenClaims.type)
+    }
+
+    /// The identity in a token: type, key, signature, expiry, issuer, audience and use all checked.
+    public func verify(_ token: String) async throws(TokenError) -> Identity {
+        let claims = try await ring.verify(token, as: AccessTokenClaims.self, type: AccessTokenClaims.type)
+        guard claims.tokenUse == AccessTokenClaims.use else { throw .wrongType }
+        guard claims.iss.value == ring.issuer else { throw .wrongIssuer }
+        guard claims.aud.value.contains(Self.audience) else { throw .wrongAudience }
+        return Identity(userID: claims.sub.value, roles: Set(claims.roles), email: claims.email)
+    }
+
+    /// The identity of a request: nil without `Authorization`, 401 for a bad or non-Bearer token.
+    public func identity(of request: Request) async throws -> Identity? {
+        guard let authorization = request.headers[.authorization] else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AccessTokenRejection(reason: .malformed) }
+        do {
+            return try await verify(String(parts[1]))
+        } catch {
+            throw AccessTokenRejection(reason: error)
+        }
+    }
+}

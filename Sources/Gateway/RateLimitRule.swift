@@ -1,0 +1,74 @@
+/// One rate-limit rule of a route: at most `limit` requests per `period` seconds per subject,
+/// with up to `burst` at once.
+public struct RateLimitRule: Sendable, Codable, Hashable {
+    /// What a subject is: `ip` (client address), `user` (user id, or the address when
+    /// anonymous), `route` (everyone together), or `header:Name` (the value of a header).
+    public enum Subject: Sendable, Hashable {
+        case ip, user, route
+        case header(String)
+    }
+
+    /// What to do when Redis cannot answer in time.
+    public enum FailMode: String, Sendable, Codable {
+        /// Let the request through.
+        case open
+        /// Refuse it with 503.
+        case closed
+    }
+
+    public var name: String
+    public var key: String
+    public var limit: Int
+    public var period: Double
+    public var burst: Int?
+    public var fail: FailMode
+
+    enum CodingKeys: String, CodingKey { case name, key, limit, period = "period_s", burst, fail }
+
+    public init(name: String, key: String, limit: Int, period: Double, burst: Int? = nil, fail: FailMode = .open) {
+        self.name = name
+        self.key = key
+        self.limit = limit
+        self.period = period
+        self.burst = burst
+        self.fail = fail
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            name: try container.decode(String.self, forKey: .name),
+            key: try container.decode(String.self, forKey: .key),
+            limit: try container.decode(Int.self, forKey: .limit),
+            period: try container.decode(Double.self, forKey: .period),
+            burst: try container.decodeIfPresent(Int.self, forKey: .burst),
+            fail: try container.decodeIfPresent(FailMode.self, forKey: .fail) ?? .open
+        )
+    }
+
+    public var subject: Subject? {
+        switch key {
+        case "ip": .ip
+        case "user": .user
+        case "route": .route
+        case let key where key.hasPrefix("header:") && key.count > 7: .header(String(key.dropFirst(7)))
+        default: nil
+        }
+    }
+
+    /// Requests admitted at once from a full bucket.
+    public var effectiveBurst: Int { burst ?? limit }
+
+    /// Microseconds between two requests at the sustained rate.
+    var emissionMicroseconds: Int { Int((period * 1_000_000 / Double(limit)).rounded()) }
+
+    func validate(route: String) throws {
+        guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") }) else {
+            throw GatewayConfigurationError("route '\(route)': rate-limit rule names are plain ASCII without quotes")
+        }
+        guard subject != nil else { throw GatewayConfigurationError("route '\(route)': rule '\(name)' has unknown key '\(key)'") }
+        guard limit > 0, period > 0, period <= 86_400, effectiveBurst > 0 else {
+            throw GatewayConfigurationError("route '\(route)': rule '\(name)' needs limit > 0, 0 < period_s ≤ 86400, burst > 0")
+        }
+    }
+}

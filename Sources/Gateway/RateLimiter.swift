@@ -1,0 +1,130 @@
+import Crypto
+import EmbeddedResources
+import HTTPTypes
+import NIOCore
+import Queue
+import Redis
+import Synchronization
+
+/// The outcome of checking one request against its route's rules.
+struct RateLimitDecision: Sendable {
+    enum Verdict: Sendable, Equatable {
+        case allowed
+        /// Over a limit; retry after this many seconds.
+        case denied(retryAfter: Int)
+        /// Redis did not answer and a rule fails closed.
+        case unavailable
+    }
+
+    var verdict: Verdict
+    /// Per rule: requests left and seconds until the bucket is full again (nil when unknown).
+    var states: [(remaining: Int, reset: Int)?]
+    /// Whether the decision came from the local deny cache.
+    var cached: Bool = false
+    /// Whether Redis failed and the rules let the request through.
+    var failedOpen: Bool = false
+}
+
+/// Distributed GCRA rate limiting: every gateway shares the limits through one Lua script in
+/// Redis. Subjects already over a limit are denied from a local cache until their retry time,
+/// sparing Redis during a stampede.
+final class RateLimiter: Sendable {
+    static let script = RedisScript(EmbeddedLua.rateLimit)
+    static let maximumCachedDenials = 100_000
+
+    let redis: RedisClient
+    let timeout: TimeAmount
+    private let deniedUntil = Mutex<[String: ContinuousClock.Instant]>([:])
+
+    init(redis: RedisClient, timeout: TimeAmount = .milliseconds(100)) {
+        self.redis = redis
+        self.timeout = timeout
+    }
+
+    /// The Redis key of `rule`'s bucket for `subject` on `route`; hash-tagged per route.
+    static func key(route: String, rule: RateLimitRule, subject: String) -> String {
+        let safe = subject.utf8.count <= 64 && subject.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "}") }
+            ? subject
+            : "h:" + SHA256.hash(data: Array(subject.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        return "bk:{rl:\(route)}:\(rule.name):\(safe)"
+    }
+
+    func check(route: ProxyRoute, subjects: [String]) async -> RateLimitDecision {
+        let rules = route.rateLimits
+        let keys = zip(rules, subjects).map { Self.key(route: route.name, rule: $0, subject: $1) }
+        if let retryAfter = cachedDenial(keys) {
+            return RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: rules.map { _ in (0, retryAfter) }, cached: true)
+        }
+        var arguments: [any RedisArgument] = []
+        for rule in rules {
+            arguments.append(rule.emissionMicroseconds)
+            arguments.append(rule.effectiveBurst)
+        }
+        let reply: RedisValue
+        do {
+            reply = try await redis.run(Self.script, keys: keys, arguments: arguments, timeout: timeout)
+        } catch {
+            let closed = rules.contains { $0.fail == .closed }
+            return RateLimitDecision(verdict: closed ? .unavailable : .allowed, states: rules.map { _ in nil }, failedOpen: !closed)
+        }
+        guard let fields = reply.array, fields.count == 2 + 2 * rules.count else {
+            return RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
+        }
+        let states: [(remaining: Int, reset: Int)?] = rules.indices.map { index in
+            (fields[2 + 2 * index].int ?? 0, ((fields[3 + 2 * index].int ?? 0) + 999) / 1000)
+        }
+        guard fields[0].int == 1 else {
+            let retryAfter = max(1, ((fields[1].int ?? 1000) + 999) / 1000)
+            // A denied rule's own wait: its bucket's drain time less the burst it would admit.
+            var waits: [String: Int] = [:]
+            for (index, rule) in rules.enumerated() where states[index]?.remaining == 0 {
+                let resetMilliseconds = fields[3 + 2 * index].int ?? 0
+                let wait = resetMilliseconds - rule.emissionMicroseconds * (rule.effectiveBurst - 1) / 1000
+                if wait > 0 { waits[keys[index]] = wait }
+            }
+            remember(waits)
+            return RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: states)
+        }
+        return RateLimitDecision(verdict: .allowed, states: states)
+    }
+
+    /// `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers).
+    static func headers(rules: [RateLimitRule], decision: RateLimitDecision) -> HTTPFields {
+        var fields = HTTPFields()
+        guard !rules.isEmpty else { return fields }
+        fields[.rateLimitPolicy] = rules.map { "\"\($0.name)\";q=\($0.effectiveBurst);w=\(Int($0.period.rounded(.up)))" }.joined(separator: ", ")
+        let current = zip(rules, decision.states).compactMap { rule, state in
+            state.map { "\"\(rule.name)\";r=\($0.remaining);t=\($0.reset)" }
+        }
+        if !current.isEmpty { fields[.rateLimit] = current.joined(separator: ", ") }
+        return fields
+    }
+
+    private func cachedDenial(_ keys: [String]) -> Int? {
+        let now = ContinuousClock.now
+        return deniedUntil.withLock { cache in
+            var longest: Duration?
+            for key in keys {
+                guard let until = cache[key] else { continue }
+                if until <= now {
+                    cache[key] = nil
+                } else if longest.map({ until - now > $0 }) ?? true {
+                    longest = until - now
+                }
+            }
+            return longest.map { max(1, Int(($0 / .seconds(1)).rounded(.up))) }
+        }
+    }
+
+    /// Caches denied keys until their own retry time (milliseconds from now).
+    private func remember(_ waits: [String: Int]) {
+        let now = ContinuousClock.now
+        deniedUntil.withLock { cache in
+            if cache.count >= Self.maximumCachedDenials {
+                cache = cache.filter { $0.value > now }
+                if cache.count >= Self.maximumCachedDenials { return }
+            }
+            for (key, wait) in waits { cache[key] = now + .milliseconds(wait) }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+
+/// The proxied routes, read from a JSON file: path prefix → upstreams, with the policies each applies.
+public struct RouteTable: Sendable, Codable, Hashable {
+    public var routes: [ProxyRoute]
+    /// Peers whose `X-Forwarded-For` is believed (CIDR blocks); anyone else's is ignored.
+    public var trustedProxies: [String]
+    /// How long completed idempotent responses are replayed, in seconds.
+    public var idempotencyRetention: Int
+
+    enum CodingKeys: String, CodingKey {
+        case routes, trustedProxies = "trusted_proxies", idempotencyRetention = "idempotency_retention_s"
+    }
+
+    public init(routes: [ProxyRoute] = [], trustedProxies: [String] = [], idempotencyRetention: Int = 86_400) {
+        self.routes = routes
+        self.trustedProxies = trustedProxies
+        self.idempotencyRetention = idempotencyRetention
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.routes = try container.decodeIfPresent([ProxyRoute].self, forKey: .routes) ?? []
+        self.trustedProxies = try container.decodeIfPresent([String].self, forKey: .trustedProxies) ?? []
+        self.idempotencyRetention = try container.decodeIfPresent(Int.self, forKey: .idempotencyRetention) ?? 86_400
+    }
+
+    /// Reads the table from `path`, then applies `ROUTE_<NAME>_UPSTREAMS=url,url` overrides.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RouteTable {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw GatewayConfigurationError("cannot read the route table \(path): \(error.localizedDescription)")
+        }
+        var table: RouteTable
+        do {
+            table = try JSONDecoder().decode(RouteTable.self, from: data)
+        } catch {
+            throw GatewayConfigurationError("the route table \(path) is not valid: \(error)")
+        }
+        table.applyOverrides(environment)
+        try table.validate()
+        return table
+    }
+
+    mutating func applyOverrides(_ environment: [String: String]) {
+        for index in routes.indices {
+            let name = routes[index].name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
+            if let upstreams = environment["ROUTE_\(String(name))_UPSTREAMS"] {
+                routes[index].upstreams = upstreams.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            }
+        }
+    }
+
+    /// Checks names, prefixes, upstream URLs and CIDR blocks.
+    public func validate() throws {
+        var names = Set<String>()
+        for route in routes {
+            guard names.insert(route.name).inserted else { throw GatewayConfigurationError("two routes are named '\(route.name)'") }
+            try route.validate()
+        }
+        for block in trustedProxies where AddressBlock(block) == nil {
+            throw GatewayConfigurationError("'\(block)' in trusted_proxies is not a CIDR block")
+        }
+    }
+
+    /// The route whose prefix matches `path` best (longest prefix, at a segment boundary).
+    public func route(for path: String) -> ProxyRoute? {
+        var best: ProxyRoute?
+        for route in routes where route.matches(path) {
+            if best.map({ route.prefix.count > $0.prefix.count }) ?? true { best = route }
+        }
+        return best
+    }
+}
+
+/// One proxied route.
+public struct ProxyRoute: Sendable, Codable, Hashable {
+    public enum Authentication: String, Sendable, Codable {
+        /// No token needed; one is still verified when present.
+        case optional
+        /// A valid access token is required (401 otherwise).
+        case required
+        /// Tokens are ignored.
+        case none
+    }
+
+    public enum IdempotencyMode: String, Sendable, Codable {
+        case off, optional, required
+    }
+
+    public var name: String
+    public var prefix: String
+    public var upstreams: [String]
+    public var timeoutMilliseconds: Int
+    public var maxBodyBytes: Int
+    public var authentication: Authentication
+    /// Roles of which the user must hold one (403 otherwise); empty means any authenticated user.
+    public var roles: [String]
+    public var rateLimits: [RateLimitRule]
+    public var idempotency: IdempotencyMode
+    public var queuePass: QueuePassPolicy?
+
+    enum CodingKeys: String, CodingKey {
+        case name, prefix, upstreams, timeoutMilliseconds = "timeout_ms", maxBodyBytes = "max_body_bytes"
+        case authentication = "auth", roles, rateLimits = "rate_limits", idempotency, queuePass = "queue_pass"
+    }
+
+    public init(
+        name: String, prefix: String, upstreams: [String], timeoutMilliseconds: Int = 10_000, maxBodyBytes: Int = 1 << 20,
+        authentication: Authentication = .optional, roles: [String] = [], rateLimits: [RateLimitRule] = [],
+        idempotency: IdempotencyMode = .off, queuePass: QueuePassPolicy? = nil
+    ) {
+        self.name = name
+        self.prefix = prefix
+        self.upstreams = upstreams
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.maxBodyBytes = maxBodyBytes
+        self.authentication = authentication
+        self.roles = roles
+        self.rateLimits = rateLimits
+        self.idempotency = idempotency
+        self.queuePass = queuePass
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            name: try container.decode(String.self, forKey: .name),
+            prefix: try container.decode(String.self, forKey: .prefix),
+            upstreams: try container.decode([String].self, forKey: .upstreams),
+            timeoutMilliseconds: try container.decodeIfPresent(Int.self, forKey: .timeoutMilliseconds) ?? 10_000,
+            maxBodyBytes: try container.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? 1 << 20,
+            authentication: try container.decodeIfPresent(Authentication.self, forKey: .authentication) ?? .optional,
+            roles: try container.decodeIfPresent([String].self, forKey: .roles) ?? [],
+            rateLimits: try container.decodeIfPresent([RateLimitRule].self, forKey: .rateLimits) ?? [],
+            idempotency: try container.decodeIfPresent(IdempotencyMode.self, forKey: .idempotency) ?? .off,
+            queuePass: try container.decodeIfPresent(QueuePassPolicy.self, forKey: .queuePass)
+        )
+    }
+
+    func matches(_ path: String) -> Bool {
+        guard path.hasPrefix(prefix) else { return false }
+        return prefix.hasSuffix("/") || path.count == prefix.count || path.dropFirst(prefix.count).first == "/"
+    }
+
+    func validate() throws {
+        guard !name.isEmpty, prefix.hasPrefix("/") else { throw GatewayConfigurationError("route '\(name)': prefix must start with /") }
+        guard !upstreams.isEmpty else { throw GatewayConfigurationError("route '\(name)' has no upstream") }
+        for upstream in upstreams {
+            guard let url = URL(string: upstream), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw GatewayConfigurationError("route '\(name)': upstream '\(upstream)' is not an http(s) URL")
+            }
+        }
+        guard (1...600_000).contains(timeoutMilliseconds) else { throw GatewayConfigurationError("route '\(name)': timeout_ms out of range") }
+        guard maxBodyBytes >= 0 else { throw GatewayConfigurationError("route '\(name)': max_body_bytes must be ≥ 0") }
+        for rule in rateLimits { try rule.validate(route: name) }
+    }
+}
+
+/// Where a guarded route finds the event whose queue pass it requires.
+public struct QueuePassPolicy: Sendable, Codable, Hashable {
+    /// `path:N` (the Nth segment, 0-based), `header:Name`, `query:name` or `body:field` (JSON).
+    public var eventFrom: String
+    /// Whether a pass is consumed by the first successful upstream response.
+    public var singleUse: Bool
+
+    enum CodingKeys: String, CodingKey { case eventFrom = "event_from", singleUse = "single_use" }
+
+    public init(eventFrom: String, singleUse: Bool = false) {
+        self.eventFrom = eventFrom
+        self.singleUse = singleUse
+    }
+}
