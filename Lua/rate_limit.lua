@@ -11,6 +11,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local allowed = 1
 local retry_after = 0
+local tats = {}
 local new_tats = {}
 local result = {}
 
@@ -25,17 +26,18 @@ for i, key in ipairs(KEYS) do
     if now < allow_at then
         allowed = 0
         if allow_at - now > retry_after then retry_after = allow_at - now end
-        new_tats[i] = tat
-    else
-        new_tats[i] = new_tat
     end
+    tats[i] = tat
+    new_tats[i] = new_tat
 end
 
 for i, key in ipairs(KEYS) do
     local emission = tonumber(ARGV[2 * i - 1])
     local burst = tonumber(ARGV[2 * i])
-    local tat = new_tats[i]
+    -- A denied request charges nothing, and reports every rule as it stands.
+    local tat = tats[i]
     if allowed == 1 then
+        tat = new_tats[i]
         redis.call('SET', key, string.format('%.0f', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
     end
     local remaining = math.floor((now + emission * burst - tat) / emission)

@@ -37,7 +37,11 @@ struct UpstreamResponse: Sendable {
     func streamed(adding extra: HTTPFields = [:]) -> Response {
         var fields = headers
         for field in extra { fields.append(field) }
-        return Response(status: status, headers: fields, body: ResponseBody(asyncSequence: body).withContentLength(contentLength))
+        let body = body
+        return Response(status: status, headers: fields, body: ResponseBody(contentLength: contentLength) { writer in
+            for try await buffer in body { try await writer.write(buffer) }
+            try await writer.finish(nil)
+        })
     }
 }
 
@@ -101,7 +105,7 @@ final class ReverseProxy: Sendable {
         }
         var headers = HTTPFields()
         for (name, value) in response.headers {
-            if let fieldName = HTTPField.Name(name), !ProxyHeaders.hopByHop.contains(fieldName.canonicalName) {
+            if let fieldName = HTTPField.Name(name), !ProxyHeaders.hopByHop.contains(fieldName.canonicalName), fieldName != .contentLength {
                 headers.append(HTTPField(name: fieldName, value: value))
             }
         }
@@ -132,13 +136,6 @@ final class ReverseProxy: Sendable {
             return ProxyError.upstreamUnreachable(route: route)
         }
         return ProxyError.upstreamFailed(route: route)
-    }
-}
-
-extension ResponseBody {
-    func withContentLength(_ length: Int?) -> ResponseBody {
-        guard let length else { return self }
-        return withContentLength(length)
     }
 }
 
