@@ -132,13 +132,16 @@ struct WaitingRoomTests {
 
     @Test("the pre-queue is shuffled into a permutation reproducible from the reported seed")
     func prequeue() async throws {
-        let opensAt = Int64(Date().timeIntervalSince1970 * 1000) + 1_500
+        let opensAt = Int64(Date().timeIntervalSince1970 * 1000) + 4_000
         try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 5_000, opensAt: opensAt)) { room, event in
             let early = (0..<200).map { "early\($0)" }
-            for visitor in early {
-                let joined = try await room.join(event: event, visitor: visitor)
-                guard case .prequeue = joined.place else {
-                    Issue.record("expected a pre-queue place, got \(joined.place)")
+            let places = try await withThrowingTaskGroup(of: VisitorPlace.self) { group in
+                for visitor in early { group.addTask { try await room.join(event: event, visitor: visitor).place } }
+                return try await group.reduce(into: [VisitorPlace]()) { $0.append($1) }
+            }
+            for place in places {
+                guard case .prequeue = place else {
+                    Issue.record("expected a pre-queue place, got \(place)")
                     return
                 }
             }
