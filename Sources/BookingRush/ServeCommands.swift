@@ -17,13 +17,21 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on") var host = "127.0.0.1"
     @Option(help: "Port to listen on (default: $GATEWAY_PORT or 8080)") var port = environmentInteger("GATEWAY_PORT", default: 8080)
     @Option(help: "Route table (JSON) of proxied routes (default: $GATEWAY_ROUTES)") var routes: String?
+    @Flag(help: "Run without built-in accounts (no database; tokens from elsewhere only)") var withoutAccounts = false
 
     func run() async throws {
         let logger = connections.logger("gateway")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         let configuration = try GatewayConfiguration.fromEnvironment(host: host, port: port, routesPath: routes)
-        let app = try await buildGatewayApplication(configuration: configuration, redis: redis, logger: logger)
-        try await runServices([app], logger: logger)
+        var services: [any Service] = []
+        var accounts: AccountStore?
+        if !withoutAccounts {
+            let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
+            services.append(postgres)
+            accounts = AccountStore(postgres: postgres, bcryptCost: bcryptCost(), logger: logger)
+        }
+        services.append(try await buildGatewayApplication(configuration: configuration, redis: redis, accounts: accounts, logger: logger))
+        try await runServices(services, logger: logger)
         await redis.shutdown()
     }
 }
@@ -84,7 +92,8 @@ struct DevCommand: AsyncParsableCommand {
             postgres,
             try await buildGatewayApplication(
                 configuration: try GatewayConfiguration.fromEnvironment(host: host, port: gatewayPort),
-                redis: redis, logger: connections.logger("gateway")
+                redis: redis, accounts: AccountStore(postgres: postgres, bcryptCost: bcryptCost(), logger: logger),
+                logger: connections.logger("gateway")
             ),
             buildBookingApplication(configuration: .init(host: host, port: bookingPort), redis: redis, postgres: postgres, logger: connections.logger("booking")),
             buildPaymentsApplication(configuration: .init(host: host, port: paymentsPort), postgres: postgres, logger: connections.logger("payments")),
@@ -100,6 +109,11 @@ struct DevCommand: AsyncParsableCommand {
         try await runServices(services, logger: logger)
         await redis.shutdown()
     }
+}
+
+/// The bcrypt cost for new passwords: `BCRYPT_COST` (10–16), 12 by default.
+func bcryptCost() -> UInt8 {
+    UInt8(min(16, max(10, environmentInteger("BCRYPT_COST", default: 12))))
 }
 
 /// Runs services until SIGINT or SIGTERM, then shuts them down gracefully.

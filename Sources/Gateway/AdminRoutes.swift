@@ -23,8 +23,9 @@ struct AdminRoutes: Sendable {
     let keys: SigningKeyRing
     let adminToken: String
     let tokens: AccessTokens?
+    let accounts: AccountRoutes?
 
-    func addRoutes(to router: Router<some RequestContext>) {
+    func addRoutes(to router: Router<GatewayRequestContext>) {
         let admin = router.group("admin/v1").add(middleware: AdminAuthenticationMiddleware(token: adminToken, tokens: tokens))
         admin.get("rooms") { _, _ in
             var rooms: [RoomDescription] = []
@@ -60,6 +61,7 @@ struct AdminRoutes: Sendable {
         admin.post("keys/rotate") { _, _ in
             RotatedKeyBody(kid: try await keys.rotate())
         }
+        accounts?.addAdminRoutes(to: admin)
     }
 }
 

@@ -15,9 +15,16 @@ public struct GatewayComponents: Sendable {
     public let passKeys: SigningKeyRing
     public let accessTokens: AccessTokens
     public let httpClient: HTTPClient
+    /// Built-in accounts, when the gateway has a database.
+    public let accounts: AccountStore?
 
     /// Creates the components; key rings load from Redis (retried by the releaser if Redis is down).
-    public static func make(configuration: GatewayConfiguration, redis: RedisClient, logger: Logger) async -> GatewayComponents {
+    public static func make(
+        configuration: GatewayConfiguration,
+        redis: RedisClient,
+        accounts: AccountStore? = nil,
+        logger: Logger
+    ) async -> GatewayComponents {
         let passKeys = SigningKeyRing(redis: redis, issuer: configuration.passIssuer, namespace: configuration.passKeyNamespace)
         let accessKeys = SigningKeyRing(redis: redis, issuer: configuration.passIssuer, namespace: configuration.accessKeyNamespace)
         for ring in [passKeys, accessKeys] {
@@ -29,7 +36,7 @@ public struct GatewayComponents: Sendable {
         }
         return GatewayComponents(
             configuration: configuration, redis: redis, room: WaitingRoom(redis: redis), passKeys: passKeys,
-            accessTokens: AccessTokens(ring: accessKeys), httpClient: ReverseProxy.makeHTTPClient()
+            accessTokens: AccessTokens(ring: accessKeys), httpClient: ReverseProxy.makeHTTPClient(), accounts: accounts
         )
     }
 }
@@ -39,9 +46,10 @@ public struct GatewayComponents: Sendable {
 public func buildGatewayApplication(
     configuration: GatewayConfiguration,
     redis: RedisClient,
+    accounts: AccountStore? = nil,
     logger: Logger
 ) async throws -> some ApplicationProtocol {
-    let components = await GatewayComponents.make(configuration: configuration, redis: redis, logger: logger)
+    let components = await GatewayComponents.make(configuration: configuration, redis: redis, accounts: accounts, logger: logger)
     var services: [any Service] = [HTTPClientService(client: components.httpClient)]
     if configuration.releaseInterval > .zero {
         services.append(QueueReleaser(
@@ -62,15 +70,16 @@ public func buildGatewayApplication(
 public func buildGatewayRouter(_ components: GatewayComponents) -> Router<GatewayRequestContext> {
     let configuration = components.configuration
     let router = Router(context: GatewayRequestContext.self)
+    let limiter = RateLimiter(redis: components.redis)
+    let addresses = ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: ProxyMiddleware(pipeline: EdgePipeline(
         table: configuration.routes,
         proxy: ReverseProxy(
-            client: components.httpClient, signingKey: SymmetricKey(data: configuration.internalSecret),
-            addresses: ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
+            client: components.httpClient, signingKey: SymmetricKey(data: configuration.internalSecret), addresses: addresses
         ),
-        limiter: RateLimiter(redis: components.redis),
+        limiter: limiter,
         idempotency: IdempotencyStore(redis: components.redis, retention: .seconds(configuration.routes.idempotencyRetention)),
         passes: PassEnforcer(room: components.room, keys: components.passKeys),
         tokens: components.accessTokens
@@ -87,8 +96,14 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
         response.headers[.cacheControl] = "public, max-age=60"
         return response
     }
-    AdminRoutes(room: components.room, keys: components.passKeys, adminToken: configuration.adminToken, tokens: components.accessTokens)
-        .addRoutes(to: router)
+    let accountRoutes = components.accounts.map {
+        AccountRoutes(accounts: $0, tokens: components.accessTokens, limiter: limiter, addresses: addresses, loginLimits: configuration.loginLimits)
+    }
+    accountRoutes?.addRoutes(to: router)
+    AdminRoutes(
+        room: components.room, keys: components.passKeys, adminToken: configuration.adminToken,
+        tokens: components.accessTokens, accounts: accountRoutes
+    ).addRoutes(to: router)
     return router
 }
 

@@ -22,6 +22,8 @@ public struct GatewayConfiguration: Sendable {
     public var internalSecret: [UInt8]
     /// Redis prefix of the shared access-token keys.
     public var accessKeyNamespace: String
+    /// Limits on login attempts (subjects: the client address, then the email).
+    public var loginLimits: ProxyRoute
 
     public init(
         host: String = "127.0.0.1",
@@ -34,7 +36,8 @@ public struct GatewayConfiguration: Sendable {
         releaseInterval: Duration = .milliseconds(100),
         routes: RouteTable = RouteTable(),
         internalSecret: [UInt8] = GatewayConfiguration.developmentInternalSecret,
-        accessKeyNamespace: String = "bk:access-keys"
+        accessKeyNamespace: String = "bk:access-keys",
+        loginLimits: ProxyRoute = GatewayConfiguration.defaultLoginLimits
     ) {
         self.host = host
         self.port = port
@@ -47,7 +50,16 @@ public struct GatewayConfiguration: Sendable {
         self.routes = routes
         self.internalSecret = internalSecret
         self.accessKeyNamespace = accessKeyNamespace
+        self.loginLimits = loginLimits
     }
+
+    /// Login attempts: 30 a minute per address (offices share addresses), 5 a minute per email.
+    public static let defaultLoginLimits = ProxyRoute(
+        name: "auth-login", prefix: "/api/v1/auth/login", upstreams: [], rateLimits: [
+            RateLimitRule(name: "per-address", key: "ip", limit: 30, period: 60),
+            RateLimitRule(name: "per-email", key: "email", limit: 5, period: 60),
+        ]
+    )
 
     /// The admin token used when `ADMIN_TOKEN` is not set: for local development only.
     public static let developmentAdminToken = "dev-admin-token"

@@ -136,3 +136,24 @@ struct RateLimited: Error, ProblemConvertible {
         return GatewayProblem.make(.tooManyRequests, "rate-limited", "Too many requests", "Rate limit exceeded; retry after \(retryAfter) s.", headers: fields)
     }
 }
+
+extension AccountError: ProblemConvertible {
+    public var problem: ProblemDetails {
+        switch self {
+        case .invalidEmail:
+            GatewayProblem.make(.badRequest, "invalid-email", "Invalid email", "That is not an email address.")
+        case .weakPassword:
+            GatewayProblem.make(.badRequest, "weak-password", "Weak password", "Passwords are 10 to 128 characters.")
+        case .emailTaken:
+            GatewayProblem.make(.conflict, "email-taken", "Email taken", "An account with this email exists.")
+        case .invalidCredentials:
+            GatewayProblem.make(.unauthorized, "invalid-credentials", "Invalid credentials", "Wrong email or password.", headers: [.wwwAuthenticate: "Bearer realm=\"booking-rush\""])
+        case .invalidRefreshToken:
+            GatewayProblem.make(.unauthorized, "invalid-refresh-token", "Invalid refresh token", "The refresh token is unknown, expired, revoked or already used. Log in again.")
+        case .unknownRole(let role):
+            GatewayProblem.make(.unprocessableContent, "unknown-role", "Unknown role", "'\(role.prefix(40))' is not one of customer, organizer, admin.")
+        case .notFound:
+            GatewayProblem.make(.notFound, "account-not-found", "No such account", nil)
+        }
+    }
+}

@@ -22,24 +22,24 @@ struct EdgePolicyTests {
     @Test("exactly at the limit: 3 pass with falling RateLimit, the 4th is 429 and charges nothing")
     func rateLimitBoundary() async throws {
         let upstream = try await UpstreamServer.start()
-        let fixture = try await GatewayFixture.make(routes: RouteTable(routes: [Self.limited(upstream.url, suffix: UUID().uuidString.prefix(8).lowercased())]))
-        try await fixture.application.test(.live) { client in
-            for remaining in [2, 1, 0] {
-                let response = try await client.execute(uri: "/api/echo/x", method: .get)
-                #expect(response.status == .ok)
-                #expect(response.headers[.rateLimitPolicy] == #""wide";q=100;w=60, "narrow";q=3;w=60"#)
-                #expect(response.headers[.rateLimit]?.contains(#""narrow";r=\#(remaining);"#) == true)
+        try await GatewayFixture.with(routes: RouteTable(routes: [Self.limited(upstream.url, suffix: UUID().uuidString.prefix(8).lowercased())])) { fixture in
+            try await fixture.application.test(.live) { client in
+                for remaining in [2, 1, 0] {
+                    let response = try await client.execute(uri: "/api/echo/x", method: .get)
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.rateLimitPolicy] == #""wide";q=100;w=60, "narrow";q=3;w=60"#)
+                    #expect(response.headers[.rateLimit]?.contains(#""narrow";r=\#(remaining);"#) == true)
+                }
+                let denied = try await client.execute(uri: "/api/echo/x", method: .get)
+                #expect(denied.status == .tooManyRequests)
+                #expect(denied.problem?.type == "https://booking-rush.dev/problems/rate-limited")
+                let retryAfter = try #require(denied.headers[.retryAfter].flatMap { Int($0) })
+                #expect((15...20).contains(retryAfter), "one request's worth of 60 s / 3")
+                // The denied request did not charge the wide rule: it still has 97 left.
+                #expect(denied.headers[.rateLimit]?.contains(#""wide";r=97;"#) == true)
+                #expect(upstream.callCount == 3)
             }
-            let denied = try await client.execute(uri: "/api/echo/x", method: .get)
-            #expect(denied.status == .tooManyRequests)
-            #expect(denied.problem?.type == "https://booking-rush.dev/problems/rate-limited")
-            let retryAfter = try #require(denied.headers[.retryAfter].flatMap { Int($0) })
-            #expect((15...20).contains(retryAfter), "one request's worth of 60 s / 3")
-            // The denied request did not charge the wide rule: it still has 97 left.
-            #expect(denied.headers[.rateLimit]?.contains(#""wide";r=97;"#) == true)
-            #expect(upstream.callCount == 3)
         }
-        await fixture.tearDown()
         await upstream.stop()
     }
 
@@ -47,21 +47,21 @@ struct EdgePolicyTests {
     func sharedLimit() async throws {
         let upstream = try await UpstreamServer.start()
         let route = Self.limited(upstream.url, suffix: UUID().uuidString.prefix(8).lowercased())
-        let first = try await GatewayFixture.make(routes: RouteTable(routes: [route]))
-        let second = try await GatewayFixture.make(routes: RouteTable(routes: [route]))
-        let statuses = try await first.application.test(.live) { one in
-            try await second.application.test(.live) { two in
-                var statuses: [HTTPResponse.Status] = []
-                for index in 0..<6 {
-                    statuses.append(try await (index % 2 == 0 ? one : two).execute(uri: "/api/echo/x", method: .get).status)
+        try await GatewayFixture.with(routes: RouteTable(routes: [route])) { first in
+            try await GatewayFixture.with(routes: RouteTable(routes: [route])) { second in
+                let statuses = try await first.application.test(.live) { one in
+                    try await second.application.test(.live) { two in
+                        var statuses: [HTTPResponse.Status] = []
+                        for index in 0..<6 {
+                            statuses.append(try await (index % 2 == 0 ? one : two).execute(uri: "/api/echo/x", method: .get).status)
+                        }
+                        return statuses
+                    }
                 }
-                return statuses
+                #expect(statuses.filter { $0 == .ok }.count == 3)
+                #expect(statuses.filter { $0 == .tooManyRequests }.count == 3)
             }
         }
-        #expect(statuses.filter { $0 == .ok }.count == 3)
-        #expect(statuses.filter { $0 == .tooManyRequests }.count == 3)
-        await first.tearDown()
-        await second.tearDown()
         await upstream.stop()
     }
 
@@ -70,20 +70,20 @@ struct EdgePolicyTests {
         let upstream = try await UpstreamServer.start()
         let deadRedis = RedisClient(configuration: RedisConfiguration(port: 1, connectTimeout: .milliseconds(100)))
         for (mode, expected) in [(RateLimitRule.FailMode.open, HTTPResponse.Status.ok), (.closed, .serviceUnavailable)] {
-            let fixture = try await GatewayFixture.make(routes: RouteTable(routes: [Self.limited(upstream.url, suffix: "dead", fail: mode)]))
-            let components = GatewayComponents(
-                configuration: fixture.configuration, redis: deadRedis, room: fixture.room, passKeys: fixture.keys,
-                accessTokens: fixture.components.accessTokens, httpClient: fixture.components.httpClient
-            )
-            try await Application(router: buildGatewayRouter(components)).test(.live) { client in
-                let response = try await client.execute(uri: "/api/echo/x", method: .get)
-                #expect(response.status == expected, "fail \(mode)")
-                if mode == .closed {
-                    #expect(response.problem?.type == "https://booking-rush.dev/problems/rate-limiter-unavailable")
-                    #expect(response.headers[.retryAfter] == "1")
+            try await GatewayFixture.with(routes: RouteTable(routes: [Self.limited(upstream.url, suffix: "dead", fail: mode)])) { fixture in
+                let components = GatewayComponents(
+                    configuration: fixture.configuration, redis: deadRedis, room: fixture.room, passKeys: fixture.keys,
+                    accessTokens: fixture.components.accessTokens, httpClient: fixture.components.httpClient, accounts: nil
+                )
+                try await Application(router: buildGatewayRouter(components)).test(.live) { client in
+                    let response = try await client.execute(uri: "/api/echo/x", method: .get)
+                    #expect(response.status == expected, "fail \(mode)")
+                    if mode == .closed {
+                        #expect(response.problem?.type == "https://booking-rush.dev/problems/rate-limiter-unavailable")
+                        #expect(response.headers[.retryAfter] == "1")
+                    }
                 }
             }
-            await fixture.tearDown()
         }
         await deadRedis.shutdown()
         await upstream.stop()
@@ -99,148 +99,148 @@ struct EdgePolicyTests {
     @Test("20 parallel duplicates with one key: exactly one upstream call; then byte-for-byte replays")
     func parallelDuplicates() async throws {
         let upstream = try await UpstreamServer.start(delay: .milliseconds(400))
-        let fixture = try await GatewayFixture.make(routes: Self.idempotent(upstream.url))
-        try await fixture.application.test(.live) { client in
-            let key = UUID().uuidString
-            let body = #"{"seats":2}"#
-            let responses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String, String?).self) { group in
-                for _ in 0..<20 {
-                    group.addTask {
-                        let response = try await client.execute(
-                            uri: "/api/events/e1/buy", method: .post,
-                            headers: [.idempotencyKey: key, .contentType: "application/json"], body: ByteBuffer(string: body)
-                        )
-                        return (response.status, String(buffer: response.body), response.headers[.retryAfter])
+        try await GatewayFixture.with(routes: Self.idempotent(upstream.url)) { fixture in
+            try await fixture.application.test(.live) { client in
+                let key = UUID().uuidString
+                let body = #"{"seats":2}"#
+                let responses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String, String?).self) { group in
+                    for _ in 0..<20 {
+                        group.addTask {
+                            let response = try await client.execute(
+                                uri: "/api/events/e1/buy", method: .post,
+                                headers: [.idempotencyKey: key, .contentType: "application/json"], body: ByteBuffer(string: body)
+                            )
+                            return (response.status, String(buffer: response.body), response.headers[.retryAfter])
+                        }
                     }
+                    return try await group.reduce(into: []) { $0.append($1) }
                 }
-                return try await group.reduce(into: []) { $0.append($1) }
+                #expect(upstream.callCount == 1)
+                let created = responses.filter { $0.0 == .created }
+                let conflicts = responses.filter { $0.0 == .conflict }
+                #expect(created.count + conflicts.count == 20)
+                #expect(created.count >= 1)
+                #expect(conflicts.allSatisfy { $0.2 != nil }, "409s carry Retry-After")
+
+                let original = try #require(created.first?.1)
+                let replay = try await client.execute(
+                    uri: "/api/events/e1/buy", method: .post, headers: [.idempotencyKey: "\"\(key)\"", .contentType: "application/json"],
+                    body: ByteBuffer(string: body)
+                )
+                #expect(replay.status == .created)
+                #expect(replay.headers[.idempotentReplayed] == "true")
+                #expect(String(buffer: replay.body) == original)
+                #expect(replay.headers[.location] == "/orders/1")
+                #expect(upstream.callCount == 1)
+
+                let changed = try await client.execute(
+                    uri: "/api/events/e1/buy", method: .post, headers: [.idempotencyKey: key], body: ByteBuffer(string: #"{"seats":3}"#)
+                )
+                #expect(changed.status == .unprocessableContent)
+                #expect(changed.problem?.type == "https://booking-rush.dev/problems/idempotency-key-reused")
             }
-            #expect(upstream.callCount == 1)
-            let created = responses.filter { $0.0 == .created }
-            let conflicts = responses.filter { $0.0 == .conflict }
-            #expect(created.count + conflicts.count == 20)
-            #expect(created.count >= 1)
-            #expect(conflicts.allSatisfy { $0.2 != nil }, "409s carry Retry-After")
-
-            let original = try #require(created.first?.1)
-            let replay = try await client.execute(
-                uri: "/api/events/e1/buy", method: .post, headers: [.idempotencyKey: "\"\(key)\"", .contentType: "application/json"],
-                body: ByteBuffer(string: body)
-            )
-            #expect(replay.status == .created)
-            #expect(replay.headers[.idempotentReplayed] == "true")
-            #expect(String(buffer: replay.body) == original)
-            #expect(replay.headers[.location] == "/orders/1")
-            #expect(upstream.callCount == 1)
-
-            let changed = try await client.execute(
-                uri: "/api/events/e1/buy", method: .post, headers: [.idempotencyKey: key], body: ByteBuffer(string: #"{"seats":3}"#)
-            )
-            #expect(changed.status == .unprocessableContent)
-            #expect(changed.problem?.type == "https://booking-rush.dev/problems/idempotency-key-reused")
         }
-        await fixture.tearDown()
         await upstream.stop()
     }
 
     @Test("a missing or malformed key is 400; rejections claim nothing; an unreachable upstream releases the key")
     func keyRules() async throws {
         let upstream = try await UpstreamServer.start()
-        let fixture = try await GatewayFixture.make(routes: Self.idempotent(upstream.url, authentication: .required))
-        try await fixture.application.test(.live) { client in
-            let token = try await fixture.accessToken(user: "bob")
-            let auth: HTTPFields = [.authorization: "Bearer \(token)"]
-            let missing = try await client.execute(uri: "/api/events/e1/buy", method: .post, headers: auth)
-            #expect(missing.status == .badRequest)
-            #expect(missing.problem?.type == "https://booking-rush.dev/problems/idempotency-key-missing")
-            var malformed = auth
-            malformed[.idempotencyKey] = String(repeating: "k", count: 300)
-            #expect(try await client.execute(uri: "/api/events/e1/buy", method: .post, headers: malformed).status == .badRequest)
+        try await GatewayFixture.with(routes: Self.idempotent(upstream.url, authentication: .required)) { fixture in
+            try await fixture.application.test(.live) { client in
+                let token = try await fixture.accessToken(user: "bob")
+                let auth: HTTPFields = [.authorization: "Bearer \(token)"]
+                let missing = try await client.execute(uri: "/api/events/e1/buy", method: .post, headers: auth)
+                #expect(missing.status == .badRequest)
+                #expect(missing.problem?.type == "https://booking-rush.dev/problems/idempotency-key-missing")
+                var malformed = auth
+                malformed[.idempotencyKey] = String(repeating: "k", count: 300)
+                #expect(try await client.execute(uri: "/api/events/e1/buy", method: .post, headers: malformed).status == .badRequest)
 
-            let key = UUID().uuidString
-            let unauthorized = try await client.execute(uri: "/api/events/e1/buy", method: .post, headers: [.idempotencyKey: key])
-            #expect(unauthorized.status == .unauthorized)
-            var keyed = auth
-            keyed[.idempotencyKey] = key
-            let first = try await client.execute(uri: "/api/events/e1/buy", method: .post, headers: keyed)
-            #expect(first.status == .created, "the 401 did not claim the key")
-            #expect(first.headers[.idempotentReplayed] == nil)
+                let key = UUID().uuidString
+                let unauthorized = try await client.execute(uri: "/api/events/e1/buy", method: .post, headers: [.idempotencyKey: key])
+                #expect(unauthorized.status == .unauthorized)
+                var keyed = auth
+                keyed[.idempotencyKey] = key
+                let first = try await client.execute(uri: "/api/events/e1/buy", method: .post, headers: keyed)
+                #expect(first.status == .created, "the 401 did not claim the key")
+                #expect(first.headers[.idempotentReplayed] == nil)
 
-            let downKey = UUID().uuidString
-            let down = try await client.execute(uri: "/api/down/x", method: .post, headers: [.idempotencyKey: downKey])
-            #expect(down.status == .badGateway)
-            let retried = try await client.execute(uri: "/api/down/x", method: .post, headers: [.idempotencyKey: downKey])
-            #expect(retried.status == .badGateway, "released after a connect failure, not 409 in flight")
+                let downKey = UUID().uuidString
+                let down = try await client.execute(uri: "/api/down/x", method: .post, headers: [.idempotencyKey: downKey])
+                #expect(down.status == .badGateway)
+                let retried = try await client.execute(uri: "/api/down/x", method: .post, headers: [.idempotencyKey: downKey])
+                #expect(retried.status == .badGateway, "released after a connect failure, not 409 in flight")
+            }
         }
-        await fixture.tearDown()
         await upstream.stop()
     }
 
     @Test("the key is forwarded upstream and scoped per principal")
     func forwardedAndScoped() async throws {
         let upstream = try await UpstreamServer.start()
-        let fixture = try await GatewayFixture.make(routes: RouteTable(routes: [
+        try await GatewayFixture.with(routes: RouteTable(routes: [
             ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url], idempotency: .optional),
-        ]))
-        try await fixture.application.test(.live) { client in
-            let key = UUID().uuidString
-            let alice = try await fixture.accessToken(user: "alice")
-            let bob = try await fixture.accessToken(user: "bob")
-            let first = try await client.execute(uri: "/api/echo/x", method: .post, headers: [.idempotencyKey: key, .authorization: "Bearer \(alice)"])
-            let echo = try JSONDecoder().decode(UpstreamServer.Echo.self, from: first.body)
-            #expect(echo.headers["idempotency-key"] == key)
-            let other = try await client.execute(uri: "/api/echo/x", method: .post, headers: [.idempotencyKey: key, .authorization: "Bearer \(bob)"])
-            #expect(other.headers[.idempotentReplayed] == nil, "another principal's key is another key")
-            #expect(upstream.callCount == 2)
+        ])) { fixture in
+            try await fixture.application.test(.live) { client in
+                let key = UUID().uuidString
+                let alice = try await fixture.accessToken(user: "alice")
+                let bob = try await fixture.accessToken(user: "bob")
+                let first = try await client.execute(uri: "/api/echo/x", method: .post, headers: [.idempotencyKey: key, .authorization: "Bearer \(alice)"])
+                let echo = try JSONDecoder().decode(UpstreamServer.Echo.self, from: first.body)
+                #expect(echo.headers["idempotency-key"] == key)
+                let other = try await client.execute(uri: "/api/echo/x", method: .post, headers: [.idempotencyKey: key, .authorization: "Bearer \(bob)"])
+                #expect(other.headers[.idempotentReplayed] == nil, "another principal's key is another key")
+                #expect(upstream.callCount == 2)
+            }
         }
-        await fixture.tearDown()
         await upstream.stop()
     }
 
     @Test("guarded routes need a pass for the event while its room queues; single-use passes work once")
     func passEnforcement() async throws {
         let upstream = try await UpstreamServer.start()
-        let fixture = try await GatewayFixture.make(
+        try await GatewayFixture.with(
             RoomConfiguration(mode: .queue, releaseRate: 1_000),
             routes: RouteTable(routes: [
                 ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url], queuePass: QueuePassPolicy(eventFrom: "path:2", singleUse: true)),
                 ProxyRoute(name: "fail", prefix: "/api/fail", upstreams: [upstream.url], queuePass: QueuePassPolicy(eventFrom: "header:X-Event-Id", singleUse: true)),
             ])
-        )
-        let event = fixture.event
-        try await fixture.application.test(.live) { client in
-            let none = try await client.execute(uri: "/api/events/\(event)/buy", method: .post)
-            #expect(none.status == .forbidden)
-            #expect(none.problem?.type == "https://booking-rush.dev/problems/queue-pass-required")
+        ) { fixture in
+            let event = fixture.event
+            try await fixture.application.test(.live) { client in
+                let none = try await client.execute(uri: "/api/events/\(event)/buy", method: .post)
+                #expect(none.status == .forbidden)
+                #expect(none.problem?.type == "https://booking-rush.dev/problems/queue-pass-required")
 
-            let joined = try await client.execute(uri: "/api/v1/queue/\(event)/join", method: .post)
-            let ticket: HTTPFields = [HTTPField.Name("Visitor-Ticket")!: try #require(joined.json["ticket"] as? String)]
-            try await fixture.release(atLeast: 1)
-            let status = try await client.execute(uri: "/api/v1/queue/\(event)/status", method: .get, headers: ticket)
-            let pass = try #require(status.json["pass"] as? String)
+                let joined = try await client.execute(uri: "/api/v1/queue/\(event)/join", method: .post)
+                let ticket: HTTPFields = [HTTPField.Name("Visitor-Ticket")!: try #require(joined.json["ticket"] as? String)]
+                try await fixture.release(atLeast: 1)
+                let status = try await client.execute(uri: "/api/v1/queue/\(event)/status", method: .get, headers: ticket)
+                let pass = try #require(status.json["pass"] as? String)
 
-            let other = "other-\(UUID().uuidString.prefix(6).lowercased())"
-            try await fixture.room.configure(event: other, RoomConfiguration(mode: .queue))
-            let wrongEvent = try await client.execute(uri: "/api/events/\(other)/buy", method: .post, headers: [.queuePass: pass])
-            #expect(wrongEvent.status == .forbidden)
-            #expect(wrongEvent.problem?.detail?.contains("another audience") == true)
+                let other = "other-\(UUID().uuidString.prefix(6).lowercased())"
+                try await fixture.room.configure(event: other, RoomConfiguration(mode: .queue))
+                let wrongEvent = try await client.execute(uri: "/api/events/\(other)/buy", method: .post, headers: [.queuePass: pass])
+                #expect(wrongEvent.status == .forbidden)
+                #expect(wrongEvent.problem?.detail?.contains("another audience") == true)
 
-            let failed = try await client.execute(uri: "/api/fail", method: .post, headers: [.queuePass: pass, HTTPField.Name("X-Event-Id")!: event])
-            #expect(failed.status == .internalServerError)
+                let failed = try await client.execute(uri: "/api/fail", method: .post, headers: [.queuePass: pass, HTTPField.Name("X-Event-Id")!: event])
+                #expect(failed.status == .internalServerError)
 
-            let used = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: [.queuePass: pass])
-            #expect(used.status == .created, "a failed upstream call did not spend the pass")
-            let again = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: [.cookie: "br_pass_\(event)=\(pass)"])
-            #expect(again.status == .forbidden)
-            #expect(again.problem?.detail?.contains("already been used") == true)
+                let used = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: [.queuePass: pass])
+                #expect(used.status == .created, "a failed upstream call did not spend the pass")
+                let again = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: [.cookie: "br_pass_\(event)=\(pass)"])
+                #expect(again.status == .forbidden)
+                #expect(again.problem?.detail?.contains("already been used") == true)
 
-            try await fixture.room.setMode(event: other, .open)
-            try await Task.sleep(for: .milliseconds(1_100))
-            let open = try await client.execute(uri: "/api/events/\(other)/buy", method: .post)
-            #expect(open.status == .created, "an open room needs no pass")
-            try await fixture.room.delete(event: other)
+                try await fixture.room.setMode(event: other, .open)
+                try await Task.sleep(for: .milliseconds(1_100))
+                let open = try await client.execute(uri: "/api/events/\(other)/buy", method: .post)
+                #expect(open.status == .created, "an open room needs no pass")
+                try await fixture.room.delete(event: other)
+            }
         }
-        await fixture.tearDown()
         await upstream.stop()
     }
 }

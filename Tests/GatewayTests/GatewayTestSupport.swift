@@ -24,19 +24,38 @@ struct GatewayFixture {
 
     static func make(
         _ roomConfiguration: RoomConfiguration = RoomConfiguration(mode: .queue, releaseRate: 100),
-        routes: RouteTable = RouteTable()
+        routes: RouteTable = RouteTable(),
+        accounts: AccountStore? = nil
     ) async throws -> GatewayFixture {
         let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
         let redis = RedisClient(configuration: try RedisConfiguration(url: url))
         let namespace = "test:gw:\(UUID().uuidString)"
         let configuration = GatewayConfiguration(
             port: 0, adminToken: adminToken, passKeyNamespace: namespace + ":pass-keys", releaseInterval: .zero,
-            routes: routes, accessKeyNamespace: namespace + ":access-keys"
+            routes: routes, accessKeyNamespace: namespace + ":access-keys",
+            loginLimits: ProxyRoute(name: "auth-login-\(UUID().uuidString.prefix(8))", prefix: "/", upstreams: [], rateLimits: GatewayConfiguration.defaultLoginLimits.rateLimits)
         )
-        let components = await GatewayComponents.make(configuration: configuration, redis: redis, logger: Logger(label: "gateway-tests"))
+        let components = await GatewayComponents.make(configuration: configuration, redis: redis, accounts: accounts, logger: Logger(label: "gateway-tests"))
         let event = "gw-\(UUID().uuidString.prefix(8).lowercased())"
         try await components.room.configure(event: event, roomConfiguration)
         return GatewayFixture(components: components, event: event)
+    }
+
+    /// Makes a fixture, runs `body`, and tears the fixture down whether `body` throws or not.
+    static func with(
+        _ roomConfiguration: RoomConfiguration = RoomConfiguration(mode: .queue, releaseRate: 100),
+        routes: RouteTable = RouteTable(),
+        accounts: AccountStore? = nil,
+        _ body: (GatewayFixture) async throws -> Void
+    ) async throws {
+        let fixture = try await make(roomConfiguration, routes: routes, accounts: accounts)
+        do {
+            try await body(fixture)
+        } catch {
+            await fixture.tearDown()
+            throw error
+        }
+        await fixture.tearDown()
     }
 
     var application: some ApplicationProtocol {

@@ -10,148 +10,148 @@ import Testing
 struct QueueRoutesTests {
     @Test("join: 201 with a ticket cookie, then 200 with the same place by cookie or header")
     func join() async throws {
-        let fixture = try await GatewayFixture.make(RoomConfiguration(mode: .paused))
-        try await fixture.application.test(.router) { client in
-            let first = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
-            #expect(first.status == .created)
-            let ticket = try #require(first.json["ticket"] as? String)
-            #expect(first.cookie("br_visitor") == ticket)
-            #expect(first.json["status"] as? String == "waiting")
-            #expect(first.json["position"] as? Int == 1)
-            #expect(first.json["ahead"] as? Int == 0)
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused)) { fixture in
+            try await fixture.application.test(.router) { client in
+                let first = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                #expect(first.status == .created)
+                let ticket = try #require(first.json["ticket"] as? String)
+                #expect(first.cookie("br_visitor") == ticket)
+                #expect(first.json["status"] as? String == "waiting")
+                #expect(first.json["position"] as? Int == 1)
+                #expect(first.json["ahead"] as? Int == 0)
 
-            let second = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
-            #expect(second.json["position"] as? Int == 2, "a request without a ticket is a new visitor")
+                let second = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                #expect(second.json["position"] as? Int == 2, "a request without a ticket is a new visitor")
 
-            let again = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [.cookie: "br_visitor=\(ticket)"])
-            #expect(again.status == .ok)
-            #expect(again.json["position"] as? Int == 1)
-            let byHeader = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [HTTPField.Name("Visitor-Ticket")!: ticket])
-            #expect(byHeader.status == .ok)
-            #expect(byHeader.json["position"] as? Int == 1)
+                let again = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [.cookie: "br_visitor=\(ticket)"])
+                #expect(again.status == .ok)
+                #expect(again.json["position"] as? Int == 1)
+                let byHeader = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [HTTPField.Name("Visitor-Ticket")!: ticket])
+                #expect(byHeader.status == .ok)
+                #expect(byHeader.json["position"] as? Int == 1)
+            }
         }
-        await fixture.tearDown()
     }
 
     @Test("status: waiting with ETA and poll interval, then admitted with a verifiable pass")
     func statusToAdmission() async throws {
-        let fixture = try await GatewayFixture.make(RoomConfiguration(mode: .queue, releaseRate: 50, passTTL: 120))
-        try await fixture.application.test(.router) { client in
-            let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
-            let ticket = try #require(joined.json["ticket"] as? String)
-            let headers: HTTPFields = [HTTPField.Name("Visitor-Ticket")!: ticket]
-            let waiting = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: headers)
-            #expect(waiting.status == .ok)
-            #expect(waiting.json["status"] as? String == "waiting")
-            #expect(waiting.json["eta_seconds"] as? Int == 1)
-            #expect((waiting.json["poll_after_ms"] as? Int ?? 0) >= 1_000)
-            #expect(waiting.headers[.cacheControl] == "no-store")
+        try await GatewayFixture.with(RoomConfiguration(mode: .queue, releaseRate: 50, passTTL: 120)) { fixture in
+            try await fixture.application.test(.router) { client in
+                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                let ticket = try #require(joined.json["ticket"] as? String)
+                let headers: HTTPFields = [HTTPField.Name("Visitor-Ticket")!: ticket]
+                let waiting = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: headers)
+                #expect(waiting.status == .ok)
+                #expect(waiting.json["status"] as? String == "waiting")
+                #expect(waiting.json["eta_seconds"] as? Int == 1)
+                #expect((waiting.json["poll_after_ms"] as? Int ?? 0) >= 1_000)
+                #expect(waiting.headers[.cacheControl] == "no-store")
 
-            try await fixture.release(atLeast: 1)
-            let admitted = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: headers)
-            #expect(admitted.json["status"] as? String == "admitted")
-            let pass = try #require(admitted.json["pass"] as? String)
-            let expires = try #require(admitted.json["pass_expires_at"] as? Int)
-            #expect(abs(expires - Int(Date().timeIntervalSince1970) - 120) <= 2)
-            #expect(admitted.cookie("br_pass_\(fixture.event)") == pass)
-            let claims = try await fixture.keys.verify(pass, event: fixture.event)
-            #expect(claims.sub.value.hasPrefix("t:"))
-            await #expect(throws: TokenError.wrongAudience) { try await fixture.keys.verify(pass, event: "another-event") }
+                try await fixture.release(atLeast: 1)
+                let admitted = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: headers)
+                #expect(admitted.json["status"] as? String == "admitted")
+                let pass = try #require(admitted.json["pass"] as? String)
+                let expires = try #require(admitted.json["pass_expires_at"] as? Int)
+                #expect(abs(expires - Int(Date().timeIntervalSince1970) - 120) <= 2)
+                #expect(admitted.cookie("br_pass_\(fixture.event)") == pass)
+                let claims = try await fixture.keys.verify(pass, event: fixture.event)
+                #expect(claims.sub.value.hasPrefix("t:"))
+                await #expect(throws: TokenError.wrongAudience) { try await fixture.keys.verify(pass, event: "another-event") }
+            }
         }
-        await fixture.tearDown()
     }
 
     @Test("problems: unknown room 404, closed room 409, forged ticket 404, lost place 410, bad event 400")
     func problems() async throws {
-        let fixture = try await GatewayFixture.make(RoomConfiguration(mode: .paused))
-        try await fixture.application.test(.router) { client in
-            let missing = try await client.execute(uri: "/api/v1/queue/no-such-room-\(UUID().uuidString.prefix(6))/join", method: .post)
-            #expect(missing.status == .notFound)
-            #expect(missing.problem?.type == "https://booking-rush.dev/problems/room-not-found")
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused)) { fixture in
+            try await fixture.application.test(.router) { client in
+                let missing = try await client.execute(uri: "/api/v1/queue/no-such-room-\(UUID().uuidString.prefix(6))/join", method: .post)
+                #expect(missing.status == .notFound)
+                #expect(missing.problem?.type == "https://booking-rush.dev/problems/room-not-found")
 
-            let bad = try await client.execute(uri: "/api/v1/queue/bad%20event/join", method: .post)
-            #expect(bad.status == .badRequest)
-            #expect(bad.problem?.type == "https://booking-rush.dev/problems/invalid-event")
+                let bad = try await client.execute(uri: "/api/v1/queue/bad%20event/join", method: .post)
+                #expect(bad.status == .badRequest)
+                #expect(bad.problem?.type == "https://booking-rush.dev/problems/invalid-event")
 
-            let forged = try await client.execute(
-                uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: [.cookie: "br_visitor=v1.AAAAAAAAAAAAAAAAAAAAAA.forged"]
-            )
-            #expect(forged.status == .notFound)
-            #expect(forged.problem?.type == "https://booking-rush.dev/problems/not-in-queue")
+                let forged = try await client.execute(
+                    uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: [.cookie: "br_visitor=v1.AAAAAAAAAAAAAAAAAAAAAA.forged"]
+                )
+                #expect(forged.status == .notFound)
+                #expect(forged.problem?.type == "https://booking-rush.dev/problems/not-in-queue")
 
-            let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
-            let ticket = try #require(joined.json["ticket"] as? String)
-            let visitor = try #require(VisitorTickets(secret: fixture.configuration.visitorTicketSecret).visitor(from: ticket))
-            // The visitor was last seen long ago: the next poll finds the place lost.
-            try await fixture.redis.send("ZADD", QueueKeys(event: fixture.event).seen, 0, visitor)
-            let lost = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: [.cookie: "br_visitor=\(ticket)"])
-            #expect(lost.status == .gone)
-            #expect(lost.problem?.type == "https://booking-rush.dev/problems/place-lost")
+                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                let ticket = try #require(joined.json["ticket"] as? String)
+                let visitor = try #require(VisitorTickets(secret: fixture.configuration.visitorTicketSecret).visitor(from: ticket))
+                // The visitor was last seen long ago: the next poll finds the place lost.
+                try await fixture.redis.send("ZADD", QueueKeys(event: fixture.event).seen, 0, visitor)
+                let lost = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: [.cookie: "br_visitor=\(ticket)"])
+                #expect(lost.status == .gone)
+                #expect(lost.problem?.type == "https://booking-rush.dev/problems/place-lost")
 
-            try await fixture.room.setMode(event: fixture.event, .closed)
-            let closed = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
-            #expect(closed.status == .conflict)
-            #expect(closed.problem?.type == "https://booking-rush.dev/problems/room-closed")
+                try await fixture.room.setMode(event: fixture.event, .closed)
+                let closed = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                #expect(closed.status == .conflict)
+                #expect(closed.problem?.type == "https://booking-rush.dev/problems/room-closed")
+            }
         }
-        await fixture.tearDown()
     }
 
     @Test("leave: 204, then the visitor is not in the queue")
     func leave() async throws {
-        let fixture = try await GatewayFixture.make(RoomConfiguration(mode: .paused))
-        try await fixture.application.test(.router) { client in
-            let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
-            let cookie: HTTPFields = [.cookie: "br_visitor=\(try #require(joined.json["ticket"] as? String))"]
-            let left = try await client.execute(uri: "/api/v1/queue/\(fixture.event)", method: .delete, headers: cookie)
-            #expect(left.status == .noContent)
-            let status = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: cookie)
-            #expect(status.status == .notFound)
-            let twice = try await client.execute(uri: "/api/v1/queue/\(fixture.event)", method: .delete, headers: cookie)
-            #expect(twice.status == .notFound)
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused)) { fixture in
+            try await fixture.application.test(.router) { client in
+                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                let cookie: HTTPFields = [.cookie: "br_visitor=\(try #require(joined.json["ticket"] as? String))"]
+                let left = try await client.execute(uri: "/api/v1/queue/\(fixture.event)", method: .delete, headers: cookie)
+                #expect(left.status == .noContent)
+                let status = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: cookie)
+                #expect(status.status == .notFound)
+                let twice = try await client.execute(uri: "/api/v1/queue/\(fixture.event)", method: .delete, headers: cookie)
+                #expect(twice.status == .notFound)
+            }
         }
-        await fixture.tearDown()
     }
 
     @Test("Server-Sent Events: status while waiting, then admitted with the pass, then the stream ends")
     func serverSentEvents() async throws {
-        let fixture = try await GatewayFixture.make(RoomConfiguration(mode: .queue, releaseRate: 100))
-        try await fixture.application.test(.live) { client in
-            _ = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
-            let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
-            let cookie: HTTPFields = [.cookie: "br_visitor=\(try #require(joined.json["ticket"] as? String))"]
-            let releaser = Task {
-                try await Task.sleep(for: .milliseconds(600))
-                try await fixture.release(atLeast: 2)
+        try await GatewayFixture.with(RoomConfiguration(mode: .queue, releaseRate: 100)) { fixture in
+            try await fixture.application.test(.live) { client in
+                _ = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                let cookie: HTTPFields = [.cookie: "br_visitor=\(try #require(joined.json["ticket"] as? String))"]
+                let releaser = Task {
+                    try await Task.sleep(for: .milliseconds(600))
+                    try await fixture.release(atLeast: 2)
+                }
+                let stream = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/events", method: .get, headers: cookie)
+                _ = try await releaser.value
+                #expect(stream.status == .ok)
+                #expect(stream.headers[.contentType] == "text/event-stream")
+                let text = String(buffer: stream.body)
+                let events = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+                #expect(events.first?.hasPrefix("event: status\ndata: {") == true)
+                #expect(events.first?.contains("\"position\":2") == true)
+                let last = try #require(events.last)
+                #expect(last.hasPrefix("event: admitted\ndata: "))
+                let payload = try JSONSerialization.jsonObject(with: Data(last.dropFirst("event: admitted\ndata: ".count).utf8)) as? [String: Any]
+                let pass = try #require(payload?["pass"] as? String)
+                #expect(try await fixture.keys.verify(pass, event: fixture.event).event == fixture.event)
             }
-            let stream = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/events", method: .get, headers: cookie)
-            _ = try await releaser.value
-            #expect(stream.status == .ok)
-            #expect(stream.headers[.contentType] == "text/event-stream")
-            let text = String(buffer: stream.body)
-            let events = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
-            #expect(events.first?.hasPrefix("event: status\ndata: {") == true)
-            #expect(events.first?.contains("\"position\":2") == true)
-            let last = try #require(events.last)
-            #expect(last.hasPrefix("event: admitted\ndata: "))
-            let payload = try JSONSerialization.jsonObject(with: Data(last.dropFirst("event: admitted\ndata: ".count).utf8)) as? [String: Any]
-            let pass = try #require(payload?["pass"] as? String)
-            #expect(try await fixture.keys.verify(pass, event: fixture.event).event == fixture.event)
         }
-        await fixture.tearDown()
     }
 
     @Test("JWKS publishes the ES256 public keys by kid")
     func jwks() async throws {
-        let fixture = try await GatewayFixture.make()
-        try await fixture.application.test(.router) { client in
-            let response = try await client.execute(uri: "/.well-known/jwks.json", method: .get)
-            #expect(response.status == .ok)
-            let keys = try #require(response.json["keys"] as? [[String: Any]])
-            #expect(keys.count == 1)
-            #expect(keys.first?["kid"] as? String == fixture.keys.activeKid)
-            #expect(keys.first?["alg"] as? String == "ES256")
-            #expect(keys.first?["d"] == nil, "private key material never leaves")
+        try await GatewayFixture.with { fixture in
+            try await fixture.application.test(.router) { client in
+                let response = try await client.execute(uri: "/.well-known/jwks.json", method: .get)
+                #expect(response.status == .ok)
+                let keys = try #require(response.json["keys"] as? [[String: Any]])
+                #expect(keys.count == 1)
+                #expect(keys.first?["kid"] as? String == fixture.keys.activeKid)
+                #expect(keys.first?["alg"] as? String == "ES256")
+                #expect(keys.first?["d"] == nil, "private key material never leaves")
+            }
         }
-        await fixture.tearDown()
     }
 }

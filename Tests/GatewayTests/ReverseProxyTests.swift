@@ -29,38 +29,38 @@ struct ReverseProxyTests {
     @Test("requests reach the upstream with forwarding fields; hop-by-hop and forged identity fields do not")
     func forwarding() async throws {
         let upstream = try await UpstreamServer.start()
-        let fixture = try await GatewayFixture.make(routes: Self.routes(upstream.url))
-        try await fixture.application.test(.live) { client in
-            let response = try await client.execute(
-                uri: "/api/echo/items?page=2", method: .get,
-                headers: [
-                    .proxyAuthorization: "Basic c2VjcmV0", HTTPField.Name("Keep-Alive")!: "timeout=5", .xGatewayUserID: "admin",
-                    .xForwardedFor: "6.6.6.6", HTTPField.Name("X-Custom")!: "kept",
-                ]
-            )
-            #expect(response.status == .ok)
-            let echo = try Self.echo(response)
-            #expect(echo.path == "/api/echo/items?page=2")
-            #expect(echo.headers["proxy-authorization"] == nil)
-            #expect(echo.headers["keep-alive"] == nil)
-            #expect(echo.headers["x-custom"] == "kept")
-            #expect(echo.headers["x-gateway-user-id"] == nil, "a client cannot claim an identity")
-            #expect(echo.headers["x-forwarded-for"] == "127.0.0.1", "an untrusted peer's X-Forwarded-For is ignored")
-            #expect(echo.headers["x-gateway-client-ip"] == "127.0.0.1")
-            #expect(echo.headers["x-forwarded-proto"] == "http")
-            let requestID = try #require(response.headers[.xRequestID])
-            #expect(echo.headers["x-request-id"] == requestID)
-            let signature = try #require(echo.headers["x-gateway-signature"])
-            #expect(GatewaySignature.verify(signature, userID: nil, roles: [], requestID: requestID, key: SymmetricKey(data: fixture.configuration.internalSecret)))
+        try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
+            try await fixture.application.test(.live) { client in
+                let response = try await client.execute(
+                    uri: "/api/echo/items?page=2", method: .get,
+                    headers: [
+                        .proxyAuthorization: "Basic c2VjcmV0", HTTPField.Name("Keep-Alive")!: "timeout=5", .xGatewayUserID: "admin",
+                        .xForwardedFor: "6.6.6.6", HTTPField.Name("X-Custom")!: "kept",
+                    ]
+                )
+                #expect(response.status == .ok)
+                let echo = try Self.echo(response)
+                #expect(echo.path == "/api/echo/items?page=2")
+                #expect(echo.headers["proxy-authorization"] == nil)
+                #expect(echo.headers["keep-alive"] == nil)
+                #expect(echo.headers["x-custom"] == "kept")
+                #expect(echo.headers["x-gateway-user-id"] == nil, "a client cannot claim an identity")
+                #expect(echo.headers["x-forwarded-for"] == "127.0.0.1", "an untrusted peer's X-Forwarded-For is ignored")
+                #expect(echo.headers["x-gateway-client-ip"] == "127.0.0.1")
+                #expect(echo.headers["x-forwarded-proto"] == "http")
+                let requestID = try #require(response.headers[.xRequestID])
+                #expect(echo.headers["x-request-id"] == requestID)
+                let signature = try #require(echo.headers["x-gateway-signature"])
+                #expect(GatewaySignature.verify(signature, userID: nil, roles: [], requestID: requestID, key: SymmetricKey(data: fixture.configuration.internalSecret)))
 
-            let given = try await client.execute(uri: "/api/echo/x", method: .get, headers: [.xRequestID: "req-123"])
-            #expect(given.headers[.xRequestID] == "req-123")
-            #expect(try Self.echo(given).headers["x-request-id"] == "req-123")
+                let given = try await client.execute(uri: "/api/echo/x", method: .get, headers: [.xRequestID: "req-123"])
+                #expect(given.headers[.xRequestID] == "req-123")
+                #expect(try Self.echo(given).headers["x-request-id"] == "req-123")
 
-            let posted = try await client.execute(uri: "/api/echo/post", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hello body"))
-            #expect(try Self.echo(posted).body == "hello body")
+                let posted = try await client.execute(uri: "/api/echo/post", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hello body"))
+                #expect(try Self.echo(posted).body == "hello body")
+            }
         }
-        await fixture.tearDown()
         await upstream.stop()
     }
 
@@ -77,89 +77,89 @@ struct ReverseProxyTests {
     @Test("behind a trusted proxy, the client address comes from X-Forwarded-For")
     func trustedProxy() async throws {
         let upstream = try await UpstreamServer.start()
-        let fixture = try await GatewayFixture.make(routes: Self.routes(upstream.url, trusted: ["127.0.0.0/8"]))
-        try await fixture.application.test(.live) { client in
-            let response = try await client.execute(uri: "/api/echo/x", method: .get, headers: [.xForwardedFor: "203.0.113.9, 127.0.0.5"])
-            let echo = try Self.echo(response)
-            #expect(echo.headers["x-gateway-client-ip"] == "203.0.113.9")
-            #expect(echo.headers["x-forwarded-for"] == "203.0.113.9, 127.0.0.5, 203.0.113.9")
+        try await GatewayFixture.with(routes: Self.routes(upstream.url, trusted: ["127.0.0.0/8"])) { fixture in
+            try await fixture.application.test(.live) { client in
+                let response = try await client.execute(uri: "/api/echo/x", method: .get, headers: [.xForwardedFor: "203.0.113.9, 127.0.0.5"])
+                let echo = try Self.echo(response)
+                #expect(echo.headers["x-gateway-client-ip"] == "203.0.113.9")
+                #expect(echo.headers["x-forwarded-for"] == "203.0.113.9, 127.0.0.5, 203.0.113.9")
+            }
         }
-        await fixture.tearDown()
         await upstream.stop()
     }
 
     @Test("upstream down is 502, slow is 504, an oversized body is 413 without reaching the upstream")
     func failures() async throws {
         let upstream = try await UpstreamServer.start()
-        let fixture = try await GatewayFixture.make(routes: Self.routes(upstream.url))
-        try await fixture.application.test(.live) { client in
-            let down = try await client.execute(uri: "/api/down/x", method: .get)
-            #expect(down.status == .badGateway)
-            #expect(down.problem?.type == "https://booking-rush.dev/problems/upstream-unreachable")
-            #expect(down.headers[.xRequestID] != nil)
+        try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
+            try await fixture.application.test(.live) { client in
+                let down = try await client.execute(uri: "/api/down/x", method: .get)
+                #expect(down.status == .badGateway)
+                #expect(down.problem?.type == "https://booking-rush.dev/problems/upstream-unreachable")
+                #expect(down.headers[.xRequestID] != nil)
 
-            let slow = try await client.execute(uri: "/api/slow", method: .get)
-            #expect(slow.status == .gatewayTimeout)
-            #expect(slow.problem?.statusCode == 504)
+                let slow = try await client.execute(uri: "/api/slow", method: .get)
+                #expect(slow.status == .gatewayTimeout)
+                #expect(slow.problem?.statusCode == 504)
 
-            let before = upstream.callCount
-            let big = try await client.execute(uri: "/api/echo/upload", method: .post, body: ByteBuffer(repeating: 0x61, count: 5_000))
-            #expect(big.status == .contentTooLarge)
-            #expect(big.problem?.type == "https://booking-rush.dev/problems/body-too-large")
-            #expect(upstream.callCount == before, "the upstream never saw it")
+                let before = upstream.callCount
+                let big = try await client.execute(uri: "/api/echo/upload", method: .post, body: ByteBuffer(repeating: 0x61, count: 5_000))
+                #expect(big.status == .contentTooLarge)
+                #expect(big.problem?.type == "https://booking-rush.dev/problems/body-too-large")
+                #expect(upstream.callCount == before, "the upstream never saw it")
+            }
         }
-        await fixture.tearDown()
         await upstream.stop()
     }
 
     @Test("access tokens: 401 without or with a bad one, 403 without the role, identity signed upstream")
     func accessTokens() async throws {
         let upstream = try await UpstreamServer.start()
-        let fixture = try await GatewayFixture.make(routes: Self.routes(upstream.url))
-        try await fixture.application.test(.live) { client in
-            let anonymous = try await client.execute(uri: "/api/echo/members/x", method: .get)
-            #expect(anonymous.status == .unauthorized)
-            #expect(anonymous.headers[.wwwAuthenticate] == "Bearer realm=\"booking-rush\"")
+        try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
+            try await fixture.application.test(.live) { client in
+                let anonymous = try await client.execute(uri: "/api/echo/members/x", method: .get)
+                #expect(anonymous.status == .unauthorized)
+                #expect(anonymous.headers[.wwwAuthenticate] == "Bearer realm=\"booking-rush\"")
 
-            let garbage = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer not.a.token"])
-            #expect(garbage.status == .unauthorized)
-            #expect(garbage.headers[.wwwAuthenticate]?.contains("invalid_token") == true)
+                let garbage = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer not.a.token"])
+                #expect(garbage.status == .unauthorized)
+                #expect(garbage.headers[.wwwAuthenticate]?.contains("invalid_token") == true)
 
-            // A queue pass is not an access token.
-            let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
-            _ = joined
-            let pass = try await fixture.keys.sign(.init(issuer: "booking-rush", event: fixture.event, visitor: "t:x", admission: 1, issuedAt: Date(), expiresAt: Date().addingTimeInterval(60)))
-            let passAsToken = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(pass)"])
-            #expect(passAsToken.status == .unauthorized)
+                // A queue pass is not an access token.
+                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                _ = joined
+                let pass = try await fixture.keys.sign(.init(issuer: "booking-rush", event: fixture.event, visitor: "t:x", admission: 1, issuedAt: Date(), expiresAt: Date().addingTimeInterval(60)))
+                let passAsToken = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(pass)"])
+                #expect(passAsToken.status == .unauthorized)
 
-            let customer = try await fixture.accessToken(user: "alice", roles: ["customer"])
-            let allowed = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(customer)"])
-            #expect(allowed.status == .ok)
-            let echo = try Self.echo(allowed)
-            #expect(echo.headers["x-gateway-user-id"] == "alice")
-            #expect(echo.headers["x-gateway-user-roles"] == "customer")
-            let signature = try #require(echo.headers["x-gateway-signature"])
-            #expect(GatewaySignature.verify(
-                signature, userID: "alice", roles: ["customer"], requestID: try #require(allowed.headers[.xRequestID]),
-                key: SymmetricKey(data: fixture.configuration.internalSecret)
-            ))
-            #expect(!GatewaySignature.verify(
-                signature, userID: "mallory", roles: ["customer"], requestID: try #require(allowed.headers[.xRequestID]),
-                key: SymmetricKey(data: fixture.configuration.internalSecret)
-            ))
+                let customer = try await fixture.accessToken(user: "alice", roles: ["customer"])
+                let allowed = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(customer)"])
+                #expect(allowed.status == .ok)
+                let echo = try Self.echo(allowed)
+                #expect(echo.headers["x-gateway-user-id"] == "alice")
+                #expect(echo.headers["x-gateway-user-roles"] == "customer")
+                let signature = try #require(echo.headers["x-gateway-signature"])
+                #expect(GatewaySignature.verify(
+                    signature, userID: "alice", roles: ["customer"], requestID: try #require(allowed.headers[.xRequestID]),
+                    key: SymmetricKey(data: fixture.configuration.internalSecret)
+                ))
+                #expect(!GatewaySignature.verify(
+                    signature, userID: "mallory", roles: ["customer"], requestID: try #require(allowed.headers[.xRequestID]),
+                    key: SymmetricKey(data: fixture.configuration.internalSecret)
+                ))
 
-            let forbidden = try await client.execute(uri: "/api/echo/organizers/x", method: .get, headers: [.authorization: "Bearer \(customer)"])
-            #expect(forbidden.status == .forbidden)
-            let organizer = try await fixture.accessToken(user: "olga", roles: ["organizer"])
-            let permitted = try await client.execute(uri: "/api/echo/organizers/x", method: .get, headers: [.authorization: "Bearer \(organizer)"])
-            #expect(permitted.status == .ok)
+                let forbidden = try await client.execute(uri: "/api/echo/organizers/x", method: .get, headers: [.authorization: "Bearer \(customer)"])
+                #expect(forbidden.status == .forbidden)
+                let organizer = try await fixture.accessToken(user: "olga", roles: ["organizer"])
+                let permitted = try await client.execute(uri: "/api/echo/organizers/x", method: .get, headers: [.authorization: "Bearer \(organizer)"])
+                #expect(permitted.status == .ok)
 
-            // A logged-in user queues as themselves.
-            let asUser = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [.authorization: "Bearer \(customer)"])
-            #expect(asUser.json["ticket"] == nil)
-            #expect(try await fixture.room.status(event: fixture.event, visitor: "u:alice").position != nil)
+                // A logged-in user queues as themselves.
+                let asUser = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [.authorization: "Bearer \(customer)"])
+                #expect(asUser.json["ticket"] == nil)
+                #expect(try await fixture.room.status(event: fixture.event, visitor: "u:alice").position != nil)
+            }
         }
-        await fixture.tearDown()
         await upstream.stop()
     }
 }

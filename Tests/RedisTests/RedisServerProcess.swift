@@ -27,7 +27,7 @@ final class RedisServerProcess: Sendable {
     }
 
     var configuration: RedisConfiguration {
-        RedisConfiguration(port: port, poolSize: 1, commandTimeout: .seconds(2), connectTimeout: .milliseconds(500))
+        RedisConfiguration(port: port, poolSize: 1, commandTimeout: .seconds(2), connectTimeout: .seconds(2))
     }
 
     /// Launches the server; false when it exited at once (port taken).
