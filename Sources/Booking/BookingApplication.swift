@@ -23,11 +23,13 @@ public func buildBookingApplication(
     logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router()
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.addHealthRoutes([
         ReadinessCheck(name: "redis") { try await redis.ping() },
         ReadinessCheck(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
     ])
+    router.addMetricsRoute()
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "booking-rush-booking"),

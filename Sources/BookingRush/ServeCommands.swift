@@ -116,10 +116,10 @@ func bcryptCost() -> UInt8 {
     UInt8(min(16, max(10, environmentInteger("BCRYPT_COST", default: 12))))
 }
 
-/// Runs services until SIGINT or SIGTERM, then shuts them down gracefully.
+/// Runs services until SIGINT or SIGTERM, then shuts them down gracefully: servers stop
+/// accepting and drain in-flight requests for up to 30 s before the rest is cancelled.
 func runServices(_ services: [any Service], logger: Logger) async throws {
-    let group = ServiceGroup(
-        configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-    )
-    try await group.run()
+    var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    configuration.maximumGracefulShutdownDuration = .seconds(30)
+    try await ServiceGroup(configuration: configuration).run()
 }

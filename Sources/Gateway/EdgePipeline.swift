@@ -33,6 +33,7 @@ struct EdgePipeline: Sendable {
         if !route.rateLimits.isEmpty {
             let subjects = route.rateLimits.map { rule in subject(of: rule, request: request, identity: identity, clientAddress: clientAddress) }
             let decision = await limiter.check(route: route, subjects: subjects)
+            GatewayMetrics.rateLimit(route: route.name, decision)
             limitHeaders = RateLimiter.headers(rules: route.rateLimits, decision: decision)
             switch decision.verdict {
             case .allowed: break
@@ -78,20 +79,24 @@ struct EdgePipeline: Sendable {
                         path: request.uri.description, body: buffered ?? ByteBuffer(), lease: lease
                     ) {
                     case .replay(let response):
+                        GatewayMetrics.idempotency(route: route.name, "replayed")
                         if let spend { await passes.release(spend) }
                         return response
                     case .claimed(let claimed):
+                        GatewayMetrics.idempotency(route: route.name, "claimed")
                         ticket = claimed
                     }
                 } else if route.idempotency == .required {
                     throw IdempotencyError.missingKey
                 }
             } catch {
+                if let error = error as? IdempotencyError { GatewayMetrics.idempotency(route: route.name, error.outcome) }
                 if let spend { await passes.release(spend) }
                 throw error
             }
         }
 
+        let started = ContinuousClock.now
         let upstream: UpstreamResponse
         do {
             upstream = try await proxy.forward(
@@ -99,10 +104,12 @@ struct EdgePipeline: Sendable {
                 identity: identity, peer: context.remoteAddress
             )
         } catch {
+            if let error = error as? ProxyError { GatewayMetrics.proxyError(route: route.name, error) }
             if let spend { await passes.release(spend) }
             if let ticket, case ProxyError.upstreamUnreachable = error { await idempotency.release(ticket) }
             throw error
         }
+        GatewayMetrics.proxied(route: route.name, status: upstream.status, duration: ContinuousClock.now - started)
         if let spend {
             if (200..<300).contains(upstream.status.code) { await passes.confirm(spend) } else { await passes.release(spend) }
         }

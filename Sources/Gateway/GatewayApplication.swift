@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Hummingbird
 import Logging
+import NIOCore
 import Queue
 import Redis
 import ServiceKit
@@ -73,6 +74,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     let limiter = RateLimiter(redis: components.redis)
     let addresses = ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: ProxyMiddleware(pipeline: EdgePipeline(
         table: configuration.routes,
@@ -84,7 +86,8 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
         passes: PassEnforcer(room: components.room, keys: components.passKeys),
         tokens: components.accessTokens
     )))
-    router.addHealthRoutes([ReadinessCheck(name: "redis") { try await components.redis.ping() }])
+    router.addHealthRoutes([ReadinessCheck(name: "redis") { try await components.redis.ping() }] + upstreamChecks(components))
+    router.addMetricsRoute()
     let queue = QueueHTTP(
         room: components.room, keys: components.passKeys, tickets: VisitorTickets(secret: configuration.visitorTicketSecret),
         tokens: components.accessTokens, secureCookies: configuration.secureCookies
@@ -115,4 +118,20 @@ struct HTTPClientService: Service {
         try? await gracefulShutdown()
         try await client.shutdown()
     }
+}
+
+/// One readiness check per distinct upstream: any HTTP answer to `GET /health` below 500 within a second.
+func upstreamChecks(_ components: GatewayComponents) -> [ReadinessCheck] {
+    var seen = Set<String>()
+    var checks: [ReadinessCheck] = []
+    for route in components.configuration.routes.routes {
+        for upstream in route.upstreams where seen.insert(upstream).inserted {
+            checks.append(ReadinessCheck(name: "upstream \(upstream)") {
+                let request = HTTPClientRequest(url: ReverseProxy.trimmedBase(upstream) + "/health")
+                let response = try await components.httpClient.execute(request, deadline: NIODeadline.now() + TimeAmount.seconds(1))
+                guard response.status.code < 500 else { throw ProxyError.upstreamFailed(route: route.name) }
+            })
+        }
+    }
+    return checks
 }

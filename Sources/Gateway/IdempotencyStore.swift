@@ -19,6 +19,17 @@ public enum IdempotencyError: Error, Sendable, Hashable {
     case payloadMismatch
     /// Redis could not be reached, so exactly-once cannot be promised.
     case unavailable
+
+    /// The outcome's name in metrics.
+    var outcome: String {
+        switch self {
+        case .missingKey: "missing_key"
+        case .malformedKey: "malformed_key"
+        case .inFlight: "in_flight"
+        case .payloadMismatch: "mismatch"
+        case .unavailable: "unavailable"
+        }
+    }
 }
 
 /// What an idempotency key tells the gateway to do.

@@ -21,10 +21,12 @@ public func buildPaymentsApplication(
     logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router()
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.addHealthRoutes([
         ReadinessCheck(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
     ])
+    router.addMetricsRoute()
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "booking-rush-payments"),

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -34,6 +35,8 @@ public final class RedisClient: Sendable {
     /// - Throws: `RedisError.server` for an error reply; `.timeout`, `.connectionClosed` or
     ///   `.connectionUnavailable` when the reply cannot be had.
     public func send(_ command: RedisCommand, timeout: TimeAmount? = nil) async throws(RedisError) -> RedisValue {
+        let started = ContinuousClock.now
+        defer { RedisMetrics.record(command: command, duration: ContinuousClock.now - started) }
         do {
             return try await slot().send(command, timeout: timeout ?? configuration.commandTimeout).get()
         } catch let error as RedisError {

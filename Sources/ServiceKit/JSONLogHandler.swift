@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+
+/// Writes one JSON object per log line to standard output: `ts`, `level`, `logger`, `message`,
+/// `source`, then the metadata (the request id among it).
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level = .info
+    private let label: String
+    private let write: @Sendable (Data) -> Void
+
+    /// - Parameter write: where each line goes (standard output by default).
+    public init(label: String, write: @escaping @Sendable (Data) -> Void = { FileHandle.standardOutput.write($0) }) {
+        self.label = label
+        self.write = write
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(
+        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
+        source: String, file: String, function: String, line: UInt
+    ) {
+        var fields: [String: String] = [
+            "ts": Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)),
+            "level": level.rawValue,
+            "logger": label,
+            "message": "\(message)",
+            "source": source,
+        ]
+        for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) where fields[key] == nil {
+            fields[key] = "\(value)"
+        }
+        guard var line = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        line.append(UInt8(ascii: "\n"))
+        write(line)
+    }
+
+    /// Uses JSON lines for every logger, unless `LOG_FORMAT=text`.
+    public static func bootstrap(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        if environment["LOG_FORMAT"] == "text" {
+            LoggingSystem.bootstrap(StreamLogHandler.standardOutput)
+        } else {
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        }
+    }
+}
