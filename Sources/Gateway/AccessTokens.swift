@@ -5,7 +5,7 @@ import JWTKit
 import Queue
 
 /// The claims of an access token issued by the gateway (RFC 9068 profile: `typ: at+jwt`).
-public struct AccessTokenClaims: JWTPayload, Sendable, Equatable {
+public struct AccessTokenClaims: ExpiringPayload, Sendable, Equatable {
     public static let type = "at+jwt"
     public static let use = "access"
 
@@ -39,6 +39,8 @@ public struct AccessTokenClaims: JWTPayload, Sendable, Equatable {
     public func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
     }
+
+    public var expiresAt: Date { exp.value }
 }
 
 /// Issues and verifies the gateway's access tokens (ES256, keys shared through Redis).

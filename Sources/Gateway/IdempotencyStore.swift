@@ -6,6 +6,7 @@ import Hummingbird
 import NIOCore
 import Queue
 import Redis
+import ServiceKit
 
 /// Why an idempotent request was refused before reaching the upstream.
 public enum IdempotencyError: Error, Sendable, Hashable {
@@ -131,6 +132,6 @@ struct IdempotencyStore: Sendable {
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        bytes.hexString
     }
 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import NIOCore
 import Queue
 import Redis
+import ServiceKit
 import Synchronization
 
 /// The outcome of checking one request against its route's rules.
@@ -45,7 +46,7 @@ final class RateLimiter: Sendable {
     static func key(route: String, rule: RateLimitRule, subject: String) -> String {
         let safe = subject.utf8.count <= 64 && subject.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "}") }
             ? subject
-            : "h:" + SHA256.hash(data: Array(subject.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+            : "h:" + SHA256.hash(data: Array(subject.utf8)).prefix(12).hexString
         return "bk:{rl:\(route)}:\(rule.name):\(safe)"
     }
 

@@ -172,4 +172,10 @@ public struct QueuePassPolicy: Sendable, Codable, Hashable {
         self.eventFrom = eventFrom
         self.singleUse = singleUse
     }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.eventFrom = try container.decode(String.self, forKey: .eventFrom)
+        self.singleUse = try container.decodeIfPresent(Bool.self, forKey: .singleUse) ?? false
+    }
 }

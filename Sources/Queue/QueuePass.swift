@@ -5,7 +5,7 @@ import JWTKit
 ///
 /// The header's `typ` is `queue-pass+jwt` and the `token_use` claim is `queue_pass`, so a pass
 /// can never be taken for an access token, nor an access token for a pass.
-public struct QueuePassClaims: JWTPayload, Sendable, Equatable {
+public struct QueuePassClaims: ExpiringPayload, Sendable, Equatable {
     public static let type = "queue-pass+jwt"
     public static let use = "queue_pass"
 
@@ -43,6 +43,8 @@ public struct QueuePassClaims: JWTPayload, Sendable, Equatable {
 
     /// The event the pass admits to.
     public var event: String { aud.value.first ?? "" }
+
+    public var expiresAt: Date { exp.value }
 }
 
 /// Why a token (queue pass or access token) was refused.

@@ -27,6 +27,17 @@ public final class SigningKeyRing: Sendable {
         var lastRefresh: ContinuousClock.Instant?
     }
 
+    /// A token already verified, reusable until `until` (never past its own expiry).
+    private struct Verified {
+        var payload: any Sendable
+        var until: Date
+    }
+
+    /// Most verified tokens remembered; browsers present the same token on every request.
+    public static let verifiedCacheSize = 20_000
+    /// Longest a verified token is trusted without checking its signature again.
+    public static let verifiedCacheLifetime: TimeInterval = 60
+
     public let redis: RedisClient
     public let issuer: String
     /// Redis hash: kid → JSON `{"created_ms": …, "pem": …}` of the private key.
@@ -34,6 +45,7 @@ public final class SigningKeyRing: Sendable {
     /// Redis string: the active kid.
     public let activeKey: String
     private let state = Mutex(State())
+    private let verified = Mutex<[String: Verified]>([:])
 
     /// - Parameter namespace: the Redis key prefix of the ring; gateways that share passes share it.
     public init(redis: RedisClient, issuer: String = "booking-rush", namespace: String = "bk:pass-keys") {
@@ -81,13 +93,17 @@ public final class SigningKeyRing: Sendable {
                 publicKeys.append(JSONWebKey(kid: kid, x: parameters.x, y: parameters.y))
             }
         }
-        state.withLock { state in
+        let retired = state.withLock { state in
+            let retired = !state.kids.isSubset(of: stored.keys)
             state.collection = collection
             state.activeKid = active
             state.kids = Set(stored.keys)
             state.publicKeys = publicKeys
             state.lastRefresh = .now
+            return retired
         }
+        // Tokens signed by a retired key must stop verifying at once.
+        if retired { verified.withLock { $0.removeAll() } }
     }
 
     /// The public keys, newest first, as a JWKS document.
@@ -107,8 +123,26 @@ public final class SigningKeyRing: Sendable {
     }
 
     /// Verifies a token of `type`: algorithm pinned to ES256, header type, a kid of this ring,
-    /// signature, then the payload's own checks (expiry, not-before).
-    public func verify<Payload: JWTPayload>(_ token: String, as _: Payload.Type, type: String) async throws(TokenError) -> Payload {
+    /// signature, then the payload's own checks (expiry, not-before). A token verified before is
+    /// answered from a cache until its expiry (at most a minute).
+    public func verify<Payload: ExpiringPayload>(_ token: String, as _: Payload.Type, type: String) async throws(TokenError) -> Payload {
+        let now = Date()
+        if let hit = verified.withLock({ $0[token] }), hit.until > now, let payload = hit.payload as? Payload {
+            return payload
+        }
+        let payload = try await verifySignature(token, as: Payload.self, type: type)
+        let until = min(payload.expiresAt, now.addingTimeInterval(Self.verifiedCacheLifetime))
+        verified.withLock { cache in
+            if cache.count >= Self.verifiedCacheSize {
+                cache = cache.filter { $0.value.until > now }
+                if cache.count >= Self.verifiedCacheSize { cache.removeAll(keepingCapacity: true) }
+            }
+            cache[token] = Verified(payload: payload, until: until)
+        }
+        return payload
+    }
+
+    private func verifySignature<Payload: JWTPayload>(_ token: String, as _: Payload.Type, type: String) async throws(TokenError) -> Payload {
         let header = try TokenHeader.decode(token)
         guard header.alg == "ES256" else { throw .algorithmNotAllowed(header.alg ?? "none") }
         guard header.typ == type else { throw .wrongType }
@@ -178,4 +212,9 @@ public struct JSONWebKey: Sendable, Codable, Hashable {
 /// A JWKS document: `{"keys": [...]}`.
 public struct JSONWebKeySet: Sendable, Codable, Hashable {
     public var keys: [JSONWebKey]
+}
+
+/// Claims with an expiry, so that a verified token is never trusted past it.
+public protocol ExpiringPayload: JWTPayload {
+    var expiresAt: Date { get }
 }

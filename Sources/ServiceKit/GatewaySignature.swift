@@ -16,7 +16,7 @@ public enum GatewaySignature {
     public static func sign(userID: String?, roles: [String], requestID: String, key: SymmetricKey, now: Date = Date()) -> String {
         let timestamp = Int(now.timeIntervalSince1970)
         let mac = HMAC<SHA256>.authenticationCode(for: payload(timestamp: timestamp, userID: userID, roles: roles, requestID: requestID), using: key)
-        return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "t=\(timestamp),v1=" + mac.hexString
     }
 
     /// Whether `header` signs exactly this identity, within the time tolerance (constant-time compare).

@@ -59,6 +59,18 @@ struct QueuePassTests {
         await Self.cleanup(ring)
     }
 
+    @Test("a pass verified once is still refused after its expiry (the verified cache never outlives a token)")
+    func cachedPassExpires() async throws {
+        let ring = try await Self.ring()
+        let token = try await ring.sign(Self.claims(ttl: 2))
+        #expect(try await ring.verify(token, event: "evt-1").jti.value == "evt-1.7")
+        #expect(try await ring.verify(token, event: "evt-1").jti.value == "evt-1.7")
+        await #expect(throws: TokenError.wrongAudience) { try await ring.verify(token, event: "evt-2") }
+        try await Task.sleep(for: .milliseconds(2_100))
+        await #expect(throws: TokenError.expired) { try await ring.verify(token, event: "evt-1") }
+        await Self.cleanup(ring)
+    }
+
     @Test("tampered claims or signatures are refused")
     func tampered() async throws {
         let ring = try await Self.ring()

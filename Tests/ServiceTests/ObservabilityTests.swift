@@ -28,3 +28,13 @@ struct ObservabilityTests {
         #expect(object["ts"]?.hasSuffix("Z") == true)
     }
 }
+
+@Suite("Hex encoding")
+struct HexTests {
+    @Test func everyByte() {
+        let bytes = [UInt8](0...255)
+        #expect(bytes.hexString == bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined())
+        #expect([UInt8]().hexString == "")
+        #expect([0xDE, 0xAD, 0x00, 0x0F].hexString == "dead000f")
+    }
+}

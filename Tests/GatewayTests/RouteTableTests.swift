@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+@testable import Gateway
+
+@Suite("Route table files")
+struct RouteTableTests {
+    static func write(_ json: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appending(path: "routes-\(UUID().uuidString).json").path()
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("a file with every field loads; defaults fill the rest; environment overrides upstreams")
+    func load() throws {
+        let path = try Self.write("""
+            {
+              "routes": [
+                { "name": "booking", "prefix": "/api/v1/bookings", "upstreams": ["http://127.0.0.1:8081"], "timeout_ms": 3000,
+                  "max_body_bytes": 65536, "auth": "required", "roles": ["customer"], "idempotency": "required",
+                  "rate_limits": [ { "name": "per-user", "key": "user", "limit": 10, "period_s": 1, "burst": 20, "fail": "closed" } ],
+                  "queue_pass": { "event_from": "body:event_id", "single_use": true } },
+                { "name": "events", "prefix": "/api/v1/events", "upstreams": ["http://127.0.0.1:8081"] }
+              ],
+              "trusted_proxies": ["10.0.0.0/8", "::1/128"]
+            }
+            """)
+        let table = try RouteTable.load(path: path, environment: ["ROUTE_EVENTS_UPSTREAMS": "http://10.1.1.1:9000, http://10.1.1.2:9000"])
+        #expect(table.routes.count == 2)
+        let booking = try #require(table.route(for: "/api/v1/bookings/42"))
+        #expect(booking.authentication == .required)
+        #expect(booking.rateLimits.first?.effectiveBurst == 20)
+        #expect(booking.rateLimits.first?.fail == .closed)
+        #expect(booking.queuePass == QueuePassPolicy(eventFrom: "body:event_id", singleUse: true))
+        let events = try #require(table.route(for: "/api/v1/events"))
+        #expect(events.upstreams == ["http://10.1.1.1:9000", "http://10.1.1.2:9000"])
+        #expect(events.timeoutMilliseconds == 10_000)
+        #expect(events.idempotency == .off)
+        #expect(table.idempotencyRetention == 86_400)
+        #expect(table.route(for: "/api/v1/eventsx") == nil, "prefixes match whole segments")
+        #expect(table.route(for: "/health") == nil)
+    }
+
+    @Test(arguments: [
+        #"{"routes": [{"name": "a", "prefix": "no-slash", "upstreams": ["http://x"]}]}"#,
+        #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": []}]}"#,
+        #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["ftp://x"]}]}"#,
+        #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"]}, {"name": "a", "prefix": "/b", "upstreams": ["http://x"]}]}"#,
+        #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"], "rate_limits": [{"name": "r", "key": "moon", "limit": 1, "period_s": 1}]}]}"#,
+        #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"], "rate_limits": [{"name": "r", "key": "ip", "limit": 0, "period_s": 1}]}]}"#,
+        #"{"routes": [], "trusted_proxies": ["not-a-block"]}"#,
+        #"{"routes": [{"name": "a", "prefix": "/a"}]}"#,
+        "not json",
+    ])
+    func refused(json: String) throws {
+        let path = try Self.write(json)
+        #expect(throws: GatewayConfigurationError.self) { try RouteTable.load(path: path) }
+    }
+
+    @Test("CIDR blocks match the addresses inside them only")
+    func addressBlocks() throws {
+        let v4 = try #require(AddressBlock("10.1.0.0/16"))
+        #expect(v4.contains(AddressBlock.bytes(of: "10.1.200.3")!))
+        #expect(!v4.contains(AddressBlock.bytes(of: "10.2.0.1")!))
+        let v6 = try #require(AddressBlock("fd00::/8"))
+        #expect(v6.contains(AddressBlock.bytes(of: "fd12::1")!))
+        #expect(!v6.contains(AddressBlock.bytes(of: "10.1.0.1")!))
+        #expect(AddressBlock("10.0.0.0/33") == nil)
+    }
+}
