@@ -7,6 +7,7 @@ import Logging
 import Payments
 import PostgresNIO
 import Redis
+import ServiceKit
 import ServiceLifecycle
 
 /// `booking-rush gateway`: the public edge (waiting room, policies, reverse proxy).
@@ -48,7 +49,7 @@ struct BookingCommand: AsyncParsableCommand {
         let logger = connections.logger("booking")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
-        let app = buildBookingApplication(configuration: .init(host: host, port: port), redis: redis, postgres: postgres, logger: logger)
+        let app = buildBookingApplication(address: .init(host: host, port: port), redis: redis, postgres: postgres, logger: logger)
         try await runServices([postgres, app], logger: logger)
         await redis.shutdown()
     }
@@ -65,7 +66,7 @@ struct PaymentsCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = connections.logger("payments")
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
-        let app = buildPaymentsApplication(configuration: .init(host: host, port: port), postgres: postgres, logger: logger)
+        let app = buildPaymentsApplication(address: .init(host: host, port: port), postgres: postgres, logger: logger)
         try await runServices([postgres, app], logger: logger)
     }
 }
@@ -95,8 +96,8 @@ struct DevCommand: AsyncParsableCommand {
                 redis: redis, accounts: AccountStore(postgres: postgres, bcryptCost: bcryptCost(), logger: logger),
                 logger: connections.logger("gateway")
             ),
-            buildBookingApplication(configuration: .init(host: host, port: bookingPort), redis: redis, postgres: postgres, logger: connections.logger("booking")),
-            buildPaymentsApplication(configuration: .init(host: host, port: paymentsPort), postgres: postgres, logger: connections.logger("payments")),
+            buildBookingApplication(address: .init(host: host, port: bookingPort), redis: redis, postgres: postgres, logger: connections.logger("booking")),
+            buildPaymentsApplication(address: .init(host: host, port: paymentsPort), postgres: postgres, logger: connections.logger("payments")),
         ]
         print("""
             booking-rush is running:

@@ -50,6 +50,16 @@ struct QueueHTTP: Sendable {
         return nil
     }
 
+    /// The visitor a request speaks for, or a new one with a fresh ticket (and its cookie to set).
+    /// `allowTokens` lets a logged-in user queue as themselves.
+    func visitorOrNew(_ request: Request, allowTokens: Bool) async throws -> (visitor: String, ticket: String?, cookie: Cookie?) {
+        if let existing = allowTokens ? try await visitor(of: request) : ticketVisitor(of: request) {
+            return (existing.visitor, existing.ticket, nil)
+        }
+        let issued = tickets.issue()
+        return (issued.visitor, issued.ticket, ticketCookie(issued.ticket))
+    }
+
     /// The cookie that carries a visitor ticket for browsers.
     func ticketCookie(_ ticket: String) -> Cookie {
         Cookie(name: Self.visitorCookie, value: ticket, maxAge: 86_400, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)

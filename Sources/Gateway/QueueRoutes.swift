@@ -17,14 +17,8 @@ extension QueueHTTP {
     func join(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
         var response = Response(status: .ok)
-        let identity: (visitor: String, ticket: String?)
-        if let existing = try await visitor(of: request) {
-            identity = existing
-        } else {
-            let issued = tickets.issue()
-            identity = (issued.visitor, issued.ticket)
-            response.setCookie(ticketCookie(issued.ticket))
-        }
+        let identity = try await visitorOrNew(request, allowTokens: true)
+        if let cookie = identity.cookie { response.setCookie(cookie) }
         let result = try await room.join(event: event, visitor: identity.visitor)
         let body = try await body(event: event, visitor: identity.visitor, place: result.place, ticket: identity.ticket)
         if let pass = body.pass, let expires = body.passExpiresAt {

@@ -16,15 +16,8 @@ extension QueueHTTP {
 
     func page(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
-        var cookies: [Cookie] = []
-        let identity: (visitor: String, ticket: String?)
-        if let existing = ticketVisitor(of: request) {
-            identity = existing
-        } else {
-            let issued = tickets.issue()
-            identity = (issued.visitor, issued.ticket)
-            cookies.append(ticketCookie(issued.ticket))
-        }
+        let identity = try await visitorOrNew(request, allowTokens: false)
+        var cookies = identity.cookie.map { [$0] } ?? []
         let joined = try await room.join(event: event, visitor: identity.visitor)
         let body = try await body(event: event, visitor: identity.visitor, place: joined.place)
         var response: Response

@@ -69,7 +69,7 @@ struct HealthAndProblemTests {
     func bookingAndPaymentsReady() async throws {
         let redis = try Self.redis()
         try await withPostgresClient(configuration: try Self.postgresConfiguration(), logger: Self.logger) { postgres in
-            let booking = buildBookingApplication(configuration: .init(port: 0), redis: redis, postgres: postgres, logger: Self.logger)
+            let booking = buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, logger: Self.logger)
             try await booking.test(.router) { client in
                 try await client.execute(uri: "/ready", method: .get) { response in
                     try #require(response.status == .ok, "\(String(buffer: response.body))")
@@ -77,7 +77,7 @@ struct HealthAndProblemTests {
                     #expect(report.checks == ["redis": "ok", "postgres": "ok"])
                 }
             }
-            let payments = buildPaymentsApplication(configuration: .init(port: 0), postgres: postgres, logger: Self.logger)
+            let payments = buildPaymentsApplication(address: .init(port: 0), postgres: postgres, logger: Self.logger)
             try await payments.test(.router) { client in
                 try await client.execute(uri: "/ready", method: .get) { response in
                     try #require(response.status == .ok, "\(String(buffer: response.body))")
