@@ -7,11 +7,11 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 SERVICES_ENV = $(shell scripts/services env | xargs)
 
-.PHONY: run test services services-down build bench-redis
+.PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy
 
 run: services
 	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product booking-rush
-	env $(SERVICES_ENV) $$(swift build -c $(CONFIG) --show-bin-path)/booking-rush dev
+	env $(SERVICES_ENV) LOG_FORMAT=$${LOG_FORMAT:-text} $$(swift build -c $(CONFIG) --show-bin-path)/booking-rush dev --routes config/routes.dev.json
 
 test: services
 	scripts/browser-deps
@@ -28,5 +28,13 @@ services-down:
 build:
 	swift build -c $(CONFIG) $(SWIFT_FLAGS)
 
+bench: bench-redis bench-waiting-room bench-proxy
+
 bench-redis: services
 	bench/redis-client.sh
+
+bench-waiting-room: services
+	bench/waiting-room.sh
+
+bench-proxy: services
+	bench/gateway-vs-nginx.sh

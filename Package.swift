@@ -128,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "BookingRush",
             dependencies: [
-                "Gateway", "Booking", "Payments", "Database", "Redis", "ServiceKit",
+                "Gateway", "Booking", "Payments", "Database", "Redis", "ServiceKit", "Queue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -5,6 +5,7 @@ import Gateway
 import Hummingbird
 import Logging
 import Payments
+import Queue
 import PostgresNIO
 import Redis
 import ServiceKit
@@ -80,6 +81,7 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Gateway port") var gatewayPort = environmentInteger("GATEWAY_PORT", default: 8080)
     @Option(help: "Booking service port") var bookingPort = environmentInteger("BOOKING_PORT", default: 8081)
     @Option(help: "Payments service port") var paymentsPort = environmentInteger("PAYMENTS_PORT", default: 8082)
+    @Option(help: "Route table (JSON) of proxied routes (default: $GATEWAY_ROUTES)") var routes: String?
 
     func run() async throws {
         let logger = connections.logger("dev")
@@ -88,11 +90,12 @@ struct DevCommand: AsyncParsableCommand {
         try await withPostgresClient(configuration: postgresConfiguration, logger: logger) { try await runner.run(on: $0) }
 
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
+        try await seedDemoRoom(redis: redis, logger: logger)
         let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
         let services: [any Service] = [
             postgres,
             try await buildGatewayApplication(
-                configuration: try GatewayConfiguration.fromEnvironment(host: host, port: gatewayPort),
+                configuration: try GatewayConfiguration.fromEnvironment(host: host, port: gatewayPort, routesPath: routes),
                 redis: redis, accounts: AccountStore(postgres: postgres, bcryptCost: bcryptCost(), logger: logger),
                 logger: connections.logger("gateway")
             ),
@@ -101,6 +104,7 @@ struct DevCommand: AsyncParsableCommand {
         ]
         print("""
             booking-rush is running:
+              waiting room  http://\(host):\(gatewayPort)/waiting-room/demo
               gateway   http://\(host):\(gatewayPort)/health
               admin API http://\(host):\(gatewayPort)/admin/v1/rooms   (Authorization: Bearer $ADMIN_TOKEN)
               booking   http://\(host):\(bookingPort)/health
@@ -109,6 +113,17 @@ struct DevCommand: AsyncParsableCommand {
             """)
         try await runServices(services, logger: logger)
         await redis.shutdown()
+    }
+}
+
+/// A `demo` waiting room (queue mode, 5 visitors a second) unless one exists.
+func seedDemoRoom(redis: RedisClient, logger: Logger) async throws {
+    let room = WaitingRoom(redis: redis)
+    do {
+        _ = try await room.describe(event: "demo")
+    } catch .roomNotFound {
+        try await room.configure(event: "demo", RoomConfiguration(mode: .queue, releaseRate: 5, passTTL: 600, targetURL: "/health"))
+        logger.info("seeded the demo waiting room", metadata: ["event": "demo"])
     }
 }
 
