@@ -43,15 +43,18 @@ public struct AccessTokenClaims: ExpiringPayload, Sendable, Equatable {
     public var expiresAt: Date { exp.value }
 }
 
-/// Issues and verifies the gateway's access tokens (ES256, keys shared through Redis).
+/// Issues and verifies the gateway's access tokens (ES256, keys shared through Redis), and
+/// verifies an external identity provider's tokens when one is configured.
 public struct AccessTokens: Sendable {
     public static let audience = "booking-rush"
     public static let lifetime: TimeInterval = 15 * 60
 
     public let ring: SigningKeyRing
+    let external: ExternalTokenVerifier?
 
-    public init(ring: SigningKeyRing) {
+    init(ring: SigningKeyRing, external: ExternalTokenVerifier? = nil) {
         self.ring = ring
+        self.external = external
     }
 
     /// A signed access token for an account.
@@ -64,7 +67,11 @@ public struct AccessTokens: Sendable {
     }
 
     /// The identity in a token: type, key, signature, expiry, issuer, audience and use all checked.
+    /// Tokens whose `kid` is not the gateway's go to the external provider, when there is one.
     public func verify(_ token: String) async throws(TokenError) -> Identity {
+        if let external, let kid = try TokenHeader.decode(token).kid, !ring.knows(kid: kid) {
+            return try await external.verify(token)
+        }
         let claims = try await ring.verify(token, as: AccessTokenClaims.self, type: AccessTokenClaims.type)
         guard claims.tokenUse == AccessTokenClaims.use else { throw .wrongType }
         guard claims.iss.value == ring.issuer else { throw .wrongIssuer }

@@ -35,9 +35,13 @@ public struct GatewayComponents: Sendable {
                 logger.warning("signing keys not loaded yet; the releaser retries", metadata: ["ring": "\(ring.keysKey)", "error": "\(error)"])
             }
         }
+        let httpClient = ReverseProxy.makeHTTPClient()
+        let external = configuration.externalProvider.map {
+            ExternalTokenVerifier(jwksURL: $0.jwksURL, issuer: $0.issuer, audience: $0.audience, client: httpClient)
+        }
         return GatewayComponents(
             configuration: configuration, redis: redis, room: WaitingRoom(redis: redis), passKeys: passKeys,
-            accessTokens: AccessTokens(ring: accessKeys), httpClient: ReverseProxy.makeHTTPClient(), accounts: accounts
+            accessTokens: AccessTokens(ring: accessKeys, external: external), httpClient: httpClient, accounts: accounts
         )
     }
 }
@@ -71,7 +75,7 @@ public func buildGatewayApplication(
 public func buildGatewayRouter(_ components: GatewayComponents) -> Router<GatewayRequestContext> {
     let configuration = components.configuration
     let router = Router(context: GatewayRequestContext.self)
-    let limiter = RateLimiter(redis: components.redis)
+    let limiter = RateLimiter(redis: components.redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))))
     let addresses = ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())

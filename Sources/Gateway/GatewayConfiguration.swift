@@ -24,6 +24,23 @@ public struct GatewayConfiguration: Sendable {
     public var accessKeyNamespace: String
     /// Limits on login attempts (subjects: the client address, then the email).
     public var loginLimits: ProxyRoute
+    /// An external identity provider whose access tokens are accepted too.
+    public var externalProvider: ExternalProvider?
+    /// How long a rate-limit check may wait for Redis before the rules' fail mode applies.
+    public var rateLimitTimeout: Duration
+
+    /// Where an external identity provider publishes its keys, and what its tokens must say.
+    public struct ExternalProvider: Sendable, Hashable {
+        public var jwksURL: String
+        public var issuer: String
+        public var audience: String
+
+        public init(jwksURL: String, issuer: String, audience: String) {
+            self.jwksURL = jwksURL
+            self.issuer = issuer
+            self.audience = audience
+        }
+    }
 
     public init(
         host: String = "127.0.0.1",
@@ -37,7 +54,9 @@ public struct GatewayConfiguration: Sendable {
         routes: RouteTable = RouteTable(),
         internalSecret: [UInt8] = GatewayConfiguration.developmentInternalSecret,
         accessKeyNamespace: String = "bk:access-keys",
-        loginLimits: ProxyRoute = GatewayConfiguration.defaultLoginLimits
+        loginLimits: ProxyRoute = GatewayConfiguration.defaultLoginLimits,
+        externalProvider: ExternalProvider? = nil,
+        rateLimitTimeout: Duration = .milliseconds(100)
     ) {
         self.host = host
         self.port = port
@@ -51,6 +70,8 @@ public struct GatewayConfiguration: Sendable {
         self.internalSecret = internalSecret
         self.accessKeyNamespace = accessKeyNamespace
         self.loginLimits = loginLimits
+        self.externalProvider = externalProvider
+        self.rateLimitTimeout = rateLimitTimeout
     }
 
     /// Login attempts: 30 a minute per address (offices share addresses), 5 a minute per email.
@@ -93,6 +114,12 @@ public struct GatewayConfiguration: Sendable {
             configuration.visitorTicketSecret = Array(secret.utf8)
         }
         if let issuer = environment["PASS_ISSUER"], !issuer.isEmpty { configuration.passIssuer = issuer }
+        if let jwks = environment["ACCESS_TOKEN_JWKS_URL"], !jwks.isEmpty {
+            guard let issuer = environment["ACCESS_TOKEN_ISSUER"], let audience = environment["ACCESS_TOKEN_AUDIENCE"] else {
+                throw GatewayConfigurationError("ACCESS_TOKEN_JWKS_URL needs ACCESS_TOKEN_ISSUER and ACCESS_TOKEN_AUDIENCE")
+            }
+            configuration.externalProvider = ExternalProvider(jwksURL: jwks, issuer: issuer, audience: audience)
+        }
         configuration.secureCookies = environment["SECURE_COOKIES"] == "1" || environment["SECURE_COOKIES"] == "true"
         return configuration
     }

@@ -67,7 +67,8 @@ public enum TokenError: Error, Sendable, Hashable {
     /// The pass was already used (single-use routes).
     case alreadyUsed
 
-    init(_ error: JWTError) {
+    /// The refusal a jwt-kit error stands for.
+    public init(_ error: JWTError) {
         switch error.errorType {
         case .claimVerificationFailure where error.failedClaim is ExpirationClaim: self = .expired
         case .claimVerificationFailure where error.failedClaim is NotBeforeClaim: self = .notYetValid

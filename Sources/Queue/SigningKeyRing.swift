@@ -111,8 +111,11 @@ public final class SigningKeyRing: Sendable {
         JSONWebKeySet(keys: state.withLock { $0.publicKeys })
     }
 
-    /// The kid that signs new passes.
+    /// The kid that signs new tokens.
     public var activeKid: String? { state.withLock { $0.activeKid } }
+
+    /// Whether `kid` names a key of this ring (as last loaded).
+    public func knows(kid: String) -> Bool { state.withLock { $0.kids.contains(kid) } }
 
     /// Signs `payload` with the active key; the header's `typ` is `type`.
     public func sign(_ payload: some JWTPayload, type: String) async throws -> String {

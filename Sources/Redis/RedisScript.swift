@@ -27,7 +27,8 @@ extension String {
 
 extension RedisClient {
     /// Runs `script` with `EVALSHA`; when the server's script cache lacks it (`NOSCRIPT`, e.g.
-    /// after `SCRIPT FLUSH` or a restart), loads it with `SCRIPT LOAD` and retries once.
+    /// after `SCRIPT FLUSH` or a restart), loads it with `SCRIPT LOAD` and retries once. Should
+    /// the cache be flushed again in between, the retry sends the source with `EVAL`.
     public func run(
         _ script: RedisScript,
         keys: [String],
@@ -42,7 +43,14 @@ extension RedisClient {
         } catch RedisError.server(let error) where error.kind == .noScript {
             let loaded = try await send(RedisCommand("SCRIPT", ["LOAD", script.source]), timeout: timeout)
             guard loaded.string == script.sha1 else { throw .unexpectedReply(loaded) }
+        }
+        do {
             return try await send(command, timeout: timeout)
+        } catch RedisError.server(let error) where error.kind == .noScript {
+            var eval = RedisCommand("EVAL", [script.source, keys.count])
+            for key in keys { eval.append(key) }
+            for argument in arguments { eval.append(argument) }
+            return try await send(eval, timeout: timeout)
         }
     }
 }

@@ -244,3 +244,31 @@ struct EdgePolicyTests {
         await upstream.stop()
     }
 }
+
+@Suite("The local deny cache")
+struct DenyCacheTests {
+    @Test("a subject over its limit is denied from the cache until its retry time, without asking Redis")
+    func cachedDenials() async throws {
+        let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
+        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+        let limiter = RateLimiter(redis: redis, timeout: .seconds(2))
+        let route = ProxyRoute(name: "cache-\(UUID().uuidString.prefix(8))", prefix: "/x", upstreams: ["http://unused"], rateLimits: [
+            RateLimitRule(name: "tight", key: "ip", limit: 1, period: 2),
+            RateLimitRule(name: "loose", key: "route", limit: 1_000, period: 2),
+        ])
+        #expect(await limiter.check(route: route, subjects: ["ip:a", "all"]).verdict == .allowed)
+        let denied = await limiter.check(route: route, subjects: ["ip:a", "all"])
+        #expect(denied.verdict == .denied(retryAfter: 2))
+        #expect(!denied.cached)
+        await redis.shutdown()
+        // Redis is gone for this client: only the cache can answer now.
+        let cached = await limiter.check(route: route, subjects: ["ip:a", "all"])
+        #expect(cached.cached)
+        #expect(cached.verdict == .denied(retryAfter: 2))
+        // Another subject is not denied by the cache (the shared "loose" key was never over its limit).
+        let other = await limiter.check(route: route, subjects: ["ip:b", "all"])
+        #expect(!other.cached)
+        try await Task.sleep(for: .milliseconds(2_100))
+        #expect(!(await limiter.check(route: route, subjects: ["ip:a", "all"]).cached), "the cached denial lapses at the retry time")
+    }
+}

@@ -33,7 +33,9 @@ struct GatewayFixture {
         let configuration = GatewayConfiguration(
             port: 0, adminToken: adminToken, passKeyNamespace: namespace + ":pass-keys", releaseInterval: .zero,
             routes: routes, accessKeyNamespace: namespace + ":access-keys",
-            loginLimits: ProxyRoute(name: "auth-login-\(UUID().uuidString.prefix(8))", prefix: "/", upstreams: [], rateLimits: GatewayConfiguration.defaultLoginLimits.rateLimits)
+            loginLimits: ProxyRoute(name: "auth-login-\(UUID().uuidString.prefix(8))", prefix: "/", upstreams: [], rateLimits: GatewayConfiguration.defaultLoginLimits.rateLimits),
+            // Tests check the limiter's logic, not how fast a loaded test machine answers.
+            rateLimitTimeout: .seconds(2)
         )
         let components = await GatewayComponents.make(configuration: configuration, redis: redis, accounts: accounts, logger: Logger(label: "gateway-tests"))
         let event = "gw-\(UUID().uuidString.prefix(8).lowercased())"

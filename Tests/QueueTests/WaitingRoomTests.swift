@@ -107,6 +107,33 @@ struct WaitingRoomTests {
         }
     }
 
+    @Test("a new release rate takes effect at the next release call")
+    func rateChange() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 10, passTTL: 600, idleTimeout: 600)) { room, event in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<4 {
+                    group.addTask { for index in 0..<250 { _ = try await room.join(event: event, visitor: "w\(worker)-\(index)") } }
+                }
+                try await group.waitForAll()
+            }
+            for _ in 0..<10 {
+                _ = try await room.release(event: event)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            _ = try await room.release(event: event)
+            let changedAt = ContinuousClock.now
+            try await room.configure(event: event, RoomConfiguration(mode: .queue, releaseRate: 200, passTTL: 600, idleTimeout: 600))
+            var admitted = 0
+            while ContinuousClock.now - changedAt < .seconds(1) {
+                try await Task.sleep(for: .milliseconds(50))
+                admitted += try await room.release(event: event).admitted
+            }
+            let elapsed = ContinuousClock.now - changedAt
+            let expected = 200 * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            #expect(abs(Double(admitted) - expected) <= expected * 0.1, "admitted \(admitted) in the second after the change, expected about \(expected)")
+        }
+    }
+
     @Test("admission order equals join order: 0 inversions")
     func fifo() async throws {
         try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 2_000)) { room, event in

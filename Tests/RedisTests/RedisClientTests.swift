@@ -98,7 +98,9 @@ struct RedisClientTests {
 
     @Test("scripts run by SHA, and still run after SCRIPT FLUSH")
     func scriptFlush() async throws {
-        let client = try SharedRedis.client(poolSize: 1)
+        // A private server: flushing the shared one would pull scripts from under other suites.
+        let server = try await RedisServerProcess.start()
+        let client = RedisClient(configuration: server.configuration)
         let prefix = SharedRedis.prefix()
         let release = RedisScript(name: EmbeddedLua.leaseRelease.name, source: EmbeddedLua.leaseRelease.contents)
         try await client.set("\(prefix)lease", to: "owner-1")
@@ -107,7 +109,14 @@ struct RedisClientTests {
         #expect(try await client.run(release, keys: ["\(prefix)lease"], arguments: ["owner-1"]) == .integer(1))
         #expect(try await client.get("\(prefix)lease") == nil)
         #expect(try await client.send("SCRIPT", "EXISTS", release.sha1) == .array([.integer(1)]))
+        // Flushed between every call, the scripts still run.
+        for attempt in 0..<20 {
+            try await client.send("SCRIPT", "FLUSH")
+            try await client.set("\(prefix)lease", to: "owner-\(attempt)")
+            #expect(try await client.run(release, keys: ["\(prefix)lease"], arguments: ["owner-\(attempt)"]) == .integer(1))
+        }
         await client.shutdown()
+        server.kill()
     }
 
     @Test("every Lua script embedded from Lua/ loads on the server")
