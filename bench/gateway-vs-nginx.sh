@@ -78,6 +78,7 @@ pct() { awk -v p="$2" '$1 == p {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000}
 errors() { awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$1"; }
 
 nginx_out=$(wrk_run "http://127.0.0.1:$nginx_port/plain/x")
+health_out=$(wrk_run "$base/health")
 plain_out=$(wrk_run "$base/plain/x")
 guarded_out=$(wrk_run -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/guarded/$event/x")
 gateway_rss=$(awk '/VmRSS/ {print $2}' "/proc/$gateway/status")
@@ -93,7 +94,7 @@ mkdir -p bench/results
   echo "| proxy | req/s | p50 ms | p99 ms | vs nginx | errors |"
   echo "|---|---:|---:|---:|---:|---|"
   echo "| nginx proxy_pass | $n | $(pct "$nginx_out" 50%) | $(pct "$nginx_out" 99%) | 1.00× | $(errors "$nginx_out") |"
-  for row in "gateway, no policies:plain_out" "gateway, access token + rate limit + queue pass:guarded_out"; do
+  for row in "gateway answering /health itself (no upstream; the HTTP stack ceiling):health_out" "gateway, no policies:plain_out" "gateway, access token + rate limit + queue pass:guarded_out"; do
     label=${row%%:*}; var=${row##*:}; out=${!var}
     echo "| $label | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(python3 -c "print(f'{$(rate "$out") / $n:.2f}')")× | $(errors "$out") |"
   done
