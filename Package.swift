@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "Redis",
             dependencies: [
-                "CHiredis",
+                "CHiredis", "EmbeddedResources",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -170,6 +170,11 @@ let package = Package(
                 "Gateway", "Queue", "Redis", "ServiceKit", "Database",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BookingTests",
+            dependencies: ["Booking", "Redis"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -130,10 +130,3 @@ public struct WaitingRoom: Sendable {
         }
     }
 }
-
-extension RedisScript {
-    /// A script embedded from `Lua/`.
-    public init(_ file: EmbeddedFile) {
-        self.init(name: file.name, source: file.contents)
-    }
-}

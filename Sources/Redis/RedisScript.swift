@@ -1,4 +1,5 @@
 import Crypto
+import EmbeddedResources
 import NIOCore
 
 /// A Lua script, called by its SHA-1 with `EVALSHA`.
@@ -16,6 +17,13 @@ public struct RedisScript: Sendable, Hashable {
         self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8))
             .map { byte in String(byte, radix: 16).leftPadded(to: 2) }
             .joined()
+    }
+}
+
+extension RedisScript {
+    /// A script embedded from `Lua/` at build time.
+    public init(_ file: EmbeddedFile) {
+        self.init(name: file.name, source: file.contents)
     }
 }
 

@@ -1,0 +1,33 @@
+/// Why a booking operation was refused.
+public enum BookingError: Error, Sendable, Hashable {
+    case eventNotFound
+    case notOnSale
+    case zoneNotFound
+    case soldOut
+    /// The user's held and confirmed seats would pass the event's limit.
+    case overLimit(String)
+    case invalidQuantity
+    case bookingNotFound
+    case notOwner
+    case alreadyConfirmed
+    case alreadyCancelled
+    case expired
+    case unavailable(String)
+
+    /// The error a script's error reply stands for.
+    init(code: String, message: String) {
+        switch code {
+        case "NOEVENT": self = .eventNotFound
+        case "NOTONSALE": self = .notOnSale
+        case "NOZONE": self = .zoneNotFound
+        case "SOLDOUT": self = .soldOut
+        case "OVERLIMIT": self = .overLimit(String(message.drop { $0 != " " }.dropFirst()))
+        case "NOBOOKING": self = .bookingNotFound
+        case "NOTOWNER": self = .notOwner
+        case "CONFIRMED": self = .alreadyConfirmed
+        case "CANCELLED": self = .alreadyCancelled
+        case "EXPIRED": self = .expired
+        default: self = .unavailable(message)
+        }
+    }
+}

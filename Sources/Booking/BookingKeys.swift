@@ -1,0 +1,27 @@
+/// Redis key names of one event's inventory and bookings, all hash-tagged `{evt:ID}` so that
+/// every script's keys live in one Redis Cluster slot (the same slot as the event's waiting room).
+public struct BookingKeys: Sendable, Hashable {
+    public let event: String
+
+    public init(event: String) {
+        self.event = event
+    }
+
+    var prefix: String { "bk:{evt:\(event)}:" }
+
+    /// Hash: status, sale window, seats per user, hold length.
+    public var sale: String { prefix + "sale" }
+    /// Hash: one zone's capacity, available, held and sold seats, price and currency.
+    public func zone(_ id: String) -> String { prefix + "zone:" + id }
+    /// Hash: seats each user holds or bought.
+    public var userSeats: String { prefix + "user-seats" }
+    /// Hash: one booking.
+    public func booking(_ id: String) -> String { prefix + "booking:" + id }
+    /// Sorted set: held bookings by expiry.
+    public var holds: String { prefix + "holds" }
+    /// Stream: booking events for the persister.
+    public var stream: String { prefix + "stream" }
+
+    /// Set of every event with inventory (not hash-tagged: never used inside a script).
+    public static let events = "bk:booking-events"
+}

@@ -1,0 +1,181 @@
+import EmbeddedResources
+import Foundation
+import Redis
+
+/// An event's sale settings, as the reservation script reads them.
+public struct SaleSettings: Sendable, Hashable {
+    public enum Status: String, Sendable { case draft, published, cancelled }
+
+    public var status: Status
+    public var startsAt: Date?
+    public var endsAt: Date?
+    public var maxSeatsPerUser: Int
+    public var hold: Duration
+
+    public init(status: Status = .published, startsAt: Date? = nil, endsAt: Date? = nil, maxSeatsPerUser: Int = 10, hold: Duration = .seconds(600)) {
+        self.status = status
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.maxSeatsPerUser = maxSeatsPerUser
+        self.hold = hold
+    }
+}
+
+/// A zone's seats, as Redis counts them.
+public struct ZoneInventory: Sendable, Hashable {
+    public var capacity: Int
+    public var available: Int
+    public var held: Int
+    public var sold: Int
+
+    public init(capacity: Int, available: Int, held: Int, sold: Int) {
+        self.capacity = capacity
+        self.available = available
+        self.held = held
+        self.sold = sold
+    }
+}
+
+/// A successful hold.
+public struct Hold: Sendable, Hashable {
+    public var bookingID: String
+    public var status: String
+    public var expiresAt: Date
+    /// Price × quantity in minor units, from the catalog, never from the client.
+    public var total: Int
+    public var currency: String
+}
+
+/// Seat inventory and holds in Redis, changed only by Lua scripts: no seat is ever held or sold
+/// twice, whatever the concurrency and however many booking instances run.
+public struct Inventory: Sendable {
+    static let reserveScript = RedisScript(EmbeddedLua.bookingReserve)
+    static let releaseScript = RedisScript(EmbeddedLua.bookingRelease)
+    static let confirmScript = RedisScript(EmbeddedLua.bookingConfirm)
+
+    public let redis: RedisClient
+
+    public init(redis: RedisClient) {
+        self.redis = redis
+    }
+
+    /// Sets an event's sale settings.
+    public func configureSale(event: String, _ sale: SaleSettings) async throws(BookingError) {
+        let keys = BookingKeys(event: event)
+        let milliseconds = { (date: Date?) in date.map { Int($0.timeIntervalSince1970 * 1000) } ?? 0 }
+        try await send(RedisCommand("HSET", [
+            keys.sale, "status", sale.status.rawValue, "sale_starts_ms", milliseconds(sale.startsAt), "sale_ends_ms", milliseconds(sale.endsAt),
+            "max_per_user", sale.maxSeatsPerUser, "hold_ms", Int(sale.hold / .milliseconds(1)),
+        ]))
+        try await send(RedisCommand("SADD", [BookingKeys.events, event]))
+    }
+
+    /// Creates a zone with all its seats available (a zone that exists keeps its counts).
+    public func createZone(event: String, zone: String, capacity: Int, price: Int, currency: String) async throws(BookingError) {
+        let key = BookingKeys(event: event).zone(zone)
+        try await send(RedisCommand("HSETNX", [key, "capacity", capacity]))
+        try await send(RedisCommand("HSETNX", [key, "available", capacity]))
+        try await send(RedisCommand("HSET", [key, "price", price, "currency", currency]))
+        for field in ["held", "sold"] { try await send(RedisCommand("HSETNX", [key, field, 0])) }
+    }
+
+    /// Holds `quantity` seats; `bookingID` makes the call idempotent.
+    public func reserve(event: String, zone: String, user: String, quantity: Int, bookingID: String = UUID().uuidString.lowercased()) async throws(BookingError) -> Hold {
+        guard (1...100).contains(quantity) else { throw .invalidQuantity }
+        let keys = BookingKeys(event: event)
+        let reply = try await run(Self.reserveScript, keys: [
+            keys.sale, keys.zone(zone), keys.userSeats, keys.booking(bookingID), keys.holds, keys.stream,
+        ], arguments: [bookingID, user, zone, quantity])
+        guard let fields = reply.array, fields.count == 4, let status = fields[0].string, let expires = fields[1].int else {
+            throw .unavailable("unexpected reserve reply \(reply)")
+        }
+        return Hold(
+            bookingID: bookingID, status: status, expiresAt: Date(timeIntervalSince1970: Double(expires) / 1000),
+            total: fields[2].int ?? 0, currency: fields[3].string ?? ""
+        )
+    }
+
+    /// Sells the held seats (after payment). Throws `.expired` once the hold has lapsed.
+    public func confirm(event: String, bookingID: String, payment: String) async throws(BookingError) {
+        let keys = BookingKeys(event: event)
+        let zone = try await zone(of: bookingID, keys: keys)
+        _ = try await run(Self.confirmScript, keys: [keys.booking(bookingID), keys.zone(zone), keys.userSeats, keys.holds, keys.stream], arguments: [bookingID, payment])
+    }
+
+    /// Cancels the owner's held booking, returning its seats.
+    public func cancel(event: String, bookingID: String, user: String) async throws(BookingError) {
+        let keys = BookingKeys(event: event)
+        let zone = try await zone(of: bookingID, keys: keys)
+        _ = try await run(Self.releaseScript, keys: release(keys, bookingID, zone), arguments: [bookingID, "cancel", user])
+    }
+
+    /// Returns an expired hold's seats; false when the hold is still live or already ended.
+    @discardableResult
+    public func expire(event: String, bookingID: String) async throws(BookingError) -> Bool {
+        let keys = BookingKeys(event: event)
+        let zone = try await zone(of: bookingID, keys: keys)
+        do {
+            return try await run(Self.releaseScript, keys: release(keys, bookingID, zone), arguments: [bookingID, "expire", ""]).string == "expired"
+        } catch .alreadyConfirmed, .alreadyCancelled, .expired {
+            return false
+        }
+    }
+
+    /// Expires every hold past its time (up to `limit`); safe with any number of sweepers at once.
+    @discardableResult
+    public func sweep(event: String, limit: Int = 500) async throws(BookingError) -> Int {
+        let keys = BookingKeys(event: event)
+        let now = Int(Date().timeIntervalSince1970 * 1000)
+        let due = try await send(RedisCommand("ZRANGEBYSCORE", [keys.holds, "-inf", now, "LIMIT", 0, limit]))
+        var released = 0
+        for bookingID in (due.array ?? []).compactMap(\.string) where try await expire(event: event, bookingID: bookingID) {
+            released += 1
+        }
+        return released
+    }
+
+    /// A zone's seat counts.
+    public func zone(event: String, zone: String) async throws(BookingError) -> ZoneInventory {
+        let reply = try await send(RedisCommand("HMGET", [BookingKeys(event: event).zone(zone), "capacity", "available", "held", "sold"]))
+        let values = (reply.array ?? []).map { $0.int }
+        guard values.count == 4, let capacity = values[0] else { throw .zoneNotFound }
+        return ZoneInventory(capacity: capacity, available: values[1] ?? 0, held: values[2] ?? 0, sold: values[3] ?? 0)
+    }
+
+    /// A booking's status: held, confirmed, cancelled or expired.
+    public func status(event: String, bookingID: String) async throws(BookingError) -> String {
+        guard let status = try await send(RedisCommand("HGET", [BookingKeys(event: event).booking(bookingID), "status"])).string else {
+            throw .bookingNotFound
+        }
+        return status
+    }
+
+    private func release(_ keys: BookingKeys, _ bookingID: String, _ zone: String) -> [String] {
+        [keys.booking(bookingID), keys.zone(zone), keys.userSeats, keys.holds, keys.stream]
+    }
+
+    /// A booking's zone never changes, so it can be read before the script that acts on it.
+    private func zone(of bookingID: String, keys: BookingKeys) async throws(BookingError) -> String {
+        guard let zone = try await send(RedisCommand("HGET", [keys.booking(bookingID), "zone"])).string else { throw .bookingNotFound }
+        return zone
+    }
+
+    private func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) async throws(BookingError) -> RedisValue {
+        do {
+            return try await redis.run(script, keys: keys, arguments: arguments)
+        } catch .server(let error) {
+            throw BookingError(code: error.code, message: error.message)
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+
+    @discardableResult
+    private func send(_ command: RedisCommand) async throws(BookingError) -> RedisValue {
+        do {
+            return try await redis.send(command)
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+}
