@@ -98,6 +98,7 @@ let package = Package(
                 "Redis", "Database", "EmbeddedResources", "ServiceKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -174,7 +175,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BookingTests",
-            dependencies: ["Booking", "Redis"],
+            dependencies: ["Booking", "Redis", "Database", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

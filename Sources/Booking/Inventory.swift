@@ -70,11 +70,12 @@ public struct Inventory: Sendable {
         try await send(RedisCommand("SADD", [BookingKeys.events, event]))
     }
 
-    /// Creates a zone with all its seats available (a zone that exists keeps its counts).
-    public func createZone(event: String, zone: String, capacity: Int, price: Int, currency: String) async throws(BookingError) {
+    /// Creates a zone with `available` seats free (all by default); a zone that exists keeps its
+    /// counts, so holds in flight are never overwritten.
+    public func createZone(event: String, zone: String, capacity: Int, price: Int, currency: String, available: Int? = nil) async throws(BookingError) {
         let key = BookingKeys(event: event).zone(zone)
         try await send(RedisCommand("HSETNX", [key, "capacity", capacity]))
-        try await send(RedisCommand("HSETNX", [key, "available", capacity]))
+        try await send(RedisCommand("HSETNX", [key, "available", available ?? capacity]))
         try await send(RedisCommand("HSET", [key, "price", price, "currency", currency]))
         for field in ["held", "sold"] { try await send(RedisCommand("HSETNX", [key, field, 0])) }
     }

@@ -51,7 +51,7 @@ struct BookingCommand: AsyncParsableCommand {
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
         let app = buildBookingApplication(address: .init(host: host, port: port), redis: redis, postgres: postgres, logger: logger)
-        try await runServices([postgres, app], logger: logger)
+        try await runServices([postgres, app] + bookingWorkers(redis: redis, postgres: postgres, logger: logger), logger: logger)
         await redis.shutdown()
     }
 }
@@ -101,7 +101,7 @@ struct DevCommand: AsyncParsableCommand {
             ),
             buildBookingApplication(address: .init(host: host, port: bookingPort), redis: redis, postgres: postgres, logger: connections.logger("booking")),
             buildPaymentsApplication(address: .init(host: host, port: paymentsPort), postgres: postgres, logger: connections.logger("payments")),
-        ]
+        ] + bookingWorkers(redis: redis, postgres: postgres, logger: connections.logger("booking"))
         print("""
             booking-rush is running:
               waiting room  http://\(host):\(gatewayPort)/waiting-room/demo
@@ -114,6 +114,14 @@ struct DevCommand: AsyncParsableCommand {
         try await runServices(services, logger: logger)
         await redis.shutdown()
     }
+}
+
+/// The booking service's background work: the hold sweeper and the Redis-to-Postgres persister.
+func bookingWorkers(redis: RedisClient, postgres: PostgresClient, logger: Logger) -> [any Service] {
+    [
+        HoldSweeper(inventory: Inventory(redis: redis), logger: logger),
+        BookingPersister(redis: redis, postgres: postgres, logger: logger),
+    ]
 }
 
 /// A `demo` waiting room (queue mode, 5 visitors a second) unless one exists.

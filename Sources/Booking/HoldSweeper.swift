@@ -1,0 +1,43 @@
+import Logging
+import Redis
+import ServiceLifecycle
+
+/// Returns the seats of expired holds, for every event, every `interval`. Any number of booking
+/// instances may sweep at once: each hold is released exactly once (by `booking_release.lua`).
+public struct HoldSweeper: Service {
+    let inventory: Inventory
+    let interval: Duration
+    let logger: Logger
+
+    public init(inventory: Inventory, interval: Duration = .seconds(1), logger: Logger) {
+        self.inventory = inventory
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await sweepAll()
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// One sweep over every event with inventory; a failing event is logged and skipped.
+    public func sweepAll() async {
+        let events: [String]
+        do {
+            events = try await inventory.redis.send(RedisCommand("SMEMBERS", [BookingKeys.events])).array?.compactMap(\.string) ?? []
+        } catch {
+            logger.warning("listing events failed", metadata: ["error": "\(error)"])
+            return
+        }
+        for event in events {
+            do {
+                let released = try await inventory.sweep(event: event)
+                if released > 0 { logger.info("expired holds released", metadata: ["event": "\(event)", "holds": "\(released)"]) }
+            } catch {
+                logger.warning("sweeping holds failed", metadata: ["event": "\(event)", "error": "\(error)"])
+            }
+        }
+    }
+}
