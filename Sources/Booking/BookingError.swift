@@ -13,6 +13,12 @@ public enum BookingError: Error, Sendable, Hashable {
     case alreadyCancelled
     case expired
     case unavailable(String)
+    /// An event or zone description the catalog refuses.
+    case invalidCatalog(String)
+    /// The event exists already.
+    case eventExists
+    /// The user may not change this event.
+    case forbidden
 
     /// The error a script's error reply stands for.
     init(code: String, message: String) {

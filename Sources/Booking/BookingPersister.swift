@@ -1,3 +1,4 @@
+import EmbeddedResources
 import Foundation
 import Logging
 import PostgresNIO
@@ -9,8 +10,12 @@ import ServiceLifecycle
 ///
 /// Each change is guarded by the booking's status (a hold is inserted once, confirmed or ended
 /// only while held), so a batch delivered twice after a crash changes nothing the second time.
+/// Entries a crashed instance read but never acknowledged are claimed (`XAUTOCLAIM`) by any
+/// persister once they have waited `claimAfter`, so a restart loses nothing. Acknowledged entries
+/// older than `retention` are trimmed from the stream, so Redis memory stays bounded.
 public struct BookingPersister: Service {
     public static let group = "persister"
+    static let trimScript = RedisScript(EmbeddedLua.bookingStreamTrim)
 
     /// What one `persist` call did: events read and transactions written.
     public struct Progress: Sendable, Hashable {
@@ -22,13 +27,25 @@ public struct BookingPersister: Service {
     let postgres: PostgresClient
     let consumer: String
     let batchSize: Int
+    let claimAfter: Duration
+    let retention: Duration
     let logger: Logger
 
-    public init(redis: RedisClient, postgres: PostgresClient, consumer: String = "persister-\(UUID().uuidString.prefix(8))", batchSize: Int = 500, logger: Logger) {
+    public init(
+        redis: RedisClient,
+        postgres: PostgresClient,
+        consumer: String = "persister-\(UUID().uuidString.prefix(8))",
+        batchSize: Int = 500,
+        claimAfter: Duration = .seconds(30),
+        retention: Duration = .seconds(600),
+        logger: Logger
+    ) {
         self.redis = redis
         self.postgres = postgres
         self.consumer = consumer
         self.batchSize = batchSize
+        self.claimAfter = claimAfter
+        self.retention = retention
         self.logger = logger
     }
 
@@ -45,23 +62,40 @@ public struct BookingPersister: Service {
         }
     }
 
-    /// Drains what is pending on every event's stream.
+    /// Drains what is pending on every event's stream (or on `events`). An event whose batch
+    /// fails is logged and left for the next pass; the others go on.
     @discardableResult
-    public func persistAll() async throws -> Progress {
-        let events = try await redis.send(RedisCommand("SMEMBERS", [BookingKeys.events])).array?.compactMap(\.string) ?? []
+    public func persistAll(events: [String]? = nil) async throws -> Progress {
         var progress = Progress()
-        for event in events {
-            while true {
-                let batch = try await persist(event: event)
-                progress.events += batch.events
-                progress.transactions += batch.transactions
-                if batch.events < batchSize { break }
+        let all = try await redis.send(RedisCommand("SMEMBERS", [BookingKeys.events])).array?.compactMap(\.string) ?? []
+        for event in events ?? all {
+            do {
+                let drained = try await drain(event: event)
+                progress.events += drained.events
+                progress.transactions += drained.transactions
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.warning("persisting an event's bookings failed", metadata: ["event": "\(event)", "error": "\(error)"])
             }
         }
         return progress
     }
 
-    /// Reads one batch of the event's stream (redelivered entries first) and writes it.
+    /// Writes batches of one event's stream until nothing is pending.
+    @discardableResult
+    public func drain(event: String) async throws -> Progress {
+        var progress = Progress()
+        while true {
+            let batch = try await persist(event: event)
+            if batch.events == 0 { return progress }
+            progress.events += batch.events
+            progress.transactions += batch.transactions
+        }
+    }
+
+    /// Reads one batch of the event's stream (its own unacknowledged entries first, then those a
+    /// crashed consumer left behind, then new ones) and writes it.
     public func persist(event: String) async throws -> Progress {
         let stream = BookingKeys(event: event).stream
         do {
@@ -71,19 +105,35 @@ public struct BookingPersister: Service {
             guard case .server(let serverError) = error, serverError.code == "BUSYGROUP" else { throw error }
         }
         var entries = try await read(stream, from: "0")
+        if entries.isEmpty { entries = try await claimAbandoned(stream) }
         if entries.isEmpty { entries = try await read(stream, from: ">") }
         guard !entries.isEmpty else { return Progress() }
         try await postgres.withTransaction(logger: logger) { connection in
             for entry in entries { try await apply(entry.fields, event: event, on: connection) }
         }
         _ = try await redis.send(RedisCommand("XACK", [stream, Self.group] + entries.map(\.id)))
+        _ = try await redis.run(Self.trimScript, keys: [stream], arguments: [Self.group, Int(retention / .milliseconds(1))])
         return Progress(events: entries.count, transactions: 1)
     }
 
-    private func read(_ stream: String, from id: String) async throws -> [(id: String, fields: [String: String])] {
+    private func read(_ stream: String, from id: String) async throws -> [StreamEntry] {
         let reply = try await redis.send(RedisCommand("XREADGROUP", ["GROUP", Self.group, consumer, "COUNT", batchSize, "STREAMS", stream, id]))
         guard let streams = reply.array, let entries = streams.first?.array?.last?.array else { return [] }
-        return entries.compactMap { entry in
+        return Self.entries(entries)
+    }
+
+    /// Entries delivered to another consumer that has not acknowledged them for `claimAfter`.
+    private func claimAbandoned(_ stream: String) async throws -> [StreamEntry] {
+        let idle = Int(claimAfter / .milliseconds(1))
+        let reply = try await redis.send(RedisCommand("XAUTOCLAIM", [stream, Self.group, consumer, idle, "0-0", "COUNT", batchSize]))
+        guard let parts = reply.array, parts.count >= 2, let entries = parts[1].array else { return [] }
+        return Self.entries(entries)
+    }
+
+    typealias StreamEntry = (id: String, fields: [String: String])
+
+    private static func entries(_ entries: [RedisValue]) -> [StreamEntry] {
+        entries.compactMap { entry in
             guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let values = parts[1].array else { return nil }
             var fields: [String: String] = [:]
             for index in stride(from: 0, to: values.count - 1, by: 2) {

@@ -11,6 +11,10 @@ public struct CatalogZone: Sendable, Codable, Hashable {
     public var currency: String
     public var capacity: Int
 
+    enum CodingKeys: String, CodingKey {
+        case id, name, priceMinor = "price_minor", currency, capacity
+    }
+
     public init(id: String, name: String, priceMinor: Int, currency: String, capacity: Int) {
         self.id = id
         self.name = name
@@ -31,6 +35,11 @@ public struct CatalogEvent: Sendable, Codable, Hashable {
     public var maxPerUser: Int
     public var zones: [CatalogZone]
 
+    enum CodingKeys: String, CodingKey {
+        case id, name, venue, startsAt = "starts_at", saleStartsAt = "sale_starts_at", saleEndsAt = "sale_ends_at"
+        case maxPerUser = "max_per_user", zones
+    }
+
     public init(id: String, name: String, venue: String, startsAt: Date, saleStartsAt: Date? = nil, saleEndsAt: Date? = nil, maxPerUser: Int = 10, zones: [CatalogZone]) {
         self.id = id
         self.name = name
@@ -47,11 +56,14 @@ public struct CatalogEvent: Sendable, Codable, Hashable {
 public struct Catalog: Sendable {
     let postgres: PostgresClient
     let inventory: Inventory
+    /// How long a reservation holds its seats.
+    public let hold: Duration
     let logger: Logger
 
-    public init(postgres: PostgresClient, inventory: Inventory, logger: Logger) {
+    public init(postgres: PostgresClient, inventory: Inventory, hold: Duration = .seconds(600), logger: Logger) {
         self.postgres = postgres
         self.inventory = inventory
+        self.hold = hold
         self.logger = logger
     }
 
@@ -71,15 +83,34 @@ public struct Catalog: Sendable {
         }
     }
 
+    /// Changes an event's description or sale settings (fields left nil keep their value); an event
+    /// already published or cancelled has its sale settings reloaded into Redis at once.
+    public func update(event: String, _ change: CatalogEventChange) async throws {
+        var status: String?
+        let rows = try await postgres.query("""
+            UPDATE booking.events SET
+                name = COALESCE(\(change.name), name), venue = COALESCE(\(change.venue), venue),
+                starts_at = COALESCE(\(change.startsAt), starts_at),
+                sale_starts_at = COALESCE(\(change.saleStartsAt), sale_starts_at),
+                sale_ends_at = COALESCE(\(change.saleEndsAt), sale_ends_at),
+                max_per_user = COALESCE(\(change.maxPerUser), max_per_user),
+                status = COALESCE(\(change.status?.rawValue), status)
+            WHERE id = \(event) RETURNING status
+            """, logger: logger)
+        for try await value in rows.decode(String.self) { status = value }
+        guard let status else { throw BookingError.eventNotFound }
+        if status != SaleSettings.Status.draft.rawValue { try await loadInventory(event: event) }
+    }
+
     /// Puts the event on sale and loads its inventory into Redis.
-    public func publish(event: String, hold: Duration = .seconds(600)) async throws {
+    public func publish(event: String) async throws {
         try await postgres.query("UPDATE booking.events SET status = 'published' WHERE id = \(event)", logger: logger)
-        try await loadInventory(event: event, hold: hold)
+        try await loadInventory(event: event)
     }
 
     /// Loads sale settings and zones into Redis. Zones already in Redis keep their counts (holds
     /// in flight are never overwritten); new ones start with the seats Postgres says are free.
-    public func loadInventory(event: String, hold: Duration = .seconds(600)) async throws {
+    public func loadInventory(event: String) async throws {
         let rows = try await postgres.query(
             "SELECT status, sale_starts_at, sale_ends_at, max_per_user FROM booking.events WHERE id = \(event)", logger: logger
         )
@@ -97,5 +128,57 @@ public struct Catalog: Sendable {
                 event: event, zone: zone, capacity: capacity, price: Int(price), currency: currency, available: capacity - held - sold
             )
         }
+    }
+}
+
+/// A change to an event: each field that is not nil replaces the event's.
+public struct CatalogEventChange: Sendable, Codable, Hashable {
+    public var name: String?
+    public var venue: String?
+    public var startsAt: Date?
+    public var saleStartsAt: Date?
+    public var saleEndsAt: Date?
+    public var maxPerUser: Int?
+    /// `cancelled` stops the sale; an event is published through `publish`.
+    public var status: SaleSettings.Status?
+
+    enum CodingKeys: String, CodingKey {
+        case name, venue, startsAt = "starts_at", saleStartsAt = "sale_starts_at", saleEndsAt = "sale_ends_at"
+        case maxPerUser = "max_per_user", status
+    }
+
+    public init(name: String? = nil, venue: String? = nil, startsAt: Date? = nil, saleStartsAt: Date? = nil, saleEndsAt: Date? = nil, maxPerUser: Int? = nil, status: SaleSettings.Status? = nil) {
+        self.name = name
+        self.venue = venue
+        self.startsAt = startsAt
+        self.saleStartsAt = saleStartsAt
+        self.saleEndsAt = saleEndsAt
+        self.maxPerUser = maxPerUser
+        self.status = status
+    }
+
+    /// Checks what the database's constraints would refuse, with clearer words.
+    public func validate() throws(BookingError) {
+        if let name, name.isEmpty || name.count > 200 { throw .invalidCatalog("a name has 1–200 characters") }
+        if let venue, venue.isEmpty || venue.count > 200 { throw .invalidCatalog("a venue has 1–200 characters") }
+        if let maxPerUser, !(1...100).contains(maxPerUser) { throw .invalidCatalog("1–100 seats per user") }
+        if let status, status != .cancelled { throw .invalidCatalog("only `cancelled` can be set here; publish with POST …/publish") }
+    }
+}
+
+extension CatalogEvent {
+    /// Checks what the database's constraints would refuse, with clearer words.
+    public func validate() throws(BookingError) {
+        let idPattern = { (id: String) in (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) } }
+        guard idPattern(id), !name.isEmpty, name.count <= 200, !venue.isEmpty, venue.count <= 200, (1...100).contains(maxPerUser), !zones.isEmpty else {
+            throw .invalidCatalog("an event needs an id (1–64 of A–Z a–z 0–9 - _ .), a name, a venue, 1–100 seats per user and at least one zone")
+        }
+        if let saleStartsAt, let saleEndsAt, saleEndsAt <= saleStartsAt { throw .invalidCatalog("the sale must end after it starts") }
+        for zone in zones {
+            guard idPattern(zone.id), !zone.name.isEmpty, zone.priceMinor >= 0, zone.capacity >= 0, zone.capacity <= 1_000_000,
+                  zone.currency.count == 3, zone.currency.allSatisfy({ $0.isUppercase && $0.isASCII })
+            else { throw .invalidCatalog("zone '\(zone.id.prefix(64))': an id, a name, a price ≥ 0, a capacity of 0–1,000,000 and a currency like EUR") }
+        }
+        guard Set(zones.map(\.id)).count == zones.count else { throw .invalidCatalog("zone ids must differ") }
     }
 }

@@ -4,7 +4,7 @@ import Redis
 
 /// An event's sale settings, as the reservation script reads them.
 public struct SaleSettings: Sendable, Hashable {
-    public enum Status: String, Sendable { case draft, published, cancelled }
+    public enum Status: String, Sendable, Codable { case draft, published, cancelled }
 
     public var status: Status
     public var startsAt: Date?
@@ -22,7 +22,7 @@ public struct SaleSettings: Sendable, Hashable {
 }
 
 /// A zone's seats, as Redis counts them.
-public struct ZoneInventory: Sendable, Hashable {
+public struct ZoneInventory: Sendable, Hashable, Codable {
     public var capacity: Int
     public var available: Int
     public var held: Int

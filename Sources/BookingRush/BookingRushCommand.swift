@@ -6,7 +6,7 @@ struct BookingRushCommand: AsyncParsableCommand {
         commandName: "booking-rush",
         abstract: "Virtual queue and admission-control gateway, with its booking and payments services.",
         subcommands: [
-            GatewayCommand.self, BookingCommand.self, PaymentsCommand.self, DevCommand.self, MigrateCommand.self,
+            GatewayCommand.self, BookingCommand.self, PaymentsCommand.self, DevCommand.self, MigrateCommand.self, ReconcileCommand.self,
         ]
     )
 }

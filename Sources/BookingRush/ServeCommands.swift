@@ -50,7 +50,7 @@ struct BookingCommand: AsyncParsableCommand {
         let logger = connections.logger("booking")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
-        let app = buildBookingApplication(address: .init(host: host, port: port), redis: redis, postgres: postgres, logger: logger)
+        let app = buildBookingApplication(address: .init(host: host, port: port), redis: redis, postgres: postgres, internalSecret: try internalSecret(), hold: holdDuration(), logger: logger)
         try await runServices([postgres, app] + bookingWorkers(redis: redis, postgres: postgres, logger: logger), logger: logger)
         await redis.shutdown()
     }
@@ -99,7 +99,10 @@ struct DevCommand: AsyncParsableCommand {
                 redis: redis, accounts: AccountStore(postgres: postgres, bcryptCost: bcryptCost(), logger: logger),
                 logger: connections.logger("gateway")
             ),
-            buildBookingApplication(address: .init(host: host, port: bookingPort), redis: redis, postgres: postgres, logger: connections.logger("booking")),
+            buildBookingApplication(
+                address: .init(host: host, port: bookingPort), redis: redis, postgres: postgres, internalSecret: try internalSecret(),
+                hold: holdDuration(), logger: connections.logger("booking")
+            ),
             buildPaymentsApplication(address: .init(host: host, port: paymentsPort), postgres: postgres, logger: connections.logger("payments")),
         ] + bookingWorkers(redis: redis, postgres: postgres, logger: connections.logger("booking"))
         print("""
@@ -133,6 +136,11 @@ func seedDemoRoom(redis: RedisClient, logger: Logger) async throws {
         try await room.configure(event: "demo", RoomConfiguration(mode: .queue, releaseRate: 5, passTTL: 600, targetURL: "/health"))
         logger.info("seeded the demo waiting room", metadata: ["event": "demo"])
     }
+}
+
+/// How long a reservation holds its seats: `HOLD_SECONDS` (30 s to 1 h), 600 by default.
+func holdDuration() -> Duration {
+    .seconds(min(3_600, max(30, environmentInteger("HOLD_SECONDS", default: 600))))
 }
 
 /// The bcrypt cost for new passwords: `BCRYPT_COST` (10–16), 12 by default.

@@ -1,4 +1,5 @@
 import Crypto
+import Database
 import Foundation
 import HummingbirdBcrypt
 import Logging
@@ -56,7 +57,7 @@ public struct AccountStore: Sendable {
             try await postgres.query(
                 "INSERT INTO gateway.accounts (id, email, password_hash) VALUES (\(id), \(email), \(hash))", logger: logger
             )
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+        } catch where isUniqueViolation(error) {
             throw AccountError.emailTaken
         }
         return Account(id: id, email: email, roles: ["customer"])

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// Settings of the gateway process.
 public struct GatewayConfiguration: Sendable {
@@ -87,7 +88,7 @@ public struct GatewayConfiguration: Sendable {
     /// The ticket secret used when `VISITOR_TICKET_SECRET` is not set: for local development only.
     public static let developmentTicketSecret = Array("booking-rush-development-ticket-secret!!".utf8)
     /// The gateway-signature secret used when `INTERNAL_SECRET` is not set: for local development only.
-    public static let developmentInternalSecret = Array("booking-rush-development-internal-secret".utf8)
+    public static let developmentInternalSecret = GatewaySignature.developmentSecret
 
     /// Reads `ADMIN_TOKEN`, `VISITOR_TICKET_SECRET`, `INTERNAL_SECRET`, `PASS_ISSUER`,
     /// `SECURE_COOKIES` and the route table (`routesPath`, else `GATEWAY_ROUTES`) over the defaults.

@@ -8,6 +8,9 @@ public enum GatewaySignature {
     /// How far a signature's timestamp may be from now.
     public static let tolerance: TimeInterval = 300
 
+    /// The secret used when `INTERNAL_SECRET` is not set: for local development only.
+    public static let developmentSecret = Array("booking-rush-development-internal-secret".utf8)
+
     static func payload(timestamp: Int, userID: String?, roles: [String], requestID: String) -> Data {
         Data("\(timestamp).\(userID ?? "").\(roles.joined(separator: ",")).\(requestID)".utf8)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 
@@ -14,8 +15,11 @@ public struct ServiceAddress: Sendable, Hashable {
 
 /// A router with what every service has: metrics per route, problem+json errors,
 /// `/health`, `/ready` (running `checks`) and `/metrics`.
-public func makeServiceRouter(checks: [ReadinessCheck]) -> Router<BasicRequestContext> {
-    let router = Router()
+public func makeServiceRouter<Context: RequestContext>(
+    context: Context.Type = BasicRequestContext.self,
+    checks: [ReadinessCheck]
+) -> Router<Context> {
+    let router = Router(context: Context.self)
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.addHealthRoutes(checks)
@@ -24,15 +28,37 @@ public func makeServiceRouter(checks: [ReadinessCheck]) -> Router<BasicRequestCo
 }
 
 /// The application serving `router` at `address`.
-public func makeServiceApplication(
-    router: Router<BasicRequestContext>,
+public func makeServiceApplication<Context: RequestContext>(
+    router: Router<Context>,
     address: ServiceAddress,
     serverName: String,
     logger: Logger
-) -> some ApplicationProtocol {
+) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
     Application(
         router: router,
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: serverName),
         logger: logger
     )
+}
+
+/// A request context whose JSON dates are ISO 8601 strings, both ways.
+public struct ISO8601RequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+
+    public var requestDecoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
 }

@@ -1,5 +1,4 @@
 import Booking
-import Database
 import Foundation
 import Logging
 import PostgresNIO
@@ -12,21 +11,10 @@ struct PersisterTests {
 
     @Test("after a mixed run the persister drains, Redis and Postgres agree, and a replay changes nothing")
     func redisAndPostgresAgree() async throws {
-        let url = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? "postgres://booking_rush:booking_rush@127.0.0.1:15432/booking_rush_test"
-        try await withPostgresClient(configuration: try PostgresClient.Configuration(url: url), logger: Self.logger) { postgres in
-            try await MigrationRunner(migrations: try Migration.embedded(), logger: Self.logger).run(on: postgres)
-            let redisURL = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
-            var redisConfiguration = try RedisConfiguration(url: redisURL)
-            redisConfiguration.commandTimeout = .seconds(10)
-            let redis = RedisClient(configuration: redisConfiguration)
+        try await withStores { postgres, redis in
             let inventory = Inventory(redis: redis)
-            let catalog = Catalog(postgres: postgres, inventory: inventory, logger: Self.logger)
-            let event = "pg-\(UUID().uuidString.prefix(8).lowercased())"
-            try await catalog.create(CatalogEvent(
-                id: event, name: "Flash sale", venue: "Arena", startsAt: Date().addingTimeInterval(86_400),
-                zones: [CatalogZone(id: "floor", name: "Floor", priceMinor: 5_000, currency: "EUR", capacity: 300)]
-            ), organizer: "org-1")
-            try await catalog.publish(event: event, hold: .seconds(2))
+            let catalog = Catalog(postgres: postgres, inventory: inventory, hold: .seconds(5), logger: Self.logger)
+            let event = try await publishedEvent(catalog, prefix: "pg", seats: 300)
 
             let holds = try await withThrowingTaskGroup(of: Hold?.self) { group in
                 for index in 0..<1_000 {
@@ -40,11 +28,12 @@ struct PersisterTests {
                 let user = try await redis.send("HGET", BookingKeys(event: event).booking(hold.bookingID), "user").string ?? "u\(index)"
                 try await inventory.cancel(event: event, bookingID: hold.bookingID, user: user)
             }
-            try await Task.sleep(for: .milliseconds(2_100))
+            let lastExpiry = try #require(holds.map(\.expiresAt).max())
+            try await Task.sleep(for: .milliseconds(Int(lastExpiry.timeIntervalSinceNow * 1000) + 200))
             #expect(try await inventory.sweep(event: event) == 150)
 
             let persister = BookingPersister(redis: redis, postgres: postgres, batchSize: 200, logger: Self.logger)
-            let progress = try await persister.persistAll()
+            let progress = try await persister.drain(event: event)
             #expect(progress.events >= 600, "300 reserved, 100 confirmed, 50 cancelled, 150 expired")
             #expect(progress.transactions <= progress.events / 100, "batched: \(progress.events) events in \(progress.transactions) transactions")
 
@@ -54,16 +43,61 @@ struct PersisterTests {
 
             // Everything delivered again (as after a crash before XACK): nothing changes.
             try await redis.send("XGROUP", "DESTROY", BookingKeys(event: event).stream, BookingPersister.group)
-            #expect(try await persister.persistAll().events >= 600)
+            #expect(try await persister.drain(event: event).events >= 600)
             try await Self.expectPostgres(postgres, event: event, held: 0, sold: 100, statuses: ["confirmed": 100, "cancelled": 50, "expired": 150])
 
             // Reloading the inventory never overwrites live counts.
             try await catalog.loadInventory(event: event)
             #expect(try await inventory.zone(event: event, zone: "floor") == redisZone)
+            try await deleteRedisKeys(of: event, redis: redis)
+        }
+    }
 
-            for key in (try await redis.send("KEYS", "bk:{evt:\(event)}:*").array ?? []).compactMap(\.string) { try await redis.send("DEL", key) }
-            try await redis.send("SREM", BookingKeys.events, event)
-            await redis.shutdown()
+    @Test("a persister that dies between reading and acknowledging loses nothing: a restarted one claims its entries")
+    func crashedConsumerIsClaimed() async throws {
+        try await withStores { postgres, redis in
+            let inventory = Inventory(redis: redis)
+            let catalog = Catalog(postgres: postgres, inventory: inventory, logger: Self.logger)
+            let event = try await publishedEvent(catalog, prefix: "crash", seats: 100)
+            let stream = BookingKeys(event: event).stream
+            for index in 0..<40 { _ = try await inventory.reserve(event: event, zone: "floor", user: "u\(index)", quantity: 1) }
+
+            // The first instance reads everything, then dies before writing or acknowledging.
+            try await redis.send("XGROUP", "CREATE", stream, BookingPersister.group, "0", "MKSTREAM")
+            let read = try await redis.send("XREADGROUP", "GROUP", BookingPersister.group, "dead-instance", "COUNT", 1000, "STREAMS", stream, ">")
+            #expect(read.array?.first?.array?.last?.array?.count == 40)
+            for index in 40..<60 { _ = try await inventory.reserve(event: event, zone: "floor", user: "u\(index)", quantity: 1) }
+
+            let restarted = BookingPersister(redis: redis, postgres: postgres, claimAfter: .milliseconds(50), logger: Self.logger)
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await restarted.drain(event: event).events == 60)
+            try await Self.expectPostgres(postgres, event: event, held: 60, sold: 0, statuses: ["held": 60])
+            let pending = try await redis.send("XPENDING", stream, BookingPersister.group)
+            #expect(pending.array?.first?.int == 0)
+            try await deleteRedisKeys(of: event, redis: redis)
+        }
+    }
+
+    @Test("acknowledged entries past the retention are trimmed; unacknowledged ones stay")
+    func streamIsTrimmed() async throws {
+        try await withStores { postgres, redis in
+            let inventory = Inventory(redis: redis)
+            let catalog = Catalog(postgres: postgres, inventory: inventory, logger: Self.logger)
+            let event = try await publishedEvent(catalog, prefix: "trim", seats: 100)
+            let stream = BookingKeys(event: event).stream
+            for index in 0..<30 { _ = try await inventory.reserve(event: event, zone: "floor", user: "u\(index)", quantity: 1) }
+            let keeping = BookingPersister(redis: redis, postgres: postgres, logger: Self.logger)
+            #expect(try await keeping.drain(event: event).events == 30)
+            #expect(try await redis.send("XLEN", stream).int == 30, "within the retention")
+
+            try await redis.send("XGROUP", "CREATECONSUMER", stream, BookingPersister.group, "slow")
+            for index in 30..<40 { _ = try await inventory.reserve(event: event, zone: "floor", user: "u\(index)", quantity: 1) }
+            _ = try await redis.send("XREADGROUP", "GROUP", BookingPersister.group, "slow", "COUNT", 5, "STREAMS", stream, ">")
+            let trimming = BookingPersister(redis: redis, postgres: postgres, claimAfter: .seconds(60), retention: .zero, logger: Self.logger)
+            #expect(try await trimming.drain(event: event).events == 5)
+            #expect(try await redis.send("XLEN", stream).int == 10, "the 5 unacknowledged entries and the 5 after them stay")
+            try await Self.expectPostgres(postgres, event: event, held: 35, sold: 0, statuses: ["held": 35])
+            try await deleteRedisKeys(of: event, redis: redis)
         }
     }
 

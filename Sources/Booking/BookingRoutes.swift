@@ -1,0 +1,124 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceKit
+
+struct ReserveRequest: Decodable {
+    var eventID: String
+    var zoneID: String
+    var quantity: Int
+    enum CodingKeys: String, CodingKey { case eventID = "event_id", zoneID = "zone_id", quantity }
+}
+
+/// A booking as its owner sees it.
+struct BookingBody: ResponseCodable {
+    var bookingID: String
+    var eventID: String
+    var zoneID: String
+    var quantity: Int
+    var status: String
+    var expiresAt: Date
+    var total: Int
+    var currency: String
+
+    enum CodingKeys: String, CodingKey {
+        case bookingID = "booking_id", eventID = "event_id", zoneID = "zone_id", quantity, status
+        case expiresAt = "expires_at", total, currency
+    }
+}
+
+struct BookingPage: ResponseEncodable {
+    var bookings: [BookingBody]
+    var page: Int
+    var perPage: Int
+    var totalCount: Int
+    enum CodingKeys: String, CodingKey { case bookings, page, perPage = "per_page", totalCount = "total_count" }
+}
+
+/// `/api/v1/bookings`: reserve, cancel, the user's bookings. Identity comes only from the
+/// gateway's signed fields; a request without them is refused.
+struct BookingRoutes: Sendable {
+    let inventory: Inventory
+    let postgres: PostgresClient
+    let key: SymmetricKey
+    let logger: Logger
+
+    func addRoutes(to router: Router<ISO8601RequestContext>) {
+        let bookings = router.group("api/v1/bookings")
+        bookings.post("reserve") { request, context -> Response in
+            let user = try GatewayIdentity.require(request, key: key)
+            let body = try await request.decode(as: ReserveRequest.self, context: context)
+            let id = "\(body.eventID):\(UUID().uuidString.lowercased())"
+            let hold = try await inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id)
+            let booking = BookingBody(
+                bookingID: id, eventID: body.eventID, zoneID: body.zoneID, quantity: body.quantity, status: "reserved",
+                expiresAt: hold.expiresAt, total: hold.total, currency: hold.currency
+            )
+            var response = try context.responseEncoder.encode(booking, from: request, context: context)
+            response.status = .created
+            response.headers[.location] = "/api/v1/bookings/\(id)"
+            return response
+        }
+        bookings.get(":id") { request, context -> BookingBody in
+            let user = try GatewayIdentity.require(request, key: key)
+            return try await booking(try context.parameters.require("id"), for: user)
+        }
+        bookings.post(":id/cancel") { request, context -> BookingBody in
+            let user = try GatewayIdentity.require(request, key: key)
+            let id = try context.parameters.require("id")
+            try await inventory.cancel(event: Self.event(of: id), bookingID: id, user: user.userID)
+            return try await booking(id, for: user)
+        }
+        bookings.get { request, _ -> BookingPage in
+            let user = try GatewayIdentity.require(request, key: key)
+            let number = max(1, request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1)
+            let perPage = min(100, max(1, request.uri.queryParameters.get("per_page").flatMap { Int($0) } ?? 20))
+            return try await page(of: user.userID, page: number, perPage: perPage)
+        }
+    }
+
+    /// The event a booking id names (`<event>:<uuid>`).
+    static func event(of bookingID: String) throws(BookingError) -> String {
+        guard let colon = bookingID.firstIndex(of: ":") else { throw .bookingNotFound }
+        return String(bookingID[..<colon])
+    }
+
+    /// The booking, from Redis (current to the millisecond); someone else's is "not found".
+    func booking(_ id: String, for user: GatewayIdentity) async throws -> BookingBody {
+        let event = try Self.event(of: id)
+        let reply = try await inventory.redis.send(
+            "HMGET", BookingKeys(event: event).booking(id), "user", "zone", "quantity", "status", "expires_ms", "total", "currency"
+        )
+        let fields = reply.array ?? []
+        guard fields.count == 7, let owner = fields[0].string, owner == user.userID else { throw BookingError.bookingNotFound }
+        let status = fields[3].string ?? "held"
+        return BookingBody(
+            bookingID: id, eventID: event, zoneID: fields[1].string ?? "", quantity: fields[2].int ?? 0,
+            status: status == "held" ? "reserved" : status,
+            expiresAt: Date(timeIntervalSince1970: Double(fields[4].int ?? 0) / 1000), total: fields[5].int ?? 0, currency: fields[6].string ?? ""
+        )
+    }
+
+    /// The user's bookings, newest first, from Postgres (a fraction of a second behind Redis).
+    func page(of user: String, page: Int, perPage: Int) async throws -> BookingPage {
+        let offset = (page - 1) * perPage
+        var bookings: [BookingBody] = []
+        let rows = try await postgres.query("""
+            SELECT id, event_id, zone_id, quantity, status, expires_at, total_minor, currency
+            FROM booking.bookings WHERE user_id = \(user) ORDER BY created_at DESC, id LIMIT \(perPage) OFFSET \(offset)
+            """, logger: logger)
+        for try await (id, event, zone, quantity, status, expires, total, currency) in rows.decode((String, String, String, Int, String, Date, Int64, String).self) {
+            bookings.append(BookingBody(
+                bookingID: id, eventID: event, zoneID: zone, quantity: quantity, status: status == "held" ? "reserved" : status,
+                expiresAt: expires, total: Int(total), currency: currency
+            ))
+        }
+        var count = 0
+        for try await total in try await postgres.query("SELECT count(*)::int FROM booking.bookings WHERE user_id = \(user)", logger: logger).decode(Int.self) {
+            count = total
+        }
+        return BookingPage(bookings: bookings, page: page, perPage: perPage, totalCount: count)
+    }
+}

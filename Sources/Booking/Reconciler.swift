@@ -1,0 +1,157 @@
+import EmbeddedResources
+import Logging
+import PostgresNIO
+import Redis
+
+
+/// One zone as Redis and Postgres each count it, and where they disagree.
+public struct ZoneReconciliation: Sendable, Hashable, Codable {
+    public var event: String
+    public var zone: String
+    /// Redis's live counts; nil when Redis has no such zone.
+    public var redis: ZoneInventory?
+    /// The `booking.zones` counters.
+    public var postgres: ZoneInventory
+    /// What the `booking.bookings` rows add up to (held and confirmed seats): the record.
+    public var bookings: ZoneInventory
+    /// Booking events in Redis that Postgres does not have yet (drift while this is above 0 may be lag).
+    public var unpersisted: Int
+    /// Each disagreement, in words; empty when all agree.
+    public var drift: [String]
+    /// What a repair changed, in words.
+    public var repairs: [String]
+}
+
+/// Compares Redis inventory with Postgres, zone by zone, and on request repairs the drift:
+/// Postgres counters are set from its booking rows, and Redis counts from Postgres, the latter
+/// only while the persister has written every booking event (checked atomically in
+/// `booking_repair.lua`), so holds in flight are never overwritten.
+public struct Reconciler: Sendable {
+    static let repairScript = RedisScript(EmbeddedLua.bookingRepair)
+
+    let inventory: Inventory
+    let postgres: PostgresClient
+    let logger: Logger
+
+    public init(inventory: Inventory, postgres: PostgresClient, logger: Logger) {
+        self.inventory = inventory
+        self.postgres = postgres
+        self.logger = logger
+    }
+
+    /// The report for `events` (every published or cancelled event when nil), repairing drift when asked.
+    public func reconcile(events: [String]? = nil, repair: Bool = false) async throws -> [ZoneReconciliation] {
+        var zones: [ZoneReconciliation] = []
+        for row in try await recordedZones(events: events) {
+            var zone = row
+            zone.redis = try? await inventory.zone(event: zone.event, zone: zone.zone)
+            zone.unpersisted = try await unpersisted(event: zone.event)
+            zone.drift = Self.drift(of: zone)
+            if repair, !zone.drift.isEmpty { try await self.repair(&zone) }
+            zones.append(zone)
+        }
+        return zones
+    }
+
+    static func drift(of zone: ZoneReconciliation) -> [String] {
+        var drift: [String] = []
+        let record = zone.bookings
+        if zone.postgres.held != record.held || zone.postgres.sold != record.sold {
+            drift.append("postgres counters held \(zone.postgres.held), sold \(zone.postgres.sold); its bookings held \(record.held), sold \(record.sold)")
+        }
+        guard let redis = zone.redis else {
+            drift.append("missing from redis")
+            return drift
+        }
+        if redis.available + redis.held + redis.sold != redis.capacity {
+            drift.append("redis available \(redis.available) + held \(redis.held) + sold \(redis.sold) ≠ capacity \(redis.capacity)")
+        }
+        if redis.capacity != record.capacity || redis.held != record.held || redis.sold != record.sold {
+            drift.append("redis capacity \(redis.capacity), held \(redis.held), sold \(redis.sold); postgres capacity \(record.capacity), held \(record.held), sold \(record.sold)")
+        }
+        return drift
+    }
+
+    private func repair(_ zone: inout ZoneReconciliation) async throws {
+        let record = zone.bookings
+        if zone.postgres != record {
+            try await postgres.query(
+                "UPDATE booking.zones SET held = \(record.held), sold = \(record.sold) WHERE event_id = \(zone.event) AND id = \(zone.zone)",
+                logger: logger
+            )
+            zone.repairs.append("postgres counters set from its bookings")
+        }
+        let keys = BookingKeys(event: zone.event)
+        do {
+            if zone.redis == nil {
+                let price = try await price(event: zone.event, zone: zone.zone)
+                try await inventory.createZone(
+                    event: zone.event, zone: zone.zone, capacity: record.capacity, price: price.minor, currency: price.currency, available: record.available
+                )
+            }
+            let reply = try await inventory.redis.run(
+                Self.repairScript, keys: [keys.zone(zone.zone), keys.stream],
+                arguments: [BookingPersister.group, record.capacity, record.held, record.sold]
+            )
+            let counts = (reply.array ?? []).compactMap(\.int)
+            if counts.count == 4, zone.redis != record {
+                zone.redis = ZoneInventory(capacity: counts[0], available: counts[1], held: counts[2], sold: counts[3])
+                zone.repairs.append("redis counts set from postgres")
+            }
+        } catch {
+            zone.repairs.append("redis not repaired: \(error)")
+        }
+        logger.notice("reconciliation repaired a zone", metadata: ["event": "\(zone.event)", "zone": "\(zone.zone)", "repairs": "\(zone.repairs)"])
+    }
+
+    private func recordedZones(events: [String]?) async throws -> [ZoneReconciliation] {
+        let filter: PostgresQuery = if let events {
+            "WHERE z.event_id = ANY(\(events))"
+        } else {
+            "WHERE z.event_id IN (SELECT id FROM booking.events WHERE status <> 'draft')"
+        }
+        var query: PostgresQuery = """
+            SELECT z.event_id, z.id, z.capacity, z.held, z.sold,
+                   COALESCE(SUM(b.quantity) FILTER (WHERE b.status = 'held'), 0)::int,
+                   COALESCE(SUM(b.quantity) FILTER (WHERE b.status = 'confirmed'), 0)::int
+            FROM booking.zones z LEFT JOIN booking.bookings b ON b.event_id = z.event_id AND b.zone_id = z.id
+            """
+        query.sql += " " + filter.sql + " GROUP BY z.event_id, z.id ORDER BY z.event_id, z.id"
+        query.binds = filter.binds
+        var zones: [ZoneReconciliation] = []
+        for try await (event, zone, capacity, held, sold, recordHeld, recordSold) in try await postgres.query(query, logger: logger)
+            .decode((String, String, Int, Int, Int, Int, Int).self)
+        {
+            zones.append(ZoneReconciliation(
+                event: event, zone: zone, redis: nil,
+                postgres: ZoneInventory(capacity: capacity, available: capacity - held - sold, held: held, sold: sold),
+                bookings: ZoneInventory(capacity: capacity, available: capacity - recordHeld - recordSold, held: recordHeld, sold: recordSold),
+                unpersisted: 0, drift: [], repairs: []
+            ))
+        }
+        return zones
+    }
+
+    /// Entries of the event's stream not yet acknowledged by the persister's group.
+    private func unpersisted(event: String) async throws -> Int {
+        let stream = BookingKeys(event: event).stream
+        guard try await inventory.redis.send("EXISTS", stream).int == 1 else { return 0 }
+        let length = try await inventory.redis.send("XLEN", stream).int ?? 0
+        for group in try await inventory.redis.send("XINFO", "GROUPS", stream).array ?? [] {
+            let fields = group.array ?? []
+            var values: [String: RedisValue] = [:]
+            for index in stride(from: 0, to: fields.count - 1, by: 2) {
+                if let name = fields[index].string { values[name] = fields[index + 1] }
+            }
+            guard values["name"]?.string == BookingPersister.group else { continue }
+            return (values["pending"]?.int ?? 0) + (values["lag"]?.int ?? length)
+        }
+        return length
+    }
+
+    private func price(event: String, zone: String) async throws -> (minor: Int, currency: String) {
+        let rows = try await postgres.query("SELECT price_minor, currency FROM booking.zones WHERE event_id = \(event) AND id = \(zone)", logger: logger)
+        for try await (price, currency) in rows.decode((Int64, String).self) { return (Int(price), currency) }
+        throw BookingError.zoneNotFound
+    }
+}

@@ -1,0 +1,111 @@
+import Booking
+import Crypto
+import Database
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import PostgresNIO
+import Redis
+import ServiceKit
+import Testing
+
+@Suite("Booking HTTP API behind the gateway's signed identity")
+struct BookingRoutesTests {
+    static let logger = Logger(label: "booking-routes-tests")
+    static let secret = Array("booking-tests-internal-secret-0123456789".utf8)
+
+    /// The fields the gateway would add for `user`.
+    static func identity(_ user: String, roles: [String] = ["customer"]) -> HTTPFields {
+        let requestID = UUID().uuidString
+        return [
+            HTTPField.Name("X-Gateway-User-Id")!: user, HTTPField.Name("X-Gateway-User-Roles")!: roles.joined(separator: ","),
+            HTTPField.Name("X-Request-Id")!: requestID, .contentType: "application/json",
+            HTTPField.Name("X-Gateway-Signature")!: GatewaySignature.sign(userID: user, roles: roles, requestID: requestID, key: SymmetricKey(data: secret)),
+        ]
+    }
+
+    static func json(_ response: TestResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
+    }
+
+    @Test("identity, catalog, reserve, read, cancel, list — and the refusals on the way")
+    func endToEnd() async throws {
+        try await withStores { postgres, redis in
+            let app = buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, internalSecret: Self.secret, logger: Self.logger)
+            let run = UUID().uuidString.prefix(8).lowercased()
+            let event = "api-\(run)"
+            try await app.test(.router) { client in
+                let body = #"{"id":"\#(event)","name":"Finale","venue":"Hall","starts_at":"2027-01-01T20:00:00Z","max_per_user":4,"zones":[{"id":"a","name":"Front","price_minor":12000,"currency":"EUR","capacity":3}]}"#
+                let anonymous = try await client.execute(uri: "/api/v1/events", method: .post, body: ByteBuffer(string: body))
+                #expect(anonymous.status == .unauthorized)
+                var forged = Self.identity("org-1-\(run)", roles: ["organizer"])
+                forged[HTTPField.Name("X-Gateway-User-Id")!] = "admin"
+                #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: forged, body: ByteBuffer(string: body)).status == .unauthorized)
+                #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.identity("c-1-\(run)"), body: ByteBuffer(string: body)).status == .forbidden)
+                let invalid = body.replacingOccurrences(of: #""currency":"EUR""#, with: #""currency":"euro""#)
+                #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.identity("org-1-\(run)", roles: ["organizer"]), body: ByteBuffer(string: invalid)).status == .unprocessableContent)
+                let created = try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.identity("org-1-\(run)", roles: ["organizer"]), body: ByteBuffer(string: body))
+                #expect(created.status == .created)
+                #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.identity("org-1-\(run)", roles: ["organizer"]), body: ByteBuffer(string: body)).status == .conflict)
+                #expect(try await client.execute(uri: "/api/v1/events/\(event)", method: .get).status == .notFound, "drafts are not public")
+                #expect(try await client.execute(uri: "/api/v1/events/\(event)/publish", method: .post, headers: Self.identity("org-2-\(run)", roles: ["organizer"])).status == .forbidden)
+                #expect(try await client.execute(uri: "/api/v1/events/\(event)/publish", method: .post, headers: Self.identity("org-1-\(run)", roles: ["organizer"])).status == .noContent)
+
+                let detail = try await client.execute(uri: "/api/v1/events/\(event)", method: .get)
+                let zones = try #require(Self.json(detail)["zones"] as? [[String: Any]])
+                #expect(zones.first?["available"] as? Int == 3)
+
+                let reserve = { (user: String, quantity: Int, zone: String) in
+                    try await client.execute(
+                        uri: "/api/v1/bookings/reserve", method: .post, headers: Self.identity(user),
+                        body: ByteBuffer(string: #"{"event_id":"\#(event)","zone_id":"\#(zone)","quantity":\#(quantity)}"#)
+                    )
+                }
+                #expect(try await reserve("c-1-\(run)", 0, "a").status == .badRequest)
+                #expect(try await reserve("c-1-\(run)", 1, "nope").status == .notFound)
+                let held = try await reserve("c-1-\(run)", 2, "a")
+                #expect(held.status == .created)
+                let booking = Self.json(held)
+                let id = try #require(booking["booking_id"] as? String)
+                #expect(booking["status"] as? String == "reserved")
+                #expect(booking["total"] as? Int == 24_000, "the price comes from the catalog")
+                #expect(held.headers[.location] == "/api/v1/bookings/\(id)")
+                let soldOut = try await reserve("c-2-\(run)", 2, "a")
+                #expect(soldOut.status == .conflict)
+                #expect(soldOut.headers[.contentType] == "application/problem+json")
+
+                #expect(try await client.execute(uri: "/api/v1/bookings/\(id)", method: .get, headers: Self.identity("c-1-\(run)")).status == .ok)
+                #expect(try await client.execute(uri: "/api/v1/bookings/\(id)", method: .get, headers: Self.identity("c-2-\(run)")).status == .notFound, "someone else's booking is not found")
+                let cancelled = try await client.execute(uri: "/api/v1/bookings/\(id)/cancel", method: .post, headers: Self.identity("c-1-\(run)"))
+                #expect(Self.json(cancelled)["status"] as? String == "cancelled")
+                #expect(try await client.execute(uri: "/api/v1/bookings/\(id)/cancel", method: .post, headers: Self.identity("c-1-\(run)")).status == .conflict)
+
+                try await BookingPersister(redis: redis, postgres: postgres, logger: Self.logger).persist(event: event)
+                let list = try await client.execute(uri: "/api/v1/bookings?per_page=10", method: .get, headers: Self.identity("c-1-\(run)"))
+                #expect(Self.json(list)["total_count"] as? Int == 1)
+                #expect((Self.json(list)["bookings"] as? [[String: Any]])?.first?["status"] as? String == "cancelled")
+
+                let organizer = Self.identity("org-1-\(run)", roles: ["organizer"])
+                let patch = { (identity: HTTPFields, body: String) in
+                    try await client.execute(uri: "/api/v1/events/\(event)", method: .patch, headers: identity, body: ByteBuffer(string: body))
+                }
+                #expect(try await patch(Self.identity("org-2-\(run)", roles: ["organizer"]), #"{"name":"Mine now"}"#).status == .forbidden)
+                #expect(try await patch(organizer, #"{"max_per_user":0}"#).status == .unprocessableContent)
+                #expect(try await patch(organizer, #"{"sale_starts_at":"2027-02-01T00:00:00Z","sale_ends_at":"2027-01-01T00:00:00Z"}"#).status == .unprocessableContent)
+                #expect(try await patch(organizer, #"{"max_per_user":"many"}"#).status == .badRequest)
+                #expect(try await patch(organizer, #"{"name":"Grand finale","max_per_user":1}"#).status == .noContent)
+                #expect(Self.json(try await client.execute(uri: "/api/v1/events/\(event)", method: .get))["name"] as? String == "Grand finale")
+                let overLimit = try await reserve("c-3-\(run)", 2, "a")
+                #expect(overLimit.status == .conflict, "the new per-user limit is in force at once")
+                #expect(Self.json(overLimit)["type"] as? String == "https://booking-rush.dev/problems/over-limit")
+                #expect(try await patch(organizer, #"{"status":"cancelled"}"#).status == .noContent)
+                let closed = try await reserve("c-3-\(run)", 1, "a")
+                #expect(Self.json(closed)["type"] as? String == "https://booking-rush.dev/problems/not-on-sale")
+            }
+            try await deleteRedisKeys(of: event, redis: redis)
+        }
+    }
+}

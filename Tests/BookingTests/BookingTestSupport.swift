@@ -1,0 +1,43 @@
+import Booking
+import Database
+import Foundation
+import Logging
+import PostgresNIO
+import Redis
+
+let bookingTestLogger = Logger(label: "booking-tests")
+
+/// A migrated test database and a Redis client, for one test; Redis is shut down afterwards.
+func withStores(_ body: @Sendable (PostgresClient, RedisClient) async throws -> Void) async throws {
+    let url = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? "postgres://booking_rush:booking_rush@127.0.0.1:15432/booking_rush_test"
+    try await withPostgresClient(configuration: try PostgresClient.Configuration(url: url), logger: bookingTestLogger) { postgres in
+        try await MigrationRunner(migrations: try Migration.embedded(), logger: bookingTestLogger).run(on: postgres)
+        var configuration = try RedisConfiguration(url: ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0")
+        configuration.commandTimeout = .seconds(10)
+        let redis = RedisClient(configuration: configuration)
+        do {
+            try await body(postgres, redis)
+        } catch {
+            await redis.shutdown()
+            throw error
+        }
+        await redis.shutdown()
+    }
+}
+
+/// A new published event `prefix-<random>` with one zone `floor`, in Postgres and Redis.
+func publishedEvent(_ catalog: Catalog, prefix: String, seats: Int, maxPerUser: Int = 10) async throws -> String {
+    let event = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+    try await catalog.create(CatalogEvent(
+        id: event, name: "Flash sale", venue: "Arena", startsAt: Date().addingTimeInterval(86_400), maxPerUser: maxPerUser,
+        zones: [CatalogZone(id: "floor", name: "Floor", priceMinor: 5_000, currency: "EUR", capacity: seats)]
+    ), organizer: "org-1")
+    try await catalog.publish(event: event)
+    return event
+}
+
+/// Removes an event's Redis keys.
+func deleteRedisKeys(of event: String, redis: RedisClient) async throws {
+    for key in (try await redis.send("KEYS", "bk:{evt:\(event)}:*").array ?? []).compactMap(\.string) { try await redis.send("DEL", key) }
+    try await redis.send("SREM", BookingKeys.events, event)
+}

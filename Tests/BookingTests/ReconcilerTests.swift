@@ -1,0 +1,61 @@
+import Booking
+import Foundation
+import PostgresNIO
+import Redis
+import Testing
+
+@Suite("Reconciliation: Redis inventory against Postgres")
+struct ReconcilerTests {
+    @Test("agreement is reported clean; drift on either side is reported, and repaired only once Postgres has every event")
+    func reportAndRepair() async throws {
+        try await withStores { postgres, redis in
+            let inventory = Inventory(redis: redis)
+            let catalog = Catalog(postgres: postgres, inventory: inventory, logger: bookingTestLogger)
+            let event = try await publishedEvent(catalog, prefix: "rec", seats: 50)
+            let persister = BookingPersister(redis: redis, postgres: postgres, logger: bookingTestLogger)
+            let reconciler = Reconciler(inventory: inventory, postgres: postgres, logger: bookingTestLogger)
+            var holds: [Hold] = []
+            for index in 0..<10 { holds.append(try await inventory.reserve(event: event, zone: "floor", user: "u\(index)", quantity: 2)) }
+            for hold in holds.prefix(4) { try await inventory.confirm(event: event, bookingID: hold.bookingID, payment: "pi-\(hold.bookingID)") }
+
+            let lagging = try #require(try await reconciler.reconcile(events: [event]).first)
+            #expect(lagging.unpersisted == 14, "10 reserved and 4 confirmed events not yet in Postgres")
+            #expect(!lagging.drift.isEmpty)
+
+            try await persister.drain(event: event)
+            let clean = try #require(try await reconciler.reconcile(events: [event]).first)
+            #expect(clean.drift == [])
+            #expect(clean.unpersisted == 0)
+            #expect(clean.redis == ZoneInventory(capacity: 50, available: 30, held: 12, sold: 8))
+            #expect(clean.bookings == clean.redis)
+
+            // Drift on both sides: seats appear from nowhere in Redis, a counter is off in Postgres.
+            try await redis.send("HINCRBY", BookingKeys(event: event).zone("floor"), "available", 5)
+            try await postgres.query("UPDATE booking.zones SET sold = sold + 1 WHERE event_id = \(event)", logger: bookingTestLogger)
+            let drifted = try #require(try await reconciler.reconcile(events: [event]).first)
+            #expect(drifted.drift.count == 2)
+            #expect(drifted.repairs == [], "a report alone changes nothing")
+            #expect(try await inventory.zone(event: event, zone: "floor").available == 35)
+
+            // A reservation Postgres does not have yet: Redis must not be overwritten.
+            _ = try await inventory.reserve(event: event, zone: "floor", user: "late", quantity: 1)
+            let behind = try #require(try await reconciler.reconcile(events: [event], repair: true).first)
+            #expect(behind.repairs.contains("postgres counters set from its bookings"))
+            #expect(behind.repairs.contains { $0.contains("redis not repaired") })
+            #expect(try await inventory.zone(event: event, zone: "floor") == ZoneInventory(capacity: 50, available: 34, held: 13, sold: 8))
+
+            try await persister.drain(event: event)
+            let repaired = try #require(try await reconciler.reconcile(events: [event], repair: true).first)
+            #expect(repaired.repairs == ["redis counts set from postgres"])
+            #expect(try await inventory.zone(event: event, zone: "floor") == ZoneInventory(capacity: 50, available: 29, held: 13, sold: 8))
+            #expect(try await reconciler.reconcile(events: [event]).first?.drift == [])
+
+            // A Redis that lost the zone gets it back from Postgres.
+            try await redis.send("DEL", BookingKeys(event: event).zone("floor"))
+            let restored = try #require(try await reconciler.reconcile(events: [event], repair: true).first)
+            #expect(restored.drift == ["missing from redis"])
+            #expect(try await inventory.zone(event: event, zone: "floor") == ZoneInventory(capacity: 50, available: 29, held: 13, sold: 8))
+            try await deleteRedisKeys(of: event, redis: redis)
+        }
+    }
+}
