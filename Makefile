@@ -7,7 +7,7 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 SERVICES_ENV = $(shell scripts/services env | xargs)
 
-.PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy
+.PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking
 
 run: services
 	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product booking-rush
@@ -16,7 +16,7 @@ run: services
 test: services
 	scripts/browser-deps
 	swift build --build-tests $(SWIFT_FLAGS)
-	env $(SERVICES_ENV) swift test --skip-build $(SWIFT_FLAGS)
+	env $(SERVICES_ENV) swift test --skip-build --no-parallel $(SWIFT_FLAGS)
 	env $(SERVICES_ENV) python3 -m pytest -q -p no:cacheprovider Tests/Browser
 
 services:
@@ -28,7 +28,7 @@ services-down:
 build:
 	swift build -c $(CONFIG) $(SWIFT_FLAGS)
 
-bench: bench-redis bench-waiting-room bench-proxy
+bench: bench-redis bench-waiting-room bench-proxy bench-booking
 
 bench-redis: services
 	bench/redis-client.sh
@@ -38,3 +38,6 @@ bench-waiting-room: services
 
 bench-proxy: services
 	bench/gateway-vs-nginx.sh
+
+bench-booking: services
+	bench/booking.sh

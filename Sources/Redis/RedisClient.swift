@@ -14,6 +14,7 @@ public final class RedisClient: Sendable {
     private let slots: [RedisConnectionSlot]
     private let slotsByLoop: [ObjectIdentifier: [RedisConnectionSlot]]
     private let nextSlot = Atomic<Int>(0)
+    private let metrics = RedisMetrics()
 
     /// Creates a client; connections open on first use.
     public init(
@@ -36,7 +37,7 @@ public final class RedisClient: Sendable {
     ///   `.connectionUnavailable` when the reply cannot be had.
     public func send(_ command: RedisCommand, timeout: TimeAmount? = nil) async throws(RedisError) -> RedisValue {
         let started = ContinuousClock.now
-        defer { RedisMetrics.record(command: command, duration: ContinuousClock.now - started) }
+        defer { metrics.record(command: command, duration: ContinuousClock.now - started) }
         do {
             return try await slot().send(command, timeout: timeout ?? configuration.commandTimeout).get()
         } catch let error as RedisError {

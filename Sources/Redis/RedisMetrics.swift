@@ -2,10 +2,13 @@ import Metrics
 import Synchronization
 
 /// `redis_command_duration_seconds{command}`: the latency Redis callers see, failures included.
-enum RedisMetrics {
-    private static let timers = Mutex<[String: Metrics.Timer]>([:])
+///
+/// Each client keeps its own timers, made by the metrics factory in place when it first sends a
+/// command, so the lookup happens once per command name rather than on every call.
+final class RedisMetrics: Sendable {
+    private let timers = Mutex<[String: Metrics.Timer]>([:])
 
-    static func record(command: RedisCommand, duration: Duration) {
+    func record(command: RedisCommand, duration: Duration) {
         let name = command.name
         let timer = timers.withLock { timers in
             if let timer = timers[name] { return timer }

@@ -25,7 +25,7 @@ struct RedisReconnectTests {
         let killedAt = ContinuousClock.now
         server.kill()
         await #expect(throws: RedisError.connectionClosed) { try await inFlight.value }
-        #expect(ContinuousClock.now - killedAt < .seconds(1), "in-flight commands must fail fast, not wait for their timeout")
+        #expect(ContinuousClock.now - killedAt < .seconds(5), "in-flight commands fail when the connection drops, not at their 30 s timeout")
 
         // While the server is down, commands fail fast too.
         let failedAt = ContinuousClock.now
