@@ -95,10 +95,12 @@ let package = Package(
         .target(
             name: "Booking",
             dependencies: [
-                "Redis", "Database", "EmbeddedResources", "ServiceKit",
+                "Redis", "Database", "EmbeddedResources", "ServiceKit", "Payments",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -108,6 +110,9 @@ let package = Package(
                 "Database", "ServiceKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -141,7 +146,7 @@ let package = Package(
         .executableTarget(
             name: "LoadGenerator",
             dependencies: [
-                "Redis", "EmbeddedResources",
+                "Redis", "EmbeddedResources", "Gateway", "Queue",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -175,7 +180,24 @@ let package = Package(
         ),
         .testTarget(
             name: "BookingTests",
-            dependencies: ["Booking", "Redis", "Database", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "Booking", "Redis", "Database", "ServiceKit",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SagaTests",
+            dependencies: [
+                "Booking", "Payments", "Gateway", "Redis", "Database", "ServiceKit",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,17 +6,18 @@
 -- KEYS[3]  bk:{evt:ID}:user-seats     hash user -> seats
 -- KEYS[4]  bk:{evt:ID}:holds          zset booking -> hold expiry (ms)
 -- KEYS[5]  bk:{evt:ID}:stream         stream of booking events
--- ARGV[1]  booking id   ARGV[2] payment reference
+-- ARGV[1]  booking id   ARGV[2] payment reference   ARGV[3] confirmation code
 --
--- Returns 'confirmed' (also when it already was). Errors: NOBOOKING, CANCELLED, EXPIRED.
+-- Returns the confirmation code: ARGV[3], or the one recorded when it was confirmed before.
+-- Errors: NOBOOKING, CANCELLED, EXPIRED.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local booking = redis.call('HMGET', KEYS[1], 'status', 'user', 'quantity', 'expires_ms', 'zone', 'payment')
+local booking = redis.call('HMGET', KEYS[1], 'status', 'user', 'quantity', 'expires_ms', 'zone', 'code')
 if not booking[1] then
     return redis.error_reply('NOBOOKING no such booking')
 end
 if booking[1] == 'confirmed' then
-    return 'confirmed'
+    return booking[6] or ''
 elseif booking[1] == 'cancelled' then
     return redis.error_reply('CANCELLED the booking was cancelled')
 elseif booking[1] == 'expired' then
@@ -39,8 +40,8 @@ end
 
 redis.call('HINCRBY', KEYS[2], 'held', -quantity)
 redis.call('HINCRBY', KEYS[2], 'sold', quantity)
-redis.call('HSET', KEYS[1], 'status', 'confirmed', 'payment', ARGV[2], 'confirmed_ms', now)
+redis.call('HSET', KEYS[1], 'status', 'confirmed', 'payment', ARGV[2], 'code', ARGV[3], 'confirmed_ms', now)
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('XADD', KEYS[5], '*', 'type', 'confirmed', 'booking', ARGV[1], 'user', booking[2], 'zone', booking[5],
     'quantity', quantity, 'payment', ARGV[2], 'at_ms', now)
-return 'confirmed'
+return ARGV[3]

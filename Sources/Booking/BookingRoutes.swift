@@ -22,10 +22,11 @@ struct BookingBody: ResponseCodable {
     var expiresAt: Date
     var total: Int
     var currency: String
+    var confirmationCode: String?
 
     enum CodingKeys: String, CodingKey {
         case bookingID = "booking_id", eventID = "event_id", zoneID = "zone_id", quantity, status
-        case expiresAt = "expires_at", total, currency
+        case expiresAt = "expires_at", total, currency, confirmationCode = "confirmation_code"
     }
 }
 
@@ -89,15 +90,16 @@ struct BookingRoutes: Sendable {
     func booking(_ id: String, for user: GatewayIdentity) async throws -> BookingBody {
         let event = try Self.event(of: id)
         let reply = try await inventory.redis.send(
-            "HMGET", BookingKeys(event: event).booking(id), "user", "zone", "quantity", "status", "expires_ms", "total", "currency"
+            "HMGET", BookingKeys(event: event).booking(id), "user", "zone", "quantity", "status", "expires_ms", "total", "currency", "code"
         )
         let fields = reply.array ?? []
-        guard fields.count == 7, let owner = fields[0].string, owner == user.userID else { throw BookingError.bookingNotFound }
+        guard fields.count == 8, let owner = fields[0].string, owner == user.userID else { throw BookingError.bookingNotFound }
         let status = fields[3].string ?? "held"
         return BookingBody(
             bookingID: id, eventID: event, zoneID: fields[1].string ?? "", quantity: fields[2].int ?? 0,
             status: status == "held" ? "reserved" : status,
-            expiresAt: Date(timeIntervalSince1970: Double(fields[4].int ?? 0) / 1000), total: fields[5].int ?? 0, currency: fields[6].string ?? ""
+            expiresAt: Date(timeIntervalSince1970: Double(fields[4].int ?? 0) / 1000), total: fields[5].int ?? 0, currency: fields[6].string ?? "",
+            confirmationCode: fields[7].string
         )
     }
 

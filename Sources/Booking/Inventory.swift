@@ -96,11 +96,22 @@ public struct Inventory: Sendable {
         )
     }
 
-    /// Sells the held seats (after payment). Throws `.expired` once the hold has lapsed.
-    public func confirm(event: String, bookingID: String, payment: String) async throws(BookingError) {
+    /// Sells the held seats (after payment) and returns the confirmation code: `code`, or the one
+    /// recorded by an earlier confirmation. Throws `.expired` once the hold has lapsed.
+    @discardableResult
+    public func confirm(event: String, bookingID: String, payment: String, code: String = Inventory.confirmationCode()) async throws(BookingError) -> String {
         let keys = BookingKeys(event: event)
         let zone = try await zone(of: bookingID, keys: keys)
-        _ = try await run(Self.confirmScript, keys: [keys.booking(bookingID), keys.zone(zone), keys.userSeats, keys.holds, keys.stream], arguments: [bookingID, payment])
+        let reply = try await run(
+            Self.confirmScript, keys: [keys.booking(bookingID), keys.zone(zone), keys.userSeats, keys.holds, keys.stream], arguments: [bookingID, payment, code]
+        )
+        return reply.string ?? ""
+    }
+
+    /// A new confirmation code: `BR-` and ten characters of Crockford's base 32 (50 random bits).
+    public static func confirmationCode() -> String {
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+        return "BR-" + String((0..<10).map { _ in alphabet[Int.random(in: 0..<32)] })
     }
 
     /// Cancels the owner's held booking, returning its seats.

@@ -22,6 +22,16 @@ public struct ZoneReconciliation: Sendable, Hashable, Codable {
     public var repairs: [String]
 }
 
+/// A booking and its payment that disagree.
+public struct PaymentMismatch: Sendable, Hashable, Codable {
+    public var bookingID: String
+    public var bookingStatus: String?
+    public var total: Int?
+    public var paymentID: String?
+    public var paymentStatus: String?
+    public var amount: Int?
+}
+
 /// Compares Redis inventory with Postgres, zone by zone, and on request repairs the drift:
 /// Postgres counters are set from its booking rows, and Redis counts from Postgres, the latter
 /// only while the persister has written every booking event (checked atomically in
@@ -51,6 +61,33 @@ public struct Reconciler: Sendable {
             zones.append(zone)
         }
         return zones
+    }
+
+    /// Bookings and payments that disagree: a confirmed booking without a succeeded payment of its
+    /// total, or a succeeded payment whose booking is not confirmed (a refund still owed).
+    public func paymentMismatches(events: [String]? = nil) async throws -> [PaymentMismatch] {
+        var query: PostgresQuery = """
+            SELECT COALESCE(b.id, i.booking_id), b.status, b.total_minor, i.id, i.status, i.amount_minor
+            FROM booking.bookings b FULL JOIN payments.intents i ON i.booking_id = b.id
+            WHERE ((b.status = 'confirmed' AND (i.status IS DISTINCT FROM 'succeeded' OR i.amount_minor <> b.total_minor))
+                OR (i.status = 'succeeded' AND b.status IS DISTINCT FROM 'confirmed'))
+            """
+        if let events {
+            let filter: PostgresQuery = " AND COALESCE(b.event_id, i.event_id) = ANY(\(events))"
+            query.sql += filter.sql
+            query.binds = filter.binds
+        }
+        query.sql += " ORDER BY 1"
+        var mismatches: [PaymentMismatch] = []
+        for try await (booking, status, total, payment, paymentStatus, amount) in try await postgres.query(query, logger: logger)
+            .decode((String, String?, Int64?, String?, String?, Int64?).self)
+        {
+            mismatches.append(PaymentMismatch(
+                bookingID: booking, bookingStatus: status, total: total.map(Int.init),
+                paymentID: payment, paymentStatus: paymentStatus, amount: amount.map(Int.init)
+            ))
+        }
+        return mismatches
     }
 
     static func drift(of zone: ZoneReconciliation) -> [String] {

@@ -4,7 +4,6 @@ import Foundation
 import Logging
 import PostgresNIO
 import Redis
-import ServiceKit
 
 /// Where Redis and Postgres are; flags win over `REDIS_URL` and `DATABASE_URL`.
 struct ConnectionOptions: ParsableArguments {
@@ -48,14 +47,4 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 /// Reads an integer environment variable, for defaults of port options.
 func environmentInteger(_ name: String, default value: Int) -> Int {
     ProcessInfo.processInfo.environment[name].flatMap { Int($0) } ?? value
-}
-
-/// `INTERNAL_SECRET` (≥ 32 bytes), the key of the gateway's identity signature; a development
-/// default when unset.
-func internalSecret() throws -> [UInt8] {
-    guard let secret = ProcessInfo.processInfo.environment["INTERNAL_SECRET"], !secret.isEmpty else {
-        return GatewaySignature.developmentSecret
-    }
-    guard secret.utf8.count >= 32 else { throw ValidationError("INTERNAL_SECRET must be at least 32 bytes") }
-    return Array(secret.utf8)
 }

@@ -25,21 +25,34 @@ struct ReconcileCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = connections.logger("reconcile")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
-        let zones = try await withPostgresClient(configuration: try connections.postgresConfiguration(), logger: logger) { postgres in
-            try await BookingPersister(redis: redis, postgres: postgres, consumer: "reconcile", logger: logger).persistAll(events: events.isEmpty ? nil : events)
-            return try await Reconciler(inventory: Inventory(redis: redis), postgres: postgres, logger: logger)
-                .reconcile(events: events.isEmpty ? nil : events, repair: repair)
+        let selected = events.isEmpty ? nil : events
+        let report = try await withPostgresClient(configuration: try connections.postgresConfiguration(), logger: logger) { postgres in
+            try await BookingPersister(redis: redis, postgres: postgres, consumer: "reconcile", logger: logger).persistAll(events: selected)
+            let reconciler = Reconciler(inventory: Inventory(redis: redis), postgres: postgres, logger: logger)
+            return Report(
+                zones: try await reconciler.reconcile(events: selected, repair: repair),
+                payments: try await reconciler.paymentMismatches(events: selected)
+            )
         }
         await redis.shutdown()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(zones), as: UTF8.self))
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print(Self.table(zones))
+            print(Self.table(report.zones))
+            print(report.payments.isEmpty ? "bookings and payments agree" : "bookings and payments disagree:")
+            for mismatch in report.payments {
+                print("  \(mismatch.bookingID): booking \(mismatch.bookingStatus ?? "missing") \(mismatch.total.map(String.init) ?? "-"), payment \(mismatch.paymentID ?? "none") \(mismatch.paymentStatus ?? "-") \(mismatch.amount.map(String.init) ?? "-")")
+            }
         }
-        let remaining = zones.filter { !$0.drift.isEmpty && ($0.repairs.isEmpty || $0.repairs.contains { $0.contains("not repaired") }) }
-        if !remaining.isEmpty { throw ExitCode(1) }
+        let remaining = report.zones.filter { !$0.drift.isEmpty && ($0.repairs.isEmpty || $0.repairs.contains { $0.contains("not repaired") }) }
+        if !remaining.isEmpty || !report.payments.isEmpty { throw ExitCode(1) }
+    }
+
+    struct Report: Codable {
+        var zones: [ZoneReconciliation]
+        var payments: [PaymentMismatch]
     }
 
     static func table(_ zones: [ZoneReconciliation]) -> String {

@@ -50,8 +50,9 @@ struct BookingCommand: AsyncParsableCommand {
         let logger = connections.logger("booking")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
-        let app = buildBookingApplication(address: .init(host: host, port: port), redis: redis, postgres: postgres, internalSecret: try internalSecret(), hold: holdDuration(), logger: logger)
-        try await runServices([postgres, app] + bookingWorkers(redis: redis, postgres: postgres, logger: logger), logger: logger)
+        let configuration = try bookingConfiguration()
+        let app = buildBookingApplication(address: .init(host: host, port: port), redis: redis, postgres: postgres, configuration: configuration, logger: logger)
+        try await runServices([postgres, app] + bookingWorkers(redis: redis, postgres: postgres, configuration: configuration, logger: logger), logger: logger)
         await redis.shutdown()
     }
 }
@@ -67,8 +68,9 @@ struct PaymentsCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = connections.logger("payments")
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
-        let app = buildPaymentsApplication(address: .init(host: host, port: port), postgres: postgres, logger: logger)
-        try await runServices([postgres, app], logger: logger)
+        let configuration = try paymentsConfiguration()
+        let app = buildPaymentsApplication(address: .init(host: host, port: port), postgres: postgres, configuration: configuration, logger: logger)
+        try await runServices([postgres, app] + paymentsWorkers(postgres: postgres, configuration: configuration, logger: logger), logger: logger)
     }
 }
 
@@ -92,6 +94,8 @@ struct DevCommand: AsyncParsableCommand {
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         try await seedDemoRoom(redis: redis, logger: logger)
         let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
+        let booking = try bookingConfiguration(paymentsURL: "http://\(host):\(paymentsPort)")
+        let payments = try paymentsConfiguration(bookingURL: "http://\(host):\(bookingPort)")
         let services: [any Service] = [
             postgres,
             try await buildGatewayApplication(
@@ -100,11 +104,13 @@ struct DevCommand: AsyncParsableCommand {
                 logger: connections.logger("gateway")
             ),
             buildBookingApplication(
-                address: .init(host: host, port: bookingPort), redis: redis, postgres: postgres, internalSecret: try internalSecret(),
-                hold: holdDuration(), logger: connections.logger("booking")
+                address: .init(host: host, port: bookingPort), redis: redis, postgres: postgres, configuration: booking, logger: connections.logger("booking")
             ),
-            buildPaymentsApplication(address: .init(host: host, port: paymentsPort), postgres: postgres, logger: connections.logger("payments")),
-        ] + bookingWorkers(redis: redis, postgres: postgres, logger: connections.logger("booking"))
+            buildPaymentsApplication(
+                address: .init(host: host, port: paymentsPort), postgres: postgres, configuration: payments, logger: connections.logger("payments")
+            ),
+        ] + bookingWorkers(redis: redis, postgres: postgres, configuration: booking, logger: connections.logger("booking"))
+            + paymentsWorkers(postgres: postgres, configuration: payments, logger: connections.logger("payments"))
         print("""
             booking-rush is running:
               waiting room  http://\(host):\(gatewayPort)/waiting-room/demo
@@ -119,14 +125,6 @@ struct DevCommand: AsyncParsableCommand {
     }
 }
 
-/// The booking service's background work: the hold sweeper and the Redis-to-Postgres persister.
-func bookingWorkers(redis: RedisClient, postgres: PostgresClient, logger: Logger) -> [any Service] {
-    [
-        HoldSweeper(inventory: Inventory(redis: redis), logger: logger),
-        BookingPersister(redis: redis, postgres: postgres, logger: logger),
-    ]
-}
-
 /// A `demo` waiting room (queue mode, 5 visitors a second) unless one exists.
 func seedDemoRoom(redis: RedisClient, logger: Logger) async throws {
     let room = WaitingRoom(redis: redis)
@@ -136,11 +134,6 @@ func seedDemoRoom(redis: RedisClient, logger: Logger) async throws {
         try await room.configure(event: "demo", RoomConfiguration(mode: .queue, releaseRate: 5, passTTL: 600, targetURL: "/health"))
         logger.info("seeded the demo waiting room", metadata: ["event": "demo"])
     }
-}
-
-/// How long a reservation holds its seats: `HOLD_SECONDS` (30 s to 1 h), 600 by default.
-func holdDuration() -> Duration {
-    .seconds(min(3_600, max(30, environmentInteger("HOLD_SECONDS", default: 600))))
 }
 
 /// The bcrypt cost for new passwords: `BCRYPT_COST` (10–16), 12 by default.

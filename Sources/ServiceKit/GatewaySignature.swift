@@ -17,37 +17,13 @@ public enum GatewaySignature {
 
     /// The header value for this identity.
     public static func sign(userID: String?, roles: [String], requestID: String, key: SymmetricKey, now: Date = Date()) -> String {
-        let timestamp = Int(now.timeIntervalSince1970)
-        let mac = HMAC<SHA256>.authenticationCode(for: payload(timestamp: timestamp, userID: userID, roles: roles, requestID: requestID), using: key)
-        return "t=\(timestamp),v1=" + mac.hexString
+        TimestampedSignature.sign(key: key, now: now) { payload(timestamp: $0, userID: userID, roles: roles, requestID: requestID) }
     }
 
     /// Whether `header` signs exactly this identity, within the time tolerance (constant-time compare).
     public static func verify(_ header: String, userID: String?, roles: [String], requestID: String, key: SymmetricKey, now: Date = Date()) -> Bool {
-        var timestamp: Int?
-        var signature: [UInt8]?
-        for part in header.split(separator: ",") {
-            let pair = part.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2 else { continue }
-            if pair[0] == "t" { timestamp = Int(pair[1]) }
-            if pair[0] == "v1" { signature = hexBytes(pair[1]) }
+        TimestampedSignature.verify(header, key: key, tolerance: tolerance, now: now) {
+            payload(timestamp: $0, userID: userID, roles: roles, requestID: requestID)
         }
-        guard let timestamp, let signature, abs(now.timeIntervalSince1970 - Double(timestamp)) <= tolerance else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(
-            signature, authenticating: payload(timestamp: timestamp, userID: userID, roles: roles, requestID: requestID), using: key
-        )
-    }
-
-    static func hexBytes(_ text: Substring) -> [UInt8]? {
-        guard text.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
     }
 }

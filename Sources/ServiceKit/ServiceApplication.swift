@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Where a service listens.
 public struct ServiceAddress: Sendable, Hashable {
@@ -32,11 +33,13 @@ public func makeServiceApplication<Context: RequestContext>(
     router: Router<Context>,
     address: ServiceAddress,
     serverName: String,
-    logger: Logger
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
     Application(
         router: router,
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: serverName),
+        onServerRunning: onServerRunning,
         logger: logger
     )
 }

@@ -34,7 +34,7 @@ struct BookingRoutesTests {
     @Test("identity, catalog, reserve, read, cancel, list — and the refusals on the way")
     func endToEnd() async throws {
         try await withStores { postgres, redis in
-            let app = buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, internalSecret: Self.secret, logger: Self.logger)
+            let app = buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, configuration: .init(internalSecret: Self.secret), logger: Self.logger)
             let run = UUID().uuidString.prefix(8).lowercased()
             let event = "api-\(run)"
             try await app.test(.router) { client in

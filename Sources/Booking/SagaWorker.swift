@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Redis
+import ServiceLifecycle
+
+/// The saga's background work: relays the outbox to the `bk:notifications` Redis Stream, and
+/// asks again for refunds not yet confirmed by a `charge.refunded` webhook, with backoff. Rows
+/// are taken `FOR UPDATE SKIP LOCKED` inside a transaction, so several booking instances share
+/// the work without doing any row twice at once; a crash after the `XADD` but before the commit
+/// relays that row again (notifications carry the outbox id, for consumers to drop repeats).
+public struct SagaWorker: Service {
+    public static let notifications = "bk:notifications"
+
+    let postgres: PostgresClient
+    let redis: RedisClient
+    let refunds: RefundRequester
+    let interval: Duration
+    let logger: Logger
+
+    public init(postgres: PostgresClient, redis: RedisClient, refunds: RefundRequester, interval: Duration = .milliseconds(200), logger: Logger) {
+        self.postgres = postgres
+        self.redis = redis
+        self.refunds = refunds
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let relayed = try await relayOutbox()
+                try await retryRefunds()
+                if relayed == 0 { try await Task.sleep(for: interval) }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("saga worker pass failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Relays up to 100 outbox rows; returns how many.
+    @discardableResult
+    public func relayOutbox() async throws -> Int {
+        try await postgres.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                SELECT id, type, payload FROM booking.outbox WHERE relayed_at IS NULL ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED
+                """, logger: logger)
+            var ids: [Int64] = []
+            for try await (id, type, payload) in rows.decode((Int64, String, String).self) {
+                _ = try await redis.send(RedisCommand("XADD", [Self.notifications, "MAXLEN", "~", 100_000, "*", "outbox_id", Int(id), "type", type, "payload", payload]))
+                ids.append(id)
+            }
+            if !ids.isEmpty {
+                try await connection.query("UPDATE booking.outbox SET relayed_at = now() WHERE id = ANY(\(ids))", logger: logger)
+            }
+            return ids.count
+        }
+    }
+
+    /// Asks again for every refund that is due; a refund the payments service accepted is asked
+    /// again only if its webhook has not come within a minute.
+    public func retryRefunds() async throws {
+        try await postgres.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                SELECT booking_id, payment_id, refund_attempts FROM booking.sagas
+                WHERE state = 'refund_pending' AND next_refund_at <= now() ORDER BY next_refund_at LIMIT 20 FOR UPDATE SKIP LOCKED
+                """, logger: logger)
+            var due: [(booking: String, payment: String, attempts: Int)] = []
+            for try await row in rows.decode((String, String, Int).self) { due.append(row) }
+            for saga in due {
+                let accepted = await refunds.request(paymentID: saga.payment, bookingID: saga.booking)
+                let wait = accepted ? 60 : Double(min(300, 1 << min(saga.attempts, 8))) * Double.random(in: 0.5...1)
+                try await connection.query("""
+                    UPDATE booking.sagas SET refund_attempts = refund_attempts + 1,
+                        next_refund_at = now() + make_interval(secs => \(wait)) WHERE booking_id = \(saga.booking)
+                    """, logger: logger)
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Booking
+import Foundation
+import Payments
+import ServiceKit
+
+/// A secret from the environment (at least 32 bytes), or `fallback` (for development) when unset.
+func secret(_ name: String, fallback: [UInt8]) throws -> [UInt8] {
+    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return fallback }
+    guard value.utf8.count >= 32 else { throw ValidationError("\(name) must be at least 32 bytes") }
+    return Array(value.utf8)
+}
+
+/// The booking service's settings: `INTERNAL_SECRET`, `WEBHOOK_SECRET`, `PAYMENTS_URL` and
+/// `HOLD_SECONDS` (30 s to 1 h, 600 by default).
+func bookingConfiguration(paymentsURL: String? = nil) throws -> BookingConfiguration {
+    let environment = ProcessInfo.processInfo.environment
+    return BookingConfiguration(
+        internalSecret: try secret("INTERNAL_SECRET", fallback: GatewaySignature.developmentSecret),
+        webhookSecret: try secret("WEBHOOK_SECRET", fallback: PaymentsConfiguration.developmentWebhookSecret),
+        paymentsURL: environment["PAYMENTS_URL"] ?? paymentsURL ?? "http://127.0.0.1:8082",
+        hold: .seconds(min(3_600, max(30, environmentInteger("HOLD_SECONDS", default: 600))))
+    )
+}
+
+/// The payments service's settings: `INTERNAL_SECRET`, `WEBHOOK_SECRET`, `BOOKING_URL` and
+/// `PAYMENTS_WEBHOOK_URL` (default: the booking service's `/webhooks/payments`).
+func paymentsConfiguration(bookingURL: String? = nil) throws -> PaymentsConfiguration {
+    let environment = ProcessInfo.processInfo.environment
+    return PaymentsConfiguration(
+        bookingURL: environment["BOOKING_URL"] ?? bookingURL ?? "http://127.0.0.1:8081",
+        webhookURL: environment["PAYMENTS_WEBHOOK_URL"],
+        webhookSecret: try secret("WEBHOOK_SECRET", fallback: PaymentsConfiguration.developmentWebhookSecret),
+        internalSecret: try secret("INTERNAL_SECRET", fallback: GatewaySignature.developmentSecret)
+    )
+}

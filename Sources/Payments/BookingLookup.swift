@@ -1,0 +1,55 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import ServiceKit
+
+/// A booking as the payments service needs it: its server-side total.
+public struct PayableBooking: Sendable, Hashable, Decodable {
+    public var bookingID: String
+    public var eventID: String
+    public var status: String
+    public var total: Int
+    public var currency: String
+    public var expiresAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case bookingID = "booking_id", eventID = "event_id", status, total, currency, expiresAt = "expires_at"
+    }
+}
+
+/// Reads a booking from the booking service on the user's behalf (the identity re-signed with
+/// the shared `INTERNAL_SECRET`), so the amount never comes from the client.
+struct BookingLookup: Sendable {
+    let client: HTTPClient
+    let baseURL: String
+    let key: SymmetricKey
+
+    func booking(_ id: String, for user: GatewayIdentity) async throws -> PayableBooking {
+        guard let escaped = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) else { throw PaymentsError.bookingNotFound }
+        var request = HTTPClientRequest(url: baseURL + "/api/v1/bookings/" + escaped)
+        let requestID = UUID().uuidString
+        let roles = user.roles.sorted()
+        request.headers.add(name: "X-Gateway-User-Id", value: user.userID)
+        request.headers.add(name: "X-Gateway-User-Roles", value: roles.joined(separator: ","))
+        request.headers.add(name: "X-Request-Id", value: requestID)
+        request.headers.add(name: "X-Gateway-Signature", value: GatewaySignature.sign(userID: user.userID, roles: roles, requestID: requestID, key: key))
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await client.execute(request, timeout: .seconds(5))
+            body = try await response.body.collect(upTo: 1 << 16)
+        } catch {
+            throw PaymentsError.bookingServiceUnavailable
+        }
+        switch response.status.code {
+        case 200:
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            guard let booking = try? decoder.decode(PayableBooking.self, from: Data(buffer: body)) else { throw PaymentsError.bookingServiceUnavailable }
+            return booking
+        case 404: throw PaymentsError.bookingNotFound
+        default: throw PaymentsError.bookingServiceUnavailable
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Crypto
+import Hummingbird
+import ServiceKit
+
+struct CreateIntentRequest: Decodable {
+    var bookingID: String
+    enum CodingKeys: String, CodingKey { case bookingID = "booking_id" }
+}
+
+struct ConfirmIntentRequest: Decodable {
+    var paymentID: String
+    var paymentMethod: String
+    enum CodingKeys: String, CodingKey { case paymentID = "payment_id", paymentMethod = "payment_method" }
+}
+
+/// `/api/v1/payments` for the booking's owner, and `/internal/v1/payments/{id}/refund` for the
+/// booking service (a signed identity with the `service` role).
+struct PaymentRoutes: Sendable {
+    let store: PaymentStore
+    let flow: PaymentFlow
+    let lookup: BookingLookup
+    let key: SymmetricKey
+
+    func addRoutes(to router: Router<ISO8601RequestContext>) {
+        let payments = router.group("api/v1/payments")
+        payments.post("intent") { request, context -> Response in
+            let user = try GatewayIdentity.require(request, key: key)
+            let body = try await request.decode(as: CreateIntentRequest.self, context: context)
+            guard !body.bookingID.isEmpty, body.bookingID.utf8.count <= 200 else { throw PaymentsError.invalidRequest("booking_id is required") }
+            let booking = try await lookup.booking(body.bookingID, for: user)
+            if let existing = try await store.intent(bookingID: booking.bookingID), existing.userID == user.userID {
+                return try context.responseEncoder.encode(existing, from: request, context: context)
+            }
+            guard booking.status == "reserved", booking.expiresAt > .now else {
+                throw PaymentsError.bookingNotPayable(booking.status == "reserved" ? "expired" : booking.status)
+            }
+            let (intent, created) = try await store.intent(for: booking, user: user.userID)
+            var response = try context.responseEncoder.encode(intent, from: request, context: context)
+            if created {
+                response.status = .created
+                response.headers[.location] = "/api/v1/payments/\(intent.paymentID)"
+            }
+            return response
+        }
+        payments.post("intent/confirm") { request, context -> PaymentIntent in
+            let user = try GatewayIdentity.require(request, key: key)
+            let body = try await request.decode(as: ConfirmIntentRequest.self, context: context)
+            guard !body.paymentMethod.isEmpty, body.paymentMethod.utf8.count <= 64 else { throw PaymentsError.invalidRequest("payment_method is required") }
+            let intent = try await owned(body.paymentID, by: user)
+            return try await flow.confirm(intent, paymentMethod: body.paymentMethod)
+        }
+        payments.get(":id") { request, context -> PaymentIntent in
+            let user = try GatewayIdentity.require(request, key: key)
+            return try await owned(try context.parameters.require("id"), by: user)
+        }
+        router.post("internal/v1/payments/:id/refund") { request, context -> PaymentIntent in
+            let caller = try GatewayIdentity.require(request, key: key)
+            guard caller.roles.contains("service") else { throw ProblemDetails(status: .forbidden, detail: "Only services may refund.") }
+            guard let intent = try await store.intent(id: try context.parameters.require("id")) else { throw PaymentsError.paymentNotFound }
+            return try await flow.refund(intent)
+        }
+    }
+
+    /// The intent, if `user` owns it; anyone else's is "not found".
+    private func owned(_ id: String, by user: GatewayIdentity) async throws -> PaymentIntent {
+        guard let intent = try await store.intent(id: id), intent.userID == user.userID else { throw PaymentsError.paymentNotFound }
+        return intent
+    }
+}

@@ -1,0 +1,29 @@
+import Hummingbird
+import ServiceKit
+
+/// Why a payments request was refused.
+public enum PaymentsError: Error, Sendable, Hashable {
+    case bookingNotFound
+    case bookingNotPayable(String)
+    case paymentNotFound
+    case notRefundable(PaymentIntent.Status)
+    case invalidRequest(String)
+    case bookingServiceUnavailable
+}
+
+extension PaymentsError: ProblemConvertible {
+    public var problem: ProblemDetails {
+        let base = "https://booking-rush.dev/problems/"
+        return switch self {
+        case .bookingNotFound: ProblemDetails(status: .notFound, type: base + "booking-not-found", title: "No such booking")
+        case .bookingNotPayable(let status):
+            ProblemDetails(status: .conflict, type: base + "booking-not-payable", title: "Booking not payable", detail: "The booking is \(status); only a live reservation can be paid.")
+        case .paymentNotFound: ProblemDetails(status: .notFound, type: base + "payment-not-found", title: "No such payment")
+        case .notRefundable(let status):
+            ProblemDetails(status: .conflict, type: base + "not-refundable", title: "Not refundable", detail: "The payment is \(status.rawValue).")
+        case .invalidRequest(let detail): ProblemDetails(status: .badRequest, type: base + "invalid-request", title: "Invalid request", detail: detail)
+        case .bookingServiceUnavailable:
+            ProblemDetails(status: .serviceUnavailable, type: base + "booking-unavailable", title: "Booking service unavailable", headers: [.retryAfter: "1"])
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import AsyncHTTPClient
+import Booking
+import Database
+import Foundation
+import Gateway
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import Payments
+import PostgresNIO
+import Redis
+import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// Booking and payments services on real loopback ports with their workers, a gateway routing
+/// to them, the shared Redis and the test database: the whole saga, for one test.
+final class SagaFixture: Sendable {
+    static let logger = Logger(label: "saga-tests")
+
+    let postgres: PostgresClient
+    let redis: RedisClient
+    let gateway: GatewayComponents
+    let bookingPort: Int
+    let paymentsPort: Int
+    let booking: BookingConfiguration
+    let payments: PaymentsConfiguration
+    let catalog: Catalog
+    let inventory: Inventory
+    private let running: Mutex<[String: Task<Void, any Error>]> = Mutex([:])
+
+    var bookingURL: String { "http://127.0.0.1:\(bookingPort)" }
+    var paymentsURL: String { "http://127.0.0.1:\(paymentsPort)" }
+
+    private init(postgres: PostgresClient, redis: RedisClient, gateway: GatewayComponents, bookingPort: Int, paymentsPort: Int, hold: Duration) {
+        self.postgres = postgres
+        self.redis = redis
+        self.gateway = gateway
+        self.bookingPort = bookingPort
+        self.paymentsPort = paymentsPort
+        self.booking = BookingConfiguration(paymentsURL: "http://127.0.0.1:\(paymentsPort)", hold: hold)
+        self.payments = PaymentsConfiguration(
+            bookingURL: "http://127.0.0.1:\(bookingPort)", processor: TestCardProcessor(delay: .milliseconds(500)),
+            backoff: .init(base: .milliseconds(100), maximum: .milliseconds(500))
+        )
+        self.inventory = Inventory(redis: redis)
+        self.catalog = Catalog(postgres: postgres, inventory: inventory, hold: hold, logger: Self.logger)
+    }
+
+    /// Runs `body` with every part started; stops them all afterwards.
+    static func with(hold: Duration = .seconds(600), _ body: @Sendable (SagaFixture) async throws -> Void) async throws {
+        let url = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? "postgres://booking_rush:booking_rush@127.0.0.1:15432/booking_rush_test"
+        try await withPostgresClient(configuration: try PostgresClient.Configuration(url: url), logger: logger) { postgres in
+            try await MigrationRunner(migrations: try Migration.embedded(), logger: logger).run(on: postgres)
+            let redis = RedisClient(configuration: try RedisConfiguration(url: ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"))
+            let (bookingPort, paymentsPort) = (try await freePort(), try await freePort())
+            let namespace = "test:saga:\(UUID().uuidString)"
+            let routes = RouteTable(routes: [
+                ProxyRoute(name: "bookings", prefix: "/api/v1/bookings", upstreams: ["http://127.0.0.1:\(bookingPort)"], authentication: .required),
+                ProxyRoute(name: "payments", prefix: "/api/v1/payments", upstreams: ["http://127.0.0.1:\(paymentsPort)"], authentication: .required),
+            ])
+            let gateway = await GatewayComponents.make(
+                configuration: GatewayConfiguration(
+                    port: 0, passKeyNamespace: namespace + ":pass", releaseInterval: .zero, routes: routes, accessKeyNamespace: namespace + ":access"
+                ),
+                redis: redis, accounts: nil, logger: logger
+            )
+            let fixture = SagaFixture(postgres: postgres, redis: redis, gateway: gateway, bookingPort: bookingPort, paymentsPort: paymentsPort, hold: hold)
+            do {
+                try await fixture.startBooking()
+                try await fixture.startPayments()
+                try await body(fixture)
+            } catch {
+                await fixture.stopAll()
+                throw error
+            }
+            await fixture.stopAll()
+        }
+    }
+
+    /// Starts (or restarts) the booking service and its workers on its port.
+    func startBooking() async throws {
+        let app = buildBookingApplication(
+            address: .init(port: bookingPort), redis: redis, postgres: postgres, configuration: booking, logger: Self.logger
+        )
+        try await start("booking", app, workers: bookingWorkers(redis: redis, postgres: postgres, configuration: booking, logger: Self.logger), url: bookingURL)
+    }
+
+    func startPayments() async throws {
+        let app = buildPaymentsApplication(address: .init(port: paymentsPort), postgres: postgres, configuration: payments, logger: Self.logger)
+        try await start("payments", app, workers: paymentsWorkers(postgres: postgres, configuration: payments, logger: Self.logger), url: paymentsURL)
+    }
+
+    /// Stops a service and its workers at once, as a crash would.
+    func kill(_ name: String) async {
+        guard let task = running.withLock({ $0.removeValue(forKey: name) }) else { return }
+        task.cancel()
+        _ = try? await task.value
+    }
+
+    func stopAll() async {
+        for name in running.withLock({ Array($0.keys) }) { await kill(name) }
+        try? await gateway.httpClient.shutdown()
+        await redis.shutdown()
+    }
+
+    private func start(_ name: String, _ app: some ApplicationProtocol, workers: [any Service], url: String) async throws {
+        let task = Task {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+                for worker in workers { group.addTask { try await worker.run() } }
+            }
+        }
+        running.withLock { $0[name] = task }
+        for _ in 0..<100 {
+            if (try? await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/health"), timeout: .seconds(1)))?.status == .ok { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw CancellationError()
+    }
+
+    /// A published event `saga-<random>` with one zone `floor` of `seats` at 50.00 EUR.
+    func event(seats: Int, maxPerUser: Int = 10) async throws -> String {
+        let event = "saga-\(UUID().uuidString.prefix(8).lowercased())"
+        try await catalog.create(CatalogEvent(
+            id: event, name: "Saga", venue: "Loopback", startsAt: Date().addingTimeInterval(86_400), maxPerUser: maxPerUser,
+            zones: [CatalogZone(id: "floor", name: "Floor", priceMinor: 5_000, currency: "EUR", capacity: seats)]
+        ), organizer: "org")
+        try await catalog.publish(event: event)
+        return event
+    }
+
+    func deleteRedisKeys(of event: String) async throws {
+        for key in (try await redis.send("KEYS", "bk:{evt:\(event)}:*").array ?? []).compactMap(\.string) { try await redis.send("DEL", key) }
+        try await redis.send("SREM", BookingKeys.events, event)
+    }
+
+    /// Polls `condition` every 50 ms for up to `limit`.
+    func eventually(within limit: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try await condition()
+    }
+
+    static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 0
+        try await channel.close()
+        return port
+    }
+}
