@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-64}
-eval "$(scripts/services up | sed 's/^/export /')"
+source bench/lib.sh
 command -v wrk >/dev/null && command -v nginx >/dev/null || apt-get install -y -qq wrk nginx-light >/dev/null
 upstream_port=18090; nginx_port=18091; gateway_port=18080
 work=$(mktemp -d)
@@ -56,7 +56,7 @@ bin=$(swift build -c release --show-bin-path)/booking-rush
 "$bin" migrate >/dev/null
 LOG_FORMAT=text "$bin" gateway --port "$gateway_port" --routes "$work/routes.json" --log-level warning &
 gateway=$!
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$gateway_port/health" >/dev/null && break; sleep 0.1; done
+wait_healthy "$gateway_port"
 
 # An account, a room in queue mode, and a pass for it.
 event=bench-proxy-$(date +%s)
@@ -72,10 +72,6 @@ sleep 0.5
 pass=$(curl -fs "$base/api/v1/queue/$event/status" -H "Visitor-Ticket: $ticket" | json pass)
 curl -fs "$base/guarded/$event/x" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" >/dev/null
 
-wrk_run() { wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@"; }
-rate() { awk '/Requests\/sec/ {printf "%d", $2}' <<<"$1"; }
-pct() { awk -v p="$2" '$1 == p {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; printf "%.2f", v}' <<<"$1"; }
-errors() { awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$1"; }
 
 nginx_out=$(wrk_run "http://127.0.0.1:$nginx_port/plain/x")
 health_out=$(wrk_run "$base/health")
@@ -96,7 +92,7 @@ mkdir -p bench/results
   echo "| nginx proxy_pass | $n | $(pct "$nginx_out" 50%) | $(pct "$nginx_out" 99%) | 1.00× | $(errors "$nginx_out") |"
   for row in "gateway answering /health itself (no upstream; the HTTP stack ceiling):health_out" "gateway, no policies:plain_out" "gateway, access token + rate limit + queue pass:guarded_out"; do
     label=${row%%:*}; var=${row##*:}; out=${!var}
-    echo "| $label | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(python3 -c "print(f'{$(rate "$out") / $n:.2f}')")× | $(errors "$out") |"
+    echo "| $label | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(ratio "$(rate "$out")" "$n")× | $(errors "$out") |"
   done
   echo
   echo "Gateway RSS after the runs: ${gateway_rss} KiB."

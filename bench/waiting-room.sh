@@ -9,8 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-64}
-eval "$(scripts/services up | sed 's/^/export /')"
-redis_port=$(sed -E 's#.*:([0-9]+)/.*#\1#' <<<"$REDIS_URL")
+source bench/lib.sh
 port=${BENCH_GATEWAY_PORT:-18080}
 export ADMIN_TOKEN=bench-admin-token-0123456789
 export VISITOR_TICKET_SECRET=bench-visitor-ticket-secret-0123456789abcdef
@@ -21,7 +20,7 @@ bin=$(swift build -c release --show-bin-path)/booking-rush
 "$bin" gateway --port "$port" --log-level warning &
 gateway=$!
 trap 'kill $gateway 2>/dev/null; wait $gateway 2>/dev/null' EXIT
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+wait_healthy "$port"
 
 admin() { curl -fs -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' "http://127.0.0.1:$port/admin/v1/$2" ${3:+-d "$3"} >/dev/null; }
 paused='{"mode":"paused","release_rate":0,"max_active":0,"pass_ttl":300,"idle_timeout":3600}'
@@ -29,19 +28,14 @@ run=$(date +%s)
 join_room=bench-join-$run; status_room=bench-status-$run; rb_room=bench-rb-$run
 admin PUT "rooms/$join_room" "$paused"; admin PUT "rooms/$status_room" "$paused"; admin PUT "rooms/$rb_room" "$paused"
 
-rss() { awk '/VmRSS/ {print $2}' "/proc/$gateway/status"; }
 # wrk --latency: "Requests/sec: 12345.67" and "50%  1.23ms" / "99%  4.56ms"
-wrk_run() { wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@"; }
-rate() { awk '/Requests\/sec/ {printf "%d", $2}' <<<"$1"; }
-pct() { awk -v p="$2" '$1 == p {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; printf "%.2f", v}' <<<"$1"; }
-non2xx() { awk '/Non-2xx/ {print $NF}' <<<"$1"; }
 
 join_out=$(wrk_run -s bench/wrk/join.lua "http://127.0.0.1:$port/api/v1/queue/$join_room/join")
-join_rss=$(rss)
+join_rss=$(rss "$gateway")
 tickets=$(mktemp)
 bench/tickets.py "$VISITOR_TICKET_SECRET" 10000 "http://127.0.0.1:$port/api/v1/queue/$status_room/join" >"$tickets"
 status_out=$(TICKETS=$tickets wrk_run -s bench/wrk/status.lua "http://127.0.0.1:$port/api/v1/queue/$status_room/status")
-status_rss=$(rss)
+status_rss=$(rss "$gateway")
 
 keys() { for k in "$@"; do printf 'bk:{evt:%s}:%s ' "$rb_room" "$k"; done; }
 join_sha=$(redis-cli -p "$redis_port" script load "$(cat Lua/queue_join.lua)")
@@ -61,12 +55,12 @@ mkdir -p bench/results
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, the gateway (release build) and Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2); wrk -t2 -c$connections -d${seconds}s; redis-benchmark -c 50 -P 1."
   echo
-  echo "| operation | gateway (req/s) | p50 ms | p99 ms | non-2xx | redis-benchmark, same script (req/s) | gateway / script |"
+  echo "| operation | gateway (req/s) | p50 ms | p99 ms | errors | redis-benchmark, same script (req/s) | gateway / script |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
   for op in join status; do
     out_var=${op}_out; rb_var=rb_$op
     out=${!out_var}; ceiling=${!rb_var}
-    echo "| $op | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(non2xx "$out" || true) | ${ceiling%.*} | $(python3 -c "print(f'{$(rate "$out") / $ceiling:.2f}')") |"
+    echo "| $op | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(errors "$out") | ${ceiling%.*} | $(ratio "$(rate "$out")" "$ceiling") |"
   done
   echo
   echo "Gateway RSS: ${join_rss} KiB after the join run, ${status_rss} KiB after the status run."

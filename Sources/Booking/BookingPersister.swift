@@ -108,8 +108,9 @@ public struct BookingPersister: Service {
         if entries.isEmpty { entries = try await claimAbandoned(stream) }
         if entries.isEmpty { entries = try await read(stream, from: ">") }
         guard !entries.isEmpty else { return Progress() }
+        let batch = BookingBatch(entries.map(\.fields), logger: logger)
         try await postgres.withTransaction(logger: logger) { connection in
-            for entry in entries { try await apply(entry.fields, event: event, on: connection) }
+            try await batch.apply(event: event, on: connection)
         }
         _ = try await redis.send(RedisCommand("XACK", [stream, Self.group] + entries.map(\.id)))
         _ = try await redis.run(Self.trimScript, keys: [stream], arguments: [Self.group, Int(retention / .milliseconds(1))])
@@ -140,48 +141,6 @@ public struct BookingPersister: Service {
                 if let name = values[index].string, let value = values[index + 1].string { fields[name] = value }
             }
             return (id, fields)
-        }
-    }
-
-    private func apply(_ fields: [String: String], event: String, on connection: PostgresConnection) async throws {
-        guard let type = fields["type"], let booking = fields["booking"], let zone = fields["zone"],
-              let quantity = fields["quantity"].flatMap({ Int($0) })
-        else { return }
-        let at = Date(timeIntervalSince1970: Double(fields["at_ms"].flatMap { Int64($0) } ?? 0) / 1000)
-        switch type {
-        case "reserved":
-            let expires = Date(timeIntervalSince1970: Double(fields["expires_ms"].flatMap { Int64($0) } ?? 0) / 1000)
-            try await connection.query("""
-                WITH inserted AS (
-                    INSERT INTO booking.bookings (id, event_id, zone_id, user_id, quantity, status, total_minor, currency, expires_at, created_at)
-                    VALUES (\(booking), \(event), \(zone), \(fields["user"] ?? ""), \(quantity), 'held',
-                            \(Int64(fields["total"] ?? "0") ?? 0), \(fields["currency"] ?? ""), \(expires), \(at))
-                    ON CONFLICT (id) DO NOTHING
-                    RETURNING quantity
-                )
-                UPDATE booking.zones SET held = held + inserted.quantity
-                FROM inserted WHERE event_id = \(event) AND id = \(zone)
-                """, logger: logger)
-        case "confirmed":
-            try await connection.query("""
-                WITH changed AS (
-                    UPDATE booking.bookings SET status = 'confirmed', payment_ref = \(fields["payment"]), updated_at = \(at)
-                    WHERE id = \(booking) AND status = 'held' RETURNING quantity
-                )
-                UPDATE booking.zones SET held = held - changed.quantity, sold = sold + changed.quantity
-                FROM changed WHERE event_id = \(event) AND id = \(zone)
-                """, logger: logger)
-        case "cancelled", "expired":
-            try await connection.query("""
-                WITH changed AS (
-                    UPDATE booking.bookings SET status = \(type), updated_at = \(at)
-                    WHERE id = \(booking) AND status = 'held' RETURNING quantity
-                )
-                UPDATE booking.zones SET held = held - changed.quantity
-                FROM changed WHERE event_id = \(event) AND id = \(zone)
-                """, logger: logger)
-        default:
-            logger.warning("unknown booking event", metadata: ["type": "\(type)"])
         }
     }
 }

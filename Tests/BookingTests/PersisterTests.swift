@@ -53,6 +53,25 @@ struct PersisterTests {
         }
     }
 
+    @Test("one batch that expires a full zone's hold and sells its seats again never passes the capacity check")
+    func batchAtCapacity() async throws {
+        try await withStores { postgres, redis in
+            let inventory = Inventory(redis: redis)
+            let catalog = Catalog(postgres: postgres, inventory: inventory, hold: .seconds(1), logger: Self.logger)
+            let event = try await publishedEvent(catalog, prefix: "cap", seats: 2)
+            let first = try await inventory.reserve(event: event, zone: "floor", user: "first", quantity: 2)
+            try await Task.sleep(for: .milliseconds(Int(first.expiresAt.timeIntervalSinceNow * 1000) + 100))
+            #expect(try await inventory.sweep(event: event) == 1)
+            let second = try await inventory.reserve(event: event, zone: "floor", user: "second", quantity: 2)
+            try await inventory.confirm(event: event, bookingID: second.bookingID, payment: "pi-second")
+
+            let progress = try await BookingPersister(redis: redis, postgres: postgres, logger: Self.logger).drain(event: event)
+            #expect(progress.events == 4 && progress.transactions == 1, "reserved, expired, reserved, confirmed in one batch")
+            try await Self.expectPostgres(postgres, event: event, held: 0, sold: 2, statuses: ["expired": 1, "confirmed": 1])
+            try await deleteRedisKeys(of: event, redis: redis)
+        }
+    }
+
     @Test("a persister that dies between reading and acknowledging loses nothing: a restarted one claims its entries")
     func crashedConsumerIsClaimed() async throws {
         try await withStores { postgres, redis in

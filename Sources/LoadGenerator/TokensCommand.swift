@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Queue
+import Redis
+
+/// `rush-load tokens`: access tokens for many test users, signed with the gateway fleet's key
+/// ring in Redis, one per line, so a load test needs no password logins.
+struct TokensCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokens",
+        abstract: "Print access tokens for users PREFIX0…PREFIX(N-1), signed with the gateway's keys in Redis."
+    )
+
+    @Option(help: "Redis URL") var url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
+    @Option(help: "How many users") var count = 1_000
+    @Option(help: "User id prefix") var prefix = "load-user-"
+    @Option(help: "Roles, comma-separated") var roles = "customer"
+    @Option(help: "Issuer (the gateway's PASS_ISSUER)") var issuer = ProcessInfo.processInfo.environment["PASS_ISSUER"] ?? "booking-rush"
+
+    func run() async throws {
+        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+        let ring = SigningKeyRing(redis: redis, issuer: issuer, namespace: GatewayConfiguration().accessKeyNamespace)
+        try await ring.bootstrap()
+        let roleList = roles.split(separator: ",").map(String.init)
+        var output = ""
+        for index in 0..<count {
+            let claims = AccessTokenClaims(
+                issuer: issuer, audience: AccessTokens.audience, userID: "\(prefix)\(index)", roles: roleList, email: nil,
+                issuedAt: Date(), lifetime: AccessTokens.lifetime
+            )
+            output += try await ring.sign(claims, type: AccessTokenClaims.type) + "\n"
+        }
+        print(output, terminator: "")
+        await redis.shutdown()
+    }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Reservations, one run on this machine: reserves/s straight to the booking service, through the
+# gateway (access token + rate limit, then also an idempotency key), and booking_reserve.lua
+# under redis-benchmark (the ceiling). Afterwards the persister drains and `booking-rush
+# reconcile` checks that Redis and Postgres agree on every seat.
+#
+#   bench/booking.sh [seconds] [connections]
+#
+# Prints a table and writes bench/results/booking.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+connections=${2:-64}
+source bench/lib.sh
+command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+booking_port=18081; gateway_port=18080
+users=5000
+work=$(mktemp -d)
+export INTERNAL_SECRET=bench-internal-secret-0123456789abcdef ADMIN_TOKEN=bench-admin-token-0123456789 LOG_FORMAT=text
+
+cat >"$work/routes.json" <<ROUTES
+{
+  "routes": [
+    { "name": "bookings", "prefix": "/api/v1/bookings", "upstreams": ["http://127.0.0.1:$booking_port"],
+      "auth": "required", "idempotency": "optional",
+      "rate_limits": [ { "name": "per-user", "key": "user", "limit": 1000000, "period_s": 1 } ] }
+  ]
+}
+ROUTES
+
+swift build -c release --product booking-rush >/dev/null
+swift build -c release --product rush-load >/dev/null
+bin_dir=$(swift build -c release --show-bin-path)
+"$bin_dir/booking-rush" migrate >/dev/null
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done; rm -rf "$work"; }
+trap cleanup EXIT
+"$bin_dir/booking-rush" booking --port "$booking_port" --log-level warning & pids+=($!); booking_pid=$!
+"$bin_dir/booking-rush" gateway --port "$gateway_port" --routes "$work/routes.json" --log-level warning & pids+=($!); gateway_pid=$!
+wait_healthy "$booking_port"; wait_healthy "$gateway_port"
+
+# Events with one zone of 1,000,000 seats and 100 seats per user, created by a signed organizer.
+run=$(date +%s)
+signed() { IFS=$'\t' read -r user request signature < <(bench/identities.py "$INTERNAL_SECRET" 1 bench-organizer organizer)
+  curl -fs -X POST "http://127.0.0.1:$booking_port$1" -H 'Content-Type: application/json' -H "X-Gateway-User-Id: $user" \
+    -H 'X-Gateway-User-Roles: organizer' -H "X-Request-Id: $request" -H "X-Gateway-Signature: $signature" ${2:+-d "$2"} >/dev/null; }
+for kind in direct gateway idempotent; do
+  event="bench-$kind-$run"
+  signed /api/v1/events "{\"id\":\"$event\",\"name\":\"Bench\",\"venue\":\"Loopback\",\"starts_at\":\"2030-01-01T20:00:00Z\",\"max_per_user\":100,\"zones\":[{\"id\":\"floor\",\"name\":\"Floor\",\"price_minor\":5000,\"currency\":\"EUR\",\"capacity\":1000000}]}"
+  signed "/api/v1/events/$event/publish"
+done
+bench/identities.py "$INTERNAL_SECRET" "$users" "bench-user-$run-" >"$work/identities.tsv"
+"$bin_dir/rush-load" tokens --count "$users" --prefix "bench-user-$run-" >"$work/tokens.txt"
+
+commits() { psql "$DATABASE_URL" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
+commits_before=$(commits)
+
+direct_out=$(IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run wrk_run -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve")
+gateway_out=$(IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run wrk_run -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve")
+idempotent_out=$(IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run wrk_run -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve")
+booking_rss=$(rss "$booking_pid"); gateway_rss=$(rss "$gateway_pid")
+
+# The ceiling: the same script on an event that exists only in Redis (redis-benchmark draws each
+# __rand_int__ on its own, so booking ids repeat; nothing of it goes to Postgres).
+keys() { for k in "$@"; do printf 'bk:{evt:bench-rb-%s}:%s ' "$run" "$k"; done; }
+redis-cli -p "$redis_port" hset "bk:{evt:bench-rb-$run}:sale" status published max_per_user 100 hold_ms 600000 >/dev/null
+redis-cli -p "$redis_port" hset "bk:{evt:bench-rb-$run}:zone:floor" capacity 1000000 available 1000000 held 0 sold 0 price 5000 currency EUR >/dev/null
+sha=$(redis-cli -p "$redis_port" script load "$(cat Lua/booking_reserve.lua)")
+rb_out=$(redis-benchmark -p "$redis_port" -c 50 -P 1 -q -n 100000 -r 100000000 evalsha "$sha" 6 \
+  $(keys sale zone:floor user-seats booking:__rand_int__ holds stream) __rand_int__ u:__rand_int__ floor 1 | tr '\r' '\n' | grep 'requests per second' | tail -1)
+rb_rate=$(sed -E 's/.*: ([0-9.]+) requests per second.*/\1/' <<<"$rb_out")
+redis-cli -p "$redis_port" --scan --pattern "bk:{evt:bench-rb-$run}:*" | xargs -r -n 500 redis-cli -p "$redis_port" unlink >/dev/null
+
+# Let the booking service's persister catch up, then compare Redis and Postgres seat by seat.
+events=(); for kind in direct gateway idempotent; do events+=(--event "bench-$kind-$run"); done
+drain_started=$(date +%s)
+for _ in $(seq 1 300); do
+  pending=$({ "$bin_dir/booking-rush" reconcile "${events[@]}" --json 2>/dev/null || true; } | python3 -c 'import json,sys; print(sum(z["unpersisted"] for z in json.load(sys.stdin)["zones"]))')
+  [ "$pending" = 0 ] && break; sleep 1
+done
+commits_after=$(commits)
+drain_seconds=$(($(date +%s) - drain_started))
+reconcile_out=$("$bin_dir/booking-rush" reconcile "${events[@]}" || true)
+held=$(psql "$DATABASE_URL" -Atc "SELECT count(*) FROM booking.bookings WHERE event_id LIKE 'bench-%-$run'")
+
+n=$(rate "$direct_out")
+mkdir -p bench/results
+{
+  echo "# Reservations: straight to the booking service, through the gateway, and the Lua script alone"
+  echo
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, the gateway and booking service (release builds), Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) and Postgres; wrk -t2 -c$connections -d${seconds}s, one seat per request, $users users; redis-benchmark -c 50 -P 1."
+  echo
+  echo "| path | reserves/s | p50 ms | p99 ms | vs straight | errors |"
+  echo "|---|---:|---:|---:|---:|---|"
+  for row in "booking service, straight (signed identity)|direct_out" "gateway: access token + rate limit|gateway_out" "gateway: access token + rate limit + Idempotency-Key|idempotent_out"; do
+    label=${row%%|*}; var=${row##*|}; out=${!var}
+    echo "| $label | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(ratio "$(rate "$out")" "$n")× | $(errors "$out") |"
+  done
+  echo "| redis-benchmark EVALSHA booking_reserve.lua (ceiling) | ${rb_rate%.*} | | | $(ratio "$rb_rate" "$n")× | |"
+  echo
+  echo "RSS after the runs: booking service ${booking_rss} KiB, gateway ${gateway_rss} KiB."
+  echo
+  echo "Persistence: $held bookings reached Postgres in $((commits_after - commits_before)) committed transactions (every transaction on the database during the runs, readiness checks included): the persister batches up to 500 stream events per transaction. Postgres had every booking ${drain_seconds} s after the last run ended."
+  echo
+  echo "Reconciliation after the persister drained (\`booking-rush reconcile\`):"
+  echo
+  echo '```'
+  echo "$reconcile_out"
+  echo '```'
+  echo
+  echo "Reproduce: \`bench/booking.sh $seconds $connections\`"
+} | tee bench/results/booking.md
