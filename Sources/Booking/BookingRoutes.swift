@@ -57,10 +57,7 @@ struct BookingRoutes: Sendable {
                 bookingID: id, eventID: body.eventID, zoneID: body.zoneID, quantity: body.quantity, status: "reserved",
                 expiresAt: hold.expiresAt, total: hold.total, currency: hold.currency
             )
-            var response = try context.responseEncoder.encode(booking, from: request, context: context)
-            response.status = .created
-            response.headers[.location] = "/api/v1/bookings/\(id)"
-            return response
+            return try context.created(booking, at: "/api/v1/bookings/\(id)", for: request)
         }
         bookings.get(":id") { request, context -> BookingBody in
             let user = try GatewayIdentity.require(request, key: key)

@@ -8,7 +8,7 @@ import ServiceKit
 /// as the `booking-service` identity with the `service` role, signed with `INTERNAL_SECRET`.
 /// Refunds are idempotent there, so asking again is always safe.
 public struct RefundRequester: Sendable {
-    static let serviceUser = "booking-service"
+    static let identity = GatewayIdentity(userID: "booking-service", roles: ["service"])
 
     let client: HTTPClient
     let paymentsURL: String
@@ -28,11 +28,7 @@ public struct RefundRequester: Sendable {
         guard let escaped = paymentID.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["_", "-"])) else { return false }
         var request = HTTPClientRequest(url: "\(paymentsURL)/internal/v1/payments/\(escaped)/refund")
         request.method = .POST
-        let requestID = UUID().uuidString
-        request.headers.add(name: "X-Gateway-User-Id", value: Self.serviceUser)
-        request.headers.add(name: "X-Gateway-User-Roles", value: "service")
-        request.headers.add(name: "X-Request-Id", value: requestID)
-        request.headers.add(name: "X-Gateway-Signature", value: GatewaySignature.sign(userID: Self.serviceUser, roles: ["service"], requestID: requestID, key: key))
+        for field in Self.identity.signedFields(key: key) { request.headers.add(name: field.name, value: field.value) }
         do {
             let response = try await client.execute(request, timeout: .seconds(5))
             _ = try? await response.body.collect(upTo: 1 << 16)

@@ -28,12 +28,7 @@ struct BookingLookup: Sendable {
     func booking(_ id: String, for user: GatewayIdentity) async throws -> PayableBooking {
         guard let escaped = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) else { throw PaymentsError.bookingNotFound }
         var request = HTTPClientRequest(url: baseURL + "/api/v1/bookings/" + escaped)
-        let requestID = UUID().uuidString
-        let roles = user.roles.sorted()
-        request.headers.add(name: "X-Gateway-User-Id", value: user.userID)
-        request.headers.add(name: "X-Gateway-User-Roles", value: roles.joined(separator: ","))
-        request.headers.add(name: "X-Request-Id", value: requestID)
-        request.headers.add(name: "X-Gateway-Signature", value: GatewaySignature.sign(userID: user.userID, roles: roles, requestID: requestID, key: key))
+        for field in user.signedFields(key: key) { request.headers.add(name: field.name, value: field.value) }
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {

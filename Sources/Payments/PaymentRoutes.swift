@@ -35,12 +35,8 @@ struct PaymentRoutes: Sendable {
                 throw PaymentsError.bookingNotPayable(booking.status == "reserved" ? "expired" : booking.status)
             }
             let (intent, created) = try await store.intent(for: booking, user: user.userID)
-            var response = try context.responseEncoder.encode(intent, from: request, context: context)
-            if created {
-                response.status = .created
-                response.headers[.location] = "/api/v1/payments/\(intent.paymentID)"
-            }
-            return response
+            guard created else { return try context.responseEncoder.encode(intent, from: request, context: context) }
+            return try context.created(intent, at: "/api/v1/payments/\(intent.paymentID)", for: request)
         }
         payments.post("intent/confirm") { request, context -> PaymentIntent in
             let user = try GatewayIdentity.require(request, key: key)

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import HTTPTypes
 import Hummingbird
 
@@ -27,6 +28,22 @@ public struct GatewayIdentity: Sendable, Hashable {
             throw ProblemDetails(status: .unauthorized, detail: "The gateway's signature on the identity does not verify.")
         }
         return GatewayIdentity(userID: userID, roles: Set(roles))
+    }
+
+    public init(userID: String, roles: Set<String>) {
+        self.userID = userID
+        self.roles = roles
+    }
+
+    /// The fields that vouch for this identity to another service, signed with `key` under a
+    /// new request id: what a service sends when it calls another on a user's behalf.
+    public func signedFields(key: SymmetricKey) -> [(name: String, value: String)] {
+        let requestID = UUID().uuidString
+        let roles = self.roles.sorted()
+        return [
+            (Self.userField.rawName, userID), (Self.rolesField.rawName, roles.joined(separator: ",")), (Self.requestIDField.rawName, requestID),
+            (Self.signatureField.rawName, GatewaySignature.sign(userID: userID, roles: roles, requestID: requestID, key: key)),
+        ]
     }
 
     /// Whether the user holds one of `roles`.

@@ -14,3 +14,13 @@ extension Response {
         )
     }
 }
+
+extension RequestContext {
+    /// `201 Created` with `value` encoded by this context's encoder and `Location: location`.
+    public func created(_ value: some ResponseEncodable, at location: String, for request: Request) throws -> Response {
+        var response = try responseEncoder.encode(value, from: request, context: self)
+        response.status = .created
+        response.headers[.location] = location
+        return response
+    }
+}
