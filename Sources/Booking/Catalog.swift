@@ -40,6 +40,19 @@ public struct CatalogEvent: Sendable, Codable, Hashable {
         case maxPerUser = "max_per_user", zones
     }
 
+    /// Decodes an event; `max_per_user` may be left out (10).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(String.self, forKey: .id), name: try container.decode(String.self, forKey: .name),
+            venue: try container.decode(String.self, forKey: .venue), startsAt: try container.decode(Date.self, forKey: .startsAt),
+            saleStartsAt: try container.decodeIfPresent(Date.self, forKey: .saleStartsAt),
+            saleEndsAt: try container.decodeIfPresent(Date.self, forKey: .saleEndsAt),
+            maxPerUser: try container.decodeIfPresent(Int.self, forKey: .maxPerUser) ?? 10,
+            zones: try container.decode([CatalogZone].self, forKey: .zones)
+        )
+    }
+
     public init(id: String, name: String, venue: String, startsAt: Date, saleStartsAt: Date? = nil, saleEndsAt: Date? = nil, maxPerUser: Int = 10, zones: [CatalogZone]) {
         self.id = id
         self.name = name

@@ -43,7 +43,8 @@ struct EdgePipeline: Sendable {
         }
 
         let idempotent = route.idempotency != .off && (request.method == .post || request.method == .patch)
-        let needsBody = idempotent || route.queuePass?.eventFrom.hasPrefix("body:") == true
+        let passPolicy = route.queuePass.flatMap { $0.guards(request.method) ? $0 : nil }
+        let needsBody = idempotent || passPolicy?.eventFrom.hasPrefix("body:") == true
         var body = ProxyBody.streamed(request.body, length: length)
         var buffered: ByteBuffer?
         if needsBody {
@@ -57,7 +58,7 @@ struct EdgePipeline: Sendable {
         }
 
         var spend: PassSpend?
-        if let policy = route.queuePass {
+        if let policy = passPolicy {
             guard let event = PassEnforcer.event(for: policy, request: request, body: buffered), QueueKeys.isValidEvent(event) else {
                 throw QueueError.invalidEvent(PassEnforcer.event(for: policy, request: request, body: buffered) ?? "")
             }

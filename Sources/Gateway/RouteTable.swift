@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 
 /// The proxied routes, read from a JSON file: path prefix → upstreams, with the policies each applies.
 public struct RouteTable: Sendable, Codable, Hashable {
@@ -159,23 +160,34 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
     }
 }
 
-/// Where a guarded route finds the event whose queue pass it requires.
+/// Where a guarded route finds the event whose queue pass it requires, and which methods it guards.
 public struct QueuePassPolicy: Sendable, Codable, Hashable {
     /// `path:N` (the Nth segment, 0-based), `header:Name`, `query:name` or `body:field` (JSON).
     public var eventFrom: String
     /// Whether a pass is consumed by the first successful upstream response.
     public var singleUse: Bool
+    /// The methods that need a pass; nil: POST, PUT and PATCH when the event comes from the
+    /// body (a GET has none to name it), every method otherwise.
+    public var methods: [String]?
 
-    enum CodingKeys: String, CodingKey { case eventFrom = "event_from", singleUse = "single_use" }
+    enum CodingKeys: String, CodingKey { case eventFrom = "event_from", singleUse = "single_use", methods }
 
-    public init(eventFrom: String, singleUse: Bool = false) {
+    public init(eventFrom: String, singleUse: Bool = false, methods: [String]? = nil) {
         self.eventFrom = eventFrom
         self.singleUse = singleUse
+        self.methods = methods
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.eventFrom = try container.decode(String.self, forKey: .eventFrom)
         self.singleUse = try container.decodeIfPresent(Bool.self, forKey: .singleUse) ?? false
+        self.methods = try container.decodeIfPresent([String].self, forKey: .methods)?.map { $0.uppercased() }
+    }
+
+    /// Whether a request with `method` needs a pass.
+    public func guards(_ method: HTTPRequest.Method) -> Bool {
+        if let methods { return methods.contains(method.rawValue) }
+        return !eventFrom.hasPrefix("body:") || [.post, .put, .patch].contains(method)
     }
 }

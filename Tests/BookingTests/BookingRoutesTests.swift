@@ -47,6 +47,8 @@ struct BookingRoutesTests {
                 #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.identity("c-1-\(run)"), body: ByteBuffer(string: body)).status == .forbidden)
                 let invalid = body.replacingOccurrences(of: #""currency":"EUR""#, with: #""currency":"euro""#)
                 #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.identity("org-1-\(run)", roles: ["organizer"]), body: ByteBuffer(string: invalid)).status == .unprocessableContent)
+                let withoutLimit = body.replacingOccurrences(of: #""max_per_user":4,"#, with: "").replacingOccurrences(of: event, with: event + "-x")
+                #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.identity("org-1-\(run)", roles: ["organizer"]), body: ByteBuffer(string: withoutLimit)).status == .created, "max_per_user defaults to 10")
                 let created = try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.identity("org-1-\(run)", roles: ["organizer"]), body: ByteBuffer(string: body))
                 #expect(created.status == .created)
                 #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.identity("org-1-\(run)", roles: ["organizer"]), body: ByteBuffer(string: body)).status == .conflict)

@@ -205,12 +205,16 @@ struct EdgePolicyTests {
             routes: RouteTable(routes: [
                 ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url], queuePass: QueuePassPolicy(eventFrom: "path:2", singleUse: true)),
                 ProxyRoute(name: "fail", prefix: "/api/fail", upstreams: [upstream.url], queuePass: QueuePassPolicy(eventFrom: "header:X-Event-Id", singleUse: true)),
+                ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url], queuePass: QueuePassPolicy(eventFrom: "body:event_id")),
             ])
         ) { fixture in
             let event = fixture.event
             try await fixture.application.test(.live) { client in
                 let none = try await client.execute(uri: "/api/events/\(event)/buy", method: .post)
                 #expect(none.status == .forbidden)
+                let bodyGuarded = try await client.execute(uri: "/api/echo/x", method: .post, body: ByteBuffer(string: #"{"event_id":"\#(event)"}"#))
+                #expect(bodyGuarded.status == .forbidden, "a POST naming the event in its body needs a pass")
+                #expect(try await client.execute(uri: "/api/echo/x", method: .get).status == .ok, "a GET has no body to name an event: not guarded")
                 #expect(none.problem?.type == "https://booking-rush.dev/problems/queue-pass-required")
 
                 let joined = try await client.execute(uri: "/api/v1/queue/\(event)/join", method: .post)
