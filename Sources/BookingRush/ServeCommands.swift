@@ -1,6 +1,7 @@
 import ArgumentParser
 import Booking
 import Database
+import Foundation
 import Gateway
 import Hummingbird
 import Logging
@@ -93,8 +94,11 @@ struct DevCommand: AsyncParsableCommand {
 
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         try await seedDemoRoom(redis: redis, logger: logger)
-        let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
         let booking = try bookingConfiguration(paymentsURL: "http://\(host):\(paymentsPort)")
+        try await withPostgresClient(configuration: postgresConfiguration, logger: logger) { postgres in
+            try await seedDemoEvent(Catalog(postgres: postgres, inventory: Inventory(redis: redis), hold: booking.hold, logger: logger), logger: logger)
+        }
+        let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
         let payments = try paymentsConfiguration(bookingURL: "http://\(host):\(bookingPort)")
         let services: [any Service] = [
             postgres,
@@ -114,6 +118,7 @@ struct DevCommand: AsyncParsableCommand {
         print("""
             booking-rush is running:
               waiting room  http://\(host):\(gatewayPort)/waiting-room/demo
+              demo event    http://\(host):\(gatewayPort)/api/v1/events/demo
               gateway   http://\(host):\(gatewayPort)/health
               admin API http://\(host):\(gatewayPort)/admin/v1/rooms   (Authorization: Bearer $ADMIN_TOKEN)
               booking   http://\(host):\(bookingPort)/health
@@ -133,6 +138,26 @@ func seedDemoRoom(redis: RedisClient, logger: Logger) async throws {
     } catch .roomNotFound {
         try await room.configure(event: "demo", RoomConfiguration(mode: .queue, releaseRate: 5, passTTL: 600, targetURL: "/health"))
         logger.info("seeded the demo waiting room", metadata: ["event": "demo"])
+    }
+}
+
+/// A published `demo` event with three zones unless one exists; its inventory is (re)loaded
+/// into Redis either way, without touching counts Redis already has.
+func seedDemoEvent(_ catalog: Catalog, logger: Logger) async throws {
+    let event = CatalogEvent(
+        id: "demo", name: "Booking Rush Live", venue: "Loopback Arena", startsAt: Date().addingTimeInterval(30 * 86_400), maxPerUser: 6,
+        zones: [
+            CatalogZone(id: "floor", name: "Floor", priceMinor: 8_900, currency: "EUR", capacity: 500),
+            CatalogZone(id: "lower", name: "Lower tier", priceMinor: 6_500, currency: "EUR", capacity: 1_500),
+            CatalogZone(id: "upper", name: "Upper tier", priceMinor: 3_900, currency: "EUR", capacity: 3_000),
+        ]
+    )
+    do {
+        try await catalog.create(event, organizer: "system")
+        try await catalog.publish(event: event.id)
+        logger.info("seeded the demo event", metadata: ["event": "demo"])
+    } catch where isUniqueViolation(error) {
+        try await catalog.loadInventory(event: event.id)
     }
 }
 
