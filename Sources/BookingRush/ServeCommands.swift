@@ -23,6 +23,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Flag(help: "Run without built-in accounts (no database; tokens from elsewhere only)") var withoutAccounts = false
 
     func run() async throws {
+        try refuseDevelopmentSecrets(.gateway)
         let logger = connections.logger("gateway")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         let configuration = try GatewayConfiguration.fromEnvironment(host: host, port: port, routesPath: routes)
@@ -48,6 +49,7 @@ struct BookingCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (default: $BOOKING_PORT or 8081)") var port = environmentInteger("BOOKING_PORT", default: 8081)
 
     func run() async throws {
+        try refuseDevelopmentSecrets(.booking)
         let logger = connections.logger("booking")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
@@ -67,6 +69,7 @@ struct PaymentsCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (default: $PAYMENTS_PORT or 8082)") var port = environmentInteger("PAYMENTS_PORT", default: 8082)
 
     func run() async throws {
+        try refuseDevelopmentSecrets(.payments)
         let logger = connections.logger("payments")
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
         let configuration = try paymentsConfiguration()
@@ -87,6 +90,7 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Route table (JSON) of proxied routes (default: $GATEWAY_ROUTES)") var routes: String?
 
     func run() async throws {
+        try refuseDevelopmentSecrets(.all)
         let logger = connections.logger("dev")
         let postgresConfiguration = try connections.postgresConfiguration()
         let runner = try MigrationRunner(migrations: try Migration.embedded(), logger: logger)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Booking
 import Foundation
+import Gateway
 import Payments
 import ServiceKit
 
@@ -33,4 +34,36 @@ func paymentsConfiguration(bookingURL: String? = nil) throws -> PaymentsConfigur
         webhookSecret: try secret("WEBHOOK_SECRET", fallback: PaymentsConfiguration.developmentWebhookSecret),
         internalSecret: try secret("INTERNAL_SECRET", fallback: GatewaySignature.developmentSecret)
     )
+}
+
+/// Which service's secrets a command needs.
+enum SecretUse {
+    case gateway, booking, payments, all
+
+    var secrets: [ProductionSecrets.Secret] {
+        let development = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self) }
+        let admin = ProductionSecrets.Secret(name: "ADMIN_TOKEN", developmentValue: GatewayConfiguration.developmentAdminToken)
+        let tickets = ProductionSecrets.Secret(name: "VISITOR_TICKET_SECRET", developmentValue: development(GatewayConfiguration.developmentTicketSecret))
+        let internalSecret = ProductionSecrets.Secret(name: "INTERNAL_SECRET", developmentValue: development(GatewaySignature.developmentSecret))
+        let webhook = ProductionSecrets.Secret(name: "WEBHOOK_SECRET", developmentValue: development(PaymentsConfiguration.developmentWebhookSecret))
+        return switch self {
+        case .gateway: [admin, tickets, internalSecret]
+        case .booking, .payments: [internalSecret, webhook]
+        case .all: [admin, tickets, internalSecret, webhook]
+        }
+    }
+}
+
+/// Why a service would not start.
+struct StartupRefused: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Refuses to go on in production mode (`BOOKING_RUSH_ENV=production`) while a secret the
+/// command uses is missing or still its development default; names them, never their values.
+func refuseDevelopmentSecrets(_ use: SecretUse) throws {
+    let problems = ProductionSecrets.problems(use.secrets, environment: ProcessInfo.processInfo.environment)
+    guard problems.isEmpty else {
+        throw StartupRefused(description: "refusing to start in production mode: " + problems.joined(separator: "; "))
+    }
 }
