@@ -135,11 +135,7 @@ public struct BookingPersister: Service {
 
     private static func entries(_ entries: [RedisValue]) -> [StreamEntry] {
         entries.compactMap { entry in
-            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let values = parts[1].array else { return nil }
-            var fields: [String: String] = [:]
-            for index in stride(from: 0, to: values.count - 1, by: 2) {
-                if let name = values[index].string, let value = values[index + 1].string { fields[name] = value }
-            }
+            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].stringFields else { return nil }
             return (id, fields)
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Payments
 import PostgresNIO
+import ServiceKit
 
 /// The booking saga, driven by payment webhooks and persisted in `booking.sagas`:
 /// reserve → payment intent → payment succeeded → booking confirmed (seats sold) → notified;
@@ -70,15 +71,6 @@ public struct BookingSaga: Sendable {
         }
     }
 
-    /// The saga's state and confirmation code, if the booking has one.
-    public func state(of bookingID: String) async throws -> (state: State, code: String?)? {
-        let rows = try await postgres.query("SELECT state, confirmation_code FROM booking.sagas WHERE booking_id = \(bookingID)", logger: logger)
-        for try await (state, code) in rows.decode((String, String?).self) {
-            if let state = State(rawValue: state) { return (state, code) }
-        }
-        return nil
-    }
-
     private func isProcessed(_ eventID: String) async throws -> Bool {
         let rows = try await postgres.query("SELECT 1 FROM booking.processed_webhooks WHERE event_id = \(eventID)", logger: logger)
         for try await _ in rows { return true }
@@ -117,7 +109,7 @@ public struct BookingSaga: Sendable {
                     type: type, bookingID: intent.bookingID, eventID: intent.eventID, userID: intent.userID,
                     paymentID: intent.paymentID, amount: intent.amount, currency: intent.currency, confirmationCode: code
                 )
-                let payload = String(decoding: try JSONEncoder.sorted.encode(notification), as: UTF8.self)
+                let payload = String(decoding: try JSONEncoder.sortedKeys.encode(notification), as: UTF8.self)
                 try await connection.query(
                     "INSERT INTO booking.outbox (booking_id, type, payload) VALUES (\(intent.bookingID), \(type), \(payload))", logger: logger
                 )
@@ -141,13 +133,5 @@ public struct SagaNotification: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case type, bookingID = "booking_id", eventID = "event_id", userID = "user_id", paymentID = "payment_id"
         case amount, currency, confirmationCode = "confirmation_code"
-    }
-}
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return encoder
     }
 }

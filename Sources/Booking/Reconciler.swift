@@ -175,11 +175,7 @@ public struct Reconciler: Sendable {
         guard try await inventory.redis.send("EXISTS", stream).int == 1 else { return 0 }
         let length = try await inventory.redis.send("XLEN", stream).int ?? 0
         for group in try await inventory.redis.send("XINFO", "GROUPS", stream).array ?? [] {
-            let fields = group.array ?? []
-            var values: [String: RedisValue] = [:]
-            for index in stride(from: 0, to: fields.count - 1, by: 2) {
-                if let name = fields[index].string { values[name] = fields[index + 1] }
-            }
+            let values = group.fields ?? [:]
             guard values["name"]?.string == BookingPersister.group else { continue }
             return (values["pending"]?.int ?? 0) + (values["lag"]?.int ?? length)
         }

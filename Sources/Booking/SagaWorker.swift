@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Redis
+import ServiceKit
 import ServiceLifecycle
 
 /// The saga's background work: relays the outbox to the `bk:notifications` Redis Stream, and
@@ -11,6 +12,10 @@ import ServiceLifecycle
 /// relays that row again (notifications carry the outbox id, for consumers to drop repeats).
 public struct SagaWorker: Service {
     public static let notifications = "bk:notifications"
+    /// Refunds the payments service refused or did not answer: 1 s, doubling, up to 256 s.
+    static let refundBackoff = RetryBackoff(base: .seconds(1), maximum: .seconds(256))
+    /// How long an accepted refund may wait for its webhook before it is asked for again.
+    static let refundConfirmationWait: Duration = .seconds(60)
 
     let postgres: PostgresClient
     let redis: RedisClient
@@ -72,7 +77,7 @@ public struct SagaWorker: Service {
             for try await row in rows.decode((String, String, Int).self) { due.append(row) }
             for saga in due {
                 let accepted = await refunds.request(paymentID: saga.payment, bookingID: saga.booking)
-                let wait = accepted ? 60 : Double(min(300, 1 << min(saga.attempts, 8))) * Double.random(in: 0.5...1)
+                let wait = (accepted ? Self.refundConfirmationWait : Self.refundBackoff.delay(afterAttempt: saga.attempts)) / .seconds(1)
                 try await connection.query("""
                     UPDATE booking.sagas SET refund_attempts = refund_attempts + 1,
                         next_refund_at = now() + make_interval(secs => \(wait)) WHERE booking_id = \(saga.booking)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceKit
 
 /// Payment intents in Postgres. Every status change and the webhook that announces it are
 /// written in one transaction (`payments.webhook_deliveries` is the service's outbox).
@@ -82,9 +83,7 @@ public struct PaymentStore: Sendable {
     }
 
     static func enqueue(_ event: PaymentEvent, on connection: PostgresConnection, logger: Logger) async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
+        let payload = String(decoding: try JSONEncoder.sortedKeys.encode(event), as: UTF8.self)
         try await connection.query("""
             INSERT INTO payments.webhook_deliveries (event_id, payment_id, type, payload)
             VALUES (\(event.id), \(event.data.paymentID), \(event.type.rawValue), \(payload))

@@ -18,7 +18,7 @@ public struct PaymentsConfiguration: Sendable {
     /// Key of the identity signature, shared with the gateway (`INTERNAL_SECRET`).
     public var internalSecret: [UInt8]
     public var processor: any PaymentProcessor
-    public var backoff: WebhookDispatcher.Backoff
+    public var backoff: RetryBackoff
 
     /// The webhook secret used when `WEBHOOK_SECRET` is not set: for local development only.
     public static let developmentWebhookSecret = Array("booking-rush-development-webhook-secret!".utf8)
@@ -29,7 +29,7 @@ public struct PaymentsConfiguration: Sendable {
         webhookSecret: [UInt8] = PaymentsConfiguration.developmentWebhookSecret,
         internalSecret: [UInt8] = GatewaySignature.developmentSecret,
         processor: any PaymentProcessor = TestCardProcessor(),
-        backoff: WebhookDispatcher.Backoff = .init()
+        backoff: RetryBackoff = WebhookDispatcher.defaultBackoff
     ) {
         self.bookingURL = bookingURL.hasSuffix("/") ? String(bookingURL.dropLast()) : bookingURL
         self.webhookURL = webhookURL ?? self.bookingURL + "/webhooks/payments"

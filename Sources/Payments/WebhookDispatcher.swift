@@ -9,35 +9,21 @@ import ServiceLifecycle
 
 /// Delivers the webhooks in `payments.webhook_deliveries` to the booking service, signed
 /// Stripe-style, until each is acknowledged with a 2xx. Failed deliveries wait with exponential
-/// backoff and full jitter. Rows are taken `FOR UPDATE SKIP LOCKED` inside a transaction, so
+/// backoff and jitter (`RetryBackoff`). Rows are taken `FOR UPDATE SKIP LOCKED` inside a transaction, so
 /// any number of payments instances can deliver side by side without sending one twice at once.
 public struct WebhookDispatcher: Service {
-    /// Backoff between attempts: `base · 2^attempt`, at most `maximum`, jittered.
-    public struct Backoff: Sendable, Hashable {
-        public var base: Duration
-        public var maximum: Duration
-
-        public init(base: Duration = .milliseconds(500), maximum: Duration = .seconds(300)) {
-            self.base = base
-            self.maximum = maximum
-        }
-
-        func delay(afterAttempt attempt: Int) -> Duration {
-            let exponential = base * (1 << min(attempt, 20))
-            let capped = min(exponential, maximum)
-            return capped * Double.random(in: 0.5...1.0)
-        }
-    }
+    /// 0.5 s, doubling, up to 5 minutes.
+    public static let defaultBackoff = RetryBackoff(base: .milliseconds(500), maximum: .seconds(300))
 
     let postgres: PostgresClient
     let client: HTTPClient
     let url: String
     let key: SymmetricKey
-    let backoff: Backoff
+    let backoff: RetryBackoff
     let batchSize: Int
     let logger: Logger
 
-    public init(postgres: PostgresClient, client: HTTPClient, url: String, secret: [UInt8], backoff: Backoff = Backoff(), batchSize: Int = 20, logger: Logger) {
+    public init(postgres: PostgresClient, client: HTTPClient, url: String, secret: [UInt8], backoff: RetryBackoff = WebhookDispatcher.defaultBackoff, batchSize: Int = 20, logger: Logger) {
         self.postgres = postgres
         self.client = client
         self.url = url

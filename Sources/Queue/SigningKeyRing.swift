@@ -175,15 +175,9 @@ public final class SigningKeyRing: Sendable {
 
     private func loadStored() async throws -> [String: StoredKey] {
         let reply = try await redis.send(RedisCommand("HGETALL", [keysKey]))
-        let fields = reply.array ?? []
-        var stored: [String: StoredKey] = [:]
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            guard let kid = fields[index].string, let json = fields[index + 1].string,
-                  let key = try? JSONDecoder().decode(StoredKey.self, from: Data(json.utf8))
-            else { continue }
-            stored[kid] = key
+        return (reply.stringFields ?? [:]).compactMapValues { json in
+            try? JSONDecoder().decode(StoredKey.self, from: Data(json.utf8))
         }
-        return stored
     }
 
     private static func generate() throws -> (kid: String, stored: String) {

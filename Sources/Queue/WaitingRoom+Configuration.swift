@@ -22,11 +22,7 @@ extension WaitingRoom {
     public func describe(event: String) async throws(QueueError) -> RoomDescription {
         let keys = try Self.keys(event)
         let reply = try await send(RedisCommand("HGETALL", [keys.room]))
-        var hash: [String: String] = [:]
-        let fields = reply.array ?? []
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            if let name = fields[index].string, let value = fields[index + 1].string { hash[name] = value }
-        }
+        let hash = reply.stringFields ?? [:]
         guard let configuration = RoomConfiguration(hash: hash) else { throw .roomNotFound(event: event) }
         let opened = hash["opened"] == "1"
         return RoomDescription(

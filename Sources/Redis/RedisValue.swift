@@ -60,6 +60,22 @@ extension RedisValue {
         return nil
     }
 
+    /// An array reply of alternating names and values (`HGETALL`, `XINFO`, a stream entry's
+    /// fields) as a dictionary; pairs whose name is not a string are left out.
+    public var fields: [String: RedisValue]? {
+        guard let values = array else { return nil }
+        var fields: [String: RedisValue] = [:]
+        for index in stride(from: 0, to: values.count - 1, by: 2) {
+            if let name = values[index].string { fields[name] = values[index + 1] }
+        }
+        return fields
+    }
+
+    /// `fields`, keeping only the values that are strings.
+    public var stringFields: [String: String]? {
+        fields?.compactMapValues(\.string)
+    }
+
     /// Whether this is the nil reply.
     public var isNull: Bool {
         if case .null = self { return true }

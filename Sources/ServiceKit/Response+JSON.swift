@@ -15,6 +15,15 @@ extension Response {
     }
 }
 
+extension JSONEncoder {
+    /// An encoder with sorted keys, for stable stored and signed payloads.
+    public static var sortedKeys: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }
+}
+
 extension RequestContext {
     /// `201 Created` with `value` encoded by this context's encoder and `Location: location`.
     public func created(_ value: some ResponseEncodable, at location: String, for request: Request) throws -> Response {
