@@ -157,6 +157,8 @@ let package = Package(
             name: "RedisTests",
             dependencies: [
                 "Redis", "EmbeddedResources",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
