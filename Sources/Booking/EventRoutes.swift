@@ -32,6 +32,21 @@ struct EventList: ResponseEncodable {
     var events: [EventBody]
 }
 
+/// One zone's live counts, for organizers and the operator console.
+struct ZoneInventoryBody: ResponseEncodable {
+    var id: String
+    var name: String
+    var capacity: Int
+    var available: Int
+    var held: Int
+    var sold: Int
+}
+
+struct EventInventoryBody: ResponseEncodable {
+    var event: String
+    var zones: [ZoneInventoryBody]
+}
+
 /// `/api/v1/events`: the public catalog, and event creation for organizers.
 struct EventRoutes: Sendable {
     let catalog: Catalog
@@ -79,6 +94,19 @@ struct EventRoutes: Sendable {
                 throw BookingError.invalidCatalog("the sale must end after it starts")
             }
             return Response(status: .noContent)
+        }
+        events.get(":id/inventory") { request, context -> EventInventoryBody in
+            let user = try GatewayIdentity.require(request, key: key)
+            let id = try context.parameters.require("id")
+            try await authorizeEditor(user, of: id)
+            var counted: [ZoneInventoryBody] = []
+            for zone in try await zones(of: id) {
+                let counts = try await inventory.zone(event: id, zone: zone.id)
+                counted.append(ZoneInventoryBody(
+                    id: zone.id, name: zone.name, capacity: counts.capacity, available: counts.available, held: counts.held, sold: counts.sold
+                ))
+            }
+            return EventInventoryBody(event: id, zones: counted)
         }
         events.post(":id/publish") { request, context -> Response in
             let user = try GatewayIdentity.require(request, key: key)

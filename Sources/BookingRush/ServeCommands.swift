@@ -98,17 +98,20 @@ struct DevCommand: AsyncParsableCommand {
 
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         try await seedDemoRoom(redis: redis, logger: logger)
+        let admin = DemoAdmin.fromEnvironment()
         let booking = try bookingConfiguration(paymentsURL: "http://\(host):\(paymentsPort)")
         try await withPostgresClient(configuration: postgresConfiguration, logger: logger) { postgres in
             try await seedDemoEvent(Catalog(postgres: postgres, inventory: Inventory(redis: redis), hold: booking.hold, logger: logger), logger: logger)
+            try await seedAdminAccount(admin, accounts: AccountStore(postgres: postgres, bcryptCost: bcryptCost(), logger: logger), logger: logger)
         }
         let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
+        let accounts = AccountStore(postgres: postgres, bcryptCost: bcryptCost(), logger: logger)
         let payments = try paymentsConfiguration(bookingURL: "http://\(host):\(bookingPort)")
         let services: [any Service] = [
             postgres,
             try await buildGatewayApplication(
                 configuration: try GatewayConfiguration.fromEnvironment(host: host, port: gatewayPort, routesPath: routes),
-                redis: redis, accounts: AccountStore(postgres: postgres, bcryptCost: bcryptCost(), logger: logger),
+                redis: redis, accounts: accounts,
                 logger: connections.logger("gateway")
             ),
             buildBookingApplication(
@@ -119,49 +122,19 @@ struct DevCommand: AsyncParsableCommand {
             ),
         ] + bookingWorkers(redis: redis, postgres: postgres, configuration: booking, logger: connections.logger("booking"))
             + paymentsWorkers(postgres: postgres, configuration: payments, logger: connections.logger("payments"))
+        let gateway = "http://\(host):\(gatewayPort)"
         print("""
             booking-rush is running:
-              waiting room  http://\(host):\(gatewayPort)/waiting-room/demo
-              demo event    http://\(host):\(gatewayPort)/api/v1/events/demo
-              gateway   http://\(host):\(gatewayPort)/health
-              admin API http://\(host):\(gatewayPort)/admin/v1/rooms   (Authorization: Bearer $ADMIN_TOKEN)
-              booking   http://\(host):\(bookingPort)/health
-              payments  http://\(host):\(paymentsPort)/health
+              shop (customer flow)  \(gateway)/shop/demo
+              waiting room          \(gateway)/waiting-room/demo
+              operator console      \(gateway)/admin/   (\(admin.email) / \(admin.passwordHint), or the ADMIN_TOKEN)
+              admin API             \(gateway)/admin/v1/rooms   (Authorization: Bearer $ADMIN_TOKEN)
+              metrics               \(gateway)/metrics  http://\(host):\(bookingPort)/metrics  http://\(host):\(paymentsPort)/metrics
+              health                \(gateway)/health  http://\(host):\(bookingPort)/health  http://\(host):\(paymentsPort)/health
             Ctrl-C stops everything.
             """)
         try await runServices(services, logger: logger)
         await redis.shutdown()
-    }
-}
-
-/// A `demo` waiting room (queue mode, 5 visitors a second) unless one exists.
-func seedDemoRoom(redis: RedisClient, logger: Logger) async throws {
-    let room = WaitingRoom(redis: redis)
-    do {
-        _ = try await room.describe(event: "demo")
-    } catch .roomNotFound {
-        try await room.configure(event: "demo", RoomConfiguration(mode: .queue, releaseRate: 5, passTTL: 600, targetURL: "/health"))
-        logger.info("seeded the demo waiting room", metadata: ["event": "demo"])
-    }
-}
-
-/// A published `demo` event with three zones unless one exists; its inventory is (re)loaded
-/// into Redis either way, without touching counts Redis already has.
-func seedDemoEvent(_ catalog: Catalog, logger: Logger) async throws {
-    let event = CatalogEvent(
-        id: "demo", name: "Booking Rush Live", venue: "Loopback Arena", startsAt: Date().addingTimeInterval(30 * 86_400), maxPerUser: 6,
-        zones: [
-            CatalogZone(id: "floor", name: "Floor", priceMinor: 8_900, currency: "EUR", capacity: 500),
-            CatalogZone(id: "lower", name: "Lower tier", priceMinor: 6_500, currency: "EUR", capacity: 1_500),
-            CatalogZone(id: "upper", name: "Upper tier", priceMinor: 3_900, currency: "EUR", capacity: 3_000),
-        ]
-    )
-    do {
-        try await catalog.create(event, organizer: "system")
-        try await catalog.publish(event: event.id)
-        logger.info("seeded the demo event", metadata: ["event": "demo"])
-    } catch where isUniqueViolation(error) {
-        try await catalog.loadInventory(event: event.id)
     }
 }
 

@@ -16,3 +16,6 @@ public enum EmbeddedLua {}
 
 /// The SQL migrations of `Migrations/` (generated at build time).
 public enum EmbeddedMigrations {}
+
+/// The browser assets of `Web/` (customer flow and operator console), generated at build time.
+public enum EmbeddedWeb {}

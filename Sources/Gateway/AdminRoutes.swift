@@ -17,13 +17,15 @@ struct RotatedKeyBody: ResponseEncodable {
     var kid: String
 }
 
-/// `/admin/v1`: rooms (configuration, pause/resume/close, stats) and pass-key rotation.
+/// `/admin/v1`: rooms (configuration, pause/resume/close, stats), this instance's traffic, and
+/// pass-key rotation.
 struct AdminRoutes: Sendable {
     let room: WaitingRoom
     let keys: SigningKeyRing
     let adminToken: String
     let tokens: AccessTokens?
     let accounts: AccountRoutes?
+    let traffic: TrafficWindow
 
     func addRoutes(to router: Router<GatewayRequestContext>) {
         let admin = router.group("admin/v1").add(middleware: AdminAuthenticationMiddleware(token: adminToken, tokens: tokens))
@@ -58,6 +60,7 @@ struct AdminRoutes: Sendable {
             let event = try context.parameters.require("event")
             return AdminRoomBody(room: try await room.describe(event: event), stats: try await room.stats(event: event))
         }
+        admin.get("traffic") { _, _ in traffic.summary() }
         admin.post("keys/rotate") { _, _ in
             RotatedKeyBody(kid: try await keys.rotate())
         }

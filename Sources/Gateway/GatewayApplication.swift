@@ -71,14 +71,16 @@ public func buildGatewayApplication(
 }
 
 /// The gateway's routes: health, proxied routes with their policies, the waiting room's API
-/// and page, JWKS, and the admin API.
+/// and page, the customer flow and operator console pages, JWKS, and the admin API.
 public func buildGatewayRouter(_ components: GatewayComponents) -> Router<GatewayRequestContext> {
     let configuration = components.configuration
     let router = Router(context: GatewayRequestContext.self)
     let limiter = RateLimiter(redis: components.redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))))
     let addresses = ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
+    let traffic = TrafficWindow()
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: TrafficMiddleware(window: traffic))
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: ProxyMiddleware(pipeline: EdgePipeline(
         table: configuration.routes,
@@ -98,6 +100,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     )
     queue.addRoutes(to: router)
     queue.addPage(to: router)
+    WebAssets().addRoutes(to: router)
     router.get(".well-known/jwks.json") { _, _ -> Response in
         var response = try Response.json(components.passKeys.jwks)
         response.headers[.cacheControl] = "public, max-age=60"
@@ -109,7 +112,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     accountRoutes?.addRoutes(to: router)
     AdminRoutes(
         room: components.room, keys: components.passKeys, adminToken: configuration.adminToken,
-        tokens: components.accessTokens, accounts: accountRoutes
+        tokens: components.accessTokens, accounts: accountRoutes, traffic: traffic
     ).addRoutes(to: router)
     return router
 }

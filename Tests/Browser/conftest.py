@@ -1,4 +1,4 @@
-"""Fixtures for browser tests: a real gateway process on a free port, and headless Chromium."""
+"""Fixtures for browser tests: a real gateway (or the whole system) on free ports, and headless Chromium."""
 import json
 import os
 import socket
@@ -43,27 +43,94 @@ class Gateway:
         return event
 
 
-@pytest.fixture(scope="session")
-def gateway():
-    binary = os.environ.get("BOOKING_RUSH_BIN")
-    if not binary:
-        binary = subprocess.check_output(["swift", "build", "--show-bin-path"], text=True).strip() + "/booking-rush"
-    port = free_port()
-    environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN)
-    process = subprocess.Popen([binary, "gateway", "--port", str(port), "--log-level", "warning"], env=environment)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+def binary() -> str:
+    path = os.environ.get("BOOKING_RUSH_BIN")
+    if path:
+        return path
+    return subprocess.check_output(["swift", "build", "--show-bin-path"], text=True).strip() + "/booking-rush"
+
+
+def start(arguments, environment, base: str, timeout: float = 30):
+    """Starts `booking-rush ARGUMENTS` and waits until BASE/health answers."""
+    process = subprocess.Popen([binary()] + arguments + ["--log-level", "warning"], env=dict(os.environ, **environment))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(base + "/health")
-            break
+            return process
         except OSError:
+            if process.poll() is not None:
+                break
             time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("the gateway did not start")
-    yield Gateway(base)
+    process.kill()
+    pytest.fail(f"booking-rush {' '.join(arguments)} did not start")
+
+
+def stop(process):
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def gateway():
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start(["gateway", "--port", str(port)], {"ADMIN_TOKEN": ADMIN_TOKEN}, base)
+    yield Gateway(base)
+    stop(process)
+
+
+class System(Gateway):
+    """`booking-rush dev`: gateway, booking and payments in one process, with an admin account."""
+
+    def __init__(self, base: str, admin_email: str, admin_password: str):
+        super().__init__(base)
+        self.admin_email = admin_email
+        self.admin_password = admin_password
+        self.admin_access_token = None
+
+    def login(self, email: str, password: str) -> str:
+        _, body = self.request("POST", "/api/v1/auth/login", {"email": email, "password": password},
+                               {"Content-Type": "application/json"})
+        return body["access_token"]
+
+    def as_admin(self, method: str, path: str, body=None):
+        """Calls the gateway with the admin account's access token (logged in once: logins are rate limited)."""
+        if self.admin_access_token is None:
+            self.admin_access_token = self.login(self.admin_email, self.admin_password)
+        return self.request(method, path, body, {"Authorization": f"Bearer {self.admin_access_token}", "Content-Type": "application/json"})
+
+    def event(self, zones, max_per_user: int = 6) -> str:
+        """A published event with the given zones, and a queueing room that sends admitted visitors to its shop page."""
+        event = "flow-" + uuid.uuid4().hex[:8]
+        self.as_admin("POST", "/api/v1/events", {
+            "id": event, "name": f"Browser test {event}", "venue": "Headless Hall",
+            "starts_at": "2031-06-01T19:00:00Z", "max_per_user": max_per_user, "zones": zones,
+        })
+        self.as_admin("POST", f"/api/v1/events/{event}/publish")
+        self.admin("PUT", f"/rooms/{event}", {"mode": "queue", "release_rate": 2, "max_active": 0, "pass_ttl": 300,
+                                              "idle_timeout": 60, "target_url": f"/shop/{event}"})
+        return event
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory):
+    gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
+    routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
+    for route in routes["routes"]:
+        route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
+    routes_path = tmp_path_factory.mktemp("system") / "routes.json"
+    routes_path.write_text(json.dumps(routes))
+    email, password = f"admin-{uuid.uuid4().hex[:8]}@booking-rush.test", "browser-admin-password"
+    base = f"http://127.0.0.1:{gateway_port}"
+    process = start(
+        ["dev", "--gateway-port", str(gateway_port), "--booking-port", str(booking_port),
+         "--payments-port", str(payments_port), "--routes", str(routes_path)],
+        {"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10"},
+        base, timeout=60,
+    )
+    yield System(base, email, password)
+    stop(process)
 
 
 def make_browser(javascript: bool):

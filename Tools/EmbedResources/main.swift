@@ -2,8 +2,9 @@ import Foundation
 
 /// Writes a Swift file holding the given files' contents as raw string literals.
 ///
-/// Usage: `EmbedResources OUTPUT [lua=PATH | migration=PATH]...`
-/// Lua scripts become `EmbeddedLua.<camelCaseName>`; migrations become `EmbeddedMigrations.all`, in name order.
+/// Usage: `EmbedResources OUTPUT [lua=PATH | migration=PATH | web=PATH]...`
+/// Lua scripts become `EmbeddedLua.<camelCaseName>`; migrations become `EmbeddedMigrations.all`, in name order;
+/// web assets become `EmbeddedWeb.all`, keyed by file name.
 
 func identifier(for fileName: String) -> String {
     let stem = fileName.split(separator: ".").first.map(String.init) ?? fileName
@@ -32,16 +33,19 @@ func declaration(_ path: String) throws -> (name: String, identifier: String, li
 
 let arguments = CommandLine.arguments.dropFirst()
 guard let output = arguments.first else {
-    FileHandle.standardError.write(Data("usage: EmbedResources OUTPUT [lua=PATH | migration=PATH]...\n".utf8))
+    FileHandle.standardError.write(Data("usage: EmbedResources OUTPUT [lua=PATH | migration=PATH | web=PATH]...\n".utf8))
     exit(2)
 }
 var lua: [(name: String, identifier: String, literal: String)] = []
 var migrations: [(name: String, identifier: String, literal: String)] = []
+var web: [(name: String, identifier: String, literal: String)] = []
 for argument in arguments.dropFirst() {
     if argument.hasPrefix("lua=") {
         lua.append(try declaration(String(argument.dropFirst(4))))
     } else if argument.hasPrefix("migration=") {
         migrations.append(try declaration(String(argument.dropFirst(10))))
+    } else if argument.hasPrefix("web=") {
+        web.append(try declaration(String(argument.dropFirst(4))))
     }
 }
 
@@ -59,7 +63,14 @@ source += "    public static let all: [EmbeddedFile] = [\n"
 for file in migrations {
     source += "        EmbeddedFile(name: \"\(file.name)\", contents: \(file.literal)),\n"
 }
-source += "    ]\n}\n"
+source += "    ]\n}\n\n"
+source += "extension EmbeddedWeb {\n"
+source += "    /// Every file in `Web/`, by name.\n"
+source += "    public static let all: [String: EmbeddedFile] = [\n"
+for file in web {
+    source += "        \"\(file.name)\": EmbeddedFile(name: \"\(file.name)\", contents: \(file.literal)),\n"
+}
+source += web.isEmpty ? "        :\n    ]\n}\n" : "    ]\n}\n"
 
 let data = Data(source.utf8)
 if (try? Data(contentsOf: URL(fileURLWithPath: output))) != data {

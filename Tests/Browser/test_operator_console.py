@@ -1,0 +1,113 @@
+"""The operator console in a real headless Chromium: admin sign-in, live room figures, sales per
+zone, traffic, and the controls (release rate, pause/resume, open, close) acting on the room."""
+import urllib.error
+import uuid
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import ADMIN_TOKEN, screenshot
+from test_customer_flow import ZONES
+
+
+def room_section(driver, event: str):
+    return driver.find_element(By.CSS_SELECTOR, f'section.room[data-event="{event}"]')
+
+
+def figure(driver, event: str, name: str) -> str:
+    return room_section(driver, event).find_element(By.CSS_SELECTOR, ".room-" + name).text
+
+
+def refreshes(driver) -> int:
+    return int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-refreshed") or 0)
+
+
+def wait_refreshed(driver, times: int = 2):
+    start = refreshes(driver)
+    WebDriverWait(driver, 15, poll_frequency=0.2).until(lambda d: refreshes(d) >= start + times)
+
+
+def room(system, event: str) -> dict:
+    return system.admin("GET", f"/rooms/{event}")[1]["room"]["configuration"]
+
+
+def shoot(driver, event: str, name: str):
+    driver.execute_script("arguments[0].scrollIntoView()", room_section(driver, event))
+    screenshot(driver, name)
+
+
+def sign_in(driver, system):
+    driver.get(system.base + "/admin/")
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "signin").is_displayed())
+    driver.find_element(By.ID, "email").send_keys(system.admin_email)
+    driver.find_element(By.ID, "password").send_keys(system.admin_password)
+    driver.find_element(By.ID, "signin-button").click()
+    WebDriverWait(driver, 15).until(lambda d: d.find_element(By.ID, "console").is_displayed())
+
+
+def test_console_shows_live_figures_and_controls_the_room(system, browser):
+    event = system.event(ZONES)
+    system.admin("POST", f"/rooms/{event}/pause")
+    for _ in range(3):
+        system.request("POST", f"/api/v1/queue/{event}/join")
+
+    sign_in(browser, system)
+    WebDriverWait(browser, 15, poll_frequency=0.2).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'section.room[data-event="{event}"]'))
+    wait_refreshed(browser)
+    assert figure(browser, event, "waiting") == "3"
+    assert figure(browser, event, "mode") == "paused"
+    assert figure(browser, event, "configured") == "2"
+    zones = room_section(browser, event).find_elements(By.CSS_SELECTOR, ".room-zones tbody tr")
+    assert [row.get_attribute("data-zone") for row in zones] == ["back", "front"]
+    assert [cell.text for cell in zones[1].find_elements(By.CSS_SELECTOR, "td.number")] == ["10", "10", "0", "0"]
+    assert float(browser.find_element(By.ID, "traffic-rps").text) > 0, "the joins count as traffic"
+    shoot(browser, event, "console-paused")
+
+    rate = room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-rate")
+    rate.clear()
+    rate.send_keys("7")
+    room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-set-rate").click()
+    WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: room(system, event)["release_rate"] == 7)
+    WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: figure(d, event, "configured") == "7")
+
+    room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-resume").click()
+    WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: room(system, event)["mode"] == "queue")
+    WebDriverWait(browser, 15, poll_frequency=0.2).until(lambda d: figure(d, event, "waiting") == "0")
+    assert int(figure(browser, event, "released")) == 3
+    shoot(browser, event, "console-released")
+
+    room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-open").click()
+    WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: figure(d, event, "mode") == "open")
+    room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-close").click()
+    browser.switch_to.alert.accept()
+    WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: room(system, event)["mode"] == "closed")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        system.request("POST", f"/api/v1/queue/{event}/join")
+    assert refused.value.code == 409
+    shoot(browser, event, "console-closed")
+
+
+def test_console_admin_token_and_refusals(system, browser):
+    with pytest.raises(urllib.error.HTTPError) as anonymous:
+        system.request("GET", "/admin/v1/traffic")
+    assert anonymous.value.code == 401
+    customer = f"customer-{uuid.uuid4().hex[:8]}@example.com"
+    system.request("POST", "/api/v1/auth/register", {"email": customer, "password": "customer-password"}, {"Content-Type": "application/json"})
+    customer_token = system.login(customer, "customer-password")
+    with pytest.raises(urllib.error.HTTPError) as forbidden:
+        system.request("GET", "/admin/v1/rooms", headers={"Authorization": f"Bearer {customer_token}"})
+    assert forbidden.value.code == 403
+
+    browser.get(system.base + "/admin/")
+    browser.find_element(By.ID, "token").send_keys("not-the-admin-token")
+    browser.find_element(By.ID, "signin-button").click()
+    WebDriverWait(browser, 10).until(lambda d: "not valid" in d.find_element(By.ID, "message").text)
+    assert not browser.find_element(By.ID, "console").is_displayed()
+
+    browser.find_element(By.ID, "token").clear()
+    browser.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
+    browser.find_element(By.ID, "signin-button").click()
+    WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "section.room .room-zones-note"))
+    WebDriverWait(browser, 15).until(lambda d: any(
+        "admin account" in note.text for note in d.find_elements(By.CSS_SELECTOR, "section.room .room-zones-note")))

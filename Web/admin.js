@@ -1,0 +1,192 @@
+// Booking Rush operator console: live room figures, traffic and sales, with room controls.
+// Talks to the gateway's admin API (/admin/v1) and, for sales, the booking service through the gateway.
+(function () {
+  'use strict';
+  var $ = function (id) { return document.getElementById(id); };
+  var series = {};
+  var sections = {};
+  var polling = false;
+
+  function session() { try { return JSON.parse(sessionStorage.getItem('br-admin')); } catch (e) { return null; } }
+  function setSession(value) { if (value) sessionStorage.setItem('br-admin', JSON.stringify(value)); else sessionStorage.removeItem('br-admin'); }
+
+  function say(text, kind) {
+    var box = $('message');
+    box.hidden = !text;
+    box.className = 'message ' + (kind || 'error');
+    box.textContent = text || '';
+  }
+
+  function api(method, path, body) {
+    var headers = { 'Accept': 'application/json' };
+    var current = session();
+    if (current) headers['Authorization'] = 'Bearer ' + current.token;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body) }).then(function (response) {
+      return response.text().then(function (text) {
+        var json = null;
+        try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
+        if (response.ok) return json;
+        var error = new Error((json && (json.detail || json.title)) || ('HTTP ' + response.status));
+        error.status = response.status;
+        throw error;
+      });
+    });
+  }
+
+  function number(value, digits) {
+    return value == null ? '—' : Number(value).toLocaleString(undefined, { maximumFractionDigits: digits || 0 });
+  }
+
+  function spark(element, values, className) {
+    var max = Math.max.apply(null, values.concat([1]));
+    element.textContent = '';
+    values.forEach(function (value) {
+      var bar = document.createElement('i');
+      if (className) bar.className = className;
+      bar.style.height = Math.round(100 * value / max) + '%';
+      element.appendChild(bar);
+    });
+  }
+
+  function remember(list, value) { list.push(value); if (list.length > 60) list.shift(); }
+
+  function renderTraffic(traffic) {
+    var seconds = Math.max(1, traffic.window_seconds);
+    $('traffic-rps').textContent = number(traffic.total / seconds, 1);
+    $('traffic-4xx').textContent = number(traffic.client_errors / seconds, 2);
+    $('traffic-429').textContent = number(traffic.rate_limited / seconds, 2);
+    $('traffic-5xx').textContent = number(traffic.server_errors / seconds, 2);
+    $('traffic-error-rate').textContent = traffic.total ? (100 * traffic.server_errors / traffic.total).toFixed(2) + '%' : '0%';
+    spark($('traffic-spark'), traffic.per_second.map(function (s) { return s.total; }));
+  }
+
+  function roomSection(event) {
+    if (sections[event]) return sections[event];
+    var node = $('room-template').content.firstElementChild.cloneNode(true);
+    node.dataset.event = event;
+    node.querySelector('.room-event').textContent = event;
+    var rate = node.querySelector('.room-rate');
+    node.querySelector('.room-controls').addEventListener('submit', function (e) {
+      e.preventDefault();
+      var description = node.room;
+      var configuration = Object.assign({}, description.configuration, { release_rate: Number(rate.value) });
+      rate.dataset.editing = '';
+      api('PUT', '/admin/v1/rooms/' + encodeURIComponent(event), configuration)
+        .then(function () { say('Release rate of ' + event + ' set to ' + rate.value + '/s.', 'info'); refresh(); })
+        .catch(function (error) { say(error.message); });
+    });
+    rate.addEventListener('input', function () { rate.dataset.editing = '1'; });
+    node.querySelectorAll('button[data-action]').forEach(function (button) {
+      button.addEventListener('click', function () {
+        var action = button.dataset.action;
+        if (action === 'close' && !window.confirm('Close ' + event + '? New visitors will be turned away.')) return;
+        api('POST', '/admin/v1/rooms/' + encodeURIComponent(event) + '/' + action)
+          .then(function () { say(event + ': ' + action + ' done.', 'info'); refresh(); })
+          .catch(function (error) { say(error.message); });
+      });
+    });
+    $('rooms').appendChild(node);
+    sections[event] = node;
+    series[event] = [];
+    return node;
+  }
+
+  function renderRoom(body) {
+    var room = body.room, stats = body.stats, node = roomSection(room.event);
+    var text = function (selector, value) { node.querySelector(selector).textContent = value; };
+    node.room = room;
+    var mode = node.querySelector('.room-mode');
+    mode.textContent = room.configuration.mode;
+    mode.className = 'badge room-mode ' + room.configuration.mode;
+    text('.room-waiting', number(stats.waiting));
+    text('.room-prequeue', number(stats.prequeue));
+    text('.room-active', number(stats.active_passes) + (room.configuration.max_active ? ' / ' + number(room.configuration.max_active) : ''));
+    text('.room-observed', number(stats.observed_rate, 1));
+    text('.room-configured', number(stats.configured_rate, 1));
+    text('.room-released', number(stats.released_total));
+    text('.room-abandoned', number(stats.abandoned_total));
+    text('.room-oldest', stats.oldest_wait_ms ? Math.round(stats.oldest_wait_ms / 1000) + ' s' : '—');
+    var rate = node.querySelector('.room-rate');
+    if (!rate.dataset.editing && document.activeElement !== rate) rate.value = room.configuration.release_rate;
+    remember(series[room.event], stats.waiting);
+    spark(node.querySelector('.room-spark'), series[room.event]);
+  }
+
+  function renderZones(event, body, error) {
+    var node = sections[event];
+    var rows = node.querySelector('.room-zones tbody'), note = node.querySelector('.room-zones-note');
+    rows.textContent = '';
+    note.hidden = !error;
+    node.querySelector('.room-zones').hidden = !!error;
+    if (error) {
+      note.textContent = error.status === 404 ? 'No booking event with this id.'
+        : error.status === 401 || error.status === 403 ? 'Sign in with an admin account to see reservations and sales.' : error.message;
+      return;
+    }
+    body.zones.forEach(function (zone) {
+      var row = rows.insertRow();
+      row.dataset.zone = zone.id;
+      row.insertCell().textContent = zone.name;
+      [zone.capacity, zone.available, zone.held, zone.sold].forEach(function (value) {
+        var cell = row.insertCell(); cell.className = 'number'; cell.textContent = number(value);
+      });
+      var bar = document.createElement('div'), fill = document.createElement('span');
+      bar.className = 'bar';
+      fill.style.width = (zone.capacity ? Math.round(100 * zone.sold / zone.capacity) : 0) + '%';
+      bar.appendChild(fill);
+      row.insertCell().appendChild(bar);
+    });
+  }
+
+  function refresh() {
+    if (polling || !session()) return Promise.resolve();
+    polling = true;
+    var traffic = api('GET', '/admin/v1/traffic').then(renderTraffic);
+    var rooms = api('GET', '/admin/v1/rooms').then(function (body) {
+      return Promise.all(body.rooms.map(function (room) {
+        var path = encodeURIComponent(room.event);
+        return Promise.all([
+          api('GET', '/admin/v1/rooms/' + path + '/stats').then(renderRoom),
+          api('GET', '/api/v1/events/' + path + '/inventory')
+            .then(function (zones) { renderZones(room.event, zones); }, function (error) { renderZones(room.event, null, error); })
+        ]);
+      }));
+    });
+    return Promise.all([traffic, rooms]).then(function () {
+      $('updated').textContent = new Date().toLocaleTimeString();
+      document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+    }).catch(function (error) {
+      if (error.status === 401 || error.status === 403) { setSession(null); start(); }
+      say(error.message);
+    }).then(function () { polling = false; });
+  }
+
+  function signIn() {
+    var token = $('token').value.trim();
+    var login = token
+      ? Promise.resolve({ token: token, who: 'admin token' })
+      : api('POST', '/api/v1/auth/login', { email: $('email').value.trim(), password: $('password').value })
+          .then(function (body) { return { token: body.access_token, who: body.account.email }; });
+    return login.then(function (value) {
+      setSession(value);
+      return api('GET', '/admin/v1/rooms');
+    }).then(function () { say(''); start(); }).catch(function (error) { setSession(null); say(error.message); });
+  }
+
+  function start() {
+    var current = session();
+    $('signin').hidden = !!current;
+    $('console').hidden = !current;
+    $('signout').hidden = !current;
+    $('who').textContent = current ? current.who : '';
+    if (current) refresh();
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    $('signin-form').addEventListener('submit', function (e) { e.preventDefault(); signIn(); });
+    $('signout').addEventListener('click', function () { setSession(null); start(); });
+    setInterval(refresh, 1000);
+    start();
+  });
+})();
