@@ -5,6 +5,6 @@ struct RushLoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rush-load",
         abstract: "Load generators and benchmarks for Booking Rush.",
-        subcommands: [RedisBenchmarkCommand.self, TokensCommand.self]
+        subcommands: [FlashSaleCommand.self, RedisBenchmarkCommand.self, TokensCommand.self]
     )
 }

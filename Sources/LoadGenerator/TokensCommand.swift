@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import Gateway
-import Queue
 import Redis
 
 /// `rush-load tokens`: access tokens for many test users, signed with the gateway fleet's key
@@ -20,16 +18,11 @@ struct TokensCommand: AsyncParsableCommand {
 
     func run() async throws {
         let redis = RedisClient(configuration: try RedisConfiguration(url: url))
-        let ring = SigningKeyRing(redis: redis, issuer: issuer, namespace: GatewayConfiguration().accessKeyNamespace)
-        try await ring.bootstrap()
+        let minter = try await AccessTokenMinter(redis: redis, issuer: issuer)
         let roleList = roles.split(separator: ",").map(String.init)
         var output = ""
         for index in 0..<count {
-            let claims = AccessTokenClaims(
-                issuer: issuer, audience: AccessTokens.audience, userID: "\(prefix)\(index)", roles: roleList, email: nil,
-                issuedAt: Date(), lifetime: AccessTokens.lifetime
-            )
-            output += try await ring.sign(claims, type: AccessTokenClaims.type) + "\n"
+            output += try await minter.token(for: "\(prefix)\(index)", roles: roleList) + "\n"
         }
         print(output, terminator: "")
         await redis.shutdown()

@@ -79,6 +79,16 @@ struct BookingRoutesTests {
                 #expect(soldOut.status == .conflict)
                 #expect(soldOut.headers[.contentType] == "application/problem+json")
 
+                let inventory = { (identity: HTTPFields) in try await client.execute(uri: "/api/v1/events/\(event)/inventory", method: .get, headers: identity) }
+                #expect(try await client.execute(uri: "/api/v1/events/\(event)/inventory", method: .get).status == .unauthorized)
+                #expect(try await inventory(Self.identity("c-1-\(run)")).status == .forbidden)
+                #expect(try await inventory(Self.identity("org-2-\(run)", roles: ["organizer"])).status == .forbidden)
+                for viewer in [Self.identity("org-1-\(run)", roles: ["organizer"]), Self.identity("ops-\(run)", roles: ["admin"])] {
+                    let counts = try #require((Self.json(try await inventory(viewer))["zones"] as? [[String: Any]])?.first)
+                    #expect(counts["id"] as? String == "a")
+                    #expect([counts["capacity"], counts["available"], counts["held"], counts["sold"]].map { $0 as? Int } == [3, 1, 2, 0])
+                }
+
                 #expect(try await client.execute(uri: "/api/v1/bookings/\(id)", method: .get, headers: Self.identity("c-1-\(run)")).status == .ok)
                 #expect(try await client.execute(uri: "/api/v1/bookings/\(id)", method: .get, headers: Self.identity("c-2-\(run)")).status == .notFound, "someone else's booking is not found")
                 let cancelled = try await client.execute(uri: "/api/v1/bookings/\(id)/cancel", method: .post, headers: Self.identity("c-1-\(run)"))
