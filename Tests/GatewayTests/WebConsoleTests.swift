@@ -81,7 +81,7 @@ struct WebConsoleTests {
         #expect(summary.perSecond.count == TrafficWindow.seconds)
 
         window.record(.ok)
-        clock.withLock { $0 = 1_060 }
+        clock.withLock { $0 = 1_061 }
         summary = window.summary()
         #expect(summary.total == 1, "second 1000 has left the window, 1001 is still in it")
         clock.withLock { $0 = 1_061 + 60 }
