@@ -84,9 +84,16 @@ public struct Inventory: Sendable {
     public func reserve(event: String, zone: String, user: String, quantity: Int, bookingID: String = UUID().uuidString.lowercased()) async throws(BookingError) -> Hold {
         guard (1...100).contains(quantity) else { throw .invalidQuantity }
         let keys = BookingKeys(event: event)
-        let reply = try await run(Self.reserveScript, keys: [
-            keys.sale, keys.zone(zone), keys.userSeats, keys.booking(bookingID), keys.holds, keys.stream,
-        ], arguments: [bookingID, user, zone, quantity])
+        let reply: RedisValue
+        do {
+            reply = try await run(Self.reserveScript, keys: [
+                keys.sale, keys.zone(zone), keys.userSeats, keys.booking(bookingID), keys.holds, keys.stream,
+            ], arguments: [bookingID, user, zone, quantity])
+        } catch {
+            BookingMetrics.reservation(event: event, outcome: BookingMetrics.outcome(of: error))
+            throw error
+        }
+        BookingMetrics.reservation(event: event, outcome: "held", seats: quantity)
         guard let fields = reply.array, fields.count == 4, let status = fields[0].string, let expires = fields[1].int else {
             throw .unavailable("unexpected reserve reply \(reply)")
         }
@@ -105,6 +112,7 @@ public struct Inventory: Sendable {
         let reply = try await run(
             Self.confirmScript, keys: [keys.booking(bookingID), keys.zone(zone), keys.userSeats, keys.holds, keys.stream], arguments: [bookingID, payment, code]
         )
+        BookingMetrics.confirmed(event: event)
         return reply.string ?? ""
     }
 

@@ -47,6 +47,7 @@ public struct QueueReleaser: Service {
         for event in events {
             do {
                 let result = try await room.release(event: event)
+                QueueMetrics.record(event: event, result)
                 if result.admitted > 0 || result.abandoned > 0 {
                     logger.debug("released", metadata: [
                         "event": "\(event)", "admitted": "\(result.admitted)", "abandoned": "\(result.abandoned)",
