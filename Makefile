@@ -7,7 +7,7 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 SERVICES_ENV = $(shell scripts/services env | xargs)
 
-.PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking
+.PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-flash-sale
 
 run: services
 	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product booking-rush
@@ -28,7 +28,8 @@ services-down:
 build:
 	swift build -c $(CONFIG) $(SWIFT_FLAGS)
 
-bench: bench-redis bench-waiting-room bench-proxy bench-booking
+bench: bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-flash-sale
+	python3 bench/summary.py
 
 bench-redis: services
 	bench/redis-client.sh
@@ -41,3 +42,9 @@ bench-proxy: services
 
 bench-booking: services
 	bench/booking.sh
+
+bench-scaling: services
+	bench/scaling.sh
+
+bench-flash-sale: services
+	bench/flash-sale.sh
