@@ -17,3 +17,15 @@ rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 wait_healthy() { for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.1; done; echo "port $1 never became healthy" >&2; return 1; }
 # $1 / $2 with two decimals.
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+# A release-build gateway alone on $BENCH_GATEWAY_PORT (18080), with the bench secrets: sets $port,
+# $gateway (its pid) and admin() (METHOD PATH [JSON] against /admin/v1). The caller kills it.
+start_gateway() {
+  port=${BENCH_GATEWAY_PORT:-18080}
+  export ADMIN_TOKEN=bench-admin-token-0123456789
+  export VISITOR_TICKET_SECRET=bench-visitor-ticket-secret-0123456789abcdef
+  command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
+  swift build -c release --product booking-rush >/dev/null
+  "$(swift build -c release --show-bin-path)/booking-rush" gateway --port "$port" --log-level warning &
+  gateway=$!
+}
+admin() { curl -fs -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' "http://127.0.0.1:$port/admin/v1/$2" ${3:+-d "$3"} >/dev/null; }

@@ -14,20 +14,11 @@ shift $(( $# < 2 ? $# : 2 ))
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 500000)
 source bench/lib.sh
-port=${BENCH_GATEWAY_PORT:-18080}
-export ADMIN_TOKEN=bench-admin-token-0123456789
-export VISITOR_TICKET_SECRET=bench-visitor-ticket-secret-0123456789abcdef
-command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-
-swift build -c release --product booking-rush >/dev/null
-bin=$(swift build -c release --show-bin-path)/booking-rush
-"$bin" gateway --port "$port" --log-level warning &
-gateway=$!
+start_gateway
 work=$(mktemp -d)
 trap 'kill $gateway 2>/dev/null; wait $gateway 2>/dev/null; rm -rf "$work"' EXIT
 wait_healthy "$port"
 
-admin() { curl -fs -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' "http://127.0.0.1:$port/admin/v1/$2" ${3:+-d "$3"} >/dev/null; }
 used_memory() { redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory:/ {print $2+0}'; }
 redis_pid=$(redis-cli -p "$redis_port" info server | awk -F: '/^process_id:/ {print $2+0}')
 join_sha=$(redis-cli -p "$redis_port" script load "$(cat Lua/queue_join.lua)")

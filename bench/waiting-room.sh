@@ -10,19 +10,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-64}
 source bench/lib.sh
-port=${BENCH_GATEWAY_PORT:-18080}
-export ADMIN_TOKEN=bench-admin-token-0123456789
-export VISITOR_TICKET_SECRET=bench-visitor-ticket-secret-0123456789abcdef
-command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-
-swift build -c release --product booking-rush >/dev/null
-bin=$(swift build -c release --show-bin-path)/booking-rush
-"$bin" gateway --port "$port" --log-level warning &
-gateway=$!
+start_gateway
 trap 'kill $gateway 2>/dev/null; wait $gateway 2>/dev/null' EXIT
 wait_healthy "$port"
 
-admin() { curl -fs -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' "http://127.0.0.1:$port/admin/v1/$2" ${3:+-d "$3"} >/dev/null; }
 paused='{"mode":"paused","release_rate":0,"max_active":0,"pass_ttl":300,"idle_timeout":3600}'
 run=$(date +%s)
 join_room=bench-join-$run; status_room=bench-status-$run; rb_room=bench-rb-$run

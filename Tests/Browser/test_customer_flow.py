@@ -26,6 +26,15 @@ def seats_left(driver, zone: str) -> int:
     return int(driver.find_element(By.CSS_SELECTOR, f'#zones tr[data-zone="{zone}"] td:last-child').text)
 
 
+def reserve(driver, zone: str, quantity: int):
+    Select(driver.find_element(By.ID, "zone")).select_by_value(zone)
+    field = driver.find_element(By.ID, "quantity")
+    field.clear()
+    field.send_keys(str(quantity))
+    driver.find_element(By.ID, "reserve-button").click()
+    wait_for(driver, "pay")
+
+
 def inventory(system, event: str) -> dict:
     _, body = system.as_admin("GET", f"/api/v1/events/{event}/inventory")
     return {zone["id"]: zone for zone in body["zones"]}
@@ -58,12 +67,7 @@ def test_visitor_books_and_pays_through_the_gateway(system, browser):
     wait_for(browser, "reserve")
     assert email in browser.find_element(By.ID, "who").text
 
-    Select(browser.find_element(By.ID, "zone")).select_by_value("front")
-    quantity = browser.find_element(By.ID, "quantity")
-    quantity.clear()
-    quantity.send_keys("2")
-    browser.find_element(By.ID, "reserve-button").click()
-    wait_for(browser, "pay")
+    reserve(browser, "front", 2)
     assert "2 × Front rows" in browser.find_element(By.ID, "hold-summary").text
     assert re.match(r"\d+:\d\d", browser.find_element(By.ID, "hold-countdown").text)
     assert seats_left(browser, "front") == 8
@@ -81,12 +85,7 @@ def test_visitor_books_and_pays_through_the_gateway(system, browser):
     # A declined card: the saga cancels the booking and the seats go back on sale.
     browser.find_element(By.ID, "again").click()
     wait_for(browser, "reserve")
-    Select(browser.find_element(By.ID, "zone")).select_by_value("back")
-    quantity = browser.find_element(By.ID, "quantity")
-    quantity.clear()
-    quantity.send_keys("1")
-    browser.find_element(By.ID, "reserve-button").click()
-    wait_for(browser, "pay")
+    reserve(browser, "back", 1)
     card = browser.find_element(By.ID, "card")
     card.clear()
     card.send_keys("4000 0000 0000 0002")
