@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import ServiceKit
 
 /// A zone of an event: its seats and their price.
 public struct CatalogZone: Sendable, Codable, Hashable {
@@ -172,8 +173,8 @@ public struct CatalogEventChange: Sendable, Codable, Hashable {
 
     /// Checks what the database's constraints would refuse, with clearer words.
     public func validate() throws(BookingError) {
-        if let name, name.isEmpty || name.count > 200 { throw .invalidCatalog("a name has 1–200 characters") }
-        if let venue, venue.isEmpty || venue.count > 200 { throw .invalidCatalog("a venue has 1–200 characters") }
+        if let name, !name.isDisplayText(maxLength: 200) { throw .invalidCatalog("a name has 1–200 characters, none of them control characters") }
+        if let venue, !venue.isDisplayText(maxLength: 200) { throw .invalidCatalog("a venue has 1–200 characters, none of them control characters") }
         if let maxPerUser, !(1...100).contains(maxPerUser) { throw .invalidCatalog("1–100 seats per user") }
         if let status, status != .cancelled { throw .invalidCatalog("only `cancelled` can be set here; publish with POST …/publish") }
     }
@@ -183,12 +184,12 @@ extension CatalogEvent {
     /// Checks what the database's constraints would refuse, with clearer words.
     public func validate() throws(BookingError) {
         let idPattern = { (id: String) in (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) } }
-        guard idPattern(id), !name.isEmpty, name.count <= 200, !venue.isEmpty, venue.count <= 200, (1...100).contains(maxPerUser), !zones.isEmpty else {
-            throw .invalidCatalog("an event needs an id (1–64 of A–Z a–z 0–9 - _ .), a name, a venue, 1–100 seats per user and at least one zone")
+        guard idPattern(id), name.isDisplayText(maxLength: 200), venue.isDisplayText(maxLength: 200), (1...100).contains(maxPerUser), !zones.isEmpty else {
+            throw .invalidCatalog("an event needs an id (1–64 of A–Z a–z 0–9 - _ .), a name and a venue (1–200 characters, no control characters), 1–100 seats per user and at least one zone")
         }
         if let saleStartsAt, let saleEndsAt, saleEndsAt <= saleStartsAt { throw .invalidCatalog("the sale must end after it starts") }
         for zone in zones {
-            guard idPattern(zone.id), !zone.name.isEmpty, zone.priceMinor >= 0, zone.capacity >= 0, zone.capacity <= 1_000_000,
+            guard idPattern(zone.id), zone.name.isDisplayText(maxLength: 200), zone.priceMinor >= 0, zone.capacity >= 0, zone.capacity <= 1_000_000,
                   zone.currency.count == 3, zone.currency.allSatisfy({ $0.isUppercase && $0.isASCII })
             else { throw .invalidCatalog("zone '\(zone.id.prefix(64))': an id, a name, a price ≥ 0, a capacity of 0–1,000,000 and a currency like EUR") }
         }

@@ -26,7 +26,7 @@ struct PaymentRoutes: Sendable {
         payments.post("intent") { request, context -> Response in
             let user = try GatewayIdentity.require(request, key: key)
             let body = try await request.decode(as: CreateIntentRequest.self, context: context)
-            guard !body.bookingID.isEmpty, body.bookingID.utf8.count <= 200 else { throw PaymentsError.invalidRequest("booking_id is required") }
+            guard body.bookingID.isDisplayText(maxLength: 200) else { throw PaymentsError.invalidRequest("booking_id is required (at most 200 characters, no control characters)") }
             let booking = try await lookup.booking(body.bookingID, for: user)
             if let existing = try await store.intent(bookingID: booking.bookingID), existing.userID == user.userID {
                 return try context.responseEncoder.encode(existing, from: request, context: context)
@@ -41,7 +41,7 @@ struct PaymentRoutes: Sendable {
         payments.post("intent/confirm") { request, context -> PaymentIntent in
             let user = try GatewayIdentity.require(request, key: key)
             let body = try await request.decode(as: ConfirmIntentRequest.self, context: context)
-            guard !body.paymentMethod.isEmpty, body.paymentMethod.utf8.count <= 64 else { throw PaymentsError.invalidRequest("payment_method is required") }
+            guard body.paymentMethod.isDisplayText(maxLength: 64) else { throw PaymentsError.invalidRequest("payment_method is required (at most 64 characters)") }
             let intent = try await owned(body.paymentID, by: user)
             return try await flow.confirm(intent, paymentMethod: body.paymentMethod)
         }
@@ -52,14 +52,15 @@ struct PaymentRoutes: Sendable {
         router.post("internal/v1/payments/:id/refund") { request, context -> PaymentIntent in
             let caller = try GatewayIdentity.require(request, key: key)
             guard caller.roles.contains("service") else { throw ProblemDetails(status: .forbidden, detail: "Only services may refund.") }
-            guard let intent = try await store.intent(id: try context.parameters.require("id")) else { throw PaymentsError.paymentNotFound }
+            let id = try context.parameters.require("id")
+            guard id.isDisplayText(maxLength: 200), let intent = try await store.intent(id: id) else { throw PaymentsError.paymentNotFound }
             return try await flow.refund(intent)
         }
     }
 
     /// The intent, if `user` owns it; anyone else's is "not found".
     private func owned(_ id: String, by user: GatewayIdentity) async throws -> PaymentIntent {
-        guard let intent = try await store.intent(id: id), intent.userID == user.userID else { throw PaymentsError.paymentNotFound }
+        guard id.isDisplayText(maxLength: 200), let intent = try await store.intent(id: id), intent.userID == user.userID else { throw PaymentsError.paymentNotFound }
         return intent
     }
 }
