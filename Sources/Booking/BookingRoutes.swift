@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import PostgresNIO
@@ -46,12 +47,23 @@ struct BookingRoutes: Sendable {
     let key: SymmetricKey
     let logger: Logger
 
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+
+    /// A new booking's id: derived from the user and the request's Idempotency-Key when it has
+    /// one, so a retry whose first reply was lost (Redis restarted, a proxy timed out) finds the
+    /// same booking instead of holding a second one; random otherwise.
+    static func bookingID(user: String, idempotencyKey: String?) -> String {
+        guard let key = idempotencyKey, !key.isEmpty else { return UUID().uuidString.lowercased() }
+        let d = Array(SHA256.hash(data: Array("\(user)\n\(key)".utf8)))
+        return UUID(uuid: (d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15])).uuidString.lowercased()
+    }
+
     func addRoutes(to router: Router<ISO8601RequestContext>) {
         let bookings = router.group("api/v1/bookings")
         bookings.post("reserve") { request, context -> Response in
             let user = try GatewayIdentity.require(request, key: key)
             let body = try await request.decode(as: ReserveRequest.self, context: context)
-            let id = "\(body.eventID):\(UUID().uuidString.lowercased())"
+            let id = "\(body.eventID):\(Self.bookingID(user: user.userID, idempotencyKey: request.headers[Self.idempotencyKey]))"
             let hold = try await inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id)
             let booking = BookingBody(
                 bookingID: id, eventID: body.eventID, zoneID: body.zoneID, quantity: body.quantity, status: "reserved",

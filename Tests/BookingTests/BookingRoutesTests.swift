@@ -79,6 +79,13 @@ struct BookingRoutesTests {
                 #expect(soldOut.status == .conflict)
                 #expect(soldOut.headers[.contentType] == "application/problem+json")
 
+                let keyedBody = ByteBuffer(string: #"{"event_id":"\#(event)","zone_id":"a","quantity":1}"#)
+                let first = try await client.execute(uri: "/api/v1/bookings/reserve", method: .post, headers: Self.identity("c-4-\(run)").merging(key: "retry-\(run)"), body: keyedBody)
+                let retried = try await client.execute(uri: "/api/v1/bookings/reserve", method: .post, headers: Self.identity("c-4-\(run)").merging(key: "retry-\(run)"), body: keyedBody)
+                #expect(first.status == .created && retried.status == .created)
+                #expect(Self.json(first)["booking_id"] as? String == Self.json(retried)["booking_id"] as? String, "a retried key finds the same booking")
+                #expect(try await client.execute(uri: "/api/v1/bookings/\(try #require(Self.json(first)["booking_id"] as? String))/cancel", method: .post, headers: Self.identity("c-4-\(run)")).status == .ok)
+
                 let inventory = { (identity: HTTPFields) in try await client.execute(uri: "/api/v1/events/\(event)/inventory", method: .get, headers: identity) }
                 #expect(try await client.execute(uri: "/api/v1/events/\(event)/inventory", method: .get).status == .unauthorized)
                 #expect(try await inventory(Self.identity("c-1-\(run)")).status == .forbidden)
@@ -119,5 +126,14 @@ struct BookingRoutesTests {
             }
             try await deleteRedisKeys(of: event, redis: redis)
         }
+    }
+}
+
+extension HTTPFields {
+    /// These fields with an `Idempotency-Key`.
+    func merging(key: String) -> HTTPFields {
+        var fields = self
+        fields[HTTPField.Name("Idempotency-Key")!] = key
+        return fields
     }
 }

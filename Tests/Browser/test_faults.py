@@ -1,0 +1,197 @@
+"""Faults on loopback, at the process level: graceful shutdown under load, and Redis restarted
+(AOF everysec, clean shutdown) in the middle of a sale."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import ADMIN_TOKEN, free_port, start, stop
+
+
+class SlowUpstream(BaseHTTPRequestHandler):
+    """Answers every GET after 1.5 s: long enough to be in flight when the gateway is told to stop."""
+    def do_GET(self):
+        if self.path != "/health":
+            time.sleep(1.5)
+        body = json.dumps({"path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def call(url: str, method: str = "GET", body=None, headers=None, timeout: float = 10):
+    """(status, json, headers) for any answer; raises only on transport errors."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null"), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null"), dict(error.headers)
+
+
+def test_graceful_shutdown_finishes_every_accepted_request(tmp_path):
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), SlowUpstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    routes = tmp_path / "routes.json"
+    routes.write_text(json.dumps({"routes": [
+        {"name": "slow", "prefix": "/api/slow", "upstreams": [f"http://127.0.0.1:{upstream.server_port}"], "timeout_ms": 10000}]}))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    gateway = start(["gateway", "--port", str(port), "--routes", str(routes), "--without-accounts"], {"ADMIN_TOKEN": ADMIN_TOKEN}, base)
+
+    results = []
+    def client(index):
+        try:
+            results.append(call(f"{base}/api/slow/{index}", timeout=30)[0])
+        except Exception as error:  # a refused or dropped request is what this test is about
+            results.append(repr(error))
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(20)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    gateway.send_signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join(timeout=40)
+    assert gateway.wait(timeout=40) == 0, "the gateway exits cleanly"
+    upstream.shutdown()
+    assert results == [200] * 20, f"in-flight requests all finished: {results}"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1)
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis of the test's own (AOF everysec) that the test may stop and start again."""
+    folder = tempfile.mkdtemp(prefix="fault-redis-")
+    port = free_port()
+    arguments = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--appendonly", "yes",
+                 "--appendfsync", "everysec", "--save", "", "--daemonize", "no"]
+
+    class Redis:
+        url = f"redis://127.0.0.1:{port}/0"
+        process = None
+
+        def up(self):
+            self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL)
+            for _ in range(100):
+                if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() == b"PONG":
+                    return
+                time.sleep(0.05)
+            pytest.fail("private redis did not start")
+
+        def restart(self, down_for: float):
+            subprocess.run(["redis-cli", "-p", str(port), "shutdown"], capture_output=True)
+            self.process.wait(timeout=10)
+            time.sleep(down_for)
+            self.up()
+
+    redis = Redis()
+    redis.up()
+    yield redis
+    subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
+    redis.process.wait(timeout=10)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_redis_restart_mid_sale_loses_no_hold_and_sells_nothing_twice(private_redis, tmp_path):
+    gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
+    routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
+    for route in routes["routes"]:
+        route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
+        route["rate_limits"] = []
+        route.pop("queue_pass", None)
+    (tmp_path / "routes.json").write_text(json.dumps(routes))
+    email, password = f"fault-{uuid.uuid4().hex[:8]}@booking-rush.test", "fault-admin-password"
+    base = f"http://127.0.0.1:{gateway_port}"
+    system = start(
+        ["dev", "--gateway-port", str(gateway_port), "--booking-port", str(booking_port), "--payments-port", str(payments_port),
+         "--routes", str(tmp_path / "routes.json")],
+        {"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10", "REDIS_URL": private_redis.url},
+        base, timeout=60,
+    )
+    try:
+        _, login, _ = call(f"{base}/api/v1/auth/login", "POST", {"email": email, "password": password}, {"Content-Type": "application/json"})
+        admin = {"Authorization": f"Bearer {login['access_token']}", "Content-Type": "application/json"}
+        event = "fault-" + uuid.uuid4().hex[:8]
+        capacity = 400
+        status, _, _ = call(f"{base}/api/v1/events", "POST", {
+            "id": event, "name": "Restart", "venue": "Loopback", "starts_at": "2031-01-01T20:00:00Z", "max_per_user": 100,
+            "zones": [{"id": "a", "name": "A", "price_minor": 100, "currency": "EUR", "capacity": capacity}]}, admin)
+        assert status == 201
+        assert call(f"{base}/api/v1/events/{event}/publish", "POST", None, admin)[0] == 204
+
+        held, outcomes, slow, unresolved = [], {}, [], []
+        stop_buying = threading.Event()
+        def buyer(number):
+            customer = f"fault-buyer-{number}-{uuid.uuid4().hex[:6]}@example.com"
+            call(f"{base}/api/v1/auth/register", "POST", {"email": customer, "password": "fault-buyer-password"}, {"Content-Type": "application/json"})
+            _, session, _ = call(f"{base}/api/v1/auth/login", "POST", {"email": customer, "password": "fault-buyer-password"}, {"Content-Type": "application/json"})
+            headers_of_buyer = {"Authorization": f"Bearer {session['access_token']}", "Content-Type": "application/json"}
+            while not stop_buying.is_set():
+                # One purchase: the same Idempotency-Key until it resolves, like a careful client.
+                key = uuid.uuid4().hex
+                for _ in range(60):
+                    began = time.monotonic()
+                    try:
+                        status, body, headers = call(f"{base}/api/v1/bookings/reserve", "POST", {"event_id": event, "zone_id": "a", "quantity": 1},
+                                                     dict(headers_of_buyer, **{"Idempotency-Key": key}), timeout=15)
+                    except OSError as error:
+                        status, body, headers = type(error).__name__, None, {}
+                    if time.monotonic() - began > 10:
+                        slow.append(status)
+                    kind = f"{status} {(body or {}).get('type', '').rsplit('/', 1)[-1]}".strip() if isinstance(body, dict) else str(status)
+                    outcomes[kind] = outcomes.get(kind, 0) + 1
+                    if status == 201:
+                        held.append((body["booking_id"], headers_of_buyer))
+                        break
+                    if status == 409 and not kind.endswith("idempotency-key-in-use"):
+                        break
+                    if status == 503:
+                        assert "Retry-After" in headers, "a 503 says when to retry"
+                    time.sleep(min(2.0, float(headers.get("Retry-After", 0.3))))
+                else:
+                    unresolved.append(key)
+                time.sleep(0.1)
+        buyers = [threading.Thread(target=buyer, args=(number,)) for number in range(4)]
+        for thread in buyers:
+            thread.start()
+        time.sleep(2)
+        before_restart = len(held)
+        private_redis.restart(down_for=3)
+        time.sleep(4)
+        stop_buying.set()
+        for thread in buyers:
+            thread.join(timeout=30)
+
+        assert before_restart > 0 and len(held) > before_restart, f"sold before and after the restart: {outcomes}"
+        assert any(kind.startswith("503") for kind in outcomes), f"clients saw 503 while Redis was down: {outcomes}"
+        assert not slow, "no request hung"
+        assert not unresolved, f"every purchase resolved once Redis was back: {outcomes}"
+        assert all(kind.split()[0] in {"201", "503", "409"} for kind in outcomes), f"only sales or 'try again': {outcomes}"
+        assert not any(kind.startswith("409") and not kind.endswith("in-use") for kind in outcomes), f"nobody ran out of seats: {outcomes}"
+        assert len({booking for booking, _ in held}) == len(held), "no purchase got two bookings"
+        for booking, owner in held:
+            status, body, _ = call(f"{base}/api/v1/bookings/{booking}", headers=owner)
+            assert (status, body["status"]) == (200, "reserved"), f"hold {booking} survived the restart"
+        _, inventory, _ = call(f"{base}/api/v1/events/{event}/inventory", headers=admin)
+        zone = inventory["zones"][0]
+        assert zone["held"] == len(held) and zone["held"] + zone["available"] + zone["sold"] == capacity, zone
+    finally:
+        stop(system)
