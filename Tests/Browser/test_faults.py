@@ -195,3 +195,100 @@ def test_redis_restart_mid_sale_loses_no_hold_and_sells_nothing_twice(private_re
         assert zone["held"] == len(held) and zone["held"] + zone["available"] + zone["sold"] == capacity, zone
     finally:
         stop(system)
+
+
+SERVICES = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "services")
+
+
+@pytest.fixture
+def private_stores():
+    """Redis and Postgres of the test's own (scripts/services on free ports in a temporary folder)."""
+    folder = tempfile.mkdtemp(prefix="fault-stores-")
+    os.chmod(folder, 0o755)
+    environment = dict(os.environ, BR_REDIS_PORT=str(free_port()), BR_PG_PORT=str(free_port()), BR_DATA_DIR=folder)
+    output = subprocess.run([SERVICES, "up"], env=environment, capture_output=True, text=True, check=True).stdout
+    urls = dict(line.split("=", 1) for line in output.split() if "=" in line)
+    pg_bin = sorted(subprocess.run("ls -d /usr/lib/postgresql/*/bin", shell=True, capture_output=True, text=True).stdout.split())[-1]
+    postgres_dir = os.path.join(folder, "postgres")
+
+    def pg_ctl(*arguments):
+        command = [f"{pg_bin}/pg_ctl", "-D", postgres_dir, *arguments]
+        if os.getuid() == 0:
+            command = ["runuser", "-u", "postgres", "--"] + command
+        subprocess.run(command, capture_output=True, check=True)
+
+    class Stores:
+        redis_url = urls["REDIS_URL"]
+        database_url = urls["DATABASE_URL"]
+
+        def stop_postgres(self):
+            pg_ctl("-m", "fast", "-w", "stop")
+
+        def start_postgres(self):
+            subprocess.run([SERVICES, "up"], env=environment, capture_output=True, check=True)
+
+    yield Stores()
+    subprocess.run([SERVICES, "down"], env=environment, capture_output=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_postgres_down_reservations_go_on_and_the_persister_catches_up(private_stores, tmp_path):
+    down_for = float(os.environ.get("FAULT_POSTGRES_DOWN_SECONDS", "30"))
+    gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
+    routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
+    for route in routes["routes"]:
+        route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
+        route["rate_limits"] = []
+        route.pop("queue_pass", None)
+    (tmp_path / "routes.json").write_text(json.dumps(routes))
+    email, password = "outage-admin@booking-rush.test", "outage-admin-password"
+    base = f"http://127.0.0.1:{gateway_port}"
+    stores = {"REDIS_URL": private_stores.redis_url, "DATABASE_URL": private_stores.database_url}
+    system = start(
+        ["dev", "--gateway-port", str(gateway_port), "--booking-port", str(booking_port), "--payments-port", str(payments_port),
+         "--routes", str(tmp_path / "routes.json")],
+        dict(stores, ADMIN_TOKEN=ADMIN_TOKEN, ADMIN_EMAIL=email, ADMIN_PASSWORD=password, BCRYPT_COST="10"), base, timeout=60,
+    )
+    try:
+        _, login, _ = call(f"{base}/api/v1/auth/login", "POST", {"email": email, "password": password}, {"Content-Type": "application/json"})
+        admin = {"Authorization": f"Bearer {login['access_token']}", "Content-Type": "application/json"}
+        event = "outage-" + uuid.uuid4().hex[:8]
+        assert call(f"{base}/api/v1/events", "POST", {
+            "id": event, "name": "Outage", "venue": "Loopback", "starts_at": "2031-01-01T20:00:00Z", "max_per_user": 100,
+            "zones": [{"id": "a", "name": "A", "price_minor": 100, "currency": "EUR", "capacity": 1000}]}, admin)[0] == 201
+        assert call(f"{base}/api/v1/events/{event}/publish", "POST", None, admin)[0] == 204
+
+        private_stores.stop_postgres()
+        held, failures = [], []
+        began = time.monotonic()
+        while time.monotonic() - began < down_for:
+            status, body, _ = call(f"{base}/api/v1/bookings/reserve", "POST", {"event_id": event, "zone_id": "a", "quantity": 1},
+                                   dict(admin, **{"Idempotency-Key": uuid.uuid4().hex}), timeout=10)
+            if status == 201:
+                held.append(body["booking_id"])
+            else:
+                failures.append((status, body))
+            time.sleep(down_for / 60)
+        assert not failures, f"reservations need only Redis: {failures[:3]}"
+        assert len(held) >= 30
+        for booking in held[:5]:
+            assert call(f"{base}/api/v1/bookings/{booking}", headers=admin)[1]["status"] == "reserved"
+
+        private_stores.start_postgres()
+        deadline = time.monotonic() + 60
+        while True:
+            report = subprocess.run(
+                [os.environ.get("BOOKING_RUSH_BIN") or subprocess.check_output(["swift", "build", "--show-bin-path"], text=True).strip() + "/booking-rush",
+                 "reconcile", "--event", event, "--json", "--log-level", "error"],
+                env=dict(os.environ, **stores), capture_output=True, text=True,
+            )
+            persisted = subprocess.run(
+                ["psql", private_stores.database_url, "-Atc", f"SELECT count(*) FROM booking.bookings WHERE event_id = '{event}'"],
+                capture_output=True, text=True,
+            ).stdout.strip()
+            if report.returncode == 0 and persisted == str(len(held)):
+                break
+            assert time.monotonic() < deadline, f"the persister never caught up: {persisted} of {len(held)} rows; {report.stdout[-400:]}"
+            time.sleep(1)
+    finally:
+        stop(system)
