@@ -64,6 +64,7 @@ public func buildGatewayApplication(
     }
     return Application(
         router: buildGatewayRouter(components),
+        server: .http1(configuration: .init(idleTimeout: connectionIdleTimeout())),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "booking-rush-gateway"),
         services: services,
         logger: logger

@@ -38,6 +38,7 @@ public func makeServiceApplication<Context: RequestContext>(
 ) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
     Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: connectionIdleTimeout())),
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: serverName),
         onServerRunning: onServerRunning,
         logger: logger
@@ -64,4 +65,15 @@ public struct ISO8601RequestContext: RequestContext {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
+}
+
+/// How long a connection may sit without a request in progress (or with a request head that
+/// stopped arriving) before the server closes it: `CONNECTION_IDLE_TIMEOUT_S`, 75 s by default (longer
+/// than the 60 s that HTTP clients keep idle pooled connections, so a client never reuses one
+/// the server is closing).
+/// Keeps idle and slow-header clients from holding connections forever; a response being
+/// written (a waiting-room event stream) is never cut.
+public func connectionIdleTimeout(environment: [String: String] = ProcessInfo.processInfo.environment) -> TimeAmount {
+    let seconds = environment["CONNECTION_IDLE_TIMEOUT_S"].flatMap { Int($0) } ?? 75
+    return .seconds(Int64(min(3_600, max(1, seconds))))
 }

@@ -292,3 +292,42 @@ def test_postgres_down_reservations_go_on_and_the_persister_catches_up(private_s
             time.sleep(1)
     finally:
         stop(system)
+
+
+def test_idle_and_slow_clients_cannot_hold_the_gateway(tmp_path):
+    """2,000 idle connections and 50 clients trickling a request head: the gateway keeps answering
+    at once, and closes them all after CONNECTION_IDLE_TIMEOUT_S."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    gateway = start(["gateway", "--port", str(port), "--without-accounts"], {"ADMIN_TOKEN": ADMIN_TOKEN, "CONNECTION_IDLE_TIMEOUT_S": "2"}, base)
+    idle, slow = [], []
+    try:
+        for _ in range(2_000):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        for _ in range(50):
+            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+            connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            slow.append(connection)
+        for _ in range(5):
+            began = time.monotonic()
+            assert call(f"{base}/health", timeout=5)[0] == 200
+            assert time.monotonic() - began < 1, "the gateway answers at once beside 2,050 idle and slow connections"
+            for connection in slow:
+                connection.sendall(b"X-Slow: 1\r\n")
+            time.sleep(0.3)
+        time.sleep(3.5)
+        closed = 0
+        for connection in idle + slow:
+            connection.settimeout(2)
+            try:
+                closed += connection.recv(1) == b""
+            except ConnectionResetError:
+                closed += 1
+            except socket.timeout:
+                pass
+        assert closed == len(idle) + len(slow), f"{closed} of {len(idle) + len(slow)} idle or trickling connections closed by the server"
+        assert call(f"{base}/health", timeout=5)[0] == 200
+    finally:
+        for connection in idle + slow:
+            connection.close()
+        stop(gateway)
