@@ -24,10 +24,11 @@ struct GatewayCommand: AsyncParsableCommand {
 
     func run() async throws {
         try refuseDevelopmentSecrets(.gateway)
+        let tracing = try tracingService(serviceName: "booking-rush-gateway")
         let logger = connections.logger("gateway")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         let configuration = try GatewayConfiguration.fromEnvironment(host: host, port: port, routesPath: routes)
-        var services: [any Service] = []
+        var services: [any Service] = [tracing].compactMap { $0 }
         var accounts: AccountStore?
         if !withoutAccounts {
             let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
@@ -50,12 +51,13 @@ struct BookingCommand: AsyncParsableCommand {
 
     func run() async throws {
         try refuseDevelopmentSecrets(.booking)
+        let tracing = try tracingService(serviceName: "booking-rush-booking")
         let logger = connections.logger("booking")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
         let configuration = try bookingConfiguration()
         let app = buildBookingApplication(address: .init(host: host, port: port), redis: redis, postgres: postgres, configuration: configuration, logger: logger)
-        try await runServices([postgres, app] + bookingWorkers(redis: redis, postgres: postgres, configuration: configuration, logger: logger), logger: logger)
+        try await runServices([tracing].compactMap { $0 } + [postgres, app] + bookingWorkers(redis: redis, postgres: postgres, configuration: configuration, logger: logger), logger: logger)
         await redis.shutdown()
     }
 }
@@ -70,11 +72,12 @@ struct PaymentsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try refuseDevelopmentSecrets(.payments)
+        let tracing = try tracingService(serviceName: "booking-rush-payments")
         let logger = connections.logger("payments")
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
         let configuration = try paymentsConfiguration()
         let app = buildPaymentsApplication(address: .init(host: host, port: port), postgres: postgres, configuration: configuration, logger: logger)
-        try await runServices([postgres, app] + paymentsWorkers(postgres: postgres, configuration: configuration, logger: logger), logger: logger)
+        try await runServices([tracing].compactMap { $0 } + [postgres, app] + paymentsWorkers(postgres: postgres, configuration: configuration, logger: logger), logger: logger)
     }
 }
 
@@ -91,6 +94,7 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         try refuseDevelopmentSecrets(.all)
+        let tracing = try tracingService(serviceName: "booking-rush")
         let logger = connections.logger("dev")
         let postgresConfiguration = try connections.postgresConfiguration()
         let runner = try MigrationRunner(migrations: try Migration.embedded(), logger: logger)
@@ -107,7 +111,7 @@ struct DevCommand: AsyncParsableCommand {
         let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
         let accounts = AccountStore(postgres: postgres, bcryptCost: bcryptCost(), logger: logger)
         let payments = try paymentsConfiguration(bookingURL: "http://\(host):\(bookingPort)")
-        let services: [any Service] = [
+        let services: [any Service] = [tracing].compactMap { $0 } + [
             postgres,
             try await buildGatewayApplication(
                 configuration: try GatewayConfiguration.fromEnvironment(host: host, port: gatewayPort, routesPath: routes),

@@ -80,6 +80,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     let addresses = ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
     let traffic = TrafficWindow()
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: TracingMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: TrafficMiddleware(window: traffic))
     router.add(middleware: ProblemMiddleware())

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import ServiceKit
+import Tracing
 
 /// Header rewriting for proxied requests and responses.
 enum ProxyHeaders {
@@ -29,6 +30,10 @@ enum ProxyHeaders {
         return UUID().uuidString.lowercased()
     }
 
+    /// Whether a tracer is installed (OpenTelemetry on): then the client's W3C trace fields are
+    /// replaced by the gateway's span, not forwarded beside it; otherwise they pass through.
+    static var tracing: Bool { !(InstrumentationSystem.tracer is NoOpTracer) }
+
     /// The fields sent upstream: client copies of identity fields removed, forwarding fields
     /// set, and the verified identity added with a signature the services can check.
     static func upstreamFields(
@@ -41,6 +46,11 @@ enum ProxyHeaders {
     ) -> HTTPFields {
         var fields = strippingHopByHop(request.headerFields)
         fields = HTTPFields(fields.filter { !$0.name.canonicalName.hasPrefix("x-gateway-") })
+        if tracing {
+            // The upstream call carries this gateway's own span context (injected by the HTTP client).
+            fields[HTTPField.Name("traceparent")!] = nil
+            fields[HTTPField.Name("tracestate")!] = nil
+        }
         fields[HTTPField.Name("Host")!] = nil
         let forwardedFor = peerIsTrusted ? fields[values: .xForwardedFor] : []
         fields[.xForwardedFor] = nil
