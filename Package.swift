@@ -223,7 +223,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "Gateway", "Booking", "Payments", "ServiceKit", "Redis", "Database",
+                "Gateway", "Booking", "Payments", "ServiceKit", "Redis", "Database", "Queue",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

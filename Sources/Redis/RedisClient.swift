@@ -4,7 +4,8 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// A pool of pipelined Redis connections spread over the event loops of a group.
+/// A pool of pipelined Redis connections spread over the event loops of a group. Against a
+/// Redis Cluster it follows `MOVED` and `ASK` replies to the node that serves each key.
 ///
 /// Commands go to a connection on the caller's own event loop when there is one (no thread
 /// hop), otherwise round-robin. Safe to share between tasks.
@@ -15,6 +16,7 @@ public final class RedisClient: Sendable {
     private let slotsByLoop: [ObjectIdentifier: [RedisConnectionSlot]]
     private let nextSlot = Atomic<Int>(0)
     private let metrics = RedisMetrics()
+    let cluster = RedisClusterRouting()
 
     /// Creates a client; connections open on first use.
     public init(
@@ -36,6 +38,11 @@ public final class RedisClient: Sendable {
     /// - Throws: `RedisError.server` for an error reply; `.timeout`, `.connectionClosed` or
     ///   `.connectionUnavailable` when the reply cannot be had.
     public func send(_ command: RedisCommand, timeout: TimeAmount? = nil) async throws(RedisError) -> RedisValue {
+        try await sendRouted(command, timeout: timeout)
+    }
+
+    /// Sends `command` to this client's own server, whatever its key.
+    func sendHere(_ command: RedisCommand, timeout: TimeAmount? = nil) async throws(RedisError) -> RedisValue {
         let started = ContinuousClock.now
         defer { metrics.record(command: command, duration: ContinuousClock.now - started) }
         do {
@@ -55,6 +62,7 @@ public final class RedisClient: Sendable {
 
     /// Closes every connection; later commands fail with `RedisError.clientShutdown`.
     public func shutdown() async {
+        await cluster.shutdown()
         for slot in slots {
             try? await slot.shutdown().get()
         }

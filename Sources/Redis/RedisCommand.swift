@@ -58,6 +58,15 @@ public struct RedisCommand: Sendable {
     /// The number of words, the name included.
     public var count: Int { lengths.count }
 
+    /// Every word's bytes, the name first.
+    var words: [ArraySlice<UInt8>] {
+        var offset = 0
+        return lengths.map { length in
+            defer { offset += length }
+            return storage[offset..<(offset + length)]
+        }
+    }
+
     /// The command in RESP2 wire form, formatted by hiredis.
     public func encoded(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
         storage.withUnsafeBufferPointer { base in

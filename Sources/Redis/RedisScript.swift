@@ -49,7 +49,9 @@ extension RedisClient {
         do {
             return try await send(command, timeout: timeout)
         } catch RedisError.server(let error) where error.kind == .noScript {
-            let loaded = try await send(RedisCommand("SCRIPT", ["LOAD", script.source]), timeout: timeout)
+            // Loaded on the node that serves the keys (in a cluster, each node has its own cache).
+            let slot = keys.first.map { RedisClusterSlot.of(Array($0.utf8)) }
+            let loaded = try await sendRouted(RedisCommand("SCRIPT", ["LOAD", script.source]), slot: slot, timeout: timeout)
             guard loaded.string == script.sha1 else { throw .unexpectedReply(loaded) }
         }
         do {
