@@ -331,3 +331,58 @@ def test_idle_and_slow_clients_cannot_hold_the_gateway(tmp_path):
         for connection in idle + slow:
             connection.close()
         stop(gateway)
+
+
+class DyingUpstream(BaseHTTPRequestHandler):
+    """Reads the request, then drops the connection without a word (a process killed mid-request)."""
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.connection.close()
+
+    do_GET = do_POST
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_upstream_dying_mid_request_is_a_502_problem_and_secrets_never_reach_the_logs(tmp_path):
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), DyingUpstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    routes = tmp_path / "routes.json"
+    routes.write_text(json.dumps({"routes": [{"name": "dying", "prefix": "/api/dying", "upstreams": [f"http://127.0.0.1:{upstream.server_port}"],
+                                              "idempotency": "optional"}]}))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    secrets = {"ADMIN_TOKEN": "log-check-admin-token-0123456789", "VISITOR_TICKET_SECRET": "log-check-visitor-secret-0123456789abcdef",
+               "INTERNAL_SECRET": "log-check-internal-secret-0123456789abcdef"}
+    log = open(tmp_path / "gateway.log", "w")
+    process = subprocess.Popen(
+        [os.environ.get("BOOKING_RUSH_BIN") or subprocess.check_output(["swift", "build", "--show-bin-path"], text=True).strip() + "/booking-rush",
+         "gateway", "--port", str(port), "--routes", str(routes), "--log-level", "trace"],
+        env=dict(os.environ, **secrets), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        for attempt in range(3):
+            began = time.monotonic()
+            status, body, headers = call(f"{base}/api/dying/x", "POST", {"card": "4242424242424242"},
+                                         {"Content-Type": "application/json", "Idempotency-Key": f"dying-{attempt}",
+                                          "Cookie": "br_visitor=secret-cookie-value"})
+            assert status == 502, (status, body)
+            assert body["type"].endswith("/upstream-failed") or body["type"].endswith("/upstream-unreachable"), body
+            assert time.monotonic() - began < 5
+        assert call(f"{base}/admin/v1/rooms", headers={"Authorization": f"Bearer {secrets['ADMIN_TOKEN']}"})[0] == 200
+        assert call(f"{base}/health")[0] == 200, "the gateway carries on"
+    finally:
+        stop(process)
+        upstream.shutdown()
+        log.close()
+    logged = (tmp_path / "gateway.log").read_text()
+    assert '"level":"debug"' in logged or '"level":"trace"' in logged, "verbose logging was on"
+    for name, value in list(secrets.items()) + [("card number", "4242424242424242"), ("cookie", "secret-cookie-value")]:
+        assert value not in logged, f"{name} appeared in the logs"
