@@ -113,24 +113,50 @@ class System(Gateway):
         return event
 
 
-@pytest.fixture(scope="session")
-def system(tmp_path_factory):
+class Dev:
+    """A running `booking-rush dev` on free ports, with its admin account."""
+
+    def __init__(self, process, base: str, email: str, password: str):
+        self.process, self.base, self.email, self.password = process, base, email, password
+
+    def admin_headers(self) -> dict:
+        """Headers with a fresh access token of the admin account."""
+        data = json.dumps({"email": self.email, "password": self.password}).encode()
+        request = urllib.request.Request(self.base + "/api/v1/auth/login", data=data, method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as response:
+            token = json.loads(response.read())["access_token"]
+        return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def start_dev(folder, environment=None, open_routes: bool = False) -> Dev:
+    """`booking-rush dev` with config/routes.dev.json pointed at its ports; `open_routes` drops the
+    rate limits and queue-pass policies (for tests about something else)."""
     gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
     routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
     for route in routes["routes"]:
         route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
-    routes_path = tmp_path_factory.mktemp("system") / "routes.json"
-    routes_path.write_text(json.dumps(routes))
-    email, password = f"admin-{uuid.uuid4().hex[:8]}@booking-rush.test", "browser-admin-password"
+        if open_routes:
+            route["rate_limits"] = []
+            route.pop("queue_pass", None)
+    routes_path = os.path.join(str(folder), "routes.json")
+    with open(routes_path, "w") as file:
+        json.dump(routes, file)
+    email, password = f"admin-{uuid.uuid4().hex[:8]}@booking-rush.test", "dev-admin-password"
     base = f"http://127.0.0.1:{gateway_port}"
     process = start(
         ["dev", "--gateway-port", str(gateway_port), "--booking-port", str(booking_port),
-         "--payments-port", str(payments_port), "--routes", str(routes_path)],
-        {"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10"},
+         "--payments-port", str(payments_port), "--routes", routes_path],
+        dict({"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10"}, **(environment or {})),
         base, timeout=60,
     )
-    yield System(base, email, password)
-    stop(process)
+    return Dev(process, base, email, password)
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory):
+    dev = start_dev(tmp_path_factory.mktemp("system"))
+    yield System(dev.base, dev.email, dev.password)
+    stop(dev.process)
 
 
 def make_browser(javascript: bool):

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import ADMIN_TOKEN, free_port, start, stop
+from conftest import ADMIN_TOKEN, free_port, start, start_dev, stop
 
 
 class SlowUpstream(BaseHTTPRequestHandler):
@@ -111,24 +111,10 @@ def private_redis():
 
 
 def test_redis_restart_mid_sale_loses_no_hold_and_sells_nothing_twice(private_redis, tmp_path):
-    gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
-    routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
-    for route in routes["routes"]:
-        route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
-        route["rate_limits"] = []
-        route.pop("queue_pass", None)
-    (tmp_path / "routes.json").write_text(json.dumps(routes))
-    email, password = f"fault-{uuid.uuid4().hex[:8]}@booking-rush.test", "fault-admin-password"
-    base = f"http://127.0.0.1:{gateway_port}"
-    system = start(
-        ["dev", "--gateway-port", str(gateway_port), "--booking-port", str(booking_port), "--payments-port", str(payments_port),
-         "--routes", str(tmp_path / "routes.json")],
-        {"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10", "REDIS_URL": private_redis.url},
-        base, timeout=60,
-    )
+    dev = start_dev(tmp_path, {"REDIS_URL": private_redis.url}, open_routes=True)
+    system, base = dev.process, dev.base
     try:
-        _, login, _ = call(f"{base}/api/v1/auth/login", "POST", {"email": email, "password": password}, {"Content-Type": "application/json"})
-        admin = {"Authorization": f"Bearer {login['access_token']}", "Content-Type": "application/json"}
+        admin = dev.admin_headers()
         event = "fault-" + uuid.uuid4().hex[:8]
         capacity = 400
         status, _, _ = call(f"{base}/api/v1/events", "POST", {
@@ -234,24 +220,11 @@ def private_stores():
 
 def test_postgres_down_reservations_go_on_and_the_persister_catches_up(private_stores, tmp_path):
     down_for = float(os.environ.get("FAULT_POSTGRES_DOWN_SECONDS", "30"))
-    gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
-    routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
-    for route in routes["routes"]:
-        route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
-        route["rate_limits"] = []
-        route.pop("queue_pass", None)
-    (tmp_path / "routes.json").write_text(json.dumps(routes))
-    email, password = "outage-admin@booking-rush.test", "outage-admin-password"
-    base = f"http://127.0.0.1:{gateway_port}"
     stores = {"REDIS_URL": private_stores.redis_url, "DATABASE_URL": private_stores.database_url}
-    system = start(
-        ["dev", "--gateway-port", str(gateway_port), "--booking-port", str(booking_port), "--payments-port", str(payments_port),
-         "--routes", str(tmp_path / "routes.json")],
-        dict(stores, ADMIN_TOKEN=ADMIN_TOKEN, ADMIN_EMAIL=email, ADMIN_PASSWORD=password, BCRYPT_COST="10"), base, timeout=60,
-    )
+    dev = start_dev(tmp_path, stores, open_routes=True)
+    system, base = dev.process, dev.base
     try:
-        _, login, _ = call(f"{base}/api/v1/auth/login", "POST", {"email": email, "password": password}, {"Content-Type": "application/json"})
-        admin = {"Authorization": f"Bearer {login['access_token']}", "Content-Type": "application/json"}
+        admin = dev.admin_headers()
         event = "outage-" + uuid.uuid4().hex[:8]
         assert call(f"{base}/api/v1/events", "POST", {
             "id": event, "name": "Outage", "venue": "Loopback", "starts_at": "2031-01-01T20:00:00Z", "max_per_user": 100,
@@ -371,7 +344,7 @@ def test_an_upstream_dying_mid_request_is_a_502_problem_and_secrets_never_reach_
         for attempt in range(3):
             began = time.monotonic()
             status, body, headers = call(f"{base}/api/dying/x", "POST", {"card": "4242424242424242"},
-                                         {"Content-Type": "application/json", "Idempotency-Key": f"dying-{attempt}",
+                                         {"Content-Type": "application/json", "Idempotency-Key": f"dying-{attempt}-{uuid.uuid4().hex}",
                                           "Cookie": "br_visitor=secret-cookie-value"})
             assert status == 502, (status, body)
             assert body["type"].endswith("/upstream-failed") or body["type"].endswith("/upstream-unreachable"), body

@@ -3,13 +3,12 @@ HTTP (JSON here) to a collector in this test, enabled by the standard OTEL_* var
 W3C trace context ties the services' server spans into one trace."""
 import base64
 import json
-import os
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from conftest import ADMIN_TOKEN, free_port, start, stop
+from conftest import start_dev, stop
 from test_faults import call
 
 SPANS = []
@@ -42,25 +41,12 @@ class Collector(BaseHTTPRequestHandler):
 def test_one_trace_spans_gateway_payments_and_booking(tmp_path):
     collector = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
     threading.Thread(target=collector.serve_forever, daemon=True).start()
-    gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
-    routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
-    for route in routes["routes"]:
-        route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
-        route.pop("queue_pass", None)
-    (tmp_path / "routes.json").write_text(json.dumps(routes))
-    email, password = f"trace-{uuid.uuid4().hex[:8]}@booking-rush.test", "trace-admin-password"
-    base = f"http://127.0.0.1:{gateway_port}"
-    system = start(
-        ["dev", "--gateway-port", str(gateway_port), "--booking-port", str(booking_port), "--payments-port", str(payments_port),
-         "--routes", str(tmp_path / "routes.json")],
-        {"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10",
-         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_port}", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
-         "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_SERVICE_NAME": "booking-rush-trace-test"},
-        base, timeout=60,
-    )
+    dev = start_dev(tmp_path, {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_port}", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        "OTEL_BSP_SCHEDULE_DELAY": "200", "OTEL_SERVICE_NAME": "booking-rush-trace-test"}, open_routes=True)
+    system, base = dev.process, dev.base
     try:
-        _, login, _ = call(f"{base}/api/v1/auth/login", "POST", {"email": email, "password": password}, {"Content-Type": "application/json"})
-        headers = {"Authorization": f"Bearer {login['access_token']}", "Content-Type": "application/json"}
+        headers = dev.admin_headers()
         event = "trace-" + uuid.uuid4().hex[:8]
         assert call(f"{base}/api/v1/events", "POST", {
             "id": event, "name": "Traced", "venue": "Loopback", "starts_at": "2031-01-01T20:00:00Z", "max_per_user": 4,
