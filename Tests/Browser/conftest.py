@@ -127,29 +127,49 @@ class Dev:
             token = json.loads(response.read())["access_token"]
         return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
+    def published_event(self, headers: dict, prefix: str, capacity: int, max_per_user: int) -> str:
+        """A published event `PREFIX-<random>` with one zone `a` of `capacity` seats, made through the gateway."""
+        event = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        for path, body, expected in [
+            ("/api/v1/events", {"id": event, "name": prefix.title(), "venue": "Loopback", "starts_at": "2031-01-01T20:00:00Z",
+                                "max_per_user": max_per_user,
+                                "zones": [{"id": "a", "name": "A", "price_minor": 100, "currency": "EUR", "capacity": capacity}]}, 201),
+            (f"/api/v1/events/{event}/publish", None, 204),
+        ]:
+            request = urllib.request.Request(self.base + path, data=json.dumps(body).encode() if body else None, method="POST", headers=headers)
+            with urllib.request.urlopen(request) as response:
+                assert response.status == expected, (path, response.status)
+        return event
+
 
 def start_dev(folder, environment=None, open_routes: bool = False) -> Dev:
     """`booking-rush dev` with config/routes.dev.json pointed at its ports; `open_routes` drops the
-    rate limits and queue-pass policies (for tests about something else)."""
-    gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
-    routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
-    for route in routes["routes"]:
-        route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
-        if open_routes:
-            route["rate_limits"] = []
-            route.pop("queue_pass", None)
-    routes_path = os.path.join(str(folder), "routes.json")
-    with open(routes_path, "w") as file:
-        json.dump(routes, file)
+    rate limits and queue-pass policies (for tests about something else). A start that fails
+    (a port taken between choosing and binding it) is tried once more on new ports."""
     email, password = f"admin-{uuid.uuid4().hex[:8]}@booking-rush.test", "dev-admin-password"
-    base = f"http://127.0.0.1:{gateway_port}"
-    process = start(
-        ["dev", "--gateway-port", str(gateway_port), "--booking-port", str(booking_port),
-         "--payments-port", str(payments_port), "--routes", routes_path],
-        dict({"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10"}, **(environment or {})),
-        base, timeout=60,
-    )
-    return Dev(process, base, email, password)
+    for attempt in range(2):
+        gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
+        routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
+        for route in routes["routes"]:
+            route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
+            if open_routes:
+                route["rate_limits"] = []
+                route.pop("queue_pass", None)
+        routes_path = os.path.join(str(folder), "routes.json")
+        with open(routes_path, "w") as file:
+            json.dump(routes, file)
+        base = f"http://127.0.0.1:{gateway_port}"
+        try:
+            process = start(
+                ["dev", "--gateway-port", str(gateway_port), "--booking-port", str(booking_port),
+                 "--payments-port", str(payments_port), "--routes", routes_path],
+                dict({"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10"}, **(environment or {})),
+                base, timeout=60,
+            )
+            return Dev(process, base, email, password)
+        except pytest.fail.Exception:
+            if attempt == 1:
+                raise
 
 
 @pytest.fixture(scope="session")

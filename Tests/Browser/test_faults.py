@@ -115,13 +115,8 @@ def test_redis_restart_mid_sale_loses_no_hold_and_sells_nothing_twice(private_re
     system, base = dev.process, dev.base
     try:
         admin = dev.admin_headers()
-        event = "fault-" + uuid.uuid4().hex[:8]
         capacity = 400
-        status, _, _ = call(f"{base}/api/v1/events", "POST", {
-            "id": event, "name": "Restart", "venue": "Loopback", "starts_at": "2031-01-01T20:00:00Z", "max_per_user": 100,
-            "zones": [{"id": "a", "name": "A", "price_minor": 100, "currency": "EUR", "capacity": capacity}]}, admin)
-        assert status == 201
-        assert call(f"{base}/api/v1/events/{event}/publish", "POST", None, admin)[0] == 204
+        event = dev.published_event(admin, "fault", capacity, max_per_user=100)
 
         held, outcomes, slow, unresolved = [], {}, [], []
         stop_buying = threading.Event()
@@ -225,11 +220,7 @@ def test_postgres_down_reservations_go_on_and_the_persister_catches_up(private_s
     system, base = dev.process, dev.base
     try:
         admin = dev.admin_headers()
-        event = "outage-" + uuid.uuid4().hex[:8]
-        assert call(f"{base}/api/v1/events", "POST", {
-            "id": event, "name": "Outage", "venue": "Loopback", "starts_at": "2031-01-01T20:00:00Z", "max_per_user": 100,
-            "zones": [{"id": "a", "name": "A", "price_minor": 100, "currency": "EUR", "capacity": 1000}]}, admin)[0] == 201
-        assert call(f"{base}/api/v1/events/{event}/publish", "POST", None, admin)[0] == 204
+        event = dev.published_event(admin, "outage", 1000, max_per_user=100)
 
         private_stores.stop_postgres()
         held, failures = [], []

@@ -47,11 +47,7 @@ def test_one_trace_spans_gateway_payments_and_booking(tmp_path):
     system, base = dev.process, dev.base
     try:
         headers = dev.admin_headers()
-        event = "trace-" + uuid.uuid4().hex[:8]
-        assert call(f"{base}/api/v1/events", "POST", {
-            "id": event, "name": "Traced", "venue": "Loopback", "starts_at": "2031-01-01T20:00:00Z", "max_per_user": 4,
-            "zones": [{"id": "a", "name": "A", "price_minor": 100, "currency": "EUR", "capacity": 5}]}, headers)[0] == 201
-        assert call(f"{base}/api/v1/events/{event}/publish", "POST", None, headers)[0] == 204
+        event = dev.published_event(headers, "trace", 5, max_per_user=4)
         status, booking, _ = call(f"{base}/api/v1/bookings/reserve", "POST", {"event_id": event, "zone_id": "a", "quantity": 1},
                                   dict(headers, **{"Idempotency-Key": uuid.uuid4().hex}))
         assert status == 201
