@@ -65,7 +65,7 @@ struct EventRoutes: Sendable {
         events.get(":id") { _, context -> EventBody in
             let id = try context.parameters.require("id")
             guard var event = try await list(where: "id = $1 AND status <> 'draft'", id).first else { throw BookingError.eventNotFound }
-            event.zones = try await zones(of: id)
+            event.zones = try await zones(of: id).map(\.zone)
             return event
         }
         events.post { request, context -> Response in
@@ -100,8 +100,8 @@ struct EventRoutes: Sendable {
             let id = try context.parameters.require("id")
             try await authorizeEditor(user, of: id)
             var counted: [ZoneInventoryBody] = []
-            for zone in try await zones(of: id) {
-                let counts = try await inventory.zone(event: id, zone: zone.id)
+            for (zone, lookup) in try await zones(of: id) {
+                let counts = try lookup.get()
                 counted.append(ZoneInventoryBody(
                     id: zone.id, name: zone.name, capacity: counts.capacity, available: counts.available, held: counts.held, sold: counts.sold
                 ))
@@ -137,14 +137,17 @@ struct EventRoutes: Sendable {
         return events
     }
 
-    private func zones(of event: String) async throws -> [ZoneBody] {
-        var zones: [ZoneBody] = []
+    /// The event's zones from Postgres, each with its live counts from Redis (read once).
+    private func zones(of event: String) async throws -> [(zone: ZoneBody, counts: Result<ZoneInventory, BookingError>)] {
+        var zones: [(zone: ZoneBody, counts: Result<ZoneInventory, BookingError>)] = []
         let rows = try await postgres.query(
             "SELECT id, name, price_minor, currency, capacity FROM booking.zones WHERE event_id = \(event) ORDER BY id", logger: logger
         )
         for try await (id, name, price, currency, capacity) in rows.decode((String, String, Int64, String, Int).self) {
-            let available = try? await inventory.zone(event: event, zone: id).available
-            zones.append(ZoneBody(id: id, name: name, priceMinor: Int(price), currency: currency, capacity: capacity, available: available))
+            let counts: Result<ZoneInventory, BookingError>
+            do { counts = .success(try await inventory.zone(event: event, zone: id)) } catch { counts = .failure(error) }
+            let zone = ZoneBody(id: id, name: name, priceMinor: Int(price), currency: currency, capacity: capacity, available: try? counts.get().available)
+            zones.append((zone, counts))
         }
         return zones
     }

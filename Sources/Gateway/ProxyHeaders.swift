@@ -30,24 +30,25 @@ enum ProxyHeaders {
         return UUID().uuidString.lowercased()
     }
 
-    /// Whether a tracer is installed (OpenTelemetry on): then the client's W3C trace fields are
-    /// replaced by the gateway's span, not forwarded beside it; otherwise they pass through.
-    static var tracing: Bool { !(InstrumentationSystem.tracer is NoOpTracer) }
+    /// Whether a tracer is installed (OpenTelemetry on); asked once, when the proxy is made.
+    static var tracerInstalled: Bool { !(InstrumentationSystem.tracer is NoOpTracer) }
 
     /// The fields sent upstream: client copies of identity fields removed, forwarding fields
-    /// set, and the verified identity added with a signature the services can check.
+    /// set, and the verified identity added with a signature the services can check. With
+    /// `replacingTraceContext` the client's W3C trace fields are dropped: the HTTP client injects
+    /// the gateway's own span instead of sending a second `traceparent` beside theirs.
     static func upstreamFields(
         from request: HTTPRequest,
         clientAddress: String,
         peerIsTrusted: Bool,
         requestID: String,
         identity: Identity?,
-        signingKey: SymmetricKey
+        signingKey: SymmetricKey,
+        replacingTraceContext: Bool = false
     ) -> HTTPFields {
         var fields = strippingHopByHop(request.headerFields)
         fields = HTTPFields(fields.filter { !$0.name.canonicalName.hasPrefix("x-gateway-") })
-        if tracing {
-            // The upstream call carries this gateway's own span context (injected by the HTTP client).
+        if replacingTraceContext {
             fields[HTTPField.Name("traceparent")!] = nil
             fields[HTTPField.Name("tracestate")!] = nil
         }

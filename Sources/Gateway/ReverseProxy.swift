@@ -50,12 +50,15 @@ final class ReverseProxy: Sendable {
     let client: HTTPClient
     let signingKey: SymmetricKey
     let addresses: ClientAddressResolver
+    /// Whether the HTTP client injects trace context (a tracer was installed before it was made).
+    let replacesTraceContext: Bool
     private let nextUpstream = Atomic<Int>(0)
 
     init(client: HTTPClient, signingKey: SymmetricKey, addresses: ClientAddressResolver) {
         self.client = client
         self.signingKey = signingKey
         self.addresses = addresses
+        self.replacesTraceContext = ProxyHeaders.tracerInstalled
     }
 
     static func makeHTTPClient() -> HTTPClient {
@@ -83,7 +86,7 @@ final class ReverseProxy: Sendable {
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         let fields = ProxyHeaders.upstreamFields(
             from: request.head, clientAddress: clientAddress, peerIsTrusted: addresses.isTrusted(peer?.ipAddress ?? ""),
-            requestID: requestID, identity: identity, signingKey: signingKey
+            requestID: requestID, identity: identity, signingKey: signingKey, replacingTraceContext: replacesTraceContext
         )
         outgoing.headers = HTTPHeaders(fields.map { ($0.name.rawName, $0.value) })
         switch body {

@@ -57,14 +57,14 @@ struct FlashSaleCommand: AsyncParsableCommand {
 
         let client = LoadClient(base: gateway, connections: connections)
         do {
-            try await FlashSaleSetup(client: client, plan: plan, organizer: organizer, adminToken: adminToken).prepare()
+            let setup = FlashSaleSetup(client: client, plan: plan, organizer: organizer, adminToken: adminToken)
+            try await setup.prepare()
             let recorder = FlashSaleRecorder()
             let progress = Task { await Self.showProgress(recorder, plan: plan) }
             let elapsed = await Self.simulate(plan: plan, tokens: visitorTokens, client: client, recorder: recorder)
             progress.cancel()
-            let abandonment = try await FlashSaleSetup(client: client, plan: plan, organizer: organizer, adminToken: adminToken)
-                .checkAbandoners(tokens: visitorTokens, elapsedSeconds: elapsed)
-            let inventory = try await FlashSaleSetup(client: client, plan: plan, organizer: organizer, adminToken: adminToken).inventory(paidSeats: recorder.counted("paid") * plan.quantity)
+            let abandonment = try await setup.checkAbandoners(tokens: visitorTokens, elapsedSeconds: elapsed)
+            let inventory = try await setup.inventory(paidSeats: recorder.counted("paid") * plan.quantity)
             let report = FlashSaleReport(plan: plan, seconds: elapsed, recorder: recorder.snapshot(), inventory: inventory, abandonment: abandonment)
             print(report.text)
             if let json { try report.jsonData().write(to: URL(fileURLWithPath: json)) }
@@ -78,7 +78,8 @@ struct FlashSaleCommand: AsyncParsableCommand {
 
     /// Starts every visitor at their arrival time and waits for all; returns the seconds taken.
     static func simulate(plan: FlashSalePlan, tokens: [String], client: LoadClient, recorder: FlashSaleRecorder) async -> Double {
-        let startingLine = plan.herd ? StartingLine(expected: plan.users - (0..<plan.users).filter(plan.abandons).count) : nil
+        let staying = plan.users - (0..<plan.users).filter(plan.abandons).count
+        let startingLine = plan.herd ? StartingLine(expected: staying) : nil
         let start = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<plan.users {
@@ -90,7 +91,7 @@ struct FlashSaleCommand: AsyncParsableCommand {
             if let startingLine {
                 // Visitors who failed before the line never arrive: open it once the queue is drained.
                 group.addTask {
-                    while recorder.counted("admitted") + recorder.snapshot().errors.values.reduce(0, +) < plan.users - (0..<plan.users).filter(plan.abandons).count {
+                    while recorder.counted("admitted") + recorder.errorCount < staying {
                         try? await Task.sleep(for: .milliseconds(200))
                         if ContinuousClock.now - start > .seconds(Double(plan.users) / plan.releaseRate + 30) { break }
                     }
@@ -107,11 +108,11 @@ struct FlashSaleCommand: AsyncParsableCommand {
         guard isatty(STDERR_FILENO) == 1 else { return }
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
-            let state = recorder.snapshot()
-            let done = Double(state.counts["joined"] ?? 0) / Double(plan.users)
+            let counted = { (name: String) in recorder.counted(name) }
+            let done = Double(counted("joined")) / Double(plan.users)
             let bar = String(repeating: "#", count: Int(done * 30)).padding(toLength: 30, withPad: "-", startingAt: 0)
-            let line = "[\(bar)] joined \(state.counts["joined"] ?? 0)/\(plan.users) admitted \(state.counts["admitted"] ?? 0) "
-                + "reserved \(state.counts["reserved"] ?? 0) paid \(state.counts["paid"] ?? 0) errors \(state.errors.values.reduce(0, +))"
+            let line = "[\(bar)] joined \(counted("joined"))/\(plan.users) admitted \(counted("admitted")) "
+                + "reserved \(counted("reserved")) paid \(counted("paid")) errors \(recorder.errorCount)"
             FileHandle.standardError.write(Data(("\r" + line).utf8))
         }
         FileHandle.standardError.write(Data("\n".utf8))

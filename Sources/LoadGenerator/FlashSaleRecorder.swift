@@ -52,6 +52,9 @@ final class FlashSaleRecorder: Sendable {
     func snapshot() -> State { state.withLock { $0 } }
 
     func counted(_ name: String) -> Int { state.withLock { $0.counts[name] ?? 0 } }
+
+    /// Errors of every kind so far, without copying the histograms.
+    var errorCount: Int { state.withLock { $0.errors.values.reduce(0, +) } }
 }
 
 /// Lets every admitted visitor reserve at the same instant (the last-seat race and the herd).
