@@ -122,7 +122,12 @@ struct EdgePipeline: Sendable {
             await idempotency.release(ticket)
             throw ProxyError.upstreamFailed(route: route.name)
         }
-        await idempotency.complete(ticket, status: upstream.status, headers: upstream.headers, body: collected)
+        if upstream.status == .serviceUnavailable {
+            // The upstream did nothing and asks for a retry: the key is freed for it, not replayed as a 503.
+            await idempotency.release(ticket)
+        } else {
+            await idempotency.complete(ticket, status: upstream.status, headers: upstream.headers, body: collected)
+        }
         var headers = upstream.headers
         for field in limitHeaders { headers.append(field) }
         return Response(status: upstream.status, headers: headers, body: .init(byteBuffer: collected))
