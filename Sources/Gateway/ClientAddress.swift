@@ -48,14 +48,19 @@ struct ClientAddressResolver: Sendable {
     }
 
     func isTrusted(_ address: String) -> Bool {
-        guard let bytes = AddressBlock.bytes(of: address) else { return false }
+        guard !trusted.isEmpty, let bytes = AddressBlock.bytes(of: address) else { return false }
         return trusted.contains { $0.contains(bytes) }
     }
 
     func clientAddress(peer: SocketAddress?, headers: HTTPFields) -> String {
         let peerAddress = peer?.ipAddress ?? "unknown"
-        guard isTrusted(peerAddress) else { return peerAddress }
-        let chain = headers[values: .xForwardedFor]
+        return clientAddress(peer: peerAddress, peerIsTrusted: isTrusted(peerAddress), forwardedFor: headers[values: .xForwardedFor])
+    }
+
+    /// The client's address given the peer's and the `X-Forwarded-For` values.
+    func clientAddress(peer peerAddress: String, peerIsTrusted: Bool, forwardedFor: [String]) -> String {
+        guard peerIsTrusted else { return peerAddress }
+        let chain = forwardedFor
             .flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
         for hop in chain.reversed() where !isTrusted(hop) {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Queue
@@ -18,6 +19,25 @@ public struct GatewayComponents: Sendable {
     public let httpClient: HTTPClient
     /// Built-in accounts, when the gateway has a database.
     public let accounts: AccountStore?
+    /// This instance's traffic over the last minute, proxied and own routes alike.
+    let traffic: TrafficWindow
+    /// The rate limiter shared by proxied routes and logins (one local deny cache).
+    let limiter: RateLimiter
+
+    init(
+        configuration: GatewayConfiguration, redis: RedisClient, room: WaitingRoom, passKeys: SigningKeyRing,
+        accessTokens: AccessTokens, httpClient: HTTPClient, accounts: AccountStore?
+    ) {
+        self.configuration = configuration
+        self.redis = redis
+        self.room = room
+        self.passKeys = passKeys
+        self.accessTokens = accessTokens
+        self.httpClient = httpClient
+        self.accounts = accounts
+        self.traffic = TrafficWindow()
+        self.limiter = RateLimiter(redis: redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))))
+    }
 
     /// Creates the components; key rings load from Redis (retried by the releaser if Redis is down).
     public static func make(
@@ -35,7 +55,7 @@ public struct GatewayComponents: Sendable {
                 logger.warning("signing keys not loaded yet; the releaser retries", metadata: ["ring": "\(ring.keysKey)", "error": "\(error)"])
             }
         }
-        let httpClient = ReverseProxy.makeHTTPClient()
+        let httpClient = SlowPathClient.make()
         let external = configuration.externalProvider.map {
             ExternalTokenVerifier(jwksURL: $0.jwksURL, issuer: $0.issuer, audience: $0.audience, client: httpClient)
         }
@@ -64,36 +84,33 @@ public func buildGatewayApplication(
     }
     return Application(
         router: buildGatewayRouter(components),
-        server: .http1(configuration: .init(idleTimeout: connectionIdleTimeout())),
+        server: gatewayServer(components, logger: logger),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "booking-rush-gateway"),
         services: services,
         logger: logger
     )
 }
 
-/// The gateway's routes: health, proxied routes with their policies, the waiting room's API
+/// The gateway's HTTP/1.1 server: proxied routes served by the edge on each connection's event
+/// loop, everything else by the router of ``buildGatewayRouter(_:)``.
+public func gatewayServer(_ components: GatewayComponents, logger: Logger = Logger(label: "gateway")) -> HTTPServerBuilder {
+    let core = EdgeCore(components: components, traffic: components.traffic, limiter: components.limiter, logger: logger)
+    return .edge(core, idleTimeout: connectionIdleTimeout())
+}
+
+/// The gateway's own routes: health, the waiting room's API
 /// and page, the customer flow and operator console pages, JWKS, and the admin API.
 public func buildGatewayRouter(_ components: GatewayComponents) -> Router<GatewayRequestContext> {
     let configuration = components.configuration
     let router = Router(context: GatewayRequestContext.self)
-    let limiter = RateLimiter(redis: components.redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))))
+    let limiter = components.limiter
     let addresses = ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
-    let traffic = TrafficWindow()
+    let traffic = components.traffic
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: TracingMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: TrafficMiddleware(window: traffic))
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: ProxyMiddleware(pipeline: EdgePipeline(
-        table: configuration.routes,
-        proxy: ReverseProxy(
-            client: components.httpClient, signingKey: SymmetricKey(data: configuration.internalSecret), addresses: addresses
-        ),
-        limiter: limiter,
-        idempotency: IdempotencyStore(redis: components.redis, retention: .seconds(configuration.routes.idempotencyRetention)),
-        passes: PassEnforcer(room: components.room, keys: components.passKeys),
-        tokens: components.accessTokens
-    )))
     router.addHealthRoutes([ReadinessCheck(name: "redis") { try await components.redis.ping() }] + upstreamChecks(components))
     router.addMetricsRoute()
     let queue = QueueHTTP(
@@ -136,7 +153,7 @@ func upstreamChecks(_ components: GatewayComponents) -> [ReadinessCheck] {
     for route in components.configuration.routes.routes {
         for upstream in route.upstreams where seen.insert(upstream).inserted {
             checks.append(ReadinessCheck(name: "upstream \(upstream)") {
-                let request = HTTPClientRequest(url: ReverseProxy.trimmedBase(upstream) + "/health")
+                let request = HTTPClientRequest(url: SlowPathClient.trimmedBase(upstream) + "/health")
                 let response = try await components.httpClient.execute(request, deadline: NIODeadline.now() + TimeAmount.seconds(1))
                 guard response.status.code < 500 else { throw ProxyError.upstreamFailed(route: route.name) }
             })

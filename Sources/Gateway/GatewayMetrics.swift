@@ -1,11 +1,21 @@
 import HTTPTypes
 import Metrics
+import Synchronization
 
 /// The gateway's own metrics, beside Hummingbird's per-route request counters and timers.
+/// Handles are made once per label set and kept, so the hot path only looks them up.
 enum GatewayMetrics {
-    static func proxied(route: String, status: HTTPResponse.Status, duration: Duration) {
-        Metrics.Counter(label: "gateway_proxy_requests_total", dimensions: [("route", route), ("status", "\(status.code)")]).increment()
-        Metrics.Timer(label: "gateway_proxy_duration_seconds", dimensions: [("route", route)]).record(duration: duration)
+    private static let counters = Mutex<[String: Metrics.Counter]>([:])
+
+    private static func counter(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
+        var key = label
+        for (name, value) in dimensions { key += "|\(name)=\(value)" }
+        return counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Metrics.Counter(label: label, dimensions: dimensions)
+            counters[key] = counter
+            return counter
+        }
     }
 
     static func proxyError(route: String, _ error: ProxyError) {
@@ -15,7 +25,7 @@ enum GatewayMetrics {
         case .upstreamFailed: "failed"
         case .bodyTooLarge: "body_too_large"
         }
-        Metrics.Counter(label: "gateway_proxy_errors_total", dimensions: [("route", route), ("kind", kind)]).increment()
+        counter("gateway_proxy_errors_total", [("route", route), ("kind", kind)]).increment()
     }
 
     static func rateLimit(route: String, _ decision: RateLimitDecision) {
@@ -24,10 +34,10 @@ enum GatewayMetrics {
         case .denied: decision.cached ? "denied_cached" : "denied"
         case .unavailable: "failed_closed"
         }
-        Metrics.Counter(label: "gateway_rate_limit_decisions_total", dimensions: [("route", route), ("decision", outcome)]).increment()
+        counter("gateway_rate_limit_decisions_total", [("route", route), ("decision", outcome)]).increment()
     }
 
     static func idempotency(route: String, _ outcome: String) {
-        Metrics.Counter(label: "gateway_idempotency_total", dimensions: [("route", route), ("outcome", outcome)]).increment()
+        counter("gateway_idempotency_total", [("route", route), ("outcome", outcome)]).increment()
     }
 }

@@ -2,7 +2,7 @@ import Crypto
 import EmbeddedResources
 import Foundation
 import HTTPTypes
-import Hummingbird
+import NIOHTTP1
 import NIOCore
 import Queue
 import Redis
@@ -38,7 +38,7 @@ enum IdempotencyClaim: Sendable {
     /// First use: forward, then `complete` (or `release` when the upstream was not reached).
     case claimed(IdempotencyTicket)
     /// Already answered: replay this response.
-    case replay(Response)
+    case replay(EdgeResponse)
 }
 
 /// The claim on a key held by one attempt.
@@ -55,7 +55,7 @@ struct IdempotencyStore: Sendable {
     static let complete = RedisScript(EmbeddedLua.idempotencyComplete)
     static let release = RedisScript(EmbeddedLua.idempotencyRelease)
     /// Response fields stored and replayed (besides the status and body).
-    static let replayedFields: [HTTPField.Name] = [.contentType, .location, .contentLanguage, .eTag, .lastModified, .cacheControl]
+    static let replayedFields = ["Content-Type", "Location", "Content-Language", "ETag", "Last-Modified", "Cache-Control"]
     /// Larger responses are not stored; their key is released after the first answer.
     static let maximumStoredBody = 4 << 20
 
@@ -64,8 +64,8 @@ struct IdempotencyStore: Sendable {
     let retention: Duration
 
     /// The key from the header: a structured-field string (`"abc"`) or a bare token (Stripe style).
-    static func key(from fields: HTTPFields) throws(IdempotencyError) -> String? {
-        guard var value = fields[.idempotencyKey] else { return nil }
+    static func key(from header: String?) throws(IdempotencyError) -> String? {
+        guard var value = header else { return nil }
         if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
         guard (1...255).contains(value.utf8.count), value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") }) else {
             throw .malformedKey
@@ -73,62 +73,58 @@ struct IdempotencyStore: Sendable {
         return value
     }
 
-    /// Claims `key` for this request, or finds its earlier answer.
-    func claim(key: String, principal: String, method: HTTPRequest.Method, route: String, path: String, body: ByteBuffer, lease: Duration) async throws(IdempotencyError) -> IdempotencyClaim {
-        let scope = Self.hex(SHA256.hash(data: Array("\(principal)\n\(method.rawValue)\n\(route)\n\(key)".utf8)))
+    /// Claims `key` for this request, or finds its earlier answer; the reply comes on `eventLoop`.
+    func claim(
+        key: String, principal: String, method: String, route: String, path: String, body: ByteBuffer, lease: Duration,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<IdempotencyClaim> {
+        let scope = Self.hex(SHA256.hash(data: Array("\(principal)\n\(method)\n\(route)\n\(key)".utf8)))
         var fingerprint = SHA256()
-        fingerprint.update(data: Array("\(method.rawValue)\n\(path)\n".utf8))
+        fingerprint.update(data: Array("\(method)\n\(path)\n".utf8))
         fingerprint.update(data: Array(body.readableBytesView))
         let ticket = IdempotencyTicket(redisKey: "bk:{idem:\(scope.prefix(32))}", owner: UUID().uuidString)
-        let reply: RedisValue
-        do {
-            reply = try await redis.run(Self.begin, keys: [ticket.redisKey], arguments: [ticket.owner, Self.hex(fingerprint.finalize()), Int(lease / .milliseconds(1))])
-        } catch {
-            throw .unavailable
-        }
-        let fields = reply.array ?? []
-        switch fields.first?.string {
-        case "claimed":
-            return .claimed(ticket)
-        case "mismatch":
-            throw .payloadMismatch
-        case "in_flight":
-            throw .inFlight(retryAfter: max(1, min(30, ((fields.count > 1 ? fields[1].int : nil) ?? 1000) / 1000)))
-        case "completed" where fields.count == 4:
-            return .replay(Self.replay(status: fields[1].int ?? 500, headers: fields[2].string ?? "[]", body: fields[3]))
-        default:
-            throw .unavailable
-        }
+        let arguments: [any RedisArgument] = [ticket.owner, Self.hex(fingerprint.finalize()), Int(lease / .milliseconds(1))]
+        return redis.run(Self.begin, keys: [ticket.redisKey], arguments: arguments, on: eventLoop)
+            .flatMapErrorThrowing { _ in throw IdempotencyError.unavailable }
+            .flatMapThrowing { reply in
+                let fields = reply.array ?? []
+                switch fields.first?.string {
+                case "claimed":
+                    return .claimed(ticket)
+                case "mismatch":
+                    throw IdempotencyError.payloadMismatch
+                case "in_flight":
+                    throw IdempotencyError.inFlight(retryAfter: max(1, min(30, ((fields.count > 1 ? fields[1].int : nil) ?? 1000) / 1000)))
+                case "completed" where fields.count == 4:
+                    return .replay(Self.replay(status: fields[1].int ?? 500, headers: fields[2].string ?? "[]", body: fields[3]))
+                default:
+                    throw IdempotencyError.unavailable
+                }
+            }
     }
 
-    /// Stores the upstream's answer for replay; returns it as a response for this client.
-    func complete(_ ticket: IdempotencyTicket, status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) async {
-        guard body.readableBytes <= Self.maximumStoredBody else {
-            await release(ticket)
-            return
-        }
-        let stored = Self.replayedFields.compactMap { name in headers[name].map { [name.rawName, $0] } }
+    /// Stores the upstream's answer for replay (a body too large to store releases the key instead).
+    func complete(_ ticket: IdempotencyTicket, status: Int, headers: HTTPHeaders, body: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard body.readableBytes <= Self.maximumStoredBody else { return release(ticket, on: eventLoop) }
+        let stored = Self.replayedFields.compactMap { name in headers.first(name: name).map { [name, $0] } }
         let json = (try? JSONEncoder().encode(stored)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-        _ = try? await redis.run(Self.complete, keys: [ticket.redisKey], arguments: [
-            ticket.owner, status.code, json, body, Int(retention / .milliseconds(1)),
-        ])
+        let arguments: [any RedisArgument] = [ticket.owner, status, json, body, Int(retention / .milliseconds(1))]
+        return redis.run(Self.complete, keys: [ticket.redisKey], arguments: arguments, on: eventLoop).map { _ in }.recover { _ in }
     }
 
     /// Gives the key up, so that a retry runs afresh (used when the upstream was never reached).
-    func release(_ ticket: IdempotencyTicket) async {
-        _ = try? await redis.run(Self.release, keys: [ticket.redisKey], arguments: [ticket.owner])
+    func release(_ ticket: IdempotencyTicket, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        redis.run(Self.release, keys: [ticket.redisKey], arguments: [ticket.owner], on: eventLoop).map { _ in }.recover { _ in }
     }
 
-    static func replay(status: Int, headers: String, body: RedisValue) -> Response {
-        var fields = HTTPFields()
+    static func replay(status: Int, headers: String, body: RedisValue) -> EdgeResponse {
+        var fields = HTTPHeaders()
         if let pairs = try? JSONDecoder().decode([[String]].self, from: Data(headers.utf8)) {
-            for pair in pairs where pair.count == 2 {
-                if let name = HTTPField.Name(pair[0]) { fields.append(HTTPField(name: name, value: pair[1])) }
-            }
+            for pair in pairs where pair.count == 2 { fields.add(name: pair[0], value: pair[1]) }
         }
-        fields[.idempotentReplayed] = "true"
+        fields.replaceOrAdd(name: "idempotent-replayed", value: "true")
         let buffer: ByteBuffer = if case .bulkString(let bytes) = body { bytes } else { ByteBuffer() }
-        return Response(status: HTTPResponse.Status(code: status), headers: fields, body: .init(byteBuffer: buffer))
+        return EdgeResponse(status: HTTPResponseStatus(statusCode: status), headers: fields, body: buffer)
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {

@@ -1,8 +1,7 @@
 import EmbeddedResources
 import Foundation
-import HTTPTypes
-import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Queue
 import Redis
 import Synchronization
@@ -14,7 +13,9 @@ struct PassSpend: Sendable {
     let expiresAt: Date
 }
 
-/// Requires a valid queue pass on guarded routes while the event's room is queueing.
+/// Requires a valid queue pass on guarded routes while the event's room is queueing. Every
+/// method answers on the caller's event loop; Redis and signature work happen only when the
+/// caches (room modes for a second, verified passes until their expiry) cannot answer.
 final class PassEnforcer: Sendable {
     static let releaseLease = RedisScript(EmbeddedLua.leaseRelease)
 
@@ -28,17 +29,23 @@ final class PassEnforcer: Sendable {
     }
 
     /// The event id named by the request where `policy` says to look.
-    static func event(for policy: QueuePassPolicy, request: Request, body: ByteBuffer?) -> String? {
+    static func event(for policy: QueuePassPolicy, path: Substring, query: Substring, headers: HTTPHeaders, body: ByteBuffer?) -> String? {
         let parts = policy.eventFrom.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return nil }
         switch parts[0] {
         case "path":
-            let segments = request.uri.path.split(separator: "/").map(String.init)
-            return Int(parts[1]).flatMap { $0 < segments.count ? segments[$0] : nil }
+            let segments = path.split(separator: "/")
+            return Int(parts[1]).flatMap { $0 < segments.count ? String(segments[$0]) : nil }
         case "header":
-            return HTTPField.Name(parts[1]).flatMap { request.headers[$0] }
+            return headers.first(name: parts[1])
         case "query":
-            return request.uri.queryParameters.get(parts[1])
+            for pair in query.split(separator: "&") {
+                let field = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if field.first.map(String.init)?.removingPercentEncoding == parts[1] {
+                    return field.count == 2 ? String(field[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding : ""
+                }
+            }
+            return nil
         case "body":
             guard let body, let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else { return nil }
             return (object[parts[1]] as? String) ?? (object[parts[1]] as? Int).map(String.init)
@@ -49,60 +56,81 @@ final class PassEnforcer: Sendable {
 
     /// Whether the event's room currently holds people back (queue, paused or closed); looked up
     /// at most once a second per event, and assumed when Redis cannot say.
-    func requiresPass(event: String) async -> Bool {
+    func requiresPass(event: String, on eventLoop: any EventLoop) -> EventLoopFuture<Bool> {
         let now = ContinuousClock.now
         if let cached = modes.withLock({ $0[event] }), now - cached.checked < .seconds(1) {
-            return cached.mode.map { $0 != .open } ?? false
+            return eventLoop.makeSucceededFuture(cached.mode.map { $0 != .open } ?? false)
         }
-        let mode: RoomMode?
-        do {
-            mode = try await room.describe(event: event).configuration.mode
-        } catch .roomNotFound {
-            mode = nil
-        } catch {
-            return true
+        return eventLoop.makeFutureWithTask {
+            let mode: RoomMode?
+            do throws(QueueError) {
+                mode = try await self.room.describe(event: event).configuration.mode
+            } catch .roomNotFound {
+                mode = nil
+            } catch {
+                return true
+            }
+            self.modes.withLock { $0[event] = (mode, now) }
+            return mode.map { $0 != .open } ?? false
         }
-        modes.withLock { $0[event] = (mode, now) }
-        return mode.map { $0 != .open } ?? false
     }
 
     /// Verifies the pass from the `Queue-Pass` header or the `br_pass_<event>` cookie.
-    func verify(request: Request, event: String) async throws(QueuePassRejection) -> QueuePassClaims {
-        guard let token = request.headers[.queuePass] ?? request.cookies["br_pass_\(event)"]?.value else {
-            throw QueuePassRejection(reason: nil)
+    func verify(headers: HTTPHeaders, event: String, on eventLoop: any EventLoop) -> EventLoopFuture<QueuePassClaims> {
+        guard let token = headers.first(name: "queue-pass") ?? Self.cookie("br_pass_\(event)", in: headers) else {
+            return eventLoop.makeFailedFuture(QueuePassRejection(reason: nil))
         }
         do {
-            return try await keys.verify(token, event: event)
+            if let claims = try keys.cachedPass(token, event: event) { return eventLoop.makeSucceededFuture(claims) }
         } catch {
-            throw QueuePassRejection(reason: error)
+            return eventLoop.makeFailedFuture(QueuePassRejection(reason: error))
+        }
+        let keys = self.keys
+        return eventLoop.makeFutureWithTask {
+            do throws(TokenError) {
+                return try await keys.verify(token, event: event)
+            } catch {
+                throw QueuePassRejection(reason: error)
+            }
         }
     }
 
     /// Claims a single-use pass for this request; a pass already spent or being spent is refused.
-    func claim(_ claims: QueuePassClaims) async throws -> PassSpend {
+    func claim(_ claims: QueuePassClaims, on eventLoop: any EventLoop) -> EventLoopFuture<PassSpend> {
         let spend = PassSpend(
             redisKey: "\(QueueKeys(event: claims.event).prefix)spent:\(claims.jti.value)",
             owner: "pending:\(UUID().uuidString)",
             expiresAt: claims.exp.value
         )
-        let claimed: RedisValue
-        do {
-            claimed = try await room.redis.send(RedisCommand("SET", [spend.redisKey, spend.owner, "NX", "PX", 60_000]))
-        } catch {
-            throw QueueError.unavailable("\(error)")
-        }
-        guard !claimed.isNull else { throw QueuePassRejection(reason: .alreadyUsed) }
-        return spend
+        return room.redis.send(RedisCommand("SET", [spend.redisKey, spend.owner, "NX", "PX", 60_000]), on: eventLoop)
+            .flatMapErrorThrowing { error in throw QueueError.unavailable("\(error)") }
+            .flatMapThrowing { claimed in
+                guard !claimed.isNull else { throw QueuePassRejection(reason: .alreadyUsed) }
+                return spend
+            }
     }
 
     /// Marks the pass spent for as long as it could still be presented.
-    func confirm(_ spend: PassSpend) async {
+    func confirm(_ spend: PassSpend, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         let remaining = max(1_000, Int(spend.expiresAt.timeIntervalSinceNow * 1000) + 60_000)
-        _ = try? await room.redis.send(RedisCommand("SET", [spend.redisKey, "spent", "PX", remaining]))
+        return room.redis.send(RedisCommand("SET", [spend.redisKey, "spent", "PX", remaining]), on: eventLoop).map { _ in }.recover { _ in }
     }
 
     /// Gives the pass back after a failed upstream call.
-    func release(_ spend: PassSpend) async {
-        _ = try? await room.redis.run(Self.releaseLease, keys: [spend.redisKey], arguments: [spend.owner])
+    func release(_ spend: PassSpend, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        room.redis.run(Self.releaseLease, keys: [spend.redisKey], arguments: [spend.owner], on: eventLoop).map { _ in }.recover { _ in }
+    }
+
+    /// The value of cookie `name` in the request's `Cookie` fields.
+    static func cookie(_ name: String, in headers: HTTPHeaders) -> String? {
+        for value in headers["cookie"] {
+            for pair in value.split(separator: ";") {
+                let trimmed = pair.drop { $0 == " " }
+                if trimmed.hasPrefix(name), trimmed.dropFirst(name.count).first == "=" {
+                    return String(trimmed.dropFirst(name.count + 1))
+                }
+            }
+        }
+        return nil
     }
 }

@@ -1,10 +1,10 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import NIOHTTP1
 import ServiceKit
-import Tracing
 
-/// Header rewriting for proxied requests and responses.
+/// Header rewriting for proxied requests and responses, in NIO's HTTP/1 fields.
 enum ProxyHeaders {
     /// Hop-by-hop fields (RFC 9110 §7.6.1), never forwarded.
     static let hopByHop: Set<String> = [
@@ -12,61 +12,94 @@ enum ProxyHeaders {
         "trailer", "transfer-encoding", "upgrade",
     ]
 
-    /// Removes hop-by-hop fields, and those the `Connection` field names.
-    static func strippingHopByHop(_ fields: HTTPFields) -> HTTPFields {
-        var named = hopByHop
-        for value in fields[values: .connection] {
+    /// The fields with the hop-by-hop ones removed, and those that `Connection` names.
+    static func strippingHopByHop(_ fields: HTTPHeaders) -> HTTPHeaders {
+        let nominated = nominatedHopByHop(fields)
+        var kept = HTTPHeaders()
+        kept.reserveCapacity(fields.count)
+        for (name, value) in fields {
+            let lowered = name.lowercased()
+            if !hopByHop.contains(lowered), !nominated.contains(lowered) { kept.add(name: name, value: value) }
+        }
+        return kept
+    }
+
+    /// The lower-cased field names listed by `Connection`.
+    static func nominatedHopByHop(_ fields: HTTPHeaders) -> Set<String> {
+        var named = Set<String>()
+        for value in fields["connection"] {
             for token in value.split(separator: ",") { named.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
         }
-        return HTTPFields(fields.filter { !named.contains($0.name.canonicalName) })
+        return named
     }
 
     /// The request id to use: the client's when it is sane, otherwise a new one.
-    static func requestID(from fields: HTTPFields) -> String {
-        if let given = fields[.xRequestID], (1...128).contains(given.utf8.count),
-           given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+    static func requestID(from given: String?) -> String {
+        if let given, (1...128).contains(given.utf8.count), given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
             return given
         }
         return UUID().uuidString.lowercased()
     }
 
-    /// Whether a tracer is installed (OpenTelemetry on); asked once, when the proxy is made.
-    static var tracerInstalled: Bool { !(InstrumentationSystem.tracer is NoOpTracer) }
+    /// The request id of a request's fields (see ``requestID(from:)``).
+    static func requestID(from fields: HTTPFields) -> String {
+        requestID(from: fields[.xRequestID])
+    }
 
-    /// The fields sent upstream: client copies of identity fields removed, forwarding fields
-    /// set, and the verified identity added with a signature the services can check. With
-    /// `replacingTraceContext` the client's W3C trace fields are dropped: the HTTP client injects
-    /// the gateway's own span instead of sending a second `traceparent` beside theirs.
-    static func upstreamFields(
-        from request: HTTPRequest,
+    /// The fields sent upstream, made in one pass over the client's: hop-by-hop fields and
+    /// client copies of `X-Gateway-*` dropped, `Host` set to the upstream, forwarding fields set,
+    /// and the verified identity added with a signature the services can check. With
+    /// `dropTraceContext` the client's W3C trace fields go too: the gateway's span replaces them.
+    static func upstreamHeaders(
+        from request: HTTPHeaders,
+        target: UpstreamTarget,
         clientAddress: String,
         peerIsTrusted: Bool,
         requestID: String,
         identity: Identity?,
         signingKey: SymmetricKey,
-        replacingTraceContext: Bool = false
-    ) -> HTTPFields {
-        var fields = strippingHopByHop(request.headerFields)
-        fields = HTTPFields(fields.filter { !$0.name.canonicalName.hasPrefix("x-gateway-") })
-        if replacingTraceContext {
-            fields[HTTPField.Name("traceparent")!] = nil
-            fields[HTTPField.Name("tracestate")!] = nil
+        dropTraceContext: Bool
+    ) -> HTTPHeaders {
+        let nominated = request.contains(name: "connection") ? nominatedHopByHop(request) : []
+        var fields = HTTPHeaders()
+        fields.reserveCapacity(request.count + 8)
+        fields.add(name: "host", value: target.authority)
+        var forwardedFor: [String] = []
+        var host: String?
+        var proto: String?
+        for (name, value) in request {
+            let lowered = name.lowercased()
+            switch lowered {
+            case "host": host = value; continue
+            case "x-forwarded-for": if peerIsTrusted { forwardedFor.append(value) }; continue
+            case "x-forwarded-proto": if peerIsTrusted { proto = value }; continue
+            case "x-forwarded-host": if peerIsTrusted { host = value }; continue
+            case "x-request-id", "traceparent" where dropTraceContext, "tracestate" where dropTraceContext: continue
+            default: break
+            }
+            if hopByHop.contains(lowered) || nominated.contains(lowered) || lowered.hasPrefix("x-gateway-") { continue }
+            fields.add(name: name, value: value)
         }
-        fields[HTTPField.Name("Host")!] = nil
-        let forwardedFor = peerIsTrusted ? fields[values: .xForwardedFor] : []
-        fields[.xForwardedFor] = nil
-        fields[.xForwardedFor] = (forwardedFor + [clientAddress]).joined(separator: ", ")
-        if !peerIsTrusted || fields[.xForwardedProto] == nil { fields[.xForwardedProto] = request.scheme ?? "http" }
-        if !peerIsTrusted || fields[.xForwardedHost] == nil, let authority = request.authority { fields[.xForwardedHost] = authority }
-        fields[.xRequestID] = requestID
-        fields[.gatewayClientIP] = clientAddress
+        forwardedFor.append(clientAddress)
+        fields.add(name: "x-forwarded-for", value: forwardedFor.joined(separator: ", "))
+        fields.add(name: "x-forwarded-proto", value: proto ?? "http")
+        if let host { fields.add(name: "x-forwarded-host", value: host) }
+        fields.add(name: "x-request-id", value: requestID)
+        fields.add(name: "x-gateway-client-ip", value: clientAddress)
+        let roles = identity?.roles.sorted() ?? []
         if let identity {
-            fields[.gatewayUserID] = identity.userID
-            fields[.gatewayUserRoles] = identity.roles.sorted().joined(separator: ",")
+            fields.add(name: "x-gateway-user-id", value: identity.userID)
+            fields.add(name: "x-gateway-user-roles", value: roles.joined(separator: ","))
         }
-        fields[.gatewaySignature] = GatewaySignature.sign(
-            userID: identity?.userID, roles: identity?.roles.sorted() ?? [], requestID: requestID, key: signingKey
-        )
+        fields.add(name: "x-gateway-signature", value: GatewaySignature.sign(
+            userID: identity?.userID, roles: roles, requestID: requestID, key: signingKey
+        ))
         return fields
+    }
+
+    /// The upstream's response fields as the client gets them: hop-by-hop fields dropped
+    /// (NIO frames the body again), the rest in their order.
+    static func downstreamHeaders(from response: HTTPHeaders) -> HTTPHeaders {
+        strippingHopByHop(response)
     }
 }

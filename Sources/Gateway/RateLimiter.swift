@@ -2,6 +2,7 @@ import Crypto
 import EmbeddedResources
 import HTTPTypes
 import NIOCore
+import NIOPosix
 import Queue
 import Redis
 import ServiceKit
@@ -50,24 +51,36 @@ final class RateLimiter: Sendable {
         return "bk:{rl:\(route)}:\(rule.name):\(safe)"
     }
 
-    func check(route: ProxyRoute, subjects: [String]) async -> RateLimitDecision {
-        let rules = route.rateLimits
-        let keys = zip(rules, subjects).map { Self.key(route: route.name, rule: $0, subject: $1) }
+    /// Checks and charges every rule of a request at once (a denied request charges nothing),
+    /// with the Redis reply on `eventLoop`. Never fails: Redis trouble is a decision per the rules' fail modes.
+    func check(route: String, rules: [RateLimitRule], subjects: [String], on eventLoop: any EventLoop) -> EventLoopFuture<RateLimitDecision> {
+        let keys = zip(rules, subjects).map { Self.key(route: route, rule: $0, subject: $1) }
         if let retryAfter = cachedDenial(keys) {
-            return RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: rules.map { _ in (0, retryAfter) }, cached: true)
+            return eventLoop.makeSucceededFuture(
+                RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: rules.map { _ in (0, retryAfter) }, cached: true)
+            )
         }
         var arguments: [any RedisArgument] = []
+        arguments.reserveCapacity(2 * rules.count)
         for rule in rules {
             arguments.append(rule.emissionMicroseconds)
             arguments.append(rule.effectiveBurst)
         }
-        let reply: RedisValue
-        do {
-            reply = try await redis.run(Self.script, keys: keys, arguments: arguments, timeout: timeout)
-        } catch {
-            let closed = rules.contains { $0.fail == .closed }
-            return RateLimitDecision(verdict: closed ? .unavailable : .allowed, states: rules.map { _ in nil }, failedOpen: !closed)
-        }
+        return redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout)
+            .map { reply in self.decision(reply, rules: rules, keys: keys) }
+            .recover { _ in
+                let closed = rules.contains { $0.fail == .closed }
+                return RateLimitDecision(verdict: closed ? .unavailable : .allowed, states: rules.map { _ in nil }, failedOpen: !closed)
+            }
+    }
+
+    /// ``check(route:rules:subjects:on:)`` for async callers.
+    func check(route: ProxyRoute, subjects: [String]) async -> RateLimitDecision {
+        let decision = check(route: route.name, rules: route.rateLimits, subjects: subjects, on: MultiThreadedEventLoopGroup.singleton.any())
+        return (try? await decision.get()) ?? RateLimitDecision(verdict: .unavailable, states: route.rateLimits.map { _ in nil })
+    }
+
+    private func decision(_ reply: RedisValue, rules: [RateLimitRule], keys: [String]) -> RateLimitDecision {
         guard let fields = reply.array, fields.count == 2 + 2 * rules.count else {
             return RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
         }

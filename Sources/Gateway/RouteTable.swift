@@ -149,10 +149,8 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
     func validate() throws {
         guard !name.isEmpty, prefix.hasPrefix("/") else { throw GatewayConfigurationError("route '\(name)': prefix must start with /") }
         guard !upstreams.isEmpty else { throw GatewayConfigurationError("route '\(name)' has no upstream") }
-        for upstream in upstreams {
-            guard let url = URL(string: upstream), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-                throw GatewayConfigurationError("route '\(name)': upstream '\(upstream)' is not an http(s) URL")
-            }
+        for upstream in upstreams where UpstreamTarget(upstream) == nil {
+            throw GatewayConfigurationError("route '\(name)': upstream '\(upstream)' is not an http://host[:port][/path] URL (TLS to upstreams is not proxied)")
         }
         guard (1...600_000).contains(timeoutMilliseconds) else { throw GatewayConfigurationError("route '\(name)': timeout_ms out of range") }
         guard maxBodyBytes >= 0 else { throw GatewayConfigurationError("route '\(name)': max_body_bytes must be ≥ 0") }
@@ -187,7 +185,12 @@ public struct QueuePassPolicy: Sendable, Codable, Hashable {
 
     /// Whether a request with `method` needs a pass.
     public func guards(_ method: HTTPRequest.Method) -> Bool {
-        if let methods { return methods.contains(method.rawValue) }
-        return !eventFrom.hasPrefix("body:") || [.post, .put, .patch].contains(method)
+        guards(method: method.rawValue)
+    }
+
+    /// Whether a request with the method named `method` (upper case) needs a pass.
+    public func guards(method: String) -> Bool {
+        if let methods { return methods.contains(method) }
+        return !eventFrom.hasPrefix("body:") || method == "POST" || method == "PUT" || method == "PATCH"
     }
 }

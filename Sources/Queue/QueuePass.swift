@@ -101,7 +101,16 @@ extension SigningKeyRing {
 
     /// Verifies a queue pass for `event`: the token checks, then its use, issuer and audience.
     public func verify(_ token: String, event: String) async throws(TokenError) -> QueuePassClaims {
-        let claims = try await verify(token, as: QueuePassClaims.self, type: QueuePassClaims.type)
+        try checkPass(try await verify(token, as: QueuePassClaims.self, type: QueuePassClaims.type), event: event)
+    }
+
+    /// A queue pass for `event` verified before (see ``cachedVerification(_:as:)``), its claims checked again.
+    public func cachedPass(_ token: String, event: String) throws(TokenError) -> QueuePassClaims? {
+        guard let claims = cachedVerification(token, as: QueuePassClaims.self) else { return nil }
+        return try checkPass(claims, event: event)
+    }
+
+    private func checkPass(_ claims: QueuePassClaims, event: String) throws(TokenError) -> QueuePassClaims {
         guard claims.tokenUse == QueuePassClaims.use else { throw .wrongType }
         guard claims.iss.value == issuer else { throw .wrongIssuer }
         guard claims.aud.value == [event] else { throw .wrongAudience }

@@ -145,6 +145,13 @@ public final class SigningKeyRing: Sendable {
         return payload
     }
 
+    /// A token verified before and still inside its cache lifetime, without any signature work:
+    /// what a channel handler asks first, before it goes async for ``verify(_:as:type:)``.
+    public func cachedVerification<Payload: ExpiringPayload>(_ token: String, as _: Payload.Type) -> Payload? {
+        guard let hit = verified.withLock({ $0[token] }), hit.until > Date() else { return nil }
+        return hit.payload as? Payload
+    }
+
     private func verifySignature<Payload: JWTPayload>(_ token: String, as _: Payload.Type, type: String) async throws(TokenError) -> Payload {
         let header = try TokenHeader.decode(token)
         guard header.alg == "ES256" else { throw .algorithmNotAllowed(header.alg ?? "none") }

@@ -8,6 +8,9 @@ final class RedisClusterRouting: Sendable {
     private let owners = Mutex<[Int: String]>([:])
     private let nodes = Mutex<[String: RedisClient]>([:])
 
+    /// Whether a `MOVED` reply has taught any route (a cluster is in use).
+    var isActive: Bool { learnt.load(ordering: .relaxed) }
+
     /// The node address known to serve `command`'s slot, if any.
     func address(for command: RedisCommand) -> String? {
         guard learnt.load(ordering: .relaxed), let key = command.routingKey else { return nil }

@@ -15,7 +15,7 @@ public final class RedisClient: Sendable {
     private let slots: [RedisConnectionSlot]
     private let slotsByLoop: [ObjectIdentifier: [RedisConnectionSlot]]
     private let nextSlot = Atomic<Int>(0)
-    private let metrics = RedisMetrics()
+    let metrics = RedisMetrics()
     let cluster = RedisClusterRouting()
 
     /// Creates a client; connections open on first use.
@@ -66,6 +66,15 @@ public final class RedisClient: Sendable {
         for slot in slots {
             try? await slot.shutdown().get()
         }
+    }
+
+    /// A connection slot of `eventLoop` when the pool has one there, otherwise the next in turn.
+    func slot(on eventLoop: any EventLoop) -> RedisConnectionSlot {
+        if let local = slotsByLoop[ObjectIdentifier(eventLoop)] {
+            if local.count == 1 { return local[0] }
+            return local[nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue % local.count]
+        }
+        return slots[nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue % slots.count]
     }
 
     private func slot() -> RedisConnectionSlot {

@@ -75,7 +75,7 @@ struct EdgePolicyTests {
                     configuration: fixture.configuration, redis: deadRedis, room: fixture.room, passKeys: fixture.keys,
                     accessTokens: fixture.components.accessTokens, httpClient: fixture.components.httpClient, accounts: nil
                 )
-                try await Application(router: buildGatewayRouter(components)).test(.live) { client in
+                try await Application(router: buildGatewayRouter(components), server: gatewayServer(components)).test(.live) { client in
                     let response = try await client.execute(uri: "/api/echo/x", method: .get)
                     #expect(response.status == expected, "fail \(mode)")
                     if mode == .closed {

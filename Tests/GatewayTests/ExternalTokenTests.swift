@@ -63,7 +63,7 @@ struct ExternalTokenTests {
                 externalProvider: .init(jwksURL: jwksURL, issuer: "https://idp.example", audience: "booking-rush")
             )
             let components = await GatewayComponents.make(configuration: configuration, redis: redis, logger: Logger(label: "ext-tests"))
-            try await Application(router: buildGatewayRouter(components)).test(.live) { client in
+            try await Application(router: buildGatewayRouter(components), server: gatewayServer(components)).test(.live) { client in
                 func call(_ token: String) async throws -> TestResponse {
                     try await client.execute(uri: "/api/echo/x", method: .get, headers: [.authorization: "Bearer \(token)"])
                 }

@@ -61,7 +61,7 @@ struct GatewayFixture {
     }
 
     var application: some ApplicationProtocol {
-        Application(router: buildGatewayRouter(components))
+        Application(router: buildGatewayRouter(components), server: gatewayServer(components))
     }
 
     func tearDown() async {

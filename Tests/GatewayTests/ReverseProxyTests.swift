@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOHTTP1
 import ServiceKit
 import Testing
 
@@ -66,12 +67,12 @@ struct ReverseProxyTests {
 
     @Test("fields named by Connection are hop-by-hop too")
     func nominatedHopByHop() {
-        let fields: HTTPFields = [
-            .connection: "close, X-Secret-Hop", HTTPField.Name("X-Secret-Hop")!: "1", .te: "trailers",
-            .transferEncoding: "chunked", HTTPField.Name("X-Custom")!: "kept",
-        ]
+        let fields = HTTPHeaders([
+            ("Connection", "close, X-Secret-Hop"), ("X-Secret-Hop", "1"), ("TE", "trailers"),
+            ("Transfer-Encoding", "chunked"), ("X-Custom", "kept"),
+        ])
         let stripped = ProxyHeaders.strippingHopByHop(fields)
-        #expect(stripped.map(\.name.canonicalName) == ["x-custom"])
+        #expect(stripped.map(\.name) == ["X-Custom"])
     }
 
     @Test("behind a trusted proxy, the client address comes from X-Forwarded-For")

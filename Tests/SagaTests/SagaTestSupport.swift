@@ -50,7 +50,7 @@ struct Shopper {
 
 extension SagaFixture {
     var application: some ApplicationProtocol {
-        Application(router: buildGatewayRouter(gateway))
+        Application(router: buildGatewayRouter(gateway), server: gatewayServer(gateway))
     }
 
     /// The notification types relayed for each booking, in order.

@@ -23,17 +23,3 @@ struct RequestIDMiddleware: RouterMiddleware {
         }
     }
 }
-
-/// Sends requests whose path matches a proxied route through the edge pipeline; the others
-/// go on to the gateway's own routes.
-struct ProxyMiddleware: RouterMiddleware {
-    typealias Context = GatewayRequestContext
-    let pipeline: EdgePipeline
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let route = pipeline.table.route(for: request.uri.path) else {
-            return try await next(request, context)
-        }
-        return try await pipeline.handle(request, context: context, route: route, requestID: context.requestID ?? ProxyHeaders.requestID(from: request.headers))
-    }
-}

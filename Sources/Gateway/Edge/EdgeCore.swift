@@ -1,0 +1,69 @@
+import Crypto
+import Logging
+import NIOCore
+import Queue
+import Redis
+
+/// What every edge connection shares: the proxied routes with their policy chains, the upstream
+/// pools, and what requests are rewritten with. Built once, when the server starts.
+final class EdgeCore: Sendable {
+    let routes: [EdgeRoute]
+    let addresses: ClientAddressResolver
+    let signingKey: SymmetricKey
+    let traffic: TrafficWindow
+    let pools: UpstreamPools
+    let tracing: EdgeTracing?
+    let logger: Logger
+
+    init(components: GatewayComponents, traffic: TrafficWindow, limiter: RateLimiter, logger: Logger) {
+        let configuration = components.configuration
+        let table = configuration.routes
+        let passes = PassEnforcer(room: components.room, keys: components.passKeys)
+        let idempotency = IdempotencyStore(redis: components.redis, retention: .seconds(table.idempotencyRetention))
+        self.routes = table.routes
+            .sorted { $0.prefix.utf8.count > $1.prefix.utf8.count }
+            .map { route in
+                EdgeRoute(route, policies: Self.policies(
+                    for: route, tokens: components.accessTokens, limiter: limiter, passes: passes, idempotency: idempotency
+                ))
+            }
+        self.addresses = ClientAddressResolver(trustedProxies: table.trustedProxies)
+        self.signingKey = SymmetricKey(data: configuration.internalSecret)
+        self.traffic = traffic
+        self.pools = UpstreamPools()
+        self.tracing = EdgeTracing.ifInstalled()
+        self.logger = logger
+    }
+
+    /// The chain of one route, in the order the policies apply: access token and role (401/403),
+    /// declared body size (413), rate limits (429), queue pass (403), idempotency key.
+    static func policies(
+        for route: ProxyRoute, tokens: AccessTokens, limiter: RateLimiter, passes: PassEnforcer, idempotency: IdempotencyStore
+    ) -> [any EdgePolicy] {
+        var chain: [any EdgePolicy] = []
+        if route.authentication != .none {
+            chain.append(AccessTokenPolicy(tokens: tokens, authentication: route.authentication, roles: route.roles))
+        }
+        chain.append(BodyLimitPolicy(limit: route.maxBodyBytes))
+        if !route.rateLimits.isEmpty {
+            chain.append(RateLimitPolicy(limiter: limiter, route: route.name, rules: route.rateLimits))
+        }
+        if let policy = route.queuePass {
+            chain.append(QueuePassCheck(enforcer: passes, policy: policy))
+        }
+        if route.idempotency != .off {
+            chain.append(IdempotencyPolicy(
+                store: idempotency, route: route.name, required: route.idempotency == .required,
+                lease: .milliseconds(route.timeoutMilliseconds) + .seconds(5)
+            ))
+        }
+        return chain
+    }
+
+    /// The route of a request URI (longest prefix first), or nil for the gateway's own routes.
+    func route(for uri: String) -> EdgeRoute? {
+        guard !routes.isEmpty else { return nil }
+        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
+        return routes.first { $0.matches(path) }
+    }
+}

@@ -1,0 +1,163 @@
+import NIOCore
+import NIOHTTP1
+
+extension EdgeExchange {
+    /// Borrows a connection to the next upstream to try and sends the request on it. A refused
+    /// connect moves on to the route's next upstream; with none left the answer is 502.
+    func connect(fresh: Bool) {
+        guard let pool = handler.pool else { return fail(ProxyError.upstreamUnreachable(route: route.name), outcome: .unreachable) }
+        if targets == nil { targets = pool.ordered(route.targetOrder()) }
+        guard let target = targets?.first else {
+            return fail(ProxyError.upstreamUnreachable(route: route.name), outcome: .unreachable)
+        }
+        pool.connection(to: target, fresh: fresh) { result in
+            switch result {
+            case .success(let connection):
+                guard self.phase == .connecting else { return pool.release(connection) }
+                self.forward(on: connection)
+            case .failure:
+                guard self.phase == .connecting else { return }
+                self.targets?.removeFirst()
+                self.connect(fresh: fresh)
+            }
+        }
+    }
+
+    private func forward(on connection: UpstreamConnection) {
+        phase = .forwarding
+        self.connection = connection
+        connection.handler.exchange = self
+        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: connection.target.basePath + head.uri)
+        upstreamHead.headers = ProxyHeaders.upstreamHeaders(
+            from: head.headers, target: connection.target, clientAddress: clientAddress, peerIsTrusted: peerIsTrusted,
+            requestID: requestID, identity: identity, signingKey: handler.core.signingKey, dropTraceContext: trace != nil
+        )
+        if requestEnded {
+            upstreamHead.headers.remove(name: "transfer-encoding")
+            if bodyBytes > 0 || head.method != .GET && head.method != .HEAD {
+                upstreamHead.headers.replaceOrAdd(name: "content-length", value: String(bodyBytes))
+            } else {
+                upstreamHead.headers.remove(name: "content-length")
+            }
+        } else if head.headers.contains(name: "transfer-encoding") {
+            upstreamHead.headers.remove(name: "content-length")
+            upstreamHead.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+        }
+        trace?.inject(into: &upstreamHead.headers)
+        connection.write(.head(upstreamHead))
+        for part in bodyParts { connection.write(.body(.byteBuffer(part))) }
+        if requestEnded {
+            requestSent = true
+            replayable = true
+            connection.write(.end(nil))
+        } else {
+            // The rest streams as it arrives; what came so far is not kept for a retry.
+            bodyParts = []
+        }
+        connection.flush()
+        if holdsClientReads, connection.isWritable {
+            holdsClientReads = false
+            handler.resumeReading()
+        }
+        responseTimer = eventLoop.assumeIsolated().scheduleTask(in: route.timeout) {
+            self.fail(ProxyError.upstreamTimeout(route: self.route.name), outcome: .failed)
+        }
+    }
+
+    func upstreamHead(_ upstream: HTTPResponseHead) {
+        guard phase == .forwarding else { return }
+        responseTimer?.cancel()
+        responseTimer = nil
+        phase = .responding
+        var head = HTTPResponseHead(version: self.head.version, status: upstream.status)
+        head.headers = ProxyHeaders.downstreamHeaders(from: upstream.headers)
+        for field in responseFields { head.headers.add(name: field.name.rawName, value: field.value) }
+        responseHead = head
+        if upstream.status.code < 200 { return }
+        if collectsResponse {
+            collected = context.channel.allocator.buffer(capacity: 0)
+            return
+        }
+        let unframed = !head.headers.contains(name: "content-length") && self.head.version.minor == 0
+        if unframed { closeAfterResponse = true }
+        let pending = settle(.answered(status: upstream.status, headers: head.headers, body: nil))
+        guard !pending.isEmpty else { return writeClient(head: head, close: unframed) }
+        // Settlements (a spent pass) are final before the client hears of the answer; the
+        // upstream's body waits meanwhile.
+        connection?.handler.pauseReads()
+        EventLoopFuture.andAllComplete(pending, on: eventLoop).assumeIsolated().whenComplete { _ in
+            guard self.phase == .responding else { return }
+            self.writeClient(head: head, close: unframed)
+            for part in self.heldResponseBody {
+                self.context.write(self.handler.wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
+            }
+            self.heldResponseBody = []
+            if self.upstreamEnded {
+                self.finish(status: upstream.status.code, close: self.closeAfterResponse)
+            } else {
+                self.context.flush()
+                self.connection?.handler.resumeReads()
+            }
+        }
+    }
+
+    func upstreamBody(_ buffer: ByteBuffer) {
+        guard phase == .responding else { return }
+        if collected != nil {
+            guard collected!.readableBytes + buffer.readableBytes <= IdempotencyStore.maximumStoredBody else {
+                return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed)
+            }
+            collected!.writeImmutableBuffer(buffer)
+            return
+        }
+        guard clientHeadWritten else { return heldResponseBody.append(buffer) }
+        context.write(handler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        if !context.channel.isWritable {
+            context.flush()
+            connection?.handler.pauseReads()
+        }
+    }
+
+    func upstreamReadComplete() {
+        if phase == .responding, clientHeadWritten { context.flush() }
+    }
+
+    func upstreamEnd() {
+        guard phase == .responding, let connection, let responseHead else { return }
+        if responseHead.status.code < 200 {
+            // An interim answer (100 Continue): the real one follows.
+            phase = .forwarding
+            self.responseHead = nil
+            return
+        }
+        self.connection = nil
+        if requestSent, connection.handler.isKeepAlive {
+            handler.pool?.release(connection)
+        } else {
+            connection.close()
+        }
+        upstreamEnded = true
+        guard let body = collected else {
+            guard clientHeadWritten else { return }
+            return finish(status: responseHead.status.code, close: closeAfterResponse)
+        }
+        var whole = EdgeResponse(status: responseHead.status, headers: responseHead.headers, body: body)
+        whole.headers.remove(name: "transfer-encoding")
+        respondWhole(whole, outcome: .answered(status: responseHead.status, headers: responseHead.headers, body: body), close: false)
+    }
+
+    /// The upstream connection closed before its answer ended. A reused keep-alive connection
+    /// that closed before answering is retried once on a fresh one when the whole request is in hand.
+    func upstreamClosed() {
+        guard phase == .forwarding || phase == .responding else { return }
+        let reused = connection?.reused ?? false
+        connection = nil
+        responseTimer?.cancel()
+        if phase == .forwarding, reused, !retried, replayable, responseHead == nil {
+            retried = true
+            phase = .connecting
+            return connect(fresh: true)
+        }
+        fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed)
+    }
+}

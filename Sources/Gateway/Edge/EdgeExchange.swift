@@ -1,0 +1,265 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+
+/// One proxied request, from its head to the end of its response, on its connection's event
+/// loop: the route's policy chain, then an upstream connection from the loop's pool, with the
+/// bodies streamed both ways under backpressure.
+///
+/// Policies read the request through it and leave what they learnt (the identity, response
+/// fields) and what must be settled at the end (``onSettle(_:)``); settlements run in reverse
+/// order once the outcome is known, and their Redis writes finish before the client is answered.
+final class EdgeExchange {
+    enum Phase { case policies, connecting, forwarding, responding, finished }
+
+    let handler: EdgeHandler
+    let context: ChannelHandlerContext
+    let route: EdgeRoute
+    let head: HTTPRequestHead
+    let requestID: String
+    let clientAddress: String
+    let peerIsTrusted: Bool
+    let started = ContinuousClock.now
+    /// The verified user, once the access-token policy found one.
+    var identity: Identity?
+    /// Fields the policies add to the upstream's response (`RateLimit`, …).
+    var responseFields = HTTPFields()
+    /// Whether the response is collected whole before the client gets it (to store it).
+    var collectsResponse = false
+
+    var phase = Phase.policies
+    var settlements: [(EdgeOutcome) -> EventLoopFuture<Void>?] = []
+    var bodyParts: [ByteBuffer] = []
+    var bodyBytes = 0
+    var requestEnded = false
+    var waitingForBodyAt: Int?
+    var holdsClientReads = false
+    var targets: [UpstreamTarget]?
+    var connection: UpstreamConnection?
+    var requestSent = false
+    var retried = false
+    /// Whether the whole request body was kept when it was sent, so it can be sent again.
+    var replayable = false
+    var closeAfterResponse = false
+    /// Body parts of the upstream's answer that came before the client's head could be written.
+    var heldResponseBody: [ByteBuffer] = []
+    var upstreamEnded = false
+    var responseTimer: Scheduled<Void>?
+    var responseHead: HTTPResponseHead?
+    var collected: ByteBuffer?
+    var clientHeadWritten = false
+    var trace: EdgeTrace?
+
+    init(handler: EdgeHandler, context: ChannelHandlerContext, route: EdgeRoute, head: HTTPRequestHead) {
+        self.handler = handler
+        self.context = context
+        self.route = route
+        self.head = head
+        self.requestID = ProxyHeaders.requestID(from: head.headers.first(name: "x-request-id"))
+        let core = handler.core
+        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        self.peerIsTrusted = core.addresses.isTrusted(peer)
+        self.clientAddress = core.addresses.clientAddress(peer: peer, peerIsTrusted: peerIsTrusted, forwardedFor: head.headers["x-forwarded-for"])
+    }
+
+    /// The request path, without the query.
+    var path: Substring {
+        head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { head.uri[..<$0] } ?? head.uri[...]
+    }
+
+    /// The query, without `?`; empty when there is none.
+    var query: Substring {
+        head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { head.uri[head.uri.index(after: $0)...] } ?? ""
+    }
+
+    var eventLoop: any EventLoop { context.eventLoop }
+
+    /// The whole request body (policies that read it run once it has arrived).
+    var body: ByteBuffer {
+        if bodyParts.count == 1 { return bodyParts[0] }
+        var merged = context.channel.allocator.buffer(capacity: bodyBytes)
+        for part in bodyParts { merged.writeImmutableBuffer(part) }
+        bodyParts = [merged]
+        return merged
+    }
+
+    /// Registers what to do once the outcome is known (undo a claim, make a spend final).
+    func onSettle(_ settle: @escaping (EdgeOutcome) -> EventLoopFuture<Void>?) {
+        settlements.append(settle)
+    }
+
+    func start() {
+        trace = handler.core.tracing?.start(self)
+        runPolicies(from: 0)
+    }
+
+    // MARK: The policy chain
+
+    func runPolicies(from start: Int) {
+        let policies = route.policies
+        var index = start
+        while index < policies.count {
+            if policies[index].readsBody, !requestEnded {
+                waitingForBodyAt = index
+                return
+            }
+            guard apply(policies[index].admit(self), at: index) else { return }
+            index += 1
+        }
+        phase = .connecting
+        connect(fresh: false)
+    }
+
+    /// Acts on a verdict; true to go on with the next policy.
+    func apply(_ verdict: EdgeVerdict, at index: Int) -> Bool {
+        switch verdict {
+        case .proceed:
+            return true
+        case .reject(let error):
+            fail(error, outcome: .refused)
+        case .respond(let response):
+            respondWhole(response, outcome: .refused, close: false)
+        case .pending(let future):
+            future.assumeIsolated().whenComplete { result in
+                guard self.phase == .policies else { return }
+                switch result {
+                case .success(let verdict):
+                    if self.apply(verdict, at: index) { self.runPolicies(from: index + 1) }
+                case .failure(let error):
+                    self.fail(error, outcome: .refused)
+                }
+            }
+        }
+        return false
+    }
+
+    // MARK: The request, from the client
+
+    func receivedBody(_ buffer: ByteBuffer) {
+        bodyBytes += buffer.readableBytes
+        if bodyBytes > route.configuration.maxBodyBytes {
+            let called = phase == .forwarding || phase == .responding
+            fail(ProxyError.bodyTooLarge(limit: route.configuration.maxBodyBytes), outcome: called ? .failed : .refused, close: true)
+            return
+        }
+        switch phase {
+        case .policies, .connecting:
+            bodyParts.append(buffer)
+            if bodyBytes > 1 << 20 { holdsClientReads = true }
+        case .forwarding, .responding:
+            guard let connection, !requestSent else { return }
+            connection.write(.body(.byteBuffer(buffer)))
+            connection.flush()
+            if !connection.isWritable { holdsClientReads = true }
+        case .finished:
+            break
+        }
+    }
+
+    func receivedEnd() {
+        requestEnded = true
+        switch phase {
+        case .policies:
+            if let index = waitingForBodyAt {
+                waitingForBodyAt = nil
+                runPolicies(from: index)
+            }
+        case .forwarding, .responding:
+            guard let connection, !requestSent else { return }
+            requestSent = true
+            connection.write(.end(nil))
+            connection.flush()
+        case .connecting, .finished:
+            break
+        }
+    }
+
+    func upstreamBecameWritable() {
+        guard holdsClientReads, phase == .forwarding || phase == .responding else { return }
+        holdsClientReads = false
+        handler.resumeReading()
+    }
+
+    func clientBecameWritable() {
+        connection?.handler.resumeReads()
+    }
+
+    /// The client went away or broke: let go of everything.
+    func clientFailed() {
+        guard phase != .finished else { return }
+        let called = phase == .forwarding || phase == .responding
+        phase = .finished
+        responseTimer?.cancel()
+        connection?.close()
+        connection = nil
+        _ = settle(called ? .failed : .refused)
+        trace?.end(status: nil)
+    }
+
+    // MARK: Answers
+
+    /// Fails the exchange: a problem response when nothing was sent yet, otherwise the client
+    /// connection is closed (a response cannot change its mind half-way).
+    func fail(_ error: any Error, outcome: EdgeOutcome, close: Bool = false) {
+        guard phase != .finished else { return }
+        if let error = error as? ProxyError { GatewayMetrics.proxyError(route: route.name, error) }
+        responseTimer?.cancel()
+        connection?.close()
+        connection = nil
+        if clientHeadWritten {
+            clientFailed()
+            context.close(promise: nil)
+            return
+        }
+        respondWhole(EdgeResponse.problem(for: error, path: path), outcome: outcome, close: close)
+    }
+
+    /// Settles with `outcome`, then writes a whole response the gateway made.
+    func respondWhole(_ response: EdgeResponse, outcome: EdgeOutcome, close: Bool) {
+        phase = .responding
+        afterSettling(outcome) {
+            var head = HTTPResponseHead(version: self.head.version, status: response.status, headers: response.headers)
+            head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
+            self.writeClient(head: head, close: close)
+            if response.body.readableBytes > 0 { self.context.write(self.handler.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil) }
+            self.finish(status: response.status.code, close: close)
+        }
+    }
+
+    func afterSettling(_ outcome: EdgeOutcome, _ then: @escaping () -> Void) {
+        let pending = settle(outcome)
+        if pending.isEmpty { return then() }
+        EventLoopFuture.andAllComplete(pending, on: eventLoop).assumeIsolated().whenComplete { _ in
+            guard self.phase != .finished else { return }
+            then()
+        }
+    }
+
+    func settle(_ outcome: EdgeOutcome) -> [EventLoopFuture<Void>] {
+        let settlements = self.settlements
+        self.settlements = []
+        return settlements.reversed().compactMap { $0(outcome) }
+    }
+
+    func writeClient(head: HTTPResponseHead, close: Bool) {
+        var head = head
+        head.headers.replaceOrAdd(name: "x-request-id", value: requestID)
+        if close || !self.head.isKeepAlive {
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+        } else if self.head.version.minor == 0 {
+            head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+        }
+        clientHeadWritten = true
+        context.write(handler.wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    func finish(status: UInt, close: Bool) {
+        phase = .finished
+        responseTimer?.cancel()
+        context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
+        route.record(status: Int(status), duration: ContinuousClock.now - started)
+        handler.core.traffic.record(HTTPResponse.Status(code: Int(status)))
+        trace?.end(status: Int(status))
+        handler.exchangeFinished(requestEnded: requestEnded, close: close || !head.isKeepAlive)
+    }
+}

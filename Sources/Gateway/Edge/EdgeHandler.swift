@@ -1,0 +1,212 @@
+import DequeModule
+import NIOCore
+import NIOHTTP1
+
+/// The front of every gateway connection. A request whose path belongs to a proxied route is
+/// served here, on this connection's event loop, by an ``EdgeExchange``; any other request is
+/// passed on to Hummingbird. One request is served at a time: parts of a pipelined next request
+/// wait until the current response has ended, so answers keep their order whoever writes them.
+///
+/// It also closes connections idle (or trickling a request head) for `idleTimeout`, and on
+/// graceful shutdown lets a proxied exchange in flight finish before closing.
+final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        /// Hummingbird serves the request; it ends when both its request and response have.
+        case passing(requestEnded: Bool, responseEnded: Bool)
+        /// The edge serves the request.
+        case proxying(EdgeExchange)
+        /// The edge has answered; the rest of the request's body is read and dropped.
+        case draining
+    }
+
+    let core: EdgeCore
+    private let idleTimeout: TimeAmount?
+    private var state = State.idle
+    private var held: Deque<HTTPServerRequestPart> = []
+    private var readHeld = false
+    private var quiescing = false
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
+    private(set) var context: ChannelHandlerContext?
+    private(set) var pool: UpstreamPool?
+
+    init(core: EdgeCore, idleTimeout: TimeAmount?) {
+        self.core = core
+        self.idleTimeout = idleTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.pool = core.pools.pool(for: context.eventLoop)
+        scheduleIdleCheck(context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        held.append(unwrapInboundIn(data))
+        dispatchHeld(context: context)
+    }
+
+    /// Serves the parts that arrived, in order: the current request's parts at once, the head of
+    /// the next request only once the current one is over.
+    private func dispatchHeld(context: ChannelHandlerContext) {
+        while let part = held.first {
+            if case .head = part, !isIdle { return }
+            held.removeFirst()
+            dispatch(part, context: context)
+        }
+    }
+
+    private var isIdle: Bool {
+        if case .idle = state { return true }
+        return false
+    }
+
+    private func dispatch(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch (state, part) {
+        case (.idle, .head(let head)):
+            lastActivity = .now()
+            if let route = core.route(for: head.uri) {
+                let exchange = EdgeExchange(handler: self, context: context, route: route, head: head)
+                state = .proxying(exchange)
+                exchange.start()
+            } else {
+                state = .passing(requestEnded: false, responseEnded: false)
+                context.fireChannelRead(wrapInboundOut(part))
+            }
+        case (.idle, _):
+            break
+        case (.passing, .head), (.proxying, .head), (.draining, .head):
+            preconditionFailure("a request head is dispatched only between requests")
+        case (.passing(_, let responseEnded), .end):
+            context.fireChannelRead(wrapInboundOut(part))
+            state = .passing(requestEnded: true, responseEnded: responseEnded)
+            if responseEnded { requestDone(context: context) }
+        case (.passing, .body):
+            context.fireChannelRead(wrapInboundOut(part))
+        case (.proxying(let exchange), .body(let buffer)):
+            exchange.receivedBody(buffer)
+        case (.proxying(let exchange), .end):
+            exchange.receivedEnd()
+        case (.draining, .body):
+            break
+        case (.draining, .end):
+            requestDone(context: context)
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+        if case .end = unwrapOutboundIn(data), case .passing(let requestEnded, _) = state {
+            state = .passing(requestEnded: requestEnded, responseEnded: true)
+            if requestEnded { requestDone(context: context) }
+        }
+    }
+
+    /// Called by the exchange once its response has ended. `requestEnded`: the whole request was read.
+    func exchangeFinished(requestEnded: Bool, close: Bool) {
+        guard let context, case .proxying = state else { return }
+        if close || quiescing {
+            state = .draining
+            context.close(promise: nil)
+            return
+        }
+        if requestEnded {
+            requestDone(context: context)
+        } else {
+            state = .draining
+        }
+    }
+
+    /// The current request is over: serve what was held back, then read on.
+    private func requestDone(context: ChannelHandlerContext) {
+        state = .idle
+        lastActivity = .now()
+        if quiescing {
+            context.close(promise: nil)
+            return
+        }
+        dispatchHeld(context: context)
+        resumeReading()
+    }
+
+    /// Reads again after ``holdReads`` or a held-back request.
+    func resumeReading() {
+        guard let context, readHeld, held.isEmpty else { return }
+        if case .proxying(let exchange) = state, exchange.holdsClientReads { return }
+        readHeld = false
+        context.read()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if !held.isEmpty, !isIdle {
+            readHeld = true
+        } else if case .proxying(let exchange) = state, exchange.holdsClientReads {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state, context.channel.isWritable {
+            exchange.clientBecameWritable()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        switch state {
+        case .proxying, .draining:
+            quiescing = true
+        case .idle, .passing:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if case .proxying(let exchange) = state {
+            exchange.clientFailed()
+            context.close(promise: nil)
+            return
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state { exchange.clientFailed() }
+        idleCheck?.cancel()
+        idleCheck = nil
+        context.fireChannelInactive()
+    }
+
+    private func scheduleIdleCheck(context: ChannelHandlerContext) {
+        guard let idleTimeout else { return }
+        let deadline = max(lastActivity + idleTimeout, .now() + .milliseconds(100))
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.idleCheck = nil
+            guard let context = self.context else { return }
+            if case .idle = self.state, NIODeadline.now() - self.lastActivity >= idleTimeout {
+                context.close(promise: nil)
+            } else {
+                if case .idle = self.state {} else { self.lastActivity = .now() }
+                self.scheduleIdleCheck(context: context)
+            }
+        }
+    }
+}

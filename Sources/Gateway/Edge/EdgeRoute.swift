@@ -1,0 +1,54 @@
+import HTTPTypes
+import Metrics
+import NIOCore
+import Synchronization
+
+/// A proxied route made ready at start: its upstream targets parsed, its policy chain built and
+/// its metric handles made, so that a request only looks them up.
+final class EdgeRoute: Sendable {
+    let configuration: ProxyRoute
+    let name: String
+    let prefix: String
+    let targets: [UpstreamTarget]
+    let policies: [any EdgePolicy]
+    let timeout: TimeAmount
+    let duration: Metrics.Timer
+    private let nextTarget = Atomic<Int>(0)
+    private let counters = Mutex<[Int: Metrics.Counter]>([:])
+
+    init(_ configuration: ProxyRoute, policies: [any EdgePolicy]) {
+        self.configuration = configuration
+        self.name = configuration.name
+        self.prefix = configuration.prefix
+        self.targets = configuration.upstreams.compactMap(UpstreamTarget.init)
+        self.policies = policies
+        self.timeout = .milliseconds(Int64(configuration.timeoutMilliseconds))
+        self.duration = Metrics.Timer(label: "gateway_proxy_duration_seconds", dimensions: [("route", configuration.name)])
+    }
+
+    /// Whether `path` (without its query) falls under this route: the prefix, at a segment boundary.
+    func matches(_ path: Substring) -> Bool {
+        guard path.utf8.starts(with: prefix.utf8) else { return false }
+        if prefix.hasSuffix("/") || path.utf8.count == prefix.utf8.count { return true }
+        return path.utf8[path.utf8.index(path.utf8.startIndex, offsetBy: prefix.utf8.count)] == UInt8(ascii: "/")
+    }
+
+    /// The targets in the order to try them for one request: round-robin from a rotating start.
+    func targetOrder() -> some Collection<UpstreamTarget> {
+        let start = nextTarget.wrappingAdd(1, ordering: .relaxed).oldValue
+        let count = targets.count
+        return (0..<count).lazy.map { self.targets[(start &+ $0) % count] }
+    }
+
+    /// Counts one proxied answer and its duration.
+    func record(status: Int, duration elapsed: Duration) {
+        let counter = counters.withLock { counters in
+            if let counter = counters[status] { return counter }
+            let counter = Metrics.Counter(label: "gateway_proxy_requests_total", dimensions: [("route", name), ("status", "\(status)")])
+            counters[status] = counter
+            return counter
+        }
+        counter.increment()
+        duration.record(duration: elapsed)
+    }
+}

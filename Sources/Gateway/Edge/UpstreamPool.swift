@@ -1,0 +1,153 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// The upstream pools of every event loop.
+final class UpstreamPools: Sendable {
+    private let pools = Mutex<[ObjectIdentifier: UpstreamPool]>([:])
+
+    /// The pool of `eventLoop`, made on first use; a connection asks once, when it opens.
+    func pool(for eventLoop: any EventLoop) -> UpstreamPool {
+        pools.withLock { pools in
+            if let pool = pools[ObjectIdentifier(eventLoop)] { return pool }
+            let pool = UpstreamPool(eventLoop: eventLoop)
+            pools[ObjectIdentifier(eventLoop)] = pool
+            return pool
+        }
+    }
+}
+
+/// Keep-alive HTTP/1.1 connections to upstreams, owned by one event loop: a proxied request
+/// borrows one on the loop its client connection lives on, so no request changes thread.
+///
+/// Passive health: an upstream that refuses or times out a connect is tried last for a few seconds.
+/// All state is touched on `eventLoop` only (the class is shared as Sendable for that reason).
+final class UpstreamPool: @unchecked Sendable {
+    static let connectTimeout = TimeAmount.seconds(2)
+    static let idleLifetime = TimeAmount.seconds(30)
+    static let maximumIdlePerTarget = 256
+    static let unhealthyFor = TimeAmount.seconds(5)
+
+    let eventLoop: any EventLoop
+    private var idle: [String: [UpstreamConnection]] = [:]
+    private var unhealthyUntil: [String: NIODeadline] = [:]
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// `targets` with the ones that failed lately moved to the back.
+    func ordered(_ targets: some Collection<UpstreamTarget>) -> [UpstreamTarget] {
+        eventLoop.preconditionInEventLoop()
+        guard !unhealthyUntil.isEmpty else { return Array(targets) }
+        let now = NIODeadline.now()
+        let healthy = targets.filter { (unhealthyUntil[$0.key] ?? now) <= now }
+        return healthy + targets.filter { (unhealthyUntil[$0.key] ?? now) > now }
+    }
+
+    func markUnhealthy(_ target: UpstreamTarget) {
+        unhealthyUntil[target.key] = .now() + Self.unhealthyFor
+    }
+
+    /// An idle connection to `target` (unless `fresh`), or a new one; `done` runs on the loop.
+    func connection(to target: UpstreamTarget, fresh: Bool, _ done: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        if !fresh, let connection = takeIdle(target) {
+            done(.success(connection))
+            return
+        }
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(Self.connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                }
+            }
+        let connecting: EventLoopFuture<any Channel>
+        if let address = try? SocketAddress(ipAddress: target.host, port: target.port) {
+            connecting = bootstrap.connect(to: address)
+        } else {
+            connecting = bootstrap.connect(host: target.host, port: target.port)
+        }
+        connecting.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let channel):
+                do {
+                    let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                    self.unhealthyUntil[target.key] = nil
+                    done(.success(UpstreamConnection(channel: channel, handler: handler, target: target)))
+                } catch {
+                    channel.close(promise: nil)
+                    done(.failure(error))
+                }
+            case .failure(let error):
+                self.markUnhealthy(target)
+                done(.failure(error))
+            }
+        }
+    }
+
+    /// Takes back a connection whose exchange ended cleanly, for the next request.
+    func release(_ connection: UpstreamConnection) {
+        connection.handler.exchange = nil
+        connection.handler.resumeReads()
+        guard connection.channel.isActive else { return }
+        var list = idle[connection.target.key, default: []]
+        guard list.count < Self.maximumIdlePerTarget else {
+            connection.close()
+            return
+        }
+        connection.idleSince = .now()
+        list.append(connection)
+        idle[connection.target.key] = list
+    }
+
+    private func takeIdle(_ target: UpstreamTarget) -> UpstreamConnection? {
+        guard var list = idle[target.key], !list.isEmpty else { return nil }
+        let oldest = NIODeadline.now() - Self.idleLifetime
+        defer { idle[target.key] = list }
+        while let connection = list.popLast() {
+            if connection.channel.isActive, connection.idleSince > oldest {
+                connection.reused = true
+                return connection
+            }
+            connection.close()
+        }
+        return nil
+    }
+}
+
+/// One borrowed connection to an upstream.
+final class UpstreamConnection {
+    let channel: any Channel
+    let handler: UpstreamHandler
+    let target: UpstreamTarget
+    /// Whether it served an earlier request: a stale keep-alive connection may close under it.
+    var reused = false
+    var idleSince = NIODeadline.now()
+
+    init(channel: any Channel, handler: UpstreamHandler, target: UpstreamTarget) {
+        self.channel = channel
+        self.handler = handler
+        self.target = target
+    }
+
+    func write(_ part: HTTPClientRequestPart) {
+        channel.write(part, promise: nil)
+    }
+
+    func flush() {
+        channel.flush()
+    }
+
+    var isWritable: Bool { channel.isWritable }
+
+    /// Closes without telling the exchange (it is the one closing).
+    func close() {
+        handler.exchange = nil
+        channel.close(promise: nil)
+    }
+}

@@ -1,0 +1,60 @@
+import NIOCore
+
+extension RedisClient {
+    /// Sends one command from a channel handler: the connection of `eventLoop` carries it and the
+    /// reply completes on `eventLoop`, so a caller on that loop never changes thread.
+    ///
+    /// Replies that need the async machinery (`MOVED`/`ASK` in a cluster) are handed to
+    /// ``send(_:timeout:)``; a client that has learnt cluster routes always takes that path.
+    public func send(_ command: RedisCommand, on eventLoop: any EventLoop, timeout: TimeAmount? = nil) -> EventLoopFuture<RedisValue> {
+        guard !cluster.isActive else {
+            return eventLoop.makeFutureWithTask { try await self.send(command, timeout: timeout) }
+        }
+        let started = ContinuousClock.now
+        let reply = slot(on: eventLoop).send(command, timeout: timeout ?? configuration.commandTimeout).hop(to: eventLoop)
+        return reply.flatMapError { error in
+            if case RedisError.server(let server) = error, server.kind.needsRouting {
+                return eventLoop.makeFutureWithTask { try await self.send(command, timeout: timeout) }
+            }
+            return eventLoop.makeFailedFuture(Self.normalize(error))
+        }.always { _ in
+            self.metrics.record(command: command, duration: ContinuousClock.now - started)
+        }
+    }
+
+    /// Runs `script` with `EVALSHA` from a channel handler, its reply on `eventLoop`; a missing
+    /// script (`NOSCRIPT`) or a cluster redirection falls back to ``run(_:keys:arguments:timeout:)``.
+    public func run(
+        _ script: RedisScript,
+        keys: [String],
+        arguments: [any RedisArgument] = [],
+        on eventLoop: any EventLoop,
+        timeout: TimeAmount? = nil
+    ) -> EventLoopFuture<RedisValue> {
+        var command = RedisCommand("EVALSHA", [script.sha1, keys.count])
+        for key in keys { command.append(key) }
+        for argument in arguments { command.append(argument) }
+        return send(command, on: eventLoop, timeout: timeout).flatMapError { error in
+            if case RedisError.server(let server) = error, server.kind == .noScript {
+                return eventLoop.makeFutureWithTask {
+                    try await self.run(script, keys: keys, arguments: arguments, timeout: timeout)
+                }
+            }
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    static func normalize(_ error: any Error) -> RedisError {
+        (error as? RedisError) ?? .connectionUnavailable(reason: "\(error)")
+    }
+}
+
+extension RedisServerError.Kind {
+    /// Whether the reply redirects the command to another cluster node.
+    var needsRouting: Bool {
+        switch self {
+        case .moved, .ask: true
+        default: false
+        }
+    }
+}
