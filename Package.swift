@@ -87,9 +87,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Tokens",
+            dependencies: [
+                "Redis",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Queue",
             dependencies: [
-                "Redis", "EmbeddedResources",
+                "Redis", "Tokens", "EmbeddedResources",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,7 +136,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Redis", "Queue", "ServiceKit", "Database",
+                "Redis", "Queue", "Tokens", "ServiceKit", "Database",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -164,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "LoadGenerator",
             dependencies: [
-                "Redis", "EmbeddedResources", "Gateway", "Queue",
+                "Redis", "EmbeddedResources", "Gateway", "Queue", "Tokens",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -187,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "QueueTests",
             dependencies: [
-                "Queue", "Redis",
+                "Queue", "Redis", "Tokens",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -196,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Queue", "Redis", "ServiceKit", "Database",
+                "Gateway", "Queue", "Tokens", "Redis", "ServiceKit", "Database",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

@@ -1,44 +1,54 @@
 #!/usr/bin/env bash
-# Reverse-proxy throughput, one run on this machine: nginx proxying an upstream vs our gateway
-# proxying the same upstream (a) with no policies and (b) with access token + rate limit +
-# queue pass checked on every request. The upstream is nginx answering 200 from memory.
+# Reverse-proxy cost, one run on this machine: nginx proxying an upstream vs our gateway proxying
+# the same upstream, (a) with no policies and (b) with access token + rate limit + queue pass on
+# every request; throughput, latency and CPU µs per request of the proxy process alone (from
+# /proc/PID/stat over each wrk run), p99 at half the gateway's top rate, and a perf profile of
+# the gateway during a plain-proxy run (top 20 symbols, self time).
 #
 #   bench/gateway-vs-nginx.sh [seconds] [connections]
+#   GATEWAY_BIN=/path/to/booking-rush PROFILE_LABEL=before bench/gateway-vs-nginx.sh   # another build
 #
-# Prints a table and writes bench/results/gateway-vs-nginx.md.
+# The upstream is an nginx (1 worker) answering 200 from memory; the nginx proxy has 1 worker and
+# upstream keep-alive. Prints a table and writes bench/results/gateway-vs-nginx.md and
+# bench/results/gateway-profile-$PROFILE_LABEL.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
-connections=${2:-64}
+connections=${2:-32}
+label=${PROFILE_LABEL:-after}
 source bench/lib.sh
-command -v wrk >/dev/null && command -v nginx >/dev/null || apt-get install -y -qq wrk nginx-light >/dev/null
+command -v wrk >/dev/null && command -v nginx >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk nginx-light >/dev/null; }
+command -v perf >/dev/null || apt-get install -y -qq linux-perf >/dev/null || true
 upstream_port=18090; nginx_port=18091; gateway_port=18080
 work=$(mktemp -d)
 export ADMIN_TOKEN=bench-admin-token-0123456789 BCRYPT_COST=10
 
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
+nginx_conf() { # $1 name, $2 server block
+  cat >"$work/$1.conf" <<NGINX
+worker_processes 1;
+pid $work/$1.pid;
+error_log $work/$1-error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
   upstream backend { server 127.0.0.1:$upstream_port; keepalive 128; }
-  server { listen 127.0.0.1:$upstream_port; location / { default_type application/json; return 200 '{"ok":true}'; } }
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
+  $2
 }
 NGINX
+}
+nginx_conf upstream "server { listen 127.0.0.1:$upstream_port; location / { default_type application/json; return 200 '{\"ok\":true}'; } }"
+nginx_conf proxy "server { listen 127.0.0.1:$nginx_port; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 gateway=
 cleanup() {
   [ -n "$gateway" ] && kill "$gateway" 2>/dev/null && wait "$gateway" 2>/dev/null
-  nginx -p "$work" -c "$work/nginx.conf" -s stop 2>/dev/null
+  for name in upstream proxy; do nginx -p "$work" -c "$work/$name.conf" -s stop 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
-nginx -p "$work" -c "$work/nginx.conf"
+nginx -p "$work" -c "$work/upstream.conf"
+nginx -p "$work" -c "$work/proxy.conf"
+sleep 0.2
+proxy_pids=$(cat "$work/proxy.pid"; pgrep -P "$(cat "$work/proxy.pid")")
 
 cat >"$work/routes.json" <<ROUTES
 {
@@ -51,8 +61,12 @@ cat >"$work/routes.json" <<ROUTES
 }
 ROUTES
 
-swift build -c release --product booking-rush >/dev/null
-bin=$(swift build -c release --show-bin-path)/booking-rush
+if [ -n "${GATEWAY_BIN:-}" ]; then
+  bin=$GATEWAY_BIN
+else
+  swift build -c release --product booking-rush >/dev/null
+  bin=$(swift build -c release --show-bin-path)/booking-rush
+fi
 "$bin" migrate >/dev/null
 LOG_FORMAT=text "$bin" gateway --port "$gateway_port" --routes "$work/routes.json" --log-level warning &
 gateway=$!
@@ -72,30 +86,57 @@ sleep 0.5
 pass=$(curl -fs "$base/api/v1/queue/$event/status" -H "Visitor-Ticket: $ticket" | json pass)
 curl -fs "$base/guarded/$event/x" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" >/dev/null
 
+bench_wrk() { wrk -t1 -c"$connections" -d"${seconds}s" --latency "$@"; }
+# Runs wrk against $2.. while measuring the CPU of the pids in $1; sets $out and $us.
+measured() {
+  local pids=$1; shift
+  local before; before=$(cpu_ticks $pids)
+  out=$(bench_wrk "$@")
+  us=$(cpu_us "$(( $(cpu_ticks $pids) - before ))" "$(requests "$out")")
+}
+bench_wrk "$base/plain/x" >/dev/null   # warm-up: connections, pools, caches
+measured "$proxy_pids" "http://127.0.0.1:$nginx_port/plain/x"; nginx_out=$out; nginx_us=$us
+measured "$gateway" "$base/health"; health_out=$out; health_us=$us
+measured "$gateway" "$base/plain/x"; plain_out=$out; plain_us=$us
+measured "$proxy_pids" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "http://127.0.0.1:$nginx_port/guarded/$event/x"; nginx_guarded_out=$out
+measured "$gateway" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/guarded/$event/x"; guarded_out=$out; guarded_us=$us
 
-nginx_out=$(wrk_run "http://127.0.0.1:$nginx_port/plain/x")
-health_out=$(wrk_run "$base/health")
-plain_out=$(wrk_run "$base/plain/x")
-guarded_out=$(wrk_run -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/guarded/$event/x")
+# p99 at about half the gateway's top plain-proxy rate: each connection waits between requests.
+half=$(( $(rate "$plain_out") / 2 ))
+pace=$(python3 -c "print(max(1, round($connections * 1000 / max(1, $half))))")
+printf 'function delay() return %s end\n' "$pace" >"$work/pace.lua"
+measured "$gateway" -s "$work/pace.lua" "$base/plain/x"; paced_out=$out; paced_us=$us
+
+profile=bench/results/gateway-profile-$label.txt
+mkdir -p bench/results
+if perf record -F 999 -g -p "$gateway" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; then
+  bench_wrk "$base/plain/x" >/dev/null
+  wait "$perf_pid" || true
+  {
+    echo "# perf profile of the gateway ($label), plain proxy under wrk -t1 -c$connections, $(date -u +%Y-%m-%dT%H:%MZ)"
+    echo "# perf record -F 999 -g -p PID; perf report --no-children --sort symbol (self time, top 20)"
+    perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | sed 's/[[:space:]-]*$//' | head -20
+  } >"$profile" || true
+fi
 gateway_rss=$(awk '/VmRSS/ {print $2}' "/proc/$gateway/status")
 curl -fs -X DELETE "$base/admin/v1/rooms/$event" -H "Authorization: Bearer $ADMIN_TOKEN" >/dev/null
 
-n=$(rate "$nginx_out")
-mkdir -p bench/results
+n=$(rate "$nginx_out"); ng=$(rate "$nginx_guarded_out")
 {
   echo "# Reverse proxy: our gateway vs nginx, same upstream, same run"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, both proxies, the upstream (nginx returning 200) and Redis; wrk -t2 -c$connections -d${seconds}s; nginx $(nginx -v 2>&1 | cut -d/ -f2) with 2 workers and upstream keepalive; gateway release build."
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, the proxy under test, the upstream (nginx, 1 worker, 200 from memory) and Redis; wrk -t1 -c$connections -d${seconds}s; nginx $(nginx -v 2>&1 | cut -d/ -f2) proxy with 1 worker and upstream keep-alive; gateway: $label build (release)."
   echo
-  echo "| proxy | req/s | p50 ms | p99 ms | vs nginx | errors |"
-  echo "|---|---:|---:|---:|---:|---|"
-  echo "| nginx proxy_pass | $n | $(pct "$nginx_out" 50%) | $(pct "$nginx_out" 99%) | 1.00× | $(errors "$nginx_out") |"
-  for row in "gateway answering /health itself (no upstream; the HTTP stack ceiling):health_out" "gateway, no policies:plain_out" "gateway, access token + rate limit + queue pass:guarded_out"; do
-    label=${row%%:*}; var=${row##*:}; out=${!var}
-    echo "| $label | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(ratio "$(rate "$out")" "$n")× | $(errors "$out") |"
-  done
+  echo "| proxy | req/s | p50 ms | p99 ms | vs nginx | CPU µs/request | errors |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  echo "| nginx proxy_pass | $n | $(pct "$nginx_out" 50%) | $(pct "$nginx_out" 99%) | 1.00× | $nginx_us | $(errors "$nginx_out") |"
+  echo "| gateway answering /health itself (no upstream) | $(rate "$health_out") | $(pct "$health_out" 50%) | $(pct "$health_out" 99%) | $(ratio "$(rate "$health_out")" "$n")× | $health_us | $(errors "$health_out") |"
+  echo "| gateway, no policies | $(rate "$plain_out") | $(pct "$plain_out" 50%) | $(pct "$plain_out" 99%) | $(ratio "$(rate "$plain_out")" "$n")× | $plain_us | $(errors "$plain_out") |"
+  echo "| gateway, access token + rate limit + queue pass | $(rate "$guarded_out") | $(pct "$guarded_out" 50%) | $(pct "$guarded_out" 99%) | $(ratio "$(rate "$guarded_out")" "$n")× | $guarded_us | $(errors "$guarded_out") |"
+  echo "| gateway, no policies, paced at about half its top rate | $(rate "$paced_out") | $(pct "$paced_out" 50%) | $(pct "$paced_out" 99%) | – | $paced_us | $(errors "$paced_out") |"
   echo
-  echo "Gateway RSS after the runs: ${gateway_rss} KiB."
+  echo "nginx proxying the guarded path (no policies: the same upstream call) ran at $ng req/s."
+  echo "Gateway RSS after the runs: ${gateway_rss} KiB. Profile: \`$profile\`."
   echo
   echo "Reproduce: \`bench/gateway-vs-nginx.sh $seconds $connections\`"
 } | tee bench/results/gateway-vs-nginx.md

@@ -29,3 +29,9 @@ start_gateway() {
   gateway=$!
 }
 admin() { curl -fs -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' "http://127.0.0.1:$port/admin/v1/$2" ${3:+-d "$3"} >/dev/null; }
+# CPU time used so far by the processes $@ (utime + stime from /proc/PID/stat), in clock ticks.
+cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
+# From wrk's output: how many requests completed.
+requests() { awk '/requests in/ {print $1}' <<<"$1"; }
+# CPU µs per request: ticks used ($1) over the requests wrk completed ($2).
+cpu_us() { python3 -c "print(f'{$1 * 1e6 / $(getconf CLK_TCK) / max(1, $2):.1f}')"; }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import JWTKit
 import Queue
+import Tokens
 
 /// The claims of an access token issued by the gateway (RFC 9068 profile: `typ: at+jwt`).
 public struct AccessTokenClaims: ExpiringPayload, Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Hummingbird
 import Queue
+import Tokens
 
 /// A room as the admin API shows it.
 struct AdminRoomBody: ResponseEncodable {

@@ -4,6 +4,7 @@ import JWTKit
 import NIOCore
 import Queue
 import Synchronization
+import Tokens
 
 /// Claims of an access token from an external identity provider.
 struct ExternalAccessClaims: JWTPayload {

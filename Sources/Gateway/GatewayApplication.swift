@@ -8,6 +8,7 @@ import Queue
 import Redis
 import ServiceKit
 import ServiceLifecycle
+import Tokens
 
 /// What the gateway's routes share.
 public struct GatewayComponents: Sendable {
@@ -52,7 +53,7 @@ public struct GatewayComponents: Sendable {
             do {
                 try await ring.bootstrap()
             } catch {
-                logger.warning("signing keys not loaded yet; the releaser retries", metadata: ["ring": "\(ring.keysKey)", "error": "\(error)"])
+                logger.warning("signing keys not loaded yet; the refresher retries", metadata: ["ring": "\(ring.keysKey)", "error": "\(error)"])
             }
         }
         let httpClient = SlowPathClient.make()
@@ -75,12 +76,12 @@ public func buildGatewayApplication(
     logger: Logger
 ) async throws -> some ApplicationProtocol {
     let components = await GatewayComponents.make(configuration: configuration, redis: redis, accounts: accounts, logger: logger)
-    var services: [any Service] = [HTTPClientService(client: components.httpClient)]
+    var services: [any Service] = [
+        HTTPClientService(client: components.httpClient),
+        SigningKeyRefresher(rings: [components.passKeys, components.accessTokens.ring], logger: logger),
+    ]
     if configuration.releaseInterval > .zero {
-        services.append(QueueReleaser(
-            room: components.room, keys: [components.passKeys, components.accessTokens.ring],
-            interval: configuration.releaseInterval, logger: logger
-        ))
+        services.append(QueueReleaser(room: components.room, interval: configuration.releaseInterval, logger: logger))
     }
     return Application(
         router: buildGatewayRouter(components),

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Queue
 import ServiceKit
+import Tokens
 
 /// Where every gateway error becomes an HTTP problem: the one mapping of typed errors to statuses.
 enum GatewayProblem {

@@ -5,6 +5,7 @@ import NIOHTTP1
 import Queue
 import Redis
 import Synchronization
+import Tokens
 
 /// A single-use pass being spent: claimed before the upstream call, confirmed after success.
 struct PassSpend: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Queue
+import Tokens
 
 /// The JSON of a visitor's place, as join, status and the event stream send it.
 struct QueuePlaceBody: ResponseEncodable, Sendable, Equatable {

@@ -2,6 +2,7 @@ import Foundation
 import Gateway
 import Queue
 import Redis
+import Tokens
 
 /// Signs access tokens with the gateway fleet's key ring in Redis, so load needs no logins.
 struct AccessTokenMinter {

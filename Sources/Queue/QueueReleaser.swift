@@ -7,30 +7,18 @@ import ServiceLifecycle
 /// release by anyone, so the fleet releases at each room's rate however many gateways call.
 public struct QueueReleaser: Service {
     public let room: WaitingRoom
-    /// Key rings to load (until loaded) and refresh every few seconds.
-    public let keys: [SigningKeyRing]
     public let interval: Duration
     public let logger: Logger
 
-    public init(room: WaitingRoom, keys: [SigningKeyRing] = [], interval: Duration = .milliseconds(100), logger: Logger) {
+    public init(room: WaitingRoom, interval: Duration = .milliseconds(100), logger: Logger) {
         self.room = room
-        self.keys = keys
         self.interval = interval
         self.logger = logger
     }
 
     public func run() async throws {
-        var ticks = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await releaseAll()
-            ticks += 1
-            for ring in keys where ring.activeKid == nil || ticks % 50 == 0 {
-                do {
-                    try await ring.bootstrap()
-                } catch {
-                    logger.warning("signing-key refresh failed", metadata: ["ring": "\(ring.keysKey)", "error": "\(error)"])
-                }
-            }
             try? await Task.sleep(for: interval)
         }
     }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Tokens
 
 /// Signed, anonymous visitor identities for people who are not logged in.
 ///

@@ -9,6 +9,7 @@ import NIOCore
 import Queue
 import Redis
 import Testing
+import Tokens
 
 @testable import Gateway
 

@@ -9,6 +9,7 @@ import Queue
 import Redis
 import ServiceKit
 import Testing
+import Tokens
 
 /// A gateway on the shared Redis with its own pass-key namespace and one fresh room.
 struct GatewayFixture {

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Queue
 import Redis
 import Testing
+import Tokens
 
 @Suite("Waiting-room HTTP API")
 struct QueueRoutesTests {

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Queue
 import Testing
+import Tokens
 
 /// Forged and misused tokens against the live gateway: each must be refused with a problem,
 /// and none may reach the upstream.

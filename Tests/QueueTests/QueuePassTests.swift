@@ -4,6 +4,7 @@ import JWTKit
 import Queue
 import Redis
 import Testing
+import Tokens
 
 @Suite("Queue passes: ES256 JWTs with rotating keys shared through Redis")
 struct QueuePassTests {

@@ -1,5 +1,6 @@
 import NIOCore
 import Queue
+import Tokens
 
 /// Access token and role (401 with a Bearer challenge, 403 without a role the route names).
 /// A token verified before is answered from the key ring's cache on the event loop; a new one
