@@ -207,6 +207,8 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "Queue", "Tokens", "Redis", "ServiceKit", "Database",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

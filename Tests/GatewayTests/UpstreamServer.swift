@@ -9,13 +9,31 @@ import Synchronization
 ///
 /// `/api/echo/**` answers with what it received; `/api/slow` takes two seconds;
 /// `/api/events/{event}/buy` answers 201 after `delay` and counts its calls;
-/// `/api/fail` answers 500.
+/// `/api/fail` answers 500; `/api/stream` sends three chunks 300 ms apart. Echoes name the
+/// upstream's port and the gateway's port on the connection they came in on.
 final class UpstreamServer: Sendable {
     struct Echo: ResponseCodable {
         var method: String
         var path: String
         var headers: [String: String]
         var body: String
+        /// The port of the connection the request came in on (the gateway's end of it).
+        var peerPort: Int?
+        /// The port of the upstream that answered.
+        var upstreamPort: Int?
+    }
+
+    /// A context that knows the connection's peer.
+    struct Context: RequestContext, RemoteAddressRequestContext {
+        var coreContext: CoreRequestContextStorage
+        let remoteAddress: SocketAddress?
+        let localPort: Int?
+
+        init(source: ApplicationRequestContextSource) {
+            self.coreContext = .init(source: source)
+            self.remoteAddress = source.channel.remoteAddress
+            self.localPort = source.channel.localAddress?.port
+        }
     }
 
     let port: Int
@@ -33,9 +51,19 @@ final class UpstreamServer: Sendable {
 
     static func start(delay: Duration = .zero) async throws -> UpstreamServer {
         let counter = Counter()
-        let router = Router()
-        router.on("/api/echo/**", method: .get) { request, _ in try await echo(request, counter) }
-        router.on("/api/echo/**", method: .post) { request, _ in try await echo(request, counter) }
+        let router = Router(context: Context.self)
+        router.on("/api/echo/**", method: .get) { request, context in try await echo(request, context, counter) }
+        router.on("/api/echo/**", method: .post) { request, context in try await echo(request, context, counter) }
+        router.on("/api/echo/**", method: .head) { request, context in try await echo(request, context, counter) }
+        router.get("/api/stream") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                for index in 1...3 {
+                    try await writer.write(ByteBuffer(string: "data: \(index)\n\n"))
+                    if index < 3 { try await Task.sleep(for: .milliseconds(300)) }
+                }
+                try await writer.finish(nil)
+            })
+        }
         router.get("/api/slow") { _, _ -> String in
             try await Task.sleep(for: .seconds(2))
             return "late"
@@ -69,12 +97,15 @@ final class UpstreamServer: Sendable {
         _ = try? await task.value
     }
 
-    private static func echo(_ request: Request, _ counter: Counter) async throws -> Echo {
+    private static func echo(_ request: Request, _ context: Context, _ counter: Counter) async throws -> Echo {
         counter.increment()
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = headers[field.name.canonicalName].map { $0 + ", " + field.value } ?? field.value }
         let body = try await request.body.collect(upTo: 4 << 20)
-        return Echo(method: request.method.rawValue, path: request.uri.description, headers: headers, body: String(buffer: body))
+        return Echo(
+            method: request.method.rawValue, path: request.uri.description, headers: headers, body: String(buffer: body),
+            peerPort: context.remoteAddress?.port, upstreamPort: context.localPort
+        )
     }
 
     /// Calls answered by the counted routes.

@@ -30,6 +30,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var state = State.idle
     private var held: Deque<HTTPServerRequestPart> = []
     private var readHeld = false
+    /// Whether parts went on to Hummingbird since the last read-complete it saw.
+    private var forwardedUnflushed = false
     private var quiescing = false
     private var lastActivity = NIODeadline.now()
     private var idleCheck: Scheduled<Void>?
@@ -83,18 +85,18 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 exchange.start()
             } else {
                 state = .passing(requestEnded: false, responseEnded: false)
-                context.fireChannelRead(wrapInboundOut(part))
+                forward(part, context: context)
             }
         case (.idle, _):
             break
         case (.passing, .head), (.proxying, .head), (.draining, .head):
             preconditionFailure("a request head is dispatched only between requests")
         case (.passing(_, let responseEnded), .end):
-            context.fireChannelRead(wrapInboundOut(part))
+            forward(part, context: context)
             state = .passing(requestEnded: true, responseEnded: responseEnded)
             if responseEnded { requestDone(context: context) }
         case (.passing, .body):
-            context.fireChannelRead(wrapInboundOut(part))
+            forward(part, context: context)
         case (.proxying(let exchange), .body(let buffer)):
             exchange.receivedBody(buffer)
         case (.proxying(let exchange), .end):
@@ -104,6 +106,16 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.draining, .end):
             requestDone(context: context)
         }
+    }
+
+    private func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        forwardedUnflushed = true
+        context.fireChannelRead(wrapInboundOut(part))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        forwardedUnflushed = false
+        context.fireChannelReadComplete()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -138,6 +150,11 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         dispatchHeld(context: context)
+        if forwardedUnflushed {
+            // Parts handed on outside a read: Hummingbird's async channel delivers on read-complete.
+            forwardedUnflushed = false
+            context.fireChannelReadComplete()
+        }
         resumeReading()
     }
 
