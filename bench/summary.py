@@ -37,7 +37,8 @@ nginx = next((r for r in rows if r["proxy"].startswith("nginx")), None)
 for r in rows:
     if r is nginx or nginx is None:
         continue
-    out.append(f"| proxy: {r['proxy']} (req/s) | {r['req/s']} | {r['p50 ms']} | {r['p99 ms']} | nginx {nginx['req/s']} | {r['vs nginx']} | {stamp} |")
+    cpu = f", {r['CPU µs/request']} CPU µs/request vs nginx's {nginx['CPU µs/request']}" if "CPU µs/request" in r else ""
+    out.append(f"| proxy: {r['proxy']} (req/s{cpu}) | {r['req/s']} | {r['p50 ms']} | {r['p99 ms']} | nginx {nginx['req/s']} | {r['vs nginx']} | {stamp} |")
 rows, stamp = table("booking.md")
 ceiling = next((r for r in rows if "ceiling" in r["path"]), None)
 for r in rows:

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import NIOHTTP1
 import ServiceKit
+import Synchronization
 
 /// Header rewriting for proxied requests and responses, in NIO's HTTP/1 fields.
 enum ProxyHeaders {
@@ -17,20 +18,36 @@ enum ProxyHeaders {
         let nominated = nominatedHopByHop(fields)
         var kept = HTTPHeaders()
         kept.reserveCapacity(fields.count)
-        for (name, value) in fields {
-            let lowered = name.lowercased()
-            if !hopByHop.contains(lowered), !nominated.contains(lowered) { kept.add(name: name, value: value) }
+        for (name, value) in fields where !isHopByHop(name) {
+            if nominated.isEmpty || !nominated.contains(name.lowercased()) { kept.add(name: name, value: value) }
         }
         return kept
     }
 
-    /// The lower-cased field names listed by `Connection`.
+    /// The lower-cased field names listed by `Connection`, besides `close` and `keep-alive`.
     static func nominatedHopByHop(_ fields: HTTPHeaders) -> Set<String> {
         var named = Set<String>()
         for value in fields["connection"] {
-            for token in value.split(separator: ",") { named.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
+            for token in value.split(separator: ",") {
+                let name = token.trimmingCharacters(in: .whitespaces).lowercased()
+                if name != "close", name != "keep-alive" { named.insert(name) }
+            }
         }
         return named
+    }
+
+    /// Whether `name` is one of ``hopByHop``, compared without allocating.
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: name.equalsIgnoringASCIICase("te")
+        case 7: name.equalsIgnoringASCIICase("trailer") || name.equalsIgnoringASCIICase("upgrade")
+        case 10: name.equalsIgnoringASCIICase("connection") || name.equalsIgnoringASCIICase("keep-alive")
+        case 16: name.equalsIgnoringASCIICase("proxy-connection")
+        case 17: name.equalsIgnoringASCIICase("transfer-encoding")
+        case 18: name.equalsIgnoringASCIICase("proxy-authenticate")
+        case 19: name.equalsIgnoringASCIICase("proxy-authorization")
+        default: false
+        }
     }
 
     /// The request id to use: the client's when it is sane, otherwise a new one.
@@ -41,10 +58,13 @@ enum ProxyHeaders {
         return newRequestID()
     }
 
-    /// A random version-4 UUID in lower case, made without Foundation's `uuid_unparse` (a `sprintf`).
+    private static let requestIDPrefix = UInt64.random(in: 0 ... .max)
+    private static let requestIDCounter = Atomic<UInt64>(UInt64.random(in: 0 ... .max))
+
+    /// A UUID-shaped id in lower case: a random per-process half and a counter, unique without a
+    /// `getrandom` call or Foundation's `uuid_unparse` (a `sprintf`) per request.
     static func newRequestID() -> String {
-        var random = SystemRandomNumberGenerator()
-        var bytes = (random.next() as UInt64, random.next() as UInt64)
+        var bytes = (requestIDPrefix, requestIDCounter.wrappingAdd(1, ordering: .relaxed).newValue)
         return withUnsafeMutableBytes(of: &bytes) { raw in
             raw[6] = raw[6] & 0x0F | 0x40
             raw[8] = raw[8] & 0x3F | 0x80
@@ -81,10 +101,10 @@ enum ProxyHeaders {
         peerIsTrusted: Bool,
         requestID: String,
         identity: Identity?,
-        signingKey: SymmetricKey,
+        signer: GatewaySigner,
         dropTraceContext: Bool
     ) -> HTTPHeaders {
-        let nominated = request.contains(name: "connection") ? nominatedHopByHop(request) : []
+        let nominated = nominatedHopByHop(request)
         var fields = HTTPHeaders()
         fields.reserveCapacity(request.count + 8)
         fields.add(name: "host", value: target.authority)
@@ -101,7 +121,7 @@ enum ProxyHeaders {
             case "x-request-id", "traceparent" where dropTraceContext, "tracestate" where dropTraceContext: continue
             default: break
             }
-            if hopByHop.contains(lowered) || nominated.contains(lowered) || lowered.hasPrefix("x-gateway-") { continue }
+            if isHopByHop(name) || (!nominated.isEmpty && nominated.contains(lowered)) || lowered.hasPrefix("x-gateway-") { continue }
             fields.add(name: name, value: value)
         }
         forwardedFor.append(clientAddress)
@@ -115,9 +135,7 @@ enum ProxyHeaders {
             fields.add(name: "x-gateway-user-id", value: identity.userID)
             fields.add(name: "x-gateway-user-roles", value: roles.joined(separator: ","))
         }
-        fields.add(name: "x-gateway-signature", value: GatewaySignature.sign(
-            userID: identity?.userID, roles: roles, requestID: requestID, key: signingKey
-        ))
+        fields.add(name: "x-gateway-signature", value: signer.sign(userID: identity?.userID, roles: roles, requestID: requestID))
         return fields
     }
 
@@ -125,5 +143,14 @@ enum ProxyHeaders {
     /// (NIO frames the body again), the rest in their order.
     static func downstreamHeaders(from response: HTTPHeaders) -> HTTPHeaders {
         strippingHopByHop(response)
+    }
+}
+
+extension String {
+    /// Whether the string equals `lowercase` (ASCII, lower case) ignoring ASCII case.
+    func equalsIgnoringASCIICase(_ lowercase: StaticString) -> Bool {
+        let other = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        guard utf8.count == other.count else { return false }
+        return zip(utf8, other).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
     }
 }

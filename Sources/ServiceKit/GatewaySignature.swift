@@ -27,3 +27,21 @@ public enum GatewaySignature {
         }
     }
 }
+
+/// Signs identities for one key with the key schedule done once (the gateway signs every
+/// proxied request); the header is the one ``GatewaySignature/sign(userID:roles:requestID:key:now:)`` makes.
+public struct GatewaySigner: Sendable {
+    private let prepared: HMAC<SHA256>
+
+    public init(key: SymmetricKey) {
+        self.prepared = HMAC<SHA256>(key: key)
+    }
+
+    /// The header value for this identity at `timestamp` (Unix seconds).
+    public func sign(userID: String?, roles: [String], requestID: String, timestamp: Int = Int(Date().timeIntervalSince1970)) -> String {
+        var mac = prepared
+        var payload = "\(timestamp).\(userID ?? "").\(roles.joined(separator: ",")).\(requestID)"
+        payload.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+        return "t=\(timestamp),v1=" + mac.finalize().hexString
+    }
+}

@@ -3,13 +3,14 @@ import Logging
 import NIOCore
 import Queue
 import Redis
+import ServiceKit
 
 /// What every edge connection shares: the proxied routes with their policy chains, the upstream
 /// pools, and what requests are rewritten with. Built once, when the server starts.
 final class EdgeCore: Sendable {
     let routes: [EdgeRoute]
     let addresses: ClientAddressResolver
-    let signingKey: SymmetricKey
+    let signer: GatewaySigner
     let traffic: TrafficWindow
     let pools: UpstreamPools
     let tracing: EdgeTracing?
@@ -28,7 +29,7 @@ final class EdgeCore: Sendable {
                 ))
             }
         self.addresses = ClientAddressResolver(trustedProxies: table.trustedProxies)
-        self.signingKey = SymmetricKey(data: configuration.internalSecret)
+        self.signer = GatewaySigner(key: SymmetricKey(data: configuration.internalSecret))
         self.traffic = traffic
         self.pools = UpstreamPools()
         self.tracing = EdgeTracing.ifInstalled()

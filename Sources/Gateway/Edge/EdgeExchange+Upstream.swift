@@ -30,7 +30,7 @@ extension EdgeExchange {
         var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: connection.target.basePath + head.uri)
         upstreamHead.headers = ProxyHeaders.upstreamHeaders(
             from: head.headers, target: connection.target, clientAddress: clientAddress, peerIsTrusted: peerIsTrusted,
-            requestID: requestID, identity: identity, signingKey: handler.core.signingKey, dropTraceContext: trace != nil
+            requestID: requestID, identity: identity, signer: handler.core.signer, dropTraceContext: trace != nil
         )
         if requestEnded {
             upstreamHead.headers.remove(name: "transfer-encoding")

@@ -56,10 +56,11 @@ final class EdgeExchange {
         self.route = route
         self.head = head
         self.requestID = ProxyHeaders.requestID(from: head.headers.first(name: "x-request-id"))
-        let core = handler.core
-        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
-        self.peerIsTrusted = core.addresses.isTrusted(peer)
-        self.clientAddress = core.addresses.clientAddress(peer: peer, peerIsTrusted: peerIsTrusted, forwardedFor: head.headers["x-forwarded-for"])
+        let peer = handler.peer
+        self.peerIsTrusted = peer.trusted
+        self.clientAddress = peer.trusted
+            ? handler.core.addresses.clientAddress(peer: peer.address, peerIsTrusted: true, forwardedFor: head.headers["x-forwarded-for"])
+            : peer.address
     }
 
     /// The request path, without the query.
@@ -236,6 +237,7 @@ final class EdgeExchange {
     }
 
     func settle(_ outcome: EdgeOutcome) -> [EventLoopFuture<Void>] {
+        guard !settlements.isEmpty else { return [] }
         let settlements = self.settlements
         self.settlements = []
         return settlements.reversed().compactMap { $0(outcome) }

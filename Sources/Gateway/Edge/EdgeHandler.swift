@@ -37,6 +37,11 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var idleCheck: Scheduled<Void>?
     private(set) var context: ChannelHandlerContext?
     private(set) var pool: UpstreamPool?
+    /// The TCP peer's address and whether it is a trusted proxy, worked out once per connection.
+    private(set) lazy var peer: (address: String, trusted: Bool) = {
+        let address = context?.channel.remoteAddress?.ipAddress ?? "unknown"
+        return (address, core.addresses.isTrusted(address))
+    }()
 
     init(core: EdgeCore, idleTimeout: TimeAmount?) {
         self.core = core
