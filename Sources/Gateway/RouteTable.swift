@@ -102,16 +102,19 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
     public var rateLimits: [RateLimitRule]
     public var idempotency: IdempotencyMode
     public var queuePass: QueuePassPolicy?
+    /// A route of the gateway's own (join, login, …): its policies run, then the gateway answers
+    /// it itself instead of calling an upstream.
+    public var local: Bool
 
     enum CodingKeys: String, CodingKey {
         case name, prefix, upstreams, timeoutMilliseconds = "timeout_ms", maxBodyBytes = "max_body_bytes"
-        case authentication = "auth", roles, rateLimits = "rate_limits", idempotency, queuePass = "queue_pass"
+        case authentication = "auth", roles, rateLimits = "rate_limits", idempotency, queuePass = "queue_pass", local
     }
 
     public init(
         name: String, prefix: String, upstreams: [String], timeoutMilliseconds: Int = 10_000, maxBodyBytes: Int = 1 << 20,
         authentication: Authentication = .optional, roles: [String] = [], rateLimits: [RateLimitRule] = [],
-        idempotency: IdempotencyMode = .off, queuePass: QueuePassPolicy? = nil
+        idempotency: IdempotencyMode = .off, queuePass: QueuePassPolicy? = nil, local: Bool = false
     ) {
         self.name = name
         self.prefix = prefix
@@ -123,6 +126,7 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
         self.rateLimits = rateLimits
         self.idempotency = idempotency
         self.queuePass = queuePass
+        self.local = local
     }
 
     public init(from decoder: any Decoder) throws {
@@ -130,14 +134,15 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
         self.init(
             name: try container.decode(String.self, forKey: .name),
             prefix: try container.decode(String.self, forKey: .prefix),
-            upstreams: try container.decode([String].self, forKey: .upstreams),
+            upstreams: try container.decodeIfPresent([String].self, forKey: .upstreams) ?? [],
             timeoutMilliseconds: try container.decodeIfPresent(Int.self, forKey: .timeoutMilliseconds) ?? 10_000,
             maxBodyBytes: try container.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? 1 << 20,
             authentication: try container.decodeIfPresent(Authentication.self, forKey: .authentication) ?? .optional,
             roles: try container.decodeIfPresent([String].self, forKey: .roles) ?? [],
             rateLimits: try container.decodeIfPresent([RateLimitRule].self, forKey: .rateLimits) ?? [],
             idempotency: try container.decodeIfPresent(IdempotencyMode.self, forKey: .idempotency) ?? .off,
-            queuePass: try container.decodeIfPresent(QueuePassPolicy.self, forKey: .queuePass)
+            queuePass: try container.decodeIfPresent(QueuePassPolicy.self, forKey: .queuePass),
+            local: try container.decodeIfPresent(Bool.self, forKey: .local) ?? false
         )
     }
 
@@ -148,7 +153,12 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
 
     func validate() throws {
         guard !name.isEmpty, prefix.hasPrefix("/") else { throw GatewayConfigurationError("route '\(name)': prefix must start with /") }
-        guard !upstreams.isEmpty else { throw GatewayConfigurationError("route '\(name)' has no upstream") }
+        if local {
+            guard upstreams.isEmpty else { throw GatewayConfigurationError("route '\(name)' is local: it has no upstreams") }
+            guard idempotency == .off else { throw GatewayConfigurationError("route '\(name)' is local: idempotency keys apply to proxied routes only") }
+        } else if upstreams.isEmpty {
+            throw GatewayConfigurationError("route '\(name)' has no upstream")
+        }
         for upstream in upstreams where UpstreamTarget(upstream) == nil {
             throw GatewayConfigurationError("route '\(name)': upstream '\(upstream)' is not an http://host[:port][/path] URL (TLS to upstreams is not proxied)")
         }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import NIOPosix
+import Queue
 import Testing
 
 @testable import Gateway
@@ -96,6 +97,40 @@ struct EdgeCoreTests {
             }
         }
         await upstream.stop()
+    }
+
+    @Test("a local route runs the same chain, then the gateway answers it: joins limited per address")
+    func localRoute() async throws {
+        let name = "join-\(UUID().uuidString.prefix(8).lowercased())"
+        let routes = RouteTable(routes: [
+            ProxyRoute(name: name, prefix: "/api/v1/queue", upstreams: [], rateLimits: [RateLimitRule(name: "joins", key: "ip", limit: 3, period: 60)], local: true),
+        ])
+        try await GatewayFixture.with(routes: routes) { fixture in
+            try await fixture.application.test(.live) { client in
+                for remaining in [2, 1, 0] {
+                    let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                    #expect(joined.status == .created, "each join without a ticket is a new visitor")
+                    #expect(joined.json["position"] != nil, "the gateway's own route answered")
+                    #expect(joined.headers[.rateLimit]?.contains(#""joins";r=\#(remaining);"#) == true)
+                }
+                let refused = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                #expect(refused.status == .tooManyRequests)
+                #expect(refused.problem?.type == "https://booking-rush.dev/problems/rate-limited")
+                #expect(refused.headers[.retryAfter] != nil)
+                #expect(try await fixture.redis.send("ZCARD", QueueKeys(event: fixture.event).waiting).int == 3, "the refused join never reached the room")
+            }
+        }
+    }
+
+    @Test("a local route cannot name upstreams or idempotency keys")
+    func localRouteValidation() {
+        #expect(throws: GatewayConfigurationError.self) {
+            try ProxyRoute(name: "x", prefix: "/x", upstreams: ["http://127.0.0.1:1"], local: true).validate()
+        }
+        #expect(throws: GatewayConfigurationError.self) {
+            try ProxyRoute(name: "x", prefix: "/x", upstreams: [], idempotency: .optional, local: true).validate()
+        }
+        #expect(throws: Never.self) { try ProxyRoute(name: "x", prefix: "/x", upstreams: [], local: true).validate() }
     }
 
     @Test("HEAD is proxied without a body and the connection stays in step")

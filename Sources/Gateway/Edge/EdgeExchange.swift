@@ -90,7 +90,7 @@ final class EdgeExchange {
     }
 
     func start() {
-        trace = handler.core.tracing?.start(self)
+        if !route.isLocal { trace = handler.core.tracing?.start(self) }
         runPolicies(from: 0)
     }
 
@@ -106,6 +106,10 @@ final class EdgeExchange {
             }
             guard apply(policies[index].admit(self), at: index) else { return }
             index += 1
+        }
+        if route.isLocal {
+            phase = .finished
+            return handler.passToRouter(head: head, body: bodyParts, requestEnded: requestEnded, exchange: self)
         }
         phase = .connecting
         connect(fresh: false)
@@ -195,6 +199,15 @@ final class EdgeExchange {
         connection = nil
         _ = settle(called ? .failed : .refused)
         trace?.end(status: nil)
+    }
+
+    /// The gateway's own answer to a local route is about to leave: the policies' fields join
+    /// its head, and their settlements learn its status.
+    func routerAnswered(_ head: HTTPResponseHead) -> HTTPResponseHead {
+        var head = head
+        for field in responseFields { head.headers.add(name: field.name.rawName, value: field.value) }
+        _ = settle(.answered(status: head.status, headers: head.headers, body: nil))
+        return head
     }
 
     // MARK: Answers

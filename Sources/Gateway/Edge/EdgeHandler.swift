@@ -30,6 +30,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var state = State.idle
     private var held: Deque<HTTPServerRequestPart> = []
     private var readHeld = false
+    /// The exchange whose local route Hummingbird is answering, until its response head leaves.
+    private var localExchange: EdgeExchange?
     /// Whether parts went on to Hummingbird since the last read-complete it saw.
     private var forwardedUnflushed = false
     private var quiescing = false
@@ -123,9 +125,29 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelReadComplete()
     }
 
+    /// A local route's policies passed: Hummingbird serves the request, starting with the parts
+    /// the exchange held while they ran.
+    func passToRouter(head: HTTPRequestHead, body: [ByteBuffer], requestEnded: Bool, exchange: EdgeExchange) {
+        guard let context, case .proxying = state else { return }
+        state = .passing(requestEnded: requestEnded, responseEnded: false)
+        localExchange = exchange
+        forward(.head(head), context: context)
+        for part in body { forward(.body(part), context: context) }
+        if requestEnded { forward(.end(nil), context: context) }
+        forwardedUnflushed = false
+        context.fireChannelReadComplete()
+        resumeReading()
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let part = unwrapOutboundIn(data)
+        if let exchange = localExchange, case .head(let head) = part {
+            localExchange = nil
+            context.write(wrapOutboundOut(.head(exchange.routerAnswered(head))), promise: promise)
+            return
+        }
         context.write(data, promise: promise)
-        if case .end = unwrapOutboundIn(data), case .passing(let requestEnded, _) = state {
+        if case .end = part, case .passing(let requestEnded, _) = state {
             state = .passing(requestEnded: requestEnded, responseEnded: true)
             if requestEnded { requestDone(context: context) }
         }

@@ -12,6 +12,8 @@ final class EdgeRoute: Sendable {
     let targets: [UpstreamTarget]
     let policies: [any EdgePolicy]
     let timeout: TimeAmount
+    /// Whether the gateway answers the route itself once its policies pass.
+    let isLocal: Bool
     let duration: Metrics.Timer
     private let nextTarget = Atomic<Int>(0)
     private let counters = Mutex<[Int: Metrics.Counter]>([:])
@@ -23,6 +25,7 @@ final class EdgeRoute: Sendable {
         self.targets = configuration.upstreams.compactMap(UpstreamTarget.init)
         self.policies = policies
         self.timeout = .milliseconds(Int64(configuration.timeoutMilliseconds))
+        self.isLocal = configuration.local
         self.duration = Metrics.Timer(label: "gateway_proxy_duration_seconds", dimensions: [("route", configuration.name)])
     }
 
