@@ -42,6 +42,11 @@ public struct QueueReleaser: Service {
                         "waiting": "\(result.waiting)",
                     ])
                 }
+            } catch .roomNotFound {
+                // Logged once, by the gateway that drops it from the index; no one releases it again.
+                if (try? await room.forget(event: event)) == true {
+                    logger.info("room gone; no longer released", metadata: ["event": "\(event)"])
+                }
             } catch {
                 logger.warning("release failed", metadata: ["event": "\(event)", "error": "\(error)"])
             }

@@ -44,6 +44,22 @@ extension WaitingRoom {
         try await send(RedisCommand("SREM", [QueueKeys.rooms, event]))
     }
 
+    /// Drops `event` from the room index when its room is gone (its keys deleted behind the
+    /// API's back, or expired), so no gateway tries to release it again. A room configured again
+    /// meanwhile stays listed. Returns whether the event was dropped.
+    @discardableResult
+    public func forget(event: String) async throws(QueueError) -> Bool {
+        let keys = try Self.keys(event)
+        guard try await send(RedisCommand("EXISTS", [keys.room])).int == 0 else { return false }
+        try await send(RedisCommand("SREM", [QueueKeys.rooms, event]))
+        // `configure` writes the room before indexing it: one that came back since is indexed again.
+        if try await send(RedisCommand("EXISTS", [keys.room])).int != 0 {
+            try await send(RedisCommand("SADD", [QueueKeys.rooms, event]))
+            return false
+        }
+        return true
+    }
+
     @discardableResult
     private func send(_ command: RedisCommand) async throws(QueueError) -> RedisValue {
         do {
