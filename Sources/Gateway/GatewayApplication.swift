@@ -85,7 +85,7 @@ public func buildGatewayApplication(
     }
     return Application(
         router: buildGatewayRouter(components),
-        server: gatewayServer(components, logger: logger),
+        server: gatewayServer(components),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "booking-rush-gateway"),
         services: services,
         logger: logger
@@ -94,9 +94,8 @@ public func buildGatewayApplication(
 
 /// The gateway's HTTP/1.1 server: proxied routes served by the edge on each connection's event
 /// loop, everything else by the router of ``buildGatewayRouter(_:)``.
-public func gatewayServer(_ components: GatewayComponents, logger: Logger = Logger(label: "gateway")) -> HTTPServerBuilder {
-    let core = EdgeCore(components: components, traffic: components.traffic, limiter: components.limiter, logger: logger)
-    return .edge(core, idleTimeout: connectionIdleTimeout())
+public func gatewayServer(_ components: GatewayComponents) -> HTTPServerBuilder {
+    .edge(EdgeCore(components: components), idleTimeout: connectionIdleTimeout())
 }
 
 /// The gateway's own routes: health, the waiting room's API

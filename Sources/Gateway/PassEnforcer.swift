@@ -1,5 +1,6 @@
 import EmbeddedResources
 import Foundation
+import HummingbirdCore
 import NIOCore
 import NIOHTTP1
 import Queue
@@ -30,23 +31,17 @@ final class PassEnforcer: Sendable {
     }
 
     /// The event id named by the request where `policy` says to look.
-    static func event(for policy: QueuePassPolicy, path: Substring, query: Substring, headers: HTTPHeaders, body: ByteBuffer?) -> String? {
+    static func event(for policy: QueuePassPolicy, uri: String, headers: HTTPHeaders, body: ByteBuffer?) -> String? {
         let parts = policy.eventFrom.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return nil }
         switch parts[0] {
         case "path":
-            let segments = path.split(separator: "/")
+            let segments = uri.pathWithoutQuery.split(separator: "/")
             return Int(parts[1]).flatMap { $0 < segments.count ? String(segments[$0]) : nil }
         case "header":
             return headers.first(name: parts[1])
         case "query":
-            for pair in query.split(separator: "&") {
-                let field = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                if field.first.map(String.init)?.removingPercentEncoding == parts[1] {
-                    return field.count == 2 ? String(field[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding : ""
-                }
-            }
-            return nil
+            return URI(uri).queryParameters.get(parts[1])
         case "body":
             guard let body, let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else { return nil }
             return (object[parts[1]] as? String) ?? (object[parts[1]] as? Int).map(String.init)

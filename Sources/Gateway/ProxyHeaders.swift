@@ -7,12 +7,6 @@ import Synchronization
 
 /// Header rewriting for proxied requests and responses, in NIO's HTTP/1 fields.
 enum ProxyHeaders {
-    /// Hop-by-hop fields (RFC 9110 §7.6.1), never forwarded.
-    static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te",
-        "trailer", "transfer-encoding", "upgrade",
-    ]
-
     /// The fields with the hop-by-hop ones removed, and those that `Connection` names.
     static func strippingHopByHop(_ fields: HTTPHeaders) -> HTTPHeaders {
         let nominated = nominatedHopByHop(fields)
@@ -36,7 +30,8 @@ enum ProxyHeaders {
         return named
     }
 
-    /// Whether `name` is one of ``hopByHop``, compared without allocating.
+    /// Whether `name` is a hop-by-hop field (RFC 9110 §7.6.1), never forwarded: compared
+    /// without allocating, by length first.
     static func isHopByHop(_ name: String) -> Bool {
         switch name.utf8.count {
         case 2: name.equalsIgnoringASCIICase("te")

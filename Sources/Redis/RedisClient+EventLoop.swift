@@ -31,10 +31,7 @@ extension RedisClient {
         on eventLoop: any EventLoop,
         timeout: TimeAmount? = nil
     ) -> EventLoopFuture<RedisValue> {
-        var command = RedisCommand("EVALSHA", [script.sha1, keys.count])
-        for key in keys { command.append(key) }
-        for argument in arguments { command.append(argument) }
-        return send(command, on: eventLoop, timeout: timeout).flatMapError { error in
+        send(script.command(keys: keys, arguments: arguments), on: eventLoop, timeout: timeout).flatMapError { error in
             if case RedisError.server(let server) = error, server.kind == .noScript {
                 return eventLoop.makeFutureWithTask {
                     try await self.run(script, keys: keys, arguments: arguments, timeout: timeout)

@@ -78,11 +78,8 @@ public final class RedisClient: Sendable {
     }
 
     private func slot() -> RedisConnectionSlot {
-        if slots.count > 1, let current = MultiThreadedEventLoopGroup.currentEventLoop,
-           let local = slotsByLoop[ObjectIdentifier(current)]
-        {
-            if local.count == 1 { return local[0] }
-            return local[nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue % local.count]
+        if slots.count > 1, let current = MultiThreadedEventLoopGroup.currentEventLoop {
+            return slot(on: current)
         }
         return slots[nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue % slots.count]
     }

@@ -33,6 +33,16 @@ extension String {
     }
 }
 
+extension RedisScript {
+    /// `EVALSHA sha1 numkeys key… arg…`, or with `evaluatingSource` `EVAL source numkeys key… arg…`.
+    func command(keys: [String], arguments: [any RedisArgument], evaluatingSource: Bool = false) -> RedisCommand {
+        var command = evaluatingSource ? RedisCommand("EVAL", [source, keys.count]) : RedisCommand("EVALSHA", [sha1, keys.count])
+        for key in keys { command.append(key) }
+        for argument in arguments { command.append(argument) }
+        return command
+    }
+}
+
 extension RedisClient {
     /// Runs `script` with `EVALSHA`; when the server's script cache lacks it (`NOSCRIPT`, e.g.
     /// after `SCRIPT FLUSH` or a restart), loads it with `SCRIPT LOAD` and retries once. Should
@@ -43,9 +53,7 @@ extension RedisClient {
         arguments: [any RedisArgument] = [],
         timeout: TimeAmount? = nil
     ) async throws(RedisError) -> RedisValue {
-        var command = RedisCommand("EVALSHA", [script.sha1, keys.count])
-        for key in keys { command.append(key) }
-        for argument in arguments { command.append(argument) }
+        let command = script.command(keys: keys, arguments: arguments)
         do {
             return try await send(command, timeout: timeout)
         } catch RedisError.server(let error) where error.kind == .noScript {
@@ -57,10 +65,7 @@ extension RedisClient {
         do {
             return try await send(command, timeout: timeout)
         } catch RedisError.server(let error) where error.kind == .noScript {
-            var eval = RedisCommand("EVAL", [script.source, keys.count])
-            for key in keys { eval.append(key) }
-            for argument in arguments { eval.append(argument) }
-            return try await send(eval, timeout: timeout)
+            return try await send(script.command(keys: keys, arguments: arguments, evaluatingSource: true), timeout: timeout)
         }
     }
 }

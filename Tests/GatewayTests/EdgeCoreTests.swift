@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Queue
 import Testing
@@ -120,6 +121,19 @@ struct EdgeCoreTests {
                 #expect(try await fixture.redis.send("ZCARD", QueueKeys(event: fixture.event).waiting).int == 3, "the refused join never reached the room")
             }
         }
+    }
+
+    @Test("a guarded route finds its event in the path, a header, the query or the JSON body")
+    func passEventSources() {
+        let headers = HTTPHeaders([("X-Event-Id", "from-header")])
+        let body = ByteBuffer(string: #"{"event_id":"from-body"}"#)
+        let uri = "/api/events/from-path/buy?x=1&event=from%2Dquery"
+        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "path:2"), uri: uri, headers: headers, body: nil) == "from-path")
+        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "header:x-event-id"), uri: uri, headers: headers, body: nil) == "from-header")
+        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "query:event"), uri: uri, headers: headers, body: nil) == "from-query")
+        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "query:missing"), uri: uri, headers: headers, body: nil) == nil)
+        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "body:event_id"), uri: uri, headers: headers, body: body) == "from-body")
+        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "path:9"), uri: uri, headers: headers, body: nil) == nil)
     }
 
     @Test("a local route cannot name upstreams or idempotency keys")

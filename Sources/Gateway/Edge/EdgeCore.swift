@@ -1,5 +1,4 @@
 import Crypto
-import Logging
 import NIOCore
 import Queue
 import Redis
@@ -14,9 +13,8 @@ final class EdgeCore: Sendable {
     let traffic: TrafficWindow
     let pools: UpstreamPools
     let tracing: EdgeTracing?
-    let logger: Logger
 
-    init(components: GatewayComponents, traffic: TrafficWindow, limiter: RateLimiter, logger: Logger) {
+    init(components: GatewayComponents) {
         let configuration = components.configuration
         let table = configuration.routes
         let passes = PassEnforcer(room: components.room, keys: components.passKeys)
@@ -25,15 +23,14 @@ final class EdgeCore: Sendable {
             .sorted { $0.prefix.utf8.count > $1.prefix.utf8.count }
             .map { route in
                 EdgeRoute(route, policies: Self.policies(
-                    for: route, tokens: components.accessTokens, limiter: limiter, passes: passes, idempotency: idempotency
+                    for: route, tokens: components.accessTokens, limiter: components.limiter, passes: passes, idempotency: idempotency
                 ))
             }
         self.addresses = ClientAddressResolver(trustedProxies: table.trustedProxies)
         self.signer = GatewaySigner(key: SymmetricKey(data: configuration.internalSecret))
-        self.traffic = traffic
+        self.traffic = components.traffic
         self.pools = UpstreamPools()
         self.tracing = EdgeTracing.ifInstalled()
-        self.logger = logger
     }
 
     /// The chain of one route, in the order the policies apply: access token and role (401/403),
@@ -64,7 +61,14 @@ final class EdgeCore: Sendable {
     /// The route of a request URI (longest prefix first), or nil for the gateway's own routes.
     func route(for uri: String) -> EdgeRoute? {
         guard !routes.isEmpty else { return nil }
-        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
+        let path = uri.pathWithoutQuery
         return routes.first { $0.matches(path) }
+    }
+}
+
+extension String {
+    /// A request target's path: everything before the first `?`.
+    var pathWithoutQuery: Substring {
+        utf8.firstIndex(of: UInt8(ascii: "?")).map { self[..<$0] } ?? self[...]
     }
 }

@@ -85,8 +85,7 @@ extension EdgeExchange {
         // Settlements (a spent pass) are final before the client hears of the answer; the
         // upstream's body waits meanwhile.
         connection?.handler.pauseReads()
-        EventLoopFuture.andAllComplete(pending, on: eventLoop).assumeIsolated().whenComplete { _ in
-            guard self.phase == .responding else { return }
+        whenSettled(pending) {
             self.writeClient(head: head, close: unframed)
             for part in self.heldResponseBody {
                 self.context.write(self.handler.wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)

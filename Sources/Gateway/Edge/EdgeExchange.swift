@@ -64,14 +64,7 @@ final class EdgeExchange {
     }
 
     /// The request path, without the query.
-    var path: Substring {
-        head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { head.uri[..<$0] } ?? head.uri[...]
-    }
-
-    /// The query, without `?`; empty when there is none.
-    var query: Substring {
-        head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { head.uri[head.uri.index(after: $0)...] } ?? ""
-    }
+    var path: Substring { head.uri.pathWithoutQuery }
 
     var eventLoop: any EventLoop { context.eventLoop }
 
@@ -243,6 +236,11 @@ final class EdgeExchange {
     func afterSettling(_ outcome: EdgeOutcome, _ then: @escaping () -> Void) {
         let pending = settle(outcome)
         if pending.isEmpty { return then() }
+        whenSettled(pending, then)
+    }
+
+    /// Runs `then` on the loop once every settlement in `pending` is done, unless the exchange ended meanwhile.
+    func whenSettled(_ pending: [EventLoopFuture<Void>], _ then: @escaping () -> Void) {
         EventLoopFuture.andAllComplete(pending, on: eventLoop).assumeIsolated().whenComplete { _ in
             guard self.phase != .finished else { return }
             then()

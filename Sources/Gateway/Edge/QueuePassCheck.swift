@@ -13,7 +13,7 @@ struct QueuePassCheck: EdgePolicy {
     func admit(_ exchange: EdgeExchange) -> EdgeVerdict {
         guard policy.guards(method: exchange.head.method.rawValue) else { return .proceed }
         let found = PassEnforcer.event(
-            for: policy, path: exchange.path, query: exchange.query, headers: exchange.head.headers, body: readsBody ? exchange.body : nil
+            for: policy, uri: exchange.head.uri, headers: exchange.head.headers, body: readsBody ? exchange.body : nil
         )
         guard let event = found, QueueKeys.isValidEvent(event) else { return .reject(QueueError.invalidEvent(found ?? "")) }
         let loop = exchange.eventLoop
