@@ -3,7 +3,7 @@
 -- KEYS[1]  bk:{evt:ID}:room       hash: mode, pass_ttl, opens_at, opened, ...
 -- KEYS[2]  bk:{evt:ID}:seq        join sequence (INCR): the FIFO order
 -- KEYS[3]  bk:{evt:ID}:waiting    zset visitor -> sequence (pre-queue visitors get -n..-1 at opening)
--- KEYS[4]  bk:{evt:ID}:seen       zset visitor -> last poll (ms), for abandonment
+-- KEYS[4]  bk:{evt:ID}:seen       zset visitor -> last sign of life (ms), queue and pre-queue, for abandonment
 -- KEYS[5]  bk:{evt:ID}:prequeue   zset visitor -> sequence, before opens_at
 -- KEYS[6]  bk:{evt:ID}:visitors   hash visitor -> state: w:seq:joined | p:seq:joined | a:expires:n:admitted | x
 -- KEYS[7]  bk:{evt:ID}:active     zset visitor -> pass expiry (ms)
@@ -11,12 +11,13 @@
 -- ARGV[1]  visitor id
 --
 -- Returns {state, joined (1 new / 0 already), a, b, release_rate, observed_rate}:
---   {'waiting', j, rank, waiting_count, r, o} | {'prequeue', j, opens_at, prequeue_count, r, o}
+--   {'waiting', j, rank, waiting_count, r, o} | {'prequeue', j, opens_at, prequeue_count, r, o, idle_timeout_s}
 --   {'admitted', j, expires_ms, admission_number}
 -- Errors: NOROOM (no such room), CLOSED (joins refused).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local room = redis.call('HMGET', KEYS[1], 'mode', 'pass_ttl', 'opens_at', 'opened', 'release_rate')
+local room = redis.call('HMGET', KEYS[1], 'mode', 'pass_ttl', 'opens_at', 'opened', 'release_rate', 'idle_timeout')
+local idle_s = tonumber(room[6]) or 60
 local mode = room[1]
 if not mode then
     return redis.error_reply('NOROOM no waiting room for this event')
@@ -32,7 +33,8 @@ if state then
         redis.call('ZADD', KEYS[4], now, visitor)
         return {'waiting', 0, redis.call('ZRANK', KEYS[3], visitor), redis.call('ZCARD', KEYS[3]), rate, observed}
     elseif kind == 'p' then
-        return {'prequeue', 0, tonumber(room[3]) or 0, redis.call('ZCARD', KEYS[5]), rate, observed}
+        redis.call('ZADD', KEYS[4], now, visitor)
+        return {'prequeue', 0, tonumber(room[3]) or 0, redis.call('ZCARD', KEYS[5]), rate, observed, idle_s}
     elseif kind == 'a' then
         local expires, n = string.match(state, '^a:(%d+):(%d+):')
         if tonumber(expires) > now then
@@ -46,7 +48,8 @@ if mode == 'closed' then
     return redis.error_reply('CLOSED the waiting room is closed')
 end
 
-if mode == 'open' then
+-- An open room admits at once, unless visitors from before it opened are still being let in.
+if mode == 'open' and redis.call('ZCARD', KEYS[3]) == 0 then
     local ttl = (tonumber(room[2]) or 300) * 1000
     local n = redis.call('HINCRBY', KEYS[8], 'released_total', 1)
     redis.call('ZADD', KEYS[7], now + ttl, visitor)
@@ -58,8 +61,9 @@ local seq = redis.call('INCR', KEYS[2])
 local opens_at = tonumber(room[3]) or 0
 if opens_at > 0 and room[4] ~= '1' and now < opens_at then
     redis.call('ZADD', KEYS[5], seq, visitor)
+    redis.call('ZADD', KEYS[4], now, visitor)
     redis.call('HSET', KEYS[6], visitor, 'p:' .. seq .. ':' .. now)
-    return {'prequeue', 1, opens_at, redis.call('ZCARD', KEYS[5]), rate, observed}
+    return {'prequeue', 1, opens_at, redis.call('ZCARD', KEYS[5]), rate, observed, idle_s}
 end
 
 redis.call('ZADD', KEYS[3], seq, visitor)

@@ -11,7 +11,7 @@
 -- KEYS[7]  bk:{evt:ID}:stats      hash: last_us, allowance, released_total, abandoned_total, observed_rate, first_release_ms
 -- KEYS[8]  bk:{evt:ID}:releases   zset 'time_us:count' -> time (ms), the last 10 s of releases
 -- ARGV[1]  a fresh random seed, used only if this call opens the pre-queue
--- ARGV[2]  most visitors to admit in this call
+-- ARGV[2]  most queue entries to pop in this call (admitted or abandoned)
 --
 -- Returns {admitted, abandoned, waiting_count, active_count, observed_rate}.
 -- Errors: NOROOM.
@@ -27,12 +27,13 @@ end
 -- Passes past their expiry free their slots.
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
 
--- Visitors who stopped polling lose their place (bounded work per call).
+-- Visitors who stopped polling lose their place, in the queue or the pre-queue (bounded work per call).
 local idle = (tonumber(cfg[5]) or 60) * 1000
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. (now - idle), 'LIMIT', 0, 1000)
 for _, visitor in ipairs(stale) do
     redis.call('ZREM', KEYS[2], visitor)
     redis.call('ZREM', KEYS[3], visitor)
+    redis.call('ZREM', KEYS[4], visitor)
     redis.call('HSET', KEYS[5], visitor, 'x')
 end
 local abandoned = #stale
@@ -40,14 +41,23 @@ if abandoned > 0 then
     redis.call('HINCRBY', KEYS[7], 'abandoned_total', abandoned)
 end
 
--- At opens_at, the pre-queue is shuffled (ordered by SHA-1 of seed:visitor) ahead of later arrivals.
+-- At opens_at, the pre-queue is shuffled (ordered by SHA-1 of seed:visitor) ahead of later
+-- arrivals; only visitors who showed a sign of life within idle_timeout before take part.
 local opens_at = tonumber(cfg[6]) or 0
 if opens_at > 0 and cfg[7] ~= '1' and now >= opens_at then
     local seed = ARGV[1]
     local members = redis.call('ZRANGE', KEYS[4], 0, -1)
     local keyed = {}
-    for i, visitor in ipairs(members) do
-        keyed[i] = {redis.sha1hex(seed .. ':' .. visitor), visitor}
+    for _, visitor in ipairs(members) do
+        local last_seen = tonumber(redis.call('ZSCORE', KEYS[3], visitor)) or 0
+        if now - last_seen > idle then
+            redis.call('ZREM', KEYS[3], visitor)
+            redis.call('HSET', KEYS[5], visitor, 'x')
+            abandoned = abandoned + 1
+            redis.call('HINCRBY', KEYS[7], 'abandoned_total', 1)
+        else
+            keyed[#keyed + 1] = {redis.sha1hex(seed .. ':' .. visitor), visitor}
+        end
     end
     table.sort(keyed, function(a, b) return a[1] < b[1] end)
     local n = #keyed
@@ -63,6 +73,35 @@ if opens_at > 0 and cfg[7] ~= '1' and now >= opens_at then
 end
 
 local admitted = 0
+local ttl = (tonumber(cfg[4]) or 300) * 1000
+local batch = tonumber(ARGV[2]) or 1000
+
+-- Admits up to `want` visitors from the head of the queue, popping at most `batch` entries
+-- (abandoned ones included) in this call.
+local function admit_from_head(want)
+    local popped_total = 0
+    while admitted < want and popped_total < batch do
+        local popped = redis.call('ZPOPMIN', KEYS[2], math.min(want - admitted, batch - popped_total))
+        if #popped == 0 then break end
+        popped_total = popped_total + #popped / 2
+        for i = 1, #popped, 2 do
+            local visitor = popped[i]
+            local last_seen = tonumber(redis.call('ZSCORE', KEYS[3], visitor)) or 0
+            redis.call('ZREM', KEYS[3], visitor)
+            if now - last_seen > idle then
+                redis.call('HSET', KEYS[5], visitor, 'x')
+                redis.call('HINCRBY', KEYS[7], 'abandoned_total', 1)
+                abandoned = abandoned + 1
+            else
+                local n = redis.call('HINCRBY', KEYS[7], 'released_total', 1)
+                redis.call('ZADD', KEYS[6], now + ttl, visitor)
+                redis.call('HSET', KEYS[5], visitor, 'a:' .. (now + ttl) .. ':' .. n .. ':' .. now)
+                admitted = admitted + 1
+            end
+        end
+    end
+end
+
 local stats = redis.call('HMGET', KEYS[7], 'last_us', 'allowance')
 local allowance = tonumber(stats[2]) or 0
 if mode == 'queue' then
@@ -81,32 +120,15 @@ if mode == 'queue' then
         local room_left = max_active - redis.call('ZCARD', KEYS[6])
         if room_left < want then want = math.max(0, room_left) end
     end
-    local batch = tonumber(ARGV[2]) or 1000
     if want > batch then want = batch end
-
-    local ttl = (tonumber(cfg[4]) or 300) * 1000
-    while admitted < want do
-        local popped = redis.call('ZPOPMIN', KEYS[2], want - admitted)
-        if #popped == 0 then break end
-        for i = 1, #popped, 2 do
-            local visitor = popped[i]
-            local last_seen = tonumber(redis.call('ZSCORE', KEYS[3], visitor)) or 0
-            redis.call('ZREM', KEYS[3], visitor)
-            if now - last_seen > idle then
-                redis.call('HSET', KEYS[5], visitor, 'x')
-                redis.call('HINCRBY', KEYS[7], 'abandoned_total', 1)
-                abandoned = abandoned + 1
-            else
-                local n = redis.call('HINCRBY', KEYS[7], 'released_total', 1)
-                redis.call('ZADD', KEYS[6], now + ttl, visitor)
-                redis.call('HSET', KEYS[5], visitor, 'a:' .. (now + ttl) .. ':' .. n .. ':' .. now)
-                admitted = admitted + 1
-            end
-        end
-    end
+    admit_from_head(want)
     allowance = allowance - admitted
+elseif mode == 'open' then
+    -- An open room admits newcomers at once; those who were already waiting go first, in order.
+    admit_from_head(batch)
+    allowance = 0
 else
-    -- Paused, open or closed: nothing accrues.
+    -- Paused or closed: nothing accrues.
     allowance = 0
 end
 redis.call('HSET', KEYS[7], 'last_us', now_us, 'allowance', tostring(allowance))

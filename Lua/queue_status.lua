@@ -9,7 +9,7 @@
 -- ARGV[1]  visitor id
 --
 -- Returns {state, a, b, c}:
---   {'waiting', rank, waiting_count, release_rate, observed_rate, idle_timeout_s} | {'prequeue', opens_at, prequeue_count}
+--   {'waiting', rank, waiting_count, release_rate, observed_rate, idle_timeout_s} | {'prequeue', opens_at, prequeue_count, idle_timeout_s}
 --   {'admitted', expires_ms, admission_number, admitted_ms} | {'lost'} | {'expired'} | {'unknown'}
 -- Errors: NOROOM.
 local t = redis.call('TIME')
@@ -39,7 +39,16 @@ if kind == 'w' then
     local observed = redis.call('HGET', KEYS[6], 'observed_rate') or '0'
     return {'waiting', redis.call('ZRANK', KEYS[2], visitor), redis.call('ZCARD', KEYS[2]), room[4] or '0', observed, idle / 1000}
 elseif kind == 'p' then
-    return {'prequeue', tonumber(room[3]) or 0, redis.call('ZCARD', KEYS[4])}
+    local last = tonumber(redis.call('ZSCORE', KEYS[3], visitor)) or now
+    if now - last > (tonumber(room[2]) or 60) * 1000 then
+        redis.call('ZREM', KEYS[4], visitor)
+        redis.call('ZREM', KEYS[3], visitor)
+        redis.call('HSET', KEYS[5], visitor, 'x')
+        redis.call('HINCRBY', KEYS[6], 'abandoned_total', 1)
+        return {'lost'}
+    end
+    redis.call('ZADD', KEYS[3], now, visitor)
+    return {'prequeue', tonumber(room[3]) or 0, redis.call('ZCARD', KEYS[4]), (tonumber(room[2]) or 60)}
 elseif kind == 'a' then
     local expires, n, admitted = string.match(state, '^a:(%d+):(%d+):(%d+)$')
     if tonumber(expires) > now then

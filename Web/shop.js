@@ -191,6 +191,16 @@
       .catch(function (error) { say(error.message); });
   }
 
+  // The waiting room hands the pass over by cookie, never in the URL: ask the queue whether this
+  // visitor (by their ticket cookie, not their account) was admitted, and keep the pass it gives.
+  function collectPass() {
+    if (store.get(passKey)) return Promise.resolve();
+    return fetch('/api/v1/queue/' + encodeURIComponent(eventID) + '/status', { headers: { 'Accept': 'application/json' }, credentials: 'same-origin' })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (place) { if (place && place.status === 'admitted' && place.pass) store.set(passKey, place.pass); })
+      .catch(function () {});
+  }
+
   function listEvents() {
     $('events').hidden = false;
     api('GET', '/api/v1/events').then(function (body) {
@@ -208,11 +218,6 @@
 
   document.addEventListener('DOMContentLoaded', function () {
     if (!eventID) return listEvents();
-    var params = new URLSearchParams(window.location.search);
-    if (params.get('queue_pass')) {
-      store.set(passKey, params.get('queue_pass'));
-      history.replaceState(null, '', window.location.pathname);
-    }
     $('join').href = '/waiting-room/' + encodeURIComponent(eventID);
     $('signin-form').addEventListener('submit', function (e) { e.preventDefault(); busy($('login'), signIn(false)); });
     $('register').addEventListener('click', function () { if ($('signin-form').reportValidity()) busy($('register'), signIn(true)); });
@@ -220,6 +225,6 @@
     $('pay-form').addEventListener('submit', function (e) { e.preventDefault(); busy($('pay-button'), pay()); });
     $('cancel-button').addEventListener('click', function () { busy($('cancel-button'), cancel()); });
     $('again').addEventListener('click', function () { store.set(bookingKey, null); refreshEvent().then(next); });
-    refreshEvent().then(next).catch(function (error) { say(error.status === 404 ? 'No such event.' : error.message); });
+    refreshEvent().then(collectPass).then(next).catch(function (error) { say(error.status === 404 ? 'No such event.' : error.message); });
   });
 })();

@@ -46,12 +46,15 @@ struct AccountRoutes: Sendable {
     let limiter: RateLimiter
     let addresses: ClientAddressResolver
     let loginLimits: ProxyRoute
+    let registrations: RegistrationGate
 
     func addRoutes(to router: Router<GatewayRequestContext>) {
         let auth = router.group("api/v1/auth")
         auth.post("register") { request, context -> Response in
             let credentials = try await request.decode(as: Credentials.self, context: context)
-            let account = try await accounts.register(email: credentials.email, password: credentials.password)
+            let account = try await registrations.run {
+                try await accounts.register(email: credentials.email, password: credentials.password)
+            }
             var response = try Response.json(AccountBody(account), status: .created)
             response.headers[.location] = "/api/v1/auth/me"
             return response
@@ -59,9 +62,13 @@ struct AccountRoutes: Sendable {
         auth.post("login") { request, context -> TokenBody in
             let credentials = try await request.decode(as: Credentials.self, context: context)
             let address = addresses.clientAddress(peer: context.remoteAddress, headers: request.headers)
-            let decision = await limiter.check(route: loginLimits, subjects: ["ip:\(address)", "e:\(credentials.email.lowercased())"])
-            if case .denied(let retryAfter) = decision.verdict {
-                throw RateLimited(retryAfter: retryAfter, headers: RateLimiter.headers(rules: loginLimits.rateLimits, decision: decision))
+            let email = (try? AccountStore.normalised(credentials.email)) ?? credentials.email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            let decision = await limiter.check(route: loginLimits, subjects: ["ip:\(address)", "e:\(email)"])
+            let fields = RateLimiter.headers(rules: loginLimits.rateLimits, decision: decision)
+            switch decision.verdict {
+            case .allowed where !decision.failedOpen: break
+            case .denied(let retryAfter): throw RateLimited(retryAfter: retryAfter, headers: fields)
+            case .allowed, .unavailable: throw RateLimited(retryAfter: nil, headers: fields)
             }
             let account = try await accounts.authenticate(email: credentials.email, password: credentials.password)
             return try await tokenBody(for: account, refreshToken: try await accounts.issueRefreshToken(for: account))

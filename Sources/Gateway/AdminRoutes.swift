@@ -50,6 +50,11 @@ struct AdminRoutes: Sendable {
             try await room.delete(event: try context.parameters.require("event"))
             return Response(status: .noContent)
         }
+        admin.delete("rooms/:event/visitors/:visitor") { _, context in
+            let event = try context.parameters.require("event")
+            guard try await room.leave(event: event, visitor: try context.parameters.require("visitor")) else { throw QueueError.notInQueue }
+            return Response(status: .noContent)
+        }
         for (action, mode) in [("pause", RoomMode.paused), ("resume", .queue), ("close", .closed), ("open", .open)] {
             admin.post("rooms/:event/\(action)") { _, context in
                 let event = try context.parameters.require("event")

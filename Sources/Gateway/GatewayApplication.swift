@@ -126,7 +126,10 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
         return response
     }
     let accountRoutes = components.accounts.map {
-        AccountRoutes(accounts: $0, tokens: components.accessTokens, limiter: limiter, addresses: addresses, loginLimits: configuration.loginLimits)
+        AccountRoutes(
+            accounts: $0, tokens: components.accessTokens, limiter: limiter, addresses: addresses,
+            loginLimits: configuration.loginLimits, registrations: RegistrationGate()
+        )
     }
     accountRoutes?.addRoutes(to: router)
     AdminRoutes(

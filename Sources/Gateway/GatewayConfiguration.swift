@@ -75,11 +75,12 @@ public struct GatewayConfiguration: Sendable {
         self.rateLimitTimeout = rateLimitTimeout
     }
 
-    /// Login attempts: 30 a minute per address (offices share addresses), 5 a minute per email.
+    /// Login attempts: 30 a minute per address (offices share addresses), 5 a minute per email
+    /// (as accounts store it). Both fail closed: without Redis, logins answer 503.
     public static let defaultLoginLimits = ProxyRoute(
         name: "auth-login", prefix: "/api/v1/auth/login", upstreams: [], rateLimits: [
-            RateLimitRule(name: "per-address", key: "ip", limit: 30, period: 60),
-            RateLimitRule(name: "per-email", key: "email", limit: 5, period: 60),
+            RateLimitRule(name: "per-address", key: "ip", limit: 30, period: 60, fail: .closed),
+            RateLimitRule(name: "per-email", key: "email", limit: 5, period: 60, fail: .closed),
         ]
     )
 

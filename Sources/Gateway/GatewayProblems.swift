@@ -54,15 +54,47 @@ extension TokenError {
 
 /// A guarded route refused the request's queue pass (or it had none): 403.
 struct QueuePassRejection: Error, ProblemConvertible {
+    enum Reason: Sendable {
+        /// The pass does not verify, or was spent.
+        case token(TokenError)
+        /// The admission it stood for is over; the browser's pass cookie for the event is cleared.
+        case revoked(event: String)
+        /// It was issued to, or first used by, someone else.
+        case anotherVisitor
+    }
+
     /// Nil when no pass was presented.
-    var reason: TokenError?
+    var reason: Reason?
+
+    init(_ reason: Reason?) {
+        self.reason = reason
+    }
+
+    init(token error: TokenError) {
+        self.reason = .token(error)
+    }
 
     var problem: ProblemDetails {
-        GatewayProblem.make(
-            .forbidden, "queue-pass-required", "Queue pass required",
-            reason.map { "Queue pass refused: \($0.explanation)" }
-                ?? "This route needs a queue pass for the event (header Queue-Pass or cookie br_pass_<event>): join the waiting room first."
-        )
+        switch reason {
+        case nil:
+            GatewayProblem.make(
+                .forbidden, "queue-pass-required", "Queue pass required",
+                "This route needs a queue pass for the event (header Queue-Pass or cookie br_pass_<event>): join the waiting room first."
+            )
+        case .token(let error):
+            GatewayProblem.make(.forbidden, "queue-pass-required", "Queue pass required", "Queue pass refused: \(error.explanation)")
+        case .revoked(let event):
+            GatewayProblem.make(
+                .forbidden, "queue-pass-revoked", "Queue pass revoked",
+                "The admission this pass stood for is over: its visitor left or was removed, or the waiting room was closed. Join the waiting room again.",
+                headers: [.setCookie: "br_pass_\(event)=; Max-Age=0; Path=/"]
+            )
+        case .anotherVisitor:
+            GatewayProblem.make(
+                .forbidden, "queue-pass-not-yours", "Queue pass of another visitor",
+                "A pass serves only its visitor: the account it was issued to or first used with (send its access token), or the visitor ticket it was issued to."
+            )
+        }
     }
 }
 
@@ -135,6 +167,16 @@ struct RateLimited: Error, ProblemConvertible {
         }
         fields[.retryAfter] = "\(retryAfter)"
         return GatewayProblem.make(.tooManyRequests, "rate-limited", "Too many requests", "Rate limit exceeded; retry after \(retryAfter) s.", headers: fields)
+    }
+}
+
+/// Every registration slot of this gateway is taken: 503 with `Retry-After`.
+struct RegistrationBusy: Error, ProblemConvertible {
+    var problem: ProblemDetails {
+        GatewayProblem.make(
+            .serviceUnavailable, "registration-busy", "Registrations busy",
+            "Too many registrations are being processed right now; retry shortly.", headers: [.retryAfter: "1"]
+        )
     }
 }
 

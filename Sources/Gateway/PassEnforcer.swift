@@ -15,19 +15,41 @@ struct PassSpend: Sendable {
     let expiresAt: Date
 }
 
-/// Requires a valid queue pass on guarded routes while the event's room is queueing. Every
-/// method answers on the caller's event loop; Redis and signature work happen only when the
-/// caches (room modes for a second, verified passes until their expiry) cannot answer.
+/// Whether an event's room holds people back, as far as guarded routes are concerned.
+enum RoomGuard: Sendable {
+    /// Queueing, paused or closed: a pass is required.
+    case guarded
+    /// Open: no pass is needed.
+    case open
+    /// No room: no pass is needed, but a pass presented for it is revoked.
+    case absent
+}
+
+/// Who presents a pass: the verified account, or else the visitor of a genuine ticket.
+struct PassRequester: Sendable {
+    /// `u:<id>` of the access token's user.
+    var account: String?
+    /// `t:<id>` of the request's visitor ticket.
+    var ticketVisitor: String?
+}
+
+/// Requires a valid queue pass on guarded routes while the event's room is queueing, presented
+/// by its visitor, for an admission that still stands. Every method answers on the caller's
+/// event loop; signatures are checked from the key ring's cache when they can be, and the
+/// admission, the binding of an anonymous pass and a single-use claim take one script call.
 final class PassEnforcer: Sendable {
     static let releaseLease = RedisScript(EmbeddedLua.leaseRelease)
+    static let checkScript = RedisScript(EmbeddedLua.passCheck)
 
     let room: WaitingRoom
     let keys: SigningKeyRing
+    let tickets: VisitorTickets
     private let modes = Mutex<[String: (mode: RoomMode?, checked: ContinuousClock.Instant)]>([:])
 
-    init(room: WaitingRoom, keys: SigningKeyRing) {
+    init(room: WaitingRoom, keys: SigningKeyRing, tickets: VisitorTickets) {
         self.room = room
         self.keys = keys
+        self.tickets = tickets
     }
 
     /// The event id named by the request where `policy` says to look.
@@ -52,10 +74,10 @@ final class PassEnforcer: Sendable {
 
     /// Whether the event's room currently holds people back (queue, paused or closed); looked up
     /// at most once a second per event, and assumed when Redis cannot say.
-    func requiresPass(event: String, on eventLoop: any EventLoop) -> EventLoopFuture<Bool> {
+    func roomGuard(event: String, on eventLoop: any EventLoop) -> EventLoopFuture<RoomGuard> {
         let now = ContinuousClock.now
         if let cached = modes.withLock({ $0[event] }), now - cached.checked < .seconds(1) {
-            return eventLoop.makeSucceededFuture(cached.mode.map { $0 != .open } ?? false)
+            return eventLoop.makeSucceededFuture(Self.roomGuard(cached.mode))
         }
         return eventLoop.makeFutureWithTask {
             let mode: RoomMode?
@@ -64,46 +86,84 @@ final class PassEnforcer: Sendable {
             } catch .roomNotFound {
                 mode = nil
             } catch {
-                return true
+                return .guarded
             }
             self.modes.withLock { $0[event] = (mode, now) }
-            return mode.map { $0 != .open } ?? false
+            return Self.roomGuard(mode)
         }
     }
 
-    /// Verifies the pass from the `Queue-Pass` header or the `br_pass_<event>` cookie.
-    func verify(headers: HTTPHeaders, event: String, on eventLoop: any EventLoop) -> EventLoopFuture<QueuePassClaims> {
-        guard let token = headers.first(name: "queue-pass") ?? Self.cookie("br_pass_\(event)", in: headers) else {
-            return eventLoop.makeFailedFuture(QueuePassRejection(reason: nil))
+    private static func roomGuard(_ mode: RoomMode?) -> RoomGuard {
+        guard let mode else { return .absent }
+        return mode == .open ? .open : .guarded
+    }
+
+    /// The pass a request presents: the `Queue-Pass` header, else the `br_pass_<event>` cookie.
+    static func presentedPass(_ headers: HTTPHeaders, event: String) -> String? {
+        headers.first(name: "queue-pass") ?? cookie("br_pass_\(event)", in: headers)
+    }
+
+    /// The visitor of the request's genuine ticket (header `Visitor-Ticket` or cookie `br_visitor`).
+    func ticketVisitor(_ headers: HTTPHeaders) -> String? {
+        for ticket in [headers.first(name: "visitor-ticket"), Self.cookie("br_visitor", in: headers)].compactMap({ $0 }) {
+            if let visitor = tickets.visitor(from: ticket) { return visitor }
         }
+        return nil
+    }
+
+    /// Verifies a pass's signature, use, issuer and audience.
+    func verify(_ token: String, event: String, on eventLoop: any EventLoop) -> EventLoopFuture<QueuePassClaims> {
         do {
             if let claims = try keys.cachedPass(token, event: event) { return eventLoop.makeSucceededFuture(claims) }
         } catch {
-            return eventLoop.makeFailedFuture(QueuePassRejection(reason: error))
+            return eventLoop.makeFailedFuture(QueuePassRejection(token: error))
         }
         let keys = self.keys
         return eventLoop.makeFutureWithTask {
             do throws(TokenError) {
                 return try await keys.verify(token, event: event)
             } catch {
-                throw QueuePassRejection(reason: error)
+                throw QueuePassRejection(token: error)
             }
         }
     }
 
-    /// Claims a single-use pass for this request; a pass already spent or being spent is refused.
-    func claim(_ claims: QueuePassClaims, on eventLoop: any EventLoop) -> EventLoopFuture<PassSpend> {
-        let spend = PassSpend(
-            redisKey: "\(QueueKeys(event: claims.event).prefix)spent:\(claims.jti.value)",
-            owner: "pending:\(UUID().uuidString)",
-            expiresAt: claims.exp.value
+    /// Checks that the pass serves `requester` and that its admission stands: a logged-in
+    /// visitor's pass needs that account; an anonymous visitor's pass is bound to the first
+    /// account that uses it, or else needs the visitor's own ticket. A single-use pass is
+    /// claimed too; the spend to settle is returned.
+    func check(
+        _ claims: QueuePassClaims, requester: PassRequester, singleUse: Bool, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<PassSpend?> {
+        let visitor = claims.sub.value
+        var bindTo = ""
+        if visitor.hasPrefix("u:") {
+            guard requester.account == visitor else { return eventLoop.makeFailedFuture(QueuePassRejection(.anotherVisitor)) }
+        } else if let account = requester.account {
+            bindTo = account
+        } else if requester.ticketVisitor != visitor {
+            return eventLoop.makeFailedFuture(QueuePassRejection(.anotherVisitor))
+        }
+        let event = claims.event
+        let keys = QueueKeys(event: event)
+        let admission = claims.jti.value.split(separator: ".").last.map(String.init) ?? ""
+        let spend = singleUse
+            ? PassSpend(redisKey: "\(keys.prefix)spent:\(claims.jti.value)", owner: "pending:\(UUID().uuidString)", expiresAt: claims.exp.value)
+            : nil
+        return room.redis.run(
+            Self.checkScript, keys: [keys.visitors, "\(keys.prefix)holder:\(admission)", spend?.redisKey ?? "\(keys.prefix)spent:-"],
+            arguments: [visitor, admission, bindTo, spend?.owner ?? ""], on: eventLoop
         )
-        return room.redis.send(RedisCommand("SET", [spend.redisKey, spend.owner, "NX", "PX", 60_000]), on: eventLoop)
-            .flatMapErrorThrowing { error in throw QueueError.unavailable("\(error)") }
-            .flatMapThrowing { claimed in
-                guard !claimed.isNull else { throw QueuePassRejection(reason: .alreadyUsed) }
-                return spend
+        .flatMapErrorThrowing { error in throw QueueError.unavailable("\(error)") }
+        .flatMapThrowing { reply in
+            switch reply.array?.first?.string {
+            case "ok": return spend
+            case "revoked": throw QueuePassRejection(.revoked(event: event))
+            case "taken": throw QueuePassRejection(.anotherVisitor)
+            case "used": throw QueuePassRejection(token: .alreadyUsed)
+            default: throw QueueError.unavailable("unexpected pass check reply \(reply)")
             }
+        }
     }
 
     /// Marks the pass spent for as long as it could still be presented.

@@ -80,8 +80,9 @@ struct QueueHTTP: Sendable {
                 status: "waiting", position: position, ahead: ahead, etaSeconds: rates.eta(ahead: ahead),
                 pollAfterMilliseconds: rates.pollAfterMilliseconds(ahead: ahead), ticket: ticket
             )
-        case .prequeue(let opensAt, _):
-            let untilOpening = Int(max(1_000, min(10_000, opensAt - Int64(Date().timeIntervalSince1970 * 1000))))
+        case .prequeue(let opensAt, _, let idleTimeout):
+            var untilOpening = Int(max(1_000, min(10_000, opensAt - Int64(Date().timeIntervalSince1970 * 1000))))
+            if idleTimeout > 0 { untilOpening = max(1_000, min(untilOpening, idleTimeout * 1000 / 3)) }
             return QueuePlaceBody(status: "prequeue", pollAfterMilliseconds: untilOpening, opensAt: opensAt, ticket: ticket)
         case .admitted(let admission):
             let claims = QueuePassClaims(

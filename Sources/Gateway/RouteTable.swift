@@ -66,13 +66,11 @@ public struct RouteTable: Sendable, Codable, Hashable {
         }
     }
 
-    /// The route whose prefix matches `path` best (longest prefix, at a segment boundary).
-    public func route(for path: String) -> ProxyRoute? {
-        var best: ProxyRoute?
-        for route in routes where route.matches(path) {
-            if best.map({ route.prefix.count > $0.prefix.count }) ?? true { best = route }
-        }
-        return best
+    /// The route that takes a request: the most specific pattern that matches it (see ``RoutePattern``).
+    public func route(method: String, path: String) -> ProxyRoute? {
+        routes
+            .sorted { RoutePattern.isMoreSpecific($0.pattern, than: $1.pattern) }
+            .first { $0.pattern.matches(method: method, path: path[...]) }
     }
 }
 
@@ -92,7 +90,10 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
     }
 
     public var name: String
+    /// The path prefix; a segment `*` matches any one segment (`/api/v1/queue/*/join`).
     public var prefix: String
+    /// The methods the route takes (a GET route takes HEAD too); nil for every method.
+    public var methods: [String]?
     public var upstreams: [String]
     public var timeoutMilliseconds: Int
     public var maxBodyBytes: Int
@@ -107,17 +108,18 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
     public var local: Bool
 
     enum CodingKeys: String, CodingKey {
-        case name, prefix, upstreams, timeoutMilliseconds = "timeout_ms", maxBodyBytes = "max_body_bytes"
+        case name, prefix, methods, upstreams, timeoutMilliseconds = "timeout_ms", maxBodyBytes = "max_body_bytes"
         case authentication = "auth", roles, rateLimits = "rate_limits", idempotency, queuePass = "queue_pass", local
     }
 
     public init(
-        name: String, prefix: String, upstreams: [String], timeoutMilliseconds: Int = 10_000, maxBodyBytes: Int = 1 << 20,
+        name: String, prefix: String, methods: [String]? = nil, upstreams: [String], timeoutMilliseconds: Int = 10_000, maxBodyBytes: Int = 1 << 20,
         authentication: Authentication = .optional, roles: [String] = [], rateLimits: [RateLimitRule] = [],
         idempotency: IdempotencyMode = .off, queuePass: QueuePassPolicy? = nil, local: Bool = false
     ) {
         self.name = name
         self.prefix = prefix
+        self.methods = methods?.map { $0.uppercased() }
         self.upstreams = upstreams
         self.timeoutMilliseconds = timeoutMilliseconds
         self.maxBodyBytes = maxBodyBytes
@@ -134,6 +136,7 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
         self.init(
             name: try container.decode(String.self, forKey: .name),
             prefix: try container.decode(String.self, forKey: .prefix),
+            methods: try container.decodeIfPresent([String].self, forKey: .methods),
             upstreams: try container.decodeIfPresent([String].self, forKey: .upstreams) ?? [],
             timeoutMilliseconds: try container.decodeIfPresent(Int.self, forKey: .timeoutMilliseconds) ?? 10_000,
             maxBodyBytes: try container.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? 1 << 20,
@@ -146,13 +149,16 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
         )
     }
 
-    func matches(_ path: String) -> Bool {
-        guard path.hasPrefix(prefix) else { return false }
-        return prefix.hasSuffix("/") || path.count == prefix.count || path.dropFirst(prefix.count).first == "/"
-    }
+    /// What requests the route takes.
+    public var pattern: RoutePattern { RoutePattern(prefix: prefix, methods: methods) }
 
     func validate() throws {
         guard !name.isEmpty, prefix.hasPrefix("/") else { throw GatewayConfigurationError("route '\(name)': prefix must start with /") }
+        if let methods {
+            guard !methods.isEmpty, methods.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter && $0.isASCII } }) else {
+                throw GatewayConfigurationError("route '\(name)': methods are HTTP method names, at least one")
+            }
+        }
         if local {
             guard upstreams.isEmpty else { throw GatewayConfigurationError("route '\(name)' is local: it has no upstreams") }
             guard idempotency == .off else { throw GatewayConfigurationError("route '\(name)' is local: idempotency keys apply to proxied routes only") }

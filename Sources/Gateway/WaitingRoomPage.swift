@@ -8,8 +8,8 @@ extension QueueHTTP {
     /// `GET /waiting-room/{event}`: joins the visitor (once) and shows their place.
     ///
     /// Without JavaScript the page refreshes itself (meta refresh) and, once admitted, the
-    /// server redirects to the room's target with the pass. With JavaScript it follows the
-    /// Server-Sent Events stream, falling back to polling.
+    /// server redirects to the room's target. With JavaScript it follows the Server-Sent Events
+    /// stream, falling back to polling. The pass travels only in its cookie, never in a URL.
     func addPage(to router: Router<some RequestContext>) {
         router.get("waiting-room/:event") { request, context in try await page(request, context) }
     }
@@ -24,7 +24,7 @@ extension QueueHTTP {
         if body.status == "admitted", let pass = body.pass, let expires = body.passExpiresAt {
             cookies.append(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
             if let target = body.targetURL {
-                response = Response(status: .seeOther, headers: [.location: Self.url(target, withPass: pass)])
+                response = Response(status: .seeOther, headers: [.location: target])
             } else {
                 response = Self.html(WaitingRoomHTML.render(event: event, body: body))
             }
@@ -33,11 +33,6 @@ extension QueueHTTP {
         }
         for cookie in cookies { response.setCookie(cookie) }
         return response
-    }
-
-    /// `target` with `queue_pass=<pass>` added to its query.
-    static func url(_ target: String, withPass pass: String) -> String {
-        target + (target.contains("?") ? "&" : "?") + "queue_pass=" + pass
     }
 
     static func html(_ text: String) -> Response {
@@ -126,7 +121,9 @@ enum WaitingRoomHTML {
                   document.getElementById('progress').style.width = '100%';
                   main.dataset.status = 'admitted';
                   if (s.target_url) {
-                    window.location.href = s.target_url + (s.target_url.indexOf('?') < 0 ? '?' : '&') + 'queue_pass=' + encodeURIComponent(s.pass);
+                    // The status answer sets the pass cookie; then the target needs nothing in its URL.
+                    var go = function () { window.location.href = s.target_url; };
+                    fetch('/api/v1/queue/' + event + '/status', { credentials: 'same-origin' }).then(go, go);
                   }
                   return;
                 }

@@ -2,8 +2,9 @@
 public enum VisitorPlace: Sendable, Hashable {
     /// In the queue: `position` is 1-based, `ahead` visitors come first.
     case waiting(position: Int, ahead: Int, waitingCount: Int, rates: ReleaseRates)
-    /// Joined before the room opened; the order is drawn at `opensAt` (Unix ms).
-    case prequeue(opensAt: Int64, prequeueCount: Int)
+    /// Joined before the room opened; the order is drawn at `opensAt` (Unix ms) among those who
+    /// showed a sign of life within `idleTimeout` seconds (0 when not reported) before it.
+    case prequeue(opensAt: Int64, prequeueCount: Int, idleTimeout: Int = 0)
     /// Released: may collect a pass until `expiresAt`.
     case admitted(Admission)
 }

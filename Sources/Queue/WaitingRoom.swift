@@ -37,7 +37,7 @@ public struct WaitingRoom: Sendable {
             let rank = fields[2].int ?? 0
             place = .waiting(position: rank + 1, ahead: rank, waitingCount: fields[3].int ?? 0, rates: rates)
         case "prequeue":
-            place = .prequeue(opensAt: Int64(fields[2].int ?? 0), prequeueCount: fields[3].int ?? 0)
+            place = .prequeue(opensAt: Int64(fields[2].int ?? 0), prequeueCount: fields[3].int ?? 0, idleTimeout: fields.count > 6 ? fields[6].int ?? 0 : 0)
         case "admitted":
             place = .admitted(Admission(number: fields[3].int ?? 0, expiresAt: Int64(fields[2].int ?? 0)))
         default:
@@ -63,7 +63,7 @@ public struct WaitingRoom: Sendable {
             let rates = ReleaseRates(configured: fields[3].double ?? 0, observed: fields[4].double ?? 0, idleTimeout: fields[5].int ?? 0)
             return .waiting(position: rank + 1, ahead: rank, waitingCount: fields[2].int ?? 0, rates: rates)
         case ("prequeue", 3...):
-            return .prequeue(opensAt: Int64(fields[1].int ?? 0), prequeueCount: fields[2].int ?? 0)
+            return .prequeue(opensAt: Int64(fields[1].int ?? 0), prequeueCount: fields[2].int ?? 0, idleTimeout: fields.count > 3 ? fields[3].int ?? 0 : 0)
         case ("admitted", 3...):
             return .admitted(Admission(number: fields[2].int ?? 0, expiresAt: Int64(fields[1].int ?? 0)))
         case ("lost", _): throw .placeLost

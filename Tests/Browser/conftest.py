@@ -151,7 +151,10 @@ def start_dev(folder, environment=None, open_routes: bool = False) -> Dev:
         gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
         routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
         for route in routes["routes"]:
-            route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
+            if route.get("local"):
+                route.pop("upstreams", None)
+            else:
+                route["upstreams"] = [u.replace(":8081", f":{booking_port}").replace(":8082", f":{payments_port}") for u in route["upstreams"]]
             if open_routes:
                 route["rate_limits"] = []
                 route.pop("queue_pass", None)

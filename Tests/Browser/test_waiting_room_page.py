@@ -1,5 +1,6 @@
 """The waiting-room page in a real headless Chromium: it shows a place, the place moves, and the
-visitor lands on the room's target with a queue pass — with JavaScript, and without it."""
+visitor lands on the room's target with a queue pass in a cookie, never in a URL — with
+JavaScript, and without it."""
 import base64
 import json
 import time
@@ -14,10 +15,30 @@ def position(driver) -> int:
     return int(driver.find_element(By.ID, "position").text)
 
 
-def pass_claims(url: str) -> dict:
-    token = url.split("queue_pass=", 1)[1]
+def pass_claims(token: str) -> dict:
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def landed(driver, target: str, seen: list) -> bool:
+    """Records every URL the page is at, until it is the target."""
+    seen.append(driver.current_url)
+    return driver.current_url == target
+
+
+def assert_pass_in_cookie_only(driver, event: str, seen: list):
+    cookie = driver.get_cookie(f"br_pass_{event}")
+    assert cookie, "the pass is handed over by cookie"
+    assert cookie["httpOnly"], "scripts on the target cannot read it"
+    claims = pass_claims(cookie["value"])
+    assert claims["aud"] == [event] or claims["aud"] == event
+    assert claims["token_use"] == "queue_pass"
+    visited = list(seen)
+    try:
+        visited += driver.execute_script("return performance.getEntries().map(function (e) { return e.name; })") or []
+    except Exception:  # noqa: BLE001 - a page without JavaScript has no script to ask
+        pass
+    assert not [url for url in visited if "queue_pass" in url or cookie["value"] in url], visited
 
 
 def test_page_moves_and_lands_on_target(gateway, browser):
@@ -35,11 +56,10 @@ def test_page_moves_and_lands_on_target(gateway, browser):
     width = browser.find_element(By.ID, "progress").get_attribute("style")
     assert "width" in width
 
-    WebDriverWait(browser, 20, poll_frequency=0.2).until(lambda d: "/health?queue_pass=" in d.current_url)
+    seen = []
+    WebDriverWait(browser, 20, poll_frequency=0.2).until(lambda d: landed(d, f"{gateway.base}/health", seen))
     assert '"status":"ok"' in browser.page_source
-    claims = pass_claims(browser.current_url)
-    assert claims["aud"] == [event] or claims["aud"] == event
-    assert claims["token_use"] == "queue_pass"
+    assert_pass_in_cookie_only(browser, event, seen)
     screenshot(browser, "waiting-room-landed")
 
 
@@ -51,5 +71,6 @@ def test_page_works_without_javascript(gateway, browser_without_javascript):
     assert position(driver) >= 1
     assert driver.find_elements(By.TAG_NAME, "noscript"), "the page refreshes itself without JavaScript"
     screenshot(driver, "waiting-room-no-javascript")
-    WebDriverWait(driver, 30, poll_frequency=0.5).until(lambda d: "/health?queue_pass=" in d.current_url)
-    assert pass_claims(driver.current_url)["token_use"] == "queue_pass"
+    seen = []
+    WebDriverWait(driver, 30, poll_frequency=0.5).until(lambda d: landed(d, f"{gateway.base}/health", seen))
+    assert_pass_in_cookie_only(driver, event, seen)

@@ -225,16 +225,20 @@ struct EdgePolicyTests {
 
                 let other = "other-\(UUID().uuidString.prefix(6).lowercased())"
                 try await fixture.room.configure(event: other, RoomConfiguration(mode: .queue))
-                let wrongEvent = try await client.execute(uri: "/api/events/\(other)/buy", method: .post, headers: [.queuePass: pass])
+                var presented = ticket
+                presented[.queuePass] = pass
+                let wrongEvent = try await client.execute(uri: "/api/events/\(other)/buy", method: .post, headers: presented)
                 #expect(wrongEvent.status == .forbidden)
                 #expect(wrongEvent.problem?.detail?.contains("another audience") == true)
 
-                let failed = try await client.execute(uri: "/api/fail", method: .post, headers: [.queuePass: pass, HTTPField.Name("X-Event-Id")!: event])
+                var failing = presented
+                failing[HTTPField.Name("X-Event-Id")!] = event
+                let failed = try await client.execute(uri: "/api/fail", method: .post, headers: failing)
                 #expect(failed.status == .internalServerError)
 
-                let used = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: [.queuePass: pass])
+                let used = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: presented)
                 #expect(used.status == .created, "a failed upstream call did not spend the pass")
-                let again = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: [.cookie: "br_pass_\(event)=\(pass)"])
+                let again = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: [.cookie: "br_pass_\(event)=\(pass); br_visitor=\(ticket[HTTPField.Name("Visitor-Ticket")!]!)"])
                 #expect(again.status == .forbidden)
                 #expect(again.problem?.detail?.contains("already been used") == true)
 

@@ -27,21 +27,48 @@ struct RouteTableTests {
             """)
         let table = try RouteTable.load(path: path, environment: ["ROUTE_EVENTS_UPSTREAMS": "http://10.1.1.1:9000, http://10.1.1.2:9000"])
         #expect(table.routes.count == 2)
-        let booking = try #require(table.route(for: "/api/v1/bookings/42"))
+        let booking = try #require(table.route(method: "GET", path: "/api/v1/bookings/42"))
         #expect(booking.authentication == .required)
         #expect(booking.rateLimits.first?.effectiveBurst == 20)
         #expect(booking.rateLimits.first?.fail == .closed)
         #expect(booking.queuePass == QueuePassPolicy(eventFrom: "body:event_id", singleUse: true))
-        let events = try #require(table.route(for: "/api/v1/events"))
+        let events = try #require(table.route(method: "GET", path: "/api/v1/events"))
         #expect(events.upstreams == ["http://10.1.1.1:9000", "http://10.1.1.2:9000"])
         #expect(events.timeoutMilliseconds == 10_000)
         #expect(events.idempotency == .off)
         #expect(table.idempotencyRetention == 86_400)
-        #expect(table.route(for: "/api/v1/eventsx") == nil, "prefixes match whole segments")
-        #expect(table.route(for: "/health") == nil)
+        #expect(table.route(method: "GET", path: "/api/v1/eventsx") == nil, "prefixes match whole segments")
+        #expect(table.route(method: "GET", path: "/health") == nil)
+    }
+
+    @Test("routes match by method and by path pattern; the most specific wins")
+    func patterns() throws {
+        let path = try Self.write("""
+            {
+              "routes": [
+                { "name": "bookings", "prefix": "/api/v1/bookings", "upstreams": ["http://127.0.0.1:8081"] },
+                { "name": "reserve", "prefix": "/api/v1/bookings/reserve", "methods": ["post"], "upstreams": ["http://127.0.0.1:8081"],
+                  "queue_pass": { "event_from": "body:event_id" } },
+                { "name": "join", "prefix": "/api/v1/queue/*/join", "methods": ["POST"], "local": true },
+                { "name": "status", "prefix": "/api/v1/queue/*/status", "methods": ["GET"], "local": true }
+              ]
+            }
+            """)
+        let table = try RouteTable.load(path: path)
+        #expect(table.route(method: "POST", path: "/api/v1/bookings/reserve")?.name == "reserve")
+        #expect(table.route(method: "GET", path: "/api/v1/bookings/reserve")?.name == "bookings", "another method falls through to the wider route")
+        #expect(table.route(method: "POST", path: "/api/v1/bookings/b-1/cancel")?.name == "bookings", "cancel needs no pass")
+        #expect(table.route(method: "POST", path: "/api/v1/queue/concert-1/join")?.name == "join")
+        #expect(table.route(method: "POST", path: "/api/v1/queue/concert-1/join/more")?.name == "join", "a pattern is a prefix")
+        #expect(table.route(method: "POST", path: "/api/v1/queue//join") == nil, "a wildcard takes one non-empty segment")
+        #expect(table.route(method: "POST", path: "/api/v1/queue/concert-1/joined") == nil, "segments match whole")
+        #expect(table.route(method: "HEAD", path: "/api/v1/queue/concert-1/status")?.name == "status", "a GET route takes HEAD")
+        #expect(table.route(method: "DELETE", path: "/api/v1/queue/concert-1/status") == nil)
     }
 
     @Test(arguments: [
+        #"{"routes": [{"name": "a", "prefix": "/a", "methods": [], "upstreams": ["http://x"]}]}"#,
+        #"{"routes": [{"name": "a", "prefix": "/a", "methods": ["GE T"], "upstreams": ["http://x"]}]}"#,
         #"{"routes": [{"name": "a", "prefix": "no-slash", "upstreams": ["http://x"]}]}"#,
         #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": []}]}"#,
         #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["ftp://x"]}]}"#,

@@ -120,8 +120,17 @@ struct TokenAttackTests {
                 #expect(passAsAccess.status == .unauthorized)
                 let passAsAdmin = try await client.execute(uri: "/admin/v1/rooms", method: .get, headers: [.authorization: "Bearer \(pass)"])
                 #expect(passAsAdmin.status == .unauthorized)
-                let genuine = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: [.queuePass: pass])
-                #expect(genuine.status == .created, "the genuine pass still works")
+                let minted = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: [.queuePass: pass, .authorization: "Bearer \(access)"])
+                #expect(minted.status == .forbidden, "a well-signed pass for an admission the room never made is refused")
+                #expect(minted.problem?.type == "https://booking-rush.dev/problems/queue-pass-revoked")
+
+                let joined = try await client.execute(uri: "/api/v1/queue/\(event)/join", method: .post, headers: [.authorization: "Bearer \(access)"])
+                #expect(joined.status == .created)
+                try await fixture.release(atLeast: 1)
+                let status = try await client.execute(uri: "/api/v1/queue/\(event)/status", method: .get, headers: [.authorization: "Bearer \(access)"])
+                let admitted = try #require(status.json["pass"] as? String)
+                let genuine = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: [.queuePass: admitted, .authorization: "Bearer \(access)"])
+                #expect(genuine.status == .created, "the genuine pass works for its visitor")
             }
         }
         await upstream.stop()

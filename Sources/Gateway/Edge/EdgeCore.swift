@@ -1,5 +1,6 @@
 import Crypto
 import NIOCore
+import NIOHTTP1
 import Queue
 import Redis
 import ServiceKit
@@ -17,10 +18,12 @@ final class EdgeCore: Sendable {
     init(components: GatewayComponents) {
         let configuration = components.configuration
         let table = configuration.routes
-        let passes = PassEnforcer(room: components.room, keys: components.passKeys)
+        let passes = PassEnforcer(
+            room: components.room, keys: components.passKeys, tickets: VisitorTickets(secret: configuration.visitorTicketSecret)
+        )
         let idempotency = IdempotencyStore(redis: components.redis, retention: .seconds(table.idempotencyRetention))
         self.routes = table.routes
-            .sorted { $0.prefix.utf8.count > $1.prefix.utf8.count }
+            .sorted { RoutePattern.isMoreSpecific($0.pattern, than: $1.pattern) }
             .map { route in
                 EdgeRoute(route, policies: Self.policies(
                     for: route, tokens: components.accessTokens, limiter: components.limiter, passes: passes, idempotency: idempotency
@@ -58,11 +61,12 @@ final class EdgeCore: Sendable {
         return chain
     }
 
-    /// The route of a request URI (longest prefix first), or nil for the gateway's own routes.
-    func route(for uri: String) -> EdgeRoute? {
+    /// The route of a request (the most specific pattern first), or nil for the gateway's own routes.
+    func route(for head: HTTPRequestHead) -> EdgeRoute? {
         guard !routes.isEmpty else { return nil }
-        let path = uri.pathWithoutQuery
-        return routes.first { $0.matches(path) }
+        let path = head.uri.pathWithoutQuery
+        let method = head.method.rawValue
+        return routes.first { $0.pattern.matches(method: method, path: path) }
     }
 }
 

@@ -86,7 +86,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch (state, part) {
         case (.idle, .head(let head)):
             lastActivity = .now()
-            if let route = core.route(for: head.uri) {
+            if let route = core.route(for: head) {
                 let exchange = EdgeExchange(handler: self, context: context, route: route, head: head)
                 state = .proxying(exchange)
                 exchange.start()

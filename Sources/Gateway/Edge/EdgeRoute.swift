@@ -9,6 +9,7 @@ final class EdgeRoute: Sendable {
     let configuration: ProxyRoute
     let name: String
     let prefix: String
+    let pattern: RoutePattern
     let targets: [UpstreamTarget]
     let policies: [any EdgePolicy]
     let timeout: TimeAmount
@@ -22,18 +23,12 @@ final class EdgeRoute: Sendable {
         self.configuration = configuration
         self.name = configuration.name
         self.prefix = configuration.prefix
+        self.pattern = configuration.pattern
         self.targets = configuration.upstreams.compactMap(UpstreamTarget.init)
         self.policies = policies
         self.timeout = .milliseconds(Int64(configuration.timeoutMilliseconds))
         self.isLocal = configuration.local
         self.duration = Metrics.Timer(label: "gateway_proxy_duration_seconds", dimensions: [("route", configuration.name)])
-    }
-
-    /// Whether `path` (without its query) falls under this route: the prefix, at a segment boundary.
-    func matches(_ path: Substring) -> Bool {
-        guard path.utf8.starts(with: prefix.utf8) else { return false }
-        if prefix.hasSuffix("/") || path.utf8.count == prefix.utf8.count { return true }
-        return path.utf8[path.utf8.index(path.utf8.startIndex, offsetBy: prefix.utf8.count)] == UInt8(ascii: "/")
     }
 
     /// The targets in the order to try them for one request: round-robin from a rotating start.

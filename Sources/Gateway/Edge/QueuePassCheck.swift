@@ -3,7 +3,9 @@ import NIOHTTP1
 import Queue
 
 /// The queue pass (403 without a valid one) on routes that name an event, while the event's
-/// room holds people back; a single-use pass is claimed here, then spent on a 2xx or given back.
+/// room holds people back. The pass must serve its visitor and its admission must still stand;
+/// a single-use pass is claimed here, then spent on a 2xx or given back. Where the room is
+/// gone, a pass presented anyway is refused (its admission ended with the room).
 struct QueuePassCheck: EdgePolicy {
     let enforcer: PassEnforcer
     let policy: QueuePassPolicy
@@ -19,20 +21,46 @@ struct QueuePassCheck: EdgePolicy {
         let loop = exchange.eventLoop
         let enforcer = self.enforcer
         let singleUse = policy.singleUse
-        let checked = enforcer.requiresPass(event: event, on: loop).assumeIsolated().flatMap { required -> EventLoopFuture<EdgeVerdict> in
-            guard required else { return loop.makeSucceededFuture(.proceed) }
-            let verified = enforcer.verify(headers: exchange.head.headers, event: event, on: loop)
-            guard singleUse else { return verified.map { _ in .proceed } }
-            return verified.flatMap { enforcer.claim($0, on: loop) }.assumeIsolated().map { spend -> EdgeVerdict in
-                exchange.onSettle { outcome in
-                    if case .answered(let status, _, _) = outcome, (200..<300).contains(status.code) {
-                        return enforcer.confirm(spend, on: loop)
-                    }
-                    return enforcer.release(spend, on: loop)
+        let presented = PassEnforcer.presentedPass(exchange.head.headers, event: event)
+        let checked = enforcer.roomGuard(event: event, on: loop).assumeIsolated().flatMap { roomGuard -> EventLoopFuture<EdgeVerdict> in
+            switch roomGuard {
+            case .open:
+                return loop.makeSucceededFuture(.proceed)
+            case .absent:
+                guard let presented else { return loop.makeSucceededFuture(.proceed) }
+                return checkPass(presented, event: event, singleUse: false, exchange).recover { error in
+                    if let rejection = error as? QueuePassRejection, case .revoked = rejection.reason { return .reject(rejection) }
+                    return .proceed
                 }
-                return .proceed
-            }.nonisolated()
+            case .guarded:
+                guard let presented else { return loop.makeSucceededFuture(.reject(QueuePassRejection(nil))) }
+                return checkPass(presented, event: event, singleUse: singleUse, exchange)
+            }
         }
         return .pending(checked.nonisolated())
+    }
+
+    private func checkPass(_ token: String, event: String, singleUse: Bool, _ exchange: EdgeExchange) -> EventLoopFuture<EdgeVerdict> {
+        let loop = exchange.eventLoop
+        let enforcer = self.enforcer
+        let requester = PassRequester(
+            account: exchange.identity.map { "u:\($0.userID)" },
+            ticketVisitor: exchange.identity == nil ? enforcer.ticketVisitor(exchange.head.headers) : nil
+        )
+        return enforcer.verify(token, event: event, on: loop)
+            .flatMap { enforcer.check($0, requester: requester, singleUse: singleUse, on: loop) }
+            .assumeIsolated()
+            .map { spend -> EdgeVerdict in
+                if let spend {
+                    exchange.onSettle { outcome in
+                        if case .answered(let status, _, _) = outcome, (200..<300).contains(status.code) {
+                            return enforcer.confirm(spend, on: loop)
+                        }
+                        return enforcer.release(spend, on: loop)
+                    }
+                }
+                return .proceed
+            }
+            .nonisolated()
     }
 }

@@ -1,0 +1,159 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Queue
+import Redis
+import Testing
+
+@testable import Gateway
+
+/// The gateway's own routes under floods, through the same policy chain as proxied routes.
+@Suite("Flood limits on joins, registrations and logins")
+struct FloodLimitTests {
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+
+    static func unique(_ name: String) -> String { "\(name)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    static func json(_ object: [String: Any]) -> ByteBuffer {
+        ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
+    }
+
+    @Test("300 joins from one address: 429 with Retry-After beyond the limit, the room holds only those let in; another address still joins")
+    func joinFlood() async throws {
+        let routes = RouteTable(routes: [
+            ProxyRoute(
+                name: Self.unique("join"), prefix: "/api/v1/queue/*/join", methods: ["POST"], upstreams: [], authentication: .none,
+                rateLimits: [RateLimitRule(name: "joins-per-address", key: "ip", limit: 20, period: 60)], local: true
+            ),
+        ], trustedProxies: ["127.0.0.1/32"])
+        try await GatewayFixture.with(routes: routes) { fixture in
+            try await fixture.application.test(.live) { client in
+                let flooder: HTTPFields = [Self.forwardedFor: "198.51.100.7"]
+                var created = 0
+                var limited = 0
+                var missingRetryAfter = 0
+                for _ in 0..<300 {
+                    let response = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: flooder)
+                    if response.status == .created { created += 1 }
+                    if response.status == .tooManyRequests {
+                        limited += 1
+                        if response.headers[.retryAfter].flatMap(Int.init) == nil { missingRetryAfter += 1 }
+                    }
+                }
+                #expect((20...22).contains(created), "the burst, and at most what refilled meanwhile: \(created)")
+                #expect(created + limited == 300)
+                #expect(missingRetryAfter == 0)
+                #expect(try await fixture.redis.send("ZCARD", QueueKeys(event: fixture.event).waiting).int == created)
+                let neighbour = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [Self.forwardedFor: "203.0.113.9"])
+                #expect(neighbour.status == .created, "the limit is per address")
+                let status = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: [
+                    HTTPField.Name("Visitor-Ticket")!: try #require(neighbour.json["ticket"] as? String), Self.forwardedFor: "198.51.100.7",
+                ])
+                #expect(status.status == .ok, "status polls are another route")
+            }
+        }
+    }
+
+    @Test("40 registrations from one address: 429s, while a login from another address answers in under a second")
+    func registrationFlood() async throws {
+        try await withAccounts { accounts in
+            let routes = RouteTable(routes: [
+                ProxyRoute(
+                    name: Self.unique("register"), prefix: "/api/v1/auth/register", methods: ["POST"], upstreams: [], authentication: .none,
+                    rateLimits: [RateLimitRule(name: "registrations-per-address", key: "ip", limit: 5, period: 60, fail: .closed)], local: true
+                ),
+            ], trustedProxies: ["127.0.0.1/32"])
+            let email = "\(Self.unique("known"))@example.com"
+            _ = try await accounts.register(email: email, password: "known user password")
+            try await GatewayFixture.with(routes: routes, accounts: accounts) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                        for index in 0..<40 {
+                            group.addTask {
+                                let body = Self.json(["email": "flood-\(index)-\(UUID().uuidString.prefix(6))@example.com", "password": "flood password 123"])
+                                return try await client.execute(uri: "/api/v1/auth/register", method: .post, headers: [Self.forwardedFor: "198.51.100.7"], body: body).status
+                            }
+                        }
+                        let started = ContinuousClock.now
+                        let login = try await client.execute(
+                            uri: "/api/v1/auth/login", method: .post, headers: [Self.forwardedFor: "203.0.113.9"],
+                            body: Self.json(["email": email, "password": "known user password"])
+                        )
+                        let elapsed = ContinuousClock.now - started
+                        #expect(login.status == .ok)
+                        #expect(elapsed < .seconds(1), "login took \(elapsed) during the flood")
+                        var statuses: [HTTPResponse.Status] = []
+                        for try await status in group { statuses.append(status) }
+                        return statuses
+                    }
+                    let created = statuses.filter { $0 == .created }.count
+                    #expect((1...6).contains(created), "\(created) registrations got through")
+                    #expect(statuses.filter { $0 == .tooManyRequests }.count + statuses.filter { $0 == .serviceUnavailable }.count == 40 - created)
+                    #expect(statuses.filter { $0 == .tooManyRequests }.count >= 34)
+                }
+            }
+        }
+    }
+
+    @Test("the registration gate runs a bounded number at once, queues a few, refuses the rest")
+    func registrationGate() async throws {
+        let gate = RegistrationGate(concurrent: 1, waiting: 1)
+        let (release, releaser) = AsyncStream<Void>.makeStream()
+        async let first: Int = gate.run {
+            for await _ in release { break }
+            return 1
+        }
+        async let second: Int = gate.run { 2 }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while gate.occupancy != (running: 1, waiting: 1), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(gate.occupancy == (running: 1, waiting: 1))
+        await #expect(throws: RegistrationBusy.self) { try await gate.run { 3 } }
+        releaser.yield()
+        #expect(try await first == 1)
+        #expect(try await second == 2)
+        #expect(gate.occupancy == (running: 0, waiting: 0))
+    }
+
+    @Test("whitespace-padded and upper-case emails share one login limit")
+    func paddedEmails() async throws {
+        try await withAccounts { accounts in
+            try await GatewayFixture.with(accounts: accounts) { fixture in
+                try await fixture.application.test(.router) { client in
+                    let email = "\(Self.unique("padded"))@example.com"
+                    var statuses: [HTTPResponse.Status] = []
+                    for variant in [" \(email)", "\(email) ", email.uppercased(), "\t\(email)", " \(email) ", email] {
+                        let body = Self.json(["email": variant, "password": "guess guess guess"])
+                        statuses.append(try await client.execute(uri: "/api/v1/auth/login", method: .post, body: body).status)
+                    }
+                    #expect(statuses.prefix(5).allSatisfy { $0 == .unauthorized }, "\(statuses)")
+                    #expect(statuses.last == .tooManyRequests, "the sixth attempt on one account, however spelt")
+                }
+            }
+        }
+    }
+
+    @Test("without Redis, logins answer 503 with Retry-After")
+    func loginWithoutRedis() async throws {
+        try await withAccounts { accounts in
+            let deadRedis = RedisClient(configuration: RedisConfiguration(port: 1, connectTimeout: .milliseconds(100)))
+            try await GatewayFixture.with(accounts: accounts) { fixture in
+                let components = GatewayComponents(
+                    configuration: fixture.configuration, redis: deadRedis, room: fixture.room, passKeys: fixture.keys,
+                    accessTokens: fixture.components.accessTokens, httpClient: fixture.components.httpClient, accounts: accounts
+                )
+                try await Application(router: buildGatewayRouter(components), server: gatewayServer(components)).test(.router) { client in
+                    let body = Self.json(["email": "\(Self.unique("nobody"))@example.com", "password": "whatever password"])
+                    let response = try await client.execute(uri: "/api/v1/auth/login", method: .post, body: body)
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(response.headers[.retryAfter] == "1")
+                    #expect(response.problem?.type == "https://booking-rush.dev/problems/rate-limiter-unavailable")
+                }
+            }
+            await deadRedis.shutdown()
+        }
+    }
+}
