@@ -8,15 +8,19 @@
 -- KEYS[6]  bk:{evt:ID}:visitors   hash visitor -> state: w:seq:joined | p:seq:joined | a:expires:n:admitted | x
 -- KEYS[7]  bk:{evt:ID}:active     zset visitor -> pass expiry (ms)
 -- KEYS[8]  bk:{evt:ID}:stats      hash: released_total, abandoned_total, ...
+-- KEYS[9]  bk:{evt:ID}:pow:CHALLENGE  marks a proof-of-work challenge spent
 -- ARGV[1]  visitor id
+-- ARGV[2]  id of the join's verified proof-of-work challenge, or ''
+-- ARGV[3]  the difficulty (bits) that challenge proved, or 0
 --
 -- Returns {state, joined (1 new / 0 already), a, b, release_rate, observed_rate}:
 --   {'waiting', j, rank, waiting_count, r, o} | {'prequeue', j, opens_at, prequeue_count, r, o, idle_timeout_s}
 --   {'admitted', j, expires_ms, admission_number}
--- Errors: NOROOM (no such room), CLOSED (joins refused).
+-- Errors: NOROOM (no such room), CLOSED (joins refused), POWREQUIRED <bits> (a new place needs a
+-- proof of work of that many bits), POWUSED (the challenge was spent already).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local room = redis.call('HMGET', KEYS[1], 'mode', 'pass_ttl', 'opens_at', 'opened', 'release_rate', 'idle_timeout')
+local room = redis.call('HMGET', KEYS[1], 'mode', 'pass_ttl', 'opens_at', 'opened', 'release_rate', 'idle_timeout', 'proof_of_work')
 local idle_s = tonumber(room[6]) or 60
 local mode = room[1]
 if not mode then
@@ -46,6 +50,16 @@ end
 
 if mode == 'closed' then
     return redis.error_reply('CLOSED the waiting room is closed')
+end
+
+local pow = tonumber(room[7]) or 0
+if pow > 0 then
+    if ARGV[2] == '' or (tonumber(ARGV[3]) or 0) < pow then
+        return redis.error_reply('POWREQUIRED ' .. pow)
+    end
+    if not redis.call('SET', KEYS[9], '1', 'NX', 'PX', 300000) then
+        return redis.error_reply('POWUSED the challenge was spent already')
+    end
 end
 
 -- An open room admits at once, unless visitors from before it opened are still being let in.

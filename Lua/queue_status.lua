@@ -24,31 +24,33 @@ if not state then
     return {'unknown'}
 end
 local kind = string.sub(state, 1, 1)
+local idle = (tonumber(room[2]) or 60) * 1000
+
+-- A waiting or pre-queue visitor silent for longer than idle_timeout has lost their place.
+local function lost_if_silent(queue, default_last)
+    local last = tonumber(redis.call('ZSCORE', KEYS[3], visitor)) or default_last
+    if now - last <= idle then
+        redis.call('ZADD', KEYS[3], now, visitor)
+        return false
+    end
+    redis.call('ZREM', queue, visitor)
+    redis.call('ZREM', KEYS[3], visitor)
+    redis.call('HSET', KEYS[5], visitor, 'x')
+    redis.call('HINCRBY', KEYS[6], 'abandoned_total', 1)
+    return true
+end
 
 if kind == 'w' then
-    local idle = (tonumber(room[2]) or 60) * 1000
-    local last = tonumber(redis.call('ZSCORE', KEYS[3], visitor)) or 0
-    if now - last > idle then
-        redis.call('ZREM', KEYS[2], visitor)
-        redis.call('ZREM', KEYS[3], visitor)
-        redis.call('HSET', KEYS[5], visitor, 'x')
-        redis.call('HINCRBY', KEYS[6], 'abandoned_total', 1)
+    if lost_if_silent(KEYS[2], 0) then
         return {'lost'}
     end
-    redis.call('ZADD', KEYS[3], now, visitor)
     local observed = redis.call('HGET', KEYS[6], 'observed_rate') or '0'
     return {'waiting', redis.call('ZRANK', KEYS[2], visitor), redis.call('ZCARD', KEYS[2]), room[4] or '0', observed, idle / 1000}
 elseif kind == 'p' then
-    local last = tonumber(redis.call('ZSCORE', KEYS[3], visitor)) or now
-    if now - last > (tonumber(room[2]) or 60) * 1000 then
-        redis.call('ZREM', KEYS[4], visitor)
-        redis.call('ZREM', KEYS[3], visitor)
-        redis.call('HSET', KEYS[5], visitor, 'x')
-        redis.call('HINCRBY', KEYS[6], 'abandoned_total', 1)
+    if lost_if_silent(KEYS[4], now) then
         return {'lost'}
     end
-    redis.call('ZADD', KEYS[3], now, visitor)
-    return {'prequeue', tonumber(room[3]) or 0, redis.call('ZCARD', KEYS[4]), (tonumber(room[2]) or 60)}
+    return {'prequeue', tonumber(room[3]) or 0, redis.call('ZCARD', KEYS[4]), idle / 1000}
 elseif kind == 'a' then
     local expires, n, admitted = string.match(state, '^a:(%d+):(%d+):(%d+)$')
     if tonumber(expires) > now then

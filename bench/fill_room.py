@@ -8,7 +8,7 @@ usage: bench/fill_room.py REDIS_PORT EVENT SCRIPT_SHA COUNT SECRET SAMPLE
 import base64, hashlib, hmac, subprocess, sys
 
 port, event, sha, count, secret, sample = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5].encode(), int(sys.argv[6])
-keys = [f"bk:{{evt:{event}}}:{name}" for name in ("room", "seq", "waiting", "seen", "prequeue", "visitors", "active", "stats")]
+keys = [f"bk:{{evt:{event}}}:{name}" for name in ("room", "seq", "waiting", "seen", "prequeue", "visitors", "active", "stats", "pow:-")]
 
 
 def b64url(data: bytes) -> str:
@@ -30,7 +30,7 @@ def resp(*parts: str) -> bytes:
 pipe = subprocess.Popen(["redis-cli", "-p", port, "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
 batch = []
 for index in range(count):
-    batch.append(resp("EVALSHA", sha, "8", *keys, "t:" + visitor_id(index)))
+    batch.append(resp("EVALSHA", sha, "9", *keys, "t:" + visitor_id(index), "", "0"))
     if len(batch) == 10_000:
         pipe.stdin.write(b"".join(batch))
         batch = []

@@ -59,6 +59,11 @@ for r in rows:
     if "seats" not in r:
         continue
     out.append(f"| {r['scenario']} | {r['visitors']} / {r['seats']} | {r['sold+held / capacity']} | {r['oversold']} | {r['duplicate bookings']} | {r['definite inversions']} | {r['Kendall tau']} | {r['reserve p50 / p99 ms'].split('/')[-1].strip()} | {r['errors']} |")
+out += ["", f"Run: {stamp}.", "", "## Proof of work: a bot's joins per CPU-second (`pow-cost.md`)", "",
+        "| proof_of_work bits | Python bot, joins per CPU-second | vs no proof | native bot (est.) | gateway CPU µs per join |", "|---:|---:|---:|---:|---:|"]
+rows, stamp = table("pow-cost.md")
+for r in rows:
+    out.append(f"| {r['proof_of_work bits']} | {r['joins per bot CPU-second']} | {r['vs no proof']} | {r['native bot, joins per CPU-second (est.)']} | {r['gateway CPU µs per join']} |")
 out += ["", f"Run: {stamp}.", "", "Reproduce everything: `make bench` (runs every script, then this summary)."]
 open(os.path.join(RESULTS, "README.md"), "w").write("\n".join(out) + "\n")
 print("\n".join(out))

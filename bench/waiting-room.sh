@@ -33,8 +33,8 @@ join_sha=$(redis-cli -p "$redis_port" script load "$(cat Lua/queue_join.lua)")
 status_sha=$(redis-cli -p "$redis_port" script load "$(cat Lua/queue_status.lua)")
 rb() { redis-benchmark -p "$redis_port" -c 50 -P 1 -q "$@" | tr '\r' '\n' | grep 'requests per second' | tail -1 | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/'; }
 # Joins: fresh visitors from a large random space. Status: 10,000 visitors who joined first.
-rb_join=$(rb -n 200000 -r 100000000 evalsha "$join_sha" 8 $(keys room seq waiting seen prequeue visitors active stats) 'v:__rand_int__')
-redis-benchmark -p "$redis_port" -c 50 -n 10000 -q evalsha "$join_sha" 8 $(keys room seq waiting seen prequeue visitors active stats) 'p:__rand_int__' -r 10000 >/dev/null
+rb_join=$(rb -n 200000 -r 100000000 evalsha "$join_sha" 9 $(keys room seq waiting seen prequeue visitors active stats pow:-) 'v:__rand_int__' '' 0)
+redis-benchmark -p "$redis_port" -c 50 -n 10000 -q evalsha "$join_sha" 9 $(keys room seq waiting seen prequeue visitors active stats pow:-) 'p:__rand_int__' '' 0 -r 10000 >/dev/null
 rb_status=$(rb -n 200000 -r 10000 evalsha "$status_sha" 6 $(keys room waiting seen prequeue visitors stats) 'p:__rand_int__')
 
 for room in "$join_room" "$status_room" "$rb_room"; do admin DELETE "rooms/$room"; done

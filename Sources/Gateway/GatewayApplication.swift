@@ -115,7 +115,8 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     router.addMetricsRoute()
     let queue = QueueHTTP(
         room: components.room, keys: components.passKeys, tickets: VisitorTickets(secret: configuration.visitorTicketSecret),
-        tokens: components.accessTokens, secureCookies: configuration.secureCookies
+        challenges: JoinChallenges(secret: configuration.visitorTicketSecret), tokens: components.accessTokens,
+        secureCookies: configuration.secureCookies
     )
     queue.addRoutes(to: router)
     queue.addPage(to: router)

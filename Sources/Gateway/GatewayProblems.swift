@@ -29,6 +29,13 @@ extension QueueError: ProblemConvertible {
             GatewayProblem.make(.badRequest, "invalid-event", "Invalid event id", "'\(event.prefix(80))' is not an event id (1–64 of A–Z a–z 0–9 - _ .).")
         case .invalidConfiguration(let detail):
             GatewayProblem.make(.unprocessableContent, "invalid-room-configuration", "Invalid room configuration", detail)
+        case .proofRequired(let event, let difficulty):
+            GatewayProblem.make(
+                .forbidden, "proof-of-work-required", "Proof of work required",
+                "This waiting room asks new visitors for a proof of work: GET /api/v1/queue/\(event)/challenge, find a nonce such that SHA-256 of '<challenge>~<nonce>' starts with \(difficulty) zero bits, and join again with header Queue-Proof: <challenge>~<nonce>. The waiting-room page does this for you."
+            )
+        case .proofInvalid(let reason):
+            GatewayProblem.make(.forbidden, "proof-of-work-invalid", "Proof of work refused", "Proof of work refused: \(reason). Get a new challenge and solve it.")
         case .unavailable:
             GatewayProblem.make(.serviceUnavailable, "queue-unavailable", "Queue unavailable", "The waiting room is briefly unavailable; retry shortly.", headers: [.retryAfter: "1"])
         }

@@ -27,10 +27,12 @@ struct QueuePlaceBody: ResponseEncodable, Sendable, Equatable {
 struct QueueHTTP: Sendable {
     static let visitorCookie = "br_visitor"
     static let ticketHeader = HTTPField.Name("Visitor-Ticket")!
+    static let proofHeader = HTTPField.Name("Queue-Proof")!
 
     let room: WaitingRoom
     let keys: SigningKeyRing
     let tickets: VisitorTickets
+    let challenges: JoinChallenges
     let tokens: AccessTokens?
     let secureCookies: Bool
 
@@ -59,6 +61,12 @@ struct QueueHTTP: Sendable {
         }
         let issued = tickets.issue()
         return (issued.visitor, issued.ticket, ticketCookie(issued.ticket))
+    }
+
+    /// The request's proof of work (header `Queue-Proof`), verified; nil when it has none.
+    func proof(of request: Request, event: String) throws(QueueError) -> JoinProof? {
+        guard let solution = request.headers[Self.proofHeader] else { return nil }
+        return try challenges.verify(solution, event: event)
     }
 
     /// The cookie that carries a visitor ticket for browsers.

@@ -3,11 +3,14 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import Queue
+import ServiceKit
 
 extension QueueHTTP {
-    /// `/api/v1/queue/{event}`: join, status, live events, leave.
+    /// `/api/v1/queue/{event}`: join (with a proof of work where the room asks for one), status,
+    /// live events, leave, and the proof-of-work challenge.
     func addRoutes(to router: Router<some RequestContext>) {
         let group = router.group("api/v1/queue/:event")
+        group.get("challenge") { request, context in try await challenge(request, context) }
         group.post("join") { request, context in try await join(request, context) }
         group.get("status") { request, context in try await status(request, context) }
         group.get("events") { request, context in try await events(request, context) }
@@ -19,13 +22,22 @@ extension QueueHTTP {
         var response = Response(status: .ok)
         let identity = try await visitorOrNew(request, allowTokens: true)
         if let cookie = identity.cookie { response.setCookie(cookie) }
-        let result = try await room.join(event: event, visitor: identity.visitor)
+        let result = try await room.join(event: event, visitor: identity.visitor, proof: try proof(of: request, event: event))
         let body = try await body(event: event, visitor: identity.visitor, place: result.place, ticket: identity.ticket)
         if let pass = body.pass, let expires = body.passExpiresAt {
             response.setCookie(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
         }
         response.status = result.joined ? .created : .ok
         return try encode(body, into: response, request: request, context: context)
+    }
+
+    /// A challenge to solve before joining a room that asks for proof of work.
+    func challenge(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let event = try context.parameters.require("event")
+        let difficulty = try await room.describe(event: event).configuration.proofOfWork ?? 0
+        var response = try Response.json(challenges.issue(event: event, difficulty: difficulty))
+        response.headers[.cacheControl] = "no-store"
+        return response
     }
 
     func status(_ request: Request, _ context: some RequestContext) async throws -> Response {

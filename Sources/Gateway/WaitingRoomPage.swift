@@ -18,8 +18,16 @@ extension QueueHTTP {
         let event = try context.parameters.require("event")
         let identity = try await visitorOrNew(request, allowTokens: false)
         var cookies = identity.cookie.map { [$0] } ?? []
-        let joined = try await room.join(event: event, visitor: identity.visitor)
-        let body = try await body(event: event, visitor: identity.visitor, place: joined.place)
+        let body: QueuePlaceBody
+        do {
+            let joined = try await room.join(event: event, visitor: identity.visitor)
+            body = try await self.body(event: event, visitor: identity.visitor, place: joined.place)
+        } catch QueueError.proofRequired {
+            // The page solves a challenge in a Web Worker, joins with it, then loads again.
+            var response = Self.html(WaitingRoomHTML.render(event: event, body: QueuePlaceBody(status: "proof")))
+            for cookie in cookies { response.setCookie(cookie) }
+            return response
+        }
         var response: Response
         if body.status == "admitted", let pass = body.pass, let expires = body.passExpiresAt {
             cookies.append(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
@@ -40,7 +48,7 @@ extension QueueHTTP {
             status: .ok,
             headers: [
                 .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                .contentSecurityPolicy: "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'",
+                .contentSecurityPolicy: "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; worker-src 'self'",
             ],
             body: .init(byteBuffer: ByteBuffer(string: text))
         )
@@ -72,10 +80,14 @@ enum WaitingRoomHTML {
         switch body.status {
         case "admitted": headline = "It's your turn!"
         case "prequeue": headline = "The sale opens soon. Your place will be drawn at random when it does."
+        case "proof": headline = "Checking your browser before you join the queue…"
         default: headline = "You are in the queue"
         }
-        let admittedBlock = body.status == "admitted"
-            ? "<p id=\"admitted\">You may continue. Your pass: <code id=\"pass\">\(escape(body.pass ?? ""))</code></p>" : ""
+        let admittedBlock = switch body.status {
+        case "admitted": "<p id=\"admitted\">You may continue. Your pass: <code id=\"pass\">\(escape(body.pass ?? ""))</code></p>"
+        case "proof": "<noscript><p id=\"needs-javascript\">This waiting room needs JavaScript to let you in.</p></noscript>"
+        default: ""
+        }
         return """
             <!doctype html>
             <html lang="en">
@@ -83,7 +95,7 @@ enum WaitingRoomHTML {
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>Waiting room · \(escape(event))</title>
-            \(body.status == "admitted" ? "" : "<noscript><meta http-equiv=\"refresh\" content=\"\(refresh)\"></noscript>")
+            \(body.status == "admitted" || body.status == "proof" ? "" : "<noscript><meta http-equiv=\"refresh\" content=\"\(refresh)\"></noscript>")
             <style>
               body { font: 16px/1.5 system-ui, sans-serif; background: #0f172a; color: #e2e8f0; display: grid; place-items: center; min-height: 100vh; margin: 0; }
               main { background: #1e293b; padding: 2rem 2.5rem; border-radius: 1rem; max-width: 32rem; width: 90%; box-shadow: 0 10px 30px #0006; }
@@ -148,6 +160,23 @@ enum WaitingRoomHTML {
                   .catch(function () { setTimeout(poll, 3000); });
               }
               if (main.dataset.status === 'admitted') return;
+              if (main.dataset.status === 'proof') {
+                // A small proof of work, found off the page's thread, then the join it allows.
+                fetch('/api/v1/queue/' + event + '/challenge', { credentials: 'same-origin' })
+                  .then(function (r) { return r.json(); })
+                  .then(function (c) {
+                    var worker = new Worker('/assets/pow-worker.js');
+                    worker.onmessage = function (m) {
+                      worker.terminate();
+                      fetch('/api/v1/queue/' + event + '/join', {
+                        method: 'POST', credentials: 'same-origin', headers: { 'Queue-Proof': c.challenge + '~' + m.data.nonce }
+                      }).then(function () { window.location.reload(); }, function () { setTimeout(function () { window.location.reload(); }, 3000); });
+                    };
+                    worker.postMessage({ challenge: c.challenge, difficulty: c.difficulty });
+                  })
+                  .catch(function () { setTimeout(function () { window.location.reload(); }, 3000); });
+                return;
+              }
               if (window.EventSource) {
                 var source = new EventSource('/api/v1/queue/' + event + '/events');
                 source.addEventListener('status', function (e) { show(JSON.parse(e.data)); });

@@ -14,6 +14,10 @@ public enum QueueError: Error, Sendable, Hashable {
     case invalidEvent(String)
     /// A room setting is out of range.
     case invalidConfiguration(String)
+    /// The room asks new visitors for a proof of work of `difficulty` bits, and the join had none.
+    case proofRequired(event: String, difficulty: Int)
+    /// The proof of work is forged, for another room, expired, too weak or already used.
+    case proofInvalid(String)
     /// Redis could not be reached or answered unexpectedly.
     case unavailable(String)
 }

@@ -25,12 +25,14 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
     public var idleTimeout: Int
     /// Unix time in milliseconds at which the room opens; those who join before are shuffled.
     public var opensAt: Int64?
-    /// Where admitted visitors are sent, with their pass.
+    /// Where admitted visitors are sent (their pass goes in a cookie).
     public var targetURL: String?
+    /// Leading zero bits of SHA-256 that a new join's proof of work must reach (1–24); nil or 0: none.
+    public var proofOfWork: Int?
 
     enum CodingKeys: String, CodingKey {
         case mode, releaseRate = "release_rate", maxActive = "max_active", passTTL = "pass_ttl"
-        case idleTimeout = "idle_timeout", opensAt = "opens_at", targetURL = "target_url"
+        case idleTimeout = "idle_timeout", opensAt = "opens_at", targetURL = "target_url", proofOfWork = "proof_of_work"
     }
 
     public init(
@@ -40,7 +42,8 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
         passTTL: Int = 300,
         idleTimeout: Int = 60,
         opensAt: Int64? = nil,
-        targetURL: String? = nil
+        targetURL: String? = nil,
+        proofOfWork: Int? = nil
     ) {
         self.mode = mode
         self.releaseRate = releaseRate
@@ -49,6 +52,7 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
         self.idleTimeout = idleTimeout
         self.opensAt = opensAt
         self.targetURL = targetURL
+        self.proofOfWork = proofOfWork
     }
 
     /// Checks every field's range.
@@ -59,6 +63,7 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
         guard (0...10_000_000).contains(maxActive) else { throw .invalidConfiguration("max_active must be between 0 and 10000000") }
         guard (10...86_400).contains(passTTL) else { throw .invalidConfiguration("pass_ttl must be between 10 and 86400 seconds") }
         guard (5...86_400).contains(idleTimeout) else { throw .invalidConfiguration("idle_timeout must be between 5 and 86400 seconds") }
+        if let proofOfWork, !(0...24).contains(proofOfWork) { throw .invalidConfiguration("proof_of_work must be between 0 and 24 bits") }
         if let opensAt, opensAt < 0 { throw .invalidConfiguration("opens_at must be a Unix time in milliseconds") }
         if let targetURL {
             guard targetURL.count <= 2048, targetURL.hasPrefix("/") || targetURL.hasPrefix("https://") || targetURL.hasPrefix("http://") else {
@@ -72,6 +77,7 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
         [
             "mode", mode.rawValue, "release_rate", releaseRate, "max_active", maxActive, "pass_ttl", passTTL,
             "idle_timeout", idleTimeout, "opens_at", Int(opensAt ?? 0), "target_url", targetURL ?? "",
+            "proof_of_work", proofOfWork ?? 0,
         ]
     }
 
@@ -85,7 +91,8 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
             passTTL: hash["pass_ttl"].flatMap { Int($0) } ?? 300,
             idleTimeout: hash["idle_timeout"].flatMap { Int($0) } ?? 60,
             opensAt: hash["opens_at"].flatMap { Int64($0) }.flatMap { $0 > 0 ? $0 : nil },
-            targetURL: hash["target_url"].flatMap { $0.isEmpty ? nil : $0 }
+            targetURL: hash["target_url"].flatMap { $0.isEmpty ? nil : $0 },
+            proofOfWork: hash["proof_of_work"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         )
     }
 }

@@ -16,14 +16,16 @@ public struct WaitingRoom: Sendable {
         self.redis = redis
     }
 
-    /// Joins `visitor` to the event's room, or returns the place they already hold.
+    /// Joins `visitor` to the event's room, or returns the place they already hold. A room that
+    /// asks for proof of work takes a new visitor only with a verified `proof` it has not seen.
     ///
-    /// - Throws: `roomNotFound`, `roomClosed`, `invalidEvent`, `unavailable`.
-    public func join(event: String, visitor: String) async throws(QueueError) -> JoinResult {
+    /// - Throws: `roomNotFound`, `roomClosed`, `proofRequired`, `proofInvalid`, `invalidEvent`, `unavailable`.
+    public func join(event: String, visitor: String, proof: JoinProof? = nil) async throws(QueueError) -> JoinResult {
         let keys = try Self.keys(event)
         let reply = try await run(Self.joinScript, event: event, keys: [
             keys.room, keys.sequence, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active, keys.stats,
-        ], arguments: [visitor])
+            keys.prefix + "pow:" + (proof?.id ?? "-"),
+        ], arguments: [visitor, proof?.id ?? "", proof?.difficulty ?? 0])
         guard let fields = reply.array, fields.count >= 4, let state = fields[0].string, let joined = fields[1].int else {
             throw .unavailable("unexpected join reply \(reply)")
         }
@@ -125,6 +127,10 @@ public struct WaitingRoom: Sendable {
             throw .roomNotFound(event: event)
         } catch .server(let error) where error.code == "CLOSED" {
             throw .roomClosed(event: event)
+        } catch .server(let error) where error.code == "POWREQUIRED" {
+            throw .proofRequired(event: event, difficulty: error.message.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0)
+        } catch .server(let error) where error.code == "POWUSED" {
+            throw .proofInvalid("the challenge was spent already: get a new one")
         } catch {
             throw .unavailable("\(error)")
         }
