@@ -7,7 +7,7 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 SERVICES_ENV = $(shell scripts/services env | xargs)
 
-.PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-flash-sale bench-pow
+.PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-flash-sale bench-pow bench-opening
 
 run: services
 	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product booking-rush
@@ -28,7 +28,7 @@ services-down:
 build:
 	swift build -c $(CONFIG) $(SWIFT_FLAGS)
 
-bench: bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-flash-sale bench-pow
+bench: bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-flash-sale bench-pow bench-opening
 	python3 bench/summary.py
 
 bench-redis: services
@@ -51,3 +51,6 @@ bench-flash-sale: services
 
 bench-pow: services
 	bench/pow-cost.sh
+
+bench-opening: services
+	bench/opening.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fills an event's waiting room with COUNT visitors straight through queue_join.lua (redis-cli
 --pipe), as if they had joined through the gateway, and prints signed visitor tickets for SAMPLE
-of them spread evenly over the queue (v1.<id>.<HMAC-SHA256>, the gateway's format).
+of them spread evenly over the queue (v1.<id>.<HMAC-SHA256>, the gateway's format), each with the
+place token the gateway would have given it in a fresh room without a pre-queue ("ticket<TAB>place").
 
 usage: bench/fill_room.py REDIS_PORT EVENT SCRIPT_SHA COUNT SECRET SAMPLE
 """
@@ -42,4 +43,7 @@ if pipe.wait() != 0:
 step = max(1, count // sample)
 for index in range(0, count, step)[:sample]:
     payload = "v1." + visitor_id(index)
-    print(payload + "." + b64url(hmac.new(secret, payload.encode(), hashlib.sha256).digest()))
+    ticket = payload + "." + b64url(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
+    place = f"w{index + 1}"
+    mac = hmac.new(secret, f"q1:{event}:t:{visitor_id(index)}:{place}".encode(), hashlib.sha256).digest()[:16]
+    print(f"{ticket}\tq1.{place}.{b64url(mac)}")

@@ -18,14 +18,19 @@ wait_healthy() { for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$1/health"
 # $1 / $2 with two decimals.
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 # A release-build gateway alone on $BENCH_GATEWAY_PORT (18080), with the bench secrets: sets $port,
-# $gateway (its pid) and admin() (METHOD PATH [JSON] against /admin/v1). The caller kills it.
+# $gateway (its pid) and admin() (METHOD PATH [JSON] against /admin/v1); its output goes to $GATEWAY_LOG
+# when set. The caller kills it.
 start_gateway() {
   port=${BENCH_GATEWAY_PORT:-18080}
   export ADMIN_TOKEN=bench-admin-token-0123456789
   export VISITOR_TICKET_SECRET=bench-visitor-ticket-secret-0123456789abcdef
   command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
   swift build -c release --product booking-rush >/dev/null
-  "$(swift build -c release --show-bin-path)/booking-rush" gateway --port "$port" --log-level warning &
+  if [ -n "${GATEWAY_LOG:-}" ]; then
+    "$(swift build -c release --show-bin-path)/booking-rush" gateway --port "$port" --log-level warning >"$GATEWAY_LOG" 2>&1 &
+  else
+    "$(swift build -c release --show-bin-path)/booking-rush" gateway --port "$port" --log-level warning &
+  fi
   gateway=$!
 }
 admin() { curl -fs -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' "http://127.0.0.1:$port/admin/v1/$2" ${3:+-d "$3"} >/dev/null; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# How the waiting room's cost grows with the crowd: for 10k, 100k and 500k waiting visitors,
+# How the waiting room's cost grows with the crowd: for 10k, 100k and 1M waiting visitors,
 # Redis memory per visitor, and join and status latency through the gateway at that depth
-# (wrk, fixed load), with the RSS of the gateway and of Redis. One run on this machine.
+# (wrk, fixed load; polls carry place tokens, so the gateway answers them from its room snapshot),
+# with the RSS of the gateway and of Redis. One run on this machine.
 #
 #   bench/scaling.sh [seconds] [connections] [sizes...]
 #
@@ -12,7 +13,7 @@ seconds=${1:-5}
 connections=${2:-32}
 shift $(( $# < 2 ? $# : 2 ))
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 500000)
+[ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
 source bench/lib.sh
 start_gateway
 work=$(mktemp -d)
@@ -42,7 +43,7 @@ done
 
 mkdir -p bench/results
 {
-  echo "# Waiting room at scale: cost per waiting visitor, 10k → 500k"
+  echo "# Waiting room at scale: cost per waiting visitor, 10k → 1M"
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, the gateway (release build) and Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2); wrk -t2 -c$connections -d${seconds}s per figure."
   echo
@@ -51,7 +52,8 @@ mkdir -p bench/results
   printf '%s\n' "${rows[@]}"
   echo
   echo "The room is paused, so nobody leaves while it is measured. Status polls come from 2,000 visitors spread"
-  echo "evenly through the queue (their rank is a ZRANK, O(log n)); joins add new visitors at the back."
+  echo "evenly through the queue, with the place tokens their joins would have returned (answered from the gateway's room"
+  echo "snapshot, no Redis call per poll); joins add new visitors at the back."
   echo "Redis bytes / visitor is the growth of used_memory divided by the visitors added (waiting zset, last-seen zset, state hash)."
   echo
   echo "Reproduce: \`bench/scaling.sh $seconds $connections ${sizes[*]}\`"

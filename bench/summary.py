@@ -31,7 +31,8 @@ for r in rows:
     out.append(f"| Redis client {r['command']} (req/s, 50 callers) | {r['rush-load (req/s)']} | {float(r['p50 µs'])/1000:.2f} | {float(r['p99 µs'])/1000:.2f} | redis-benchmark {r['redis-benchmark (req/s)']} | {r['ratio']} | {stamp} |")
 rows, stamp = table("waiting-room.md")
 for r in rows:
-    out.append(f"| waiting room {dict(join='joins', status='status polls').get(r['operation'], r['operation'])}/s through the gateway | {r['gateway (req/s)']} | {r['p50 ms']} | {r['p99 ms']} | same Lua script in redis-benchmark {r['redis-benchmark, same script (req/s)']} | {r['gateway / script']} | {stamp} |")
+    extra = f"; {r['gateway CPU µs/request']} CPU µs and {r['Redis commands/request']} Redis commands per request" if "Redis commands/request" in r else ""
+    out.append(f"| waiting room {dict(join='joins', status='status polls').get(r['operation'], r['operation'])} (req/s through the gateway{extra}) | {r['gateway (req/s)']} | {r['p50 ms']} | {r['p99 ms']} | same Lua script in redis-benchmark {r['redis-benchmark, same script (req/s)']} | {r['gateway / script']} | {stamp} |")
 rows, stamp = table("gateway-vs-nginx.md")
 nginx = next((r for r in rows if r["proxy"].startswith("nginx")), None)
 for r in rows:
@@ -64,6 +65,10 @@ out += ["", f"Run: {stamp}.", "", "## Proof of work: a bot's joins per CPU-secon
 rows, stamp = table("pow-cost.md")
 for r in rows:
     out.append(f"| {r['proof_of_work bits']} | {r['joins per bot CPU-second']} | {r['vs no proof']} | {r['native bot, joins per CPU-second (est.)']} | {r['gateway CPU µs per join']} |")
+out += ["", f"Run: {stamp}.", "", "## Opening a 1,000,000-visitor pre-queue (`opening.md`)", "", "| figure | value | target |", "|---|---:|---|"]
+rows, stamp = table("opening.md")
+for r in rows:
+    out.append(f"| {r['figure']} | {r['value']} | {r['target']} |")
 out += ["", f"Run: {stamp}.", "", "Reproduce everything: `make bench` (runs every script, then this summary)."]
 open(os.path.join(RESULTS, "README.md"), "w").write("\n".join(out) + "\n")
 print("\n".join(out))

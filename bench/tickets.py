@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Mints visitor tickets the way the gateway does (v1.<id>.<HMAC-SHA256>), joins each visitor
-through the gateway, and prints the tickets, one per line.
+through the gateway, and prints each ticket with the place token the join returned, one visitor
+per line: "ticket<TAB>place".
 
 usage: bench/tickets.py SECRET COUNT JOIN_URL
 """
-import base64, hashlib, hmac, http.client, os, sys, urllib.parse
+import base64, hashlib, hmac, http.client, json, os, sys, urllib.parse
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
@@ -16,7 +17,7 @@ for _ in range(count):
     ticket = payload + "." + b64url(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
     connection.request("POST", url.path, headers={"Visitor-Ticket": ticket})
     response = connection.getresponse()
-    response.read()
+    body = response.read()
     if response.status not in (200, 201):
         sys.exit(f"join failed: {response.status}")
-    print(ticket)
+    print(ticket + "\t" + (json.loads(body).get("place") or ""))

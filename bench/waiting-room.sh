@@ -21,12 +21,25 @@ admin PUT "rooms/$join_room" "$paused"; admin PUT "rooms/$status_room" "$paused"
 
 # wrk --latency: "Requests/sec: 12345.67" and "50%  1.23ms" / "99%  4.56ms"
 
-join_out=$(wrk_run -s bench/wrk/join.lua "http://127.0.0.1:$port/api/v1/queue/$join_room/join")
+redis_commands() { redis-cli -p "$redis_port" info stats | awk -F: '/^total_commands_processed:/ {print $2+0}'; }
+# Runs wrk with "$@", setting ${1}_out, ${1}_cpu (gateway CPU µs per request) and ${1}_redis (Redis commands per request).
+measure() {
+  local name=$1 ticks commands out
+  shift
+  ticks=$(cpu_ticks "$gateway"); commands=$(redis_commands)
+  out=$(wrk_run "$@")
+  printf -v "${name}_out" '%s' "$out"
+  printf -v "${name}_cpu" '%s' "$(cpu_us $(( $(cpu_ticks "$gateway") - ticks )) "$(requests "$out")")"
+  printf -v "${name}_redis" '%s' "$(python3 -c "print(f'{($(redis_commands) - $commands) / max(1, $(requests "$out")):.2f}')")"
+}
+measure join -s bench/wrk/join.lua "http://127.0.0.1:$port/api/v1/queue/$join_room/join"
 join_rss=$(rss "$gateway")
 tickets=$(mktemp)
 bench/tickets.py "$VISITOR_TICKET_SECRET" 10000 "http://127.0.0.1:$port/api/v1/queue/$status_room/join" >"$tickets"
-status_out=$(TICKETS=$tickets wrk_run -s bench/wrk/status.lua "http://127.0.0.1:$port/api/v1/queue/$status_room/status")
+TICKETS=$tickets measure status -s bench/wrk/status.lua "http://127.0.0.1:$port/api/v1/queue/$status_room/status"
 status_rss=$(rss "$gateway")
+cut -f1 "$tickets" >"$tickets.bare"
+TICKETS=$tickets.bare measure redis_status -s bench/wrk/status.lua "http://127.0.0.1:$port/api/v1/queue/$status_room/status"
 
 keys() { for k in "$@"; do printf 'bk:{evt:%s}:%s ' "$rb_room" "$k"; done; }
 join_sha=$(redis-cli -p "$redis_port" script load "$(cat Lua/queue_join.lua)")
@@ -35,10 +48,10 @@ rb() { redis-benchmark -p "$redis_port" -c 50 -P 1 -q "$@" | tr '\r' '\n' | grep
 # Joins: fresh visitors from a large random space. Status: 10,000 visitors who joined first.
 rb_join=$(rb -n 200000 -r 100000000 evalsha "$join_sha" 9 $(keys room seq waiting seen prequeue visitors active stats pow:-) 'v:__rand_int__' '' 0)
 redis-benchmark -p "$redis_port" -c 50 -n 10000 -q evalsha "$join_sha" 9 $(keys room seq waiting seen prequeue visitors active stats pow:-) 'p:__rand_int__' '' 0 -r 10000 >/dev/null
-rb_status=$(rb -n 200000 -r 10000 evalsha "$status_sha" 6 $(keys room waiting seen prequeue visitors stats) 'p:__rand_int__')
+rb_status=$(rb -n 200000 -r 10000 evalsha "$status_sha" 7 $(keys room waiting seen prequeue visitors stats ended) 'p:__rand_int__')
 
 for room in "$join_room" "$status_room" "$rb_room"; do admin DELETE "rooms/$room"; done
-rm -f "$tickets"
+rm -f "$tickets" "$tickets.bare"
 
 mkdir -p bench/results
 {
@@ -46,18 +59,21 @@ mkdir -p bench/results
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, the gateway (release build) and Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2); wrk -t2 -c$connections -d${seconds}s; redis-benchmark -c 50 -P 1."
   echo
-  echo "| operation | gateway (req/s) | p50 ms | p99 ms | errors | redis-benchmark, same script (req/s) | gateway / script |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
-  for op in join status; do
-    out_var=${op}_out; rb_var=rb_$op
+  echo "| operation | gateway (req/s) | p50 ms | p99 ms | gateway CPU µs/request | Redis commands/request | errors | redis-benchmark, same script (req/s) | gateway / script |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for op in join status redis_status; do
+    out_var=${op}_out; cpu_var=${op}_cpu; redis_var=${op}_redis; rb_var=rb_${op#redis_}
     out=${!out_var}; ceiling=${!rb_var}
-    echo "| $op | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(errors "$out") | ${ceiling%.*} | $(ratio "$(rate "$out")" "$ceiling") |"
+    label=$op; [ "$op" = status ] && label="status, from the room snapshot (place token)"; [ "$op" = redis_status ] && label="status, from Redis (no place token)"
+    echo "| $label | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | ${!cpu_var} | ${!redis_var} | $(errors "$out") | ${ceiling%.*} | $(ratio "$(rate "$out")" "$ceiling") |"
   done
   echo
   echo "Gateway RSS: ${join_rss} KiB after the join run, ${status_rss} KiB after the status run."
   echo
   echo "Joins: each request is a new visitor (the gateway issues a signed ticket and sets a cookie)."
-  echo "Status: 10,000 joined visitors polling at random, by Visitor-Ticket header."
+  echo "Status: 10,000 joined visitors polling at random, by Visitor-Ticket header, first with the place token their join"
+  echo "returned (answered from the gateway's room snapshot, read once per 250 ms tick), then without it (queue_status.lua per poll)."
+  echo "Redis commands/request: all commands Redis processed during the run (the releaser's and snapshot reads included) over requests."
   echo
   echo "Reproduce: \`bench/waiting-room.sh $seconds $connections\`"
 } | tee bench/results/waiting-room.md

@@ -24,6 +24,8 @@ public struct GatewayComponents: Sendable {
     let traffic: TrafficWindow
     /// The rate limiter shared by proxied routes and logins (one local deny cache).
     let limiter: RateLimiter
+    /// This instance's room snapshots, which answer waiting visitors' polls.
+    public let snapshots: RoomSnapshots
 
     init(
         configuration: GatewayConfiguration, redis: RedisClient, room: WaitingRoom, passKeys: SigningKeyRing,
@@ -38,6 +40,7 @@ public struct GatewayComponents: Sendable {
         self.accounts = accounts
         self.traffic = TrafficWindow()
         self.limiter = RateLimiter(redis: redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))))
+        self.snapshots = RoomSnapshots(room: room, logger: Logger(label: "gateway.snapshots"))
     }
 
     /// Creates the components; key rings load from Redis (retried by the releaser if Redis is down).
@@ -79,6 +82,7 @@ public func buildGatewayApplication(
     var services: [any Service] = [
         HTTPClientService(client: components.httpClient),
         SigningKeyRefresher(rings: [components.passKeys, components.accessTokens.ring], logger: logger),
+        components.snapshots,
     ]
     if configuration.releaseInterval > .zero {
         services.append(QueueReleaser(room: components.room, interval: configuration.releaseInterval, logger: logger))
@@ -116,7 +120,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     let queue = QueueHTTP(
         room: components.room, keys: components.passKeys, tickets: VisitorTickets(secret: configuration.visitorTicketSecret),
         challenges: JoinChallenges(secret: configuration.visitorTicketSecret), tokens: components.accessTokens,
-        secureCookies: configuration.secureCookies
+        snapshots: components.snapshots, secureCookies: configuration.secureCookies
     )
     queue.addRoutes(to: router)
     queue.addPage(to: router)

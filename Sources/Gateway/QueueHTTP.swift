@@ -16,10 +16,12 @@ struct QueuePlaceBody: ResponseEncodable, Sendable, Equatable {
     var pass: String?
     var passExpiresAt: Int64?
     var targetURL: String?
+    /// The signed record of the visitor's spot (join only), for polls answered from a snapshot.
+    var place: String?
 
     enum CodingKeys: String, CodingKey {
         case status, position, ahead, etaSeconds = "eta_seconds", pollAfterMilliseconds = "poll_after_ms"
-        case opensAt = "opens_at", ticket, pass, passExpiresAt = "pass_expires_at", targetURL = "target_url"
+        case opensAt = "opens_at", ticket, pass, passExpiresAt = "pass_expires_at", targetURL = "target_url", place
     }
 }
 
@@ -28,12 +30,14 @@ struct QueueHTTP: Sendable {
     static let visitorCookie = "br_visitor"
     static let ticketHeader = HTTPField.Name("Visitor-Ticket")!
     static let proofHeader = HTTPField.Name("Queue-Proof")!
+    static let placeHeader = HTTPField.Name("Queue-Place")!
 
     let room: WaitingRoom
     let keys: SigningKeyRing
     let tickets: VisitorTickets
     let challenges: JoinChallenges
     let tokens: AccessTokens?
+    let snapshots: RoomSnapshots
     let secureCookies: Bool
 
     /// The visitor a request speaks for: a logged-in user (`u:<id>`, from a valid access token),

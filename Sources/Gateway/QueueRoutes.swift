@@ -7,10 +7,11 @@ import ServiceKit
 
 extension QueueHTTP {
     /// `/api/v1/queue/{event}`: join (with a proof of work where the room asks for one), status,
-    /// live events, leave, and the proof-of-work challenge.
+    /// live events, leave, the proof-of-work challenge and the pre-queue draw's public record.
     func addRoutes(to router: Router<some RequestContext>) {
         let group = router.group("api/v1/queue/:event")
         group.get("challenge") { request, context in try await challenge(request, context) }
+        group.get("draw") { request, context in try await draw(request, context) }
         group.post("join") { request, context in try await join(request, context) }
         group.get("status") { request, context in try await status(request, context) }
         group.get("events") { request, context in try await events(request, context) }
@@ -23,7 +24,11 @@ extension QueueHTTP {
         let identity = try await visitorOrNew(request, allowTokens: true)
         if let cookie = identity.cookie { response.setCookie(cookie) }
         let result = try await room.join(event: event, visitor: identity.visitor, proof: try proof(of: request, event: event))
-        let body = try await body(event: event, visitor: identity.visitor, place: result.place, ticket: identity.ticket)
+        var body = try await body(event: event, visitor: identity.visitor, place: result.place, ticket: identity.ticket)
+        if let spot = result.spot {
+            body.place = tickets.placeToken(event: event, visitor: identity.visitor, spot: spot)
+            response.setCookie(placeCookie(event: event, token: body.place!))
+        }
         if let pass = body.pass, let expires = body.passExpiresAt {
             response.setCookie(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
         }
@@ -43,7 +48,7 @@ extension QueueHTTP {
     func status(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
         guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }
-        let place = try await room.status(event: event, visitor: identity.visitor)
+        let place = try await currentPlace(event: event, visitor: identity.visitor, spot: spot(of: request, event: event, visitor: identity.visitor))
         let body = try await body(event: event, visitor: identity.visitor, place: place)
         var response = Response(status: .ok)
         if let pass = body.pass, let expires = body.passExpiresAt {
@@ -65,7 +70,8 @@ extension QueueHTTP {
         let event = try context.parameters.require("event")
         guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }
         // Errors before the stream starts are ordinary problem responses.
-        let first = try await room.status(event: event, visitor: identity.visitor)
+        let spot = spot(of: request, event: event, visitor: identity.visitor)
+        let first = try await currentPlace(event: event, visitor: identity.visitor, spot: spot)
         let http = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -81,11 +87,11 @@ extension QueueHTTP {
                     sinceLastWrite = 0
                 }
                 if body.status == "admitted" { break }
-                let delay = min(body.pollAfterMilliseconds ?? 1_000, 2_000)
+                let delay = min(body.pollAfterMilliseconds ?? 1_000, 1_000)
                 try await Task.sleep(for: .milliseconds(delay))
                 sinceLastWrite += delay
                 do {
-                    place = try await http.room.status(event: event, visitor: identity.visitor)
+                    place = try await http.currentPlace(event: event, visitor: identity.visitor, spot: spot)
                 } catch let error as QueueError {
                     try await writer.write(Self.sse(event: "lost", json: try JSONEncoder().encode(error.problem)))
                     break

@@ -16,22 +16,33 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
         case closed
     }
 
+    /// Where the rule's buckets live.
+    public enum Scope: String, Sendable, Codable {
+        /// In Redis, shared by every gateway: one limit for the fleet.
+        case fleet
+        /// In this gateway's memory: each instance enforces the limit on what it serves, and
+        /// checking costs no Redis call (for requests, such as waiting-room polls, that must not).
+        case instance
+    }
+
     public var name: String
     public var key: String
     public var limit: Int
     public var period: Double
     public var burst: Int?
     public var fail: FailMode
+    public var scope: Scope
 
-    enum CodingKeys: String, CodingKey { case name, key, limit, period = "period_s", burst, fail }
+    enum CodingKeys: String, CodingKey { case name, key, limit, period = "period_s", burst, fail, scope }
 
-    public init(name: String, key: String, limit: Int, period: Double, burst: Int? = nil, fail: FailMode = .open) {
+    public init(name: String, key: String, limit: Int, period: Double, burst: Int? = nil, fail: FailMode = .open, scope: Scope = .fleet) {
         self.name = name
         self.key = key
         self.limit = limit
         self.period = period
         self.burst = burst
         self.fail = fail
+        self.scope = scope
     }
 
     public init(from decoder: any Decoder) throws {
@@ -42,7 +53,8 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
             limit: try container.decode(Int.self, forKey: .limit),
             period: try container.decode(Double.self, forKey: .period),
             burst: try container.decodeIfPresent(Int.self, forKey: .burst),
-            fail: try container.decodeIfPresent(FailMode.self, forKey: .fail) ?? .open
+            fail: try container.decodeIfPresent(FailMode.self, forKey: .fail) ?? .open,
+            scope: try container.decodeIfPresent(Scope.self, forKey: .scope) ?? .fleet
         )
     }
 

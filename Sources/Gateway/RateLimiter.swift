@@ -29,7 +29,8 @@ struct RateLimitDecision: Sendable {
 
 /// Distributed GCRA rate limiting: every gateway shares the limits through one Lua script in
 /// Redis. Subjects already over a limit are denied from a local cache until their retry time,
-/// sparing Redis during a stampede.
+/// sparing Redis during a stampede. Rules scoped to the instance are checked in memory first; a
+/// route with only those never calls Redis.
 final class RateLimiter: Sendable {
     static let script = RedisScript(EmbeddedLua.rateLimit)
     static let maximumCachedDenials = 100_000
@@ -37,6 +38,7 @@ final class RateLimiter: Sendable {
     let redis: RedisClient
     let timeout: TimeAmount
     private let deniedUntil = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let instance = InstanceRateLimits()
 
     init(redis: RedisClient, timeout: TimeAmount = .milliseconds(100)) {
         self.redis = redis
@@ -55,6 +57,9 @@ final class RateLimiter: Sendable {
     /// with the Redis reply on `eventLoop`. Never fails: Redis trouble is a decision per the rules' fail modes.
     func check(route: String, rules: [RateLimitRule], subjects: [String], on eventLoop: any EventLoop) -> EventLoopFuture<RateLimitDecision> {
         let keys = zip(rules, subjects).map { Self.key(route: route, rule: $0, subject: $1) }
+        if rules.contains(where: { $0.scope == .instance }) {
+            return checkInstanceFirst(route: route, rules: rules, keys: keys, subjects: subjects, on: eventLoop)
+        }
         if let retryAfter = cachedDenial(keys) {
             return eventLoop.makeSucceededFuture(
                 RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: rules.map { _ in (0, retryAfter) }, cached: true)
@@ -72,6 +77,28 @@ final class RateLimiter: Sendable {
                 let closed = rules.contains { $0.fail == .closed }
                 return RateLimitDecision(verdict: closed ? .unavailable : .allowed, states: rules.map { _ in nil }, failedOpen: !closed)
             }
+    }
+
+    /// The instance-scoped rules in memory, then (when they admit the request) the fleet-wide
+    /// ones in Redis; the states come back in the rules' order.
+    private func checkInstanceFirst(
+        route: String, rules: [RateLimitRule], keys: [String], subjects: [String], on eventLoop: any EventLoop
+    ) -> EventLoopFuture<RateLimitDecision> {
+        let local = rules.indices.filter { rules[$0].scope == .instance }
+        let fleet = rules.indices.filter { rules[$0].scope == .fleet }
+        let checked = instance.check(rules: local.map { rules[$0] }, keys: local.map { keys[$0] })
+        var states: [(remaining: Int, reset: Int)?] = rules.map { _ in nil }
+        for (position, index) in local.enumerated() { states[index] = checked.states[position] }
+        if let retryAfter = checked.retryAfter {
+            return eventLoop.makeSucceededFuture(RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: states))
+        }
+        guard !fleet.isEmpty else { return eventLoop.makeSucceededFuture(RateLimitDecision(verdict: .allowed, states: states)) }
+        return check(route: route, rules: fleet.map { rules[$0] }, subjects: fleet.map { subjects[$0] }, on: eventLoop).map { decision in
+            var combined = decision
+            combined.states = states
+            for (position, index) in fleet.enumerated() { combined.states[index] = decision.states[position] }
+            return combined
+        }
     }
 
     /// ``check(route:rules:subjects:on:)`` for async callers.

@@ -21,7 +21,7 @@ public struct QueueKeys: Sendable, Hashable {
     public var waiting: String { prefix + "waiting" }
     /// Sorted set: waiting visitors by last poll time.
     public var seen: String { prefix + "seen" }
-    /// Sorted set: visitors who joined before the room opened.
+    /// Sorted set: visitors who joined before the room opened, by their draw.
     public var prequeue: String { prefix + "prequeue" }
     /// Hash: each visitor's state.
     public var visitors: String { prefix + "visitors" }
@@ -31,9 +31,11 @@ public struct QueueKeys: Sendable, Hashable {
     public var stats: String { prefix + "stats" }
     /// Sorted set: recent releases, for the observed rate.
     public var releases: String { prefix + "releases" }
+    /// Sorted set: visitors whose place or pass ended, by when, until their state is pruned.
+    public var ended: String { prefix + "ended" }
 
     /// Every key of the room, for deleting it.
-    public var all: [String] { [room, sequence, waiting, seen, prequeue, visitors, active, stats, releases] }
+    public var all: [String] { [room, sequence, waiting, seen, prequeue, visitors, active, stats, releases, ended] }
 
     /// Set of every event id that has a room (not hash-tagged: it is never used inside a script).
     public static let rooms = "bk:rooms"

@@ -6,6 +6,11 @@ import ServiceLifecycle
 /// No leader is elected: the release script accrues admissions from Redis time since the last
 /// release by anyone, so the fleet releases at each room's rate however many gateways call.
 public struct QueueReleaser: Service {
+    /// Entries one release call may pop (and silent visitors, expired passes, ended states it may clear).
+    static let batch = 250
+    /// Release calls per room per tick at most.
+    static let maximumRounds = 40
+
     public let room: WaitingRoom
     public let interval: Duration
     public let logger: Logger
@@ -34,7 +39,14 @@ public struct QueueReleaser: Service {
         }
         for event in events {
             do {
-                let result = try await room.release(event: event)
+                // Small calls, repeated while one stops at its bound: Redis serves others in between.
+                var result = try await room.release(event: event, maxBatch: Self.batch)
+                var rounds = 1
+                while result.more, rounds < Self.maximumRounds {
+                    QueueMetrics.record(event: event, result)
+                    result = try await room.release(event: event, maxBatch: Self.batch)
+                    rounds += 1
+                }
                 QueueMetrics.record(event: event, result)
                 if result.admitted > 0 || result.abandoned > 0 {
                     logger.debug("released", metadata: [

@@ -101,13 +101,17 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
 public struct RoomDescription: Sendable, Codable, Hashable {
     public var event: String
     public var configuration: RoomConfiguration
-    /// Whether the pre-queue has been shuffled in.
+    /// Whether `opens_at` has passed and the pre-queue is served ahead of the queue.
     public var opened: Bool
-    /// The shuffle seed, reported once the room has opened.
+    /// Hex SHA-256 of the pre-queue's seed, published from the room's creation.
+    public var seedCommitment: String?
+    /// The pre-queue's seed, revealed once the room has opened: a pre-queue visitor's draw is the
+    /// first 13 hex digits of SHA-1(`seed:visitor`) as a number, lowest first.
     public var seed: String?
+    /// Places in the pre-queue when the room opened.
     public var prequeueSize: Int?
 
     enum CodingKeys: String, CodingKey {
-        case event, configuration, opened, seed, prequeueSize = "prequeue_size"
+        case event, configuration, opened, seed, seedCommitment = "seed_commitment", prequeueSize = "prequeue_size"
     }
 }

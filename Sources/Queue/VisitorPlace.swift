@@ -58,6 +58,25 @@ public struct JoinResult: Sendable, Hashable {
     /// False when the visitor already had this place.
     public var joined: Bool
     public var place: VisitorPlace
+    /// Where a waiting or pre-queue visitor is filed, for answering their polls from a snapshot.
+    public var spot: QueueSpot?
+}
+
+/// Where a waiting or pre-queue visitor is filed in Redis: the line and their score in it (the
+/// join sequence in the queue, the draw in the pre-queue). Scores only grow along a line, so a
+/// snapshot of each line's ends tells a visitor's rank without asking Redis.
+public struct QueueSpot: Sendable, Hashable {
+    public enum Line: String, Sendable, Hashable {
+        case queue = "w", prequeue = "p"
+    }
+
+    public var line: Line
+    public var score: Int64
+
+    public init(line: Line, score: Int64) {
+        self.line = line
+        self.score = score
+    }
 }
 
 /// The outcome of one release call.
@@ -67,6 +86,8 @@ public struct ReleaseResult: Sendable, Hashable {
     public var waiting: Int
     public var active: Int
     public var observedRate: Double
+    /// A step of the call stopped at its bound: there is more to do now.
+    public var more: Bool = false
 }
 
 /// Figures of a room, for operators.

@@ -8,7 +8,7 @@ import Tokens
 /// as a cookie for browsers and in the join response for API clients. Visitor ids from tickets
 /// are prefixed `t:`, those of logged-in users `u:`, so the two can never collide.
 public struct VisitorTickets: Sendable {
-    private let key: SymmetricKey
+    let key: SymmetricKey
 
     /// - Parameter secret: at least 32 bytes, shared by every gateway.
     public init(secret: [UInt8]) {

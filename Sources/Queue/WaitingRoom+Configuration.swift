@@ -1,14 +1,33 @@
+import Crypto
 import Redis
 
 extension WaitingRoom {
     /// Creates or replaces the event's room settings; every gateway sees them at its next call.
+    /// A new room draws the secret seed of its pre-queue lottery, kept for the room's life.
     public func configure(event: String, _ configuration: RoomConfiguration) async throws(QueueError) {
         let keys = try Self.keys(event)
         try configuration.validate()
         var command = RedisCommand("HSET", [keys.room])
         for field in configuration.redisFields { command.append(field) }
         try await send(command)
+        try await send(RedisCommand("HSETNX", [keys.room, "seed", Self.newSeed()]))
         try await send(RedisCommand("SADD", [QueueKeys.rooms, event]))
+    }
+
+    /// Hex SHA-256 of `seed`: the commitment published before the seed is revealed.
+    public static func commitment(toSeed seed: String) -> String {
+        SHA256.hash(data: Array(seed.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    static func newSeed() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in
+            let word = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - word.count) + word
+        }.joined()
     }
 
     /// Changes only the mode (pause, resume, open, close).
@@ -18,7 +37,7 @@ extension WaitingRoom {
         try await send(RedisCommand("HSET", [keys.room, "mode", mode.rawValue]))
     }
 
-    /// The room's settings and, once it has opened, the pre-queue's seed.
+    /// The room's settings, the commitment to its pre-queue's seed and, once it has opened, the seed.
     public func describe(event: String) async throws(QueueError) -> RoomDescription {
         let keys = try Self.keys(event)
         let reply = try await send(RedisCommand("HGETALL", [keys.room]))
@@ -27,6 +46,7 @@ extension WaitingRoom {
         let opened = hash["opened"] == "1"
         return RoomDescription(
             event: event, configuration: configuration, opened: opened,
+            seedCommitment: hash["seed"].map(Self.commitment(toSeed:)),
             seed: opened ? hash["seed"] : nil, prequeueSize: opened ? hash["prequeue_size"].flatMap { Int($0) } : nil
         )
     }
@@ -37,10 +57,11 @@ extension WaitingRoom {
         return (reply.array ?? []).compactMap(\.string).sorted()
     }
 
-    /// Deletes the room and everyone's place in it.
+    /// Deletes the room and everyone's place in it (freed in Redis's background, so a crowded
+    /// room does not block it).
     public func delete(event: String) async throws(QueueError) {
         let keys = try Self.keys(event)
-        try await send(RedisCommand("DEL", keys.all))
+        try await send(RedisCommand("UNLINK", keys.all))
         try await send(RedisCommand("SREM", [QueueKeys.rooms, event]))
     }
 

@@ -34,18 +34,21 @@ public struct WaitingRoom: Sendable {
             observed: fields.count > 5 ? fields[5].double ?? 0 : 0
         )
         let place: VisitorPlace
+        var spot: QueueSpot?
         switch state {
         case "waiting":
             let rank = fields[2].int ?? 0
             place = .waiting(position: rank + 1, ahead: rank, waitingCount: fields[3].int ?? 0, rates: rates)
+            spot = Self.spot(fields, at: 6)
         case "prequeue":
             place = .prequeue(opensAt: Int64(fields[2].int ?? 0), prequeueCount: fields[3].int ?? 0, idleTimeout: fields.count > 6 ? fields[6].int ?? 0 : 0)
+            spot = Self.spot(fields, at: 7)
         case "admitted":
             place = .admitted(Admission(number: fields[3].int ?? 0, expiresAt: Int64(fields[2].int ?? 0)))
         default:
             throw .unavailable("unexpected join state \(state)")
         }
-        return JoinResult(joined: joined == 1, place: place)
+        return JoinResult(joined: joined == 1, place: place, spot: spot)
     }
 
     /// The visitor's place; polling also keeps it (a visitor who stops polling loses it).
@@ -54,7 +57,7 @@ public struct WaitingRoom: Sendable {
     public func status(event: String, visitor: String) async throws(QueueError) -> VisitorPlace {
         let keys = try Self.keys(event)
         let reply = try await run(Self.statusScript, event: event, keys: [
-            keys.room, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.stats,
+            keys.room, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.stats, keys.ended,
         ], arguments: [visitor])
         guard let fields = reply.array, let state = fields.first?.string else {
             throw .unavailable("unexpected status reply \(reply)")
@@ -85,17 +88,19 @@ public struct WaitingRoom: Sendable {
         return reply.int == 1
     }
 
-    /// Releases what the room's rate allows since the last release by anyone.
-    public func release(event: String, maxBatch: Int = 1000) async throws(QueueError) -> ReleaseResult {
+    /// Releases what the room's rate allows since the last release by anyone, popping at most
+    /// `maxBatch` entries, and sweeps silent visitors, frees expired passes and prunes the states
+    /// of visitors whose place or pass ended more than `keepEnded` ago (at most `maxBatch` of each
+    /// per call, so no call does work proportional to the crowd; `more` says a bound was hit).
+    public func release(event: String, maxBatch: Int = 1000, keepEnded: Duration = .seconds(600)) async throws(QueueError) -> ReleaseResult {
         let keys = try Self.keys(event)
-        let seed = (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 16) }.joined()
         let reply = try await run(Self.releaseScript, event: event, keys: [
-            keys.room, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active, keys.stats, keys.releases,
-        ], arguments: [seed, maxBatch])
-        guard let fields = reply.array, fields.count == 5 else { throw .unavailable("unexpected release reply \(reply)") }
+            keys.room, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active, keys.stats, keys.releases, keys.ended,
+        ], arguments: [maxBatch, Int(keepEnded / .milliseconds(1))])
+        guard let fields = reply.array, fields.count == 6 else { throw .unavailable("unexpected release reply \(reply)") }
         return ReleaseResult(
             admitted: fields[0].int ?? 0, abandoned: fields[1].int ?? 0, waiting: fields[2].int ?? 0,
-            active: fields[3].int ?? 0, observedRate: fields[4].double ?? 0
+            active: fields[3].int ?? 0, observedRate: fields[4].double ?? 0, more: fields[5].int == 1
         )
     }
 
@@ -113,6 +118,14 @@ public struct WaitingRoom: Sendable {
             configuredRate: description.configuration.releaseRate, observedRate: fields[5].double ?? 0,
             oldestWaitMilliseconds: fields[6].int ?? 0
         )
+    }
+
+    /// The line and score at `index` and `index + 1` of a join reply.
+    static func spot(_ fields: [RedisValue], at index: Int) -> QueueSpot? {
+        guard fields.count > index + 1, let line = fields[index].string.flatMap(QueueSpot.Line.init(rawValue:)),
+              let score = fields[index + 1].string.flatMap({ Int64($0) })
+        else { return nil }
+        return QueueSpot(line: line, score: score)
     }
 
     static func keys(_ event: String) throws(QueueError) -> QueueKeys {

@@ -56,6 +56,41 @@ struct FloodLimitTests {
         }
     }
 
+    @Test("an instance-scoped poll limit: 429 with Retry-After past the burst, per address, and no bucket in Redis")
+    func instanceScopedPollLimit() async throws {
+        let route = Self.unique("status")
+        let rule = RateLimitRule(name: "polls-per-address", key: "ip", limit: 2, period: 1, burst: 10, scope: .instance)
+        let routes = RouteTable(routes: [
+            ProxyRoute(name: route, prefix: "/api/v1/queue/*/status", methods: ["GET"], upstreams: [], authentication: .none, rateLimits: [rule], local: true),
+        ], trustedProxies: ["127.0.0.1/32"])
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused), routes: routes) { fixture in
+            try await fixture.application.test(.live) { client in
+                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                let headers: HTTPFields = [
+                    HTTPField.Name("Visitor-Ticket")!: try #require(joined.json["ticket"] as? String),
+                    HTTPField.Name("Queue-Place")!: try #require(joined.json["place"] as? String),
+                    Self.forwardedFor: "198.51.100.8",
+                ]
+                var answered = 0
+                var limited: [TestResponse] = []
+                for _ in 0..<30 {
+                    let response = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: headers)
+                    if response.status == .ok { answered += 1 }
+                    if response.status == .tooManyRequests { limited.append(response) }
+                }
+                #expect((10...12).contains(answered), "the burst, and what refilled meanwhile: \(answered)")
+                #expect(answered + limited.count == 30)
+                #expect(limited.allSatisfy { $0.headers[.retryAfter].flatMap(Int.init) != nil && $0.problem != nil })
+                #expect(limited.first?.headers[HTTPField.Name("RateLimit-Policy")!]?.contains("polls-per-address") == true)
+                var other = headers
+                other[Self.forwardedFor] = "203.0.113.10"
+                #expect(try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: other).status == .ok)
+                let buckets = try await fixture.redis.send("KEYS", "bk:{rl:\(route)}:*").array ?? []
+                #expect(buckets.isEmpty, "the buckets live in the gateway's memory")
+            }
+        }
+    }
+
     @Test("40 registrations from one address: 429s, while a login from another address answers in under a second")
     func registrationFlood() async throws {
         try await withAccounts { accounts in

@@ -20,6 +20,7 @@ struct GatewayFixture {
     var room: WaitingRoom { components.room }
     var keys: SigningKeyRing { components.passKeys }
     var configuration: GatewayConfiguration { components.configuration }
+    var tickets: VisitorTickets { VisitorTickets(secret: configuration.visitorTicketSecret) }
 
     static let adminToken = "test-admin-token-0123456789"
 

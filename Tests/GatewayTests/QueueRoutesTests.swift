@@ -141,6 +141,37 @@ struct QueueRoutesTests {
         }
     }
 
+    @Test("draw: the seed's commitment before opens_at, the matching seed and pre-queue size after; unknown room 404")
+    func draw() async throws {
+        let opensAt = Int64(Date().timeIntervalSince1970 * 1000) + 1_500
+        try await GatewayFixture.with(RoomConfiguration(mode: .queue, releaseRate: 10, opensAt: opensAt)) { fixture in
+            try await fixture.application.test(.router) { client in
+                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                #expect(joined.json["status"] as? String == "prequeue")
+                let before = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/draw", method: .get)
+                #expect(before.status == .ok)
+                #expect(before.headers[.cacheControl] == "no-store")
+                let commitment = try #require(before.json["seed_commitment"] as? String)
+                #expect(commitment.count == 64)
+                #expect(before.json["seed"] == nil, "the seed stays secret until opens_at")
+                #expect(before.json["opened"] as? Bool == false)
+
+                while Int64(Date().timeIntervalSince1970 * 1000) < opensAt + 50 { try await Task.sleep(for: .milliseconds(50)) }
+                _ = try await fixture.room.release(event: fixture.event)
+                let after = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/draw", method: .get)
+                let seed = try #require(after.json["seed"] as? String)
+                #expect(WaitingRoom.commitment(toSeed: seed) == commitment)
+                #expect(after.json["seed_commitment"] as? String == commitment)
+                #expect(after.json["prequeue_size"] as? Int == 1)
+                #expect((after.json["rule"] as? String)?.contains("SHA-1") == true)
+
+                let unknown = try await client.execute(uri: "/api/v1/queue/no-such-room-\(UUID().uuidString.prefix(8).lowercased())/draw", method: .get)
+                #expect(unknown.status == .notFound)
+                #expect(unknown.headers[.contentType] == "application/problem+json")
+            }
+        }
+    }
+
     @Test("JWKS publishes the ES256 public keys by kid")
     func jwks() async throws {
         try await GatewayFixture.with { fixture in

@@ -157,7 +157,7 @@ struct WaitingRoomTests {
         }
     }
 
-    @Test("the pre-queue is shuffled into a permutation reproducible from the reported seed")
+    @Test("the pre-queue is drawn from a seed committed in advance; the revealed seed reproduces positions and admissions")
     func prequeue() async throws {
         let opensAt = Int64(Date().timeIntervalSince1970 * 1000) + 4_000
         try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 5_000, opensAt: opensAt)) { room, event in
@@ -172,26 +172,44 @@ struct WaitingRoomTests {
                     return
                 }
             }
-            #expect(try await room.describe(event: event).seed == nil, "the seed is not known before opening")
+            let before = try await room.describe(event: event)
+            #expect(before.seed == nil, "the seed is not known before opening")
+            let commitment = try #require(before.seedCommitment)
             while Int64(Date().timeIntervalSince1970 * 1000) < opensAt + 50 { try await Task.sleep(for: .milliseconds(50)) }
-            let late = (0..<50).map { "late\($0)" }
-            for visitor in late { _ = try await room.join(event: event, visitor: visitor) }
-            try await QueueTestSupport.drain(room, event: event)
+            _ = try await room.release(event: event)
 
             let description = try await room.describe(event: event)
             let seed = try #require(description.seed)
+            #expect(WaitingRoom.commitment(toSeed: seed) == commitment, "the revealed seed is the one committed to")
             #expect(description.opened)
             #expect(description.prequeueSize == early.count)
+            let expected = early.sorted { sha1Hex("\(seed):\($0)") < sha1Hex("\(seed):\($1)") }
+            #expect(expected != early, "the draw changed the order")
+            for (index, visitor) in expected.enumerated() {
+                guard case .waiting(let position, _, let count, _) = try await room.status(event: event, visitor: visitor) else {
+                    Issue.record("\(visitor) is not waiting after the opening")
+                    return
+                }
+                #expect(position == index + 1 && count == early.count, "\(visitor): position \(position) of \(count)")
+            }
+
+            let late = (0..<50).map { "late\($0)" }
+            for visitor in late {
+                guard case .waiting(let position, _, _, _) = try await room.join(event: event, visitor: visitor).place else {
+                    Issue.record("\(visitor) is not waiting")
+                    return
+                }
+                #expect(position > early.count, "later arrivals queue behind the whole pre-queue")
+            }
+            try await QueueTestSupport.drain(room, event: event)
             var admissionOrder: [(Int, String)] = []
             for visitor in early + late {
                 let admission = try #require(try await room.status(event: event, visitor: visitor).admission)
                 admissionOrder.append((admission.number, visitor))
             }
             let order = admissionOrder.sorted { $0.0 < $1.0 }.map(\.1)
-            let expected = early.sorted { sha1Hex("\(seed):\($0)") < sha1Hex("\(seed):\($1)") }
             #expect(Array(order.prefix(early.count)) == expected)
             #expect(Array(order.suffix(late.count)) == late, "later arrivals follow in join order")
-            #expect(expected != early, "the shuffle changed the order")
         }
     }
 

@@ -1,9 +1,13 @@
--- wrk: status polls by visitors who already joined; tickets come from the file in $TICKETS.
-local tickets = {}
+-- wrk: status polls by visitors who already joined; the file in $TICKETS has a line per visitor,
+-- "ticket" or "ticket<TAB>place token" (with a place token, the gateway answers from its room snapshot).
+local visitors = {}
 for line in io.lines(os.getenv("TICKETS")) do
-    tickets[#tickets + 1] = line
+    local ticket, place = line:match("^([^\t]+)\t?(.*)$")
+    local headers = { ["Visitor-Ticket"] = ticket }
+    if place ~= "" then headers["Queue-Place"] = place end
+    visitors[#visitors + 1] = headers
 end
 
 request = function()
-    return wrk.format("GET", wrk.path, { ["Visitor-Ticket"] = tickets[math.random(#tickets)] })
+    return wrk.format("GET", wrk.path, visitors[math.random(#visitors)])
 end

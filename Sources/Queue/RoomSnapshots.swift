@@ -1,0 +1,119 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The room snapshots of one gateway: each room's snapshot is read at most once a `tick` and
+/// shared by every poll this gateway answers; the polls it answers are recorded as signs of life
+/// with the next read, one call per room per tick. Runs as a service that keeps the rooms polled
+/// in the last few seconds fresh; a request that finds its room's snapshot stale reads it itself,
+/// sharing that read with every other request waiting for the same room.
+public final class RoomSnapshots: Service, Sendable {
+    public let room: WaitingRoom
+    public let tick: Duration
+    let logger: Logger
+    private let rooms = Mutex<[String: Entry]>([:])
+    private let readCount = Atomic<Int>(0)
+    private let answerCount = Atomic<Int>(0)
+
+    /// Snapshot calls this gateway has made to Redis so far.
+    public var reads: Int { readCount.load(ordering: .relaxed) }
+    /// Polls this gateway has answered from snapshots so far.
+    public var answers: Int { answerCount.load(ordering: .relaxed) }
+
+    struct Entry {
+        var snapshot: RoomSnapshot?
+        var polls: Set<String> = []
+        var reading: Task<RoomSnapshot, any Error>?
+        var askedAt: ContinuousClock.Instant
+    }
+
+    public init(room: WaitingRoom, tick: Duration = .milliseconds(250), logger: Logger) {
+        self.room = room
+        self.tick = tick
+        self.logger = logger
+    }
+
+    /// The place of `visitor`, filed at `spot`, from the room's snapshot, recording the poll as a
+    /// sign of life; nil when only Redis can tell.
+    public func place(event: String, visitor: String, spot: QueueSpot) async throws(QueueError) -> VisitorPlace? {
+        let snapshot = try await snapshot(event: event)
+        guard let place = snapshot.place(of: spot) else { return nil }
+        rooms.withLock { rooms in rooms[event]?.polls.insert(visitor) }
+        answerCount.add(1, ordering: .relaxed)
+        return place
+    }
+
+    /// The room's snapshot, no older than a tick.
+    public func snapshot(event: String) async throws(QueueError) -> RoomSnapshot {
+        let now = ContinuousClock.now
+        let (fresh, reading): (RoomSnapshot?, Task<RoomSnapshot, any Error>) = rooms.withLock { rooms in
+            var entry = rooms[event] ?? Entry(askedAt: now)
+            entry.askedAt = now
+            defer { rooms[event] = entry }
+            if let snapshot = entry.snapshot, now - snapshot.takenAt <= tick { return (snapshot, Task { snapshot }) }
+            if let reading = entry.reading { return (nil, reading) }
+            let task = Task { try await self.read(event: event) }
+            entry.reading = task
+            return (nil, task)
+        }
+        if let fresh { return fresh }
+        do {
+            return try await reading.value
+        } catch let error as QueueError {
+            throw error
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+
+    /// Reads the room's snapshot, recording the polls answered since the last read.
+    private func read(event: String) async throws(QueueError) -> RoomSnapshot {
+        var polls = rooms.withLock { rooms in
+            defer { rooms[event]?.polls = [] }
+            return Array(rooms[event]?.polls ?? [])
+        }
+        do {
+            var snapshot: RoomSnapshot
+            repeat {
+                let batch = Array(polls.prefix(WaitingRoom.pollsPerSnapshotCall))
+                polls.removeFirst(batch.count)
+                readCount.add(1, ordering: .relaxed)
+                snapshot = try await room.snapshot(event: event, recordingPollsOf: batch)
+            } while !polls.isEmpty
+            rooms.withLock { rooms in
+                rooms[event]?.snapshot = snapshot
+                rooms[event]?.reading = nil
+            }
+            return snapshot
+        } catch {
+            rooms.withLock { rooms in
+                rooms[event]?.reading = nil
+                if case .roomNotFound = error { rooms[event]?.snapshot = nil }
+            }
+            throw error
+        }
+    }
+
+    /// Every tick, reads the snapshot of each room polled in the last `keepWarm` and forgets
+    /// rooms nobody asked about since.
+    public func run() async throws {
+        let keepWarm = Duration.seconds(5)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let now = ContinuousClock.now
+            let events = rooms.withLock { rooms in
+                rooms = rooms.filter { now - $0.value.askedAt <= keepWarm || !$0.value.polls.isEmpty }
+                return rooms.compactMap { $0.value.reading == nil ? $0.key : nil }
+            }
+            for event in events {
+                do {
+                    _ = try await read(event: event)
+                } catch .roomNotFound {
+                    rooms.withLock { _ = $0.removeValue(forKey: event) }
+                } catch {
+                    logger.warning("room snapshot failed", metadata: ["event": "\(event)", "error": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: tick)
+        }
+    }
+}
