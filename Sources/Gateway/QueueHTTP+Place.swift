@@ -11,6 +11,11 @@ extension QueueHTTP {
         Cookie(name: Self.placeCookieName(event: event), value: token, maxAge: 86_400, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
     }
 
+    /// The signed place token of a visitor filed at `spot`.
+    func placeToken(event: String, visitor: String, spot: QueueSpot) -> String {
+        tickets.placeToken(event: event, visitor: visitor, spot: spot)
+    }
+
     /// The visitor's spot from a genuine place token (header `Queue-Place`, else the cookie).
     func spot(of request: Request, event: String, visitor: String) -> QueueSpot? {
         for token in [request.headers[Self.placeHeader], request.cookies[Self.placeCookieName(event: event)]?.value].compactMap({ $0 }) {

@@ -26,8 +26,9 @@ extension QueueHTTP {
         let result = try await room.join(event: event, visitor: identity.visitor, proof: try proof(of: request, event: event))
         var body = try await body(event: event, visitor: identity.visitor, place: result.place, ticket: identity.ticket)
         if let spot = result.spot {
-            body.place = tickets.placeToken(event: event, visitor: identity.visitor, spot: spot)
-            response.setCookie(placeCookie(event: event, token: body.place!))
+            let token = placeToken(event: event, visitor: identity.visitor, spot: spot)
+            body.place = token
+            response.setCookie(placeCookie(event: event, token: token))
         }
         if let pass = body.pass, let expires = body.passExpiresAt {
             response.setCookie(passCookie(event: event, pass: pass, expiresAt: expires * 1000))

@@ -22,6 +22,7 @@ extension QueueHTTP {
         do {
             let joined = try await room.join(event: event, visitor: identity.visitor)
             body = try await self.body(event: event, visitor: identity.visitor, place: joined.place)
+            if let spot = joined.spot { cookies.append(placeCookie(event: event, token: placeToken(event: event, visitor: identity.visitor, spot: spot))) }
         } catch QueueError.proofRequired {
             // The page solves a challenge in a Web Worker, joins with it, then loads again.
             var response = Self.html(WaitingRoomHTML.render(event: event, body: QueuePlaceBody(status: "proof")))

@@ -23,7 +23,7 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
     public var passTTL: Int
     /// Seconds a waiting visitor may go without polling before losing the place.
     public var idleTimeout: Int
-    /// Unix time in milliseconds at which the room opens; those who join before are shuffled.
+    /// Unix time in milliseconds at which the room opens; those who join before are drawn by lottery.
     public var opensAt: Int64?
     /// Where admitted visitors are sent (their pass goes in a cookie).
     public var targetURL: String?

@@ -46,17 +46,18 @@ public final class RoomSnapshots: Service, Sendable {
     /// The room's snapshot, no older than a tick.
     public func snapshot(event: String) async throws(QueueError) -> RoomSnapshot {
         let now = ContinuousClock.now
-        let (fresh, reading): (RoomSnapshot?, Task<RoomSnapshot, any Error>) = rooms.withLock { rooms in
+        let (fresh, reading): (RoomSnapshot?, Task<RoomSnapshot, any Error>?) = rooms.withLock { rooms in
             var entry = rooms[event] ?? Entry(askedAt: now)
             entry.askedAt = now
             defer { rooms[event] = entry }
-            if let snapshot = entry.snapshot, now - snapshot.takenAt <= tick { return (snapshot, Task { snapshot }) }
+            if let snapshot = entry.snapshot, now - snapshot.takenAt <= tick { return (snapshot, nil) }
             if let reading = entry.reading { return (nil, reading) }
             let task = Task { try await self.read(event: event) }
             entry.reading = task
             return (nil, task)
         }
         if let fresh { return fresh }
+        guard let reading else { throw .unavailable("no snapshot read for \(event)") }
         do {
             return try await reading.value
         } catch let error as QueueError {

@@ -86,6 +86,25 @@ struct RoomSnapshotTests {
         }
     }
 
+    @Test("the waiting-room page hands over the place token by cookie, and polls with it are answered from the snapshot")
+    func pageSetsPlaceCookie() async throws {
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 10)) { fixture in
+            try await fixture.application.test(.router) { client in
+                let page = try await client.execute(uri: "/waiting-room/\(fixture.event)", method: .get)
+                #expect(page.status == .ok)
+                let ticket = try #require(page.cookie("br_visitor"))
+                let place = try #require(page.cookie("br_place_\(fixture.event)"))
+                let answersBefore = fixture.components.snapshots.answers
+                let status = try await client.execute(
+                    uri: "/api/v1/queue/\(fixture.event)/status", method: .get,
+                    headers: [.cookie: "br_visitor=\(ticket); br_place_\(fixture.event)=\(place)"]
+                )
+                #expect(status.json["position"] as? Int == 1)
+                #expect(fixture.components.snapshots.answers == answersBefore + 1)
+            }
+        }
+    }
+
     @Test("a place token is worth nothing to another visitor, another room, or once altered; reaching the head asks Redis")
     func tokensAndHead() async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 1_000)) { fixture in
