@@ -3,7 +3,7 @@ import ServiceKit
 
 extension BookingError: ProblemConvertible {
     public var problem: ProblemDetails {
-        let base = "https://booking-rush.dev/problems/"
+        let base = ProblemDetails.typeBase
         return switch self {
         case .eventNotFound: ProblemDetails(status: .notFound, type: base + "event-not-found", title: "No such event")
         case .zoneNotFound: ProblemDetails(status: .notFound, type: base + "zone-not-found", title: "No such zone")

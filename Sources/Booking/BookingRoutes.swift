@@ -62,7 +62,7 @@ struct BookingRoutes: Sendable {
         let bookings = router.group("api/v1/bookings")
         bookings.post("reserve") { request, context -> Response in
             let user = try GatewayIdentity.require(request, key: key)
-            let body = try await request.decode(as: ReserveRequest.self, context: context)
+            let body = try await request.decodeBody(as: ReserveRequest.self, context: context)
             let id = "\(body.eventID):\(Self.bookingID(user: user.userID, idempotencyKey: request.headers[Self.idempotencyKey]))"
             let hold = try await inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id)
             let booking = BookingBody(

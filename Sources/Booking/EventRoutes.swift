@@ -71,7 +71,7 @@ struct EventRoutes: Sendable {
         events.post { request, context -> Response in
             let user = try GatewayIdentity.require(request, key: key)
             guard user.has(anyOf: Self.editors) else { throw BookingError.forbidden }
-            let event = try await request.decode(as: CatalogEvent.self, context: context)
+            let event = try await request.decodeBody(as: CatalogEvent.self, context: context)
             try event.validate()
             do {
                 try await catalog.create(event, organizer: user.userID)
@@ -86,7 +86,7 @@ struct EventRoutes: Sendable {
             let user = try GatewayIdentity.require(request, key: key)
             let id = try context.parameters.require("id")
             try await authorizeEditor(user, of: id)
-            let change = try await request.decode(as: CatalogEventChange.self, context: context)
+            let change = try await request.decodeBody(as: CatalogEventChange.self, context: context)
             try change.validate()
             do {
                 try await catalog.update(event: id, change)

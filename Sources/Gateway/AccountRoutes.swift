@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceKit
 
 struct Credentials: Decodable {
     var email: String
@@ -51,7 +52,7 @@ struct AccountRoutes: Sendable {
     func addRoutes(to router: Router<GatewayRequestContext>) {
         let auth = router.group("api/v1/auth")
         auth.post("register") { request, context -> Response in
-            let credentials = try await request.decode(as: Credentials.self, context: context)
+            let credentials = try await request.decodeBody(as: Credentials.self, context: context)
             let account = try await registrations.run {
                 try await accounts.register(email: credentials.email, password: credentials.password)
             }
@@ -60,7 +61,7 @@ struct AccountRoutes: Sendable {
             return response
         }
         auth.post("login") { request, context -> TokenBody in
-            let credentials = try await request.decode(as: Credentials.self, context: context)
+            let credentials = try await request.decodeBody(as: Credentials.self, context: context)
             let address = addresses.clientAddress(peer: context.remoteAddress, headers: request.headers)
             let email = (try? AccountStore.normalised(credentials.email)) ?? credentials.email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
             let decision = await limiter.check(route: loginLimits, subjects: ["ip:\(address)", "e:\(email)"])
@@ -74,12 +75,12 @@ struct AccountRoutes: Sendable {
             return try await tokenBody(for: account, refreshToken: try await accounts.issueRefreshToken(for: account))
         }
         auth.post("refresh") { request, context -> TokenBody in
-            let body = try await request.decode(as: RefreshRequest.self, context: context)
+            let body = try await request.decodeBody(as: RefreshRequest.self, context: context)
             let (account, next) = try await accounts.rotate(refreshToken: body.refreshToken)
             return try await tokenBody(for: account, refreshToken: next)
         }
         auth.post("logout") { request, context -> Response in
-            let body = try await request.decode(as: RefreshRequest.self, context: context)
+            let body = try await request.decodeBody(as: RefreshRequest.self, context: context)
             try await accounts.revoke(refreshToken: body.refreshToken)
             return Response(status: .noContent)
         }
@@ -95,7 +96,7 @@ struct AccountRoutes: Sendable {
     func addAdminRoutes(to admin: RouterGroup<GatewayRequestContext>) {
         admin.put("accounts/:id/roles") { request, context -> AccountBody in
             guard let id = UUID(uuidString: try context.parameters.require("id")) else { throw AccountError.notFound }
-            let body = try await request.decode(as: RolesRequest.self, context: context)
+            let body = try await request.decodeBody(as: RolesRequest.self, context: context)
             return AccountBody(try await accounts.setRoles(id: id, roles: body.roles))
         }
     }

@@ -1,4 +1,5 @@
 import Hummingbird
+import ServiceKit
 import Queue
 import Tokens
 
@@ -18,7 +19,7 @@ struct RotatedKeyBody: ResponseEncodable {
     var kid: String
 }
 
-/// `/admin/v1`: rooms (configuration, pause/resume/close, stats), this instance's traffic, and
+/// `/admin/v1`: rooms (configuration replaced by `PUT` or changed field by field by `PATCH`, pause/resume/close, stats), this instance's traffic, and
 /// pass-key rotation.
 struct AdminRoutes: Sendable {
     let room: WaitingRoom
@@ -42,8 +43,15 @@ struct AdminRoutes: Sendable {
         }
         admin.put("rooms/:event") { request, context in
             let event = try context.parameters.require("event")
-            let configuration = try await request.decode(as: RoomConfiguration.self, context: context)
+            let configuration = try await request.decodeBody(as: RoomConfiguration.self, context: context)
             try await room.configure(event: event, configuration)
+            return AdminRoomBody(room: try await room.describe(event: event))
+        }
+        admin.patch("rooms/:event") { request, context in
+            let event = try context.parameters.require("event")
+            let patch = try await request.decodeBody(as: RoomConfigurationPatch.self, context: context)
+            let current = try await room.describe(event: event).configuration
+            try await room.configure(event: event, patch.applied(to: current))
             return AdminRoomBody(room: try await room.describe(event: event))
         }
         admin.delete("rooms/:event") { _, context in

@@ -5,7 +5,7 @@ import Tokens
 
 /// Where every gateway error becomes an HTTP problem: the one mapping of typed errors to statuses.
 enum GatewayProblem {
-    static let base = "https://booking-rush.dev/problems/"
+    static let base = ProblemDetails.typeBase
 
     static func make(_ status: HTTPResponse.Status, _ slug: String, _ title: String, _ detail: String?, headers: HTTPFields = [:]) -> ProblemDetails {
         ProblemDetails(status: status, type: base + slug, title: title, detail: detail, headers: headers)

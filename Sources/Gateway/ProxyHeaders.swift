@@ -13,18 +13,21 @@ enum ProxyHeaders {
         var kept = HTTPHeaders()
         kept.reserveCapacity(fields.count)
         for (name, value) in fields where !isHopByHop(name) {
-            if nominated.isEmpty || !nominated.contains(name.lowercased()) { kept.add(name: name, value: value) }
+            if nominated.isEmpty || !nominated.contains(where: { name.equalsIgnoringASCIICase(lowercased: $0) }) { kept.add(name: name, value: value) }
         }
         return kept
     }
 
-    /// The lower-cased field names listed by `Connection`, besides `close` and `keep-alive`.
-    static func nominatedHopByHop(_ fields: HTTPHeaders) -> Set<String> {
-        var named = Set<String>()
+    /// The lower-cased field names listed by `Connection`, besides `close` and `keep-alive`:
+    /// usually none, found without Foundation or an allocation per token.
+    static func nominatedHopByHop(_ fields: HTTPHeaders) -> [String] {
+        var named: [String] = []
         for value in fields["connection"] {
-            for token in value.split(separator: ",") {
-                let name = token.trimmingCharacters(in: .whitespaces).lowercased()
-                if name != "close", name != "keep-alive" { named.insert(name) }
+            for token in value.utf8.split(separator: UInt8(ascii: ",")) {
+                let trimmed = token.drop(while: { $0 == 0x20 || $0 == 0x09 }).reversed().drop(while: { $0 == 0x20 || $0 == 0x09 }).reversed()
+                guard !trimmed.isEmpty else { continue }
+                let name = String(decoding: trimmed.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+                if name != "close", name != "keep-alive" { named.append(name) }
             }
         }
         return named
@@ -107,16 +110,15 @@ enum ProxyHeaders {
         var host: String?
         var proto: String?
         for (name, value) in request {
-            let lowered = name.lowercased()
-            switch lowered {
-            case "host": host = value; continue
-            case "x-forwarded-for": if peerIsTrusted { forwardedFor.append(value) }; continue
-            case "x-forwarded-proto": if peerIsTrusted { proto = value }; continue
-            case "x-forwarded-host": if peerIsTrusted { host = value }; continue
-            case "x-request-id", "traceparent" where dropTraceContext, "tracestate" where dropTraceContext: continue
-            default: break
+            switch forwardingRole(of: name, dropTraceContext: dropTraceContext) {
+            case .host: host = value; continue
+            case .forwardedFor: if peerIsTrusted { forwardedFor.append(value) }; continue
+            case .forwardedProto: if peerIsTrusted { proto = value }; continue
+            case .forwardedHost: if peerIsTrusted { host = value }; continue
+            case .replaced: continue
+            case .other: break
             }
-            if isHopByHop(name) || (!nominated.isEmpty && nominated.contains(lowered)) || lowered.hasPrefix("x-gateway-") { continue }
+            if isHopByHop(name) || isGatewayField(name) || (!nominated.isEmpty && nominated.contains(where: { name.equalsIgnoringASCIICase(lowercased: $0) })) { continue }
             fields.add(name: name, value: value)
         }
         forwardedFor.append(clientAddress)
@@ -134,6 +136,30 @@ enum ProxyHeaders {
         return fields
     }
 
+    private enum ForwardingRole { case host, forwardedFor, forwardedProto, forwardedHost, replaced, other }
+
+    /// What a client field means to forwarding, told by length first and without lower-casing.
+    private static func forwardingRole(of name: String, dropTraceContext: Bool) -> ForwardingRole {
+        switch name.utf8.count {
+        case 4: name.equalsIgnoringASCIICase("host") ? .host : .other
+        case 10: dropTraceContext && name.equalsIgnoringASCIICase("tracestate") ? .replaced : .other
+        case 11: dropTraceContext && name.equalsIgnoringASCIICase("traceparent") ? .replaced : .other
+        case 12: name.equalsIgnoringASCIICase("x-request-id") ? .replaced : .other
+        case 15: name.equalsIgnoringASCIICase("x-forwarded-for") ? .forwardedFor : .other
+        case 16: name.equalsIgnoringASCIICase("x-forwarded-host") ? .forwardedHost : .other
+        case 17: name.equalsIgnoringASCIICase("x-forwarded-proto") ? .forwardedProto : .other
+        default: .other
+        }
+    }
+
+    /// Whether `name` starts with `x-gateway-` in any case: the gateway's own fields, never taken from a client.
+    private static func isGatewayField(_ name: String) -> Bool {
+        let prefix: StaticString = "x-gateway-"
+        guard name.utf8.count >= prefix.utf8CodeUnitCount else { return false }
+        return zip(name.utf8, UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+            .allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
+    }
+
     /// The upstream's response fields as the client gets them: hop-by-hop fields dropped
     /// (NIO frames the body again), the rest in their order.
     static func downstreamHeaders(from response: HTTPHeaders) -> HTTPHeaders {
@@ -147,5 +173,10 @@ extension String {
         let other = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
         guard utf8.count == other.count else { return false }
         return zip(utf8, other).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
+    }
+
+    /// Whether the string equals `lowercased` (ASCII, lower case) ignoring ASCII case.
+    func equalsIgnoringASCIICase(lowercased: String) -> Bool {
+        utf8.count == lowercased.utf8.count && zip(utf8, lowercased.utf8).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
     }
 }

@@ -25,7 +25,7 @@ struct PaymentRoutes: Sendable {
         let payments = router.group("api/v1/payments")
         payments.post("intent") { request, context -> Response in
             let user = try GatewayIdentity.require(request, key: key)
-            let body = try await request.decode(as: CreateIntentRequest.self, context: context)
+            let body = try await request.decodeBody(as: CreateIntentRequest.self, context: context)
             guard body.bookingID.isDisplayText(maxLength: 200) else { throw PaymentsError.invalidRequest("booking_id is required (at most 200 characters, no control characters)") }
             let booking = try await lookup.booking(body.bookingID, for: user)
             if let existing = try await store.intent(bookingID: booking.bookingID), existing.userID == user.userID {
@@ -40,7 +40,7 @@ struct PaymentRoutes: Sendable {
         }
         payments.post("intent/confirm") { request, context -> PaymentIntent in
             let user = try GatewayIdentity.require(request, key: key)
-            let body = try await request.decode(as: ConfirmIntentRequest.self, context: context)
+            let body = try await request.decodeBody(as: ConfirmIntentRequest.self, context: context)
             guard body.paymentMethod.isDisplayText(maxLength: 64) else { throw PaymentsError.invalidRequest("payment_method is required (at most 64 characters)") }
             let intent = try await owned(body.paymentID, by: user)
             return try await flow.confirm(intent, paymentMethod: body.paymentMethod)

@@ -13,7 +13,7 @@ public enum PaymentsError: Error, Sendable, Hashable {
 
 extension PaymentsError: ProblemConvertible {
     public var problem: ProblemDetails {
-        let base = "https://booking-rush.dev/problems/"
+        let base = ProblemDetails.typeBase
         return switch self {
         case .bookingNotFound: ProblemDetails(status: .notFound, type: base + "booking-not-found", title: "No such booking")
         case .bookingNotPayable(let status):

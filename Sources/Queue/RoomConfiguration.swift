@@ -55,6 +55,24 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
         self.proofOfWork = proofOfWork
     }
 
+    /// Decodes a full configuration (`PUT`): a field left out takes its default — mode `queue`,
+    /// release_rate 10, max_active 0 (no cap), pass_ttl 300, idle_timeout 60, no opens_at,
+    /// target_url or proof_of_work.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = RoomConfiguration()
+        self.init(
+            mode: try container.decodeIfPresent(RoomMode.self, forKey: .mode) ?? defaults.mode,
+            releaseRate: try container.decodeIfPresent(Double.self, forKey: .releaseRate) ?? defaults.releaseRate,
+            maxActive: try container.decodeIfPresent(Int.self, forKey: .maxActive) ?? defaults.maxActive,
+            passTTL: try container.decodeIfPresent(Int.self, forKey: .passTTL) ?? defaults.passTTL,
+            idleTimeout: try container.decodeIfPresent(Int.self, forKey: .idleTimeout) ?? defaults.idleTimeout,
+            opensAt: try container.decodeIfPresent(Int64.self, forKey: .opensAt),
+            targetURL: try container.decodeIfPresent(String.self, forKey: .targetURL),
+            proofOfWork: try container.decodeIfPresent(Int.self, forKey: .proofOfWork)
+        )
+    }
+
     /// Checks every field's range.
     public func validate() throws(QueueError) {
         guard releaseRate.isFinite, releaseRate >= 0, releaseRate <= 100_000 else {

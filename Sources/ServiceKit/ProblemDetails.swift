@@ -11,11 +11,13 @@ public struct ProblemDetails: Error, Sendable, Codable, Hashable, HTTPResponseEr
     public var statusCode: Int
     public var detail: String?
     public var instance: String?
+    /// The request field at fault, as a dotted path, for problems about one field.
+    public var field: String?
     /// Extra header fields for the response, such as `Retry-After` or `WWW-Authenticate`.
     public var headers: HTTPFields
 
     enum CodingKeys: String, CodingKey {
-        case type, title, statusCode = "status", detail, instance
+        case type, title, statusCode = "status", detail, instance, field
     }
 
     public init(
@@ -30,6 +32,7 @@ public struct ProblemDetails: Error, Sendable, Codable, Hashable, HTTPResponseEr
         self.statusCode = status.code
         self.detail = detail
         self.instance = nil
+        self.field = nil
         self.headers = headers
     }
 
@@ -40,6 +43,7 @@ public struct ProblemDetails: Error, Sendable, Codable, Hashable, HTTPResponseEr
         self.statusCode = try container.decode(Int.self, forKey: .statusCode)
         self.detail = try container.decodeIfPresent(String.self, forKey: .detail)
         self.instance = try container.decodeIfPresent(String.self, forKey: .instance)
+        self.field = try container.decodeIfPresent(String.self, forKey: .field)
         self.headers = [:]
     }
 

@@ -143,7 +143,7 @@ struct QueueRoutesTests {
 
     @Test("draw: the seed's commitment before opens_at, the matching seed and pre-queue size after; unknown room 404")
     func draw() async throws {
-        let opensAt = Int64(Date().timeIntervalSince1970 * 1000) + 1_500
+        let opensAt = Int64(Date().timeIntervalSince1970 * 1000) + 60_000
         try await GatewayFixture.with(RoomConfiguration(mode: .queue, releaseRate: 10, opensAt: opensAt)) { fixture in
             try await fixture.application.test(.router) { client in
                 let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
@@ -156,7 +156,9 @@ struct QueueRoutesTests {
                 #expect(before.json["seed"] == nil, "the seed stays secret until opens_at")
                 #expect(before.json["opened"] as? Bool == false)
 
-                while Int64(Date().timeIntervalSince1970 * 1000) < opensAt + 50 { try await Task.sleep(for: .milliseconds(50)) }
+                // The operator brings the opening forward to now, as a PATCH of opens_at would.
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                try await fixture.room.configure(event: fixture.event, RoomConfiguration(mode: .queue, releaseRate: 10, opensAt: now))
                 _ = try await fixture.room.release(event: fixture.event)
                 let after = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/draw", method: .get)
                 let seed = try #require(after.json["seed"] as? String)

@@ -1,0 +1,28 @@
+/// A partial room configuration (`PATCH`): only the fields sent change; a field left out or
+/// sent as null keeps its value.
+public struct RoomConfigurationPatch: Sendable, Decodable, Hashable {
+    public var mode: RoomMode?
+    public var releaseRate: Double?
+    public var maxActive: Int?
+    public var passTTL: Int?
+    public var idleTimeout: Int?
+    public var opensAt: Int64?
+    public var targetURL: String?
+    public var proofOfWork: Int?
+
+    typealias CodingKeys = RoomConfiguration.CodingKeys
+
+    /// `configuration` with the sent fields replaced.
+    public func applied(to configuration: RoomConfiguration) -> RoomConfiguration {
+        var changed = configuration
+        if let mode { changed.mode = mode }
+        if let releaseRate { changed.releaseRate = releaseRate }
+        if let maxActive { changed.maxActive = maxActive }
+        if let passTTL { changed.passTTL = passTTL }
+        if let idleTimeout { changed.idleTimeout = idleTimeout }
+        if let opensAt { changed.opensAt = opensAt > 0 ? opensAt : nil }
+        if let targetURL { changed.targetURL = targetURL.isEmpty ? nil : targetURL }
+        if let proofOfWork { changed.proofOfWork = proofOfWork > 0 ? proofOfWork : nil }
+        return changed
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+@testable import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Queue
+import Testing
+
+@Suite("Admin rooms: PATCH, PUT defaults and body problems that name the field")
+struct AdminRoomPatchTests {
+    static let admin = AdminAndPageTests.admin
+
+    @Test("PATCH changes only the fields sent; PUT replaces, with defaults for fields left out")
+    func patchAndPut() async throws {
+        try await GatewayFixture.with(.init(mode: .queue, releaseRate: 7, maxActive: 40, passTTL: 120, idleTimeout: 30, targetURL: "/shop")) { fixture in
+            try await fixture.application.test(.router) { client in
+                let uri = "/admin/v1/rooms/\(fixture.event)"
+                let patched = try await client.execute(uri: uri, method: .patch, headers: Self.admin, body: ByteBuffer(string: #"{"release_rate":55}"#))
+                #expect(patched.status == .ok)
+                let stored = try await fixture.room.describe(event: fixture.event).configuration
+                #expect(stored == RoomConfiguration(mode: .queue, releaseRate: 55, maxActive: 40, passTTL: 120, idleTimeout: 30, targetURL: "/shop"))
+                let shown = (patched.json["room"] as? [String: Any])?["configuration"] as? [String: Any]
+                #expect(shown?["release_rate"] as? Double == 55)
+                #expect(shown?["max_active"] as? Int == 40)
+
+                let refused = try await client.execute(uri: uri, method: .patch, headers: Self.admin, body: ByteBuffer(string: #"{"pass_ttl":1}"#))
+                #expect(refused.status == .unprocessableContent)
+                #expect(refused.problem?.type == "https://booking-rush.dev/problems/invalid-room-configuration")
+                #expect(refused.problem?.detail?.contains("pass_ttl") == true)
+                #expect(try await fixture.room.describe(event: fixture.event).configuration.passTTL == 120, "a refused patch changes nothing")
+
+                let missing = try await client.execute(uri: "/admin/v1/rooms/\(fixture.event)-absent", method: .patch, headers: Self.admin, body: ByteBuffer(string: "{}"))
+                #expect(missing.status == .notFound)
+
+                let put = try await client.execute(uri: uri, method: .put, headers: Self.admin, body: ByteBuffer(string: #"{"mode":"paused"}"#))
+                #expect(put.status == .ok)
+                #expect(try await fixture.room.describe(event: fixture.event).configuration == RoomConfiguration(mode: .paused))
+            }
+        }
+    }
+
+    @Test("malformed admin and account bodies get invalid-body problems naming the field", arguments: [
+        ("PUT", #"{"release_rate":"fast"}"#, "release_rate"),
+        ("PUT", #"{"mode":"sideways"}"#, "mode"),
+        ("PATCH", #"{"target_url":42}"#, "target_url"),
+        ("PATCH", #"{"opens_at":true}"#, "opens_at"),
+        ("PATCH", #"{"release_rate":"#, ""),
+        ("PUT", #"[1,2]"#, ""),
+    ])
+    func malformedBodies(method: String, body: String, field: String) async throws {
+        try await GatewayFixture.with { fixture in
+            try await fixture.application.test(.router) { client in
+                let before = try await fixture.room.describe(event: fixture.event).configuration
+                let response = try await client.execute(
+                    uri: "/admin/v1/rooms/\(fixture.event)", method: HTTPRequest.Method(method)!, headers: Self.admin, body: ByteBuffer(string: body)
+                )
+                #expect(response.status == .badRequest)
+                let problem = try #require(response.problem, "problem+json for \(body)")
+                #expect(problem.type == "https://booking-rush.dev/problems/invalid-body")
+                #expect(problem.field == field)
+                if !field.isEmpty { #expect(problem.detail?.contains("`\(field)`") == true) }
+                #expect(try await fixture.room.describe(event: fixture.event).configuration == before)
+            }
+        }
+    }
+}
