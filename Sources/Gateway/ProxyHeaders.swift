@@ -18,8 +18,8 @@ enum ProxyHeaders {
         return kept
     }
 
-    /// The lower-cased field names listed by `Connection`, besides `close` and `keep-alive`:
-    /// usually none, found without Foundation or an allocation per token.
+    /// The lower-cased field names listed by `Connection`, besides `close` and `keep-alive`
+    /// (usually none), split and trimmed on the UTF-8 bytes without Foundation.
     static func nominatedHopByHop(_ fields: HTTPHeaders) -> [String] {
         var named: [String] = []
         for value in fields["connection"] {

@@ -1,5 +1,6 @@
 /// A partial room configuration (`PATCH`): only the fields sent change; a field left out or
-/// sent as null keeps its value.
+/// sent as null keeps its value. `opens_at` 0, `proof_of_work` 0 and an empty `target_url`
+/// clear those settings; any other value is checked as a `PUT` would check it.
 public struct RoomConfigurationPatch: Sendable, Decodable, Hashable {
     public var mode: RoomMode?
     public var releaseRate: Double?
@@ -20,9 +21,9 @@ public struct RoomConfigurationPatch: Sendable, Decodable, Hashable {
         if let maxActive { changed.maxActive = maxActive }
         if let passTTL { changed.passTTL = passTTL }
         if let idleTimeout { changed.idleTimeout = idleTimeout }
-        if let opensAt { changed.opensAt = opensAt > 0 ? opensAt : nil }
+        if let opensAt { changed.opensAt = opensAt == 0 ? nil : opensAt }
         if let targetURL { changed.targetURL = targetURL.isEmpty ? nil : targetURL }
-        if let proofOfWork { changed.proofOfWork = proofOfWork > 0 ? proofOfWork : nil }
+        if let proofOfWork { changed.proofOfWork = proofOfWork == 0 ? nil : proofOfWork }
         return changed
     }
 }

@@ -28,6 +28,10 @@ struct AdminRoomPatchTests {
                 #expect(refused.problem?.type == "https://booking-rush.dev/problems/invalid-room-configuration")
                 #expect(refused.problem?.detail?.contains("pass_ttl") == true)
                 #expect(try await fixture.room.describe(event: fixture.event).configuration.passTTL == 120, "a refused patch changes nothing")
+                for body in [#"{"opens_at":-5}"#, #"{"proof_of_work":-1}"#] {
+                    let negative = try await client.execute(uri: uri, method: .patch, headers: Self.admin, body: ByteBuffer(string: body))
+                    #expect(negative.status == .unprocessableContent, "\(body) is refused as a PUT would refuse it, not taken as a clear")
+                }
 
                 let missing = try await client.execute(uri: "/admin/v1/rooms/\(fixture.event)-absent", method: .patch, headers: Self.admin, body: ByteBuffer(string: "{}"))
                 #expect(missing.status == .notFound)
