@@ -30,5 +30,5 @@ mkdir -p bench/results
 {
   echo "# gateway status polls (place tokens, room snapshot): $(rate "$out") req/s, $(cpu_us "$used" "$(requests "$out")") µs CPU per request, p99 $(pct "$out" 99%) ms"
   echo "# $(date -u +%Y-%m-%dT%H:%MZ), wrk -t2 -c$connections -d${seconds}s, release build; perf report --no-children, top entries"
-  perf report -i "$work/perf.data" --no-children --stdio --percent-limit 0.5 -g none --sort dso,symbol 2>/dev/null | grep -v '^#' | grep -v '^$' | head -45
+  perf report -i "$work/perf.data" --no-children --stdio --percent-limit 0.5 -g none --sort dso,symbol 2>/dev/null | grep -v '^#' | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | head -45
 } | tee "bench/results/status-profile-$label.txt"

@@ -26,7 +26,7 @@ enum ProxyHeaders {
             for token in value.utf8.split(separator: UInt8(ascii: ",")) {
                 let trimmed = token.drop(while: { $0 == 0x20 || $0 == 0x09 }).reversed().drop(while: { $0 == 0x20 || $0 == 0x09 }).reversed()
                 guard !trimmed.isEmpty else { continue }
-                let name = String(decoding: trimmed.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+                let name = String(decoding: trimmed.map(\.asciiLowercased), as: UTF8.self)
                 if name != "close", name != "keep-alive" { named.append(name) }
             }
         }
@@ -154,10 +154,7 @@ enum ProxyHeaders {
 
     /// Whether `name` starts with `x-gateway-` in any case: the gateway's own fields, never taken from a client.
     private static func isGatewayField(_ name: String) -> Bool {
-        let prefix: StaticString = "x-gateway-"
-        guard name.utf8.count >= prefix.utf8CodeUnitCount else { return false }
-        return zip(name.utf8, UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
-            .allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
+        name.hasPrefixIgnoringASCIICase("x-gateway-")
     }
 
     /// The upstream's response fields as the client gets them: hop-by-hop fields dropped
@@ -168,15 +165,24 @@ enum ProxyHeaders {
 }
 
 extension String {
-    /// Whether the string equals `lowercase` (ASCII, lower case) ignoring ASCII case.
+    /// Whether the string equals `lowercase` (ASCII, lower case) ignoring the case of A–Z.
     func equalsIgnoringASCIICase(_ lowercase: StaticString) -> Bool {
-        let other = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
-        guard utf8.count == other.count else { return false }
-        return zip(utf8, other).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
+        utf8.count == lowercase.utf8CodeUnitCount && hasPrefixIgnoringASCIICase(lowercase)
     }
 
-    /// Whether the string equals `lowercased` (ASCII, lower case) ignoring ASCII case.
+    /// Whether the string equals `lowercased` (ASCII, lower case) ignoring the case of A–Z.
     func equalsIgnoringASCIICase(lowercased: String) -> Bool {
-        utf8.count == lowercased.utf8.count && zip(utf8, lowercased.utf8).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
+        utf8.count == lowercased.utf8.count && zip(utf8, lowercased.utf8).allSatisfy { $0.asciiLowercased == $1 }
     }
+
+    /// Whether the string starts with `lowercase` (ASCII, lower case) ignoring the case of A–Z.
+    func hasPrefixIgnoringASCIICase(_ lowercase: StaticString) -> Bool {
+        let prefix = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+        return utf8.count >= prefix.count && zip(utf8, prefix).allSatisfy { $0.asciiLowercased == $1 }
+    }
+}
+
+extension UInt8 {
+    /// The byte with A–Z lowered to a–z, every other byte as it is.
+    var asciiLowercased: UInt8 { self &- UInt8(ascii: "A") < 26 ? self | 0x20 : self }
 }

@@ -4,27 +4,6 @@ import Hummingbird
 import Queue
 import Tokens
 
-/// The JSON of a visitor's place, as join, status and the event stream send it.
-struct QueuePlaceBody: ResponseEncodable, Sendable, Equatable {
-    var status: String
-    var position: Int?
-    var ahead: Int?
-    var etaSeconds: Int?
-    var pollAfterMilliseconds: Int?
-    var opensAt: Int64?
-    var ticket: String?
-    var pass: String?
-    var passExpiresAt: Int64?
-    var targetURL: String?
-    /// The signed record of the visitor's spot (join only), for polls answered from a snapshot.
-    var place: String?
-
-    enum CodingKeys: String, CodingKey {
-        case status, position, ahead, etaSeconds = "eta_seconds", pollAfterMilliseconds = "poll_after_ms"
-        case opensAt = "opens_at", ticket, pass, passExpiresAt = "pass_expires_at", targetURL = "target_url", place
-    }
-}
-
 /// What the queue routes share: the room, the pass keys, the visitor tickets.
 struct QueueHTTP: Sendable {
     static let visitorCookie = "br_visitor"
@@ -86,29 +65,19 @@ struct QueueHTTP: Sendable {
 
     /// The body for a place; an admitted visitor gets a freshly signed pass.
     func body(event: String, visitor: String, place: VisitorPlace, ticket: String? = nil) async throws -> QueuePlaceBody {
-        switch place {
-        case .waiting(let position, let ahead, _, let rates):
-            return QueuePlaceBody(
-                status: "waiting", position: position, ahead: ahead, etaSeconds: rates.eta(ahead: ahead),
-                pollAfterMilliseconds: rates.pollAfterMilliseconds(ahead: ahead), ticket: ticket
-            )
-        case .prequeue(let opensAt, _, let idleTimeout):
-            var untilOpening = Int(max(1_000, min(10_000, opensAt - Int64(Date().timeIntervalSince1970 * 1000))))
-            if idleTimeout > 0 { untilOpening = max(1_000, min(untilOpening, idleTimeout * 1000 / 3)) }
-            return QueuePlaceBody(status: "prequeue", pollAfterMilliseconds: untilOpening, opensAt: opensAt, ticket: ticket)
-        case .admitted(let admission):
-            let claims = QueuePassClaims(
-                issuer: keys.issuer, event: event, visitor: visitor, admission: admission.number,
-                issuedAt: Date(), expiresAt: Date(timeIntervalSince1970: Double(admission.expiresAt) / 1000)
-            )
-            let pass: String
-            do {
-                pass = try await keys.sign(claims)
-            } catch {
-                throw QueueError.unavailable("signing the queue pass failed: \(error)")
-            }
-            let target = try? await room.describe(event: event).configuration.targetURL
-            return QueuePlaceBody(status: "admitted", ticket: ticket, pass: pass, passExpiresAt: admission.expiresAt / 1000, targetURL: target)
+        if let body = QueuePlaceBody(unsigned: place, ticket: ticket) { return body }
+        guard case .admitted(let admission) = place else { throw QueueError.unavailable("no answer for \(place)") }
+        let claims = QueuePassClaims(
+            issuer: keys.issuer, event: event, visitor: visitor, admission: admission.number,
+            issuedAt: Date(), expiresAt: Date(timeIntervalSince1970: Double(admission.expiresAt) / 1000)
+        )
+        let pass: String
+        do {
+            pass = try await keys.sign(claims)
+        } catch {
+            throw QueueError.unavailable("signing the queue pass failed: \(error)")
         }
+        let target = try? await room.describe(event: event).configuration.targetURL
+        return QueuePlaceBody(status: "admitted", ticket: ticket, pass: pass, passExpiresAt: admission.expiresAt / 1000, targetURL: target)
     }
 }

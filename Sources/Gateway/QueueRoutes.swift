@@ -34,7 +34,7 @@ extension QueueHTTP {
             response.setCookie(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
         }
         response.status = result.joined ? .created : .ok
-        return try encode(body, into: response, request: request, context: context)
+        return encode(body, into: response)
     }
 
     /// A challenge to solve before joining a room that asks for proof of work.
@@ -55,7 +55,7 @@ extension QueueHTTP {
         if let pass = body.pass, let expires = body.passExpiresAt {
             response.setCookie(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
         }
-        return try encode(body, into: response, request: request, context: context)
+        return encode(body, into: response)
     }
 
     func leave(_ request: Request, _ context: some RequestContext) async throws -> Response {
@@ -83,7 +83,7 @@ extension QueueHTTP {
                 let body = try await http.body(event: event, visitor: identity.visitor, place: place)
                 let name = body.status == "admitted" ? "admitted" : "status"
                 if body != lastSent || sinceLastWrite >= 15_000 {
-                    try await writer.write(Self.sse(event: name, json: try JSONEncoder().encode(body)))
+                    try await writer.write(Self.sse(event: name, json: body.json()))
                     lastSent = body
                     sinceLastWrite = 0
                 }
@@ -94,7 +94,7 @@ extension QueueHTTP {
                 do {
                     place = try await http.currentPlace(event: event, visitor: identity.visitor, spot: spot)
                 } catch let error as QueueError {
-                    try await writer.write(Self.sse(event: "lost", json: try JSONEncoder().encode(error.problem)))
+                    try await writer.write(Self.sse(event: "lost", json: ByteBuffer(bytes: try JSONEncoder().encode(error.problem))))
                     break
                 }
             }
@@ -102,19 +102,19 @@ extension QueueHTTP {
         })
     }
 
-    static func sse(event: String, json: Data) -> ByteBuffer {
+    static func sse(event: String, json: ByteBuffer) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeString("event: \(event)\ndata: ")
-        buffer.writeBytes(json)
+        buffer.writeImmutableBuffer(json)
         buffer.writeString("\n\n")
         return buffer
     }
 
-    private func encode(_ body: QueuePlaceBody, into response: Response, request: Request, context: some RequestContext) throws -> Response {
-        var encoded = try context.responseEncoder.encode(body, from: request, context: context)
+    /// The body's answer with the status and cookies of `response`.
+    private func encode(_ body: QueuePlaceBody, into response: Response) -> Response {
+        var encoded = body.response()
         encoded.status = response.status
         for field in response.headers where field.name == .setCookie { encoded.headers.append(field) }
-        encoded.headers[.cacheControl] = "no-store"
         return encoded
     }
 }

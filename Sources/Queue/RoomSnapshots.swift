@@ -14,11 +14,14 @@ public final class RoomSnapshots: Service, Sendable {
     private let rooms = Mutex<[String: Entry]>([:])
     private let readCount = Atomic<Int>(0)
     private let answerCount = Atomic<Int>(0)
+    private let answerAtOnceCount = Atomic<Int>(0)
 
     /// Snapshot calls this gateway has made to Redis so far.
     public var reads: Int { readCount.load(ordering: .relaxed) }
     /// Polls this gateway has answered from snapshots so far.
     public var answers: Int { answerCount.load(ordering: .relaxed) }
+    /// Of those, the polls answered without waiting for a read (``placeIfFresh(event:visitor:spot:)``).
+    public var answersAtOnce: Int { answerAtOnceCount.load(ordering: .relaxed) }
 
     struct Entry {
         var snapshot: RoomSnapshot?
@@ -40,6 +43,26 @@ public final class RoomSnapshots: Service, Sendable {
         guard let place = snapshot.place(of: spot) else { return nil }
         rooms.withLock { rooms in rooms[event]?.polls.insert(visitor) }
         answerCount.add(1, ordering: .relaxed)
+        return place
+    }
+
+    /// The place of `visitor`, filed at `spot`, from the room's snapshot when it is no older than
+    /// a tick, recording the poll as a sign of life; nil when the snapshot is stale or missing (no
+    /// waiting: ``place(event:visitor:spot:)`` reads it) or when only Redis can tell.
+    public func placeIfFresh(event: String, visitor: String, spot: QueueSpot) -> VisitorPlace? {
+        let now = ContinuousClock.now
+        let place: VisitorPlace? = rooms.withLock { rooms in
+            guard let snapshot = rooms[event]?.snapshot, now - snapshot.takenAt <= tick,
+                  let place = snapshot.place(of: spot)
+            else { return nil }
+            rooms[event]?.askedAt = now
+            rooms[event]?.polls.insert(visitor)
+            return place
+        }
+        if place != nil {
+            answerCount.add(1, ordering: .relaxed)
+            answerAtOnceCount.add(1, ordering: .relaxed)
+        }
         return place
     }
 

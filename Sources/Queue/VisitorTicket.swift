@@ -8,33 +8,47 @@ import Tokens
 /// as a cookie for browsers and in the join response for API clients. Visitor ids from tickets
 /// are prefixed `t:`, those of logged-in users `u:`, so the two can never collide.
 public struct VisitorTickets: Sendable {
-    let key: SymmetricKey
+    /// The HMAC keyed with the secret once; every code continues a copy of it.
+    let keyed: HMAC<SHA256>
 
     /// - Parameter secret: at least 32 bytes, shared by every gateway.
     public init(secret: [UInt8]) {
         precondition(secret.count >= 32, "the visitor-ticket secret must be at least 32 bytes")
-        self.key = SymmetricKey(data: secret)
+        self.keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
     }
 
     /// A new ticket and the visitor id it stands for.
     public func issue() -> (ticket: String, visitor: String) {
         let id = Data((0..<16).map { _ in UInt8.random(in: 0 ... .max) }).base64URLEncodedString()
         let payload = "v1.\(id)"
-        return ("\(payload).\(signature(of: payload))", "t:\(id)")
+        return ("\(payload).\(Data(code { $0.update(utf8: payload) }).base64URLEncodedString())", "t:\(id)")
     }
 
     /// The visitor id of a genuine ticket; nil for anything forged or malformed.
     public func visitor(from ticket: String) -> String? {
-        let parts = ticket.split(separator: ".", omittingEmptySubsequences: false)
-        guard ticket.utf8.count <= 128, parts.count == 3, parts[0] == "v1", parts[1].utf8.count == 22,
-              let mac = Data(base64URLEncoded: parts[2])
+        let bytes = ticket.utf8
+        guard bytes.count <= 128, bytes.starts(with: "v1.".utf8) else { return nil }
+        let idStart = bytes.index(bytes.startIndex, offsetBy: 3)
+        guard let dot = bytes[idStart...].firstIndex(of: UInt8(ascii: ".")), bytes.distance(from: idStart, to: dot) == 22 else { return nil }
+        let macText = ticket[bytes.index(after: dot)...]
+        guard !macText.utf8.contains(UInt8(ascii: ".")), let mac = Data(base64URLEncoded: macText),
+              code({ $0.update(utf8: ticket[..<dot]) }) == mac
         else { return nil }
-        let payload = "v1.\(parts[1])"
-        guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(payload.utf8), using: key) else { return nil }
-        return "t:\(parts[1])"
+        return "t:" + ticket[idStart..<dot]
     }
 
-    private func signature(of payload: String) -> String {
-        Data(HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)).base64URLEncodedString()
+    /// HMAC-SHA256 with the secret of what `feed` hands the HMAC.
+    func code(_ feed: (inout HMAC<SHA256>) -> Void) -> HashedAuthenticationCode<SHA256> {
+        var hmac = keyed
+        feed(&hmac)
+        return hmac.finalize()
+    }
+}
+
+extension HMAC {
+    /// Adds the UTF-8 bytes of `text` to the code.
+    mutating func update(utf8 text: some StringProtocol) {
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { update(data: UnsafeRawBufferPointer($0)) }
+        if done == nil { update(data: Array(text.utf8)) }
     }
 }

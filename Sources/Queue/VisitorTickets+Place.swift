@@ -7,28 +7,34 @@ extension VisitorTickets {
     /// the first 16 bytes of HMAC-SHA256(secret, "q1:<event>:<visitor>:<line><score>") in base64url.
     public func placeToken(event: String, visitor: String, spot: QueueSpot) -> String {
         let place = "\(spot.line.rawValue)\(spot.score)"
-        return "q1.\(place).\(placeSignature(event: event, visitor: visitor, place: place))"
+        return "q1.\(place).\(Data(placeMAC(event: event, visitor: visitor, place: place[...])).base64URLEncodedString())"
     }
 
     /// The spot a genuine place token records for this visitor in this event; nil for anything
     /// forged, malformed, or issued to someone else or for another room.
     public func spot(fromPlaceToken token: String, event: String, visitor: String) -> QueueSpot? {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard token.utf8.count <= 64, parts.count == 3, parts[0] == "q1", let first = parts[1].first,
-              let line = QueueSpot.Line(rawValue: String(first)), let score = Int64(parts[1].dropFirst()),
-              let mac = Data(base64URLEncoded: parts[2]), mac.count == 16
+        let bytes = token.utf8
+        guard bytes.count <= 64, bytes.starts(with: "q1.".utf8) else { return nil }
+        let placeStart = bytes.index(bytes.startIndex, offsetBy: 3)
+        guard let dot = bytes[placeStart...].firstIndex(of: UInt8(ascii: ".")), dot > placeStart else { return nil }
+        let place = token[placeStart..<dot]
+        let macText = token[bytes.index(after: dot)...]
+        guard let line = QueueSpot.Line(rawValue: String(place.prefix(1))), let score = Int64(place.dropFirst()),
+              !macText.utf8.contains(UInt8(ascii: ".")), let mac = Data(base64URLEncoded: macText), mac.count == 16
         else { return nil }
-        let expected = placeMAC(event: event, visitor: visitor, place: String(parts[1]))
         var difference: UInt8 = 0
-        for (given, wanted) in zip(mac, expected) { difference |= given ^ wanted }
+        for (given, wanted) in zip(mac, placeMAC(event: event, visitor: visitor, place: place)) { difference |= given ^ wanted }
         return difference == 0 ? QueueSpot(line: line, score: score) : nil
     }
 
-    private func placeMAC(event: String, visitor: String, place: String) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Data("q1:\(event):\(visitor):\(place)".utf8), using: key).prefix(16))
-    }
-
-    private func placeSignature(event: String, visitor: String, place: String) -> String {
-        Data(placeMAC(event: event, visitor: visitor, place: place)).base64URLEncodedString()
+    private func placeMAC(event: String, visitor: String, place: Substring) -> some Sequence<UInt8> {
+        code { hmac in
+            hmac.update(utf8: "q1:")
+            hmac.update(utf8: event)
+            hmac.update(utf8: ":")
+            hmac.update(utf8: visitor)
+            hmac.update(utf8: ":")
+            hmac.update(utf8: place)
+        }.prefix(16)
     }
 }

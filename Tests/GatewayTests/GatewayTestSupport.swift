@@ -40,9 +40,14 @@ struct GatewayFixture {
             rateLimitTimeout: .seconds(2)
         )
         let components = await GatewayComponents.make(configuration: configuration, redis: redis, accounts: accounts, logger: Logger(label: "gateway-tests"))
-        let event = "gw-\(UUID().uuidString.prefix(8).lowercased())"
-        try await components.room.configure(event: event, roomConfiguration)
-        return GatewayFixture(components: components, event: event)
+        let fixture = GatewayFixture(components: components, event: "gw-\(UUID().uuidString.prefix(8).lowercased())")
+        do {
+            try await components.room.configure(event: fixture.event, roomConfiguration)
+        } catch {
+            await fixture.tearDown()
+            throw error
+        }
+        return fixture
     }
 
     /// Makes a fixture, runs `body`, and tears the fixture down whether `body` throws or not.

@@ -14,13 +14,14 @@ final class EdgeCore: Sendable {
     let traffic: TrafficWindow
     let pools: UpstreamPools
     let tracing: EdgeTracing?
+    /// Waiting visitors' status polls answered from the room snapshot.
+    let statusPolls: EdgeStatusPolls
 
     init(components: GatewayComponents) {
         let configuration = components.configuration
         let table = configuration.routes
-        let passes = PassEnforcer(
-            room: components.room, keys: components.passKeys, tickets: VisitorTickets(secret: configuration.visitorTicketSecret)
-        )
+        let tickets = VisitorTickets(secret: configuration.visitorTicketSecret)
+        let passes = PassEnforcer(room: components.room, keys: components.passKeys, tickets: tickets)
         let idempotency = IdempotencyStore(redis: components.redis, retention: .seconds(table.idempotencyRetention))
         self.routes = table.routes
             .sorted { RoutePattern.isMoreSpecific($0.pattern, than: $1.pattern) }
@@ -34,6 +35,7 @@ final class EdgeCore: Sendable {
         self.traffic = components.traffic
         self.pools = UpstreamPools()
         self.tracing = EdgeTracing.ifInstalled()
+        self.statusPolls = EdgeStatusPolls(tickets: tickets, snapshots: components.snapshots)
     }
 
     /// The chain of one route, in the order the policies apply: access token and role (401/403),

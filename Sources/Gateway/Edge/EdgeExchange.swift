@@ -100,6 +100,10 @@ final class EdgeExchange {
             guard apply(policies[index].admit(self), at: index) else { return }
             index += 1
         }
+        if route.isLocal, var response = handler.core.statusPolls.answer(head) {
+            response.add(responseFields)
+            return respondWhole(response, outcome: .answered(status: response.status, headers: response.headers, body: nil), close: false)
+        }
         if route.isLocal {
             phase = .finished
             return handler.passToRouter(head: head, body: bodyParts, requestEnded: requestEnded, exchange: self)
@@ -255,13 +259,7 @@ final class EdgeExchange {
     }
 
     func writeClient(head: HTTPResponseHead, close: Bool) {
-        var head = head
-        head.headers.replaceOrAdd(name: "x-request-id", value: requestID)
-        if close || !self.head.isKeepAlive {
-            head.headers.replaceOrAdd(name: "connection", value: "close")
-        } else if self.head.version.minor == 0 {
-            head.headers.replaceOrAdd(name: "connection", value: "keep-alive")
-        }
+        let head = HTTPResponseHead(answering: self.head, status: head.status, headers: head.headers, requestID: requestID, close: close)
         clientHeadWritten = true
         context.write(handler.wrapOutboundOut(.head(head)), promise: nil)
     }

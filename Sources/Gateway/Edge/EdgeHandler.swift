@@ -1,4 +1,5 @@
 import DequeModule
+import HTTPTypes
 import NIOCore
 import NIOHTTP1
 
@@ -90,6 +91,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 let exchange = EdgeExchange(handler: self, context: context, route: route, head: head)
                 state = .proxying(exchange)
                 exchange.start()
+            } else if let response = core.statusPolls.answer(head) {
+                answer(head, with: response, context: context)
             } else {
                 state = .passing(requestEnded: false, responseEnded: false)
                 forward(part, context: context)
@@ -113,6 +116,20 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.draining, .end):
             requestDone(context: context)
         }
+    }
+
+    /// Writes a whole answer the edge made without a route (a status poll from the snapshot);
+    /// the rest of the request is read and dropped.
+    private func answer(_ request: HTTPRequestHead, with response: EdgeResponse, context: ChannelHandlerContext) {
+        let close = quiescing || !request.isKeepAlive
+        let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
+        let head = HTTPResponseHead(answering: request, status: response.status, headers: response.headers, requestID: requestID, close: close)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        core.traffic.record(HTTPResponse.Status(code: Int(response.status.code)))
+        state = .draining
+        if close { context.close(promise: nil) }
     }
 
     private func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {

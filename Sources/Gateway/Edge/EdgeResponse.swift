@@ -34,3 +34,17 @@ struct EdgeResponse: Sendable {
         for field in fields { headers.add(name: field.name.rawName, value: field.value) }
     }
 }
+
+extension HTTPResponseHead {
+    /// The head of the edge's answer to `request`: its version, the request id, and
+    /// `Connection: close` when the connection ends after it (`keep-alive` for HTTP/1.0 otherwise).
+    init(answering request: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders, requestID: String, close: Bool) {
+        self.init(version: request.version, status: status, headers: headers)
+        self.headers.replaceOrAdd(name: "x-request-id", value: requestID)
+        if close || !request.isKeepAlive {
+            self.headers.replaceOrAdd(name: "connection", value: "close")
+        } else if request.version.minor == 0 {
+            self.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Metrics
+import NIOCore
+import NIOHTTP1
+import Queue
+
+/// Waiting visitors' status polls answered on the connection's event loop from this gateway's
+/// room snapshot, without the router: `GET /api/v1/queue/{event}/status` with a genuine visitor
+/// ticket and place token (header or cookie), from a visitor still behind the head of their line,
+/// while the room's snapshot is no older than a tick. Everything else (an access token, no place
+/// token, an admission, a stale snapshot, a bad event id) goes on to the router, which answers as
+/// it always has. The answer is the router's, byte for byte in meaning: same body, same metrics.
+struct EdgeStatusPolls: Sendable {
+    let tickets: VisitorTickets
+    let snapshots: RoomSnapshots
+    private let answered: Metrics.Counter
+    private let duration: Metrics.Timer
+
+    init(tickets: VisitorTickets, snapshots: RoomSnapshots) {
+        self.tickets = tickets
+        self.snapshots = snapshots
+        let dimensions = [("http.route", "/api/v1/queue/{event}/status"), ("http.request.method", "GET"), ("http.response.status_code", "200")]
+        self.answered = Metrics.Counter(label: "hb.requests", dimensions: dimensions)
+        self.duration = Metrics.Timer(label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds)
+    }
+
+    /// The answer to `head` from the room's snapshot, or nil when the router must answer it.
+    func answer(_ head: HTTPRequestHead) -> EdgeResponse? {
+        let started = ContinuousClock.now
+        guard head.method == .GET, let event = Self.event(polledBy: head.uri),
+              !head.headers.contains(name: "authorization"),
+              let visitor = firstGenuine(head.headers, header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tickets.visitor(from:)),
+              let spot = firstGenuine(head.headers, header: "queue-place", cookie: QueueHTTP.placeCookieName(event: event), {
+                  tickets.spot(fromPlaceToken: $0, event: event, visitor: visitor)
+              }),
+              let place = snapshots.placeIfFresh(event: event, visitor: visitor, spot: spot),
+              let body = QueuePlaceBody(unsigned: place)
+        else { return nil }
+        let json = body.json()
+        let headers: HTTPHeaders = [
+            "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": String(json.readableBytes),
+        ]
+        answered.increment()
+        duration.record(duration: ContinuousClock.now - started)
+        return EdgeResponse(status: .ok, headers: headers, body: json)
+    }
+
+    /// The event of a status poll's request target, when it is a valid event id.
+    static func event(polledBy uri: String) -> String? {
+        let path = uri.pathWithoutQuery
+        let prefix = "/api/v1/queue/".utf8, suffix = "/status".utf8
+        guard path.utf8.count > prefix.count + suffix.count, path.utf8.starts(with: prefix), path.utf8.reversed().starts(with: suffix.reversed())
+        else { return nil }
+        let event = String(path.dropFirst(prefix.count).dropLast(suffix.count))
+        return QueueKeys.isValidEvent(event) ? event : nil
+    }
+
+    /// The first value, from the header then the cookie, that `verify` accepts.
+    private func firstGenuine<Value>(
+        _ headers: HTTPHeaders, header: String, cookie: String, _ verify: (String) -> Value?
+    ) -> Value? {
+        if let value = headers.first(name: header), let verified = verify(value) { return verified }
+        for line in headers["cookie"] {
+            for pair in line.split(separator: ";") {
+                let pair = pair.drop { $0 == " " }
+                guard pair.hasPrefix(cookie), pair.dropFirst(cookie.count).first == "=" else { continue }
+                if let verified = verify(String(pair.dropFirst(cookie.count + 1))) { return verified }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Queue
+
+/// The JSON of a visitor's place, as join, status, the event stream and the edge's snapshot
+/// answers send it. Fields that are nil are left out.
+struct QueuePlaceBody: Sendable, Equatable {
+    var status: String
+    var position: Int?
+    var ahead: Int?
+    var etaSeconds: Int?
+    var pollAfterMilliseconds: Int?
+    var opensAt: Int64?
+    var ticket: String?
+    var pass: String?
+    var passExpiresAt: Int64?
+    var targetURL: String?
+    /// The signed record of the visitor's spot (join only), for polls answered from a snapshot.
+    var place: String?
+
+    /// The body of a place that needs no pass signed (waiting, or in the pre-queue); nil for an admission.
+    init?(unsigned place: VisitorPlace, ticket: String? = nil, now: Date = Date()) {
+        switch place {
+        case .waiting(let position, let ahead, _, let rates):
+            self.init(
+                status: "waiting", position: position, ahead: ahead, etaSeconds: rates.eta(ahead: ahead),
+                pollAfterMilliseconds: rates.pollAfterMilliseconds(ahead: ahead), ticket: ticket
+            )
+        case .prequeue(let opensAt, _, let idleTimeout):
+            var untilOpening = Int(max(1_000, min(10_000, opensAt - Int64(now.timeIntervalSince1970 * 1000))))
+            if idleTimeout > 0 { untilOpening = max(1_000, min(untilOpening, idleTimeout * 1000 / 3)) }
+            self.init(status: "prequeue", pollAfterMilliseconds: untilOpening, opensAt: opensAt, ticket: ticket)
+        case .admitted:
+            return nil
+        }
+    }
+
+    init(
+        status: String, position: Int? = nil, ahead: Int? = nil, etaSeconds: Int? = nil, pollAfterMilliseconds: Int? = nil,
+        opensAt: Int64? = nil, ticket: String? = nil, pass: String? = nil, passExpiresAt: Int64? = nil,
+        targetURL: String? = nil, place: String? = nil
+    ) {
+        self.status = status
+        self.position = position
+        self.ahead = ahead
+        self.etaSeconds = etaSeconds
+        self.pollAfterMilliseconds = pollAfterMilliseconds
+        self.opensAt = opensAt
+        self.ticket = ticket
+        self.pass = pass
+        self.passExpiresAt = passExpiresAt
+        self.targetURL = targetURL
+        self.place = place
+    }
+
+    /// The body as a JSON object.
+    func json(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 96 + (ticket?.utf8.count ?? 0) + (pass?.utf8.count ?? 0) + (place?.utf8.count ?? 0))
+        var writer = JSONObjectWriter(buffer: buffer)
+        writer.field("status", string: status)
+        writer.field("position", integer: position)
+        writer.field("ahead", integer: ahead)
+        writer.field("eta_seconds", integer: etaSeconds)
+        writer.field("poll_after_ms", integer: pollAfterMilliseconds)
+        writer.field("opens_at", integer: opensAt)
+        writer.field("ticket", string: ticket)
+        writer.field("pass", string: pass)
+        writer.field("pass_expires_at", integer: passExpiresAt)
+        writer.field("target_url", string: targetURL)
+        writer.field("place", string: place)
+        buffer = writer.finish()
+        return buffer
+    }
+
+    /// A `200` answer carrying the body, never cached.
+    func response() -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: json())
+        )
+    }
+}
+
+/// Writes one flat JSON object of string and integer fields, escaping strings as RFC 8259 asks.
+struct JSONObjectWriter {
+    private var buffer: ByteBuffer
+    private var empty = true
+
+    init(buffer: ByteBuffer) {
+        self.buffer = buffer
+        self.buffer.writeInteger(UInt8(ascii: "{"))
+    }
+
+    mutating func field(_ name: StaticString, string value: String?) {
+        guard let value else { return }
+        key(name)
+        buffer.writeInteger(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                buffer.writeInteger(UInt8(ascii: "\\"))
+                buffer.writeInteger(byte)
+            case 0..<0x20:
+                buffer.writeStaticString("\\u00")
+                buffer.writeInteger(Self.hexDigits[Int(byte >> 4)])
+                buffer.writeInteger(Self.hexDigits[Int(byte & 0x0F)])
+            default:
+                buffer.writeInteger(byte)
+            }
+        }
+        buffer.writeInteger(UInt8(ascii: "\""))
+    }
+
+    mutating func field(_ name: StaticString, integer value: (some BinaryInteger)?) {
+        guard let value else { return }
+        key(name)
+        buffer.writeString(String(value))
+    }
+
+    mutating func finish() -> ByteBuffer {
+        buffer.writeInteger(UInt8(ascii: "}"))
+        return buffer
+    }
+
+    private mutating func key(_ name: StaticString) {
+        if !empty { buffer.writeInteger(UInt8(ascii: ",")) }
+        empty = false
+        buffer.writeInteger(UInt8(ascii: "\""))
+        buffer.writeStaticString(name)
+        buffer.writeStaticString("\":")
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+}
