@@ -100,6 +100,7 @@ let package = Package(
             name: "Queue",
             dependencies: [
                 "Redis", "Tokens", "EmbeddedResources",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

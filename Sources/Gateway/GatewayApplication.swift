@@ -117,11 +117,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     router.add(middleware: ProblemMiddleware())
     router.addHealthRoutes([ReadinessCheck(name: "redis") { try await components.redis.ping() }] + upstreamChecks(components))
     router.addMetricsRoute()
-    let queue = QueueHTTP(
-        room: components.room, keys: components.passKeys, tickets: VisitorTickets(secret: configuration.visitorTicketSecret),
-        challenges: JoinChallenges(secret: configuration.visitorTicketSecret), tokens: components.accessTokens,
-        snapshots: components.snapshots, secureCookies: configuration.secureCookies
-    )
+    let queue = QueueHTTP(components: components)
     queue.addRoutes(to: router)
     queue.addPage(to: router)
     WebAssets().addRoutes(to: router)

@@ -19,6 +19,18 @@ struct QueueHTTP: Sendable {
     let snapshots: RoomSnapshots
     let secureCookies: Bool
 
+    /// The queue routes of the gateway made of `components`.
+    init(components: GatewayComponents) {
+        let configuration = components.configuration
+        self.room = components.room
+        self.keys = components.passKeys
+        self.tickets = VisitorTickets(secret: configuration.visitorTicketSecret)
+        self.challenges = JoinChallenges(secret: configuration.visitorTicketSecret)
+        self.tokens = components.accessTokens
+        self.snapshots = components.snapshots
+        self.secureCookies = configuration.secureCookies
+    }
+
     /// The visitor a request speaks for: a logged-in user (`u:<id>`, from a valid access token),
     /// otherwise a genuine ticket from the header or the cookie.
     func visitor(of request: Request) async throws -> (visitor: String, ticket: String?)? {

@@ -20,21 +20,10 @@ extension QueueHTTP {
 
     func join(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
-        var response = Response(status: .ok)
-        let identity = try await visitorOrNew(request, allowTokens: true)
-        if let cookie = identity.cookie { response.setCookie(cookie) }
-        let result = try await room.join(event: event, visitor: identity.visitor, proof: try proof(of: request, event: event))
-        var body = try await body(event: event, visitor: identity.visitor, place: result.place, ticket: identity.ticket)
-        if let spot = result.spot {
-            let token = placeToken(event: event, visitor: identity.visitor, spot: spot)
-            body.place = token
-            response.setCookie(placeCookie(event: event, token: token))
-        }
-        if let pass = body.pass, let expires = body.passExpiresAt {
-            response.setCookie(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
-        }
-        response.status = result.joined ? .created : .ok
-        return encode(body, into: response)
+        let joiner = try await visitorOrNew(request, allowTokens: true)
+        let result = try await room.join(event: event, visitor: joiner.visitor, proof: try proof(of: request, event: event))
+        let body = try await body(event: event, visitor: joiner.visitor, place: result.place, ticket: joiner.ticket)
+        return joinAnswer(event: event, joiner: joiner, result: result, body: body).response
     }
 
     /// A challenge to solve before joining a room that asks for proof of work.

@@ -1,4 +1,5 @@
 import EmbeddedResources
+import NIOCore
 import Redis
 
 /// The waiting rooms of every event, kept in Redis and changed only by Lua scripts, so that any
@@ -21,11 +22,38 @@ public struct WaitingRoom: Sendable {
     ///
     /// - Throws: `roomNotFound`, `roomClosed`, `proofRequired`, `proofInvalid`, `invalidEvent`, `unavailable`.
     public func join(event: String, visitor: String, proof: JoinProof? = nil) async throws(QueueError) -> JoinResult {
+        let reply = try await run(Self.joinScript, event: event, keys: Self.joinKeys(event, proof: proof), arguments: Self.joinArguments(visitor, proof))
+        return try Self.joinResult(reply)
+    }
+
+    /// ``join(event:visitor:proof:)`` from a channel handler: the script's reply, and the
+    /// result, on `eventLoop`; the future fails with a ``QueueError``.
+    public func join(event: String, visitor: String, proof: JoinProof?, on eventLoop: any EventLoop) -> EventLoopFuture<JoinResult> {
+        let keys: [String]
+        do {
+            keys = try Self.joinKeys(event, proof: proof)
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        return redis.run(Self.joinScript, keys: keys, arguments: Self.joinArguments(visitor, proof), on: eventLoop)
+            .flatMapErrorThrowing { error in throw Self.queueError(RedisClient.normalize(error), event: event) }
+            .flatMapThrowing { reply in try Self.joinResult(reply) }
+    }
+
+    static func joinKeys(_ event: String, proof: JoinProof?) throws(QueueError) -> [String] {
         let keys = try Self.keys(event)
-        let reply = try await run(Self.joinScript, event: event, keys: [
+        return [
             keys.room, keys.sequence, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active, keys.stats,
             keys.prefix + "pow:" + (proof?.id ?? "-"),
-        ], arguments: [visitor, proof?.id ?? "", proof?.difficulty ?? 0])
+        ]
+    }
+
+    static func joinArguments(_ visitor: String, _ proof: JoinProof?) -> [any RedisArgument] {
+        [visitor, proof?.id ?? "", proof?.difficulty ?? 0]
+    }
+
+    /// The result of `queue_join.lua`'s reply.
+    static func joinResult(_ reply: RedisValue) throws(QueueError) -> JoinResult {
         guard let fields = reply.array, fields.count >= 4, let state = fields[0].string, let joined = fields[1].int else {
             throw .unavailable("unexpected join reply \(reply)")
         }
@@ -136,16 +164,20 @@ public struct WaitingRoom: Sendable {
     func run(_ script: RedisScript, event: String, keys: [String], arguments: [any RedisArgument]) async throws(QueueError) -> RedisValue {
         do {
             return try await redis.run(script, keys: keys, arguments: arguments)
-        } catch .server(let error) where error.code == "NOROOM" {
-            throw .roomNotFound(event: event)
-        } catch .server(let error) where error.code == "CLOSED" {
-            throw .roomClosed(event: event)
-        } catch .server(let error) where error.code == "POWREQUIRED" {
-            throw .proofRequired(event: event, difficulty: error.message.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0)
-        } catch .server(let error) where error.code == "POWUSED" {
-            throw .proofInvalid("the challenge was spent already: get a new one")
         } catch {
-            throw .unavailable("\(error)")
+            throw Self.queueError(error, event: event)
+        }
+    }
+
+    /// The queue's error for a script's failure: its error replies by code, anything else unavailable.
+    static func queueError(_ error: RedisError, event: String) -> QueueError {
+        guard case .server(let server) = error else { return .unavailable("\(error)") }
+        switch server.code {
+        case "NOROOM": return .roomNotFound(event: event)
+        case "CLOSED": return .roomClosed(event: event)
+        case "POWREQUIRED": return .proofRequired(event: event, difficulty: server.message.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0)
+        case "POWUSED": return .proofInvalid("the challenge was spent already: get a new one")
+        default: return .unavailable("\(error)")
         }
     }
 }

@@ -41,7 +41,8 @@ extension RedisClient {
         }
     }
 
-    static func normalize(_ error: any Error) -> RedisError {
+    /// The ``RedisError`` a future from this client failed with (anything else: the connection is unavailable).
+    public static func normalize(_ error: any Error) -> RedisError {
         (error as? RedisError) ?? .connectionUnavailable(reason: "\(error)")
     }
 }

@@ -10,7 +10,7 @@ import Testing
 @testable import Gateway
 
 /// Solves challenges the way the waiting-room page's worker does, by trying nonces in order.
-private enum Solver {
+enum Solver {
     static func solve(_ challenge: String, difficulty: Int) -> String {
         var nonce: UInt64 = 0
         while true {

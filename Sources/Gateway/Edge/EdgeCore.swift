@@ -16,6 +16,10 @@ final class EdgeCore: Sendable {
     let tracing: EdgeTracing?
     /// Waiting visitors' status polls answered from the room snapshot.
     let statusPolls: EdgeStatusPolls
+    /// Joins answered on the event loop.
+    let queue: QueueHTTP
+    /// The route of joins when the route table has no local route for them: no policies.
+    let joinRoute: EdgeRoute
 
     init(components: GatewayComponents) {
         let configuration = components.configuration
@@ -36,6 +40,11 @@ final class EdgeCore: Sendable {
         self.pools = UpstreamPools()
         self.tracing = EdgeTracing.ifInstalled()
         self.statusPolls = EdgeStatusPolls(tickets: tickets, snapshots: components.snapshots)
+        self.queue = QueueHTTP(components: components)
+        self.joinRoute = EdgeRoute(
+            ProxyRoute(name: "queue-join", prefix: "/api/v1/queue/*/join", methods: ["POST"], upstreams: [], authentication: .none, local: true),
+            policies: []
+        )
     }
 
     /// The chain of one route, in the order the policies apply: access token and role (401/403),
@@ -65,10 +74,17 @@ final class EdgeCore: Sendable {
 
     /// The route of a request (the most specific pattern first), or nil for the gateway's own routes.
     func route(for head: HTTPRequestHead) -> EdgeRoute? {
-        guard !routes.isEmpty else { return nil }
         let path = head.uri.pathWithoutQuery
         let method = head.method.rawValue
-        return routes.first { $0.pattern.matches(method: method, path: path) }
+        if !routes.isEmpty, let route = routes.first(where: { $0.pattern.matches(method: method, path: path) }) { return route }
+        return joinRoute.pattern.matches(method: method, path: path) ? joinRoute : nil
+    }
+
+    /// The edge's own answer to a local route's request once its policies passed, or nil when
+    /// the router serves it.
+    func localAnswer(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<EdgeResponse>? {
+        if let response = statusPolls.answer(head) { return eventLoop.makeSucceededFuture(response) }
+        return queue.edgeJoin(head, on: eventLoop)
     }
 }
 

@@ -100,9 +100,17 @@ final class EdgeExchange {
             guard apply(policies[index].admit(self), at: index) else { return }
             index += 1
         }
-        if route.isLocal, var response = handler.core.statusPolls.answer(head) {
-            response.add(responseFields)
-            return respondWhole(response, outcome: .answered(status: response.status, headers: response.headers, body: nil), close: false)
+        if route.isLocal, let answer = handler.core.localAnswer(head, on: eventLoop) {
+            return answer.assumeIsolated().whenComplete { result in
+                guard self.phase == .policies else { return }
+                var response: EdgeResponse
+                switch result {
+                case .success(let answer): response = answer
+                case .failure(let error): response = EdgeResponse.problem(for: error, path: self.path)
+                }
+                response.add(self.responseFields)
+                self.respondWhole(response, outcome: .answered(status: response.status, headers: response.headers, body: nil), close: false)
+            }
         }
         if route.isLocal {
             phase = .finished

@@ -28,8 +28,8 @@ struct EdgeStatusPolls: Sendable {
         let started = ContinuousClock.now
         guard head.method == .GET, let event = Self.event(polledBy: head.uri),
               !head.headers.contains(name: "authorization"),
-              let visitor = firstGenuine(head.headers, header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tickets.visitor(from:)),
-              let spot = firstGenuine(head.headers, header: "queue-place", cookie: QueueHTTP.placeCookieName(event: event), {
+              let visitor = head.headers.firstGenuine(header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tickets.visitor(from:)),
+              let spot = head.headers.firstGenuine(header: "queue-place", cookie: QueueHTTP.placeCookieName(event: event), {
                   tickets.spot(fromPlaceToken: $0, event: event, visitor: visitor)
               }),
               let place = snapshots.placeIfFresh(event: event, visitor: visitor, spot: spot),
@@ -46,20 +46,29 @@ struct EdgeStatusPolls: Sendable {
 
     /// The event of a status poll's request target, when it is a valid event id.
     static func event(polledBy uri: String) -> String? {
-        let path = uri.pathWithoutQuery
-        let prefix = "/api/v1/queue/".utf8, suffix = "/status".utf8
-        guard path.utf8.count > prefix.count + suffix.count, path.utf8.starts(with: prefix), path.utf8.reversed().starts(with: suffix.reversed())
-        else { return nil }
-        let event = String(path.dropFirst(prefix.count).dropLast(suffix.count))
+        uri.queueEvent(action: "status")
+    }
+}
+
+extension String {
+    /// The event of a request target `/api/v1/queue/{event}/{action}` (query aside), when it is a valid event id.
+    func queueEvent(action: StaticString) -> String? {
+        let path = pathWithoutQuery.utf8
+        let prefix = "/api/v1/queue/".utf8
+        let suffix = UnsafeBufferPointer(start: action.utf8Start, count: action.utf8CodeUnitCount)
+        guard path.count > prefix.count + suffix.count + 1, path.starts(with: prefix), path.reversed().starts(with: suffix.reversed()) else { return nil }
+        let end = path.index(path.endIndex, offsetBy: -suffix.count - 1)
+        guard path[end] == UInt8(ascii: "/") else { return nil }
+        let event = String(Substring(path[path.index(path.startIndex, offsetBy: prefix.count)..<end]))
         return QueueKeys.isValidEvent(event) ? event : nil
     }
+}
 
-    /// The first value, from the header then the cookie, that `verify` accepts.
-    private func firstGenuine<Value>(
-        _ headers: HTTPHeaders, header: String, cookie: String, _ verify: (String) -> Value?
-    ) -> Value? {
-        if let value = headers.first(name: header), let verified = verify(value) { return verified }
-        for line in headers["cookie"] {
+extension HTTPHeaders {
+    /// The first value, from the field `header` then the cookie `cookie`, that `verify` accepts.
+    func firstGenuine<Value>(header: String, cookie: String, _ verify: (String) -> Value?) -> Value? {
+        if let value = first(name: header), let verified = verify(value) { return verified }
+        for line in self["cookie"] {
             for pair in line.split(separator: ";") {
                 let pair = pair.drop { $0 == " " }
                 guard pair.hasPrefix(cookie), pair.dropFirst(cookie.count).first == "=" else { continue }

@@ -1,0 +1,85 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import Queue
+
+/// What a join answers, whoever serves it (the router or the edge): the status, the cookies to
+/// set and the body.
+struct QueueJoinAnswer: Sendable {
+    var status: HTTPResponse.Status
+    var cookies: [Cookie]
+    var body: QueuePlaceBody
+
+    /// The answer for the router.
+    var response: Response {
+        var response = body.response()
+        response.status = status
+        for cookie in cookies { response.setCookie(cookie) }
+        return response
+    }
+
+    /// The answer for the edge.
+    var edgeResponse: EdgeResponse {
+        let json = body.json()
+        var headers: HTTPHeaders = [
+            "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": String(json.readableBytes),
+        ]
+        for cookie in cookies { headers.add(name: "set-cookie", value: cookie.description) }
+        return EdgeResponse(status: HTTPResponseStatus(statusCode: status.code), headers: headers, body: json)
+    }
+}
+
+/// The visitor a join speaks for: who they are, their ticket, and the cookie that hands a new one over.
+typealias QueueJoiner = (visitor: String, ticket: String?, cookie: Cookie?)
+
+extension QueueHTTP {
+    /// The answer to `joiner`'s join that Redis filed as `result`, with `body` for its place.
+    func joinAnswer(event: String, joiner: QueueJoiner, result: JoinResult, body: QueuePlaceBody) -> QueueJoinAnswer {
+        var body = body
+        var cookies = joiner.cookie.map { [$0] } ?? []
+        if let spot = result.spot {
+            let token = placeToken(event: event, visitor: joiner.visitor, spot: spot)
+            body.place = token
+            cookies.append(placeCookie(event: event, token: token))
+        }
+        if let pass = body.pass, let expires = body.passExpiresAt {
+            cookies.append(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
+        }
+        return QueueJoinAnswer(status: result.joined ? .created : .ok, cookies: cookies, body: body)
+    }
+
+    /// A join served on a connection's event loop: `POST /api/v1/queue/{event}/join` from a
+    /// visitor with a ticket or none yet (a new one is issued), with or without a proof of work.
+    /// The join script's reply comes back on the loop; only an admission (a pass to sign) leaves
+    /// it. Nil for a request the router must serve (one with an access token speaks for a user).
+    func edgeJoin(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<EdgeResponse>? {
+        guard head.method == .POST, let event = head.uri.queueEvent(action: "join"), !head.headers.contains(name: "authorization") else { return nil }
+        let path = head.uri.pathWithoutQuery
+        let joiner: QueueJoiner = head.headers.firstGenuine(header: "visitor-ticket", cookie: Self.visitorCookie) { ticket in
+            tickets.visitor(from: ticket).map { ($0, Optional(ticket), nil) }
+        } ?? {
+            let issued = tickets.issue()
+            return (issued.visitor, issued.ticket, ticketCookie(issued.ticket))
+        }()
+        var proof: JoinProof?
+        if let solution = head.headers.first(name: "queue-proof") {
+            do {
+                proof = try challenges.verify(solution, event: event)
+            } catch {
+                return eventLoop.makeSucceededFuture(EdgeResponse.problem(for: error, path: path))
+            }
+        }
+        return room.join(event: event, visitor: joiner.visitor, proof: proof, on: eventLoop).flatMap { result in
+            if let body = QueuePlaceBody(unsigned: result.place, ticket: joiner.ticket) {
+                return eventLoop.makeSucceededFuture(joinAnswer(event: event, joiner: joiner, result: result, body: body).edgeResponse)
+            }
+            return eventLoop.makeFutureWithTask {
+                let body = try await self.body(event: event, visitor: joiner.visitor, place: result.place, ticket: joiner.ticket)
+                return joinAnswer(event: event, joiner: joiner, result: result, body: body).edgeResponse
+            }
+        }.recover { error in
+            EdgeResponse.problem(for: error, path: path)
+        }
+    }
+}
