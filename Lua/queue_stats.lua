@@ -24,8 +24,10 @@ local oldest = 0
 local head = (opened and redis.call('ZRANGE', KEYS[3], 0, 0)[1]) or redis.call('ZRANGE', KEYS[2], 0, 0)[1]
 if head then
     local state = redis.call('HGET', KEYS[4], head) or ''
-    local joined = tonumber(string.match(state, '^[wp]:%d+:(%d+)$'))
-    if joined then oldest = now - joined end
+    -- 'w:<joined s>', or 'w:<seq>:<joined ms>' as states were written before.
+    local joined_s = tonumber(string.match(state, '^[wp]:(%d+)$'))
+    local joined = joined_s and joined_s * 1000 or tonumber(string.match(state, '^[wp]:%d+:(%d+)$'))
+    if joined then oldest = math.max(0, now - joined) end
 end
 return {
     waiting,

@@ -5,6 +5,26 @@ import Testing
 
 @Suite("A room's state ends: ended places and passes are pruned, deleted rooms leave no keys")
 struct RoomStateTests {
+    @Test("a waiting visitor's state is 'w:' and the join's Unix second (12 bytes); the oldest wait reads it and the older format")
+    func compactWaitingState() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 0), name: "state") { room, event in
+            let keys = QueueKeys(event: event)
+            let before = Int(Date().timeIntervalSince1970)
+            _ = try await room.join(event: event, visitor: "first")
+            _ = try await room.join(event: event, visitor: "second")
+            let state = try #require(try await room.redis.send("HGET", keys.visitors, "first").string)
+            #expect(state.utf8.count == 12 && state.hasPrefix("w:"), "\(state)")
+            let joined = try #require(Int(state.dropFirst(2)))
+            #expect(joined >= before && joined <= Int(Date().timeIntervalSince1970))
+            #expect(try await room.stats(event: event).oldestWaitMilliseconds < 2_000)
+
+            let anHourAgo = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
+            _ = try await room.redis.send("HSET", keys.visitors, "first", "w:1:\(anHourAgo)")
+            let oldest = try await room.stats(event: event).oldestWaitMilliseconds
+            #expect(oldest >= 3_600_000 && oldest < 3_610_000, "a state in the older format still reads: \(oldest)")
+        }
+    }
+
     @Test("lost places and expired passes are pruned after keepEnded, rejoined visitors keep their place, nothing is orphaned")
     func pruning() async throws {
         let configuration = RoomConfiguration(mode: .queue, releaseRate: 1_000, passTTL: 10, idleTimeout: 5)
