@@ -7,7 +7,7 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 SERVICES_ENV = $(shell scripts/services env | xargs)
 
-.PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-flash-sale bench-pow bench-opening
+.PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening
 
 run: services
 	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product booking-rush
@@ -28,7 +28,7 @@ services-down:
 build:
 	swift build -c $(CONFIG) $(SWIFT_FLAGS)
 
-bench: bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-flash-sale bench-pow bench-opening
+bench: bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening
 	python3 bench/summary.py
 
 bench-redis: services
@@ -45,6 +45,9 @@ bench-booking: services
 
 bench-scaling: services
 	bench/scaling.sh
+
+bench-sse: services
+	bench/sse-crowd.sh
 
 bench-flash-sale: services
 	bench/flash-sale.sh

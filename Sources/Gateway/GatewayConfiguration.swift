@@ -29,6 +29,9 @@ public struct GatewayConfiguration: Sendable {
     public var externalProvider: ExternalProvider?
     /// How long a rate-limit check may wait for Redis before the rules' fail mode applies.
     public var rateLimitTimeout: Duration
+    /// Most client connections held at once; nil for as many as the file-descriptor limit allows
+    /// with room to spare (see ``ConnectionLimit``).
+    public var maxConnections: Int?
 
     /// Where an external identity provider publishes its keys, and what its tokens must say.
     public struct ExternalProvider: Sendable, Hashable {
@@ -57,7 +60,8 @@ public struct GatewayConfiguration: Sendable {
         accessKeyNamespace: String = "bk:access-keys",
         loginLimits: ProxyRoute = GatewayConfiguration.defaultLoginLimits,
         externalProvider: ExternalProvider? = nil,
-        rateLimitTimeout: Duration = .milliseconds(100)
+        rateLimitTimeout: Duration = .milliseconds(100),
+        maxConnections: Int? = nil
     ) {
         self.host = host
         self.port = port
@@ -73,6 +77,7 @@ public struct GatewayConfiguration: Sendable {
         self.loginLimits = loginLimits
         self.externalProvider = externalProvider
         self.rateLimitTimeout = rateLimitTimeout
+        self.maxConnections = maxConnections
     }
 
     /// Login attempts: 30 a minute per address (offices share addresses), 5 a minute per email
@@ -92,7 +97,7 @@ public struct GatewayConfiguration: Sendable {
     public static let developmentInternalSecret = GatewaySignature.developmentSecret
 
     /// Reads `ADMIN_TOKEN`, `VISITOR_TICKET_SECRET`, `INTERNAL_SECRET`, `PASS_ISSUER`,
-    /// `SECURE_COOKIES` and the route table (`routesPath`, else `GATEWAY_ROUTES`) over the defaults.
+    /// `SECURE_COOKIES`, `GATEWAY_MAX_CONNECTIONS` and the route table (`routesPath`, else `GATEWAY_ROUTES`) over the defaults.
     public static func fromEnvironment(
         host: String,
         port: Int,
@@ -123,6 +128,10 @@ public struct GatewayConfiguration: Sendable {
             configuration.externalProvider = ExternalProvider(jwksURL: jwks, issuer: issuer, audience: audience)
         }
         configuration.secureCookies = environment["SECURE_COOKIES"] == "1" || environment["SECURE_COOKIES"] == "true"
+        if let text = environment["GATEWAY_MAX_CONNECTIONS"], !text.isEmpty {
+            guard let maximum = Int(text), maximum > 0 else { throw GatewayConfigurationError("GATEWAY_MAX_CONNECTIONS must be a positive number") }
+            configuration.maxConnections = maximum
+        }
         return configuration
     }
 }

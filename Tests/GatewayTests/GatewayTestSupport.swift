@@ -27,7 +27,8 @@ struct GatewayFixture {
     static func make(
         _ roomConfiguration: RoomConfiguration = RoomConfiguration(mode: .queue, releaseRate: 100),
         routes: RouteTable = RouteTable(),
-        accounts: AccountStore? = nil
+        accounts: AccountStore? = nil,
+        maxConnections: Int? = nil
     ) async throws -> GatewayFixture {
         let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
         let redis = RedisClient(configuration: try RedisConfiguration(url: url))
@@ -37,7 +38,8 @@ struct GatewayFixture {
             routes: routes, accessKeyNamespace: namespace + ":access-keys",
             loginLimits: ProxyRoute(name: "auth-login-\(UUID().uuidString.prefix(8))", prefix: "/", upstreams: [], rateLimits: GatewayConfiguration.defaultLoginLimits.rateLimits),
             // Tests check the limiter's logic, not how fast a loaded test machine answers.
-            rateLimitTimeout: .seconds(2)
+            rateLimitTimeout: .seconds(2),
+            maxConnections: maxConnections
         )
         let components = await GatewayComponents.make(configuration: configuration, redis: redis, accounts: accounts, logger: Logger(label: "gateway-tests"))
         let fixture = GatewayFixture(components: components, event: "gw-\(UUID().uuidString.prefix(8).lowercased())")
@@ -55,9 +57,10 @@ struct GatewayFixture {
         _ roomConfiguration: RoomConfiguration = RoomConfiguration(mode: .queue, releaseRate: 100),
         routes: RouteTable = RouteTable(),
         accounts: AccountStore? = nil,
+        maxConnections: Int? = nil,
         _ body: (GatewayFixture) async throws -> Void
     ) async throws {
-        let fixture = try await make(roomConfiguration, routes: routes, accounts: accounts)
+        let fixture = try await make(roomConfiguration, routes: routes, accounts: accounts, maxConnections: maxConnections)
         do {
             try await body(fixture)
         } catch {

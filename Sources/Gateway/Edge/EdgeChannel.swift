@@ -19,7 +19,12 @@ struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
     let idleTimeout: TimeAmount?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        guard core.connections.admit() else {
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(ConnectionLimitReached())
+        }
+        channel.closeFuture.whenComplete { [connections = core.connections] _ in connections.release() }
+        return channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false

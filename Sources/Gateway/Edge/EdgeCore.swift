@@ -20,6 +20,8 @@ final class EdgeCore: Sendable {
     let queue: QueueHTTP
     /// The route of joins when the route table has no local route for them: no policies.
     let joinRoute: EdgeRoute
+    /// Most client connections held at once.
+    let connections: ConnectionLimit
 
     init(components: GatewayComponents) {
         let configuration = components.configuration
@@ -41,6 +43,7 @@ final class EdgeCore: Sendable {
         self.tracing = EdgeTracing.ifInstalled()
         self.statusPolls = EdgeStatusPolls(tickets: tickets, snapshots: components.snapshots)
         self.queue = QueueHTTP(components: components)
+        self.connections = configuration.maxConnections.map(ConnectionLimit.init(maximum:)) ?? .belowDescriptorLimit()
         self.joinRoute = EdgeRoute(
             ProxyRoute(name: "queue-join", prefix: "/api/v1/queue/*/join", methods: ["POST"], upstreams: [], authentication: .none, local: true),
             policies: []

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Holds a crowd of Server-Sent Event streams open on one gateway and measures what they cost:
+Redis commands per second with and without them, and how soon each stream shows a change after
+the room starts releasing.
+
+usage: bench/sse_crowd.py TICKETS HOST PORT EVENT ADMIN_TOKEN REDIS_PORT GATEWAY_PID HOLD_SECONDS
+
+TICKETS has "ticket<TAB>place" per visitor (bench/tickets.py). Prints one JSON object.
+"""
+import asyncio, json, subprocess, sys, time, urllib.request
+
+tickets_file, host, port, event, admin_token, redis_port, gateway_pid, hold = sys.argv[1:9]
+port, hold = int(port), float(hold)
+visitors = [line.rstrip("\n").split("\t") for line in open(tickets_file) if line.strip()]
+
+
+class Crowd:
+    def __init__(self):
+        self.connected = 0
+        self.failed = 0
+        self.released_at = None
+        self.first_after_release = {}
+        self.events = 0
+
+
+def redis_commands():
+    info = subprocess.run(["redis-cli", "-p", redis_port, "info", "stats"], capture_output=True, text=True).stdout
+    return next(int(line.split(":")[1]) for line in info.splitlines() if line.startswith("total_commands_processed:"))
+
+
+def rss_kib():
+    with open(f"/proc/{gateway_pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+
+
+def admin(method, path, body):
+    request = urllib.request.Request(
+        f"http://{host}:{port}/admin/v1/{path}", method=method, data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"})
+    urllib.request.urlopen(request).read()
+
+
+async def stream(index, ticket, place, crowd):
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write((f"GET /api/v1/queue/{event}/events HTTP/1.1\r\nHost: {host}\r\nVisitor-Ticket: {ticket}\r\n"
+                      f"Queue-Place: {place}\r\nAccept: text/event-stream\r\n\r\n").encode())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        if b" 200 " not in head.split(b"\r\n", 1)[0] or b"chunked" not in head.lower():
+            crowd.failed += 1
+            return
+        crowd.connected += 1
+        while True:
+            size = int((await reader.readline()).strip() or b"0", 16)
+            if size == 0:
+                break
+            await reader.readexactly(size + 2)
+            crowd.events += 1
+            if crowd.released_at is not None and index not in crowd.first_after_release:
+                crowd.first_after_release[index] = time.monotonic() - crowd.released_at
+    except (OSError, asyncio.IncompleteReadError, ValueError):
+        crowd.failed += 1
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(len(values) * p))] * 1000) if values else None
+
+
+async def main():
+    crowd = Crowd()
+    idle_before = redis_commands()
+    await asyncio.sleep(hold)
+    idle_rate = (redis_commands() - idle_before) / hold
+    started = time.monotonic()
+    tasks = []
+    for batch in range(0, len(visitors), 500):
+        for index, (ticket, place) in enumerate(visitors[batch:batch + 500], start=batch):
+            tasks.append(asyncio.create_task(stream(index, ticket, place, crowd)))
+        await asyncio.sleep(0.05)
+    deadline = time.monotonic() + 120
+    while crowd.connected + crowd.failed < len(visitors) and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    connect_seconds = time.monotonic() - started
+    await asyncio.sleep(2)
+    held_before = redis_commands()
+    await asyncio.sleep(hold)
+    held_rate = (redis_commands() - held_before) / hold
+    rss = rss_kib()
+    crowd.released_at = time.monotonic()
+    admin("PATCH", f"rooms/{event}", {"mode": "queue", "release_rate": 100})
+    deadline = time.monotonic() + 15
+    while len(crowd.first_after_release) < crowd.connected and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    latencies = list(crowd.first_after_release.values())
+    for task in tasks:
+        task.cancel()
+    print(json.dumps({
+        "streams": len(visitors), "connected": crowd.connected, "failed": crowd.failed,
+        "connect_seconds": round(connect_seconds, 1), "gateway_rss_kib": rss,
+        "redis_commands_per_s_without": round(idle_rate), "redis_commands_per_s_with": round(held_rate),
+        "updated": len(latencies), "update_p50_ms": percentile(latencies, 0.5),
+        "update_p99_ms": percentile(latencies, 0.99), "update_max_ms": percentile(latencies, 1.0),
+    }))
+
+
+asyncio.run(main())
