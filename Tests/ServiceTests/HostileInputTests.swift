@@ -103,11 +103,12 @@ struct HostileInputTests {
                 configuration: configuration, redis: redis, accounts: AccountStore(postgres: postgres, bcryptCost: 10, logger: Self.logger), logger: Self.logger
             )
             let event = "hostile-\(UUID().uuidString.prefix(8).lowercased())"
+            let email = "\(event)@example.com"
             try await components.room.configure(event: event, .init(mode: .queue, releaseRate: 10))
             let json: HTTPFields = [.contentType: "application/json"]
             let admin: HTTPFields = [.contentType: "application/json", .authorization: "Bearer \(Self.adminToken)"]
             try await Application(router: buildGatewayRouter(components)).test(.router) { client in
-                let credentials = [("email", #""hostile@example.com""#), ("password", #""long enough password""#)]
+                let credentials = [("email", "\"\(email)\""), ("password", #""long enough password""#)]
                 for path in ["/api/v1/auth/register", "/api/v1/auth/login"] {
                     try await Self.attack(client, .post, path, template: credentials, headers: json)
                 }
@@ -131,6 +132,7 @@ struct HostileInputTests {
                 }
             }
             try await components.room.delete(event: event)
+            try await postgres.query("DELETE FROM gateway.accounts WHERE email = \(email)", logger: Self.logger)
             for ring in [components.passKeys, components.accessTokens.ring] { _ = try? await redis.send("DEL", ring.keysKey, ring.activeKey) }
             try await components.httpClient.shutdown()
         }
