@@ -21,12 +21,9 @@ struct QueueJoinAnswer: Sendable {
 
     /// The answer for the edge.
     var edgeResponse: EdgeResponse {
-        let json = body.json()
-        var headers: HTTPHeaders = [
-            "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": String(json.readableBytes),
-        ]
-        for cookie in cookies { headers.add(name: "set-cookie", value: cookie.description) }
-        return EdgeResponse(status: HTTPResponseStatus(statusCode: status.code), headers: headers, body: json)
+        var response = body.edgeResponse(status: HTTPResponseStatus(statusCode: status.code))
+        for cookie in cookies { response.headers.add(name: "set-cookie", value: cookie.description) }
+        return response
     }
 }
 

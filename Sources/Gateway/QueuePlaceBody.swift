@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Queue
 
 /// The JSON of a visitor's place, as join, status, the event stream and the edge's snapshot
@@ -72,6 +73,15 @@ struct QueuePlaceBody: Sendable, Equatable {
         writer.field("place", string: place)
         buffer = writer.finish()
         return buffer
+    }
+
+    /// The edge's answer carrying the body, never cached.
+    func edgeResponse(status: HTTPResponseStatus = .ok) -> EdgeResponse {
+        let json = json()
+        let headers: HTTPHeaders = [
+            "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": String(json.readableBytes),
+        ]
+        return EdgeResponse(status: status, headers: headers, body: json)
     }
 
     /// A `200` answer carrying the body, never cached.

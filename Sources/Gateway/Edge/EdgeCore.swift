@@ -26,8 +26,8 @@ final class EdgeCore: Sendable {
     init(components: GatewayComponents) {
         let configuration = components.configuration
         let table = configuration.routes
-        let tickets = VisitorTickets(secret: configuration.visitorTicketSecret)
-        let passes = PassEnforcer(room: components.room, keys: components.passKeys, tickets: tickets)
+        let queue = QueueHTTP(components: components)
+        let passes = PassEnforcer(room: components.room, keys: components.passKeys, tickets: queue.tickets)
         let idempotency = IdempotencyStore(redis: components.redis, retention: .seconds(table.idempotencyRetention))
         self.routes = table.routes
             .sorted { RoutePattern.isMoreSpecific($0.pattern, than: $1.pattern) }
@@ -41,8 +41,8 @@ final class EdgeCore: Sendable {
         self.traffic = components.traffic
         self.pools = UpstreamPools()
         self.tracing = EdgeTracing.ifInstalled()
-        self.statusPolls = EdgeStatusPolls(tickets: tickets, snapshots: components.snapshots)
-        self.queue = QueueHTTP(components: components)
+        self.statusPolls = EdgeStatusPolls(tickets: queue.tickets, snapshots: queue.snapshots)
+        self.queue = queue
         self.connections = configuration.maxConnections.map(ConnectionLimit.init(maximum:)) ?? .belowDescriptorLimit()
         self.joinRoute = EdgeRoute(
             ProxyRoute(name: "queue-join", prefix: "/api/v1/queue/*/join", methods: ["POST"], upstreams: [], authentication: .none, local: true),

@@ -26,7 +26,7 @@ struct EdgeStatusPolls: Sendable {
     /// The answer to `head` from the room's snapshot, or nil when the router must answer it.
     func answer(_ head: HTTPRequestHead) -> EdgeResponse? {
         let started = ContinuousClock.now
-        guard head.method == .GET, let event = Self.event(polledBy: head.uri),
+        guard head.method == .GET, let event = head.uri.queueEvent(action: "status"),
               !head.headers.contains(name: "authorization"),
               let visitor = head.headers.firstGenuine(header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tickets.visitor(from:)),
               let spot = head.headers.firstGenuine(header: "queue-place", cookie: QueueHTTP.placeCookieName(event: event), {
@@ -35,18 +35,10 @@ struct EdgeStatusPolls: Sendable {
               let place = snapshots.placeIfFresh(event: event, visitor: visitor, spot: spot),
               let body = QueuePlaceBody(unsigned: place)
         else { return nil }
-        let json = body.json()
-        let headers: HTTPHeaders = [
-            "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": String(json.readableBytes),
-        ]
+        let response = body.edgeResponse()
         answered.increment()
         duration.record(duration: ContinuousClock.now - started)
-        return EdgeResponse(status: .ok, headers: headers, body: json)
-    }
-
-    /// The event of a status poll's request target, when it is a valid event id.
-    static func event(polledBy uri: String) -> String? {
-        uri.queueEvent(action: "status")
+        return response
     }
 }
 
