@@ -13,8 +13,9 @@ public enum BookingError: Error, Sendable, Hashable {
     case alreadyCancelled
     case expired
     case unavailable(String)
-    /// An event or zone description the catalog refuses.
-    case invalidCatalog(String)
+    /// An event or zone description the catalog refuses: the field at fault (a dotted path such
+    /// as `zones.0.capacity`, empty when no one field is) and why.
+    case invalidCatalog(field: String, String)
     /// The event exists already.
     case eventExists
     /// The user may not change this event.

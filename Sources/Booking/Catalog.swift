@@ -173,26 +173,41 @@ public struct CatalogEventChange: Sendable, Codable, Hashable {
 
     /// Checks what the database's constraints would refuse, with clearer words.
     public func validate() throws(BookingError) {
-        if let name, !name.isDisplayText(maxLength: 200) { throw .invalidCatalog("a name has 1–200 characters, none of them control characters") }
-        if let venue, !venue.isDisplayText(maxLength: 200) { throw .invalidCatalog("a venue has 1–200 characters, none of them control characters") }
-        if let maxPerUser, !(1...100).contains(maxPerUser) { throw .invalidCatalog("1–100 seats per user") }
-        if let status, status != .cancelled { throw .invalidCatalog("only `cancelled` can be set here; publish with POST …/publish") }
+        if let name, !name.isDisplayText(maxLength: 200) { throw .invalidCatalog(field: "name", Self.displayTextRule("name")) }
+        if let venue, !venue.isDisplayText(maxLength: 200) { throw .invalidCatalog(field: "venue", Self.displayTextRule("venue")) }
+        if let maxPerUser, !(1...100).contains(maxPerUser) { throw .invalidCatalog(field: "max_per_user", "max_per_user must be 1–100 seats") }
+        if let status, status != .cancelled { throw .invalidCatalog(field: "status", "only `cancelled` can be set here; publish with POST …/publish") }
+    }
+
+    static func displayTextRule(_ field: String) -> String {
+        "\(field) must have 1–200 characters, none of them control characters"
     }
 }
 
 extension CatalogEvent {
     /// Checks what the database's constraints would refuse, with clearer words.
     public func validate() throws(BookingError) {
-        let idPattern = { (id: String) in (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) } }
-        guard idPattern(id), name.isDisplayText(maxLength: 200), venue.isDisplayText(maxLength: 200), (1...100).contains(maxPerUser), !zones.isEmpty else {
-            throw .invalidCatalog("an event needs an id (1–64 of A–Z a–z 0–9 - _ .), a name and a venue (1–200 characters, no control characters), 1–100 seats per user and at least one zone")
+        guard Self.isValidID(id) else { throw .invalidCatalog(field: "id", "id must be 1–64 of A–Z a–z 0–9 - _ .") }
+        guard name.isDisplayText(maxLength: 200) else { throw .invalidCatalog(field: "name", CatalogEventChange.displayTextRule("name")) }
+        guard venue.isDisplayText(maxLength: 200) else { throw .invalidCatalog(field: "venue", CatalogEventChange.displayTextRule("venue")) }
+        guard (1...100).contains(maxPerUser) else { throw .invalidCatalog(field: "max_per_user", "max_per_user must be 1–100 seats") }
+        guard !zones.isEmpty else { throw .invalidCatalog(field: "zones", "an event needs at least one zone") }
+        if let saleStartsAt, let saleEndsAt, saleEndsAt <= saleStartsAt { throw .invalidCatalog(field: "sale_ends_at", "the sale must end after it starts") }
+        for (index, zone) in zones.enumerated() {
+            let at = "zones.\(index)."
+            guard Self.isValidID(zone.id) else { throw .invalidCatalog(field: at + "id", "a zone id must be 1–64 of A–Z a–z 0–9 - _ .") }
+            guard zone.name.isDisplayText(maxLength: 200) else { throw .invalidCatalog(field: at + "name", CatalogEventChange.displayTextRule("a zone's name")) }
+            guard zone.priceMinor >= 0 else { throw .invalidCatalog(field: at + "price_minor", "a zone's price_minor must be ≥ 0") }
+            guard (0...1_000_000).contains(zone.capacity) else { throw .invalidCatalog(field: at + "capacity", "a zone's capacity must be 0–1,000,000") }
+            guard zone.currency.count == 3, zone.currency.allSatisfy({ $0.isUppercase && $0.isASCII }) else {
+                throw .invalidCatalog(field: at + "currency", "a zone's currency must be three capital letters, like EUR")
+            }
         }
-        if let saleStartsAt, let saleEndsAt, saleEndsAt <= saleStartsAt { throw .invalidCatalog("the sale must end after it starts") }
-        for zone in zones {
-            guard idPattern(zone.id), zone.name.isDisplayText(maxLength: 200), zone.priceMinor >= 0, zone.capacity >= 0, zone.capacity <= 1_000_000,
-                  zone.currency.count == 3, zone.currency.allSatisfy({ $0.isUppercase && $0.isASCII })
-            else { throw .invalidCatalog("zone '\(zone.id.prefix(64))': an id, a name, a price ≥ 0, a capacity of 0–1,000,000 and a currency like EUR") }
-        }
-        guard Set(zones.map(\.id)).count == zones.count else { throw .invalidCatalog("zone ids must differ") }
+        guard Set(zones.map(\.id)).count == zones.count else { throw .invalidCatalog(field: "zones", "zone ids must differ") }
+    }
+
+    /// 1–64 of A–Z a–z 0–9 - _ .
+    static func isValidID(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
     }
 }

@@ -91,7 +91,7 @@ struct EventRoutes: Sendable {
             do {
                 try await catalog.update(event: id, change)
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23514" {
-                throw BookingError.invalidCatalog("the sale must end after it starts")
+                throw BookingError.invalidCatalog(field: "sale_ends_at", "the sale must end after it starts")
             }
             return Response(status: .noContent)
         }

@@ -7,8 +7,12 @@ import Tokens
 enum GatewayProblem {
     static let base = ProblemDetails.typeBase
 
-    static func make(_ status: HTTPResponse.Status, _ slug: String, _ title: String, _ detail: String?, headers: HTTPFields = [:]) -> ProblemDetails {
-        ProblemDetails(status: status, type: base + slug, title: title, detail: detail, headers: headers)
+    static func make(
+        _ status: HTTPResponse.Status, _ slug: String, _ title: String, _ detail: String?, headers: HTTPFields = [:], field: String? = nil
+    ) -> ProblemDetails {
+        var problem = ProblemDetails(status: status, type: base + slug, title: title, detail: detail, headers: headers)
+        problem.field = field
+        return problem
     }
 }
 
@@ -27,8 +31,8 @@ extension QueueError: ProblemConvertible {
             GatewayProblem.make(.gone, "pass-expired", "Queue pass expired", "The admission has expired. Join again to queue at the back.")
         case .invalidEvent(let event):
             GatewayProblem.make(.badRequest, "invalid-event", "Invalid event id", "'\(event.prefix(80))' is not an event id (1–64 of A–Z a–z 0–9 - _ .).")
-        case .invalidConfiguration(let detail):
-            GatewayProblem.make(.unprocessableContent, "invalid-room-configuration", "Invalid room configuration", detail)
+        case .invalidConfiguration(let field, let detail):
+            GatewayProblem.make(.unprocessableContent, "invalid-room-configuration", "Invalid room configuration", detail, field: field)
         case .proofRequired(let event, let difficulty):
             GatewayProblem.make(
                 .forbidden, "proof-of-work-required", "Proof of work required",

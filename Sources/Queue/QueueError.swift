@@ -12,8 +12,8 @@ public enum QueueError: Error, Sendable, Hashable {
     case passExpired
     /// The event id is not usable.
     case invalidEvent(String)
-    /// A room setting is out of range.
-    case invalidConfiguration(String)
+    /// A room setting is out of range: the field (as in the admin API's JSON) and why.
+    case invalidConfiguration(field: String, String)
     /// The room asks new visitors for a proof of work of `difficulty` bits, and the join had none.
     case proofRequired(event: String, difficulty: Int)
     /// The proof of work is forged, for another room, expired, too weak or already used.

@@ -76,16 +76,16 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
     /// Checks every field's range.
     public func validate() throws(QueueError) {
         guard releaseRate.isFinite, releaseRate >= 0, releaseRate <= 100_000 else {
-            throw .invalidConfiguration("release_rate must be between 0 and 100000 visitors per second")
+            throw .invalidConfiguration(field: "release_rate", "release_rate must be between 0 and 100000 visitors per second")
         }
-        guard (0...10_000_000).contains(maxActive) else { throw .invalidConfiguration("max_active must be between 0 and 10000000") }
-        guard (10...86_400).contains(passTTL) else { throw .invalidConfiguration("pass_ttl must be between 10 and 86400 seconds") }
-        guard (5...86_400).contains(idleTimeout) else { throw .invalidConfiguration("idle_timeout must be between 5 and 86400 seconds") }
-        if let proofOfWork, !(0...24).contains(proofOfWork) { throw .invalidConfiguration("proof_of_work must be between 0 and 24 bits") }
-        if let opensAt, opensAt < 0 { throw .invalidConfiguration("opens_at must be a Unix time in milliseconds") }
+        guard (0...10_000_000).contains(maxActive) else { throw .invalidConfiguration(field: "max_active", "max_active must be between 0 and 10000000") }
+        guard (10...86_400).contains(passTTL) else { throw .invalidConfiguration(field: "pass_ttl", "pass_ttl must be between 10 and 86400 seconds") }
+        guard (5...86_400).contains(idleTimeout) else { throw .invalidConfiguration(field: "idle_timeout", "idle_timeout must be between 5 and 86400 seconds") }
+        if let proofOfWork, !(0...24).contains(proofOfWork) { throw .invalidConfiguration(field: "proof_of_work", "proof_of_work must be between 0 and 24 bits") }
+        if let opensAt, opensAt < 0 { throw .invalidConfiguration(field: "opens_at", "opens_at must be a Unix time in milliseconds") }
         if let targetURL {
             guard targetURL.count <= 2048, targetURL.hasPrefix("/") || targetURL.hasPrefix("https://") || targetURL.hasPrefix("http://") else {
-                throw .invalidConfiguration("target_url must be a path or an http(s) URL")
+                throw .invalidConfiguration(field: "target_url", "target_url must be a path or an http(s) URL")
             }
         }
     }

@@ -13,6 +13,12 @@ import Redis
 import ServiceKit
 import ServiceLifecycle
 import Synchronization
+import Testing
+
+/// A service of the fixture stopped before it was ready.
+struct ServiceCrashed: Error, CustomStringConvertible {
+    let description: String
+}
 
 /// Booking and payments services on real loopback ports with their workers, a gateway routing
 /// to them, the shared Redis and the test database: the whole saga, for one test.
@@ -29,6 +35,8 @@ final class SagaFixture: Sendable {
     let catalog: Catalog
     let inventory: Inventory
     private let running: Mutex<[String: Task<Void, any Error>]> = Mutex([:])
+    /// Services or workers that stopped on their own, with why: reported by ``with(hold:_:)``.
+    private let crashes: Mutex<[String]> = Mutex([])
 
     var bookingURL: String { "http://127.0.0.1:\(bookingPort)" }
     var paymentsURL: String { "http://127.0.0.1:\(paymentsPort)" }
@@ -73,9 +81,11 @@ final class SagaFixture: Sendable {
                 try await body(fixture)
             } catch {
                 await fixture.stopAll()
+                fixture.reportCrashes()
                 throw error
             }
             await fixture.stopAll()
+            fixture.reportCrashes()
         }
     }
 
@@ -105,15 +115,28 @@ final class SagaFixture: Sendable {
         await redis.shutdown()
     }
 
+    /// A service or worker that stopped while the test still needed it fails the test, naming
+    /// what stopped and why, instead of leaving it to time out later.
+    private func reportCrashes() {
+        for crash in crashes.withLock({ $0 }) { Issue.record("\(crash)") }
+    }
+
     private func start(_ name: String, _ app: some ApplicationProtocol, workers: [any Service], url: String) async throws {
-        let task = Task {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-                for worker in workers { group.addTask { try await worker.run() } }
+        let task = Task { [self] in
+            do {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+                    for worker in workers { group.addTask { try await worker.run() } }
+                }
+                if !Task.isCancelled { self.crashes.withLock { $0.append("\(name) stopped on its own") } }
+            } catch {
+                if !Task.isCancelled { self.crashes.withLock { $0.append("\(name) crashed: \(error)") } }
+                throw error
             }
         }
         running.withLock { $0[name] = task }
         for _ in 0..<100 {
+            if let crash = crashes.withLock({ $0.first { $0.hasPrefix(name + " ") } }) { throw ServiceCrashed(description: crash) }
             if (try? await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/health"), timeout: .seconds(1)))?.status == .ok { return }
             try await Task.sleep(for: .milliseconds(50))
         }

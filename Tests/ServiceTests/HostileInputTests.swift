@@ -16,7 +16,9 @@ import Testing
 /// Property-style hostile input: every JSON field of every public write endpoint is replaced in
 /// turn by each hostile value (wrong types, huge and negative numbers, unicode tricks, deep
 /// nesting), plus malformed and oversized bodies and hostile path and query values. Whatever
-/// comes in, the answer is below 500 and every error is `application/problem+json`.
+/// comes in, the answer is below 500 and every error is `application/problem+json`; and each
+/// field states what it takes (``FieldRule``): a value outside that must be refused with a 4xx
+/// problem naming the field, a value inside may be accepted.
 @Suite("Hostile input on every public endpoint")
 struct HostileInputTests {
     static let logger = Logger(label: "hostile-input-tests")
@@ -43,9 +45,51 @@ struct HostileInputTests {
         "%00", "%2e%2e%2f%2e%2e", String(repeating: "a", count: 5_000), "%F0%9F%8E%9F", "%ff%fe", "1e309", "-1", "'%20OR%201=1--",
     ]
 
+    /// What a field takes; any other value must be refused naming the field.
+    enum FieldRule {
+        /// Any string.
+        case text
+        /// Whole numbers in the range.
+        case integer(ClosedRange<Int>)
+        /// Numbers in the range.
+        case number(ClosedRange<Double>)
+        /// One of these strings.
+        case oneOf(Set<String>)
+        /// An array.
+        case list
+        /// `null` (taken as "not given") or what the rule takes.
+        indirect case optional(FieldRule)
+
+        /// Whether `fragment` (one of ``hostileValues``) is a value the field may take.
+        func admits(_ fragment: String) -> Bool {
+            let string = fragment.hasPrefix("\"") ? String(fragment.dropFirst().dropLast()) : nil
+            switch self {
+            case .text: return string != nil
+            // 1e-400 underflows to 0 in every JSON parser.
+            case .integer(let range): return (fragment == "1e-400" ? 0 : Int(fragment)).map(range.contains) ?? false
+            case .number(let range): return string == nil && Double(fragment).map { $0.isFinite && range.contains($0) } ?? false
+            case .oneOf(let choices): return string.map(choices.contains) ?? false
+            case .list: return fragment == "[]"
+            case .optional(let rule): return fragment == "null" || rule.admits(fragment)
+            }
+        }
+    }
+
+    /// Values the JSON parser refuses before any field is read (too deep, a number beyond any
+    /// float): refused as a whole body, so the problem cannot name a field.
+    static func isUnreadable(_ fragment: String) -> Bool {
+        fragment.hasPrefix("[[[") || fragment.hasSuffix("1e309")
+    }
+
+    /// A JSON body from `template` (field name, JSON fragment), with `field` replaced by `value`.
     static func body(_ template: [(String, String)], replacing field: String? = nil, with value: String? = nil) -> ByteBuffer {
         ByteBuffer(string: "{" + template.map { key, fragment in "\"\(key)\":\(key == field ? value! : fragment)" }.joined(separator: ",") + "}")
     }
+
+    /// Template fields with what each takes.
+    typealias Template = [(name: String, fragment: String, rule: FieldRule)]
+
+    static func plain(_ template: Template) -> [(String, String)] { template.map { ($0.name, $0.fragment) } }
 
     static func identity(_ user: String, roles: [String]) -> HTTPFields {
         var fields: HTTPFields = [.contentType: "application/json"]
@@ -57,26 +101,36 @@ struct HostileInputTests {
 
     /// Sends every hostile variant of one endpoint and checks each answer.
     static func attack(
-        _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, template: [(String, String)],
+        _ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, template: Template,
         headers: @autoclosure () -> HTTPFields, skipping: Set<String> = []
     ) async throws {
-        var variants: [(String, ByteBuffer)] = hostileBodies.enumerated().map { ("body #\($0.offset)", $0.element) }
-        for (field, _) in template {
-            for value in hostileValues where !skipping.contains(value) {
-                variants.append(("\(field)=\(value.prefix(40))", body(template, replacing: field, with: value)))
-            }
-        }
-        for (label, body) in variants {
+        for (index, body) in hostileBodies.enumerated() {
             let response = try await client.execute(uri: uri, method: method, headers: headers(), body: body)
-            check(response, "\(method) \(uri.prefix(60)) \(label)")
+            check(response, "\(method) \(uri.prefix(60)) body #\(index)", refusing: "")
+        }
+        for field in template {
+            for value in hostileValues where !skipping.contains(value) {
+                let response = try await client.execute(uri: uri, method: method, headers: headers(), body: body(plain(template), replacing: field.name, with: value))
+                let refusing = field.rule.admits(value) ? nil : isUnreadable(value) ? "" : field.name
+                check(response, "\(method) \(uri.prefix(60)) \(field.name)=\(value.prefix(40))", refusing: refusing)
+            }
         }
     }
 
-    static func check(_ response: TestResponse, _ label: String) {
-        #expect(response.status.code < 500, "\(label) → \(response.status.code) \(String(buffer: response.body).prefix(200))")
+    /// Below 500, and a problem when refused. With `refusing`, the answer must be a 4xx problem
+    /// naming that field (in `field`, or in its detail); "" asks only for a 4xx problem.
+    static func check(_ response: TestResponse, _ label: String, refusing field: String? = nil) {
+        let text = String(buffer: response.body)
+        #expect(response.status.code < 500, "\(label) → \(response.status.code) \(text.prefix(200))")
         if response.status.code >= 400 {
             #expect(response.headers[.contentType] == "application/problem+json", "\(label) → \(response.status.code) without a problem")
         }
+        guard let field else { return }
+        #expect((400..<500).contains(response.status.code), "\(label) must be refused, got \(response.status.code) \(text.prefix(200))")
+        guard !field.isEmpty else { return }
+        let problem = try? JSONDecoder().decode(ProblemDetails.self, from: Data(buffer: response.body))
+        let named = problem?.field == field || (problem?.detail?.contains(field) ?? false)
+        #expect(named, "\(label) → \(response.status.code) does not name `\(field)`: \(text.prefix(200))")
     }
 
     static func withStores(_ body: @Sendable (PostgresClient, RedisClient) async throws -> Void) async throws {
@@ -108,19 +162,23 @@ struct HostileInputTests {
             let json: HTTPFields = [.contentType: "application/json"]
             let admin: HTTPFields = [.contentType: "application/json", .authorization: "Bearer \(Self.adminToken)"]
             try await Application(router: buildGatewayRouter(components)).test(.router) { client in
-                let credentials = [("email", "\"\(email)\""), ("password", #""long enough password""#)]
+                let credentials: Template = [("email", "\"\(email)\"", .text), ("password", #""long enough password""#, .text)]
                 for path in ["/api/v1/auth/register", "/api/v1/auth/login"] {
                     try await Self.attack(client, .post, path, template: credentials, headers: json)
                 }
                 for path in ["/api/v1/auth/refresh", "/api/v1/auth/logout"] {
-                    try await Self.attack(client, .post, path, template: [("refresh_token", #""rt_x""#)], headers: json)
+                    try await Self.attack(client, .post, path, template: [("refresh_token", #""rt_x""#, .text)], headers: json)
                 }
-                let room = [("mode", #""queue""#), ("release_rate", "5"), ("max_active", "0"), ("pass_ttl", "300"), ("idle_timeout", "60"), ("target_url", #""/shop""#)]
+                let room: Template = [
+                    ("mode", #""queue""#, .optional(.oneOf(["queue", "open", "paused", "closed"]))), ("release_rate", "5", .optional(.number(0...100_000))),
+                    ("max_active", "0", .optional(.integer(0...10_000_000))), ("pass_ttl", "300", .optional(.integer(10...86_400))),
+                    ("idle_timeout", "60", .optional(.integer(5...86_400))), ("target_url", #""/shop""#, .optional(.text)),
+                ]
                 try await Self.attack(client, .put, "/admin/v1/rooms/\(event)", template: room, headers: admin)
                 for segment in Self.hostileSegments {
                     for (method, path) in [(HTTPRequest.Method.post, "/api/v1/queue/\(segment)/join"), (.get, "/api/v1/queue/\(segment)/status"),
                                            (.get, "/waiting-room/\(segment)"), (.put, "/admin/v1/rooms/\(segment)"), (.get, "/shop/\(segment)")] {
-                        let response = try await client.execute(uri: path, method: method, headers: admin, body: Self.body(room))
+                        let response = try await client.execute(uri: path, method: method, headers: admin, body: Self.body(Self.plain(room)))
                         Self.check(response, "\(method) \(path.prefix(60))")
                     }
                 }
@@ -146,22 +204,30 @@ struct HostileInputTests {
             try await app.test(.router) { client in
                 let organizer = { Self.identity("hostile-org-\(run)", roles: ["organizer"]) }
                 let zone = #"[{"id":"a","name":"A","price_minor":1000,"currency":"EUR","capacity":5}]"#
-                let event = [("id", "\"hostile-\(run)\""), ("name", #""Hostile""#), ("venue", #""Hall""#), ("starts_at", #""2031-01-01T20:00:00Z""#), ("max_per_user", "4"), ("zones", zone)]
+                let event: Template = [
+                    ("id", "\"hostile-\(run)\"", .text), ("name", #""Hostile""#, .text), ("venue", #""Hall""#, .text),
+                    ("starts_at", #""2031-01-01T20:00:00Z""#, .text), ("max_per_user", "4", .optional(.integer(1...100))), ("zones", zone, .list),
+                ]
                 try await Self.attack(client, .post, "/api/v1/events", template: event, headers: organizer())
-                let zoneFields = [("id", #""a""#), ("name", #""A""#), ("price_minor", "1000"), ("currency", #""EUR""#), ("capacity", "5")]
-                for (field, _) in zoneFields {
+                let zoneFields: Template = [
+                    ("id", #""a""#, .text), ("name", #""A""#, .text), ("price_minor", "1000", .integer(0...Int.max)),
+                    ("currency", #""EUR""#, .text), ("capacity", "5", .integer(0...1_000_000)),
+                ]
+                for field in zoneFields {
                     for value in Self.hostileValues {
-                        var nested = event
-                        nested[5].1 = "[" + String(buffer: Self.body(zoneFields, replacing: field, with: value)) + "]"
+                        var nested = Self.plain(event)
+                        nested[5].1 = "[" + String(buffer: Self.body(Self.plain(zoneFields), replacing: field.name, with: value)) + "]"
                         nested[0].1 = "\"hostile-\(run)-zone\""
                         let response = try await client.execute(uri: "/api/v1/events", method: .post, headers: organizer(), body: Self.body(nested))
-                        Self.check(response, "POST /api/v1/events zones[0].\(field)=\(value.prefix(40))")
+                        Self.check(response, "POST /api/v1/events zones[0].\(field.name)=\(value.prefix(40))", refusing: field.rule.admits(value) ? nil : Self.isUnreadable(value) ? "" : "zones.0.\(field.name)")
                     }
                 }
-                #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: organizer(), body: Self.body(event)).status.code < 500)
-                try await Self.attack(client, .patch, "/api/v1/events/hostile-\(run)", template: [("name", #""Renamed""#), ("max_per_user", "2")], headers: organizer())
+                #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: organizer(), body: Self.body(Self.plain(event))).status.code < 500)
+                try await Self.attack(
+                    client, .patch, "/api/v1/events/hostile-\(run)", template: [("name", #""Renamed""#, .optional(.text)), ("max_per_user", "2", .optional(.integer(1...100)))], headers: organizer()
+                )
                 let customer = { Self.identity("hostile-customer-\(run)", roles: ["customer"]) }
-                let reserve = [("event_id", "\"hostile-\(run)\""), ("zone_id", #""a""#), ("quantity", "1")]
+                let reserve: Template = [("event_id", "\"hostile-\(run)\"", .text), ("zone_id", #""a""#, .text), ("quantity", "1", .integer(1...100))]
                 try await Self.attack(client, .post, "/api/v1/bookings/reserve", template: reserve, headers: customer())
                 for segment in Self.hostileSegments {
                     for (method, path) in [(HTTPRequest.Method.get, "/api/v1/events/\(segment)"), (.get, "/api/v1/bookings/\(segment)"),
@@ -191,8 +257,10 @@ struct HostileInputTests {
                 let customer = { Self.identity("hostile-payer", roles: ["customer"]) }
                 // A well-formed booking id would make the service ask the booking service (not running here).
                 let strings = Set(Self.hostileValues.filter { $0.hasPrefix("\"") && $0.count < 1_000 && $0 != #""""# })
-                try await Self.attack(client, .post, "/api/v1/payments/intent", template: [("booking_id", #""""#)], headers: customer(), skipping: strings)
-                try await Self.attack(client, .post, "/api/v1/payments/intent/confirm", template: [("payment_id", #""pi_x""#), ("payment_method", #""pm_card_visa""#)], headers: customer())
+                try await Self.attack(client, .post, "/api/v1/payments/intent", template: [("booking_id", #""""#, .text)], headers: customer(), skipping: strings)
+                try await Self.attack(
+                    client, .post, "/api/v1/payments/intent/confirm", template: [("payment_id", #""pi_x""#, .text), ("payment_method", #""pm_card_visa""#, .text)], headers: customer()
+                )
                 for segment in Self.hostileSegments {
                     Self.check(try await client.execute(uri: "/api/v1/payments/\(segment)", method: .get, headers: customer()), "GET payment \(segment.prefix(20))")
                     Self.check(try await client.execute(uri: "/internal/v1/payments/\(segment)/refund", method: .post, headers: customer()), "refund \(segment.prefix(20))")
