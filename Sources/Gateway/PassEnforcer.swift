@@ -131,25 +131,23 @@ final class PassEnforcer: Sendable {
     /// Checks that the pass serves `requester` and that its admission stands: a logged-in
     /// visitor's pass needs that account; an anonymous visitor's pass is bound to the first
     /// account that uses it, or else needs the visitor's own ticket. A single-use pass is
-    /// claimed too; the spend to settle is returned.
+    /// claimed too; the spend to settle is returned. A plain pass's admission confirmed for the
+    /// same requester within the last second is taken as standing (``AdmissionVerdicts``).
     func check(
         _ claims: QueuePassClaims, requester: PassRequester, singleUse: Bool, on eventLoop: any EventLoop
     ) -> EventLoopFuture<PassSpend?> {
         let visitor = claims.sub.value
-        var bindTo = ""
-        if visitor.hasPrefix("u:") {
-            guard requester.account == visitor else { return eventLoop.makeFailedFuture(QueuePassRejection(.anotherVisitor)) }
-        } else if let account = requester.account {
-            bindTo = account
-        } else if requester.ticketVisitor != visitor {
-            return eventLoop.makeFailedFuture(QueuePassRejection(.anotherVisitor))
-        }
+        guard let bindTo = Self.binding(of: visitor, to: requester) else { return eventLoop.makeFailedFuture(QueuePassRejection(.anotherVisitor)) }
         let event = claims.event
         let keys = QueueKeys(event: event)
-        let admission = claims.jti.value.split(separator: ".").last.map(String.init) ?? ""
+        let admission = Self.admission(of: claims)
         let spend = singleUse
             ? PassSpend(redisKey: "\(keys.prefix)spent:\(claims.jti.value)", owner: "pending:\(UUID().uuidString)", expiresAt: claims.exp.value)
             : nil
+        let verdicts = room.admissions
+        if spend == nil, verdicts.stands(event: event, visitor: visitor, admission: admission, requester: bindTo) {
+            return eventLoop.makeSucceededFuture(nil)
+        }
         return room.redis.run(
             Self.checkScript, keys: [keys.visitors, "\(keys.prefix)holder:\(admission)", spend?.redisKey ?? "\(keys.prefix)spent:-"],
             arguments: [visitor, admission, bindTo, spend?.owner ?? ""], on: eventLoop
@@ -157,13 +155,49 @@ final class PassEnforcer: Sendable {
         .flatMapErrorThrowing { error in throw QueueError.unavailable("\(error)") }
         .flatMapThrowing { reply in
             switch reply.array?.first?.string {
-            case "ok": return spend
+            case "ok":
+                if spend == nil {
+                    let expiresIn = Duration.milliseconds(Int64(claims.exp.value.timeIntervalSinceNow * 1000))
+                    verdicts.confirm(event: event, visitor: visitor, admission: admission, requester: bindTo, expiresIn: expiresIn)
+                }
+                return spend
             case "revoked": throw QueuePassRejection(.revoked(event: event))
             case "taken": throw QueuePassRejection(.anotherVisitor)
             case "used": throw QueuePassRejection(token: .alreadyUsed)
             default: throw QueueError.unavailable("unexpected pass check reply \(reply)")
             }
         }
+    }
+
+    /// Whether this gateway's caches alone show that a plain pass lets `requester` through: the
+    /// room's mode, the token's signature and an admission Redis confirmed for this requester
+    /// within the last second. False means "ask Redis", not "refuse".
+    func admitsFromCache(_ token: String?, event: String, requester: PassRequester) -> Bool {
+        let now = ContinuousClock.now
+        guard let cached = modes.withLock({ $0[event] }), now - cached.checked < .seconds(1) else { return false }
+        switch Self.roomGuard(cached.mode) {
+        case .open: return true
+        case .absent: return token == nil
+        case .guarded:
+            guard let token, let claims = try? keys.cachedPass(token, event: event),
+                  let bindTo = Self.binding(of: claims.sub.value, to: requester)
+            else { return false }
+            return room.admissions.stands(event: event, visitor: claims.sub.value, admission: Self.admission(of: claims), requester: bindTo)
+        }
+    }
+
+    /// The account an anonymous pass gets bound to by `requester` ("" when none), or nil when the
+    /// pass is not theirs: a logged-in visitor's pass needs that account; an anonymous visitor's
+    /// pass is bound to the account that uses it, or else needs the visitor's own ticket.
+    private static func binding(of visitor: String, to requester: PassRequester) -> String? {
+        if visitor.hasPrefix("u:") { return requester.account == visitor ? "" : nil }
+        if let account = requester.account { return account }
+        return requester.ticketVisitor == visitor ? "" : nil
+    }
+
+    /// The admission number a pass stands for (the last part of its `jti`).
+    private static func admission(of claims: QueuePassClaims) -> String {
+        claims.jti.value.split(separator: ".").last.map(String.init) ?? ""
     }
 
     /// Marks the pass spent for as long as it could still be presented.

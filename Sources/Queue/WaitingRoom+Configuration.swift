@@ -62,6 +62,7 @@ extension WaitingRoom {
     public func delete(event: String) async throws(QueueError) {
         let keys = try Self.keys(event)
         try await send(RedisCommand("UNLINK", keys.all))
+        admissions.forget(event: event)
         try await send(RedisCommand("SREM", [QueueKeys.rooms, event]))
     }
 

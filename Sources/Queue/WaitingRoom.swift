@@ -12,6 +12,8 @@ public struct WaitingRoom: Sendable {
     static let statsScript = RedisScript(EmbeddedLua.queueStats)
 
     public let redis: RedisClient
+    /// Recent confirmations of passes' admissions, shared by every copy of this room.
+    public let admissions = AdmissionVerdicts()
 
     public init(redis: RedisClient) {
         self.redis = redis
@@ -113,6 +115,7 @@ public struct WaitingRoom: Sendable {
         let reply = try await run(Self.leaveScript, event: event, keys: [
             keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active,
         ], arguments: [visitor])
+        admissions.forget(event: event, visitor: visitor)
         return reply.int == 1
     }
 

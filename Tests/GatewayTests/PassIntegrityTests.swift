@@ -122,6 +122,26 @@ struct PassIntegrityTests {
         await upstream.stop()
     }
 
+    @Test("a pass revoked through another gateway stops working here within a second")
+    func revocationElsewhere() async throws {
+        let upstream = try await UpstreamServer.start()
+        try await GatewayFixture.with(RoomConfiguration(mode: .queue, releaseRate: 1_000), routes: GuardedRoute.table(upstream.url)) { fixture in
+            let event = fixture.event
+            try await fixture.application.test(.live) { client in
+                let (pass, ticket) = try await GuardedRoute.admit(client, fixture)
+                #expect(try await GuardedRoute.buy(client, event, pass: pass, ticket).status == .created)
+                let visitor = try #require(VisitorTickets(secret: fixture.configuration.visitorTicketSecret).visitor(from: ticket[GuardedRoute.ticketField]!))
+                let otherGateway = WaitingRoom(redis: fixture.room.redis)
+                #expect(try await otherGateway.leave(event: event, visitor: visitor))
+                try await Task.sleep(for: AdmissionVerdicts.lifetime + .milliseconds(100))
+                let refused = try await GuardedRoute.buy(client, event, pass: pass, ticket)
+                #expect(refused.status == .forbidden)
+                #expect(refused.problem?.type == Self.revoked)
+            }
+        }
+        await upstream.stop()
+    }
+
     @Test("a single-use pass is claimed in the same script call as its binding, and spent once")
     func singleUse() async throws {
         let upstream = try await UpstreamServer.start()

@@ -22,6 +22,7 @@ struct QueuePassCheck: EdgePolicy {
         let enforcer = self.enforcer
         let singleUse = policy.singleUse
         let presented = PassEnforcer.presentedPass(exchange.head.headers, event: event)
+        if !singleUse, enforcer.admitsFromCache(presented, event: event, requester: requester(exchange)) { return .proceed }
         let checked = enforcer.roomGuard(event: event, on: loop).assumeIsolated().flatMap { roomGuard -> EventLoopFuture<EdgeVerdict> in
             switch roomGuard {
             case .open:
@@ -40,13 +41,17 @@ struct QueuePassCheck: EdgePolicy {
         return .pending(checked.nonisolated())
     }
 
-    private func checkPass(_ token: String, event: String, singleUse: Bool, _ exchange: EdgeExchange) -> EventLoopFuture<EdgeVerdict> {
-        let loop = exchange.eventLoop
-        let enforcer = self.enforcer
-        let requester = PassRequester(
+    private func requester(_ exchange: EdgeExchange) -> PassRequester {
+        PassRequester(
             account: exchange.identity.map { "u:\($0.userID)" },
             ticketVisitor: exchange.identity == nil ? enforcer.ticketVisitor(exchange.head.headers) : nil
         )
+    }
+
+    private func checkPass(_ token: String, event: String, singleUse: Bool, _ exchange: EdgeExchange) -> EventLoopFuture<EdgeVerdict> {
+        let loop = exchange.eventLoop
+        let enforcer = self.enforcer
+        let requester = requester(exchange)
         return enforcer.verify(token, event: event, on: loop)
             .flatMap { enforcer.check($0, requester: requester, singleUse: singleUse, on: loop) }
             .assumeIsolated()
