@@ -25,10 +25,10 @@ struct WebhookRoutes: Sendable {
             guard let signature = request.headers[HTTPField.Name(WebhookSignature.header)!],
                   WebhookSignature.verify(signature, body: bytes, key: key)
             else {
-                throw ProblemDetails(status: .badRequest, detail: "The webhook signature is missing, wrong or too old.")
+                throw ProblemDetails.project(.badRequest, "webhook-signature-invalid", "Invalid webhook signature", detail: "The webhook signature is missing, wrong or too old.")
             }
             guard let event = try? JSONDecoder().decode(PaymentEvent.self, from: Data(bytes)) else {
-                throw ProblemDetails(status: .badRequest, detail: "The body is not a payment event.")
+                throw ProblemDetails.project(.badRequest, "invalid-webhook", "Invalid webhook", detail: "The body is not a payment event.")
             }
             do {
                 return Receipt(received: true, outcome: try await saga.handle(event))

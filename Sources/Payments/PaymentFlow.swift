@@ -43,8 +43,10 @@ public struct PaymentFlow: Sendable {
         return settled
     }
 
-    /// Refunds a succeeded payment in full; a refunded one is returned as it is.
+    /// Refunds a succeeded payment in full; a refunded one is returned as it is. The status is
+    /// read afresh, so a caller holding an old copy does not ask the card network twice.
     public func refund(_ intent: PaymentIntent) async throws -> PaymentIntent {
+        let intent = try await store.intent(id: intent.paymentID) ?? intent
         switch intent.status {
         case .refunded: return intent
         case .succeeded: break

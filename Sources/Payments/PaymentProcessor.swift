@@ -16,7 +16,8 @@ public protocol PaymentProcessor: Sendable {
     /// The outcome now of the charge made under `idempotencyKey` (making it, if a crash came
     /// before it was made): how a processing or orphaned charge is settled.
     func retrieve(amount: Int, currency: String, paymentMethod: String, idempotencyKey: String) async throws -> ChargeOutcome
-    /// Returns a successful charge in full.
+    /// Returns a successful charge in full; idempotent per payment (two callers racing to refund
+    /// one payment move its money back once).
     func refund(paymentID: String, amount: Int, currency: String) async throws
 }
 

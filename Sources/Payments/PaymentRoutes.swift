@@ -51,7 +51,7 @@ struct PaymentRoutes: Sendable {
         }
         router.post("internal/v1/payments/:id/refund") { request, context -> PaymentIntent in
             let caller = try GatewayIdentity.require(request, key: key)
-            guard caller.roles.contains("service") else { throw ProblemDetails(status: .forbidden, detail: "Only services may refund.") }
+            guard caller.roles.contains("service") else { throw PaymentsError.serviceOnly }
             let id = try context.parameters.require("id")
             guard id.isDisplayText(maxLength: 200), let intent = try await store.intent(id: id) else { throw PaymentsError.paymentNotFound }
             return try await flow.refund(intent)

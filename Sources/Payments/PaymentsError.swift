@@ -9,6 +9,8 @@ public enum PaymentsError: Error, Sendable, Hashable {
     case notRefundable(PaymentIntent.Status)
     case invalidRequest(String)
     case bookingServiceUnavailable
+    /// Only another service (a signed identity with the `service` role) may do this.
+    case serviceOnly
 }
 
 extension PaymentsError: ProblemConvertible {
@@ -24,6 +26,8 @@ extension PaymentsError: ProblemConvertible {
         case .invalidRequest(let detail): ProblemDetails(status: .badRequest, type: base + "invalid-request", title: "Invalid request", detail: detail)
         case .bookingServiceUnavailable:
             ProblemDetails(status: .serviceUnavailable, type: base + "booking-unavailable", title: "Booking service unavailable", headers: [.retryAfter: "1"])
+        case .serviceOnly:
+            ProblemDetails(status: .forbidden, type: base + "service-only", title: "Services only", detail: "Only another service of the system may do this.")
         }
     }
 }

@@ -21,11 +21,11 @@ public struct GatewayIdentity: Sendable, Hashable {
               let signature = request.headers[signatureField],
               let requestID = request.headers[requestIDField]
         else {
-            throw ProblemDetails(status: .unauthorized, detail: "This service is reached through the gateway, with an access token.")
+            throw ProblemDetails.project(.unauthorized, "identity-required", "Identity required", detail: "This service is reached through the gateway, with an access token.")
         }
         let roles = (request.headers[rolesField] ?? "").split(separator: ",").map(String.init)
         guard GatewaySignature.verify(signature, userID: userID, roles: roles, requestID: requestID, key: key) else {
-            throw ProblemDetails(status: .unauthorized, detail: "The gateway's signature on the identity does not verify.")
+            throw ProblemDetails.project(.unauthorized, "identity-invalid", "Identity invalid", detail: "The gateway's signature on the identity does not verify.")
         }
         return GatewayIdentity(userID: userID, roles: Set(roles))
     }

@@ -15,12 +15,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any ProblemConvertible {
             throw error.problem
         } catch let error as HTTPError {
-            throw ProblemDetails(status: error.status, detail: error.body, headers: error.headers)
+            throw ProblemDetails.status(error.status, detail: error.body, headers: error.headers)
         } catch let error as any HTTPResponseError {
-            throw ProblemDetails(status: error.status)
+            throw ProblemDetails.status(error.status)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
-            throw ProblemDetails(status: .internalServerError, detail: "The server could not complete the request.")
+            throw ProblemDetails.status(.internalServerError, detail: "The server could not complete the request.")
         }
     }
 }
