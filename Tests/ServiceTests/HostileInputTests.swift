@@ -122,13 +122,14 @@ struct HostileInputTests {
     static func check(_ response: TestResponse, _ label: String, refusing field: String? = nil) {
         let text = String(buffer: response.body)
         #expect(response.status.code < 500, "\(label) → \(response.status.code) \(text.prefix(200))")
+        let problem = try? JSONDecoder().decode(ProblemDetails.self, from: Data(buffer: response.body))
         if response.status.code >= 400 {
             #expect(response.headers[.contentType] == "application/problem+json", "\(label) → \(response.status.code) without a problem")
+            #expect(problem?.type.hasPrefix(ProblemDetails.typeBase) == true, "\(label) → \(response.status.code) not a project problem type: \(text.prefix(200))")
         }
         guard let field else { return }
         #expect((400..<500).contains(response.status.code), "\(label) must be refused, got \(response.status.code) \(text.prefix(200))")
         guard !field.isEmpty else { return }
-        let problem = try? JSONDecoder().decode(ProblemDetails.self, from: Data(buffer: response.body))
         let named = problem?.field == field || (problem?.detail?.contains(field) ?? false)
         #expect(named, "\(label) → \(response.status.code) does not name `\(field)`: \(text.prefix(200))")
     }
