@@ -43,6 +43,48 @@ struct EdgePolicyTests {
         await upstream.stop()
     }
 
+    @Test("limits keyed by user and by a header count each subject apart; without a user the address is the subject")
+    func rateLimitSubjects() async throws {
+        let upstream = try await UpstreamServer.start()
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        let routes = RouteTable(routes: [
+            ProxyRoute(name: "per-user-\(suffix)", prefix: "/api/echo/user", upstreams: [upstream.url], authentication: .optional, rateLimits: [
+                RateLimitRule(name: "user", key: "user", limit: 2, period: 60),
+            ]),
+            ProxyRoute(name: "per-tenant-\(suffix)", prefix: "/api/echo/tenant", upstreams: [upstream.url], rateLimits: [
+                RateLimitRule(name: "tenant", key: "header:X-Tenant", limit: 2, period: 60),
+            ]),
+        ])
+        try await GatewayFixture.with(routes: routes) { fixture in
+            let alice: HTTPFields = [.authorization: "Bearer \(try await fixture.accessToken(user: "alice-\(suffix)"))"]
+            let bob: HTTPFields = [.authorization: "Bearer \(try await fixture.accessToken(user: "bob-\(suffix)"))"]
+            try await fixture.application.test(.live) { client in
+                let statuses = { (uri: String, headers: HTTPFields, times: Int) async throws -> [Int] in
+                    var statuses: [Int] = []
+                    for _ in 0..<times { statuses.append(try await client.execute(uri: uri, method: .get, headers: headers).status.code) }
+                    return statuses
+                }
+                let answers1 = try await statuses("/api/echo/user/x", alice, 3)
+                #expect(answers1 == [200, 200, 429])
+                let answers2 = try await statuses("/api/echo/user/x", bob, 3)
+                #expect(answers2 == [200, 200, 429], "bob has his own budget, from the same address")
+                let answers3 = try await statuses("/api/echo/user/x", [:], 3)
+                #expect(answers3 == [200, 200, 429], "anonymous callers share their address's budget")
+
+                let acme: HTTPFields = [HTTPField.Name("X-Tenant")!: "acme"]
+                let answers4 = try await statuses("/api/echo/tenant/x", acme, 3)
+                #expect(answers4 == [200, 200, 429])
+                let answers5 = try await statuses("/api/echo/tenant/x", [HTTPField.Name("X-Tenant")!: "globex"], 3)
+                #expect(answers5 == [200, 200, 429])
+                let answers6 = try await statuses("/api/echo/tenant/x", [:], 2)
+                #expect(answers6 == [200, 200], "no header is one more subject")
+                let answers7 = try await statuses("/api/echo/tenant/x", acme, 1)
+                #expect(answers7 == [429], "acme is still over")
+            }
+        }
+        await upstream.stop()
+    }
+
     @Test("two gateway instances share one limit")
     func sharedLimit() async throws {
         let upstream = try await UpstreamServer.start()

@@ -141,6 +141,31 @@ struct QueueRoutesTests {
         }
     }
 
+    @Test("Server-Sent Events: a visitor removed while streaming gets `lost` with the problem, and the stream ends")
+    func serverSentEventsLost() async throws {
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 10)) { fixture in
+            try await fixture.application.test(.live) { client in
+                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                let ticket = try #require(joined.json["ticket"] as? String)
+                let visitor = try #require(VisitorTickets(secret: fixture.configuration.visitorTicketSecret).visitor(from: ticket))
+                let remover = Task {
+                    try await Task.sleep(for: .milliseconds(600))
+                    return try await fixture.room.leave(event: fixture.event, visitor: visitor)
+                }
+                let stream = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/events", method: .get, headers: [.cookie: "br_visitor=\(ticket)"])
+                #expect(try await remover.value, "the visitor was in the room when removed")
+                #expect(stream.status == .ok)
+                let events = String(buffer: stream.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+                #expect(events.first?.hasPrefix("event: status\ndata: {") == true)
+                let last = try #require(events.last)
+                #expect(last.hasPrefix("event: lost\ndata: "), "\(events)")
+                let problem = try JSONSerialization.jsonObject(with: Data(last.dropFirst("event: lost\ndata: ".count).utf8)) as? [String: Any]
+                #expect(problem?["type"] as? String == "https://booking-rush.dev/problems/not-in-queue")
+                #expect(!events.dropLast().contains { $0.hasPrefix("event: admitted") })
+            }
+        }
+    }
+
     @Test("draw: the seed's commitment before opens_at, the matching seed and pre-queue size after; unknown room 404")
     func draw() async throws {
         let opensAt = Int64(Date().timeIntervalSince1970 * 1000) + 60_000
