@@ -50,8 +50,7 @@ struct AdminRoutes: Sendable {
         admin.patch("rooms/:event") { request, context in
             let event = try context.parameters.require("event")
             let patch = try await request.decodeBody(as: RoomConfigurationPatch.self, context: context)
-            let current = try await room.describe(event: event).configuration
-            try await room.configure(event: event, patch.applied(to: current))
+            try await room.patch(event: event, patch)
             return AdminRoomBody(room: try await room.describe(event: event))
         }
         admin.delete("rooms/:event") { _, context in

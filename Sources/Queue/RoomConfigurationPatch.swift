@@ -13,6 +13,34 @@ public struct RoomConfigurationPatch: Sendable, Decodable, Hashable {
 
     typealias CodingKeys = RoomConfiguration.CodingKeys
 
+    public init(
+        mode: RoomMode? = nil, releaseRate: Double? = nil, maxActive: Int? = nil, passTTL: Int? = nil,
+        idleTimeout: Int? = nil, opensAt: Int64? = nil, targetURL: String? = nil, proofOfWork: Int? = nil
+    ) {
+        self.mode = mode
+        self.releaseRate = releaseRate
+        self.maxActive = maxActive
+        self.passTTL = passTTL
+        self.idleTimeout = idleTimeout
+        self.opensAt = opensAt
+        self.targetURL = targetURL
+        self.proofOfWork = proofOfWork
+    }
+
+    /// The names (as stored in Redis) of the settings this patch sends.
+    var sentFields: Set<String> {
+        var sent: Set<String> = []
+        if mode != nil { sent.insert("mode") }
+        if releaseRate != nil { sent.insert("release_rate") }
+        if maxActive != nil { sent.insert("max_active") }
+        if passTTL != nil { sent.insert("pass_ttl") }
+        if idleTimeout != nil { sent.insert("idle_timeout") }
+        if opensAt != nil { sent.insert("opens_at") }
+        if targetURL != nil { sent.insert("target_url") }
+        if proofOfWork != nil { sent.insert("proof_of_work") }
+        return sent
+    }
+
     /// `configuration` with the sent fields replaced.
     public func applied(to configuration: RoomConfiguration) -> RoomConfiguration {
         var changed = configuration

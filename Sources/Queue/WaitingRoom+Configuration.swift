@@ -32,9 +32,26 @@ extension WaitingRoom {
 
     /// Changes only the mode (pause, resume, open, close).
     public func setMode(event: String, _ mode: RoomMode) async throws(QueueError) {
-        _ = try await describe(event: event)
+        try await patch(event: event, RoomConfigurationPatch(mode: mode))
+    }
+
+    /// Changes only the settings `patch` sends, checked against the room's current ones, in one
+    /// script call (`room_patch.lua`): concurrent changes of different settings all stay, and a
+    /// room deleted meanwhile is not brought back. A room that does not exist is `roomNotFound`.
+    public func patch(event: String, _ patch: RoomConfigurationPatch) async throws(QueueError) {
         let keys = try Self.keys(event)
-        try await send(RedisCommand("HSET", [keys.room, "mode", mode.rawValue]))
+        let merged = patch.applied(to: try await describe(event: event).configuration)
+        try merged.validate()
+        let sent = patch.sentFields
+        var arguments: [any RedisArgument] = []
+        let fields = merged.redisFields
+        for index in stride(from: 0, to: fields.count, by: 2) where sent.contains(fields[index] as? String ?? "") {
+            arguments.append(fields[index])
+            arguments.append(fields[index + 1])
+        }
+        guard try await run(Self.patchScript, event: event, keys: [keys.room], arguments: arguments).int == 1 else {
+            throw .roomNotFound(event: event)
+        }
     }
 
     /// The room's settings, the commitment to its pre-queue's seed and, once it has opened, the seed.

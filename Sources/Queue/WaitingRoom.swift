@@ -10,6 +10,7 @@ public struct WaitingRoom: Sendable {
     static let leaveScript = RedisScript(EmbeddedLua.queueLeave)
     static let releaseScript = RedisScript(EmbeddedLua.queueRelease)
     static let statsScript = RedisScript(EmbeddedLua.queueStats)
+    static let patchScript = RedisScript(EmbeddedLua.roomPatch)
 
     public let redis: RedisClient
     /// Recent confirmations of passes' admissions, shared by every copy of this room.

@@ -10,6 +10,31 @@ import Testing
 struct AdminRoomPatchTests {
     static let admin = AdminAndPageTests.admin
 
+    @Test("concurrent PATCHes of different fields all stay; a PATCH racing a DELETE does not bring the room back")
+    func concurrentPatches() async throws {
+        try await GatewayFixture.with(.init(mode: .queue, releaseRate: 7, maxActive: 40, passTTL: 120, idleTimeout: 30)) { fixture in
+            let event = fixture.event
+            let room = fixture.room
+            for round in 1...20 {
+                async let rate: Void = room.patch(event: event, RoomConfigurationPatch(releaseRate: Double(100 + round)))
+                async let active: Void = room.patch(event: event, RoomConfigurationPatch(maxActive: 1_000 + round))
+                async let ttl: Void = room.patch(event: event, RoomConfigurationPatch(passTTL: 300 + round))
+                async let mode: Void = room.setMode(event: event, round % 2 == 0 ? .paused : .queue)
+                _ = try await (rate, active, ttl, mode)
+                let stored = try await room.describe(event: event).configuration
+                #expect(stored.releaseRate == Double(100 + round), "round \(round): \(stored)")
+                #expect(stored.maxActive == 1_000 + round, "round \(round): \(stored)")
+                #expect(stored.passTTL == 300 + round, "round \(round): \(stored)")
+                #expect(stored.mode == (round % 2 == 0 ? .paused : .queue), "round \(round): \(stored)")
+                #expect(stored.idleTimeout == 30)
+            }
+            try await room.delete(event: event)
+            await #expect(throws: QueueError.roomNotFound(event: event)) { try await room.patch(event: event, RoomConfigurationPatch(releaseRate: 1)) }
+            await #expect(throws: QueueError.roomNotFound(event: event)) { try await room.setMode(event: event, .open) }
+            #expect(try await room.redis.send("EXISTS", QueueKeys(event: event).room).int == 0, "no partial room hash left behind")
+        }
+    }
+
     @Test("PATCH changes only the fields sent; PUT replaces, with defaults for fields left out")
     func patchAndPut() async throws {
         try await GatewayFixture.with(.init(mode: .queue, releaseRate: 7, maxActive: 40, passTTL: 120, idleTimeout: 30, targetURL: "/shop")) { fixture in
