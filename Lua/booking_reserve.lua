@@ -10,14 +10,15 @@
 -- KEYS[6]  bk:{evt:ID}:stream         stream of booking events, for the persister
 -- ARGV[1]  booking id   ARGV[2] user   ARGV[3] zone id   ARGV[4] quantity
 --
--- Returns {status, expires_ms, total, currency}; a booking id seen before returns that booking.
+-- Returns {status, expires_ms, total, currency, new}: new is 1 for a new hold, 0 when the booking
+-- id was seen before (that booking is returned as it stands, whatever became of it).
 -- Errors: NOEVENT, NOTONSALE, NOZONE, SOLDOUT, OVERLIMIT.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local existing = redis.call('HMGET', KEYS[4], 'status', 'expires_ms', 'total', 'currency')
 if existing[1] then
-    return {existing[1], tonumber(existing[2]), tonumber(existing[3]), existing[4]}
+    return {existing[1], tonumber(existing[2]), tonumber(existing[3]), existing[4], 0}
 end
 
 local sale = redis.call('HMGET', KEYS[1], 'status', 'sale_starts_ms', 'sale_ends_ms', 'max_per_user', 'hold_ms')
@@ -53,4 +54,4 @@ redis.call('HSET', KEYS[4], 'user', user, 'zone', ARGV[3], 'quantity', quantity,
 redis.call('ZADD', KEYS[5], expires, ARGV[1])
 redis.call('XADD', KEYS[6], '*', 'type', 'reserved', 'booking', ARGV[1], 'user', user, 'zone', ARGV[3],
     'quantity', quantity, 'total', total, 'currency', zone[3], 'expires_ms', expires, 'at_ms', now)
-return {'held', expires, total, zone[3]}
+return {'held', expires, total, zone[3], 1}

@@ -65,6 +65,8 @@ struct BookingRoutes: Sendable {
             let body = try await request.decodeBody(as: ReserveRequest.self, context: context)
             let id = "\(body.eventID):\(Self.bookingID(user: user.userID, idempotencyKey: request.headers[Self.idempotencyKey]))"
             let hold = try await inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id)
+            // A retry with a known Idempotency-Key: the booking as it stands, not a fresh hold.
+            guard hold.isNew else { return try context.responseEncoder.encode(try await booking(id, for: user), from: request, context: context) }
             let booking = BookingBody(
                 bookingID: id, eventID: body.eventID, zoneID: body.zoneID, quantity: body.quantity, status: "reserved",
                 expiresAt: hold.expiresAt, total: hold.total, currency: hold.currency

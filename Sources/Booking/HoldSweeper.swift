@@ -33,7 +33,9 @@ public struct HoldSweeper: Service {
         }
         for event in events {
             do {
-                let released = try await inventory.sweep(event: event)
+                let released = try await inventory.sweep(event: event) { orphan in
+                    logger.warning("a hold without its booking was dropped from the expiry index", metadata: ["event": "\(event)", "booking": "\(orphan)"])
+                }
                 if released > 0 { logger.info("expired holds released", metadata: ["event": "\(event)", "holds": "\(released)"]) }
             } catch {
                 logger.warning("sweeping holds failed", metadata: ["event": "\(event)", "error": "\(error)"])

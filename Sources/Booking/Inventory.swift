@@ -44,6 +44,9 @@ public struct Hold: Sendable, Hashable {
     /// Price × quantity in minor units, from the catalog, never from the client.
     public var total: Int
     public var currency: String
+    /// False when the booking id was reserved before: the booking as it stands now (it may have
+    /// been cancelled, expired or confirmed since).
+    public var isNew: Bool
 }
 
 /// Seat inventory and holds in Redis, changed only by Lua scripts: no seat is ever held or sold
@@ -93,13 +96,14 @@ public struct Inventory: Sendable {
             BookingMetrics.reservation(event: event, outcome: BookingMetrics.outcome(of: error))
             throw error
         }
-        BookingMetrics.reservation(event: event, outcome: "held", seats: quantity)
-        guard let fields = reply.array, fields.count == 4, let status = fields[0].string, let expires = fields[1].int else {
+        guard let fields = reply.array, fields.count == 5, let status = fields[0].string, let expires = fields[1].int else {
             throw .unavailable("unexpected reserve reply \(reply)")
         }
+        let isNew = fields[4].int == 1
+        if isNew { BookingMetrics.reservation(event: event, outcome: "held", seats: quantity) }
         return Hold(
             bookingID: bookingID, status: status, expiresAt: Date(timeIntervalSince1970: Double(expires) / 1000),
-            total: fields[2].int ?? 0, currency: fields[3].string ?? ""
+            total: fields[2].int ?? 0, currency: fields[3].string ?? "", isNew: isNew
         )
     }
 
@@ -142,14 +146,20 @@ public struct Inventory: Sendable {
     }
 
     /// Expires every hold past its time (up to `limit`); safe with any number of sweepers at once.
+    /// An index entry whose booking is gone (an orphan) is dropped from the index and handed to
+    /// `orphaned`, so it cannot hold up the expiries behind it.
     @discardableResult
-    public func sweep(event: String, limit: Int = 500) async throws(BookingError) -> Int {
+    public func sweep(event: String, limit: Int = 500, orphaned: (String) -> Void = { _ in }) async throws(BookingError) -> Int {
         let keys = BookingKeys(event: event)
         let now = Int(Date().timeIntervalSince1970 * 1000)
         let due = try await send(RedisCommand("ZRANGEBYSCORE", [keys.holds, "-inf", now, "LIMIT", 0, limit]))
         var released = 0
-        for bookingID in (due.array ?? []).compactMap(\.string) where try await expire(event: event, bookingID: bookingID) {
-            released += 1
+        for bookingID in (due.array ?? []).compactMap(\.string) {
+            do {
+                if try await expire(event: event, bookingID: bookingID) { released += 1 }
+            } catch .bookingNotFound {
+                if try await send(RedisCommand("ZREM", [keys.holds, bookingID])).int == 1 { orphaned(bookingID) }
+            }
         }
         return released
     }
