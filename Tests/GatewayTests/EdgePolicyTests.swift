@@ -239,6 +239,44 @@ struct EdgePolicyTests {
         await upstream.stop()
     }
 
+    @Test("a retry with a completed Idempotency-Key is replayed before the pass is checked: a spent single-use pass does not refuse it")
+    func replayBeforePass() async throws {
+        let upstream = try await UpstreamServer.start()
+        try await GatewayFixture.with(
+            RoomConfiguration(mode: .queue, releaseRate: 1_000),
+            routes: RouteTable(routes: [
+                ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url], idempotency: .optional, queuePass: QueuePassPolicy(eventFrom: "path:2", singleUse: true)),
+            ])
+        ) { fixture in
+            let event = fixture.event
+            try await fixture.application.test(.live) { client in
+                let joined = try await client.execute(uri: "/api/v1/queue/\(event)/join", method: .post)
+                var headers: HTTPFields = [HTTPField.Name("Visitor-Ticket")!: try #require(joined.json["ticket"] as? String)]
+                try await fixture.release(atLeast: 1)
+                headers[.queuePass] = try #require(try await client.execute(uri: "/api/v1/queue/\(event)/status", method: .get, headers: headers).json["pass"] as? String)
+                headers[.idempotencyKey] = UUID().uuidString
+
+                let first = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: headers)
+                #expect(first.status == .created)
+                let retried = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: headers)
+                #expect(retried.status == .created, "the lost answer is replayed: \(String(buffer: retried.body))")
+                #expect(retried.headers[.idempotentReplayed] == "true")
+                #expect(retried.headers[.location] == first.headers[.location])
+                #expect(upstream.callCount == 1, "the upstream acted once")
+
+                headers[.idempotencyKey] = UUID().uuidString
+                let fresh = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: headers)
+                #expect(fresh.status == .forbidden, "a new request with the spent pass is refused")
+                headers[.queuePass] = nil
+                let noPass = try await client.execute(uri: "/api/events/\(event)/buy", method: .post, headers: headers)
+                #expect(noPass.status == .forbidden, "its key was given back, and without a pass it is still refused")
+                #expect(noPass.problem?.type == "https://booking-rush.dev/problems/queue-pass-required")
+                #expect(upstream.callCount == 1)
+            }
+        }
+        await upstream.stop()
+    }
+
     @Test("guarded routes need a pass for the event while its room queues; single-use passes work once")
     func passEnforcement() async throws {
         let upstream = try await UpstreamServer.start()

@@ -98,7 +98,9 @@ struct EdgeStatusPollTests {
                     )
                     polls += 2
                     #expect(byHeader.status == .ok && byHeader.json["position"] as? Int == 1)
-                    #expect(byCookie.status == .ok && byCookie.json["position"] as? Int == 3)
+                    // Visitor 1 never polls: once past idle_timeout (5 s) it may be dropped, and visitor 3 moves up.
+                    let positions = ContinuousClock.now < until - .milliseconds(800) ? [3] : [2, 3]
+                    #expect(byCookie.status == .ok && positions.contains(byCookie.json["position"] as? Int ?? 0), "\(String(buffer: byCookie.body))")
                     #expect(byHeader.headers[.contentType] == "application/json; charset=utf-8")
                     #expect(byCookie.headers[HTTPField.Name("X-Request-Id")!] != nil)
                     try await Task.sleep(for: .milliseconds(100))

@@ -51,7 +51,9 @@ final class EdgeCore: Sendable {
     }
 
     /// The chain of one route, in the order the policies apply: access token and role (401/403),
-    /// declared body size (413), rate limits (429), queue pass (403), idempotency key.
+    /// declared body size (413), rate limits (429), idempotency key, queue pass (403). The key
+    /// comes before the pass so that a retry after a lost answer is replayed even when its pass
+    /// has expired or was single-use; a fresh claim is given back if the pass then refuses.
     static func policies(
         for route: ProxyRoute, tokens: AccessTokens, limiter: RateLimiter, passes: PassEnforcer, idempotency: IdempotencyStore
     ) -> [any EdgePolicy] {
@@ -63,14 +65,14 @@ final class EdgeCore: Sendable {
         if !route.rateLimits.isEmpty {
             chain.append(RateLimitPolicy(limiter: limiter, route: route.name, rules: route.rateLimits))
         }
-        if let policy = route.queuePass {
-            chain.append(QueuePassCheck(enforcer: passes, policy: policy))
-        }
         if route.idempotency != .off {
             chain.append(IdempotencyPolicy(
                 store: idempotency, route: route.name, required: route.idempotency == .required,
                 lease: .milliseconds(route.timeoutMilliseconds) + .seconds(5)
             ))
+        }
+        if let policy = route.queuePass {
+            chain.append(QueuePassCheck(enforcer: passes, policy: policy))
         }
         return chain
     }
