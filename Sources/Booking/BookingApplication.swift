@@ -19,17 +19,22 @@ public struct BookingConfiguration: Sendable {
     public var paymentsURL: String
     /// How long a reservation holds its seats.
     public var hold: Duration
+    /// How long a hold is kept from the first payment attempt, however late that came in the
+    /// hold: the time a card or a delayed webhook has to settle before the seats go back.
+    public var paymentGrace: Duration
 
     public init(
         internalSecret: [UInt8] = GatewaySignature.developmentSecret,
         webhookSecret: [UInt8] = PaymentsConfiguration.developmentWebhookSecret,
         paymentsURL: String = "http://127.0.0.1:8082",
-        hold: Duration = .seconds(600)
+        hold: Duration = .seconds(600),
+        paymentGrace: Duration = .seconds(900)
     ) {
         self.internalSecret = internalSecret
         self.webhookSecret = webhookSecret
         self.paymentsURL = paymentsURL
         self.hold = hold
+        self.paymentGrace = paymentGrace
     }
 }
 
@@ -52,7 +57,7 @@ public func buildBookingApplication(
     let inventory = Inventory(redis: redis)
     let catalog = Catalog(postgres: postgres, inventory: inventory, hold: configuration.hold, logger: logger)
     EventRoutes(catalog: catalog, inventory: inventory, postgres: postgres, key: key, logger: logger).addRoutes(to: router)
-    BookingRoutes(inventory: inventory, postgres: postgres, key: key, logger: logger).addRoutes(to: router)
+    BookingRoutes(inventory: inventory, postgres: postgres, key: key, paymentGrace: configuration.paymentGrace, logger: logger).addRoutes(to: router)
     let refunds = RefundRequester(client: httpClient, paymentsURL: configuration.paymentsURL, internalSecret: configuration.internalSecret, logger: logger)
     WebhookRoutes(saga: BookingSaga(inventory: inventory, postgres: postgres, refunds: refunds, logger: logger), key: SymmetricKey(data: configuration.webhookSecret))
         .addRoutes(to: router)

@@ -20,6 +20,8 @@ public enum BookingError: Error, Sendable, Hashable {
     case eventExists
     /// The user may not change this event.
     case forbidden
+    /// Only another service of the system (a signed identity with the `service` role) may do this.
+    case serviceOnly
 
     /// The error a script's error reply stands for.
     init(code: String, message: String) {

@@ -20,6 +20,7 @@ extension BookingError: ProblemConvertible {
             ProblemDetails.invalidBody(field: field, detail: detail, status: .unprocessableContent, type: base + "invalid-event", title: "Invalid event")
         case .eventExists: ProblemDetails(status: .conflict, type: base + "event-exists", title: "Event exists")
         case .forbidden: ProblemDetails(status: .forbidden, type: base + "forbidden", title: "Forbidden", detail: "Only the event's organizer or an admin may do this.")
+        case .serviceOnly: ProblemDetails(status: .forbidden, type: base + "service-only", title: "Services only", detail: "Only another service of the system may do this.")
         }
     }
 }

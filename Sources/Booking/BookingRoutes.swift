@@ -45,6 +45,7 @@ struct BookingRoutes: Sendable {
     let inventory: Inventory
     let postgres: PostgresClient
     let key: SymmetricKey
+    let paymentGrace: Duration
     let logger: Logger
 
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
@@ -83,6 +84,14 @@ struct BookingRoutes: Sendable {
             try await inventory.cancel(event: Self.event(of: id), bookingID: id, user: user.userID)
             return try await booking(id, for: user)
         }
+        router.post("internal/v1/bookings/:id/payment-started") { request, context -> BookingBody in
+            let caller = try GatewayIdentity.require(request, key: key)
+            guard caller.roles.contains("service") else { throw BookingError.serviceOnly }
+            let id = try context.parameters.require("id")
+            let event = try Self.event(of: id)
+            try await inventory.startPayment(event: event, bookingID: id, grace: paymentGrace)
+            return try await booking(id, owner: nil)
+        }
         bookings.get { request, _ -> BookingPage in
             let user = try GatewayIdentity.require(request, key: key)
             let number = max(1, request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1)
@@ -99,12 +108,17 @@ struct BookingRoutes: Sendable {
 
     /// The booking, from Redis (current to the millisecond); someone else's is "not found".
     func booking(_ id: String, for user: GatewayIdentity) async throws -> BookingBody {
+        try await booking(id, owner: user.userID)
+    }
+
+    /// The booking; when `owner` is given, anyone else's is "not found".
+    private func booking(_ id: String, owner expected: String?) async throws -> BookingBody {
         let event = try Self.event(of: id)
         let reply = try await inventory.redis.send(
             "HMGET", BookingKeys(event: event).booking(id), "user", "zone", "quantity", "status", "expires_ms", "total", "currency", "code"
         )
         let fields = reply.array ?? []
-        guard fields.count == 8, let owner = fields[0].string, owner == user.userID else { throw BookingError.bookingNotFound }
+        guard fields.count == 8, let owner = fields[0].string, expected == nil || owner == expected else { throw BookingError.bookingNotFound }
         let status = fields[3].string ?? "held"
         return BookingBody(
             bookingID: id, eventID: event, zoneID: fields[1].string ?? "", quantity: fields[2].int ?? 0,

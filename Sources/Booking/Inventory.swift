@@ -53,6 +53,7 @@ public struct Hold: Sendable, Hashable {
 /// twice, whatever the concurrency and however many booking instances run.
 public struct Inventory: Sendable {
     static let reserveScript = RedisScript(EmbeddedLua.bookingReserve)
+    static let paymentStartScript = RedisScript(EmbeddedLua.bookingPaymentStart)
     static let releaseScript = RedisScript(EmbeddedLua.bookingRelease)
     static let confirmScript = RedisScript(EmbeddedLua.bookingConfirm)
 
@@ -131,6 +132,18 @@ public struct Inventory: Sendable {
         let keys = BookingKeys(event: event)
         let zone = try await zone(of: bookingID, keys: keys)
         _ = try await run(Self.releaseScript, keys: release(keys, bookingID, zone), arguments: [bookingID, "cancel", user])
+    }
+
+    /// Keeps a held booking's seats while its payment is under way: the first call extends the
+    /// hold to `grace` from now (never shortens it); later calls change nothing. Returns the
+    /// hold's expiry. Throws `.expired` for a hold past its time, `.alreadyCancelled`, and
+    /// answers a confirmed booking's expiry as it stands.
+    @discardableResult
+    public func startPayment(event: String, bookingID: String, grace: Duration) async throws(BookingError) -> Date {
+        let keys = BookingKeys(event: event)
+        let reply = try await run(Self.paymentStartScript, keys: [keys.booking(bookingID), keys.holds], arguments: [bookingID, Int(grace / .milliseconds(1))])
+        guard let fields = reply.array, fields.count == 2, let expires = fields[1].int else { throw .unavailable("unexpected payment start reply \(reply)") }
+        return Date(timeIntervalSince1970: Double(expires) / 1000)
     }
 
     /// Returns an expired hold's seats; false when the hold is still live or already ended.

@@ -13,14 +13,15 @@ func secret(_ name: String, fallback: [UInt8]) throws -> [UInt8] {
 }
 
 /// The booking service's settings: `INTERNAL_SECRET`, `WEBHOOK_SECRET`, `PAYMENTS_URL` and
-/// `HOLD_SECONDS` (30 s to 1 h, 600 by default).
+/// `HOLD_SECONDS` (30 s to 1 h, 600 by default) and `PAYMENT_GRACE_SECONDS` (60 s to 1 h, 900).
 func bookingConfiguration(paymentsURL: String? = nil) throws -> BookingConfiguration {
     let environment = ProcessInfo.processInfo.environment
     return BookingConfiguration(
         internalSecret: try secret("INTERNAL_SECRET", fallback: GatewaySignature.developmentSecret),
         webhookSecret: try secret("WEBHOOK_SECRET", fallback: PaymentsConfiguration.developmentWebhookSecret),
         paymentsURL: environment["PAYMENTS_URL"] ?? paymentsURL ?? "http://127.0.0.1:8082",
-        hold: .seconds(min(3_600, max(30, environmentInteger("HOLD_SECONDS", default: 600))))
+        hold: .seconds(min(3_600, max(30, environmentInteger("HOLD_SECONDS", default: 600)))),
+        paymentGrace: .seconds(min(3_600, max(60, environmentInteger("PAYMENT_GRACE_SECONDS", default: 900))))
     )
 }
 

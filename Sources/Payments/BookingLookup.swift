@@ -47,4 +47,31 @@ struct BookingLookup: Sendable {
         default: throw PaymentsError.bookingServiceUnavailable
         }
     }
+
+    /// Tells the booking service a payment is starting, so the hold keeps its seats for the
+    /// payment's grace; a hold that expired or was cancelled first cannot be paid.
+    func startPayment(_ bookingID: String) async throws {
+        guard let escaped = bookingID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) else { throw PaymentsError.bookingNotFound }
+        var request = HTTPClientRequest(url: baseURL + "/internal/v1/bookings/" + escaped + "/payment-started")
+        request.method = .POST
+        for field in Self.service.signedFields(key: key) { request.headers.add(name: field.name, value: field.value) }
+        let status: UInt
+        do {
+            let response = try await client.execute(request, timeout: .seconds(5))
+            _ = try? await response.body.collect(upTo: 1 << 16)
+            status = response.status.code
+        } catch {
+            throw PaymentsError.bookingServiceUnavailable
+        }
+        switch status {
+        case 200: return
+        case 404: throw PaymentsError.bookingNotFound
+        case 409: throw PaymentsError.bookingNotPayable("cancelled")
+        case 410: throw PaymentsError.bookingNotPayable("expired")
+        default: throw PaymentsError.bookingServiceUnavailable
+        }
+    }
+
+    /// The payments service's own identity toward the booking service.
+    static let service = GatewayIdentity(userID: "payments-service", roles: ["service"])
 }

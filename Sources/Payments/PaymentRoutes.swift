@@ -1,5 +1,6 @@
 import Crypto
 import Hummingbird
+import Logging
 import ServiceKit
 
 struct CreateIntentRequest: Decodable {
@@ -20,6 +21,7 @@ struct PaymentRoutes: Sendable {
     let flow: PaymentFlow
     let lookup: BookingLookup
     let key: SymmetricKey
+    let logger: Logger
 
     func addRoutes(to router: Router<ISO8601RequestContext>) {
         let payments = router.group("api/v1/payments")
@@ -43,6 +45,16 @@ struct PaymentRoutes: Sendable {
             let body = try await request.decodeBody(as: ConfirmIntentRequest.self, context: context)
             guard body.paymentMethod.isDisplayText(maxLength: 64) else { throw PaymentsError.invalidRequest("payment_method is required (at most 64 characters)") }
             let intent = try await owned(body.paymentID, by: user)
+            // The hold keeps its seats while this payment settles, or the payment is refused before
+            // any charge. With the booking service unreachable the charge goes ahead: should its
+            // success then arrive after the hold's expiry, the saga refunds it.
+            if intent.status == .requiresConfirmation {
+                do {
+                    try await lookup.startPayment(intent.bookingID)
+                } catch PaymentsError.bookingServiceUnavailable {
+                    logger.warning("payment started without extending its hold: booking service unreachable", metadata: ["payment": "\(intent.paymentID)"])
+                }
+            }
             return try await flow.confirm(intent, paymentMethod: body.paymentMethod)
         }
         payments.get(":id") { request, context -> PaymentIntent in

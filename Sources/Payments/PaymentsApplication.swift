@@ -56,7 +56,7 @@ public func buildPaymentsApplication(
     let key = SymmetricKey(data: configuration.internalSecret)
     PaymentRoutes(
         store: store, flow: PaymentFlow(store: store, processor: configuration.processor, logger: logger),
-        lookup: BookingLookup(client: httpClient, baseURL: configuration.bookingURL, key: key), key: key
+        lookup: BookingLookup(client: httpClient, baseURL: configuration.bookingURL, key: key), key: key, logger: logger
     ).addRoutes(to: router)
     return makeServiceApplication(router: router, address: address, serverName: "booking-rush-payments", logger: logger, onServerRunning: onServerRunning)
 }

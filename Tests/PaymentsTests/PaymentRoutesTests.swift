@@ -26,10 +26,8 @@ struct PaymentRoutesTests {
         try await PaymentsTestStore.with { fixture in
             let intent = try await fixture.intent("refund-role")
             try await Self.application(fixture).test(.router) { client in
-                let owner = PaymentsTestStore.identity("buyer", roles: ["customer"])
-                let confirm = ByteBuffer(string: #"{"payment_id":"\#(intent.paymentID)","payment_method":"pm_card_visa"}"#)
-                let paid = try await client.execute(uri: "/api/v1/payments/intent/confirm", method: .post, headers: owner, body: confirm)
-                #expect(paid.status == .ok)
+                let flow = PaymentFlow(store: fixture.store, processor: CountingProcessor(latency: .zero), logger: PaymentsTestStore.logger)
+                #expect(try await flow.confirm(intent, paymentMethod: "pm_card_visa").status == .succeeded)
                 let uri = "/internal/v1/payments/\(intent.paymentID)/refund"
 
                 let anonymous = try await client.execute(uri: uri, method: .post)

@@ -35,19 +35,21 @@ final class SagaFixture: Sendable {
     let catalog: Catalog
     let inventory: Inventory
     private let running: Mutex<[String: Task<Void, any Error>]> = Mutex([:])
-    /// Services or workers that stopped on their own, with why: reported by ``with(hold:_:)``.
+    /// Services or workers that stopped on their own, with why: reported by ``with(hold:paymentGrace:_:)``.
     private let crashes: Mutex<[String]> = Mutex([])
 
     var bookingURL: String { "http://127.0.0.1:\(bookingPort)" }
     var paymentsURL: String { "http://127.0.0.1:\(paymentsPort)" }
 
-    private init(postgres: PostgresClient, redis: RedisClient, gateway: GatewayComponents, bookingPort: Int, paymentsPort: Int, hold: Duration) {
+    private init(
+        postgres: PostgresClient, redis: RedisClient, gateway: GatewayComponents, bookingPort: Int, paymentsPort: Int, hold: Duration, paymentGrace: Duration
+    ) {
         self.postgres = postgres
         self.redis = redis
         self.gateway = gateway
         self.bookingPort = bookingPort
         self.paymentsPort = paymentsPort
-        self.booking = BookingConfiguration(paymentsURL: "http://127.0.0.1:\(paymentsPort)", hold: hold)
+        self.booking = BookingConfiguration(paymentsURL: "http://127.0.0.1:\(paymentsPort)", hold: hold, paymentGrace: paymentGrace)
         self.payments = PaymentsConfiguration(
             bookingURL: "http://127.0.0.1:\(bookingPort)", processor: TestCardProcessor(delay: .milliseconds(500)),
             backoff: .init(base: .milliseconds(100), maximum: .milliseconds(500))
@@ -57,7 +59,9 @@ final class SagaFixture: Sendable {
     }
 
     /// Runs `body` with every part started; stops them all afterwards.
-    static func with(hold: Duration = .seconds(600), _ body: @Sendable (SagaFixture) async throws -> Void) async throws {
+    static func with(
+        hold: Duration = .seconds(600), paymentGrace: Duration = .seconds(900), _ body: @Sendable (SagaFixture) async throws -> Void
+    ) async throws {
         let url = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? "postgres://booking_rush:booking_rush@127.0.0.1:15432/booking_rush_test"
         try await withPostgresClient(configuration: try PostgresClient.Configuration(url: url), logger: logger) { postgres in
             try await MigrationRunner(migrations: try Migration.embedded(), logger: logger).run(on: postgres)
@@ -74,7 +78,7 @@ final class SagaFixture: Sendable {
                 ),
                 redis: redis, accounts: nil, logger: logger
             )
-            let fixture = SagaFixture(postgres: postgres, redis: redis, gateway: gateway, bookingPort: bookingPort, paymentsPort: paymentsPort, hold: hold)
+            let fixture = SagaFixture(postgres: postgres, redis: redis, gateway: gateway, bookingPort: bookingPort, paymentsPort: paymentsPort, hold: hold, paymentGrace: paymentGrace)
             do {
                 try await fixture.startBooking()
                 try await fixture.startPayments()

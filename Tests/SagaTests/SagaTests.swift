@@ -69,8 +69,8 @@ struct SagaTests {
         }
     }
 
-    @Test("a payment that succeeds after the hold expired is refunded, and the seats are sold only once")
-    func latePaymentIsRefunded() async throws {
+    @Test("a payment started after the hold expired is refused before any charge, and the seats are sold only once")
+    func latePaymentIsRefused() async throws {
         try await SagaFixture.with(hold: .seconds(2)) { fixture in
             let event = try await fixture.event(seats: 2)
             try await fixture.application.test(.live) { client in
@@ -79,14 +79,60 @@ struct SagaTests {
                 let booking = try await slow.reserve(event: event, quantity: 2)
                 let payment = try #require(json(try await slow.post("/api/v1/payments/intent", #"{"booking_id":"\#(booking)"}"#))["payment_id"] as? String)
                 try await Task.sleep(for: .milliseconds(2_300))
-                let paid = try await slow.post("/api/v1/payments/intent/confirm", #"{"payment_id":"\#(payment)","payment_method":"pm_card_visa"}"#)
-                #expect(json(paid)["status"] as? String == "succeeded")
+                let refused = try await slow.post("/api/v1/payments/intent/confirm", #"{"payment_id":"\#(payment)","payment_method":"pm_card_visa"}"#)
+                #expect(refused.status == .conflict)
+                #expect(json(refused)["type"] as? String == "https://booking-rush.dev/problems/booking-not-payable")
+                #expect(json(try await slow.get("/api/v1/payments/\(payment)"))["status"] as? String == "requires_confirmation", "nothing was charged")
+                #expect(try await fixture.eventually { try await slow.booking(booking)["status"] as? String == "expired" })
+                #expect(try await fixture.inventory.zone(event: event, zone: "floor") == ZoneInventory(capacity: 2, available: 2, held: 0, sold: 0))
+                _ = try await quick.reserve(event: event, quantity: 2)
+                #expect(try await quick.post("/api/v1/bookings/reserve", #"{"event_id":"\#(event)","zone_id":"floor","quantity":1}"#).status == .conflict)
+                try await fixture.expectAgreement(event: event)
+            }
+            try await fixture.deleteRedisKeys(of: event)
+        }
+    }
+
+    @Test("a payment started in time is sold even when its webhook arrives after the hold's original expiry")
+    func paidInTimeIsSold() async throws {
+        try await SagaFixture.with(hold: .seconds(2)) { fixture in
+            let event = try await fixture.event(seats: 2)
+            try await fixture.application.test(.live) { client in
+                let buyer = try await Shopper(fixture: fixture, client: client, user: "buyer-\(event)")
+                let booking = try await buyer.reserve(event: event, quantity: 2)
+                let payment = try #require(json(try await buyer.post("/api/v1/payments/intent", #"{"booking_id":"\#(booking)"}"#))["payment_id"] as? String)
+                // A card that settles later (0077), then the webhook's receiver is down past the hold's expiry.
+                let paying = try await buyer.post("/api/v1/payments/intent/confirm", #"{"payment_id":"\#(payment)","payment_method":"4000000000000077"}"#)
+                #expect(json(paying)["status"] as? String == "processing")
+                await fixture.kill("booking")
+                try await Task.sleep(for: .milliseconds(2_500))
+                #expect(try await fixture.eventually { try await fixture.failedDeliveryAttempts(payment) >= 1 }, "the success waited for the booking service")
+                try await fixture.startBooking()
+                #expect(try await fixture.eventually { try await buyer.booking(booking)["status"] as? String == "confirmed" })
+                #expect(try await fixture.eventually { try await fixture.sagaState(booking) == "confirmed" })
+                #expect(json(try await buyer.get("/api/v1/payments/\(payment)"))["status"] as? String == "succeeded", "not refunded")
+                #expect(try await fixture.inventory.zone(event: event, zone: "floor") == ZoneInventory(capacity: 2, available: 0, held: 0, sold: 2))
+                try await fixture.expectAgreement(event: event)
+            }
+            try await fixture.deleteRedisKeys(of: event)
+        }
+    }
+
+    @Test("a payment that settles after its grace is refunded, and the seats are sold only once")
+    func paymentPastGraceIsRefunded() async throws {
+        try await SagaFixture.with(hold: .seconds(2), paymentGrace: .milliseconds(100)) { fixture in
+            let event = try await fixture.event(seats: 2)
+            try await fixture.application.test(.live) { client in
+                let slow = try await Shopper(fixture: fixture, client: client, user: "slow-\(event)")
+                let booking = try await slow.reserve(event: event, quantity: 2)
+                let payment = try #require(json(try await slow.post("/api/v1/payments/intent", #"{"booking_id":"\#(booking)"}"#))["payment_id"] as? String)
+                try await Task.sleep(for: .milliseconds(1_700))
+                let paying = try await slow.post("/api/v1/payments/intent/confirm", #"{"payment_id":"\#(payment)","payment_method":"4000000000000077"}"#)
+                #expect(json(paying)["status"] as? String == "processing", "started in time")
                 #expect(try await fixture.eventually { json(try await slow.get("/api/v1/payments/\(payment)"))["status"] as? String == "refunded" })
                 #expect(try await fixture.eventually { try await fixture.sagaState(booking) == "refunded" })
                 #expect(try await slow.booking(booking)["status"] as? String == "expired")
                 #expect(try await fixture.inventory.zone(event: event, zone: "floor") == ZoneInventory(capacity: 2, available: 2, held: 0, sold: 0))
-                _ = try await quick.reserve(event: event, quantity: 2)
-                #expect(try await quick.post("/api/v1/bookings/reserve", #"{"event_id":"\#(event)","zone_id":"floor","quantity":1}"#).status == .conflict)
                 #expect(try await fixture.eventually { try await fixture.notifications(for: [booking])[booking] == ["booking.refund_requested", "booking.refunded"] })
                 try await fixture.expectAgreement(event: event)
             }
