@@ -52,6 +52,10 @@ public func buildBookingApplication(
     let router = makeServiceRouter(context: ISO8601RequestContext.self, checks: [
         ReadinessCheck(name: "redis") { try await redis.ping() },
         ReadinessCheck(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
+        ReadinessCheck(name: "dead-letters", advisory: true) {
+            let counts = try await BookingPersister.deadLetters(redis: redis)
+            if !counts.isEmpty { throw DeadLettersPresent(counts: counts) }
+        },
     ])
     let key = SymmetricKey(data: configuration.internalSecret)
     let inventory = Inventory(redis: redis)

@@ -21,6 +21,8 @@ public struct BookingKeys: Sendable, Hashable {
     public var holds: String { prefix + "holds" }
     /// Stream: booking events for the persister.
     public var stream: String { prefix + "stream" }
+    /// Stream: booking events Postgres refused, with the reason, set aside by the persister.
+    public var deadLetters: String { prefix + "dead-letters" }
 
     /// Set of every event with inventory (not hash-tagged: never used inside a script).
     public static let events = "bk:booking-events"

@@ -10,6 +10,11 @@ enum BookingMetrics {
         }
     }
 
+    /// A booking event Postgres refused, moved to the event's dead-letter stream.
+    static func deadLettered(event: String) {
+        Metrics.Counter(label: "booking_events_dead_lettered_total", dimensions: [("event", event)]).increment()
+    }
+
     static func confirmed(event: String) {
         Metrics.Counter(label: "booking_confirmations_total", dimensions: [("event", event)]).increment()
     }

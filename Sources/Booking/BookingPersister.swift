@@ -109,12 +109,19 @@ public struct BookingPersister: Service {
         if entries.isEmpty { entries = try await read(stream, from: ">") }
         guard !entries.isEmpty else { return Progress() }
         let batch = BookingBatch(entries.map(\.fields), logger: logger)
-        try await postgres.withTransaction(logger: logger) { connection in
-            try await batch.apply(event: event, on: connection)
+        var transactions = 1
+        do {
+            try await postgres.withTransaction(logger: logger) { connection in
+                try await batch.apply(event: event, on: connection)
+            }
+        } catch where Self.isRefusal(error) {
+            // One entry Postgres refuses must not hold back the rest of the stream.
+            _ = try await applyOneByOne(event: event, entries: entries)
+            transactions = entries.count
         }
         _ = try await redis.send(RedisCommand("XACK", [stream, Self.group] + entries.map(\.id)))
         _ = try await redis.run(Self.trimScript, keys: [stream], arguments: [Self.group, Int(retention / .milliseconds(1))])
-        return Progress(events: entries.count, transactions: 1)
+        return Progress(events: entries.count, transactions: transactions)
     }
 
     private func read(_ stream: String, from id: String) async throws -> [StreamEntry] {

@@ -31,7 +31,8 @@ struct ReconcileCommand: AsyncParsableCommand {
             let reconciler = Reconciler(inventory: Inventory(redis: redis), postgres: postgres, logger: logger)
             return Report(
                 zones: try await reconciler.reconcile(events: selected, repair: repair),
-                payments: try await reconciler.paymentMismatches(events: selected)
+                payments: try await reconciler.paymentMismatches(events: selected),
+                deadLetters: try await BookingPersister.deadLetters(redis: redis, events: selected)
             )
         }
         await redis.shutdown()
@@ -46,13 +47,19 @@ struct ReconcileCommand: AsyncParsableCommand {
                 print("  \(mismatch.bookingID): booking \(mismatch.bookingStatus ?? "missing") \(mismatch.total.map(String.init) ?? "-"), payment \(mismatch.paymentID ?? "none") \(mismatch.paymentStatus ?? "-") \(mismatch.amount.map(String.init) ?? "-")")
             }
         }
+        if !json {
+            print(report.deadLetters.isEmpty ? "no booking events set aside" : "booking events Postgres refused, set aside (bk:{evt:ID}:dead-letters):")
+            for (event, count) in report.deadLetters.sorted(by: { $0.key < $1.key }) { print("  \(event): \(count)") }
+        }
         let remaining = report.zones.filter { !$0.drift.isEmpty && ($0.repairs.isEmpty || $0.repairs.contains { $0.contains("not repaired") }) }
-        if !remaining.isEmpty || !report.payments.isEmpty { throw ExitCode(1) }
+        if !remaining.isEmpty || !report.payments.isEmpty || !report.deadLetters.isEmpty { throw ExitCode(1) }
     }
 
     struct Report: Codable {
         var zones: [ZoneReconciliation]
         var payments: [PaymentMismatch]
+        /// Booking events Postgres refused, per event.
+        var deadLetters: [String: Int]
     }
 
     static func table(_ zones: [ZoneReconciliation]) -> String {

@@ -3,10 +3,13 @@ import Hummingbird
 /// A dependency that `/ready` checks, such as Redis or Postgres.
 public struct ReadinessCheck: Sendable {
     public let name: String
+    /// An advisory check reports a failure as a warning without making the service unready.
+    public let advisory: Bool
     public let check: @Sendable () async throws -> Void
 
-    public init(name: String, check: @escaping @Sendable () async throws -> Void) {
+    public init(name: String, advisory: Bool = false, check: @escaping @Sendable () async throws -> Void) {
         self.name = name
+        self.advisory = advisory
         self.check = check
     }
 }
@@ -31,7 +34,7 @@ extension Router {
                             try await check.check()
                             return (check.name, "ok")
                         } catch {
-                            return (check.name, "failing: \(error)")
+                            return (check.name, (check.advisory ? "warning: " : "failing: ") + "\(error)")
                         }
                     }
                 }
@@ -39,10 +42,10 @@ extension Router {
                 for await (name, result) in group { results[name] = result }
                 return results
             }
-            let ready = results.values.allSatisfy { $0 == "ok" }
+            let ready = results.values.allSatisfy { !$0.hasPrefix("failing: ") }
             guard ready else {
-                throw ProblemDetails(
-                    status: .serviceUnavailable,
+                throw ProblemDetails.project(
+                    .serviceUnavailable, "not-ready", "Not ready",
                     detail: results.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
                 )
             }

@@ -1,0 +1,84 @@
+import Logging
+import PostgresNIO
+import Redis
+
+/// Booking events Postgres refuses outright (a constraint or a value it rejects) are set aside
+/// instead of blocking their event's stream: the batch is applied again entry by entry, and
+/// each entry Postgres still refuses is moved to the event's dead-letter stream
+/// (`bk:{evt:ID}:dead-letters`, with the reason and the original entry id) and acknowledged.
+/// `/ready` and `reconcile` show how many there are.
+extension BookingPersister {
+    /// Most dead letters kept per event (the oldest go first).
+    static let deadLetterCapacity = 10_000
+
+    /// Whether Postgres refused the data itself (SQLSTATE class 22 or 23), as opposed to
+    /// failing to run the statement (connection lost, timeout): only the former is set aside.
+    static func isRefusal(_ error: any Error) -> Bool {
+        guard let state = serverError(error)?.serverInfo?[.sqlState] else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23")
+    }
+
+    /// The server's error inside `error`, unwrapping a transaction's.
+    private static func serverError(_ error: any Error) -> PSQLError? {
+        if let transaction = error as? PostgresTransactionError, let inner = transaction.closureError { return serverError(inner) }
+        return error as? PSQLError
+    }
+
+    /// Applies the entries one transaction each; returns how many were set aside.
+    func applyOneByOne(event: String, entries: [StreamEntry]) async throws -> Int {
+        var setAside = 0
+        for entry in entries {
+            let single = BookingBatch([entry.fields], logger: logger)
+            do {
+                try await postgres.withTransaction(logger: logger) { connection in
+                    try await single.apply(event: event, on: connection)
+                }
+            } catch where Self.isRefusal(error) {
+                try await deadLetter(entry, event: event, reason: Self.reason(error))
+                setAside += 1
+            }
+        }
+        return setAside
+    }
+
+    private func deadLetter(_ entry: StreamEntry, event: String, reason: String) async throws {
+        var command = RedisCommand("XADD", [
+            BookingKeys(event: event).deadLetters, "MAXLEN", "~", Self.deadLetterCapacity, "*", "entry", entry.id, "reason", reason,
+        ])
+        for (name, value) in entry.fields.sorted(by: { $0.key < $1.key }) {
+            command.append(name)
+            command.append(value)
+        }
+        _ = try await redis.send(command)
+        BookingMetrics.deadLettered(event: event)
+        logger.error("Postgres refused a booking event; set aside", metadata: [
+            "event": "\(event)", "entry": "\(entry.id)", "type": "\(entry.fields["type"] ?? "")", "reason": "\(reason)",
+        ])
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        guard let info = serverError(error)?.serverInfo else { return "\(error)" }
+        return "\(info[.sqlState] ?? "") \(info[.message] ?? "")".trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Dead letters per event (events without any are left out).
+    public static func deadLetters(redis: RedisClient, events: [String]? = nil) async throws -> [String: Int] {
+        let all = try await redis.send(RedisCommand("SMEMBERS", [BookingKeys.events])).array?.compactMap(\.string) ?? []
+        var counts: [String: Int] = [:]
+        for event in events ?? all {
+            let count = try await redis.send(RedisCommand("XLEN", [BookingKeys(event: event).deadLetters])).int ?? 0
+            if count > 0 { counts[event] = count }
+        }
+        return counts
+    }
+}
+
+/// Booking events set aside because Postgres refused them (see `reconcile`).
+public struct DeadLettersPresent: Error, CustomStringConvertible {
+    public let counts: [String: Int]
+
+    public var description: String {
+        let total = counts.values.reduce(0, +)
+        return "\(total) booking event(s) Postgres refused are set aside (\(counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))); see `booking-rush reconcile`"
+    }
+}
