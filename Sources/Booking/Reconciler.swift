@@ -50,17 +50,41 @@ public struct Reconciler: Sendable {
     }
 
     /// The report for `events` (every published or cancelled event when nil), repairing drift when asked.
+    ///
+    /// A repair of Redis happens only if nothing was written to the event's stream between the
+    /// moment before Postgres was read and the repair (see `booking_repair.lua`), so a
+    /// reservation made meanwhile is never counted as available again.
     public func reconcile(events: [String]? = nil, repair: Bool = false) async throws -> [ZoneReconciliation] {
+        var marks: [String: String?] = [:]
+        if repair {
+            for event in try await recordedEvents(events) { marks[event] = try await streamMark(event: event) }
+        }
         var zones: [ZoneReconciliation] = []
         for row in try await recordedZones(events: events) {
             var zone = row
             zone.redis = try? await inventory.zone(event: zone.event, zone: zone.zone)
             zone.unpersisted = try await unpersisted(event: zone.event)
             zone.drift = Self.drift(of: zone)
-            if repair, !zone.drift.isEmpty { try await self.repair(&zone) }
+            if repair, !zone.drift.isEmpty { try await self.repair(&zone, mark: marks[zone.event] ?? nil) }
             zones.append(zone)
         }
         return zones
+    }
+
+    /// The stream's last entry id ("" without a stream) when the persister has acknowledged all
+    /// of it, so Postgres read after this moment has every event up to it; nil when it is behind.
+    func streamMark(event: String) async throws -> String? {
+        let stream = BookingKeys(event: event).stream
+        guard try await inventory.redis.send("EXISTS", stream).int == 1 else { return "" }
+        let info = try await inventory.redis.send("XINFO", "STREAM", stream).fields ?? [:]
+        guard let last = info["last-generated-id"]?.string else { return nil }
+        for group in try await inventory.redis.send("XINFO", "GROUPS", stream).array ?? [] {
+            let values = group.fields ?? [:]
+            if values["name"]?.string == BookingPersister.group, values["pending"]?.int == 0, values["last-delivered-id"]?.string == last {
+                return last
+            }
+        }
+        return nil
     }
 
     /// Bookings and payments that disagree: a confirmed booking without a succeeded payment of its
@@ -109,14 +133,26 @@ public struct Reconciler: Sendable {
         return drift
     }
 
-    private func repair(_ zone: inout ZoneReconciliation) async throws {
+    private func repair(_ zone: inout ZoneReconciliation, mark: String?) async throws {
         let record = zone.bookings
         if zone.postgres != record {
-            try await postgres.query(
-                "UPDATE booking.zones SET held = \(record.held), sold = \(record.sold) WHERE event_id = \(zone.event) AND id = \(zone.zone)",
-                logger: logger
-            )
+            // Relative to the rows as they are under the zone's lock, not to the figures read
+            // earlier: a persister's delta committed meanwhile is neither lost nor counted twice.
+            let (event, id) = (zone.event, zone.zone)
+            try await postgres.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT 1 FROM booking.zones WHERE event_id = \(event) AND id = \(id) FOR UPDATE", logger: logger)
+                try await connection.query("""
+                    UPDATE booking.zones z SET
+                        held = (SELECT COALESCE(SUM(quantity), 0) FROM booking.bookings WHERE event_id = \(event) AND zone_id = \(id) AND status = 'held'),
+                        sold = (SELECT COALESCE(SUM(quantity), 0) FROM booking.bookings WHERE event_id = \(event) AND zone_id = \(id) AND status = 'confirmed')
+                    WHERE z.event_id = \(event) AND z.id = \(id)
+                    """, logger: logger)
+            }
             zone.repairs.append("postgres counters set from its bookings")
+        }
+        guard let mark else {
+            zone.repairs.append("redis not repaired: the persister was behind when Postgres was read; run again")
+            return
         }
         let keys = BookingKeys(event: zone.event)
         do {
@@ -128,7 +164,7 @@ public struct Reconciler: Sendable {
             }
             let reply = try await inventory.redis.run(
                 Self.repairScript, keys: [keys.zone(zone.zone), keys.stream],
-                arguments: [BookingPersister.group, record.capacity, record.held, record.sold]
+                arguments: [BookingPersister.group, record.capacity, record.held, record.sold, mark]
             )
             let counts = (reply.array ?? []).compactMap(\.int)
             if counts.count == 4, zone.redis != record {
@@ -139,6 +175,16 @@ public struct Reconciler: Sendable {
             zone.repairs.append("redis not repaired: \(error)")
         }
         logger.notice("reconciliation repaired a zone", metadata: ["event": "\(zone.event)", "zone": "\(zone.zone)", "repairs": "\(zone.repairs)"])
+    }
+
+    /// The events `events` names, or every published or cancelled one.
+    private func recordedEvents(_ events: [String]?) async throws -> [String] {
+        if let events { return events }
+        var all: [String] = []
+        for try await id in try await postgres.query("SELECT id FROM booking.events WHERE status <> 'draft'", logger: logger).decode(String.self) {
+            all.append(id)
+        }
+        return all
     }
 
     private func recordedZones(events: [String]?) async throws -> [ZoneReconciliation] {
