@@ -80,37 +80,42 @@ struct PersisterTests {
             let inventory = Inventory(redis: redis)
             let catalog = Catalog(postgres: postgres, inventory: inventory, hold: .seconds(600), logger: Self.logger)
             let event = try await publishedEvent(catalog, prefix: "poison", seats: 10)
-            let keys = BookingKeys(event: event)
-            _ = try await inventory.reserve(event: event, zone: "floor", user: "before", quantity: 2)
-            // A reservation of 0 seats: the bookings table's CHECK (quantity > 0) refuses it.
-            try await redis.send(
-                "XADD", keys.stream, "*", "type", "reserved", "booking", "\(event):poison", "user", "bot", "zone", "floor", "quantity", "0",
-                "total", "0", "currency", "EUR", "expires_ms", "\(Int(Date().timeIntervalSince1970 * 1000) + 600_000)", "at_ms", "0"
-            )
-            _ = try await inventory.reserve(event: event, zone: "floor", user: "after", quantity: 3)
+            do {
+                let keys = BookingKeys(event: event)
+                _ = try await inventory.reserve(event: event, zone: "floor", user: "before", quantity: 2)
+                // A reservation of 0 seats: the bookings table's CHECK (quantity > 0) refuses it.
+                try await redis.send(
+                    "XADD", keys.stream, "*", "type", "reserved", "booking", "\(event):poison", "user", "bot", "zone", "floor", "quantity", "0",
+                    "total", "0", "currency", "EUR", "expires_ms", "\(Int(Date().timeIntervalSince1970 * 1000) + 600_000)", "at_ms", "0"
+                )
+                _ = try await inventory.reserve(event: event, zone: "floor", user: "after", quantity: 3)
 
-            let persister = BookingPersister(redis: redis, postgres: postgres, logger: Self.logger)
-            let progress = try await persister.drain(event: event)
-            #expect(progress.events == 3)
-            try await Self.expectPostgres(postgres, event: event, held: 5, sold: 0, statuses: ["held": 2])
-            #expect(try await BookingPersister.deadLetters(redis: redis, events: [event]) == [event: 1])
-            let letter = try #require(try await redis.send("XRANGE", keys.deadLetters, "-", "+").array?.first?.array?.last?.stringFields)
-            #expect(letter["booking"] == "\(event):poison")
-            #expect(letter["reason"]?.hasPrefix("23514") == true, "the reason names the check violation: \(letter["reason"] ?? "")")
-            #expect(letter["entry"] != nil)
-            try await buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, logger: Self.logger).test(.router) { client in
-                let ready = try await client.execute(uri: "/ready", method: .get)
-                #expect(ready.status == .ok, "dead letters are a warning, not a reason to take the service out of rotation")
-                let checks = (try JSONSerialization.jsonObject(with: Data(buffer: ready.body)) as? [String: Any])?["checks"] as? [String: String]
-                #expect(checks?["dead-letters"]?.hasPrefix("warning: ") == true, "\(checks ?? [:])")
-                #expect(checks?["dead-letters"]?.contains(event) == true)
+                let persister = BookingPersister(redis: redis, postgres: postgres, logger: Self.logger)
+                let progress = try await persister.drain(event: event)
+                #expect(progress.events == 3)
+                try await Self.expectPostgres(postgres, event: event, held: 5, sold: 0, statuses: ["held": 2])
+                #expect(try await BookingPersister.deadLetters(redis: redis, events: [event]) == [event: 1])
+                let letter = try #require(try await redis.send("XRANGE", keys.deadLetters, "-", "+").array?.first?.array?.last?.stringFields)
+                #expect(letter["booking"] == "\(event):poison")
+                #expect(letter["reason"]?.hasPrefix("23514") == true, "the reason names the check violation: \(letter["reason"] ?? "")")
+                #expect(letter["entry"] != nil)
+                try await buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, logger: Self.logger).test(.router) { client in
+                    let ready = try await client.execute(uri: "/ready", method: .get)
+                    #expect(ready.status == .ok, "dead letters are a warning, not a reason to take the service out of rotation")
+                    let checks = (try JSONSerialization.jsonObject(with: Data(buffer: ready.body)) as? [String: Any])?["checks"] as? [String: String]
+                    #expect(checks?["dead-letters"]?.hasPrefix("warning: ") == true, "\(checks ?? [:])")
+                    #expect(checks?["dead-letters"]?.contains(event) == true)
+                }
+
+                let pending = try await redis.send("XPENDING", keys.stream, BookingPersister.group)
+                #expect(pending.array?.first?.int == 0, "every entry is acknowledged: the stream is not stuck")
+                _ = try await inventory.reserve(event: event, zone: "floor", user: "later", quantity: 1)
+                #expect(try await persister.drain(event: event).events == 1, "new entries keep being persisted")
+                try await Self.expectPostgres(postgres, event: event, held: 6, sold: 0, statuses: ["held": 3])
+            } catch {
+                try? await deleteRedisKeys(of: event, redis: redis)
+                throw error
             }
-
-            let pending = try await redis.send("XPENDING", keys.stream, BookingPersister.group)
-            #expect(pending.array?.first?.int == 0, "every entry is acknowledged: the stream is not stuck")
-            _ = try await inventory.reserve(event: event, zone: "floor", user: "later", quantity: 1)
-            #expect(try await persister.drain(event: event).events == 1, "new entries keep being persisted")
-            try await Self.expectPostgres(postgres, event: event, held: 6, sold: 0, statuses: ["held": 3])
             try await deleteRedisKeys(of: event, redis: redis)
         }
     }
