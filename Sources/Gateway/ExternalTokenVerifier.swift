@@ -27,27 +27,36 @@ struct ExternalAccessClaims: JWTPayload {
 /// Each key's algorithm is pinned by its JWK (`alg`, or RS256/ES256 from the key type): a token
 /// whose header names another algorithm, an HMAC one or `none`, is refused before any signature
 /// work. Keys are fetched at first use, every five minutes, and (at most every ten seconds)
-/// when a token names an unknown `kid`.
+/// when a token names an unknown `kid`. A token typed as something other than an access token
+/// (`typ` neither absent, `JWT` nor `at+jwt`) is refused. Users become `<namespace>:<sub>`; only
+/// roles the configuration maps are kept (`customer` when none is).
 final class ExternalTokenVerifier: Sendable {
+    static let accessTokenTypes: Set<String> = ["jwt", "at+jwt", "application/at+jwt"]
+
     static let asymmetric: Set<String> = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 
     let jwksURL: String
     let issuer: String
     let audience: String
+    let namespace: String
+    let roles: [String: String]
     private let client: HTTPClient
     private let state = Mutex<(collection: JWTKeyCollection, algorithms: [String: String], fetched: ContinuousClock.Instant?)>(
         (JWTKeyCollection(), [:], nil)
     )
 
-    init(jwksURL: String, issuer: String, audience: String, client: HTTPClient) {
-        self.jwksURL = jwksURL
-        self.issuer = issuer
-        self.audience = audience
+    init(provider: GatewayConfiguration.ExternalProvider, client: HTTPClient) {
+        self.jwksURL = provider.jwksURL
+        self.issuer = provider.issuer
+        self.audience = provider.audience
+        self.namespace = provider.namespace
+        self.roles = provider.roles
         self.client = client
     }
 
     func verify(_ token: String) async throws(TokenError) -> Identity {
         let header = try TokenHeader.decode(token)
+        if let typ = header.typ, !Self.accessTokenTypes.contains(typ.lowercased()) { throw .wrongType }
         guard let kid = header.kid else { throw .unknownKey }
         guard let alg = header.alg, Self.asymmetric.contains(alg) else { throw .algorithmNotAllowed(header.alg ?? "none") }
         var pinned = state.withLock { $0.algorithms[kid] }
@@ -68,7 +77,8 @@ final class ExternalTokenVerifier: Sendable {
         }
         guard claims.iss.value == issuer else { throw .wrongIssuer }
         guard claims.aud.value.contains(audience) else { throw .wrongAudience }
-        return Identity(userID: claims.sub.value, roles: Set(claims.roles ?? ["customer"]), email: claims.email)
+        let mapped = Set((claims.roles ?? []).compactMap { roles[$0] })
+        return Identity(userID: "\(namespace):\(claims.sub.value)", roles: mapped.isEmpty ? ["customer"] : mapped, email: claims.email)
     }
 
     /// Fetches the JWKS; unforced, at most every ten seconds.

@@ -61,7 +61,7 @@ public struct GatewayComponents: Sendable {
         }
         let httpClient = SlowPathClient.make()
         let external = configuration.externalProvider.map {
-            ExternalTokenVerifier(jwksURL: $0.jwksURL, issuer: $0.issuer, audience: $0.audience, client: httpClient)
+            ExternalTokenVerifier(provider: $0, client: httpClient)
         }
         return GatewayComponents(
             configuration: configuration, redis: redis, room: WaitingRoom(redis: redis), passKeys: passKeys,

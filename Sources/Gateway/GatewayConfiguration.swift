@@ -33,16 +33,24 @@ public struct GatewayConfiguration: Sendable {
     /// with room to spare (see ``ConnectionLimit``).
     public var maxConnections: Int?
 
-    /// Where an external identity provider publishes its keys, and what its tokens must say.
+    /// Where an external identity provider publishes its keys, what its tokens must say, and
+    /// how its users and roles become the gateway's.
     public struct ExternalProvider: Sendable, Hashable {
         public var jwksURL: String
         public var issuer: String
         public var audience: String
+        /// Prefix of its users' ids (`<namespace>:<sub>`), so they never collide with built-in accounts.
+        public var namespace: String
+        /// Its role names → the gateway's; roles it sends that are not listed are dropped, so
+        /// no token gets `admin` unless the operator mapped a role to it.
+        public var roles: [String: String]
 
-        public init(jwksURL: String, issuer: String, audience: String) {
+        public init(jwksURL: String, issuer: String, audience: String, namespace: String = "ext", roles: [String: String] = [:]) {
             self.jwksURL = jwksURL
             self.issuer = issuer
             self.audience = audience
+            self.namespace = namespace
+            self.roles = roles
         }
     }
 
@@ -125,7 +133,16 @@ public struct GatewayConfiguration: Sendable {
             guard let issuer = environment["ACCESS_TOKEN_ISSUER"], let audience = environment["ACCESS_TOKEN_AUDIENCE"] else {
                 throw GatewayConfigurationError("ACCESS_TOKEN_JWKS_URL needs ACCESS_TOKEN_ISSUER and ACCESS_TOKEN_AUDIENCE")
             }
-            configuration.externalProvider = ExternalProvider(jwksURL: jwks, issuer: issuer, audience: audience)
+            var provider = ExternalProvider(jwksURL: jwks, issuer: issuer, audience: audience)
+            if let namespace = environment["ACCESS_TOKEN_NAMESPACE"], !namespace.isEmpty { provider.namespace = namespace }
+            for pair in (environment["ACCESS_TOKEN_ROLES"] ?? "").split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw GatewayConfigurationError("ACCESS_TOKEN_ROLES is a list of provider-role=gateway-role pairs, e.g. staff=organizer,ops=admin")
+                }
+                provider.roles[parts[0]] = parts[1]
+            }
+            configuration.externalProvider = provider
         }
         configuration.secureCookies = environment["SECURE_COOKIES"] == "1" || environment["SECURE_COOKIES"] == "true"
         if let text = environment["GATEWAY_MAX_CONNECTIONS"], !text.isEmpty {

@@ -33,18 +33,21 @@ struct IdentityProvider {
         return #"{"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","use":"sig","kid":"\#(kid)","x":"\#(parameters.x)","y":"\#(parameters.y)"}]}"#
     }
 
-    func token(issuer: String = "https://idp.example", audience: String = "booking-rush", expiresIn: TimeInterval = 300, kid: String? = nil) async throws -> String {
+    func token(
+        issuer: String = "https://idp.example", audience: String = "booking-rush", expiresIn: TimeInterval = 300, kid: String? = nil,
+        roles: [String] = ["organizer"], typ: String = "JWT"
+    ) async throws -> String {
         await signer.add(ecdsa: key, kid: JWKIdentifier(string: self.kid))
-        let claims = Claims(iss: .init(value: issuer), aud: .init(value: [audience]), sub: "ext-user-7", exp: .init(value: Date().addingTimeInterval(expiresIn)), roles: ["organizer"])
+        let claims = Claims(iss: .init(value: issuer), aud: .init(value: [audience]), sub: "ext-user-7", exp: .init(value: Date().addingTimeInterval(expiresIn)), roles: roles)
         // With no kid argument jwt-kit signs with its default key under the header's kid: a real
         // signature with an unknown kid.
-        return try await signer.sign(claims, kid: kid == nil ? JWKIdentifier(string: self.kid) : nil, header: ["kid": .string(kid ?? self.kid)])
+        return try await signer.sign(claims, kid: kid == nil ? JWKIdentifier(string: self.kid) : nil, header: ["kid": .string(kid ?? self.kid), "typ": .string(typ)])
     }
 }
 
 @Suite("Access tokens from an external identity provider (JWKS URL)")
 struct ExternalTokenTests {
-    @Test("valid tokens pass with their identity; wrong issuer, audience, kid, algorithm or expiry get 401")
+    @Test("valid tokens pass with a namespaced identity and mapped roles only; wrong issuer, audience, kid, algorithm, type or expiry get 401")
     func externalTokens() async throws {
         let provider = IdentityProvider()
         let jwks = provider.jwks()
@@ -61,7 +64,9 @@ struct ExternalTokenTests {
                 port: 0, passKeyNamespace: namespace + ":pass", releaseInterval: .zero,
                 routes: RouteTable(routes: [ProxyRoute(name: "members", prefix: "/api/echo", upstreams: [upstream.url], authentication: .required, roles: ["organizer"])]),
                 accessKeyNamespace: namespace + ":access",
-                externalProvider: .init(jwksURL: jwksURL, issuer: "https://idp.example", audience: "booking-rush")
+                externalProvider: .init(
+                    jwksURL: jwksURL, issuer: "https://idp.example", audience: "booking-rush", namespace: "idp", roles: ["organizer": "organizer", "idp-staff": "organizer"]
+                )
             )
             let components = await GatewayComponents.make(configuration: configuration, redis: redis, logger: Logger(label: "ext-tests"))
             try await Application(router: buildGatewayRouter(components), server: gatewayServer(components)).test(.live) { client in
@@ -71,8 +76,17 @@ struct ExternalTokenTests {
                 let good = try await call(try await provider.token())
                 #expect(good.status == .ok)
                 let echo = try JSONDecoder().decode(UpstreamServer.Echo.self, from: good.body)
-                #expect(echo.headers["x-gateway-user-id"] == "ext-user-7")
+                #expect(echo.headers["x-gateway-user-id"] == "idp:ext-user-7", "namespaced: never a built-in account's id")
                 #expect(echo.headers["x-gateway-user-roles"] == "organizer")
+
+                let escalated = try await call(try await provider.token(roles: ["admin", "idp-staff"]))
+                #expect(escalated.status == .ok)
+                let roles = try JSONDecoder().decode(UpstreamServer.Echo.self, from: escalated.body).headers["x-gateway-user-roles"]
+                #expect(roles == "organizer", "an unmapped `admin` is dropped; idp-staff maps to organizer: \(roles ?? "-")")
+                #expect(try await call(try await provider.token(roles: ["admin"])).status == .forbidden, "only unmapped roles: a customer, not an organizer")
+                #expect(try await call(try await provider.token(typ: "at+jwt")).status == .ok)
+                let pass = try await call(try await provider.token(typ: "queue-pass+jwt"))
+                #expect(pass.status == .unauthorized, "a token typed as something else is not an access token")
 
                 #expect(try await call(try await provider.token(issuer: "https://evil.example")).status == .unauthorized)
                 #expect(try await call(try await provider.token(audience: "another-api")).status == .unauthorized)
