@@ -6,6 +6,8 @@ SHELL := /bin/bash
 CONFIG ?= debug
 SWIFT_FLAGS ?=
 SERVICES_ENV = $(shell scripts/services env | xargs)
+# The tests' own stores: Redis database 1 and Postgres booking_rush_test, never make run's data.
+TEST_ENV = $(SERVICES_ENV) $(shell scripts/services env | sed -n 's/^TEST_//p' | xargs)
 
 .PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening
 
@@ -16,8 +18,8 @@ run: services
 test: services
 	scripts/browser-deps
 	swift build --build-tests $(SWIFT_FLAGS)
-	env $(SERVICES_ENV) swift test --skip-build --no-parallel $(SWIFT_FLAGS)
-	env $(SERVICES_ENV) python3 -m pytest -q -p no:cacheprovider Tests/Browser
+	env $(TEST_ENV) swift test --skip-build --no-parallel $(SWIFT_FLAGS)
+	env $(TEST_ENV) python3 -m pytest -q -p no:cacheprovider Tests/Browser
 
 services:
 	scripts/services up >/dev/null
