@@ -78,11 +78,14 @@ public struct Reconciler: Sendable {
         guard try await inventory.redis.send("EXISTS", stream).int == 1 else { return "" }
         let info = try await inventory.redis.send("XINFO", "STREAM", stream).fields ?? [:]
         guard let last = info["last-generated-id"]?.string else { return nil }
+        guard let group = try await persisterGroup(stream), group["pending"]?.int == 0, group["last-delivered-id"]?.string == last else { return nil }
+        return last
+    }
+
+    /// The persister's consumer group on `stream` (`XINFO GROUPS` fields), nil before it first read.
+    private func persisterGroup(_ stream: String) async throws -> [String: RedisValue]? {
         for group in try await inventory.redis.send("XINFO", "GROUPS", stream).array ?? [] {
-            let values = group.fields ?? [:]
-            if values["name"]?.string == BookingPersister.group, values["pending"]?.int == 0, values["last-delivered-id"]?.string == last {
-                return last
-            }
+            if let values = group.fields, values["name"]?.string == BookingPersister.group { return values }
         }
         return nil
     }
@@ -220,12 +223,8 @@ public struct Reconciler: Sendable {
         let stream = BookingKeys(event: event).stream
         guard try await inventory.redis.send("EXISTS", stream).int == 1 else { return 0 }
         let length = try await inventory.redis.send("XLEN", stream).int ?? 0
-        for group in try await inventory.redis.send("XINFO", "GROUPS", stream).array ?? [] {
-            let values = group.fields ?? [:]
-            guard values["name"]?.string == BookingPersister.group else { continue }
-            return (values["pending"]?.int ?? 0) + (values["lag"]?.int ?? length)
-        }
-        return length
+        guard let group = try await persisterGroup(stream) else { return length }
+        return (group["pending"]?.int ?? 0) + (group["lag"]?.int ?? length)
     }
 
     private func price(event: String, zone: String) async throws -> (minor: Int, currency: String) {

@@ -5,14 +5,10 @@ import Tokens
 
 /// Where every gateway error becomes an HTTP problem: the one mapping of typed errors to statuses.
 enum GatewayProblem {
-    static let base = ProblemDetails.typeBase
-
     static func make(
         _ status: HTTPResponse.Status, _ slug: String, _ title: String, _ detail: String?, headers: HTTPFields = [:], field: String? = nil
     ) -> ProblemDetails {
-        var problem = ProblemDetails(status: status, type: base + slug, title: title, detail: detail, headers: headers)
-        problem.field = field
-        return problem
+        ProblemDetails.project(status, slug, title, detail: detail, headers: headers, field: field)
     }
 }
 

@@ -75,10 +75,8 @@ final class PassEnforcer: Sendable {
     /// Whether the event's room currently holds people back (queue, paused or closed); looked up
     /// at most once a second per event, and assumed when Redis cannot say.
     func roomGuard(event: String, on eventLoop: any EventLoop) -> EventLoopFuture<RoomGuard> {
+        if let cached = cachedRoomGuard(event: event) { return eventLoop.makeSucceededFuture(cached) }
         let now = ContinuousClock.now
-        if let cached = modes.withLock({ $0[event] }), now - cached.checked < .seconds(1) {
-            return eventLoop.makeSucceededFuture(Self.roomGuard(cached.mode))
-        }
         return eventLoop.makeFutureWithTask {
             let mode: RoomMode?
             do throws(QueueError) {
@@ -91,6 +89,12 @@ final class PassEnforcer: Sendable {
             self.modes.withLock { $0[event] = (mode, now) }
             return Self.roomGuard(mode)
         }
+    }
+
+    /// The event's room guard as looked up less than a second ago, or nil.
+    private func cachedRoomGuard(event: String) -> RoomGuard? {
+        guard let cached = modes.withLock({ $0[event] }), ContinuousClock.now - cached.checked < .seconds(1) else { return nil }
+        return Self.roomGuard(cached.mode)
     }
 
     private static func roomGuard(_ mode: RoomMode?) -> RoomGuard {
@@ -172,15 +176,15 @@ final class PassEnforcer: Sendable {
     /// Whether this gateway's caches alone show that a plain pass lets `requester` through: the
     /// room's mode, the token's signature and an admission Redis confirmed for this requester
     /// within the last second. False means "ask Redis", not "refuse".
-    func admitsFromCache(_ token: String?, event: String, requester: PassRequester) -> Bool {
-        let now = ContinuousClock.now
-        guard let cached = modes.withLock({ $0[event] }), now - cached.checked < .seconds(1) else { return false }
-        switch Self.roomGuard(cached.mode) {
+    /// `requester` is worked out only when a cached pass is there to check it against.
+    func admitsFromCache(_ token: String?, event: String, requester: @autoclosure () -> PassRequester) -> Bool {
+        switch cachedRoomGuard(event: event) {
+        case nil: return false
         case .open: return true
         case .absent: return token == nil
         case .guarded:
             guard let token, let claims = try? keys.cachedPass(token, event: event),
-                  let bindTo = Self.binding(of: claims.sub.value, to: requester)
+                  let bindTo = Self.binding(of: claims.sub.value, to: requester())
             else { return false }
             return room.admissions.stands(event: event, visitor: claims.sub.value, admission: Self.admission(of: claims), requester: bindTo)
         }

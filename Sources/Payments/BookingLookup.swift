@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import NIOCore
+import NIOHTTP1
 import ServiceKit
 
 /// A booking as the payments service needs it: its server-side total.
@@ -26,18 +27,8 @@ struct BookingLookup: Sendable {
     let key: SymmetricKey
 
     func booking(_ id: String, for user: GatewayIdentity) async throws -> PayableBooking {
-        guard let escaped = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) else { throw PaymentsError.bookingNotFound }
-        var request = HTTPClientRequest(url: baseURL + "/api/v1/bookings/" + escaped)
-        for field in user.signedFields(key: key) { request.headers.add(name: field.name, value: field.value) }
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await client.execute(request, timeout: .seconds(5))
-            body = try await response.body.collect(upTo: 1 << 16)
-        } catch {
-            throw PaymentsError.bookingServiceUnavailable
-        }
-        switch response.status.code {
+        let (status, body) = try await call(.GET, "/api/v1/bookings/", id, as: user)
+        switch status {
         case 200:
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
@@ -51,24 +42,29 @@ struct BookingLookup: Sendable {
     /// Tells the booking service a payment is starting, so the hold keeps its seats for the
     /// payment's grace; a hold that expired or was cancelled first cannot be paid.
     func startPayment(_ bookingID: String) async throws {
-        guard let escaped = bookingID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) else { throw PaymentsError.bookingNotFound }
-        var request = HTTPClientRequest(url: baseURL + "/internal/v1/bookings/" + escaped + "/payment-started")
-        request.method = .POST
-        for field in Self.service.signedFields(key: key) { request.headers.add(name: field.name, value: field.value) }
-        let status: UInt
-        do {
-            let response = try await client.execute(request, timeout: .seconds(5))
-            _ = try? await response.body.collect(upTo: 1 << 16)
-            status = response.status.code
-        } catch {
-            throw PaymentsError.bookingServiceUnavailable
-        }
-        switch status {
+        switch try await call(.POST, "/internal/v1/bookings/", bookingID, "/payment-started", as: Self.service).status {
         case 200: return
         case 404: throw PaymentsError.bookingNotFound
         case 409: throw PaymentsError.bookingNotPayable("cancelled")
         case 410: throw PaymentsError.bookingNotPayable("expired")
         default: throw PaymentsError.bookingServiceUnavailable
+        }
+    }
+
+    /// One signed call about booking `id` (`<prefix><id><suffix>`): its status and body; an
+    /// unreachable booking service is `bookingServiceUnavailable`.
+    private func call(
+        _ method: HTTPMethod, _ prefix: String, _ id: String, _ suffix: String = "", as identity: GatewayIdentity
+    ) async throws -> (status: UInt, body: ByteBuffer) {
+        guard let escaped = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) else { throw PaymentsError.bookingNotFound }
+        var request = HTTPClientRequest(url: baseURL + prefix + escaped + suffix)
+        request.method = method
+        for field in identity.signedFields(key: key) { request.headers.add(name: field.name, value: field.value) }
+        do {
+            let response = try await client.execute(request, timeout: .seconds(5))
+            return (response.status.code, try await response.body.collect(upTo: 1 << 16))
+        } catch {
+            throw PaymentsError.bookingServiceUnavailable
         }
     }
 

@@ -5,11 +5,14 @@ extension ProblemDetails {
     /// Where every project problem type lives: `https://booking-rush.dev/problems/<name>`.
     public static let typeBase = "https://booking-rush.dev/problems/"
 
-    /// A problem of the project's type `<slug>` (under ``typeBase``).
+    /// A problem of the project's type `<slug>` (under ``typeBase``), naming the request field
+    /// at fault when there is one.
     public static func project(
-        _ status: HTTPResponse.Status, _ slug: String, _ title: String, detail: String? = nil, headers: HTTPFields = [:]
+        _ status: HTTPResponse.Status, _ slug: String, _ title: String, detail: String? = nil, headers: HTTPFields = [:], field: String? = nil
     ) -> ProblemDetails {
-        ProblemDetails(status: status, type: typeBase + slug, title: title, detail: detail, headers: headers)
+        var problem = ProblemDetails(status: status, type: typeBase + slug, title: title, detail: detail, headers: headers)
+        problem.field = field
+        return problem
     }
 
     /// The project's problem for a bare HTTP status (an unknown route, a wrong method, a body
@@ -29,12 +32,9 @@ extension ProblemDetails {
     /// A request body that could not be read as the operation's input, naming the field at fault
     /// (a dotted path such as `zones.0.capacity`; empty when the body as a whole is not valid JSON).
     public static func invalidBody(
-        field: String, detail: String, status: HTTPResponse.Status = .badRequest,
-        type: String = typeBase + "invalid-body", title: String = "Invalid request body"
+        field: String, detail: String, status: HTTPResponse.Status = .badRequest, slug: String = "invalid-body", title: String = "Invalid request body"
     ) -> ProblemDetails {
-        var problem = ProblemDetails(status: status, type: type, title: title, detail: detail)
-        problem.field = field
-        return problem
+        project(status, slug, title, detail: detail, field: field)
     }
 
     /// The problem for a decoding failure of a request body.
