@@ -59,6 +59,32 @@
     $('traffic-5xx').textContent = number(traffic.server_errors / seconds, 2);
     $('traffic-error-rate').textContent = traffic.total ? (100 * traffic.server_errors / traffic.total).toFixed(2) + '%' : '0%';
     spark($('traffic-spark'), traffic.per_second.map(function (s) { return s.total; }));
+    var count = traffic.instances.length;
+    $('traffic-scope').textContent = traffic.scope === 'fleet'
+      ? 'all ' + count + ' gateway' + (count === 1 ? '' : 's') + ' of the fleet' : 'this gateway only (the fleet view is unavailable)';
+    var milliseconds = function (value) { return value == null ? '—' : (value < 1 ? value.toFixed(2) : number(value, 1)) + ' ms'; };
+    table('traffic-routes', traffic.routes, function (route) {
+      return [route.route, number(route.total / seconds, 1), number(route.client_errors / seconds, 2), number(route.rate_limited / seconds, 2),
+              number(route.server_errors / seconds, 2), milliseconds(route.p50_ms), milliseconds(route.p99_ms)];
+    });
+    var now = Date.now() / 1000;
+    table('traffic-instances', traffic.instances, function (instance) {
+      return [instance.instance, number(instance.total / seconds, 1), number(instance.client_errors / seconds, 2),
+              number(instance.server_errors / seconds, 2), Math.max(0, Math.round(now - instance.reported_at)) + ' s ago'];
+    });
+  }
+
+  function table(id, items, cells) {
+    var rows = $(id).querySelector('tbody');
+    rows.textContent = '';
+    items.forEach(function (item) {
+      var row = rows.insertRow();
+      cells(item).forEach(function (value, index) {
+        var cell = row.insertCell();
+        if (index > 0) cell.className = 'number';
+        cell.textContent = value;
+      });
+    });
   }
 
   function roomSection(event) {
@@ -69,10 +95,8 @@
     var rate = node.querySelector('.room-rate');
     node.querySelector('.room-controls').addEventListener('submit', function (e) {
       e.preventDefault();
-      var description = node.room;
-      var configuration = Object.assign({}, description.configuration, { release_rate: Number(rate.value) });
       rate.dataset.editing = '';
-      api('PUT', '/admin/v1/rooms/' + encodeURIComponent(event), configuration)
+      api('PATCH', '/admin/v1/rooms/' + encodeURIComponent(event), { release_rate: Number(rate.value) })
         .then(function () { say('Release rate of ' + event + ' set to ' + rate.value + '/s.', 'info'); refresh(); })
         .catch(function (error) { say(error.message); });
     });
@@ -113,8 +137,30 @@
     spark(node.querySelector('.room-spark'), series[room.event]);
   }
 
+  function renderAdaptive(event, body) {
+    var node = roomSection(event);
+    var line = node.querySelector('.room-adaptive'), list = node.querySelector('.room-decisions');
+    list.textContent = '';
+    if (!body || !body.adaptive) {
+      line.textContent = 'Adaptive release: off (the rate is set by hand).';
+      return;
+    }
+    var a = body.adaptive, h = body.health;
+    line.textContent = 'Adaptive release: on, ' + number(a.min_rate, 1) + '–' + number(a.max_rate, 1) + '/s for a p99 under ' +
+      number(a.p99_target_ms) + ' ms and errors under ' + (100 * a.error_budget).toFixed(1) + '%; upstream now: p99 ' +
+      (h.p99_ms == null ? '—' : number(h.p99_ms) + ' ms') + ', ' + (100 * h.error_rate).toFixed(1) + '% errors (' +
+      number(h.samples) + ' responses in ' + h.window_s + ' s).';
+    body.decisions.slice(0, 5).forEach(function (decision) {
+      var item = document.createElement('li');
+      item.dataset.action = decision.action;
+      item.textContent = new Date(decision.at).toLocaleTimeString() + ' · ' + decision.action + ' ' + number(decision.from, 1) +
+        ' → ' + number(decision.to, 1) + '/s · ' + decision.reason;
+      list.appendChild(item);
+    });
+  }
+
   function renderZones(event, body, error) {
-    var node = sections[event];
+    var node = roomSection(event);
     var rows = node.querySelector('.room-zones tbody'), note = node.querySelector('.room-zones-note');
     rows.textContent = '';
     note.hidden = !error;
@@ -148,6 +194,8 @@
         var path = encodeURIComponent(room.event);
         return Promise.all([
           api('GET', '/admin/v1/rooms/' + path + '/stats').then(renderRoom),
+          (room.configuration.adaptive ? api('GET', '/admin/v1/rooms/' + path + '/adaptive') : Promise.resolve(null))
+            .then(function (body) { renderAdaptive(room.event, body); }),
           api('GET', '/api/v1/events/' + path + '/inventory')
             .then(function (zones) { renderZones(room.event, zones); }, function (error) { renderZones(room.event, null, error); })
         ]);

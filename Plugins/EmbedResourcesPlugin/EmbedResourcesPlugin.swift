@@ -9,7 +9,7 @@ struct EmbedResourcesPlugin: BuildToolPlugin {
         let root = context.package.directoryURL
         let lua = try files(in: root.appending(path: "Lua"), withExtension: "lua")
         let migrations = try files(in: root.appending(path: "Migrations"), withExtension: "sql")
-        let web = try ["html", "js", "css", "svg"].flatMap { try files(in: root.appending(path: "Web"), withExtension: $0) }
+        let web = try ["html", "js", "css", "svg", "json"].flatMap { try files(in: root.appending(path: "Web"), withExtension: $0) }
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedResources+Generated.swift")
         let arguments = [output.path()]
             + lua.map { "lua=\($0.path())" }

@@ -76,18 +76,18 @@ struct BookingRoutes: Sendable {
         }
         bookings.get(":id") { request, context -> BookingBody in
             let user = try GatewayIdentity.require(request, key: key)
-            return try await booking(try context.parameters.require("id"), for: user)
+            return try await booking(try context.parameters.requireDecoded("id"), for: user)
         }
         bookings.post(":id/cancel") { request, context -> BookingBody in
             let user = try GatewayIdentity.require(request, key: key)
-            let id = try context.parameters.require("id")
+            let id = try context.parameters.requireDecoded("id")
             try await inventory.cancel(event: Self.event(of: id), bookingID: id, user: user.userID)
             return try await booking(id, for: user)
         }
         router.post("internal/v1/bookings/:id/payment-started") { request, context -> BookingBody in
             let caller = try GatewayIdentity.require(request, key: key)
             guard caller.roles.contains("service") else { throw BookingError.serviceOnly }
-            let id = try context.parameters.require("id")
+            let id = try context.parameters.requireDecoded("id")
             let event = try Self.event(of: id)
             try await inventory.startPayment(event: event, bookingID: id, grace: paymentGrace)
             return try await booking(id, owner: nil)

@@ -14,20 +14,38 @@ struct AdminRoomsBody: ResponseEncodable {
     var rooms: [RoomDescription]
 }
 
+/// A room's adaptive release: its settings, the upstream's pooled health now, and the latest rate changes.
+struct AdaptiveStatusBody: ResponseEncodable {
+    var event: String
+    var releaseRate: Double
+    var adaptive: AdaptiveRelease?
+    /// The routes whose health counts.
+    var routes: [String]
+    var health: UpstreamHealth
+    var decisions: [AdaptiveDecision]
+
+    enum CodingKeys: String, CodingKey {
+        case event, releaseRate = "release_rate", adaptive, routes, health, decisions
+    }
+}
+
 /// The key the gateway signs passes with now.
 struct RotatedKeyBody: ResponseEncodable {
     var kid: String
 }
 
-/// `/admin/v1`: rooms (configuration replaced by `PUT` or changed field by field by `PATCH`, pause/resume/close, stats), this instance's traffic, and
+/// `/admin/v1`: rooms (configuration replaced by `PUT` or changed field by field by `PATCH`, pause/resume/close, stats), the fleet's traffic, and
 /// pass-key rotation.
 struct AdminRoutes: Sendable {
     let room: WaitingRoom
+    let snapshots: RoomSnapshots
     let keys: SigningKeyRing
     let adminToken: String
     let tokens: AccessTokens?
     let accounts: AccountRoutes?
-    let traffic: TrafficWindow
+    let traffic: FleetTraffic
+    /// The routes adaptive release measures when a room names none.
+    let guardedRoutes: [String]
 
     func addRoutes(to router: Router<GatewayRequestContext>) {
         let admin = router.group("admin/v1").add(middleware: AdminAuthenticationMiddleware(token: adminToken, tokens: tokens))
@@ -59,7 +77,9 @@ struct AdminRoutes: Sendable {
         }
         admin.delete("rooms/:event/visitors/:visitor") { _, context in
             let event = try context.parameters.require("event")
-            guard try await room.leave(event: event, visitor: try context.parameters.require("visitor")) else { throw QueueError.notInQueue }
+            let visitor = try context.parameters.requireDecoded("visitor")
+            guard try await room.leave(event: event, visitor: visitor) else { throw QueueError.notInQueue }
+            snapshots.departed(event: event, visitor: visitor)
             return Response(status: .noContent)
         }
         for (action, mode) in [("pause", RoomMode.paused), ("resume", .queue), ("close", .closed), ("open", .open)] {
@@ -73,7 +93,26 @@ struct AdminRoutes: Sendable {
             let event = try context.parameters.require("event")
             return AdminRoomBody(room: try await room.describe(event: event), stats: try await room.stats(event: event))
         }
-        admin.get("traffic") { _, _ in traffic.summary() }
+        admin.get("rooms/:event/adaptive") { request, context in
+            let event = try context.parameters.require("event")
+            let configuration = try await room.describe(event: event).configuration
+            let routes = configuration.adaptive?.routes ?? guardedRoutes
+            let reports = (try? await traffic.reports()) ?? [traffic.window.report(instance: traffic.instance)]
+            return AdaptiveStatusBody(
+                event: event, releaseRate: configuration.releaseRate, adaptive: configuration.adaptive, routes: routes,
+                health: AdaptiveReleaser.health(of: routes, in: reports, windowSeconds: traffic.window.recentSeconds),
+                decisions: try await room.adaptiveDecisions(event: event, limit: request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 20)
+            )
+        }
+        admin.get("traffic") { request, _ in
+            // The fleet's view, or this instance's alone when asked for or when Redis cannot pool it.
+            guard request.uri.queryParameters.get("scope") != "instance" else { return traffic.window.summary(instance: traffic.instance) }
+            do {
+                return try await traffic.summary()
+            } catch {
+                return traffic.window.summary(instance: traffic.instance)
+            }
+        }
         admin.post("keys/rotate") { _, _ in
             RotatedKeyBody(kid: try await keys.rotate())
         }

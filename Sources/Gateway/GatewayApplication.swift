@@ -22,6 +22,8 @@ public struct GatewayComponents: Sendable {
     public let accounts: AccountStore?
     /// This instance's traffic over the last minute, proxied and own routes alike.
     let traffic: TrafficWindow
+    /// The traffic of every gateway of the fleet, pooled through Redis.
+    let fleetTraffic: FleetTraffic
     /// The rate limiter shared by proxied routes and logins (one local deny cache).
     let limiter: RateLimiter
     /// This instance's room snapshots, which answer waiting visitors' polls.
@@ -38,7 +40,10 @@ public struct GatewayComponents: Sendable {
         self.accessTokens = accessTokens
         self.httpClient = httpClient
         self.accounts = accounts
-        self.traffic = TrafficWindow()
+        self.traffic = TrafficWindow(recentSeconds: configuration.adaptiveWindowSeconds)
+        self.fleetTraffic = FleetTraffic(
+            window: traffic, redis: redis, fleet: configuration.fleet, instance: configuration.instanceName, logger: Logger(label: "gateway.traffic")
+        )
         self.limiter = RateLimiter(redis: redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))))
         self.snapshots = RoomSnapshots(room: room, logger: Logger(label: "gateway.snapshots"))
     }
@@ -83,9 +88,14 @@ public func buildGatewayApplication(
         HTTPClientService(client: components.httpClient),
         SigningKeyRefresher(rings: [components.passKeys, components.accessTokens.ring], logger: logger),
         components.snapshots,
+        components.fleetTraffic,
     ]
     if configuration.releaseInterval > .zero {
         services.append(QueueReleaser(room: components.room, interval: configuration.releaseInterval, logger: logger))
+        services.append(AdaptiveReleaser(
+            room: components.room, traffic: components.fleetTraffic,
+            guardedRoutes: configuration.guardedRoutes, logger: logger
+        ))
     }
     return Application(
         router: buildGatewayRouter(components),
@@ -134,8 +144,9 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     }
     accountRoutes?.addRoutes(to: router)
     AdminRoutes(
-        room: components.room, keys: components.passKeys, adminToken: configuration.adminToken,
-        tokens: components.accessTokens, accounts: accountRoutes, traffic: traffic
+        room: components.room, snapshots: components.snapshots, keys: components.passKeys, adminToken: configuration.adminToken,
+        tokens: components.accessTokens, accounts: accountRoutes, traffic: components.fleetTraffic,
+        guardedRoutes: configuration.guardedRoutes
     ).addRoutes(to: router)
     return router
 }

@@ -32,6 +32,13 @@ public struct GatewayConfiguration: Sendable {
     /// Most client connections held at once; nil for as many as the file-descriptor limit allows
     /// with room to spare (see ``ConnectionLimit``).
     public var maxConnections: Int?
+    /// The fleet this gateway reports its traffic to (`GATEWAY_FLEET`): gateways of one fleet
+    /// share a console view. Letters, digits, `-` and `_`.
+    public var fleet: String
+    /// How this gateway is named in the fleet (`GATEWAY_INSTANCE`); `<host name>:<port>` by default.
+    public var instanceName: String
+    /// The last seconds of upstream responses adaptive release judges by (`ADAPTIVE_WINDOW_SECONDS`, 1–30).
+    public var adaptiveWindowSeconds: Int
 
     /// Where an external identity provider publishes its keys, what its tokens must say, and
     /// how its users and roles become the gateway's.
@@ -69,7 +76,10 @@ public struct GatewayConfiguration: Sendable {
         loginLimits: ProxyRoute = GatewayConfiguration.defaultLoginLimits,
         externalProvider: ExternalProvider? = nil,
         rateLimitTimeout: Duration = .milliseconds(100),
-        maxConnections: Int? = nil
+        maxConnections: Int? = nil,
+        fleet: String = "default",
+        instanceName: String? = nil,
+        adaptiveWindowSeconds: Int = 5
     ) {
         self.host = host
         self.port = port
@@ -86,6 +96,14 @@ public struct GatewayConfiguration: Sendable {
         self.externalProvider = externalProvider
         self.rateLimitTimeout = rateLimitTimeout
         self.maxConnections = maxConnections
+        self.fleet = fleet
+        self.instanceName = instanceName ?? "\(ProcessInfo.processInfo.hostName):\(port)"
+        self.adaptiveWindowSeconds = adaptiveWindowSeconds
+    }
+
+    /// The proxied routes a queue pass guards: what adaptive release measures unless a room names its own.
+    var guardedRoutes: [String] {
+        routes.routes.filter { $0.queuePass != nil }.map(\.name)
     }
 
     /// Login attempts: 30 a minute per address (offices share addresses), 5 a minute per email
@@ -105,7 +123,7 @@ public struct GatewayConfiguration: Sendable {
     public static let developmentInternalSecret = GatewaySignature.developmentSecret
 
     /// Reads `ADMIN_TOKEN`, `VISITOR_TICKET_SECRET`, `INTERNAL_SECRET`, `PASS_ISSUER`,
-    /// `SECURE_COOKIES`, `GATEWAY_MAX_CONNECTIONS` and the route table (`routesPath`, else `GATEWAY_ROUTES`) over the defaults.
+    /// `SECURE_COOKIES`, `GATEWAY_MAX_CONNECTIONS`, `GATEWAY_FLEET`, `GATEWAY_INSTANCE`, `ADAPTIVE_WINDOW_SECONDS` and the route table (`routesPath`, else `GATEWAY_ROUTES`) over the defaults.
     public static func fromEnvironment(
         host: String,
         port: Int,
@@ -148,6 +166,20 @@ public struct GatewayConfiguration: Sendable {
         if let text = environment["GATEWAY_MAX_CONNECTIONS"], !text.isEmpty {
             guard let maximum = Int(text), maximum > 0 else { throw GatewayConfigurationError("GATEWAY_MAX_CONNECTIONS must be a positive number") }
             configuration.maxConnections = maximum
+        }
+        if let fleet = environment["GATEWAY_FLEET"], !fleet.isEmpty {
+            guard fleet.count <= 64, fleet.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                throw GatewayConfigurationError("GATEWAY_FLEET must be 1-64 letters, digits, '-' or '_'")
+            }
+            configuration.fleet = fleet
+        }
+        if let instance = environment["GATEWAY_INSTANCE"], !instance.isEmpty {
+            guard instance.isDisplayText(maxLength: 128) else { throw GatewayConfigurationError("GATEWAY_INSTANCE must be at most 128 printable characters") }
+            configuration.instanceName = instance
+        }
+        if let text = environment["ADAPTIVE_WINDOW_SECONDS"], !text.isEmpty {
+            guard let seconds = Int(text), (1...30).contains(seconds) else { throw GatewayConfigurationError("ADAPTIVE_WINDOW_SECONDS must be 1-30") }
+            configuration.adaptiveWindowSeconds = seconds
         }
         return configuration
     }

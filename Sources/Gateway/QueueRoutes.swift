@@ -51,6 +51,7 @@ extension QueueHTTP {
         let event = try context.parameters.require("event")
         guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }
         guard try await room.leave(event: event, visitor: identity.visitor) else { throw QueueError.notInQueue }
+        snapshots.departed(event: event, visitor: identity.visitor)
         return Response(status: .noContent)
     }
 

@@ -3,8 +3,9 @@ import HTTPTypes
 import Hummingbird
 import Synchronization
 
-/// Responses of this gateway instance counted per second over the last minute, by status class:
-/// what the operator console shows as request and error rates.
+/// Responses of this gateway instance counted per second over the last minute, by status class
+/// and by route (with latencies): what the operator console shows as request and error rates,
+/// and what the instance reports to the fleet.
 final class TrafficWindow: Sendable {
     /// One second's counts.
     struct Second: Sendable, Hashable, Codable {
@@ -17,82 +18,115 @@ final class TrafficWindow: Sendable {
         enum CodingKeys: String, CodingKey {
             case second, total, clientErrors = "client_errors", rateLimited = "rate_limited", serverErrors = "server_errors"
         }
-    }
 
-    static let seconds = 60
-    private let buckets: Mutex<[Second]>
-    private let now: @Sendable () -> Int64
+        /// Counts one response by its status class.
+        mutating func record(_ status: Int) {
+            Self.count(status, total: &total, clientErrors: &clientErrors, rateLimited: &rateLimited, serverErrors: &serverErrors)
+        }
 
-    init(now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
-        self.now = now
-        self.buckets = Mutex(Array(repeating: Second(second: -1), count: Self.seconds))
-    }
-
-    func record(_ status: HTTPResponse.Status) {
-        let second = now()
-        buckets.withLock { buckets in
-            let index = Int(second % Int64(Self.seconds))
-            if buckets[index].second != second { buckets[index] = Second(second: second) }
-            buckets[index].total += 1
-            switch status.code {
-            case 429: buckets[index].clientErrors += 1; buckets[index].rateLimited += 1
-            case 400..<500: buckets[index].clientErrors += 1
-            case 500...: buckets[index].serverErrors += 1
+        /// Adds one response of `status` to counts by class (429s are client errors too).
+        static func count(_ status: Int, total: inout Int, clientErrors: inout Int, rateLimited: inout Int, serverErrors: inout Int) {
+            total += 1
+            switch status {
+            case 429: clientErrors += 1; rateLimited += 1
+            case 400..<500: clientErrors += 1
+            case 500...: serverErrors += 1
             default: break
             }
         }
+
+        mutating func add(_ other: Second) {
+            total += other.total
+            clientErrors += other.clientErrors
+            rateLimited += other.rateLimited
+            serverErrors += other.serverErrors
+        }
     }
 
-    /// The last minute, oldest second first; the current (incomplete) second is left out.
-    func summary() -> TrafficSummary {
-        let current = now()
-        let stored = buckets.withLock { $0 }
-        var perSecond: [Second] = []
-        for second in (current - Int64(Self.seconds))..<current {
-            let bucket = stored[Int(second % Int64(Self.seconds))]
-            perSecond.append(bucket.second == second ? bucket : Second(second: second))
+    /// One second of the ring: its counts and its routes.
+    private struct Slot {
+        var counts: Second
+        var routes: [String: RouteTraffic] = [:]
+    }
+
+    static let seconds = 60
+    /// The last complete seconds reported apart, for judging the upstream's current health.
+    let recentSeconds: Int
+    private let slots: Mutex<[Slot]>
+    private let now: @Sendable () -> Int64
+
+    init(recentSeconds: Int = 5, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
+        self.recentSeconds = min(max(1, recentSeconds), Self.seconds)
+        self.now = now
+        self.slots = Mutex(Array(repeating: Slot(counts: Second(second: -1)), count: Self.seconds))
+    }
+
+    /// Counts one response of `route` (a route table name, or the router's path pattern) that took `duration`.
+    func record(_ status: HTTPResponse.Status, route: String = "other", duration: Duration = .zero) {
+        let second = now()
+        let code = status.code
+        slots.withLock { slots in
+            let index = Int(second % Int64(Self.seconds))
+            if slots[index].counts.second != second { slots[index] = Slot(counts: Second(second: second)) }
+            slots[index].counts.record(code)
+            slots[index].routes[route, default: RouteTraffic(route: route)].record(code, duration: duration)
         }
-        return TrafficSummary(
-            windowSeconds: Self.seconds,
-            total: perSecond.reduce(0) { $0 + $1.total },
-            clientErrors: perSecond.reduce(0) { $0 + $1.clientErrors },
-            rateLimited: perSecond.reduce(0) { $0 + $1.rateLimited },
-            serverErrors: perSecond.reduce(0) { $0 + $1.serverErrors },
-            perSecond: perSecond
+    }
+
+    /// The last minute as `instance` reports it: every complete second, oldest first (the
+    /// current one is left out until it is over), and each route's sum over them and over the
+    /// recent seconds.
+    func report(instance: String) -> TrafficReport {
+        let current = now()
+        let stored = slots.withLock { $0 }
+        var perSecond: [Second] = []
+        var routes: [String: RouteTraffic] = [:]
+        var recent: [String: RouteTraffic] = [:]
+        for second in (current - Int64(Self.seconds))..<current {
+            let slot = stored[Int(second % Int64(Self.seconds))]
+            guard slot.counts.second == second else {
+                perSecond.append(Second(second: second))
+                continue
+            }
+            perSecond.append(slot.counts)
+            for (name, route) in slot.routes {
+                routes[name, default: RouteTraffic(route: name)].add(route)
+                if second >= current - Int64(recentSeconds) { recent[name, default: RouteTraffic(route: name)].add(route) }
+            }
+        }
+        return TrafficReport(
+            instance: instance, generatedAt: current, perSecond: perSecond,
+            routes: routes.values.sorted { $0.route < $1.route }, recent: recent.values.sorted { $0.route < $1.route }
         )
     }
-}
 
-/// `GET /admin/v1/traffic`.
-struct TrafficSummary: ResponseEncodable, Hashable {
-    var windowSeconds: Int
-    var total: Int
-    var clientErrors: Int
-    var rateLimited: Int
-    var serverErrors: Int
-    var perSecond: [TrafficWindow.Second]
-
-    enum CodingKeys: String, CodingKey {
-        case windowSeconds = "window_seconds", total, clientErrors = "client_errors", rateLimited = "rate_limited"
-        case serverErrors = "server_errors", perSecond = "per_second"
+    /// This instance's last minute.
+    func summary(instance: String = "local") -> TrafficSummary {
+        let report = report(instance: instance)
+        return TrafficSummary(scope: "instance", reports: [report], end: report.generatedAt)
     }
 }
 
-/// Counts every response (errors included) into the traffic window, except the admin API's own.
+/// Counts every response (errors included) into the traffic window under its route pattern,
+/// except the admin API's own.
 struct TrafficMiddleware<Context: RequestContext>: RouterMiddleware {
     let window: TrafficWindow
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !request.uri.path.hasPrefix("/admin/") else { return try await next(request, context) }
+        let started = ContinuousClock.now
+        func record(_ status: HTTPResponse.Status) {
+            window.record(status, route: context.endpointPath ?? "unmatched", duration: ContinuousClock.now - started)
+        }
         do {
             let response = try await next(request, context)
-            window.record(response.status)
+            record(response.status)
             return response
         } catch let error as any HTTPResponseError {
-            window.record(error.status)
+            record(error.status)
             throw error
         } catch {
-            window.record(.internalServerError)
+            record(.internalServerError)
             throw error
         }
     }

@@ -5,7 +5,8 @@ import Hummingbird
 import NIOCore
 
 /// The browser pages the gateway serves from files embedded at build time (`Web/`): the
-/// customer flow at `/shop/{event}` and the operator console at `/admin/`.
+/// customer flow at `/shop/{event}`, the operator console at `/admin/` and the API's OpenAPI 3.1
+/// document at `/openapi.json`.
 struct WebAssets: Sendable {
     struct Asset: Sendable {
         let body: ByteBuffer
@@ -30,6 +31,7 @@ struct WebAssets: Sendable {
         case "js": "text/javascript; charset=utf-8"
         case "css": "text/css; charset=utf-8"
         case "svg": "image/svg+xml"
+        case "json": "application/json"
         default: "application/octet-stream"
         }
     }
@@ -43,6 +45,7 @@ struct WebAssets: Sendable {
             router.get(RouterPath(path)) { request, _ in try page("shop.html", request) }
         }
         router.get("admin") { request, _ in try page("admin.html", request) }
+        router.get("openapi.json") { request, _ in try response("openapi.json", request, cacheControl: "no-cache") }
         router.get("assets/:file") { request, context in
             let name = try context.parameters.require("file")
             guard !name.hasSuffix(".html") else { throw HTTPError(.notFound) }

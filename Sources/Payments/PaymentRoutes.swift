@@ -59,12 +59,12 @@ struct PaymentRoutes: Sendable {
         }
         payments.get(":id") { request, context -> PaymentIntent in
             let user = try GatewayIdentity.require(request, key: key)
-            return try await owned(try context.parameters.require("id"), by: user)
+            return try await owned(try context.parameters.requireDecoded("id"), by: user)
         }
         router.post("internal/v1/payments/:id/refund") { request, context -> PaymentIntent in
             let caller = try GatewayIdentity.require(request, key: key)
             guard caller.roles.contains("service") else { throw PaymentsError.serviceOnly }
-            let id = try context.parameters.require("id")
+            let id = try context.parameters.requireDecoded("id")
             guard id.isDisplayText(maxLength: 200), let intent = try await store.intent(id: id) else { throw PaymentsError.paymentNotFound }
             return try await flow.refund(intent)
         }

@@ -34,8 +34,11 @@ public struct QueueKeys: Sendable, Hashable {
     /// Sorted set: visitors whose place or pass ended, by when, until their state is pruned.
     public var ended: String { prefix + "ended" }
 
+    /// List: the adaptive controller's latest rate changes, newest first (JSON).
+    public var adaptiveLog: String { prefix + "adaptive-log" }
+
     /// Every key of the room, for deleting it.
-    public var all: [String] { [room, sequence, waiting, seen, prequeue, visitors, active, stats, releases, ended] }
+    public var all: [String] { [room, sequence, waiting, seen, prequeue, visitors, active, stats, releases, ended, adaptiveLog] }
 
     /// Set of every event id that has a room (not hash-tagged: it is never used inside a script).
     public static let rooms = "bk:rooms"

@@ -29,10 +29,12 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
     public var targetURL: String?
     /// Leading zero bits of SHA-256 that a new join's proof of work must reach (1–24); nil or 0: none.
     public var proofOfWork: Int?
+    /// When set, the gateway moves `releaseRate` by the health of the upstream the room guards.
+    public var adaptive: AdaptiveRelease?
 
     enum CodingKeys: String, CodingKey {
         case mode, releaseRate = "release_rate", maxActive = "max_active", passTTL = "pass_ttl"
-        case idleTimeout = "idle_timeout", opensAt = "opens_at", targetURL = "target_url", proofOfWork = "proof_of_work"
+        case idleTimeout = "idle_timeout", opensAt = "opens_at", targetURL = "target_url", proofOfWork = "proof_of_work", adaptive
     }
 
     public init(
@@ -43,7 +45,8 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
         idleTimeout: Int = 60,
         opensAt: Int64? = nil,
         targetURL: String? = nil,
-        proofOfWork: Int? = nil
+        proofOfWork: Int? = nil,
+        adaptive: AdaptiveRelease? = nil
     ) {
         self.mode = mode
         self.releaseRate = releaseRate
@@ -53,11 +56,12 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
         self.opensAt = opensAt
         self.targetURL = targetURL
         self.proofOfWork = proofOfWork
+        self.adaptive = adaptive
     }
 
     /// Decodes a full configuration (`PUT`): a field left out takes its default — mode `queue`,
     /// release_rate 10, max_active 0 (no cap), pass_ttl 300, idle_timeout 60, no opens_at,
-    /// target_url or proof_of_work.
+    /// target_url, proof_of_work or adaptive release.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = RoomConfiguration()
@@ -69,7 +73,8 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
             idleTimeout: try container.decodeIfPresent(Int.self, forKey: .idleTimeout) ?? defaults.idleTimeout,
             opensAt: try container.decodeIfPresent(Int64.self, forKey: .opensAt),
             targetURL: try container.decodeIfPresent(String.self, forKey: .targetURL),
-            proofOfWork: try container.decodeIfPresent(Int.self, forKey: .proofOfWork)
+            proofOfWork: try container.decodeIfPresent(Int.self, forKey: .proofOfWork),
+            adaptive: try container.decodeIfPresent(AdaptiveRelease.self, forKey: .adaptive)
         )
     }
 
@@ -88,6 +93,7 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
                 throw .invalidConfiguration(field: "target_url", "target_url must be a path or an http(s) URL")
             }
         }
+        try adaptive?.validate()
     }
 
     /// The fields as `HSET` arguments.
@@ -96,7 +102,7 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
             "mode", mode.rawValue, "release_rate", releaseRate, "max_active", maxActive, "pass_ttl", passTTL,
             "idle_timeout", idleTimeout, "opens_at", Int(opensAt ?? 0), "target_url", targetURL ?? "",
             "proof_of_work", proofOfWork ?? 0,
-        ]
+        ] + AdaptiveRelease.redisFields(adaptive).flatMap { [$0.0, $0.1] as [any RedisArgument] }
     }
 
     /// Reads the configuration from an `HGETALL` reply; nil when the room does not exist.
@@ -110,7 +116,8 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
             idleTimeout: hash["idle_timeout"].flatMap { Int($0) } ?? 60,
             opensAt: hash["opens_at"].flatMap { Int64($0) }.flatMap { $0 > 0 ? $0 : nil },
             targetURL: hash["target_url"].flatMap { $0.isEmpty ? nil : $0 },
-            proofOfWork: hash["proof_of_work"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+            proofOfWork: hash["proof_of_work"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil },
+            adaptive: AdaptiveRelease(hash: hash)
         )
     }
 }

@@ -15,6 +15,13 @@ public final class RoomSnapshots: Service, Sendable {
     private let readCount = Atomic<Int>(0)
     private let answerCount = Atomic<Int>(0)
     private let answerAtOnceCount = Atomic<Int>(0)
+    /// Visitors who left (or were taken out) through this gateway, by event, and when: snapshots
+    /// taken before cannot know, and a spot between two marks would still place them.
+    private let departed = Mutex<[String: [String: ContinuousClock.Instant]]>([:])
+    private let departedCount = Atomic<Int>(0)
+    /// How long a departure is remembered, and how many at most.
+    static let departureMemory = Duration.seconds(600)
+    static let departuresKept = 10_000
 
     /// Snapshot calls this gateway has made to Redis so far.
     public var reads: Int { readCount.load(ordering: .relaxed) }
@@ -40,7 +47,7 @@ public final class RoomSnapshots: Service, Sendable {
     /// sign of life; nil when only Redis can tell.
     public func place(event: String, visitor: String, spot: QueueSpot) async throws(QueueError) -> VisitorPlace? {
         let snapshot = try await snapshot(event: event)
-        guard let place = snapshot.place(of: spot) else { return nil }
+        guard let place = snapshot.place(of: spot), !hasDeparted(event: event, visitor: visitor) else { return nil }
         rooms.withLock { rooms in rooms[event]?.polls.insert(visitor) }
         answerCount.add(1, ordering: .relaxed)
         return place
@@ -59,11 +66,40 @@ public final class RoomSnapshots: Service, Sendable {
             rooms[event]?.polls.insert(visitor)
             return place
         }
+        if place != nil, hasDeparted(event: event, visitor: visitor) { return nil }
         if place != nil {
             answerCount.add(1, ordering: .relaxed)
             answerAtOnceCount.add(1, ordering: .relaxed)
         }
         return place
+    }
+
+    /// Records that `visitor` left the room (or was taken out): this gateway's snapshots no
+    /// longer place them, so their polls go to Redis, which knows.
+    public func departed(event: String, visitor: String) {
+        let now = ContinuousClock.now
+        departed.withLock { departed in
+            var count = departedCount.load(ordering: .relaxed)
+            if count >= Self.departuresKept {
+                departed = departed.compactMapValues { visitors in
+                    let recent = visitors.filter { now - $0.value < Self.departureMemory }
+                    return recent.isEmpty ? nil : recent
+                }
+                count = departed.values.reduce(0) { $0 + $1.count }
+                if count >= Self.departuresKept { departed.removeAll(); count = 0 }
+            }
+            if departed[event, default: [:]].updateValue(now, forKey: visitor) == nil { count += 1 }
+            departedCount.store(count, ordering: .relaxed)
+        }
+    }
+
+    private func hasDeparted(event: String, visitor: String) -> Bool {
+        guard departedCount.load(ordering: .relaxed) > 0 else { return false }
+        let now = ContinuousClock.now
+        return departed.withLock { departed in
+            guard let at = departed[event]?[visitor] else { return false }
+            return now - at < Self.departureMemory
+        }
     }
 
     /// The room's snapshot, no older than a tick.

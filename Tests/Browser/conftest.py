@@ -116,8 +116,9 @@ class System(Gateway):
 class Dev:
     """A running `booking-rush dev` on free ports, with its admin account."""
 
-    def __init__(self, process, base: str, email: str, password: str):
+    def __init__(self, process, base: str, email: str, password: str, booking_base: str = "", payments_base: str = ""):
         self.process, self.base, self.email, self.password = process, base, email, password
+        self.booking_base, self.payments_base = booking_base, payments_base
 
     def admin_headers(self) -> dict:
         """Headers with a fresh access token of the admin account."""
@@ -169,7 +170,7 @@ def start_dev(folder, environment=None, open_routes: bool = False) -> Dev:
                 dict({"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10"}, **(environment or {})),
                 base, timeout=60,
             )
-            return Dev(process, base, email, password)
+            return Dev(process, base, email, password, f"http://127.0.0.1:{booking_port}", f"http://127.0.0.1:{payments_port}")
         except pytest.fail.Exception:
             if attempt == 1:
                 raise

@@ -88,6 +88,31 @@ def test_console_shows_live_figures_and_controls_the_room(system, browser):
     shoot(browser, event, "console-closed")
 
 
+def test_console_shows_adaptive_release_and_a_rate_set_by_hand_takes_it_back(system, browser):
+    event = system.event(ZONES)
+    adaptive = {"min_rate": 1, "max_rate": 9, "p99_target_ms": 250, "interval_s": 1, "min_samples": 0, "routes": ["bookings-reserve"]}
+    system.admin("PATCH", f"/rooms/{event}", {"release_rate": 12, "adaptive": adaptive})
+    sign_in(browser, system)
+    WebDriverWait(browser, 15, poll_frequency=0.2).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'section.room[data-event="{event}"]'))
+    # The controller brings the rate set above its range inside it, and the console shows why.
+    WebDriverWait(browser, 15, poll_frequency=0.3).until(
+        lambda d: room_section(d, event).find_elements(By.CSS_SELECTOR, '.room-decisions li[data-action="clamp"]'))
+    assert room(system, event)["release_rate"] == 9
+    decision = room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-decisions li").text
+    assert "clamp 12 → 9/s" in decision and "adaptive bounds" in decision, decision
+    assert figure(browser, event, "adaptive").startswith("Adaptive release: on, 1–9/s for a p99 under 250 ms")
+    shoot(browser, event, "console-adaptive")
+
+    rate = room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-rate")
+    rate.clear()
+    rate.send_keys("3")
+    room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-set-rate").click()
+    WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: room(system, event).get("adaptive") is None)
+    assert room(system, event)["release_rate"] == 3
+    WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: figure(d, event, "adaptive").startswith("Adaptive release: off"))
+    assert not room_section(browser, event).find_elements(By.CSS_SELECTOR, ".room-decisions li")
+
+
 def test_console_admin_token_and_refusals(system, browser):
     with pytest.raises(urllib.error.HTTPError) as anonymous:
         system.request("GET", "/admin/v1/traffic")

@@ -1,5 +1,5 @@
 import Foundation
-import Gateway
+@testable import Gateway
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -39,7 +39,8 @@ struct GatewayFixture {
             loginLimits: ProxyRoute(name: "auth-login-\(UUID().uuidString.prefix(8))", prefix: "/", upstreams: [], rateLimits: GatewayConfiguration.defaultLoginLimits.rateLimits),
             // Tests check the limiter's logic, not how fast a loaded test machine answers.
             rateLimitTimeout: .seconds(2),
-            maxConnections: maxConnections
+            maxConnections: maxConnections,
+            fleet: "test-\(UUID().uuidString.prefix(8))"
         )
         let components = await GatewayComponents.make(configuration: configuration, redis: redis, accounts: accounts, logger: Logger(label: "gateway-tests"))
         let fixture = GatewayFixture(components: components, event: "gw-\(UUID().uuidString.prefix(8).lowercased())")
@@ -79,6 +80,8 @@ struct GatewayFixture {
         for ring in [components.passKeys, components.accessTokens.ring] {
             _ = try? await redis.send("DEL", ring.keysKey, ring.activeKey)
         }
+        let traffic = components.fleetTraffic
+        _ = try? await redis.delete([traffic.registryKey, traffic.reportKey(traffic.instance)])
         try? await components.httpClient.shutdown()
         await redis.shutdown()
     }

@@ -276,8 +276,9 @@ final class EdgeExchange {
         phase = .finished
         responseTimer?.cancel()
         context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
-        route.record(status: Int(status), duration: ContinuousClock.now - started)
-        handler.core.traffic.record(HTTPResponse.Status(code: Int(status)))
+        let elapsed = ContinuousClock.now - started
+        route.record(status: Int(status), duration: elapsed)
+        handler.core.traffic.record(HTTPResponse.Status(code: Int(status)), route: route.name, duration: elapsed)
         trace?.end(status: Int(status))
         handler.exchangeFinished(requestEnded: requestEnded, close: close || !head.isKeepAlive)
     }

@@ -127,7 +127,10 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        core.traffic.record(HTTPResponse.Status(code: Int(response.status.code)))
+        core.traffic.record(
+            HTTPResponse.Status(code: Int(response.status.code)), route: EdgeStatusPolls.routeName,
+            duration: .nanoseconds((NIODeadline.now() - lastActivity).nanoseconds)
+        )
         state = .draining
         if close { context.close(promise: nil) }
     }

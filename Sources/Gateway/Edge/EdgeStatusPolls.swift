@@ -10,6 +10,9 @@ import Queue
 /// token, an admission, a stale snapshot, a bad event id) goes on to the router, which answers as
 /// it always has. The answer is the router's, byte for byte in meaning: same body, same metrics.
 struct EdgeStatusPolls: Sendable {
+    /// The route name its answers are counted under: the router's pattern for the same polls.
+    static let routeName = "/api/v1/queue/{event}/status"
+
     let tickets: VisitorTickets
     let snapshots: RoomSnapshots
     private let answered: Metrics.Counter
@@ -18,7 +21,7 @@ struct EdgeStatusPolls: Sendable {
     init(tickets: VisitorTickets, snapshots: RoomSnapshots) {
         self.tickets = tickets
         self.snapshots = snapshots
-        let dimensions = [("http.route", "/api/v1/queue/{event}/status"), ("http.request.method", "GET"), ("http.response.status_code", "200")]
+        let dimensions = [("http.route", Self.routeName), ("http.request.method", "GET"), ("http.response.status_code", "200")]
         self.answered = Metrics.Counter(label: "hb.requests", dimensions: dimensions)
         self.duration = Metrics.Timer(label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds)
     }

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import NIOCore
+import Redis
+import ServiceLifecycle
+
+/// The traffic of every gateway of a fleet, pooled through Redis: each instance publishes its
+/// last minute (``TrafficReport``) every half second under a key that lives a few seconds, and
+/// files itself in the fleet's registry; the console's view sums the reports of every instance
+/// heard from lately. Work per view is bounded by the fleet's size (at most ``maxInstances``).
+struct FleetTraffic: Service {
+    /// How often an instance publishes.
+    static let interval: Duration = .milliseconds(500)
+    /// How long an instance counts as part of the fleet after its last report.
+    static let lifetime: Duration = .seconds(5)
+    /// Most instances a view reads.
+    static let maxInstances = 100
+
+    let window: TrafficWindow
+    let redis: RedisClient
+    let fleet: String
+    let instance: String
+    let logger: Logger
+
+    /// The fleet's registry: instance → Unix ms of its latest report.
+    var registryKey: String { "bk:{fleet:\(fleet)}:traffic" }
+
+    func reportKey(_ instance: String) -> String { "\(registryKey):\(instance)" }
+
+    func run() async throws {
+        var failing = false
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            do {
+                try await publish()
+                if failing { logger.info("traffic reports reach Redis again") }
+                failing = false
+            } catch {
+                if !failing { logger.warning("traffic report not published", metadata: ["error": "\(error)"]) }
+                failing = true
+            }
+            try? await Task.sleep(for: Self.interval)
+        }
+        // Leaving the fleet at once rather than when the last report expires.
+        _ = try? await redis.delete([reportKey(instance)])
+        _ = try? await redis.sortedSetRemove(registryKey, member: instance)
+    }
+
+    /// Publishes this instance's report.
+    func publish() async throws {
+        let report = window.report(instance: instance)
+        let json = try JSONEncoder().encode(report)
+        try await redis.set(reportKey(instance), to: ByteBuffer(bytes: json), expiresIn: Self.lifetime)
+        try await redis.sortedSetAdd(registryKey, member: instance, score: Self.milliseconds(Date()))
+    }
+
+    /// The fleet's last minute: this instance's report as it stands now, and every other
+    /// instance's latest one (at most half a second old, so the last second may lack a share).
+    func summary(now: Date = Date()) async throws -> TrafficSummary {
+        TrafficSummary(scope: "fleet", reports: try await reports(now: now), end: Int64(now.timeIntervalSince1970))
+    }
+
+    /// This instance's report as it stands now, and the latest of every other instance heard
+    /// from within ``lifetime`` (instances silent longer leave the registry).
+    func reports(now: Date = Date()) async throws -> [TrafficReport] {
+        let since = Self.milliseconds(now) - Double(Self.lifetime.components.seconds * 1000)
+        try await redis.sortedSetRemove(registryKey, scoresThrough: since)
+        let others = try await redis.sortedSetMembers(registryKey, scoresFrom: since, limit: Self.maxInstances).filter { $0 != instance }
+        var reports = [window.report(instance: instance)]
+        for case let buffer? in try await redis.getMany(others.map(reportKey)) {
+            do {
+                reports.append(try JSONDecoder().decode(TrafficReport.self, from: Data(buffer.readableBytesView)))
+            } catch {
+                logger.debug("unreadable traffic report skipped", metadata: ["error": "\(error)"])
+            }
+        }
+        return reports
+    }
+
+    private static func milliseconds(_ date: Date) -> Double {
+        (date.timeIntervalSince1970 * 1000).rounded()
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+@testable import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Redis
+import Synchronization
+import Testing
+
+@Suite("Traffic per route and across the fleet")
+struct FleetTrafficTests {
+    @Test("latencies fall into buckets whose sums give the percentiles")
+    func histogram() {
+        var histogram = LatencyHistogram()
+        #expect(histogram.percentile(0.5) == nil)
+        for _ in 0..<98 { histogram.record(.microseconds(800)) }
+        histogram.record(.milliseconds(40))
+        histogram.record(.seconds(30))
+        #expect(histogram.percentile(0.5) == 1, "800 µs falls in the bucket up to 1 ms")
+        #expect(histogram.percentile(0.99) == 50, "the 99th of 100 is the 40 ms response")
+        #expect(histogram.percentile(1) == 10_000, "slower than the last bound counts at the last bound")
+        var other = LatencyHistogram()
+        for _ in 0..<300 { other.record(.milliseconds(120)) }
+        histogram.add(other)
+        #expect(histogram.percentile(0.5) == 150)
+    }
+
+    @Test("the window counts each route's statuses and latencies over the minute")
+    func routesInTheWindow() {
+        let clock = Mutex<Int64>(5_000)
+        let window = TrafficWindow(now: { clock.withLock { $0 } })
+        window.record(.ok, route: "bookings", duration: .milliseconds(4))
+        window.record(.tooManyRequests, route: "bookings", duration: .microseconds(100))
+        window.record(.badGateway, route: "payments", duration: .seconds(2))
+        clock.withLock { $0 = 5_001 }
+        window.record(.ok, route: "bookings", duration: .milliseconds(4))
+        clock.withLock { $0 = 5_002 }
+        let report = window.report(instance: "a")
+        #expect(report.routes.map(\.route) == ["bookings", "payments"])
+        #expect(report.routes[0].total == 3 && report.routes[0].rateLimited == 1 && report.routes[0].clientErrors == 1)
+        #expect(report.routes[1].serverErrors == 1)
+        let summary = window.summary(instance: "a")
+        #expect(summary.routes.first?.route == "bookings", "busiest first")
+        #expect(summary.routes.first?.p99Milliseconds == 5)
+        #expect(summary.routes.last?.p50Milliseconds == 2_000)
+        clock.withLock { $0 = 5_061 }
+        #expect(window.report(instance: "a").routes.map(\.route) == ["bookings"], "second 5000 has left the window")
+    }
+
+    @Test("the fleet's view sums every instance that reported lately, and forgets one that stopped")
+    func fleetThroughRedis() async throws {
+        let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
+        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+        let fleet = "test-\(UUID().uuidString.prefix(8))"
+        let clock = SettableClock(Int64(Date().timeIntervalSince1970) - 1)
+        let gateways = ["a", "b", "c"].map { name in
+            FleetTraffic(
+                window: TrafficWindow(now: { clock.now }), redis: redis, fleet: fleet, instance: "gw-\(name)", logger: Logger(label: "test")
+            )
+        }
+        let keys = [gateways[0].registryKey] + gateways.map { $0.reportKey($0.instance) }
+        do {
+            try await checkFleet(gateways, redis: redis, clock: clock)
+        } catch {
+            _ = try? await redis.delete(keys)
+            await redis.shutdown()
+            throw error
+        }
+        _ = try? await redis.delete(keys)
+        await redis.shutdown()
+    }
+
+    private func checkFleet(_ gateways: [FleetTraffic], redis: RedisClient, clock: SettableClock) async throws {
+        for (index, gateway) in gateways.enumerated() {
+            for _ in 0...index { gateway.window.record(.ok, route: "events", duration: .milliseconds(3)) }
+            gateway.window.record(.serviceUnavailable, route: "bookings-\(index)", duration: .milliseconds(10))
+        }
+        clock.now += 1
+        for gateway in gateways.dropFirst() { try await gateway.publish() }
+
+        let summary = try await gateways[0].summary(now: Date(timeIntervalSince1970: Double(clock.now)))
+        #expect(summary.scope == "fleet")
+        #expect(summary.instances.map(\.instance) == ["gw-a", "gw-b", "gw-c"])
+        #expect(summary.instances.map(\.total) == [2, 3, 4])
+        #expect(summary.total == 9)
+        #expect(summary.serverErrors == 3)
+        #expect(summary.perSecond.last?.total == 9, "the instances' seconds line up")
+        #expect(summary.routes.first { $0.route == "events" }?.total == 6)
+        #expect(Set(summary.routes.map(\.route)) == ["events", "bookings-0", "bookings-1", "bookings-2"])
+
+        _ = try await redis.delete([gateways[2].reportKey("gw-c")])
+        let later = try await gateways[0].summary(now: Date(timeIntervalSince1970: Double(clock.now)))
+        #expect(later.instances.map(\.instance) == ["gw-a", "gw-b"], "an instance whose report expired is not counted")
+        let muchLater = try await gateways[0].summary(now: Date().addingTimeInterval(60))
+        #expect(muchLater.instances.map(\.instance) == ["gw-a"], "instances silent past the lifetime leave the registry")
+        #expect(try await redis.sortedSetMembers(gateways[0].registryKey, scoresFrom: 0, limit: 10).isEmpty)
+    }
+
+    @Test("the admin API answers the fleet's view, or this instance's alone with scope=instance")
+    func adminRoute() async throws {
+        try await GatewayFixture.with { fixture in
+            let other = FleetTraffic(
+                window: TrafficWindow(), redis: fixture.redis, fleet: fixture.configuration.fleet, instance: "other-gateway", logger: Logger(label: "test")
+            )
+            other.window.record(.ok, route: "events", duration: .milliseconds(1))
+            try await Task.sleep(for: .milliseconds(1_100))
+            try await other.publish()
+            try await fixture.application.test(.router) { client in
+                let fleet = try await client.execute(uri: "/admin/v1/traffic", method: .get, headers: AdminAndPageTests.admin)
+                #expect(fleet.json["scope"] as? String == "fleet")
+                let instances = (fleet.json["instances"] as? [[String: Any]])?.compactMap { $0["instance"] as? String }
+                #expect(instances?.contains("other-gateway") == true)
+                #expect(instances?.count == 2)
+                let own = try await client.execute(uri: "/admin/v1/traffic?scope=instance", method: .get, headers: AdminAndPageTests.admin)
+                #expect(own.json["scope"] as? String == "instance")
+                #expect((own.json["instances"] as? [Any])?.count == 1)
+            }
+        }
+    }
+}
+
+/// A clock a test sets by hand, shared with the windows it drives.
+final class SettableClock: Sendable {
+    private let second: Mutex<Int64>
+
+    init(_ second: Int64) { self.second = Mutex(second) }
+
+    var now: Int64 {
+        get { second.withLock { $0 } }
+        set { second.withLock { $0 = newValue } }
+    }
+}
