@@ -6,6 +6,7 @@
   var series = {};
   var sections = {};
   var polling = false;
+  var refreshCount = 0;
 
   function session() { try { return JSON.parse(sessionStorage.getItem('br-admin')); } catch (e) { return null; } }
   function setSession(value) { if (value) sessionStorage.setItem('br-admin', JSON.stringify(value)); else sessionStorage.removeItem('br-admin'); }
@@ -137,6 +138,46 @@
     spark(node.querySelector('.room-spark'), series[room.event]);
   }
 
+  var SVG = 'http://www.w3.org/2000/svg';
+
+  function svgNode(name, attributes) {
+    var node = document.createElementNS(SVG, name);
+    Object.keys(attributes).forEach(function (key) { node.setAttribute(key, attributes[key]); });
+    return node;
+  }
+
+  // Draws `series` (lists of values at the samples' times) into a 600×100 chart, scaled to their common maximum.
+  function chart(svg, times, series, markers) {
+    svg.textContent = '';
+    svg.dataset.points = String(times.length);
+    if (times.length === 0) return;
+    markers = markers || [];
+    var first = Math.min.apply(null, [times[0]].concat(markers.map(function (m) { return m.at; })));
+    var span = Math.max(1, Math.max(times[times.length - 1], first) - first);
+    var max = Math.max.apply(null, [1].concat.apply([], series.map(function (s) { return s.values; })).concat(markers.map(function (m) { return m.to; })));
+    var x = function (t) { return (600 * (t - first) / span).toFixed(1); };
+    var y = function (v) { return (98 - 96 * v / max).toFixed(1); };
+    series.forEach(function (s) {
+      svg.appendChild(svgNode('polyline', { 'class': s.name, points: s.values.map(function (v, i) { return x(times[i]) + ',' + y(v); }).join(' ') }));
+    });
+    markers.forEach(function (m) {
+      var dot = svgNode('circle', { 'class': m.action, cx: x(m.at), cy: y(m.to), r: 3 });
+      dot.appendChild(svgNode('title', {})).textContent = m.action + ' ' + m.from + ' → ' + m.to + '/s: ' + m.reason;
+      svg.appendChild(dot);
+    });
+  }
+
+  function renderHistory(event, body) {
+    var node = roomSection(event), times = body.samples.map(function (s) { return s.at; });
+    chart(node.querySelector('.room-rate-chart'), times, [
+      { name: 'configured', values: body.samples.map(function (s) { return s.configured; }) },
+      { name: 'observed', values: body.samples.map(function (s) { return s.observed; }) }
+    ], body.decisions);
+    chart(node.querySelector('.room-depth-chart'), times, [
+      { name: 'depth', values: body.samples.map(function (s) { return s.waiting + s.prequeue; }) }
+    ]);
+  }
+
   function renderAdaptive(event, body) {
     var node = roomSection(event);
     var line = node.querySelector('.room-adaptive'), list = node.querySelector('.room-decisions');
@@ -188,6 +229,8 @@
   function refresh() {
     if (polling || !session()) return Promise.resolve();
     polling = true;
+    // The history gains a sample every 5 s: fetched on every fifth refresh (and the first).
+    var historyDue = refreshCount++ % 5 === 0;
     var traffic = api('GET', '/admin/v1/traffic').then(renderTraffic);
     var rooms = api('GET', '/admin/v1/rooms').then(function (body) {
       return Promise.all(body.rooms.map(function (room) {
@@ -196,6 +239,8 @@
           api('GET', '/admin/v1/rooms/' + path + '/stats').then(renderRoom),
           (room.configuration.adaptive ? api('GET', '/admin/v1/rooms/' + path + '/adaptive') : Promise.resolve(null))
             .then(function (body) { renderAdaptive(room.event, body); }),
+          (historyDue ? api('GET', '/admin/v1/rooms/' + path + '/history?limit=720') : Promise.resolve(null))
+            .then(function (body) { if (body) renderHistory(room.event, body); }),
           api('GET', '/api/v1/events/' + path + '/inventory')
             .then(function (zones) { renderZones(room.event, zones); }, function (error) { renderZones(room.event, null, error); })
         ]);

@@ -29,6 +29,19 @@ struct AdaptiveStatusBody: ResponseEncodable {
     }
 }
 
+/// A room over the sale so far: a sample every interval (oldest first) and the adaptive
+/// controller's rate changes (newest first), for the console's charts.
+struct RoomHistoryBody: ResponseEncodable {
+    var event: String
+    var intervalSeconds: Int
+    var samples: [RoomHistorySample]
+    var decisions: [AdaptiveDecision]
+
+    enum CodingKeys: String, CodingKey {
+        case event, intervalSeconds = "interval_s", samples, decisions
+    }
+}
+
 /// The key the gateway signs passes with now.
 struct RotatedKeyBody: ResponseEncodable {
     var kid: String
@@ -102,6 +115,15 @@ struct AdminRoutes: Sendable {
                 event: event, releaseRate: configuration.releaseRate, adaptive: configuration.adaptive, routes: routes,
                 health: AdaptiveReleaser.health(of: routes, in: reports, windowSeconds: traffic.window.recentSeconds),
                 decisions: try await room.adaptiveDecisions(event: event, limit: request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 20)
+            )
+        }
+        admin.get("rooms/:event/history") { request, context in
+            let event = try context.parameters.require("event")
+            _ = try await room.describe(event: event)
+            let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? WaitingRoom.historyKept
+            return RoomHistoryBody(
+                event: event, intervalSeconds: WaitingRoom.historyInterval, samples: try await room.history(event: event, limit: limit),
+                decisions: try await room.adaptiveDecisions(event: event, limit: WaitingRoom.decisionsKept)
             )
         }
         admin.get("traffic") { request, _ in

@@ -92,6 +92,7 @@ public func buildGatewayApplication(
     ]
     if configuration.releaseInterval > .zero {
         services.append(QueueReleaser(room: components.room, interval: configuration.releaseInterval, logger: logger))
+        services.append(RoomHistoryRecorder(room: components.room, logger: logger))
         services.append(AdaptiveReleaser(
             room: components.room, traffic: components.fleetTraffic,
             guardedRoutes: configuration.guardedRoutes, logger: logger

@@ -37,8 +37,11 @@ public struct QueueKeys: Sendable, Hashable {
     /// List: the adaptive controller's latest rate changes, newest first (JSON).
     public var adaptiveLog: String { prefix + "adaptive-log" }
 
+    /// List: samples of the room's figures over the sale, oldest first (JSON).
+    public var history: String { prefix + "history" }
+
     /// Every key of the room, for deleting it.
-    public var all: [String] { [room, sequence, waiting, seen, prequeue, visitors, active, stats, releases, ended, adaptiveLog] }
+    public var all: [String] { [room, sequence, waiting, seen, prequeue, visitors, active, stats, releases, ended, adaptiveLog, history] }
 
     /// Set of every event id that has a room (not hash-tagged: it is never used inside a script).
     public static let rooms = "bk:rooms"

@@ -130,6 +130,9 @@ def test_admin_rooms(api):
         status = contract.call("getRoomAdaptive", 200, {"event": event}, query={"limit": 5}, headers=ADMIN).json()
     assert status["decisions"][0]["action"] == "clamp" and status["release_rate"] == 4, status
     contract.call("patchRoom", 200, {"event": event}, headers=ADMIN, json_body={"adaptive": None})
+    history = contract.call("getRoomHistory", 200, {"event": event}, query={"limit": 10}, headers=ADMIN).json()
+    assert history["interval_s"] == 5 and history["decisions"][0]["action"] == "clamp"
+    contract.call("getRoomHistory", 404, {"event": state.prefix + "-none"}, headers=ADMIN)
     for operation, mode in [("pauseRoom", "paused"), ("resumeRoom", "queue"), ("closeRoom", "closed"), ("openRoom", "open")]:
         assert contract.call(operation, 200, {"event": event}, headers=ADMIN).json()["room"]["configuration"]["mode"] == mode
     assert contract.call("getTraffic", 200, headers=ADMIN).json()["scope"] == "fleet"

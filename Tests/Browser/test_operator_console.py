@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ADMIN_TOKEN, screenshot
@@ -26,6 +27,14 @@ def refreshes(driver) -> int:
 def wait_refreshed(driver, times: int = 2):
     start = refreshes(driver)
     WebDriverWait(driver, 15, poll_frequency=0.2).until(lambda d: refreshes(d) >= start + times)
+
+
+def set_field(field, text: str):
+    """Types `text` over the field's value with the field focused (the console leaves a focused
+    field alone when it redraws, so a redraw between clearing and typing cannot mix the two)."""
+    field.click()
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(text)
 
 
 def room(system, event: str) -> dict:
@@ -65,8 +74,7 @@ def test_console_shows_live_figures_and_controls_the_room(system, browser):
     shoot(browser, event, "console-paused")
 
     rate = room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-rate")
-    rate.clear()
-    rate.send_keys("7")
+    set_field(rate, "7")
     room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-set-rate").click()
     WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: room(system, event)["release_rate"] == 7)
     WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: figure(d, event, "configured") == "7")
@@ -101,11 +109,19 @@ def test_console_shows_adaptive_release_and_a_rate_set_by_hand_takes_it_back(sys
     decision = room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-decisions li").text
     assert "clamp 12 → 9/s" in decision and "adaptive bounds" in decision, decision
     assert figure(browser, event, "adaptive").startswith("Adaptive release: on, 1–9/s for a p99 under 250 ms")
+    # The charts of the sale so far: a sample every 5 s, the decision as a dot on the rate line.
+    chart = lambda d: room_section(d, event).find_element(By.CSS_SELECTOR, ".room-rate-chart")
+    WebDriverWait(browser, 25, poll_frequency=0.5).until(lambda d: int(chart(d).get_attribute("data-points") or 0) >= 2)
+    assert chart(browser).find_elements(By.CSS_SELECTOR, "polyline.configured") and chart(browser).find_elements(By.CSS_SELECTOR, "polyline.observed")
+    assert len(chart(browser).find_elements(By.CSS_SELECTOR, "circle.clamp")) == 1
+    history = system.admin("GET", f"/rooms/{event}/history")[1]
+    assert history["samples"][-1]["configured"] == 9 and history["decisions"][0]["action"] == "clamp"
+    depth = room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-depth-chart")
+    assert depth.get_attribute("data-points") == chart(browser).get_attribute("data-points")
     shoot(browser, event, "console-adaptive")
 
     rate = room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-rate")
-    rate.clear()
-    rate.send_keys("3")
+    set_field(rate, "3")
     room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-set-rate").click()
     WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: room(system, event).get("adaptive") is None)
     assert room(system, event)["release_rate"] == 3
