@@ -63,24 +63,6 @@ public struct RoomConfigurationPatch: Sendable, Decodable, Hashable {
         adaptive ?? (releaseRate != nil ? .off : nil)
     }
 
-    /// The names (as stored in Redis) of the settings this patch sends.
-    var sentFields: Set<String> {
-        var sent: Set<String> = []
-        if mode != nil { sent.insert("mode") }
-        if releaseRate != nil { sent.insert("release_rate") }
-        if maxActive != nil { sent.insert("max_active") }
-        if passTTL != nil { sent.insert("pass_ttl") }
-        if idleTimeout != nil { sent.insert("idle_timeout") }
-        if opensAt != nil { sent.insert("opens_at") }
-        if targetURL != nil { sent.insert("target_url") }
-        if proofOfWork != nil { sent.insert("proof_of_work") }
-        if let change = effectiveAdaptive {
-            let adaptive: AdaptiveRelease? = if case .on(let settings) = change { settings } else { nil }
-            sent.formUnion(AdaptiveRelease.redisFields(adaptive).map(\.0))
-        }
-        return sent
-    }
-
     /// `configuration` with the sent fields replaced.
     public func applied(to configuration: RoomConfiguration) -> RoomConfiguration {
         var changed = configuration

@@ -35,23 +35,39 @@ extension WaitingRoom {
         try await patch(event: event, RoomConfigurationPatch(mode: mode))
     }
 
-    /// Changes only the settings `patch` sends, checked against the room's current ones, in one
-    /// script call (`room_patch.lua`): concurrent changes of different settings all stay, and a
-    /// room deleted meanwhile is not brought back. A room that does not exist is `roomNotFound`.
+    /// Changes only the settings `patch` changes, checked against the room's current ones, in
+    /// one script call (`room_patch.lua`): concurrent changes of different settings all stay, and
+    /// a room deleted meanwhile is not brought back. A room that does not exist is `roomNotFound`.
     public func patch(event: String, _ patch: RoomConfigurationPatch) async throws(QueueError) {
         let keys = try Self.keys(event)
-        let merged = patch.applied(to: try await describe(event: event).configuration)
+        let current = try await describe(event: event).configuration
+        let merged = patch.applied(to: current)
         try merged.validate()
-        let sent = patch.sentFields
+        let before = Self.fieldBytes(current.redisFields)
         var arguments: [any RedisArgument] = []
         let fields = merged.redisFields
-        for index in stride(from: 0, to: fields.count, by: 2) where sent.contains(fields[index] as? String ?? "") {
+        for index in stride(from: 0, to: fields.count - 1, by: 2) {
+            let name = Self.bytes(fields[index]), value = Self.bytes(fields[index + 1])
+            guard before[name] != value else { continue }
             arguments.append(fields[index])
             arguments.append(fields[index + 1])
         }
         guard try await run(Self.patchScript, event: event, keys: [keys.room], arguments: arguments).int == 1 else {
             throw .roomNotFound(event: event)
         }
+    }
+
+    private static func bytes(_ argument: any RedisArgument) -> [UInt8] {
+        var bytes: [UInt8] = []
+        argument.appendRedisBytes(to: &bytes)
+        return bytes
+    }
+
+    /// Room-hash fields by name, as the bytes Redis would store.
+    private static func fieldBytes(_ fields: [any RedisArgument]) -> [[UInt8]: [UInt8]] {
+        var byName: [[UInt8]: [UInt8]] = [:]
+        for index in stride(from: 0, to: fields.count - 1, by: 2) { byName[bytes(fields[index])] = bytes(fields[index + 1]) }
+        return byName
     }
 
     /// The room's settings, the commitment to its pre-queue's seed and, once it has opened, the seed.
