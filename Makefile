@@ -30,7 +30,7 @@ services-down:
 build:
 	swift build -c $(CONFIG) $(SWIFT_FLAGS)
 
-bench: bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening
+bench: bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening bench-adaptive
 	python3 bench/summary.py
 
 bench-redis: services

@@ -214,7 +214,15 @@ def main():
     lines = [f"Adaptive release against a congested upstream: latency 5 ms + 40 ms per request/s above its capacity;",
              f"p99 target {target} ms, so the sustainable rate is {sustainable:.1f}/s, "
              f"then {sale.upstream.sustainable_rate(target):.1f}/s once the capacity doubles at t={arguments.seconds:.0f} s.",
-             f"settings: {json.dumps(DEFAULT_ADAPTIVE)}", "",
+             f"settings: {json.dumps(DEFAULT_ADAPTIVE)}"]
+    for label, capacity, limit in [("slow upstream", arguments.capacity, sustainable), ("after it sped up", arguments.capacity * 2, sale.upstream.sustainable_rate(target))]:
+        settled = [p for p in sale.timeline if p["capacity"] == capacity and p["t"] >= (10 if capacity == arguments.capacity else arguments.seconds + 10)]
+        if settled:
+            rates = [p["rate"] for p in settled]
+            under = sum(1 for p in settled if p["p99_ms"] is not None and p["p99_ms"] <= target)
+            lines.append(f"{label}: release rate mean {sum(rates) / len(rates):.1f}/s, max {max(rates):.1f}/s against {limit:.1f}/s sustainable; "
+                         f"upstream p99 under target at {under} of {len(settled)} samples (after the first 10 s)")
+    lines += ["",
              f"{'t (s)':>6} {'capacity':>9} {'release rate':>13} {'observed':>9} {'upstream p99 (ms)':>18}"]
     for point in sale.timeline:
         p99 = "-" if point["p99_ms"] is None else f"{point['p99_ms']:.0f}"

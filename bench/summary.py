@@ -69,6 +69,12 @@ out += ["", f"Run: {stamp}.", "", "## Opening a 1,000,000-visitor pre-queue (`op
 rows, stamp = table("opening.md")
 for r in rows:
     out.append(f"| {r['figure']} | {r['value']} | {r['target']} |")
-out += ["", f"Run: {stamp}.", "", "Reproduce everything: `make bench` (runs every script, then this summary)."]
+out += ["", f"Run: {stamp}.", "", "## Adaptive release against a congested upstream (`adaptive-release.txt`)", ""]
+adaptive = os.path.join(RESULTS, "adaptive-release.txt")
+if os.path.exists(adaptive):
+    out += [line for line in open(adaptive).read().splitlines()[:5] if line.strip()]
+else:
+    out.append("not run")
+out += ["", "Reproduce everything: `make bench` (runs every script, then this summary)."]
 open(os.path.join(RESULTS, "README.md"), "w").write("\n".join(out) + "\n")
 print("\n".join(out))
