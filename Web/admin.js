@@ -178,6 +178,22 @@
     ]);
   }
 
+  function renderSales(event, body) {
+    var node = roomSection(event), names = node.zoneNames || {};
+    var ids = Object.keys(body.samples.length ? body.samples[body.samples.length - 1].zones : {}).sort();
+    chart(node.querySelector('.room-sales-chart'), body.samples.map(function (s) { return s.at; }), ids.map(function (id, index) {
+      return { name: 'zone-' + (index % 6), values: body.samples.map(function (s) { return s.zones[id] ? s.zones[id].sold : 0; }) };
+    }));
+    var legend = node.querySelector('.room-sales-legend');
+    legend.textContent = '';
+    ids.forEach(function (id, index) {
+      var item = document.createElement('span');
+      item.className = 'zone-' + (index % 6);
+      item.textContent = (index ? ' · ' : '') + (names[id] || id);
+      legend.appendChild(item);
+    });
+  }
+
   function renderAdaptive(event, body) {
     var node = roomSection(event);
     var line = node.querySelector('.room-adaptive'), list = node.querySelector('.room-decisions');
@@ -211,7 +227,9 @@
         : error.status === 401 || error.status === 403 ? 'Sign in with an admin account to see reservations and sales.' : error.message;
       return;
     }
+    node.zoneNames = {};
     body.zones.forEach(function (zone) {
+      node.zoneNames[zone.id] = zone.name;
       var row = rows.insertRow();
       row.dataset.zone = zone.id;
       row.insertCell().textContent = zone.name;
@@ -241,6 +259,8 @@
             .then(function (body) { renderAdaptive(room.event, body); }),
           (historyDue ? api('GET', '/admin/v1/rooms/' + path + '/history?limit=720') : Promise.resolve(null))
             .then(function (body) { if (body) renderHistory(room.event, body); }),
+          (historyDue ? api('GET', '/api/v1/events/' + path + '/inventory/history?limit=720') : Promise.resolve(null))
+            .then(function (body) { if (body) renderSales(room.event, body); }, function () {}),
           api('GET', '/api/v1/events/' + path + '/inventory')
             .then(function (zones) { renderZones(room.event, zones); }, function (error) { renderZones(room.event, null, error); })
         ]);

@@ -80,6 +80,7 @@ public func bookingWorkers(
     let refunds = RefundRequester(client: httpClient, paymentsURL: configuration.paymentsURL, internalSecret: configuration.internalSecret, logger: logger)
     return [
         HoldSweeper(inventory: Inventory(redis: redis), logger: logger),
+        SalesHistoryRecorder(inventory: Inventory(redis: redis), logger: logger),
         BookingPersister(redis: redis, postgres: postgres, logger: logger),
         SagaWorker(postgres: postgres, redis: redis, refunds: refunds, logger: logger),
     ]

@@ -13,6 +13,10 @@ public struct BookingKeys: Sendable, Hashable {
     public var sale: String { prefix + "sale" }
     /// Hash: one zone's capacity, available, held and sold seats, price and currency.
     public func zone(_ id: String) -> String { prefix + "zone:" + id }
+    /// Set: the event's zone ids.
+    public var zones: String { prefix + "zones" }
+    /// List: samples of sold and held seats per zone over the sale, oldest first (JSON).
+    public var salesHistory: String { prefix + "sales-history" }
     /// Hash: seats each user holds or bought.
     public var userSeats: String { prefix + "user-seats" }
     /// Hash: one booking.

@@ -47,6 +47,14 @@ struct EventInventoryBody: ResponseEncodable {
     var zones: [ZoneInventoryBody]
 }
 
+/// Sold and held seats per zone over the sale so far, a sample every `intervalSeconds`.
+struct SalesHistoryBody: ResponseEncodable {
+    var event: String
+    var intervalSeconds: Int
+    var samples: [SalesSample]
+    enum CodingKeys: String, CodingKey { case event, intervalSeconds = "interval_s", samples }
+}
+
 /// `/api/v1/events`: the public catalog, and event creation for organizers.
 struct EventRoutes: Sendable {
     let catalog: Catalog
@@ -107,6 +115,13 @@ struct EventRoutes: Sendable {
                 ))
             }
             return EventInventoryBody(event: id, zones: counted)
+        }
+        events.get(":id/inventory/history") { request, context -> SalesHistoryBody in
+            let user = try GatewayIdentity.require(request, key: key)
+            let id = try context.parameters.require("id")
+            try await authorizeEditor(user, of: id)
+            let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? Inventory.salesHistoryKept
+            return SalesHistoryBody(event: id, intervalSeconds: Inventory.salesHistoryInterval, samples: try await inventory.salesHistory(event: id, limit: limit))
         }
         events.post(":id/publish") { request, context -> Response in
             let user = try GatewayIdentity.require(request, key: key)

@@ -77,7 +77,9 @@ public struct Inventory: Sendable {
     /// Creates a zone with `available` seats free (all by default); a zone that exists keeps its
     /// counts, so holds in flight are never overwritten.
     public func createZone(event: String, zone: String, capacity: Int, price: Int, currency: String, available: Int? = nil) async throws(BookingError) {
-        let key = BookingKeys(event: event).zone(zone)
+        let keys = BookingKeys(event: event)
+        let key = keys.zone(zone)
+        try await send(RedisCommand("SADD", [keys.zones, zone]))
         try await send(RedisCommand("HSETNX", [key, "capacity", capacity]))
         try await send(RedisCommand("HSETNX", [key, "available", available ?? capacity]))
         try await send(RedisCommand("HSET", [key, "price", price, "currency", currency]))
@@ -203,7 +205,7 @@ public struct Inventory: Sendable {
         return zone
     }
 
-    private func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) async throws(BookingError) -> RedisValue {
+    func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) async throws(BookingError) -> RedisValue {
         do {
             return try await redis.run(script, keys: keys, arguments: arguments)
         } catch .server(let error) {
@@ -214,7 +216,7 @@ public struct Inventory: Sendable {
     }
 
     @discardableResult
-    private func send(_ command: RedisCommand) async throws(BookingError) -> RedisValue {
+    func send(_ command: RedisCommand) async throws(BookingError) -> RedisValue {
         do {
             return try await redis.send(command)
         } catch {

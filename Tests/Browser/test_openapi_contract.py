@@ -219,6 +219,12 @@ def test_catalog_bookings_and_payments(api):
     assert replay.json() == booking and replay.headers["Idempotent-Replayed"] == "true"
     contract.call("reserveSeats", 422, headers={**user, **first_key, "Queue-Pass": place["pass"]}, json_body=dict(reserve, quantity=3))
     assert contract.call("getEventInventory", 200, {"id": event}, headers=organizer).json()["zones"][0]["held"] == 2
+    deadline, history = time.monotonic() + 12, {"samples": []}
+    while time.monotonic() < deadline and not any(s["zones"]["a"]["held"] == 2 for s in history["samples"]):
+        time.sleep(0.5)
+        history = contract.call("getEventSalesHistory", 200, {"id": event}, query={"limit": 10}, headers=organizer).json()
+    assert history["interval_s"] == 5 and history["samples"][-1]["zones"]["a"] == {"sold": 0, "held": 2}, history
+    contract.call("getEventSalesHistory", 403, {"id": event}, headers=user)
     assert contract.call("getBooking", 200, {"id": booking["booking_id"]}, headers=user).json() == booking
     contract.call("getBooking", 404, {"id": event + ":" + str(uuid.uuid4())}, headers=user)
     deadline, page = time.monotonic() + 10, {"bookings": []}

@@ -9,7 +9,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ADMIN_TOKEN, screenshot
-from test_customer_flow import ZONES
+from test_customer_flow import ZONES, inventory
 
 
 def room_section(driver, event: str):
@@ -127,6 +127,34 @@ def test_console_shows_adaptive_release_and_a_rate_set_by_hand_takes_it_back(sys
     assert room(system, event)["release_rate"] == 3
     WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: figure(d, event, "adaptive").startswith("Adaptive release: off"))
     assert not room_section(browser, event).find_elements(By.CSS_SELECTOR, ".room-decisions li")
+
+
+def test_console_charts_the_seats_sold_per_zone_over_the_sale(system, browser):
+    event = system.event(ZONES)
+    system.admin("POST", f"/rooms/{event}/open")
+    token = system.login(system.admin_email, system.admin_password)
+    buyer = lambda: {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+    _, booking = system.request("POST", "/api/v1/bookings/reserve", {"event_id": event, "zone_id": "front", "quantity": 2}, buyer())
+    _, intent = system.request("POST", "/api/v1/payments/intent", {"booking_id": booking["booking_id"]}, buyer())
+    system.request("POST", "/api/v1/payments/intent/confirm", {"payment_id": intent["payment_id"], "payment_method": "pm_card_visa"}, buyer())
+    WebDriverWait(browser, 20, poll_frequency=0.3).until(lambda d: inventory(system, event)["front"]["sold"] == 2)
+
+    sign_in(browser, system)
+    sales = lambda d: room_section(d, event).find_element(By.CSS_SELECTOR, ".room-sales-chart")
+    # A sample every 5 s: wait for one taken after the sale.
+    def sold_in_last_sample(_):
+        samples = system.as_admin("GET", f"/api/v1/events/{event}/inventory/history")[1]["samples"]
+        return bool(samples) and samples[-1]["zones"]["front"]["sold"] == 2
+    WebDriverWait(browser, 30, poll_frequency=0.5).until(sold_in_last_sample)
+    WebDriverWait(browser, 20, poll_frequency=0.5).until(lambda d: len(sales(d).find_elements(By.CSS_SELECTOR, "polyline")) == 2)
+    WebDriverWait(browser, 20, poll_frequency=0.5).until(
+        lambda d: float(sales(d).find_element(By.CSS_SELECTOR, "polyline.zone-1").get_attribute("points").split()[-1].split(",")[1]) < 98)
+    front_last = sales(browser).find_element(By.CSS_SELECTOR, "polyline.zone-1").get_attribute("points").split()[-1]
+    back_last = sales(browser).find_element(By.CSS_SELECTOR, "polyline.zone-0").get_attribute("points").split()[-1]
+    assert float(front_last.split(",")[1]) < float(back_last.split(",")[1]), "front rows sold 2, back rows none: front's line is higher"
+    legend = lambda d: room_section(d, event).find_element(By.CSS_SELECTOR, ".room-sales-legend").text
+    WebDriverWait(browser, 15, poll_frequency=0.5).until(lambda d: "Front rows" in legend(d) and "Back rows" in legend(d))
+    shoot(browser, event, "console-sales")
 
 
 def test_console_admin_token_and_refusals(system, browser):
