@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "Booking",
             dependencies: [
-                "Redis", "Database", "EmbeddedResources", "ServiceKit", "Payments",
+                "Redis", "Database", "EmbeddedResources", "ServiceKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -3,7 +3,6 @@ import Crypto
 import Hummingbird
 import Logging
 import NIOCore
-import Payments
 import PostgresNIO
 import Redis
 import ServiceKit
@@ -25,7 +24,7 @@ public struct BookingConfiguration: Sendable {
 
     public init(
         internalSecret: [UInt8] = GatewaySignature.developmentSecret,
-        webhookSecret: [UInt8] = PaymentsConfiguration.developmentWebhookSecret,
+        webhookSecret: [UInt8] = WebhookSignature.developmentSecret,
         paymentsURL: String = "http://127.0.0.1:8082",
         hold: Duration = .seconds(600),
         paymentGrace: Duration = .seconds(900)

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Payments
 import PostgresNIO
 import ServiceKit
 

@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Payments
 import ServiceKit
 
 /// `POST /webhooks/payments`: payment events from the payments service, signed Stripe-style

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceKit
 
 /// Confirming, settling and refunding intents: the processor is asked, and the outcome is
 /// recorded with its webhook. A claim (`requires_confirmation` → `processing`) comes first, so

@@ -21,7 +21,7 @@ public struct PaymentsConfiguration: Sendable {
     public var backoff: RetryBackoff
 
     /// The webhook secret used when `WEBHOOK_SECRET` is not set: for local development only.
-    public static let developmentWebhookSecret = Array("booking-rush-development-webhook-secret!".utf8)
+    public static let developmentWebhookSecret = WebhookSignature.developmentSecret
 
     public init(
         bookingURL: String = "http://127.0.0.1:8081",

@@ -46,6 +46,8 @@ public enum TimestampedSignature {
 /// `"<t>.<raw body>"` as Stripe signs its own.
 public enum WebhookSignature {
     public static let header = "Booking-Rush-Signature"
+    /// The secret used when `WEBHOOK_SECRET` is not set: for local development only.
+    public static let developmentSecret = Array("booking-rush-development-webhook-secret!".utf8)
     /// How old a delivery may be before it is refused as a replay.
     public static let tolerance: TimeInterval = 300
 

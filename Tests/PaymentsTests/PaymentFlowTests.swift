@@ -1,6 +1,7 @@
 import Foundation
 import Payments
 import Testing
+import ServiceKit
 
 @Suite("Payment intents: charged once, settled, refunded, each change announced once")
 struct PaymentFlowTests {

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 
 /// A payment intent, Stripe-style: created for a booking's server-side total, then confirmed
-/// with a payment method.
+/// with a payment method. Shared by both services (payments answers with it and sends it in
+/// webhooks, booking reads it from them), so neither imports the other.
 public struct PaymentIntent: Sendable, Hashable, Codable, ResponseEncodable {
     public enum Status: String, Sendable, Codable {
         case requiresConfirmation = "requires_confirmation"
