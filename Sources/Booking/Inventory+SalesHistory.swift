@@ -44,11 +44,10 @@ extension Inventory {
 
     /// The event's sales history, oldest first: the latest `limit` samples.
     public func salesHistory(event: String, limit: Int = salesHistoryKept) async throws(BookingError) -> [SalesSample] {
-        let keys = BookingKeys(event: event)
-        let reply = try await send(RedisCommand("LRANGE", [keys.salesHistory, -max(1, min(limit, Self.salesHistoryKept)), -1]))
-        let decoder = JSONDecoder()
-        return (reply.array ?? []).compactMap { entry in
-            entry.string.flatMap { try? decoder.decode(SalesSample.self, from: Data($0.utf8)) }
+        do {
+            return try await redis.jsonList(BookingKeys(event: event).salesHistory, from: -max(1, min(limit, Self.salesHistoryKept)), through: -1)
+        } catch {
+            throw .unavailable("\(error)")
         }
     }
 }

@@ -79,15 +79,10 @@ extension WaitingRoom {
     /// The room's latest rate changes by the controller, newest first.
     public func adaptiveDecisions(event: String, limit: Int = 20) async throws(QueueError) -> [AdaptiveDecision] {
         let keys = try Self.keys(event)
-        let reply: RedisValue
         do {
-            reply = try await redis.send(RedisCommand("LRANGE", [keys.adaptiveLog, 0, max(0, min(limit, Self.decisionsKept) - 1)]))
+            return try await redis.jsonList(keys.adaptiveLog, from: 0, through: max(0, min(limit, Self.decisionsKept) - 1))
         } catch {
             throw .unavailable("\(error)")
-        }
-        let decoder = JSONDecoder()
-        return (reply.array ?? []).compactMap { entry in
-            entry.string.flatMap { try? decoder.decode(AdaptiveDecision.self, from: Data($0.utf8)) }
         }
     }
 }

@@ -36,15 +36,10 @@ extension WaitingRoom {
     /// The room's history, oldest first: the latest `limit` samples.
     public func history(event: String, limit: Int = historyKept) async throws(QueueError) -> [RoomHistorySample] {
         let keys = try Self.keys(event)
-        let reply: RedisValue
         do {
-            reply = try await redis.send(RedisCommand("LRANGE", [keys.history, -max(1, min(limit, Self.historyKept)), -1]))
+            return try await redis.jsonList(keys.history, from: -max(1, min(limit, Self.historyKept)), through: -1)
         } catch {
             throw .unavailable("\(error)")
-        }
-        let decoder = JSONDecoder()
-        return (reply.array ?? []).compactMap { entry in
-            entry.string.flatMap { try? decoder.decode(RoomHistorySample.self, from: Data($0.utf8)) }
         }
     }
 }
