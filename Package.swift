@@ -185,6 +185,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ServiceTestSupport",
+            dependencies: [
+                "ServiceKit",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/ServiceTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RedisTests",
             dependencies: [
@@ -218,7 +228,7 @@ let package = Package(
         .testTarget(
             name: "BookingTests",
             dependencies: [
-                "Booking", "Redis", "Database", "ServiceKit",
+                "ServiceTestSupport", "Booking", "Redis", "Database", "ServiceKit",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -240,7 +250,7 @@ let package = Package(
         .testTarget(
             name: "PaymentsTests",
             dependencies: [
-                "Payments", "Database", "ServiceKit",
+                "ServiceTestSupport", "Payments", "Database", "ServiceKit",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -261,7 +271,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "Gateway", "Booking", "Payments", "ServiceKit", "Redis", "Database", "Queue",
+                "ServiceTestSupport", "Gateway", "Booking", "Payments", "ServiceKit", "Redis", "Database", "Queue",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -21,7 +21,7 @@ export INTERNAL_SECRET=bench-internal-secret-0123456789abcdef ADMIN_TOKEN=bench-
 cat >"$work/routes.json" <<ROUTES
 {
   "routes": [
-    { "name": "bookings", "prefix": "/api/v1/bookings", "upstreams": ["http://127.0.0.1:$booking_port"],
+    { "name": "bookings", "prefix": "/api/v1/bookings", "upstreams": ["http://127.0.0.1:$booking_port"], "service": "booking",
       "auth": "required", "idempotency": "optional",
       "rate_limits": [ { "name": "per-user", "key": "user", "limit": 1000000, "period_s": 1 } ] }
   ]
@@ -41,7 +41,7 @@ wait_healthy "$booking_port"; wait_healthy "$gateway_port"
 
 # Events with one zone of 1,000,000 seats and 100 seats per user, created by a signed organizer.
 run=$(date +%s)
-signed() { IFS=$'\t' read -r user request signature < <(bench/identities.py "$INTERNAL_SECRET" 1 bench-organizer organizer)
+signed() { IFS=$'\t' read -r user request signature < <(bench/identities.py "$INTERNAL_SECRET" 1 bench-organizer organizer POST "$1" "${2:-}")
   curl -fs -X POST "http://127.0.0.1:$booking_port$1" -H 'Content-Type: application/json' -H "X-Gateway-User-Id: $user" \
     -H 'X-Gateway-User-Roles: organizer' -H "X-Request-Id: $request" -H "X-Gateway-Signature: $signature" ${2:+-d "$2"} >/dev/null; }
 for kind in direct gateway idempotent; do
@@ -49,7 +49,9 @@ for kind in direct gateway idempotent; do
   signed /api/v1/events "{\"id\":\"$event\",\"name\":\"Bench\",\"venue\":\"Loopback\",\"starts_at\":\"2030-01-01T20:00:00Z\",\"max_per_user\":100,\"zones\":[{\"id\":\"floor\",\"name\":\"Floor\",\"price_minor\":5000,\"currency\":\"EUR\",\"capacity\":1000000}]}"
   signed "/api/v1/events/$event/publish"
 done
-bench/identities.py "$INTERNAL_SECRET" "$users" "bench-user-$run-" >"$work/identities.tsv"
+# Signed for the direct run's one request body; a signature is good for 60 s, so they are made just before it.
+bench/identities.py "$INTERNAL_SECRET" "$users" "bench-user-$run-" customer POST /api/v1/bookings/reserve \
+  "{\"event_id\":\"bench-direct-$run\",\"zone_id\":\"floor\",\"quantity\":1}" >"$work/identities.tsv"
 "$bin_dir/rush-load" tokens --count "$users" --prefix "bench-user-$run-" >"$work/tokens.txt"
 
 commits() { psql "$DATABASE_URL" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }

@@ -19,12 +19,12 @@ work=$(mktemp -d)
 cat >"$work/routes.json" <<ROUTES
 {
   "routes": [
-    { "name": "events", "prefix": "/api/v1/events", "upstreams": ["http://127.0.0.1:$booking_port"], "auth": "optional" },
-    { "name": "bookings", "prefix": "/api/v1/bookings", "upstreams": ["http://127.0.0.1:$booking_port"], "timeout_ms": 5000,
+    { "name": "events", "prefix": "/api/v1/events", "upstreams": ["http://127.0.0.1:$booking_port"], "service": "booking", "auth": "optional" },
+    { "name": "bookings", "prefix": "/api/v1/bookings", "upstreams": ["http://127.0.0.1:$booking_port"], "service": "booking", "timeout_ms": 5000,
       "auth": "required", "idempotency": "required",
       "rate_limits": [{ "name": "per-user", "key": "user", "limit": 5, "period_s": 1, "burst": 10 }],
       "queue_pass": { "event_from": "body:event_id" } },
-    { "name": "payments", "prefix": "/api/v1/payments", "upstreams": ["http://127.0.0.1:$payments_port"], "auth": "required",
+    { "name": "payments", "prefix": "/api/v1/payments", "upstreams": ["http://127.0.0.1:$payments_port"], "service": "payments", "auth": "required",
       "idempotency": "required", "rate_limits": [{ "name": "per-user", "key": "user", "limit": 5, "period_s": 1 }] }
   ]
 }

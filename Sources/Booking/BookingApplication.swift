@@ -56,11 +56,11 @@ public func buildBookingApplication(
             if !counts.isEmpty { throw DeadLettersPresent(counts: counts) }
         },
     ])
-    let key = SymmetricKey(data: configuration.internalSecret)
+    router.add(middleware: GatewayIdentityMiddleware(secret: configuration.internalSecret, service: ServiceName.booking))
     let inventory = Inventory(redis: redis)
     let catalog = Catalog(postgres: postgres, inventory: inventory, hold: configuration.hold, logger: logger)
-    EventRoutes(catalog: catalog, inventory: inventory, postgres: postgres, key: key, logger: logger).addRoutes(to: router)
-    BookingRoutes(inventory: inventory, postgres: postgres, key: key, paymentGrace: configuration.paymentGrace, logger: logger).addRoutes(to: router)
+    EventRoutes(catalog: catalog, inventory: inventory, postgres: postgres, logger: logger).addRoutes(to: router)
+    BookingRoutes(inventory: inventory, postgres: postgres, paymentGrace: configuration.paymentGrace, logger: logger).addRoutes(to: router)
     let refunds = RefundRequester(client: httpClient, paymentsURL: configuration.paymentsURL, internalSecret: configuration.internalSecret, logger: logger)
     WebhookRoutes(saga: BookingSaga(inventory: inventory, postgres: postgres, refunds: refunds, logger: logger), key: SymmetricKey(data: configuration.webhookSecret))
         .addRoutes(to: router)

@@ -44,7 +44,6 @@ struct BookingPage: ResponseEncodable {
 struct BookingRoutes: Sendable {
     let inventory: Inventory
     let postgres: PostgresClient
-    let key: SymmetricKey
     let paymentGrace: Duration
     let logger: Logger
 
@@ -62,7 +61,7 @@ struct BookingRoutes: Sendable {
     func addRoutes(to router: Router<ISO8601RequestContext>) {
         let bookings = router.group("api/v1/bookings")
         bookings.post("reserve") { request, context -> Response in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             let body = try await request.decodeBody(as: ReserveRequest.self, context: context)
             let id = "\(body.eventID):\(Self.bookingID(user: user.userID, idempotencyKey: request.headers[Self.idempotencyKey]))"
             let hold = try await inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id)
@@ -75,25 +74,25 @@ struct BookingRoutes: Sendable {
             return try context.created(booking, at: "/api/v1/bookings/\(id)", for: request)
         }
         bookings.get(":id") { request, context -> BookingBody in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             return try await booking(try context.parameters.requireDecoded("id"), for: user)
         }
         bookings.post(":id/cancel") { request, context -> BookingBody in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             let id = try context.parameters.requireDecoded("id")
             try await inventory.cancel(event: Self.event(of: id), bookingID: id, user: user.userID)
             return try await booking(id, for: user)
         }
         router.post("internal/v1/bookings/:id/payment-started") { request, context -> BookingBody in
-            let caller = try GatewayIdentity.require(request, key: key)
+            let caller = try context.requireIdentity()
             guard caller.roles.contains("service") else { throw BookingError.serviceOnly }
             let id = try context.parameters.requireDecoded("id")
             let event = try Self.event(of: id)
             try await inventory.startPayment(event: event, bookingID: id, grace: paymentGrace)
             return try await booking(id, owner: nil)
         }
-        bookings.get { request, _ -> BookingPage in
-            let user = try GatewayIdentity.require(request, key: key)
+        bookings.get { request, context -> BookingPage in
+            let user = try context.requireIdentity()
             let number = max(1, request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1)
             let perPage = min(100, max(1, request.uri.queryParameters.get("per_page").flatMap { Int($0) } ?? 20))
             return try await page(of: user.userID, page: number, perPage: perPage)

@@ -60,7 +60,6 @@ struct EventRoutes: Sendable {
     let catalog: Catalog
     let inventory: Inventory
     let postgres: PostgresClient
-    let key: SymmetricKey
     let logger: Logger
 
     static let editors: Set<String> = ["organizer", "admin"]
@@ -77,7 +76,7 @@ struct EventRoutes: Sendable {
             return event
         }
         events.post { request, context -> Response in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             guard user.has(anyOf: Self.editors) else { throw BookingError.forbidden }
             let event = try await request.decodeBody(as: CatalogEvent.self, context: context)
             try event.validate()
@@ -91,7 +90,7 @@ struct EventRoutes: Sendable {
             return response
         }
         events.patch(":id") { request, context -> Response in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             let id = try context.parameters.require("id")
             try await authorizeEditor(user, of: id)
             let change = try await request.decodeBody(as: CatalogEventChange.self, context: context)
@@ -104,7 +103,7 @@ struct EventRoutes: Sendable {
             return Response(status: .noContent)
         }
         events.get(":id/inventory") { request, context -> EventInventoryBody in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             let id = try context.parameters.require("id")
             try await authorizeEditor(user, of: id)
             var counted: [ZoneInventoryBody] = []
@@ -117,14 +116,14 @@ struct EventRoutes: Sendable {
             return EventInventoryBody(event: id, zones: counted)
         }
         events.get(":id/inventory/history") { request, context -> SalesHistoryBody in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             let id = try context.parameters.require("id")
             try await authorizeEditor(user, of: id)
             let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? Inventory.salesHistoryKept
             return SalesHistoryBody(event: id, intervalSeconds: Inventory.salesHistoryInterval, samples: try await inventory.salesHistory(event: id, limit: limit))
         }
         events.post(":id/publish") { request, context -> Response in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             let id = try context.parameters.require("id")
             try await authorizeEditor(user, of: id)
             try await catalog.publish(event: id)

@@ -11,13 +11,13 @@ public struct RefundRequester: Sendable {
     static let identity = GatewayIdentity(userID: "booking-service", roles: ["service"])
 
     let client: HTTPClient
-    let paymentsURL: String
+    let payments: ServiceBaseURL
     let key: SymmetricKey
     let logger: Logger
 
     public init(client: HTTPClient, paymentsURL: String, internalSecret: [UInt8], logger: Logger) {
         self.client = client
-        self.paymentsURL = paymentsURL.hasSuffix("/") ? String(paymentsURL.dropLast()) : paymentsURL
+        self.payments = ServiceBaseURL(paymentsURL)
         self.key = SymmetricKey(data: internalSecret)
         self.logger = logger
     }
@@ -26,9 +26,12 @@ public struct RefundRequester: Sendable {
     @discardableResult
     public func request(paymentID: String, bookingID: String) async -> Bool {
         guard let escaped = paymentID.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["_", "-"])) else { return false }
-        var request = HTTPClientRequest(url: "\(paymentsURL)/internal/v1/payments/\(escaped)/refund")
+        let target = payments.target("/internal/v1/payments/\(escaped)/refund")
+        var request = HTTPClientRequest(url: payments.url(target: target))
         request.method = .POST
-        for field in Self.identity.signedFields(key: key) { request.headers.add(name: field.name, value: field.value) }
+        for field in Self.identity.signedFields(key: key, service: ServiceName.payments, method: "POST", target: target) {
+            request.headers.add(name: field.name, value: field.value)
+        }
         do {
             let response = try await client.execute(request, timeout: .seconds(5))
             _ = try? await response.body.collect(upTo: 1 << 16)

@@ -90,15 +90,15 @@ enum ProxyHeaders {
 
     /// The fields sent upstream, made in one pass over the client's: hop-by-hop fields and
     /// client copies of `X-Gateway-*` dropped, `Host` set to the upstream, forwarding fields set,
-    /// and the verified identity added with a signature the services can check. With
+    /// and the verified identity added with a signature over the `signed` request the services
+    /// can check. With
     /// `dropTraceContext` the client's W3C trace fields go too: the gateway's span replaces them.
     static func upstreamHeaders(
         from request: HTTPHeaders,
         target: UpstreamTarget,
         clientAddress: String,
         peerIsTrusted: Bool,
-        requestID: String,
-        identity: Identity?,
+        signed: SignedRequest,
         signer: GatewaySigner,
         dropTraceContext: Bool
     ) -> HTTPHeaders {
@@ -125,14 +125,13 @@ enum ProxyHeaders {
         fields.add(name: "x-forwarded-for", value: forwardedFor.joined(separator: ", "))
         fields.add(name: "x-forwarded-proto", value: proto ?? "http")
         if let host { fields.add(name: "x-forwarded-host", value: host) }
-        fields.add(name: "x-request-id", value: requestID)
+        fields.add(name: "x-request-id", value: signed.requestID)
         fields.add(name: "x-gateway-client-ip", value: clientAddress)
-        let roles = identity?.roles.sorted() ?? []
-        if let identity {
-            fields.add(name: "x-gateway-user-id", value: identity.userID)
-            fields.add(name: "x-gateway-user-roles", value: roles.joined(separator: ","))
+        if let userID = signed.userID {
+            fields.add(name: "x-gateway-user-id", value: userID)
+            fields.add(name: "x-gateway-user-roles", value: signed.roles.joined(separator: ","))
         }
-        fields.add(name: "x-gateway-signature", value: signer.sign(userID: identity?.userID, roles: roles, requestID: requestID))
+        fields.add(name: "x-gateway-signature", value: signer.sign(signed))
         return fields
     }
 

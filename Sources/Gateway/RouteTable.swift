@@ -95,6 +95,9 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
     /// The methods the route takes (a GET route takes HEAD too); nil for every method.
     public var methods: [String]?
     public var upstreams: [String]
+    /// The service behind the upstreams, as its signature check names itself (`booking`,
+    /// `payments`): part of what `X-Gateway-Signature` signs. Defaults to the route's name.
+    public var service: String
     public var timeoutMilliseconds: Int
     public var maxBodyBytes: Int
     public var authentication: Authentication
@@ -108,12 +111,13 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
     public var local: Bool
 
     enum CodingKeys: String, CodingKey {
-        case name, prefix, methods, upstreams, timeoutMilliseconds = "timeout_ms", maxBodyBytes = "max_body_bytes"
+        case name, prefix, methods, upstreams, service, timeoutMilliseconds = "timeout_ms", maxBodyBytes = "max_body_bytes"
         case authentication = "auth", roles, rateLimits = "rate_limits", idempotency, queuePass = "queue_pass", local
     }
 
     public init(
-        name: String, prefix: String, methods: [String]? = nil, upstreams: [String], timeoutMilliseconds: Int = 10_000, maxBodyBytes: Int = 1 << 20,
+        name: String, prefix: String, methods: [String]? = nil, upstreams: [String], service: String? = nil,
+        timeoutMilliseconds: Int = 10_000, maxBodyBytes: Int = 1 << 20,
         authentication: Authentication = .optional, roles: [String] = [], rateLimits: [RateLimitRule] = [],
         idempotency: IdempotencyMode = .off, queuePass: QueuePassPolicy? = nil, local: Bool = false
     ) {
@@ -121,6 +125,7 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
         self.prefix = prefix
         self.methods = methods?.map { $0.uppercased() }
         self.upstreams = upstreams
+        self.service = service ?? name
         self.timeoutMilliseconds = timeoutMilliseconds
         self.maxBodyBytes = maxBodyBytes
         self.authentication = authentication
@@ -138,6 +143,7 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
             prefix: try container.decode(String.self, forKey: .prefix),
             methods: try container.decodeIfPresent([String].self, forKey: .methods),
             upstreams: try container.decodeIfPresent([String].self, forKey: .upstreams) ?? [],
+            service: try container.decodeIfPresent(String.self, forKey: .service),
             timeoutMilliseconds: try container.decodeIfPresent(Int.self, forKey: .timeoutMilliseconds) ?? 10_000,
             maxBodyBytes: try container.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? 1 << 20,
             authentication: try container.decodeIfPresent(Authentication.self, forKey: .authentication) ?? .optional,
@@ -168,6 +174,7 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
         for upstream in upstreams where UpstreamTarget(upstream) == nil {
             throw GatewayConfigurationError("route '\(name)': upstream '\(upstream)' is not an http://host[:port][/path] URL (TLS to upstreams is not proxied)")
         }
+        guard !service.isEmpty else { throw GatewayConfigurationError("route '\(name)': service must not be empty") }
         guard (1...600_000).contains(timeoutMilliseconds) else { throw GatewayConfigurationError("route '\(name)': timeout_ms out of range") }
         guard maxBodyBytes >= 0 else { throw GatewayConfigurationError("route '\(name)': max_body_bytes must be ≥ 0") }
         for rule in rateLimits { try rule.validate(route: name) }

@@ -23,8 +23,14 @@ public struct PayableBooking: Sendable, Hashable, Decodable {
 /// the shared `INTERNAL_SECRET`), so the amount never comes from the client.
 struct BookingLookup: Sendable {
     let client: HTTPClient
-    let baseURL: String
+    let base: ServiceBaseURL
     let key: SymmetricKey
+
+    init(client: HTTPClient, baseURL: String, key: SymmetricKey) {
+        self.client = client
+        self.base = ServiceBaseURL(baseURL)
+        self.key = key
+    }
 
     func booking(_ id: String, for user: GatewayIdentity) async throws -> PayableBooking {
         let (status, body) = try await call(.GET, "/api/v1/bookings/", id, as: user)
@@ -57,9 +63,12 @@ struct BookingLookup: Sendable {
         _ method: HTTPMethod, _ prefix: String, _ id: String, _ suffix: String = "", as identity: GatewayIdentity
     ) async throws -> (status: UInt, body: ByteBuffer) {
         guard let escaped = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) else { throw PaymentsError.bookingNotFound }
-        var request = HTTPClientRequest(url: baseURL + prefix + escaped + suffix)
+        let target = base.target(prefix + escaped + suffix)
+        var request = HTTPClientRequest(url: base.url(target: target))
         request.method = method
-        for field in identity.signedFields(key: key) { request.headers.add(name: field.name, value: field.value) }
+        for field in identity.signedFields(key: key, service: ServiceName.booking, method: method.rawValue, target: target) {
+            request.headers.add(name: field.name, value: field.value)
+        }
         do {
             let response = try await client.execute(request, timeout: .seconds(5))
             return (response.status.code, try await response.body.collect(upTo: 1 << 16))

@@ -20,13 +20,12 @@ struct PaymentRoutes: Sendable {
     let store: PaymentStore
     let flow: PaymentFlow
     let lookup: BookingLookup
-    let key: SymmetricKey
     let logger: Logger
 
     func addRoutes(to router: Router<ISO8601RequestContext>) {
         let payments = router.group("api/v1/payments")
         payments.post("intent") { request, context -> Response in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             let body = try await request.decodeBody(as: CreateIntentRequest.self, context: context)
             guard body.bookingID.isDisplayText(maxLength: 200) else { throw PaymentsError.invalidRequest("booking_id is required (at most 200 characters, no control characters)") }
             let booking = try await lookup.booking(body.bookingID, for: user)
@@ -41,7 +40,7 @@ struct PaymentRoutes: Sendable {
             return try context.created(intent, at: "/api/v1/payments/\(intent.paymentID)", for: request)
         }
         payments.post("intent/confirm") { request, context -> PaymentIntent in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             let body = try await request.decodeBody(as: ConfirmIntentRequest.self, context: context)
             guard body.paymentMethod.isDisplayText(maxLength: 64) else { throw PaymentsError.invalidRequest("payment_method is required (at most 64 characters)") }
             let intent = try await owned(body.paymentID, by: user)
@@ -58,11 +57,11 @@ struct PaymentRoutes: Sendable {
             return try await flow.confirm(intent, paymentMethod: body.paymentMethod)
         }
         payments.get(":id") { request, context -> PaymentIntent in
-            let user = try GatewayIdentity.require(request, key: key)
+            let user = try context.requireIdentity()
             return try await owned(try context.parameters.requireDecoded("id"), by: user)
         }
         router.post("internal/v1/payments/:id/refund") { request, context -> PaymentIntent in
-            let caller = try GatewayIdentity.require(request, key: key)
+            let caller = try context.requireIdentity()
             guard caller.roles.contains("service") else { throw PaymentsError.serviceOnly }
             let id = try context.parameters.requireDecoded("id")
             guard id.isDisplayText(maxLength: 200), let intent = try await store.intent(id: id) else { throw PaymentsError.paymentNotFound }

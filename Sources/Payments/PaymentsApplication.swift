@@ -53,10 +53,10 @@ public func buildPaymentsApplication(
         ReadinessCheck(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
     ])
     let store = PaymentStore(postgres: postgres, logger: logger)
-    let key = SymmetricKey(data: configuration.internalSecret)
+    router.add(middleware: GatewayIdentityMiddleware(secret: configuration.internalSecret, service: ServiceName.payments))
     PaymentRoutes(
         store: store, flow: PaymentFlow(store: store, processor: configuration.processor, logger: logger),
-        lookup: BookingLookup(client: httpClient, baseURL: configuration.bookingURL, key: key), key: key, logger: logger
+        lookup: BookingLookup(client: httpClient, baseURL: configuration.bookingURL, key: SymmetricKey(data: configuration.internalSecret)), logger: logger
     ).addRoutes(to: router)
     return makeServiceApplication(router: router, address: address, serverName: "booking-rush-payments", logger: logger, onServerRunning: onServerRunning)
 }

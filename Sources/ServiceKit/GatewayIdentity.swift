@@ -4,7 +4,7 @@ import HTTPTypes
 import Hummingbird
 
 /// The user a request comes from, as the gateway vouches for it in `X-Gateway-User-Id`,
-/// `X-Gateway-User-Roles` and `X-Gateway-Signature`.
+/// `X-Gateway-User-Roles` and `X-Gateway-Signature` (see ``GatewayIdentityMiddleware``).
 public struct GatewayIdentity: Sendable, Hashable {
     public var userID: String
     public var roles: Set<String>
@@ -14,35 +14,51 @@ public struct GatewayIdentity: Sendable, Hashable {
     static let signatureField = HTTPField.Name("X-Gateway-Signature")!
     static let requestIDField = HTTPField.Name("X-Request-Id")!
 
-    /// The verified identity of `request`; 401 when it is missing or its signature does not match
-    /// (a request that went around the gateway, or forged fields).
-    public static func require(_ request: Request, key: SymmetricKey) throws -> GatewayIdentity {
-        guard let userID = request.headers[userField], !userID.isEmpty,
-              let signature = request.headers[signatureField],
-              let requestID = request.headers[requestIDField]
-        else {
-            throw ProblemDetails.project(.unauthorized, "identity-required", "Identity required", detail: "This service is reached through the gateway, with an access token.")
+    /// The identity `request` carries, its signature checked against the request as this
+    /// `service` received it (method, target, `body`); nil when it carries none, 401 when the
+    /// signature is missing, stale or does not match (a request that went around the gateway,
+    /// forged fields, or a signature replayed on another request).
+    public static func verified(_ request: Request, body: ByteBuffer, service: String, key: SymmetricKey, now: Date = Date()) throws -> GatewayIdentity? {
+        guard let userID = request.headers[userField], !userID.isEmpty else { return nil }
+        guard let signature = request.headers[signatureField], let requestID = request.headers[requestIDField] else {
+            throw invalid
         }
         let roles = (request.headers[rolesField] ?? "").split(separator: ",").map(String.init)
-        guard GatewaySignature.verify(signature, userID: userID, roles: roles, requestID: requestID, key: key) else {
-            throw ProblemDetails.project(.unauthorized, "identity-invalid", "Identity invalid", detail: "The gateway's signature on the identity does not verify.")
-        }
+        let signed = SignedRequest(
+            service: service, method: request.method.rawValue, target: request.head.path ?? "",
+            bodyDigest: SignedRequest.digest(of: CollectionOfOne(body)), userID: userID, roles: roles, requestID: requestID
+        )
+        guard GatewaySignature.verify(signature, signed, key: key, now: now) else { throw invalid }
         return GatewayIdentity(userID: userID, roles: Set(roles))
     }
+
+    static let required = ProblemDetails.project(
+        .unauthorized, "identity-required", "Identity required", detail: "This service is reached through the gateway, with an access token."
+    )
+    static let invalid = ProblemDetails.project(
+        .unauthorized, "identity-invalid", "Identity invalid", detail: "The gateway's signature on this request does not verify."
+    )
 
     public init(userID: String, roles: Set<String>) {
         self.userID = userID
         self.roles = roles
     }
 
-    /// The fields that vouch for this identity to another service, signed with `key` under a
-    /// new request id: what a service sends when it calls another on a user's behalf.
-    public func signedFields(key: SymmetricKey) -> [(name: String, value: String)] {
+    /// The fields that vouch for this identity on one request to another `service` (`method`
+    /// on `target`, path and query, with `body`), signed with `key` under a new request id: what
+    /// a service sends when it calls another on a user's behalf.
+    public func signedFields(
+        key: SymmetricKey, service: String, method: String, target: String, body: [UInt8] = []
+    ) -> [(name: String, value: String)] {
         let requestID = UUID().uuidString
         let roles = self.roles.sorted()
+        let signed = SignedRequest(
+            service: service, method: method, target: target, bodyDigest: SignedRequest.digest(of: body),
+            userID: userID, roles: roles, requestID: requestID
+        )
         return [
             (Self.userField.rawName, userID), (Self.rolesField.rawName, roles.joined(separator: ",")), (Self.requestIDField.rawName, requestID),
-            (Self.signatureField.rawName, GatewaySignature.sign(userID: userID, roles: roles, requestID: requestID, key: key)),
+            (Self.signatureField.rawName, GatewaySignature.sign(signed, key: key)),
         ]
     }
 

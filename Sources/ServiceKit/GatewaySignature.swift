@@ -1,35 +1,89 @@
 import Crypto
 import Foundation
+import NIOCore
 
-/// `X-Gateway-Signature: t=<unix>,v1=<hex HMAC-SHA256>` over the identity the gateway vouches
-/// for (user id, roles, request id), so a service reached around the gateway can tell forged
-/// identity fields from real ones.
+/// What the gateway vouches for on one request to one service: who sends it (user id, roles),
+/// and exactly which request it is (target service, method, request target, a digest of the
+/// body, request id). A signature over all of it cannot be moved to another endpoint, another
+/// service, another body or another user.
+public struct SignedRequest: Sendable, Hashable {
+    /// The service the request is meant for (`booking`, `payments`): the route's `service`.
+    public var service: String
+    public var method: String
+    /// The request target as the service receives it: path and query.
+    public var target: String
+    /// Hex SHA-256 of the request body (``SignedRequest/emptyBodyDigest`` without one).
+    public var bodyDigest: String
+    public var userID: String?
+    /// The roles, sorted, as sent in `X-Gateway-User-Roles`.
+    public var roles: [String]
+    public var requestID: String
+
+    public init(service: String, method: String, target: String, bodyDigest: String, userID: String?, roles: [String], requestID: String) {
+        self.service = service
+        self.method = method
+        self.target = target
+        self.bodyDigest = bodyDigest
+        self.userID = userID
+        self.roles = roles
+        self.requestID = requestID
+    }
+
+    /// The digest of an empty body.
+    public static let emptyBodyDigest = SHA256.hash(data: [UInt8]()).hexString
+
+    /// Hex SHA-256 of `body`.
+    public static func digest(of body: [UInt8]) -> String {
+        SHA256.hash(data: body).hexString
+    }
+
+    /// Hex SHA-256 of a body that arrived in `parts`.
+    public static func digest(of parts: some Sequence<ByteBuffer>) -> String {
+        var hasher = SHA256()
+        for part in parts { part.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }
+        return hasher.finalize().hexString
+    }
+
+    /// The signed message at `timestamp`: a scheme label, then every field as
+    /// `<UTF-8 length>:<bytes>`, so no two different requests share a message.
+    func message(timestamp: Int) -> [UInt8] {
+        var bytes = Array(GatewaySignature.label.utf8)
+        bytes.reserveCapacity(160 + target.utf8.count)
+        for field in [String(timestamp), service, method, target, bodyDigest, userID ?? "", roles.joined(separator: ","), requestID] {
+            bytes.append(contentsOf: String(field.utf8.count).utf8)
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(contentsOf: field.utf8)
+        }
+        return bytes
+    }
+}
+
+/// `X-Gateway-Signature: t=<unix>,v2=<hex HMAC-SHA256>` over a ``SignedRequest``, so a service
+/// reached around the gateway can tell forged identity fields from real ones, and a signature
+/// seen once cannot be replayed on another endpoint or later than ``tolerance``.
 public enum GatewaySignature {
-    /// How far a signature's timestamp may be from now.
-    public static let tolerance: TimeInterval = 300
+    /// How far a signature's timestamp may be from now: short, as a replay window.
+    public static let tolerance: TimeInterval = 60
+    /// The signature's name in the header.
+    public static let scheme = "v2"
+    static let label = "booking-rush-gateway-v2\n"
 
     /// The secret used when `INTERNAL_SECRET` is not set: for local development only.
     public static let developmentSecret = Array("booking-rush-development-internal-secret".utf8)
 
-    static func payload(timestamp: Int, userID: String?, roles: [String], requestID: String) -> Data {
-        Data("\(timestamp).\(userID ?? "").\(roles.joined(separator: ",")).\(requestID)".utf8)
+    /// The header value signing `request`.
+    public static func sign(_ request: SignedRequest, key: SymmetricKey, now: Date = Date()) -> String {
+        TimestampedSignature.sign(key: key, scheme: scheme, now: now) { Data(request.message(timestamp: $0)) }
     }
 
-    /// The header value for this identity.
-    public static func sign(userID: String?, roles: [String], requestID: String, key: SymmetricKey, now: Date = Date()) -> String {
-        TimestampedSignature.sign(key: key, now: now) { payload(timestamp: $0, userID: userID, roles: roles, requestID: requestID) }
-    }
-
-    /// Whether `header` signs exactly this identity, within the time tolerance (constant-time compare).
-    public static func verify(_ header: String, userID: String?, roles: [String], requestID: String, key: SymmetricKey, now: Date = Date()) -> Bool {
-        TimestampedSignature.verify(header, key: key, tolerance: tolerance, now: now) {
-            payload(timestamp: $0, userID: userID, roles: roles, requestID: requestID)
-        }
+    /// Whether `header` signs exactly `request`, within the time tolerance (constant-time compare).
+    public static func verify(_ header: String, _ request: SignedRequest, key: SymmetricKey, now: Date = Date()) -> Bool {
+        TimestampedSignature.verify(header, key: key, scheme: scheme, tolerance: tolerance, now: now) { Data(request.message(timestamp: $0)) }
     }
 }
 
-/// Signs identities for one key with the key schedule done once (the gateway signs every
-/// proxied request); the header is the one ``GatewaySignature/sign(userID:roles:requestID:key:now:)`` makes.
+/// Signs requests for one key with the key schedule done once (the gateway signs every
+/// proxied request); the header is the one ``GatewaySignature/sign(_:key:now:)`` makes.
 public struct GatewaySigner: Sendable {
     private let prepared: HMAC<SHA256>
 
@@ -37,11 +91,10 @@ public struct GatewaySigner: Sendable {
         self.prepared = HMAC<SHA256>(key: key)
     }
 
-    /// The header value for this identity at `timestamp` (Unix seconds).
-    public func sign(userID: String?, roles: [String], requestID: String, timestamp: Int = Int(Date().timeIntervalSince1970)) -> String {
+    /// The header value for `request` at `timestamp` (Unix seconds).
+    public func sign(_ request: SignedRequest, timestamp: Int = Int(Date().timeIntervalSince1970)) -> String {
         var mac = prepared
-        var payload = "\(timestamp).\(userID ?? "").\(roles.joined(separator: ",")).\(requestID)"
-        payload.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
-        return "t=\(timestamp),v1=" + mac.finalize().hexString
+        mac.update(data: request.message(timestamp: timestamp))
+        return "t=\(timestamp),\(GatewaySignature.scheme)=" + mac.finalize().hexString
     }
 }

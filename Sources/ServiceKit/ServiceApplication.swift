@@ -46,9 +46,11 @@ public func makeServiceApplication<Context: RequestContext>(
     )
 }
 
-/// A request context whose JSON dates are ISO 8601 strings, both ways.
-public struct ISO8601RequestContext: RequestContext {
+/// A request context whose JSON dates are ISO 8601 strings, both ways, and which carries the
+/// identity the gateway vouched for (``GatewayIdentityMiddleware``).
+public struct ISO8601RequestContext: IdentityRequestContext {
     public var coreContext: CoreRequestContextStorage
+    public var identity: GatewayIdentity?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

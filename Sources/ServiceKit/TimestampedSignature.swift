@@ -3,17 +3,20 @@ import Foundation
 
 /// Stripe's signature scheme: a header `t=<unix seconds>,v1=<hex HMAC-SHA256>` whose MAC covers
 /// a message that includes the timestamp, so a signature cannot be moved to another time.
-/// Several `v1` entries may stand in one header (a key rotation); any one that matches counts.
+/// Several entries of the scheme (`v1=`) may stand in one header (a key rotation); any one that
+/// matches counts.
 public enum TimestampedSignature {
     /// The header value signing `message(timestamp)` at `now`.
-    public static func sign(key: SymmetricKey, now: Date = Date(), message: (Int) -> Data) -> String {
+    public static func sign(key: SymmetricKey, scheme: String = "v1", now: Date = Date(), message: (Int) -> Data) -> String {
         let timestamp = Int(now.timeIntervalSince1970)
-        return "t=\(timestamp),v1=" + HMAC<SHA256>.authenticationCode(for: message(timestamp), using: key).hexString
+        return "t=\(timestamp),\(scheme)=" + HMAC<SHA256>.authenticationCode(for: message(timestamp), using: key).hexString
     }
 
-    /// Whether `header` signs `message(t)` with `key`, its `t` within `tolerance` of `now`
-    /// (constant-time comparison of the MAC).
-    public static func verify(_ header: String, key: SymmetricKey, tolerance: TimeInterval, now: Date = Date(), message: (Int) -> Data) -> Bool {
+    /// Whether `header` signs `message(t)` with `key` under `scheme`, its `t` within `tolerance`
+    /// of `now` (constant-time comparison of the MAC).
+    public static func verify(
+        _ header: String, key: SymmetricKey, scheme: String = "v1", tolerance: TimeInterval, now: Date = Date(), message: (Int) -> Data
+    ) -> Bool {
         var timestamp: Int?
         var signatures: [[UInt8]] = []
         for part in header.split(separator: ",") {
@@ -21,7 +24,7 @@ public enum TimestampedSignature {
             guard pair.count == 2 else { continue }
             let name = pair[0].trimmingCharacters(in: .whitespaces)
             if name == "t" { timestamp = Int(pair[1]) }
-            if name == "v1", let bytes = hexBytes(pair[1]) { signatures.append(bytes) }
+            if name == scheme, let bytes = hexBytes(pair[1]) { signatures.append(bytes) }
         }
         guard let timestamp, !signatures.isEmpty, abs(now.timeIntervalSince1970 - Double(timestamp)) <= tolerance else { return false }
         let signed = message(timestamp)

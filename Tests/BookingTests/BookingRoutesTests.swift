@@ -10,6 +10,7 @@ import NIOCore
 import PostgresNIO
 import Redis
 import ServiceKit
+import ServiceTestSupport
 import Testing
 
 @Suite("Booking HTTP API behind the gateway's signed identity")
@@ -17,14 +18,9 @@ struct BookingRoutesTests {
     static let logger = Logger(label: "booking-routes-tests")
     static let secret = Array("booking-tests-internal-secret-0123456789".utf8)
 
-    /// The fields the gateway would add for `user`.
+    /// The fields the gateway would add for `user`, signed by the client for each request.
     static func identity(_ user: String, roles: [String] = ["customer"]) -> HTTPFields {
-        let requestID = UUID().uuidString
-        return [
-            HTTPField.Name("X-Gateway-User-Id")!: user, HTTPField.Name("X-Gateway-User-Roles")!: roles.joined(separator: ","),
-            HTTPField.Name("X-Request-Id")!: requestID, .contentType: "application/json",
-            HTTPField.Name("X-Gateway-Signature")!: GatewaySignature.sign(userID: user, roles: roles, requestID: requestID, key: SymmetricKey(data: secret)),
-        ]
+        TestIdentity.fields(user, roles: roles)
     }
 
     static func json(_ response: TestResponse) -> [String: Any] {
@@ -38,10 +34,11 @@ struct BookingRoutesTests {
             let run = UUID().uuidString.prefix(8).lowercased()
             let event = "api-\(run)"
             try await app.test(.router) { client in
+                let client = GatewaySigningClient(client, secret: Self.secret, service: ServiceName.booking)
                 let body = #"{"id":"\#(event)","name":"Finale","venue":"Hall","starts_at":"2027-01-01T20:00:00Z","max_per_user":4,"zones":[{"id":"a","name":"Front","price_minor":12000,"currency":"EUR","capacity":3}]}"#
                 let anonymous = try await client.execute(uri: "/api/v1/events", method: .post, body: ByteBuffer(string: body))
                 #expect(anonymous.status == .unauthorized)
-                var forged = Self.identity("org-1-\(run)", roles: ["organizer"])
+                var forged = client.signed(Self.identity("org-1-\(run)", roles: ["organizer"]), method: .post, uri: "/api/v1/events", body: ByteBuffer(string: body))
                 forged[HTTPField.Name("X-Gateway-User-Id")!] = "admin"
                 #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: forged, body: ByteBuffer(string: body)).status == .unauthorized)
                 #expect(try await client.execute(uri: "/api/v1/events", method: .post, headers: Self.identity("c-1-\(run)"), body: ByteBuffer(string: body)).status == .forbidden)

@@ -36,15 +36,20 @@ class Contract:
         return self.servers[server].rstrip("/") + expanded
 
     def call(self, operation_id: str, expect: int, path: dict = None, query: dict = None, headers: dict = None,
-             json_body=None, data: bytes = None, stream: bool = False):
+             json_body=None, data: bytes = None, stream: bool = False, sign=None):
         """Sends the operation and checks the answer against the document; `expect` is the status
-        this step of the test needs (checked after the contract, so a violation is reported first)."""
+        this step of the test needs (checked after the contract, so a violation is reported first).
+        `sign(method, target, body)` returns fields to add for the request exactly as it is sent."""
         assert operation_id in self.operations, f"{operation_id} is not in the document"
         _, method, _, _ = self.operations[operation_id]
-        response = requests.request(
+        request = requests.Request(
             method, self.url(operation_id, **(path or {})), params=query, headers=headers, json=json_body, data=data,
-            allow_redirects=False, stream=stream, timeout=15,
-        )
+        ).prepare()
+        if sign:
+            body = request.body or b""
+            request.headers.update(sign(request.method, request.path_url, body.encode() if isinstance(body, str) else body))
+        with requests.Session() as session:
+            response = session.send(request, allow_redirects=False, stream=stream, timeout=15)
         if not stream:
             self.check(operation_id, response)
         assert response.status_code == expect, (

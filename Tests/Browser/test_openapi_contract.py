@@ -20,12 +20,18 @@ WEBHOOK_SECRET = "contract-test-webhook-secret-" + "y" * 24
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-def signed_identity(user: str, roles: str) -> dict:
-    """The headers of a service-to-service call, signed as the gateway signs them."""
-    timestamp, request_id = int(time.time()), str(uuid.uuid4())
-    mac = hmac.new(INTERNAL_SECRET.encode(), f"{timestamp}.{user}.{roles}.{request_id}".encode(), hashlib.sha256).hexdigest()
-    return {"X-Gateway-User-Id": user, "X-Gateway-User-Roles": roles, "X-Request-Id": request_id,
-            "X-Gateway-Signature": f"t={timestamp},v1={mac}"}
+def signed_identity(user: str, roles: str, service: str):
+    """Signs a service-to-service call to `service` as the gateway signs requests: the fields of
+    Sources/ServiceKit/GatewaySignature.swift, each length-prefixed, under the scheme `v2`."""
+    def sign(method: str, target: str, body: bytes) -> dict:
+        timestamp, request_id = int(time.time()), str(uuid.uuid4())
+        message = b"booking-rush-gateway-v2\n"
+        for field in (str(timestamp), service, method, target, hashlib.sha256(body).hexdigest(), user, roles, request_id):
+            message += str(len(field.encode())).encode() + b":" + field.encode()
+        mac = hmac.new(INTERNAL_SECRET.encode(), message, hashlib.sha256).hexdigest()
+        return {"X-Gateway-User-Id": user, "X-Gateway-User-Roles": roles, "X-Request-Id": request_id,
+                "X-Gateway-Signature": f"t={timestamp},v2={mac}"}
+    return sign
 
 
 def webhook_signature(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
@@ -262,16 +268,16 @@ def test_service_routes(api):
     held = contract.call("reserveSeats", 201, headers={**sale["user"], "Idempotency-Key": str(uuid.uuid4()), "Queue-Pass": sale["pass"]},
                          json_body={"event_id": sale["event"], "zone_id": "a", "quantity": 1}).json()
     contract.call("startBookingPayment", 401, {"id": held["booking_id"]})
-    contract.call("startBookingPayment", 403, {"id": held["booking_id"]}, headers=signed_identity("someone", "customer"))
-    extended = contract.call("startBookingPayment", 200, {"id": held["booking_id"]}, headers=signed_identity("payments", "service")).json()
+    contract.call("startBookingPayment", 403, {"id": held["booking_id"]}, sign=signed_identity("someone", "customer", "booking"))
+    extended = contract.call("startBookingPayment", 200, {"id": held["booking_id"]}, sign=signed_identity("payments", "service", "booking")).json()
     assert extended["status"] == "reserved" and extended["expires_at"] >= held["expires_at"]
-    contract.call("startBookingPayment", 404, {"id": sale["event"] + ":" + str(uuid.uuid4())}, headers=signed_identity("payments", "service"))
+    contract.call("startBookingPayment", 404, {"id": sale["event"] + ":" + str(uuid.uuid4())}, sign=signed_identity("payments", "service", "booking"))
 
     paid = sale["paid"]
-    contract.call("refundPayment", 403, {"id": paid["payment_id"]}, headers=signed_identity("someone", "customer"))
-    refunded = contract.call("refundPayment", 200, {"id": paid["payment_id"]}, headers=signed_identity("booking", "service")).json()
+    contract.call("refundPayment", 403, {"id": paid["payment_id"]}, sign=signed_identity("someone", "customer", "payments"))
+    refunded = contract.call("refundPayment", 200, {"id": paid["payment_id"]}, sign=signed_identity("booking", "service", "payments")).json()
     assert refunded["status"] == "refunded"
-    contract.call("refundPayment", 404, {"id": "pi_none"}, headers=signed_identity("booking", "service"))
+    contract.call("refundPayment", 404, {"id": "pi_none"}, sign=signed_identity("booking", "service", "payments"))
 
     event = json.dumps({"id": f"evt_{state.prefix}", "type": "payment_intent.created", "created": int(time.time()), "data": paid}).encode()
     contract.call("receivePaymentEvent", 400, headers={"Content-Type": "application/json", "Booking-Rush-Signature": webhook_signature(event, "wrong-secret")},

@@ -18,7 +18,7 @@ struct ReverseProxyTests {
             ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream], maxBodyBytes: 1_000),
             ProxyRoute(name: "slow", prefix: "/api/slow", upstreams: [upstream], timeoutMilliseconds: 300),
             ProxyRoute(name: "down", prefix: "/api/down", upstreams: ["http://127.0.0.1:1"]),
-            ProxyRoute(name: "members", prefix: "/api/echo/members", upstreams: [upstream], authentication: .required),
+            ProxyRoute(name: "members", prefix: "/api/echo/members", upstreams: [upstream], service: "echo-service", authentication: .required),
             ProxyRoute(name: "organizers", prefix: "/api/echo/organizers", upstreams: [upstream], authentication: .required, roles: ["organizer", "admin"]),
         ] + extra, trustedProxies: trusted)
     }
@@ -52,14 +52,27 @@ struct ReverseProxyTests {
                 let requestID = try #require(response.headers[.xRequestID])
                 #expect(echo.headers["x-request-id"] == requestID)
                 let signature = try #require(echo.headers["x-gateway-signature"])
-                #expect(GatewaySignature.verify(signature, userID: nil, roles: [], requestID: requestID, key: SymmetricKey(data: fixture.configuration.internalSecret)))
+                let key = SymmetricKey(data: fixture.configuration.internalSecret)
+                let anonymous = SignedRequest(
+                    service: "echo", method: "GET", target: echo.path, bodyDigest: SignedRequest.emptyBodyDigest, userID: nil, roles: [], requestID: requestID
+                )
+                #expect(GatewaySignature.verify(signature, anonymous, key: key), "the route's name is its service by default")
 
                 let given = try await client.execute(uri: "/api/echo/x", method: .get, headers: [.xRequestID: "req-123"])
                 #expect(given.headers[.xRequestID] == "req-123")
                 #expect(try Self.echo(given).headers["x-request-id"] == "req-123")
 
                 let posted = try await client.execute(uri: "/api/echo/post", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hello body"))
-                #expect(try Self.echo(posted).body == "hello body")
+                let postEcho = try Self.echo(posted)
+                #expect(postEcho.body == "hello body")
+                var signedPost = SignedRequest(
+                    service: "echo", method: "POST", target: "/api/echo/post", bodyDigest: SignedRequest.digest(of: Array("hello body".utf8)),
+                    userID: nil, roles: [], requestID: try #require(posted.headers[.xRequestID])
+                )
+                let postSignature = try #require(postEcho.headers["x-gateway-signature"])
+                #expect(GatewaySignature.verify(postSignature, signedPost, key: key), "the signature covers the body")
+                signedPost.bodyDigest = SignedRequest.digest(of: Array("other body".utf8))
+                #expect(!GatewaySignature.verify(postSignature, signedPost, key: key))
             }
         }
         await upstream.stop()
@@ -147,14 +160,14 @@ struct ReverseProxyTests {
                 #expect(echo.headers["x-gateway-user-id"] == "alice")
                 #expect(echo.headers["x-gateway-user-roles"] == "customer")
                 let signature = try #require(echo.headers["x-gateway-signature"])
-                #expect(GatewaySignature.verify(
-                    signature, userID: "alice", roles: ["customer"], requestID: try #require(allowed.headers[.xRequestID]),
-                    key: SymmetricKey(data: fixture.configuration.internalSecret)
-                ))
-                #expect(!GatewaySignature.verify(
-                    signature, userID: "mallory", roles: ["customer"], requestID: try #require(allowed.headers[.xRequestID]),
-                    key: SymmetricKey(data: fixture.configuration.internalSecret)
-                ))
+                let key = SymmetricKey(data: fixture.configuration.internalSecret)
+                var signed = SignedRequest(
+                    service: "echo-service", method: "GET", target: "/api/echo/members/x", bodyDigest: SignedRequest.emptyBodyDigest,
+                    userID: "alice", roles: ["customer"], requestID: try #require(allowed.headers[.xRequestID])
+                )
+                #expect(GatewaySignature.verify(signature, signed, key: key), "signed for the route's service")
+                signed.userID = "mallory"
+                #expect(!GatewaySignature.verify(signature, signed, key: key))
 
                 let forbidden = try await client.execute(uri: "/api/echo/organizers/x", method: .get, headers: [.authorization: "Bearer \(customer)"])
                 #expect(forbidden.status == .forbidden)

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import Payments
 import ServiceKit
+import ServiceTestSupport
 import Testing
 
 @Suite("Payments API: owners see their payments, only services refund")
@@ -26,6 +27,7 @@ struct PaymentRoutesTests {
         try await PaymentsTestStore.with { fixture in
             let intent = try await fixture.intent("refund-role")
             try await Self.application(fixture).test(.router) { client in
+                let client = fixture.signing(client)
                 let flow = PaymentFlow(store: fixture.store, processor: CountingProcessor(latency: .zero), logger: PaymentsTestStore.logger)
                 #expect(try await flow.confirm(intent, paymentMethod: "pm_card_visa").status == .succeeded)
                 let uri = "/internal/v1/payments/\(intent.paymentID)/refund"
@@ -54,6 +56,7 @@ struct PaymentRoutesTests {
         try await PaymentsTestStore.with { fixture in
             let intent = try await fixture.intent("owner", user: "alice")
             try await Self.application(fixture).test(.router) { client in
+                let client = fixture.signing(client)
                 let alice = PaymentsTestStore.identity("alice", roles: ["customer"])
                 let mallory = PaymentsTestStore.identity("mallory", roles: ["customer"])
                 let own = try await client.execute(uri: "/api/v1/payments/\(intent.paymentID)", method: .get, headers: alice)

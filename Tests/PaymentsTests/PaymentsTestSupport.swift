@@ -5,7 +5,9 @@ import HTTPTypes
 import Logging
 import Payments
 import PostgresNIO
+import HummingbirdTesting
 import ServiceKit
+import ServiceTestSupport
 import Synchronization
 
 /// The test database with the payments schema, and a namespace of booking ids for one test:
@@ -72,13 +74,14 @@ struct PaymentsTestStore: Sendable {
         return nil
     }
 
-    /// Signed identity fields as the gateway sends them.
+    /// Identity fields as the gateway sends them, signed by ``signing(_:)``'s client.
     static func identity(_ user: String, roles: Set<String>) -> HTTPFields {
-        var fields: HTTPFields = [.contentType: "application/json"]
-        for (name, value) in GatewayIdentity(userID: user, roles: roles).signedFields(key: SymmetricKey(data: internalSecret)) {
-            fields[HTTPField.Name(name)!] = value
-        }
-        return fields
+        TestIdentity.fields(user, roles: roles)
+    }
+
+    /// `client` signing identities as the gateway does for the payments service.
+    func signing(_ client: any TestClientProtocol) -> GatewaySigningClient {
+        GatewaySigningClient(client, secret: Self.internalSecret, service: ServiceName.payments)
     }
 
     private func cleanUp() async throws {

@@ -69,8 +69,8 @@ final class SagaFixture: Sendable {
             let (bookingPort, paymentsPort) = (try await freePort(), try await freePort())
             let namespace = "test:saga:\(UUID().uuidString)"
             let routes = RouteTable(routes: [
-                ProxyRoute(name: "bookings", prefix: "/api/v1/bookings", upstreams: ["http://127.0.0.1:\(bookingPort)"], authentication: .required),
-                ProxyRoute(name: "payments", prefix: "/api/v1/payments", upstreams: ["http://127.0.0.1:\(paymentsPort)"], authentication: .required),
+                ProxyRoute(name: "bookings", prefix: "/api/v1/bookings", upstreams: ["http://127.0.0.1:\(bookingPort)"], service: ServiceName.booking, authentication: .required),
+                ProxyRoute(name: "payments", prefix: "/api/v1/payments", upstreams: ["http://127.0.0.1:\(paymentsPort)"], service: ServiceName.payments, authentication: .required),
             ])
             let gateway = await GatewayComponents.make(
                 configuration: GatewayConfiguration(

@@ -11,6 +11,7 @@ import Payments
 import PostgresNIO
 import Redis
 import ServiceKit
+import ServiceTestSupport
 import Testing
 
 /// Property-style hostile input: every JSON field of every public write endpoint is replaced in
@@ -92,11 +93,7 @@ struct HostileInputTests {
     static func plain(_ template: Template) -> [(String, String)] { template.map { ($0.name, $0.fragment) } }
 
     static func identity(_ user: String, roles: [String]) -> HTTPFields {
-        var fields: HTTPFields = [.contentType: "application/json"]
-        for (name, value) in GatewayIdentity(userID: user, roles: Set(roles)).signedFields(key: SymmetricKey(data: secret)) {
-            fields[HTTPField.Name(name)!] = value
-        }
-        return fields
+        TestIdentity.fields(user, roles: roles)
     }
 
     /// Sends every hostile variant of one endpoint and checks each answer.
@@ -203,6 +200,7 @@ struct HostileInputTests {
             let app = buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, configuration: .init(internalSecret: Self.secret), logger: Self.logger)
             let run = UUID().uuidString.prefix(8).lowercased()
             try await app.test(.router) { client in
+                let client = GatewaySigningClient(client, secret: Self.secret, service: ServiceName.booking)
                 let organizer = { Self.identity("hostile-org-\(run)", roles: ["organizer"]) }
                 let zone = #"[{"id":"a","name":"A","price_minor":1000,"currency":"EUR","capacity":5}]"#
                 let event: Template = [
@@ -255,6 +253,7 @@ struct HostileInputTests {
         try await Self.withStores { postgres, _ in
             let app = buildPaymentsApplication(address: .init(port: 0), postgres: postgres, configuration: .init(internalSecret: Self.secret), logger: Self.logger)
             try await app.test(.router) { client in
+                let client = GatewaySigningClient(client, secret: Self.secret, service: ServiceName.payments)
                 let customer = { Self.identity("hostile-payer", roles: ["customer"]) }
                 // A well-formed booking id would make the service ask the booking service (not running here).
                 let strings = Set(Self.hostileValues.filter { $0.hasPrefix("\"") && $0.count < 1_000 && $0 != #""""# })

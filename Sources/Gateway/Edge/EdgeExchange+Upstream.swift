@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 extension EdgeExchange {
     /// Borrows a connection to the next upstream to try and sends the request on it. A refused
@@ -28,9 +29,14 @@ extension EdgeExchange {
         self.connection = connection
         connection.handler.exchange = self
         var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: connection.target.basePath + head.uri)
+        let signed = SignedRequest(
+            service: route.service, method: head.method.rawValue, target: upstreamHead.uri,
+            bodyDigest: bodyBytes == 0 ? SignedRequest.emptyBodyDigest : SignedRequest.digest(of: bodyParts),
+            userID: identity?.userID, roles: identity?.roles.sorted() ?? [], requestID: requestID
+        )
         upstreamHead.headers = ProxyHeaders.upstreamHeaders(
             from: head.headers, target: connection.target, clientAddress: clientAddress, peerIsTrusted: peerIsTrusted,
-            requestID: requestID, identity: identity, signer: handler.core.signer, dropTraceContext: trace != nil
+            signed: signed, signer: handler.core.signer, dropTraceContext: trace != nil
         )
         if requestEnded {
             upstreamHead.headers.remove(name: "transfer-encoding")

@@ -93,10 +93,7 @@ final class EdgeExchange {
         let policies = route.policies
         var index = start
         while index < policies.count {
-            if policies[index].readsBody, !requestEnded {
-                waitingForBodyAt = index
-                return
-            }
+            if policies[index].readsBody, !requestEnded { return waitForBody(at: index) }
             guard apply(policies[index].admit(self), at: index) else { return }
             index += 1
         }
@@ -116,8 +113,20 @@ final class EdgeExchange {
             phase = .finished
             return handler.passToRouter(head: head, body: bodyParts, requestEnded: requestEnded, exchange: self)
         }
+        // The signature covers the body: an upstream gets a request once it has arrived whole.
+        if !requestEnded { return waitForBody(at: policies.count) }
         phase = .connecting
         connect(fresh: false)
+    }
+
+    /// Goes on from policy `index` once the request's end arrives; reads held for backpressure
+    /// resume, as nothing else will take the body meanwhile (`max_body_bytes` bounds it).
+    private func waitForBody(at index: Int) {
+        waitingForBodyAt = index
+        if holdsClientReads {
+            holdsClientReads = false
+            handler.resumeReading()
+        }
     }
 
     /// Acts on a verdict; true to go on with the next policy.
@@ -155,7 +164,7 @@ final class EdgeExchange {
         switch phase {
         case .policies, .connecting:
             bodyParts.append(buffer)
-            if bodyBytes > 1 << 20 { holdsClientReads = true }
+            if bodyBytes > 1 << 20, waitingForBodyAt == nil { holdsClientReads = true }
         case .forwarding, .responding:
             guard let connection, !requestSent else { return }
             connection.write(.body(.byteBuffer(buffer)))

@@ -11,6 +11,8 @@ final class EdgeRoute: Sendable {
     let prefix: String
     let pattern: RoutePattern
     let targets: [UpstreamTarget]
+    /// The service the signature names (the route's `service`).
+    let service: String
     let policies: [any EdgePolicy]
     let timeout: TimeAmount
     /// Whether the gateway answers the route itself once its policies pass.
@@ -25,6 +27,7 @@ final class EdgeRoute: Sendable {
         self.prefix = configuration.prefix
         self.pattern = configuration.pattern
         self.targets = configuration.upstreams.compactMap(UpstreamTarget.init)
+        self.service = configuration.service
         self.policies = policies
         self.timeout = .milliseconds(Int64(configuration.timeoutMilliseconds))
         self.isLocal = configuration.local

@@ -1,0 +1,23 @@
+/// A service's base URL (`http://booking:8081`, `http://10.0.0.5/booking`) split into its
+/// origin and its path, so a signed call knows the request target the service will see.
+public struct ServiceBaseURL: Sendable, Hashable {
+    /// Scheme and authority: `http://booking:8081`.
+    public let origin: String
+    /// The path the service is mounted under, without a trailing slash; empty at the root.
+    public let basePath: String
+
+    public init(_ url: String) {
+        var url = Substring(url)
+        while url.hasSuffix("/") { url = url.dropLast() }
+        let authorityStart = url.range(of: "://")?.upperBound ?? url.startIndex
+        let pathStart = url[authorityStart...].firstIndex(of: "/") ?? url.endIndex
+        self.origin = String(url[..<pathStart])
+        self.basePath = String(url[pathStart...])
+    }
+
+    /// The request target for `path` (which starts with `/`).
+    public func target(_ path: String) -> String { basePath + path }
+
+    /// The full URL of a request `target`.
+    public func url(target: String) -> String { origin + target }
+}

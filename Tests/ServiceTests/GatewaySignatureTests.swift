@@ -1,0 +1,134 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import ServiceKit
+import ServiceTestSupport
+import Testing
+
+@Suite("The gateway's signature binds an identity to one request for one service")
+struct GatewaySignatureTests {
+    static let secret = Array("signature-tests-internal-secret-0123456789".utf8)
+    static let key = SymmetricKey(data: secret)
+
+    /// A service named `booking` whose one route answers with the identity it was given.
+    static func application() -> some ApplicationProtocol {
+        let router = Router(context: ISO8601RequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: GatewayIdentityMiddleware(secret: secret, service: ServiceName.booking, maxBodyBytes: 64))
+        router.on("/api/v1/things/:id", method: .post) { _, context in context.identity.map { "\($0.userID) \($0.roles.sorted())" } ?? "anonymous" }
+        router.on("/api/v1/things/:id", method: .get) { _, context in context.identity.map { "\($0.userID) \($0.roles.sorted())" } ?? "anonymous" }
+        return Application(router: router)
+    }
+
+    static func request(
+        service: String = ServiceName.booking, method: String = "POST", target: String = "/api/v1/things/1", body: String = #"{"n":1}"#,
+        user: String = "alice", roles: [String] = ["customer"]
+    ) -> SignedRequest {
+        SignedRequest(
+            service: service, method: method, target: target, bodyDigest: SignedRequest.digest(of: Array(body.utf8)),
+            userID: user, roles: roles, requestID: "req-1"
+        )
+    }
+
+    static func fields(for request: SignedRequest, signature: String) -> HTTPFields {
+        [
+            TestIdentity.user: request.userID ?? "", TestIdentity.roles: request.roles.joined(separator: ","),
+            TestIdentity.requestID: request.requestID, TestIdentity.signature: signature,
+        ]
+    }
+
+    static func problemType(_ response: TestResponse) -> String? {
+        (try? JSONDecoder().decode(ProblemDetails.self, from: Data(buffer: response.body)))?.type
+    }
+
+    @Test("a signed request passes; the same signature on another path, method, body, service or user is refused")
+    func boundToTheRequest() async throws {
+        try await Self.application().test(.router) { client in
+            let signed = Self.request()
+            let signature = GatewaySignature.sign(signed, key: Self.key)
+            let body = ByteBuffer(string: #"{"n":1}"#)
+            let good = try await client.execute(uri: "/api/v1/things/1", method: .post, headers: Self.fields(for: signed, signature: signature), body: body)
+            #expect(good.status == .ok)
+            #expect(String(buffer: good.body) == #"alice ["customer"]"#)
+
+            let replays: [(String, HTTPRequest.Method, HTTPFields, ByteBuffer?)] = [
+                ("another path", .post, Self.fields(for: signed, signature: signature), body),
+                ("another method", .get, Self.fields(for: signed, signature: signature), nil),
+                ("another body", .post, Self.fields(for: signed, signature: signature), ByteBuffer(string: #"{"n":2}"#)),
+                ("another user", .post, Self.fields(for: Self.request(user: "mallory"), signature: signature), body),
+                ("more roles", .post, Self.fields(for: Self.request(roles: ["admin", "customer"]), signature: signature), body),
+                ("signed for payments", .post, Self.fields(for: signed, signature: GatewaySignature.sign(Self.request(service: ServiceName.payments), key: Self.key)), body),
+            ]
+            for (index, (name, method, headers, requestBody)) in replays.enumerated() {
+                let uri = index == 0 ? "/api/v1/things/2" : "/api/v1/things/1"
+                let refused = try await client.execute(uri: uri, method: method, headers: headers, body: requestBody)
+                #expect(refused.status == .unauthorized, "\(name)")
+                #expect(Self.problemType(refused) == ProblemDetails.typeBase + "identity-invalid", "\(name)")
+            }
+        }
+    }
+
+    @Test("a signature is good for a short window only, and fields cannot be shifted across their boundaries")
+    func windowAndFraming() async throws {
+        let signed = Self.request()
+        let now = Date()
+        let old = GatewaySignature.sign(signed, key: Self.key, now: now.addingTimeInterval(-GatewaySignature.tolerance - 1))
+        #expect(!GatewaySignature.verify(old, signed, key: Self.key, now: now))
+        let recent = GatewaySignature.sign(signed, key: Self.key, now: now.addingTimeInterval(-GatewaySignature.tolerance + 5))
+        #expect(GatewaySignature.verify(recent, signed, key: Self.key, now: now))
+        #expect(GatewaySignature.tolerance <= 60)
+
+        var shifted = signed
+        shifted.method = "POS"
+        shifted.target = "T" + signed.target
+        #expect(!GatewaySignature.verify(GatewaySignature.sign(signed, key: Self.key), shifted, key: Self.key))
+        var merged = signed
+        merged.userID = "alice,customer"
+        merged.roles = []
+        #expect(!GatewaySignature.verify(GatewaySignature.sign(signed, key: Self.key), merged, key: Self.key))
+        #expect(!GatewaySignature.verify(GatewaySignature.sign(signed, key: SymmetricKey(data: Array("another-secret-0123456789-0123456789".utf8))), signed, key: Self.key))
+    }
+
+    @Test("no identity passes as anonymous; identity fields without a valid signature, or an oversized body, are refused")
+    func missingAndOversized() async throws {
+        try await Self.application().test(.router) { client in
+            let anonymous = try await client.execute(uri: "/api/v1/things/1", method: .get)
+            #expect(String(buffer: anonymous.body) == "anonymous")
+            let unsigned = try await client.execute(uri: "/api/v1/things/1", method: .get, headers: TestIdentity.fields("alice", roles: ["customer"]))
+            #expect(unsigned.status == .unauthorized)
+            let signing = GatewaySigningClient(client, secret: Self.secret, service: ServiceName.booking)
+            let signedGet = try await signing.execute(uri: "/api/v1/things/1", method: .get, headers: TestIdentity.fields("alice", roles: ["customer"]))
+            #expect(String(buffer: signedGet.body) == #"alice ["customer"]"#)
+            let large = try await signing.execute(
+                uri: "/api/v1/things/1", method: .post, headers: TestIdentity.fields("alice", roles: ["customer"]), body: ByteBuffer(string: String(repeating: "x", count: 65))
+            )
+            #expect(large.status == .contentTooLarge)
+        }
+    }
+
+    @Test("a service calling another signs the call it makes")
+    func serviceToService() async throws {
+        try await Self.application().test(.router) { client in
+            var headers = HTTPFields()
+            let fields = GatewayIdentity(userID: "payments-service", roles: ["service"])
+                .signedFields(key: Self.key, service: ServiceName.booking, method: "GET", target: "/api/v1/things/7")
+            for (name, value) in fields { headers[HTTPField.Name(name)!] = value }
+            let answer = try await client.execute(uri: "/api/v1/things/7", method: .get, headers: headers)
+            #expect(String(buffer: answer.body) == #"payments-service ["service"]"#)
+            let elsewhere = try await client.execute(uri: "/api/v1/things/8", method: .get, headers: headers)
+            #expect(elsewhere.status == .unauthorized)
+        }
+    }
+
+    @Test("a base URL splits into its origin and the path the service sees")
+    func baseURL() {
+        let mounted = ServiceBaseURL("http://10.0.0.5:8081/booking/")
+        #expect(mounted.origin == "http://10.0.0.5:8081")
+        #expect(mounted.target("/api/v1/x") == "/booking/api/v1/x")
+        #expect(mounted.url(target: mounted.target("/api/v1/x")) == "http://10.0.0.5:8081/booking/api/v1/x")
+        #expect(ServiceBaseURL("http://booking:8081").target("/x") == "/x")
+    }
+}
