@@ -47,6 +47,7 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -79,6 +80,7 @@ let package = Package(
             name: "ServiceKit",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -89,7 +91,7 @@ let package = Package(
         .target(
             name: "Tokens",
             dependencies: [
-                "Redis",
+                "Redis", "ServiceKit",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,7 +101,7 @@ let package = Package(
         .target(
             name: "Queue",
             dependencies: [
-                "Redis", "Tokens", "EmbeddedResources",
+                "Redis", "Tokens", "ServiceKit", "EmbeddedResources",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -273,6 +275,7 @@ let package = Package(
             dependencies: [
                 "ServiceTestSupport", "Gateway", "Booking", "Payments", "ServiceKit", "Redis", "Database", "Queue",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -21,6 +21,9 @@ extension BookingError: ProblemConvertible {
         case .eventExists: ProblemDetails(status: .conflict, type: base + "event-exists", title: "Event exists")
         case .forbidden: ProblemDetails(status: .forbidden, type: base + "forbidden", title: "Forbidden", detail: "Only the event's organizer or an admin may do this.")
         case .serviceOnly: ProblemDetails(status: .forbidden, type: base + "service-only", title: "Services only", detail: "Only another service of the system may do this.")
+        case .webhookSignatureInvalid:
+            ProblemDetails(status: .badRequest, type: base + "webhook-signature-invalid", title: "Invalid webhook signature", detail: "The webhook signature is missing, wrong or too old.")
+        case .invalidWebhook: ProblemDetails(status: .badRequest, type: base + "invalid-webhook", title: "Invalid webhook", detail: "The body is not a payment event.")
         }
     }
 }

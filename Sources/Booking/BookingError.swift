@@ -22,6 +22,10 @@ public enum BookingError: Error, Sendable, Hashable {
     case forbidden
     /// Only another service of the system (a signed identity with the `service` role) may do this.
     case serviceOnly
+    /// A payments webhook whose signature is missing, wrong or too old.
+    case webhookSignatureInvalid
+    /// A signed payments webhook whose body is not a payment event.
+    case invalidWebhook
 
     /// The error a script's error reply stands for.
     init(code: String, message: String) {

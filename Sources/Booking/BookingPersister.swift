@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Redis
+import ServiceKit
 import ServiceLifecycle
 
 /// Writes the booking events of every event's Redis Stream into Postgres, in batches: one
@@ -50,15 +51,8 @@ public struct BookingPersister: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                if try await persistAll().events == 0 { try await Task.sleep(for: .milliseconds(200)) }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("persisting bookings failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
+        await PeriodicWorker.run("persisting bookings", every: .milliseconds(200), retryAfter: .seconds(1), logger: logger) {
+            try await persistAll().events == 0 ? .idle : .busy
         }
     }
 

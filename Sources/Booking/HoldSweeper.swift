@@ -1,5 +1,6 @@
 import Logging
 import Redis
+import ServiceKit
 import ServiceLifecycle
 
 /// Returns the seats of expired holds, for every event, every `interval`. Any number of booking
@@ -16,10 +17,7 @@ public struct HoldSweeper: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await sweepAll()
-            try? await Task.sleep(for: interval)
-        }
+        await PeriodicWorker.run("sweeping expired holds", every: interval, logger: logger) { await sweepAll() }
     }
 
     /// One sweep over every event with inventory; a failing event is logged and skipped.

@@ -32,17 +32,10 @@ public struct SagaWorker: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let relayed = try await relayOutbox()
-                try await retryRefunds()
-                if relayed == 0 { try await Task.sleep(for: interval) }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("saga worker pass failed", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
+        await PeriodicWorker.run("the saga worker", every: interval, retryAfter: .seconds(1), logger: logger) {
+            let relayed = try await relayOutbox()
+            try await retryRefunds()
+            return relayed == 0 ? .idle : .busy
         }
     }
 

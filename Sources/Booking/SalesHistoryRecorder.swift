@@ -1,5 +1,6 @@
 import Logging
 import Redis
+import ServiceKit
 import ServiceLifecycle
 
 /// Samples every event's sales per zone into its history for the console's chart of the sale
@@ -16,10 +17,7 @@ public struct SalesHistoryRecorder: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            await recordAll()
-            try? await Task.sleep(for: .seconds(Inventory.salesHistoryInterval))
-        }
+        await PeriodicWorker.run("recording sales history", every: .seconds(Inventory.salesHistoryInterval), logger: logger) { await recordAll() }
     }
 
     /// Offers one sample for every event with inventory; a failing event is logged at debug level.

@@ -24,10 +24,10 @@ struct WebhookRoutes: Sendable {
             guard let signature = request.headers[HTTPField.Name(WebhookSignature.header)!],
                   WebhookSignature.verify(signature, body: bytes, key: key)
             else {
-                throw ProblemDetails.project(.badRequest, "webhook-signature-invalid", "Invalid webhook signature", detail: "The webhook signature is missing, wrong or too old.")
+                throw BookingError.webhookSignatureInvalid
             }
             guard let event = try? JSONDecoder().decode(PaymentEvent.self, from: Data(bytes)) else {
-                throw ProblemDetails.project(.badRequest, "invalid-webhook", "Invalid webhook", detail: "The body is not a payment event.")
+                throw BookingError.invalidWebhook
             }
             do {
                 return Receipt(received: true, outcome: try await saga.handle(event))

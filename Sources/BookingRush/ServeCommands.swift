@@ -28,7 +28,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let logger = connections.logger("gateway")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         let configuration = try GatewayConfiguration.fromEnvironment(host: host, port: port, routesPath: routes)
-        var services: [any Service] = [tracing].compactMap { $0 }
+        var services: [any Service] = [tracing].compactMap { $0 } + [redis]
         var accounts: AccountStore?
         if !withoutAccounts {
             let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
@@ -37,7 +37,6 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         services.append(try await buildGatewayApplication(configuration: configuration, redis: redis, accounts: accounts, logger: logger))
         try await runServices(services, logger: logger)
-        await redis.shutdown()
     }
 }
 
@@ -57,8 +56,7 @@ struct BookingCommand: AsyncParsableCommand {
         let postgres = PostgresClient(configuration: try connections.postgresConfiguration(), backgroundLogger: logger)
         let configuration = try bookingConfiguration()
         let app = buildBookingApplication(address: .init(host: host, port: port), redis: redis, postgres: postgres, configuration: configuration, logger: logger)
-        try await runServices([tracing].compactMap { $0 } + [postgres, app] + bookingWorkers(redis: redis, postgres: postgres, configuration: configuration, logger: logger), logger: logger)
-        await redis.shutdown()
+        try await runServices([tracing].compactMap { $0 } + [redis, postgres, app] + bookingWorkers(redis: redis, postgres: postgres, configuration: configuration, logger: logger), logger: logger)
     }
 }
 
@@ -112,7 +110,7 @@ struct DevCommand: AsyncParsableCommand {
         let accounts = AccountStore(postgres: postgres, bcryptCost: bcryptCost(), logger: logger)
         let payments = try paymentsConfiguration(bookingURL: "http://\(host):\(bookingPort)")
         let services: [any Service] = [tracing].compactMap { $0 } + [
-            postgres,
+            redis, postgres,
             try await buildGatewayApplication(
                 configuration: try GatewayConfiguration.fromEnvironment(host: host, port: gatewayPort, routesPath: routes),
                 redis: redis, accounts: accounts,
@@ -138,7 +136,6 @@ struct DevCommand: AsyncParsableCommand {
             Ctrl-C stops everything.
             """)
         try await runServices(services, logger: logger)
-        await redis.shutdown()
     }
 }
 

@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import Queue
+import ServiceKit
 import ServiceLifecycle
 
 /// Adaptive release for every room that has it on: every second the health of the upstream
@@ -17,10 +18,7 @@ struct AdaptiveReleaser: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            await step()
-            try? await Task.sleep(for: Self.tick)
-        }
+        await PeriodicWorker.run("adaptive release", every: Self.tick, logger: logger) { await step() }
     }
 
     /// One controller step for every adaptive room.

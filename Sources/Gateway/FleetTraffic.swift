@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import Redis
+import ServiceKit
 import ServiceLifecycle
 
 /// The traffic of every gateway of a fleet, pooled through Redis: each instance publishes its
@@ -28,18 +29,7 @@ struct FleetTraffic: Service {
     func reportKey(_ instance: String) -> String { "\(registryKey):\(instance)" }
 
     func run() async throws {
-        var failing = false
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            do {
-                try await publish()
-                if failing { logger.info("traffic reports reach Redis again") }
-                failing = false
-            } catch {
-                if !failing { logger.warning("traffic report not published", metadata: ["error": "\(error)"]) }
-                failing = true
-            }
-            try? await Task.sleep(for: Self.interval)
-        }
+        await PeriodicWorker.run("publishing the traffic report", every: Self.interval, logger: logger) { try await publish() }
         // Leaving the fleet at once rather than when the last report expires.
         _ = try? await redis.delete([reportKey(instance)])
         _ = try? await redis.sortedSetRemove(registryKey, member: instance)

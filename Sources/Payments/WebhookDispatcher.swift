@@ -34,15 +34,8 @@ public struct WebhookDispatcher: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                if try await deliverDue() == 0 { try await Task.sleep(for: .milliseconds(100)) }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("webhook delivery pass failed", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-            }
+        await PeriodicWorker.run("webhook delivery", every: .milliseconds(100), retryAfter: .seconds(1), logger: logger) {
+            try await deliverDue() == 0 ? .idle : .busy
         }
     }
 
@@ -112,13 +105,6 @@ public struct PaymentSettler: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await flow.settleDue()
-            } catch {
-                logger.warning("settling payments failed", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: interval)
-        }
+        await PeriodicWorker.run("settling payments", every: interval, logger: logger) { try await flow.settleDue() }
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import ServiceKit
 import ServiceLifecycle
 
 /// Releases visitors from every room, every `interval`, on every gateway.
@@ -22,10 +23,7 @@ public struct QueueReleaser: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await releaseAll()
-            try? await Task.sleep(for: interval)
-        }
+        await PeriodicWorker.run("releasing the waiting rooms", every: interval, logger: logger) { await releaseAll() }
     }
 
     /// One release call per room; a failing room is logged and does not stop the others.

@@ -1,4 +1,5 @@
 import Logging
+import ServiceKit
 import ServiceLifecycle
 
 /// Samples every room's figures into its history for the console's charts of the sale so far.
@@ -14,10 +15,7 @@ public struct RoomHistoryRecorder: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            await recordAll()
-            try? await Task.sleep(for: .seconds(WaitingRoom.historyInterval))
-        }
+        await PeriodicWorker.run("recording room history", every: .seconds(WaitingRoom.historyInterval), logger: logger) { await recordAll() }
     }
 
     /// Offers one sample for every room; a failing room is logged at debug level and skipped.

@@ -1,4 +1,5 @@
 import Logging
+import ServiceKit
 import ServiceLifecycle
 import Synchronization
 
@@ -157,23 +158,26 @@ public final class RoomSnapshots: Service, Sendable {
     /// Every tick, reads the snapshot of each room polled in the last `keepWarm` and forgets
     /// rooms nobody asked about since.
     public func run() async throws {
+        await PeriodicWorker.run("refreshing room snapshots", every: tick, logger: logger) { await refreshWanted() }
+    }
+
+    /// Reads every room asked about in the last five seconds (or with polls waiting) whose
+    /// snapshot is not being read already; forgets the others.
+    func refreshWanted() async {
         let keepWarm = Duration.seconds(5)
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let now = ContinuousClock.now
-            let events = rooms.withLock { rooms in
-                rooms = rooms.filter { now - $0.value.askedAt <= keepWarm || !$0.value.polls.isEmpty }
-                return rooms.compactMap { $0.value.reading == nil ? $0.key : nil }
+        let now = ContinuousClock.now
+        let events = rooms.withLock { rooms in
+            rooms = rooms.filter { now - $0.value.askedAt <= keepWarm || !$0.value.polls.isEmpty }
+            return rooms.compactMap { $0.value.reading == nil ? $0.key : nil }
+        }
+        for event in events {
+            do {
+                _ = try await read(event: event)
+            } catch .roomNotFound {
+                rooms.withLock { _ = $0.removeValue(forKey: event) }
+            } catch {
+                logger.warning("room snapshot failed", metadata: ["event": "\(event)", "error": "\(error)"])
             }
-            for event in events {
-                do {
-                    _ = try await read(event: event)
-                } catch .roomNotFound {
-                    rooms.withLock { _ = $0.removeValue(forKey: event) }
-                } catch {
-                    logger.warning("room snapshot failed", metadata: ["event": "\(event)", "error": "\(error)"])
-                }
-            }
-            try? await Task.sleep(for: tick)
         }
     }
 }

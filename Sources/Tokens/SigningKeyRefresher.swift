@@ -1,4 +1,5 @@
 import Logging
+import ServiceKit
 import ServiceLifecycle
 
 /// Keeps key rings loaded and fresh, as a service of its own: a ring that could not be loaded
@@ -17,7 +18,7 @@ public struct SigningKeyRefresher: Service {
 
     public func run() async throws {
         var elapsed = Duration.zero
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+        await PeriodicWorker.run("signing-key refresh", every: .seconds(1), logger: logger) { () async -> Void in
             for ring in rings where ring.activeKid == nil || elapsed >= interval {
                 do {
                     try await ring.bootstrap()
@@ -26,7 +27,6 @@ public struct SigningKeyRefresher: Service {
                 }
             }
             if elapsed >= interval { elapsed = .zero }
-            try? await Task.sleep(for: .seconds(1))
             elapsed += .seconds(1)
         }
     }

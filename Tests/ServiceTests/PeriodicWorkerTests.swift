@@ -1,0 +1,63 @@
+import Logging
+import ServiceKit
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Synchronization
+import Testing
+
+@Suite("Background workers share one loop: pace, failures and shutdown")
+struct PeriodicWorkerTests {
+    static let logger = Logger(label: "periodic-worker-tests")
+
+    struct Flaky: Error {}
+    struct StillWaiting: Error {}
+    final class Count: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    @Test("busy passes follow at once, failures are retried, a CancellationError ends the loop")
+    func paceAndFailures() async throws {
+        let passes = Atomic<Int>(0)
+        let started = ContinuousClock.now
+        // An hour between idle passes: the loop ends within the test only if busy and failed
+        // passes do not wait for it.
+        await PeriodicWorker.run("test worker", every: .seconds(3_600), retryAfter: .milliseconds(1), logger: Self.logger) { () async throws -> PeriodicPass in
+            let pass = passes.add(1, ordering: .relaxed).newValue
+            switch pass {
+            case 1...3: throw Flaky()
+            case 4...5: return .busy
+            default: throw CancellationError()
+            }
+        }
+        #expect(passes.load(ordering: .relaxed) == 6)
+        #expect(ContinuousClock.now - started < .seconds(60))
+    }
+
+    @Test("a graceful shutdown ends the wait at once, and lets a running pass finish")
+    func shutdownEndsTheWait() async throws {
+        let finished = Count()
+        let (passStarted, startedContinuation) = AsyncStream<Void>.makeStream()
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await PeriodicWorker.run("test worker", every: .seconds(3_600), logger: Self.logger) { () async throws -> Void in
+                        startedContinuation.yield()
+                        try await Task.sleep(for: .milliseconds(300))
+                        finished.value.add(1, ordering: .relaxed)
+                    }
+                }
+                var iterator = passStarted.makeAsyncIterator()
+                await iterator.next()
+                trigger.triggerGracefulShutdown()
+                group.addTask {
+                    try await Task.sleep(for: .seconds(30))
+                    throw StillWaiting()
+                }
+                // The worker ends first; were it still waiting out its hour, StillWaiting would fail the test.
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+        #expect(finished.value.load(ordering: .relaxed) == 1, "the pass under way finished; no other began")
+    }
+}
