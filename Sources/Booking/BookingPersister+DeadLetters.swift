@@ -42,14 +42,9 @@ extension BookingPersister {
     }
 
     private func deadLetter(_ entry: StreamEntry, event: String, reason: String) async throws {
-        var command = RedisCommand("XADD", [
-            BookingKeys(event: event).deadLetters, "MAXLEN", "~", Self.deadLetterCapacity, "*", "entry", entry.id, "reason", reason,
-        ])
-        for (name, value) in entry.fields.sorted(by: { $0.key < $1.key }) {
-            command.append(name)
-            command.append(value)
-        }
-        _ = try await redis.send(command)
+        let fields: [(String, any RedisArgument)] = [("entry", entry.id), ("reason", reason)]
+            + entry.fields.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
+        try await redis.streamAdd(BookingKeys(event: event).deadLetters, trimmingTo: Self.deadLetterCapacity, fields)
         BookingMetrics.deadLettered(event: event)
         logger.error("Postgres refused a booking event; set aside", metadata: [
             "event": "\(event)", "entry": "\(entry.id)", "type": "\(entry.fields["type"] ?? "")", "reason": "\(reason)",
@@ -63,10 +58,10 @@ extension BookingPersister {
 
     /// Dead letters per event (events without any are left out).
     public static func deadLetters(redis: RedisClient, events: [String]? = nil) async throws -> [String: Int] {
-        let all = try await redis.send(RedisCommand("SMEMBERS", [BookingKeys.events])).array?.compactMap(\.string) ?? []
         var counts: [String: Int] = [:]
-        for event in events ?? all {
-            let count = try await redis.send(RedisCommand("XLEN", [BookingKeys(event: event).deadLetters])).int ?? 0
+        let selected = if let events { events } else { try await redis.setMembers(BookingKeys.events) }
+        for event in selected {
+            let count = try await redis.streamLength(BookingKeys(event: event).deadLetters)
             if count > 0 { counts[event] = count }
         }
         return counts

@@ -61,8 +61,8 @@ public struct BookingPersister: Service {
     @discardableResult
     public func persistAll(events: [String]? = nil) async throws -> Progress {
         var progress = Progress()
-        let all = try await redis.send(RedisCommand("SMEMBERS", [BookingKeys.events])).array?.compactMap(\.string) ?? []
-        for event in events ?? all {
+        let selected = if let events { events } else { try await redis.setMembers(BookingKeys.events) }
+        for event in selected {
             do {
                 let drained = try await drain(event: event)
                 progress.events += drained.events
@@ -92,15 +92,15 @@ public struct BookingPersister: Service {
     /// crashed consumer left behind, then new ones) and writes it.
     public func persist(event: String) async throws -> Progress {
         let stream = BookingKeys(event: event).stream
-        do {
-            try await redis.send(RedisCommand("XGROUP", ["CREATE", stream, Self.group, "0", "MKSTREAM"]))
-        } catch {
-            // The group exists already: fine. (A `catch .server(let e) where …` here crashes Swift 6.3's SIL verifier.)
-            guard case .server(let serverError) = error, serverError.code == "BUSYGROUP" else { throw error }
+        try await redis.streamCreateGroup(stream, group: Self.group)
+        var entries = try await redis.streamReadGroup(stream, group: Self.group, consumer: consumer, count: batchSize, after: "0")
+        if entries.isEmpty {
+            // Entries delivered to a consumer that crashed before acknowledging them.
+            entries = try await redis.streamAutoClaim(
+                stream, group: Self.group, consumer: consumer, minIdleMilliseconds: Int(claimAfter / .milliseconds(1)), count: batchSize
+            )
         }
-        var entries = try await read(stream, from: "0")
-        if entries.isEmpty { entries = try await claimAbandoned(stream) }
-        if entries.isEmpty { entries = try await read(stream, from: ">") }
+        if entries.isEmpty { entries = try await redis.streamReadGroup(stream, group: Self.group, consumer: consumer, count: batchSize, after: ">") }
         guard !entries.isEmpty else { return Progress() }
         let batch = BookingBatch(entries.map(\.fields), logger: logger)
         var transactions = 1
@@ -113,31 +113,10 @@ public struct BookingPersister: Service {
             _ = try await applyOneByOne(event: event, entries: entries)
             transactions = entries.count
         }
-        _ = try await redis.send(RedisCommand("XACK", [stream, Self.group] + entries.map(\.id)))
+        try await redis.streamAcknowledge(stream, group: Self.group, ids: entries.map(\.id))
         _ = try await redis.run(Self.trimScript, keys: [stream], arguments: [Self.group, Int(retention / .milliseconds(1))])
         return Progress(events: entries.count, transactions: transactions)
     }
 
-    private func read(_ stream: String, from id: String) async throws -> [StreamEntry] {
-        let reply = try await redis.send(RedisCommand("XREADGROUP", ["GROUP", Self.group, consumer, "COUNT", batchSize, "STREAMS", stream, id]))
-        guard let streams = reply.array, let entries = streams.first?.array?.last?.array else { return [] }
-        return Self.entries(entries)
-    }
-
-    /// Entries delivered to another consumer that has not acknowledged them for `claimAfter`.
-    private func claimAbandoned(_ stream: String) async throws -> [StreamEntry] {
-        let idle = Int(claimAfter / .milliseconds(1))
-        let reply = try await redis.send(RedisCommand("XAUTOCLAIM", [stream, Self.group, consumer, idle, "0-0", "COUNT", batchSize]))
-        guard let parts = reply.array, parts.count >= 2, let entries = parts[1].array else { return [] }
-        return Self.entries(entries)
-    }
-
-    typealias StreamEntry = (id: String, fields: [String: String])
-
-    private static func entries(_ entries: [RedisValue]) -> [StreamEntry] {
-        entries.compactMap { entry in
-            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].stringFields else { return nil }
-            return (id, fields)
-        }
-    }
+    typealias StreamEntry = RedisStreamEntry
 }

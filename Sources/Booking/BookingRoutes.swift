@@ -113,17 +113,19 @@ struct BookingRoutes: Sendable {
     /// The booking; when `owner` is given, anyone else's is "not found".
     private func booking(_ id: String, owner expected: String?) async throws -> BookingBody {
         let event = try Self.event(of: id)
-        let reply = try await inventory.redis.send(
-            "HMGET", BookingKeys(event: event).booking(id), "user", "zone", "quantity", "status", "expires_ms", "total", "currency", "code"
-        )
-        let fields = reply.array ?? []
-        guard fields.count == 8, let owner = fields[0].string, expected == nil || owner == expected else { throw BookingError.bookingNotFound }
-        let status = fields[3].string ?? "held"
+        let fields = try await inventory.redisCall {
+            try await inventory.redis.hashGet(
+                BookingKeys(event: event).booking(id), fields: ["user", "zone", "quantity", "status", "expires_ms", "total", "currency", "code"]
+            )
+        }
+        guard let owner = fields[0], expected == nil || owner == expected else { throw BookingError.bookingNotFound }
+        let number = { (index: Int) in fields[index].flatMap { Int($0) } ?? 0 }
+        let status = fields[3] ?? "held"
         return BookingBody(
-            bookingID: id, eventID: event, zoneID: fields[1].string ?? "", quantity: fields[2].int ?? 0,
+            bookingID: id, eventID: event, zoneID: fields[1] ?? "", quantity: number(2),
             status: status == "held" ? "reserved" : status,
-            expiresAt: Date(timeIntervalSince1970: Double(fields[4].int ?? 0) / 1000), total: fields[5].int ?? 0, currency: fields[6].string ?? "",
-            confirmationCode: fields[7].string
+            expiresAt: Date(timeIntervalSince1970: Double(number(4)) / 1000), total: number(5), currency: fields[6] ?? "",
+            confirmationCode: fields[7]
         )
     }
 

@@ -33,7 +33,7 @@ extension Inventory {
     @discardableResult
     public func recordSales(event: String) async throws(BookingError) -> Bool {
         let keys = BookingKeys(event: event)
-        let zones = (try await send(RedisCommand("SMEMBERS", [keys.zones])).array ?? []).compactMap(\.string).sorted().prefix(Self.salesHistoryZones)
+        let zones = try await redisCall { try await redis.setMembers(keys.zones) }.sorted().prefix(Self.salesHistoryZones)
         guard !zones.isEmpty else { return false }
         let reply = try await run(
             Self.salesHistoryScript, keys: [keys.salesHistory, keys.sale] + zones.map(keys.zone),

@@ -67,11 +67,13 @@ public struct Inventory: Sendable {
     public func configureSale(event: String, _ sale: SaleSettings) async throws(BookingError) {
         let keys = BookingKeys(event: event)
         let milliseconds = { (date: Date?) in date.map { Int($0.timeIntervalSince1970 * 1000) } ?? 0 }
-        try await send(RedisCommand("HSET", [
-            keys.sale, "status", sale.status.rawValue, "sale_starts_ms", milliseconds(sale.startsAt), "sale_ends_ms", milliseconds(sale.endsAt),
-            "max_per_user", sale.maxSeatsPerUser, "hold_ms", Int(sale.hold / .milliseconds(1)),
-        ]))
-        try await send(RedisCommand("SADD", [BookingKeys.events, event]))
+        try await redisCall {
+            try await redis.hashSet(keys.sale, [
+                ("status", sale.status.rawValue), ("sale_starts_ms", milliseconds(sale.startsAt)), ("sale_ends_ms", milliseconds(sale.endsAt)),
+                ("max_per_user", sale.maxSeatsPerUser), ("hold_ms", Int(sale.hold / .milliseconds(1))),
+            ])
+            try await redis.setAdd(BookingKeys.events, [event])
+        }
     }
 
     /// Creates a zone with `available` seats free (all by default); a zone that exists keeps its
@@ -79,11 +81,13 @@ public struct Inventory: Sendable {
     public func createZone(event: String, zone: String, capacity: Int, price: Int, currency: String, available: Int? = nil) async throws(BookingError) {
         let keys = BookingKeys(event: event)
         let key = keys.zone(zone)
-        try await send(RedisCommand("SADD", [keys.zones, zone]))
-        try await send(RedisCommand("HSETNX", [key, "capacity", capacity]))
-        try await send(RedisCommand("HSETNX", [key, "available", available ?? capacity]))
-        try await send(RedisCommand("HSET", [key, "price", price, "currency", currency]))
-        for field in ["held", "sold"] { try await send(RedisCommand("HSETNX", [key, field, 0])) }
+        try await redisCall {
+            try await redis.setAdd(keys.zones, [zone])
+            try await redis.hashSetIfAbsent(key, field: "capacity", to: capacity)
+            try await redis.hashSetIfAbsent(key, field: "available", to: available ?? capacity)
+            try await redis.hashSet(key, [("price", price), ("currency", currency)])
+            for field in ["held", "sold"] { try await redis.hashSetIfAbsent(key, field: field, to: 0) }
+        }
     }
 
     /// Holds `quantity` seats; `bookingID` makes the call idempotent.
@@ -167,13 +171,13 @@ public struct Inventory: Sendable {
     public func sweep(event: String, limit: Int = 500, orphaned: (String) -> Void = { _ in }) async throws(BookingError) -> Int {
         let keys = BookingKeys(event: event)
         let now = Int(Date().timeIntervalSince1970 * 1000)
-        let due = try await send(RedisCommand("ZRANGEBYSCORE", [keys.holds, "-inf", now, "LIMIT", 0, limit]))
+        let due = try await redisCall { try await redis.sortedSetMembers(keys.holds, scoresThrough: Double(now), limit: limit) }
         var released = 0
-        for bookingID in (due.array ?? []).compactMap(\.string) {
+        for bookingID in due {
             do {
                 if try await expire(event: event, bookingID: bookingID) { released += 1 }
             } catch .bookingNotFound {
-                if try await send(RedisCommand("ZREM", [keys.holds, bookingID])).int == 1 { orphaned(bookingID) }
+                if try await redisCall({ try await redis.sortedSetRemove(keys.holds, member: bookingID) }) { orphaned(bookingID) }
             }
         }
         return released
@@ -181,15 +185,16 @@ public struct Inventory: Sendable {
 
     /// A zone's seat counts.
     public func zone(event: String, zone: String) async throws(BookingError) -> ZoneInventory {
-        let reply = try await send(RedisCommand("HMGET", [BookingKeys(event: event).zone(zone), "capacity", "available", "held", "sold"]))
-        let values = (reply.array ?? []).map { $0.int }
-        guard values.count == 4, let capacity = values[0] else { throw .zoneNotFound }
+        let values = try await redisCall {
+            try await redis.hashGet(BookingKeys(event: event).zone(zone), fields: ["capacity", "available", "held", "sold"])
+        }.map { $0.flatMap { Int($0) } }
+        guard let capacity = values[0] else { throw .zoneNotFound }
         return ZoneInventory(capacity: capacity, available: values[1] ?? 0, held: values[2] ?? 0, sold: values[3] ?? 0)
     }
 
     /// A booking's status: held, confirmed, cancelled or expired.
     public func status(event: String, bookingID: String) async throws(BookingError) -> String {
-        guard let status = try await send(RedisCommand("HGET", [BookingKeys(event: event).booking(bookingID), "status"])).string else {
+        guard let status = try await redisCall({ try await redis.hashGet(BookingKeys(event: event).booking(bookingID), field: "status") }) else {
             throw .bookingNotFound
         }
         return status
@@ -201,7 +206,7 @@ public struct Inventory: Sendable {
 
     /// A booking's zone never changes, so it can be read before the script that acts on it.
     private func zone(of bookingID: String, keys: BookingKeys) async throws(BookingError) -> String {
-        guard let zone = try await send(RedisCommand("HGET", [keys.booking(bookingID), "zone"])).string else { throw .bookingNotFound }
+        guard let zone = try await redisCall({ try await redis.hashGet(keys.booking(bookingID), field: "zone") }) else { throw .bookingNotFound }
         return zone
     }
 
@@ -215,10 +220,10 @@ public struct Inventory: Sendable {
         }
     }
 
-    @discardableResult
-    func send(_ command: RedisCommand) async throws(BookingError) -> RedisValue {
+    /// Runs typed Redis calls; a Redis that fails them makes the booking service `unavailable`.
+    func redisCall<T>(_ body: () async throws -> T) async throws(BookingError) -> T {
         do {
-            return try await redis.send(command)
+            return try await body()
         } catch {
             throw .unavailable("\(error)")
         }

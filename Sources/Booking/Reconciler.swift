@@ -75,8 +75,7 @@ public struct Reconciler: Sendable {
     /// of it, so Postgres read after this moment has every event up to it; nil when it is behind.
     func streamMark(event: String) async throws -> String? {
         let stream = BookingKeys(event: event).stream
-        guard try await inventory.redis.send("EXISTS", stream).int == 1 else { return "" }
-        let info = try await inventory.redis.send("XINFO", "STREAM", stream).fields ?? [:]
+        guard let info = try await inventory.redis.streamInfo(stream) else { return "" }
         guard let last = info["last-generated-id"]?.string else { return nil }
         guard let group = try await persisterGroup(stream), group["pending"]?.int == 0, group["last-delivered-id"]?.string == last else { return nil }
         return last
@@ -84,10 +83,7 @@ public struct Reconciler: Sendable {
 
     /// The persister's consumer group on `stream` (`XINFO GROUPS` fields), nil before it first read.
     private func persisterGroup(_ stream: String) async throws -> [String: RedisValue]? {
-        for group in try await inventory.redis.send("XINFO", "GROUPS", stream).array ?? [] {
-            if let values = group.fields, values["name"]?.string == BookingPersister.group { return values }
-        }
-        return nil
+        try await inventory.redis.streamGroups(stream).first { $0["name"]?.string == BookingPersister.group }
     }
 
     /// Bookings and payments that disagree: a confirmed booking without a succeeded payment of its
@@ -221,8 +217,8 @@ public struct Reconciler: Sendable {
     /// Entries of the event's stream not yet acknowledged by the persister's group.
     private func unpersisted(event: String) async throws -> Int {
         let stream = BookingKeys(event: event).stream
-        guard try await inventory.redis.send("EXISTS", stream).int == 1 else { return 0 }
-        let length = try await inventory.redis.send("XLEN", stream).int ?? 0
+        guard try await inventory.redis.exists(stream) else { return 0 }
+        let length = try await inventory.redis.streamLength(stream)
         guard let group = try await persisterGroup(stream) else { return length }
         return (group["pending"]?.int ?? 0) + (group["lag"]?.int ?? length)
     }

@@ -48,7 +48,7 @@ public struct SagaWorker: Service {
                 """, logger: logger)
             var ids: [Int64] = []
             for try await (id, type, payload) in rows.decode((Int64, String, String).self) {
-                _ = try await redis.send(RedisCommand("XADD", [Self.notifications, "MAXLEN", "~", 100_000, "*", "outbox_id", Int(id), "type", type, "payload", payload]))
+                try await redis.streamAdd(Self.notifications, trimmingTo: 100_000, [("outbox_id", Int(id)), ("type", type), ("payload", payload)])
                 ids.append(id)
             }
             if !ids.isEmpty {

@@ -97,12 +97,12 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
     }
 
     /// The fields as `HSET` arguments.
-    var redisFields: [any RedisArgument] {
+    var redisFields: [(String, any RedisArgument)] {
         [
-            "mode", mode.rawValue, "release_rate", releaseRate, "max_active", maxActive, "pass_ttl", passTTL,
-            "idle_timeout", idleTimeout, "opens_at", Int(opensAt ?? 0), "target_url", targetURL ?? "",
-            "proof_of_work", proofOfWork ?? 0,
-        ] + AdaptiveRelease.redisFields(adaptive).flatMap { [$0.0, $0.1] as [any RedisArgument] }
+            ("mode", mode.rawValue), ("release_rate", releaseRate), ("max_active", maxActive), ("pass_ttl", passTTL),
+            ("idle_timeout", idleTimeout), ("opens_at", Int(opensAt ?? 0)), ("target_url", targetURL ?? ""),
+            ("proof_of_work", proofOfWork ?? 0),
+        ] + AdaptiveRelease.redisFields(adaptive).map { ($0.0, $0.1 as any RedisArgument) }
     }
 
     /// Reads the configuration from an `HGETALL` reply; nil when the room does not exist.

@@ -7,11 +7,11 @@ extension WaitingRoom {
     public func configure(event: String, _ configuration: RoomConfiguration) async throws(QueueError) {
         let keys = try Self.keys(event)
         try configuration.validate()
-        var command = RedisCommand("HSET", [keys.room])
-        for field in configuration.redisFields { command.append(field) }
-        try await send(command)
-        try await send(RedisCommand("HSETNX", [keys.room, "seed", Self.newSeed()]))
-        try await send(RedisCommand("SADD", [QueueKeys.rooms, event]))
+        try await redisCall {
+            try await redis.hashSet(keys.room, configuration.redisFields)
+            try await redis.hashSetIfAbsent(keys.room, field: "seed", to: Self.newSeed())
+            try await redis.setAdd(QueueKeys.rooms, [event])
+        }
     }
 
     /// Hex SHA-256 of `seed`: the commitment published before the seed is revealed.
@@ -45,12 +45,9 @@ extension WaitingRoom {
         try merged.validate()
         let before = Self.fieldBytes(current.redisFields)
         var arguments: [any RedisArgument] = []
-        let fields = merged.redisFields
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            let name = Self.bytes(fields[index]), value = Self.bytes(fields[index + 1])
-            guard before[name] != value else { continue }
-            arguments.append(fields[index])
-            arguments.append(fields[index + 1])
+        for (name, value) in merged.redisFields where before[name] != Self.bytes(value) {
+            arguments.append(name)
+            arguments.append(value)
         }
         guard try await run(Self.patchScript, event: event, keys: [keys.room], arguments: arguments).int == 1 else {
             throw .roomNotFound(event: event)
@@ -63,18 +60,17 @@ extension WaitingRoom {
         return bytes
     }
 
-    /// Room-hash fields by name, as the bytes Redis would store.
-    private static func fieldBytes(_ fields: [any RedisArgument]) -> [[UInt8]: [UInt8]] {
-        var byName: [[UInt8]: [UInt8]] = [:]
-        for index in stride(from: 0, to: fields.count - 1, by: 2) { byName[bytes(fields[index])] = bytes(fields[index + 1]) }
+    /// Room-hash fields by name, their values as the bytes Redis would store.
+    private static func fieldBytes(_ fields: [(String, any RedisArgument)]) -> [String: [UInt8]] {
+        var byName: [String: [UInt8]] = [:]
+        for (name, value) in fields { byName[name] = bytes(value) }
         return byName
     }
 
     /// The room's settings, the commitment to its pre-queue's seed and, once it has opened, the seed.
     public func describe(event: String) async throws(QueueError) -> RoomDescription {
         let keys = try Self.keys(event)
-        let reply = try await send(RedisCommand("HGETALL", [keys.room]))
-        let hash = reply.stringFields ?? [:]
+        let hash = try await redisCall { try await redis.hashGetAll(keys.room) }
         guard let configuration = RoomConfiguration(hash: hash) else { throw .roomNotFound(event: event) }
         let opened = hash["opened"] == "1"
         return RoomDescription(
@@ -86,17 +82,16 @@ extension WaitingRoom {
 
     /// Every event that has a room.
     public func events() async throws(QueueError) -> [String] {
-        let reply = try await send(RedisCommand("SMEMBERS", [QueueKeys.rooms]))
-        return (reply.array ?? []).compactMap(\.string).sorted()
+        try await redisCall { try await redis.setMembers(QueueKeys.rooms) }.sorted()
     }
 
     /// Deletes the room and everyone's place in it (freed in Redis's background, so a crowded
     /// room does not block it).
     public func delete(event: String) async throws(QueueError) {
         let keys = try Self.keys(event)
-        try await send(RedisCommand("UNLINK", keys.all))
+        try await redisCall { try await redis.unlink(keys.all) }
         admissions.forget(event: event)
-        try await send(RedisCommand("SREM", [QueueKeys.rooms, event]))
+        try await redisCall { try await redis.setRemove(QueueKeys.rooms, [event]) }
     }
 
     /// Drops `event` from the room index when its room is gone (its keys deleted behind the
@@ -105,20 +100,22 @@ extension WaitingRoom {
     @discardableResult
     public func forget(event: String) async throws(QueueError) -> Bool {
         let keys = try Self.keys(event)
-        guard try await send(RedisCommand("EXISTS", [keys.room])).int == 0 else { return false }
-        try await send(RedisCommand("SREM", [QueueKeys.rooms, event]))
-        // `configure` writes the room before indexing it: one that came back since is indexed again.
-        if try await send(RedisCommand("EXISTS", [keys.room])).int != 0 {
-            try await send(RedisCommand("SADD", [QueueKeys.rooms, event]))
-            return false
+        return try await redisCall {
+            guard !(try await redis.exists(keys.room)) else { return false }
+            try await redis.setRemove(QueueKeys.rooms, [event])
+            // `configure` writes the room before indexing it: one that came back since is indexed again.
+            if try await redis.exists(keys.room) {
+                try await redis.setAdd(QueueKeys.rooms, [event])
+                return false
+            }
+            return true
         }
-        return true
     }
 
-    @discardableResult
-    private func send(_ command: RedisCommand) async throws(QueueError) -> RedisValue {
+    /// Runs typed Redis calls; a Redis that fails them makes the room `unavailable`.
+    private func redisCall<T>(_ body: () async throws -> T) async throws(QueueError) -> T {
         do {
-            return try await redis.send(command)
+            return try await body()
         } catch {
             throw .unavailable("\(error)")
         }

@@ -49,6 +49,17 @@ extension RedisClient {
         try await integer(RedisCommand("DEL", keys))
     }
 
+    /// `UNLINK key...`: removes the keys, their memory freed in the background; how many were there.
+    @discardableResult
+    public func unlink(_ keys: [String]) async throws(RedisError) -> Int {
+        try await integer(RedisCommand("UNLINK", keys))
+    }
+
+    /// `EXISTS key`: whether the key exists.
+    public func exists(_ key: String) async throws(RedisError) -> Bool {
+        try await integer(RedisCommand("EXISTS", [key])) == 1
+    }
+
     /// `INCRBY key amount`: the new value.
     @discardableResult
     public func increment(_ key: String, by amount: Int = 1) async throws(RedisError) -> Int {

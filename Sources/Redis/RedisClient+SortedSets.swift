@@ -26,6 +26,13 @@ extension RedisClient {
         return members.compactMap(\.string)
     }
 
+    /// `ZRANGEBYSCORE key -inf max LIMIT 0 limit`: up to `limit` members scored `max` or lower, lowest first.
+    public func sortedSetMembers(_ key: String, scoresThrough max: Double, limit: Int) async throws(RedisError) -> [String] {
+        let reply = try await send(RedisCommand("ZRANGEBYSCORE", [key, "-inf", max, "LIMIT", 0, limit]))
+        guard let members = reply.array else { throw .unexpectedReply(reply) }
+        return members.compactMap(\.string)
+    }
+
     /// `MGET key...`: each key's value, nil where the key is missing.
     public func getMany(_ keys: [String]) async throws(RedisError) -> [ByteBuffer?] {
         guard !keys.isEmpty else { return [] }

@@ -57,10 +57,10 @@ public final class SigningKeyRing: Sendable {
 
     /// Loads the keys, creating the first one if no gateway has yet.
     public func bootstrap() async throws {
-        if try await redis.send(RedisCommand("GET", [activeKey])).isNull {
+        if try await redis.getString(activeKey) == nil {
             let (kid, stored) = try Self.generate()
-            try await redis.send(RedisCommand("HSETNX", [keysKey, kid, stored]))
-            try await redis.send(RedisCommand("SET", [activeKey, kid, "NX"]))
+            try await redis.hashSetIfAbsent(keysKey, field: kid, to: stored)
+            try await redis.set(activeKey, to: kid, onlyIfAbsent: true)
         }
         try await refresh()
     }
@@ -69,12 +69,12 @@ public final class SigningKeyRing: Sendable {
     @discardableResult
     public func rotate() async throws -> String {
         let (kid, stored) = try Self.generate()
-        try await redis.send(RedisCommand("HSET", [keysKey, kid, stored]))
-        try await redis.send(RedisCommand("SET", [activeKey, kid]))
+        try await redis.hashSet(keysKey, [(kid, stored)])
+        try await redis.set(activeKey, to: kid)
         let all = try await loadStored()
         let retired = all.sorted { $0.value.createdMilliseconds > $1.value.createdMilliseconds }.dropFirst(Self.retainedKeys)
         if !retired.isEmpty {
-            try await redis.send(RedisCommand("HDEL", [keysKey] + retired.map(\.key)))
+            try await redis.hashDelete(keysKey, fields: retired.map(\.key))
         }
         try await refresh()
         return kid
@@ -83,7 +83,7 @@ public final class SigningKeyRing: Sendable {
     /// Reloads the keys from Redis.
     public func refresh() async throws {
         let stored = try await loadStored()
-        let active = try await redis.send(RedisCommand("GET", [activeKey])).string
+        let active = try await redis.getString(activeKey)
         let collection = JWTKeyCollection()
         var publicKeys: [JSONWebKey] = []
         for (kid, key) in stored.sorted(by: { $0.value.createdMilliseconds > $1.value.createdMilliseconds }) {
@@ -181,8 +181,7 @@ public final class SigningKeyRing: Sendable {
     }
 
     private func loadStored() async throws -> [String: StoredKey] {
-        let reply = try await redis.send(RedisCommand("HGETALL", [keysKey]))
-        return (reply.stringFields ?? [:]).compactMapValues { json in
+        try await redis.hashGetAll(keysKey).compactMapValues { json in
             try? JSONDecoder().decode(StoredKey.self, from: Data(json.utf8))
         }
     }
