@@ -9,15 +9,20 @@ SERVICES_ENV = $(shell scripts/services env | xargs)
 # The tests' own stores: Redis database 1 and Postgres booking_rush_test, never make run's data.
 TEST_ENV = $(SERVICES_ENV) $(shell scripts/services env | sed -n 's/^TEST_//p' | xargs)
 
-.PHONY: run test services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening bench-adaptive
+.PHONY: run test test-suites services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening bench-adaptive
 
 run: services
 	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product booking-rush
 	env $(SERVICES_ENV) LOG_FORMAT=$${LOG_FORMAT:-text} $$(swift build -c $(CONFIG) --show-bin-path)/booking-rush dev --routes config/routes.dev.json
 
+# The suites run while `booking-rush dev` serves make run's data; scripts/dev-isolation fails the
+# run when they changed that data (see its header).
 test: services
 	scripts/browser-deps
 	swift build --build-tests $(SWIFT_FLAGS)
+	env $(SERVICES_ENV) scripts/dev-isolation $$(swift build --show-bin-path)/booking-rush -- $(MAKE) --no-print-directory test-suites
+
+test-suites:
 	env $(TEST_ENV) swift test --skip-build --no-parallel $(SWIFT_FLAGS)
 	env $(TEST_ENV) python3 -m pytest -q -p no:cacheprovider Tests/Browser
 

@@ -76,8 +76,8 @@ def test_the_console_sums_the_traffic_of_three_gateways(tmp_path, browser):
         assert [r["total"] for r in body["routes"] if r["route"] == route] == [sum(SHARES)], "every instance answers the fleet's sum"
         totals = {instance["instance"]: instance["total"] for instance in body["instances"]}
         # Each instance's total also counts its health checks; the first also serves the console,
-        # its assets and its refresh every second.
-        assert SHARES[0] <= totals[f"{fleet}-gw1"] <= SHARES[0] + 60, totals
+        # its assets and its several calls a second, so only its floor is known.
+        assert totals[f"{fleet}-gw1"] >= SHARES[0], totals
         for index, share in enumerate(SHARES[1:], start=1):
             assert share <= totals[f"{fleet}-gw{index + 1}"] <= share + 5, totals
         stop(gateways.pop())
