@@ -38,28 +38,18 @@ extension EdgeExchange {
             from: head.headers, target: connection.target, clientAddress: clientAddress, peerIsTrusted: peerIsTrusted,
             signed: signed, signer: handler.core.signer, dropTraceContext: trace != nil
         )
-        if requestEnded {
-            upstreamHead.headers.remove(name: "transfer-encoding")
-            if bodyBytes > 0 || head.method != .GET && head.method != .HEAD {
-                upstreamHead.headers.replaceOrAdd(name: "content-length", value: String(bodyBytes))
-            } else {
-                upstreamHead.headers.remove(name: "content-length")
-            }
-        } else if head.headers.contains(name: "transfer-encoding") {
+        // The whole body is in hand (the signature covers it): it goes with its length.
+        upstreamHead.headers.remove(name: "transfer-encoding")
+        if bodyBytes > 0 || head.method != .GET && head.method != .HEAD {
+            upstreamHead.headers.replaceOrAdd(name: "content-length", value: String(bodyBytes))
+        } else {
             upstreamHead.headers.remove(name: "content-length")
-            upstreamHead.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
         }
         trace?.inject(into: &upstreamHead.headers)
         connection.write(.head(upstreamHead))
         for part in bodyParts { connection.write(.body(.byteBuffer(part))) }
-        if requestEnded {
-            requestSent = true
-            replayable = true
-            connection.write(.end(nil))
-        } else {
-            // The rest streams as it arrives; what came so far is not kept for a retry.
-            bodyParts = []
-        }
+        requestSent = true
+        connection.write(.end(nil))
         connection.flush()
         if holdsClientReads, connection.isWritable {
             holdsClientReads = false
@@ -158,7 +148,7 @@ extension EdgeExchange {
         let reused = connection?.reused ?? false
         connection = nil
         responseTimer?.cancel()
-        if phase == .forwarding, reused, !retried, replayable, responseHead == nil {
+        if phase == .forwarding, reused, !retried, responseHead == nil {
             retried = true
             phase = .connecting
             return connect(fresh: true)

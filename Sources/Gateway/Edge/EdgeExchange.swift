@@ -38,8 +38,6 @@ final class EdgeExchange {
     var connection: UpstreamConnection?
     var requestSent = false
     var retried = false
-    /// Whether the whole request body was kept when it was sent, so it can be sent again.
-    var replayable = false
     var closeAfterResponse = false
     /// Body parts of the upstream's answer that came before the client's head could be written.
     var heldResponseBody: [ByteBuffer] = []
@@ -165,12 +163,8 @@ final class EdgeExchange {
         case .policies, .connecting:
             bodyParts.append(buffer)
             if bodyBytes > 1 << 20, waitingForBodyAt == nil { holdsClientReads = true }
-        case .forwarding, .responding:
-            guard let connection, !requestSent else { return }
-            connection.write(.body(.byteBuffer(buffer)))
-            connection.flush()
-            if !connection.isWritable { holdsClientReads = true }
-        case .finished:
+        case .forwarding, .responding, .finished:
+            // An upstream is called once the request has ended: nothing more comes.
             break
         }
     }
@@ -183,12 +177,7 @@ final class EdgeExchange {
                 waitingForBodyAt = nil
                 runPolicies(from: index)
             }
-        case .forwarding, .responding:
-            guard let connection, !requestSent else { return }
-            requestSent = true
-            connection.write(.end(nil))
-            connection.flush()
-        case .connecting, .finished:
+        case .connecting, .forwarding, .responding, .finished:
             break
         }
     }
