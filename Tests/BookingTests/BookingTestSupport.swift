@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Redis
+import Synchronization
 
 let bookingTestLogger = Logger(label: "booking-tests")
 
@@ -15,13 +16,29 @@ func withStores(_ body: @Sendable (PostgresClient, RedisClient) async throws -> 
         var configuration = try RedisConfiguration(url: ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0")
         configuration.commandTimeout = .seconds(10)
         let redis = RedisClient(configuration: configuration)
+        let created = CreatedEvents()
         do {
-            try await body(postgres, redis)
+            try await CreatedEvents.$current.withValue(created) { try await body(postgres, redis) }
         } catch {
+            await created.deleteRedisKeys(redis: redis)
             await redis.shutdown()
             throw error
         }
+        await created.deleteRedisKeys(redis: redis)
         await redis.shutdown()
+    }
+}
+
+/// The events a test published with ``publishedEvent(_:prefix:seats:maxPerUser:)``: their Redis
+/// keys are deleted when ``withStores(_:)`` ends, whether the test passed or not.
+final class CreatedEvents: Sendable {
+    @TaskLocal static var current: CreatedEvents?
+    private let events = Mutex<[String]>([])
+
+    func add(_ event: String) { events.withLock { $0.append(event) } }
+
+    func deleteRedisKeys(redis: RedisClient) async {
+        for event in events.withLock({ $0 }) { try? await BookingTests.deleteRedisKeys(of: event, redis: redis) }
     }
 }
 
@@ -33,11 +50,18 @@ func publishedEvent(_ catalog: Catalog, prefix: String, seats: Int, maxPerUser: 
         zones: [CatalogZone(id: "floor", name: "Floor", priceMinor: 5_000, currency: "EUR", capacity: seats)]
     ), organizer: "org-1")
     try await catalog.publish(event: event)
+    CreatedEvents.current?.add(event)
     return event
 }
 
 /// Removes an event's Redis keys.
 func deleteRedisKeys(of event: String, redis: RedisClient) async throws {
-    for key in (try await redis.send("KEYS", "bk:{evt:\(event)}:*").array ?? []).compactMap(\.string) { try await redis.send("DEL", key) }
+    var cursor = "0"
+    repeat {
+        let reply = try await redis.send("SCAN", cursor, "MATCH", "bk:{evt:\(event)}:*", "COUNT", 1_000).array ?? []
+        cursor = reply.first?.string ?? "0"
+        let keys = (reply.last?.array ?? []).compactMap(\.string)
+        if !keys.isEmpty { try await redis.delete(keys) }
+    } while cursor != "0"
     try await redis.send("SREM", BookingKeys.events, event)
 }

@@ -37,6 +37,8 @@ final class SagaFixture: Sendable {
     private let running: Mutex<[String: Task<Void, any Error>]> = Mutex([:])
     /// Services or workers that stopped on their own, with why: reported by ``with(hold:paymentGrace:_:)``.
     private let crashes: Mutex<[String]> = Mutex([])
+    /// The events the test created: their Redis keys go when it ends, whether it passed or not.
+    private let events: Mutex<[String]> = Mutex([])
 
     var bookingURL: String { "http://127.0.0.1:\(bookingPort)" }
     var paymentsURL: String { "http://127.0.0.1:\(paymentsPort)" }
@@ -113,9 +115,17 @@ final class SagaFixture: Sendable {
         _ = try? await task.value
     }
 
+    /// Stops every service and worker, then deletes the Redis keys of the events the test made.
     func stopAll() async {
         for name in running.withLock({ Array($0.keys) }) { await kill(name) }
         try? await gateway.httpClient.shutdown()
+        for event in events.withLock({ $0 }) {
+            do {
+                try await deleteRedisKeys(of: event)
+            } catch {
+                Issue.record("the keys of \(event) were not deleted: \(error)")
+            }
+        }
         await redis.shutdown()
     }
 
@@ -155,11 +165,18 @@ final class SagaFixture: Sendable {
             zones: [CatalogZone(id: "floor", name: "Floor", priceMinor: 5_000, currency: "EUR", capacity: seats)]
         ), organizer: "org")
         try await catalog.publish(event: event)
+        events.withLock { $0.append(event) }
         return event
     }
 
     func deleteRedisKeys(of event: String) async throws {
-        for key in (try await redis.send("KEYS", "bk:{evt:\(event)}:*").array ?? []).compactMap(\.string) { try await redis.send("DEL", key) }
+        var cursor = "0"
+        repeat {
+            let reply = try await redis.send("SCAN", cursor, "MATCH", "bk:{evt:\(event)}:*", "COUNT", 1_000).array ?? []
+            cursor = reply.first?.string ?? "0"
+            let keys = (reply.last?.array ?? []).compactMap(\.string)
+            if !keys.isEmpty { try await redis.delete(keys) }
+        } while cursor != "0"
         try await redis.send("SREM", BookingKeys.events, event)
     }
 

@@ -65,7 +65,6 @@ struct SagaTests {
                 })
                 try await fixture.expectAgreement(event: event)
             }
-            try await fixture.deleteRedisKeys(of: event)
         }
     }
 
@@ -89,7 +88,6 @@ struct SagaTests {
                 #expect(try await quick.post("/api/v1/bookings/reserve", #"{"event_id":"\#(event)","zone_id":"floor","quantity":1}"#).status == .conflict)
                 try await fixture.expectAgreement(event: event)
             }
-            try await fixture.deleteRedisKeys(of: event)
         }
     }
 
@@ -114,7 +112,6 @@ struct SagaTests {
                 #expect(try await fixture.inventory.zone(event: event, zone: "floor") == ZoneInventory(capacity: 2, available: 0, held: 0, sold: 2))
                 try await fixture.expectAgreement(event: event)
             }
-            try await fixture.deleteRedisKeys(of: event)
         }
     }
 
@@ -136,7 +133,6 @@ struct SagaTests {
                 #expect(try await fixture.eventually { try await fixture.notifications(for: [booking])[booking] == ["booking.refund_requested", "booking.refunded"] })
                 try await fixture.expectAgreement(event: event)
             }
-            try await fixture.deleteRedisKeys(of: event)
         }
     }
 
@@ -167,7 +163,6 @@ struct SagaTests {
             #expect(try await fixture.streamCount(event: event, type: "confirmed") == 1, "sold exactly once")
             #expect(try await fixture.sagaState(hold.bookingID) == "confirmed")
             #expect(try await fixture.inventory.zone(event: event, zone: "floor").sold == 1)
-            try await fixture.deleteRedisKeys(of: event)
         }
     }
 
@@ -192,7 +187,6 @@ struct SagaTests {
                 #expect(try await fixture.streamCount(event: event, type: "confirmed") == 1)
                 #expect(try await fixture.inventory.zone(event: event, zone: "floor") == ZoneInventory(capacity: 3, available: 2, held: 0, sold: 1))
             }
-            try await fixture.deleteRedisKeys(of: event)
         }
     }
 }
