@@ -52,7 +52,7 @@ public func buildBookingApplication(
         ReadinessCheck(name: "redis") { try await redis.ping() },
         ReadinessCheck(name: "postgres") { try await postgres.query("SELECT 1", logger: logger) },
         ReadinessCheck(name: "dead-letters", advisory: true) {
-            let counts = try await BookingPersister.deadLetters(redis: redis)
+            let counts = try await BookingPersister.flaggedDeadLetters(redis: redis)
             if !counts.isEmpty { throw DeadLettersPresent(counts: counts) }
         },
     ])

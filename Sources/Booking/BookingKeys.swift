@@ -30,4 +30,6 @@ public struct BookingKeys: Sendable, Hashable {
 
     /// Set of every event with inventory (not hash-tagged: never used inside a script).
     public static let events = "bk:booking-events"
+    /// Set of the events whose persister set entries aside, so readiness need not look at every event.
+    public static let eventsWithDeadLetters = "bk:booking-dead-letter-events"
 }

@@ -45,6 +45,7 @@ extension BookingPersister {
         let fields: [(String, any RedisArgument)] = [("entry", entry.id), ("reason", reason)]
             + entry.fields.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
         try await redis.streamAdd(BookingKeys(event: event).deadLetters, trimmingTo: Self.deadLetterCapacity, fields)
+        try await redis.setAdd(BookingKeys.eventsWithDeadLetters, [event])
         BookingMetrics.deadLettered(event: event)
         logger.error("Postgres refused a booking event; set aside", metadata: [
             "event": "\(event)", "entry": "\(entry.id)", "type": "\(entry.fields["type"] ?? "")", "reason": "\(reason)",
@@ -56,11 +57,27 @@ extension BookingPersister {
         return "\(info[.sqlState] ?? "") \(info[.message] ?? "")".trimmingCharacters(in: .whitespaces)
     }
 
-    /// Dead letters per event (events without any are left out).
+    /// Dead letters per event (events without any are left out): of `events`, or of every event
+    /// with inventory (what `reconcile` reports).
     public static func deadLetters(redis: RedisClient, events: [String]? = nil) async throws -> [String: Int] {
-        var counts: [String: Int] = [:]
         let selected = if let events { events } else { try await redis.setMembers(BookingKeys.events) }
-        for event in selected {
+        return try await counts(of: selected, redis: redis)
+    }
+
+    /// Dead letters per event, of the events the persister flagged when it set entries aside:
+    /// what readiness reports, one set read when there are none. An event whose dead letters
+    /// were deleted leaves the set.
+    public static func flaggedDeadLetters(redis: RedisClient) async throws -> [String: Int] {
+        let flagged = try await redis.setMembers(BookingKeys.eventsWithDeadLetters)
+        let counts = try await counts(of: flagged, redis: redis)
+        let cleared = flagged.filter { counts[$0] == nil }
+        if !cleared.isEmpty { try await redis.setRemove(BookingKeys.eventsWithDeadLetters, cleared) }
+        return counts
+    }
+
+    private static func counts(of events: [String], redis: RedisClient) async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for event in events {
             let count = try await redis.streamLength(BookingKeys(event: event).deadLetters)
             if count > 0 { counts[event] = count }
         }

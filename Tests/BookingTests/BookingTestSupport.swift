@@ -64,4 +64,5 @@ func deleteRedisKeys(of event: String, redis: RedisClient) async throws {
         if !keys.isEmpty { try await redis.delete(keys) }
     } while cursor != "0"
     try await redis.send("SREM", BookingKeys.events, event)
+    try await redis.send("SREM", BookingKeys.eventsWithDeadLetters, event)
 }

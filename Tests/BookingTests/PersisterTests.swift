@@ -112,6 +112,12 @@ struct PersisterTests {
                 _ = try await inventory.reserve(event: event, zone: "floor", user: "later", quantity: 1)
                 #expect(try await persister.drain(event: event).events == 1, "new entries keep being persisted")
                 try await Self.expectPostgres(postgres, event: event, held: 6, sold: 0, statuses: ["held": 3])
+
+                #expect(try await redis.setMembers(BookingKeys.eventsWithDeadLetters).contains(event), "readiness reads the flagged events only")
+                try await redis.delete([keys.deadLetters])
+                #expect(try await BookingPersister.flaggedDeadLetters(redis: redis)[event] == nil)
+                let stillFlagged = try await redis.setMembers(BookingKeys.eventsWithDeadLetters).contains(event)
+                #expect(!stillFlagged, "an event whose dead letters were cleared leaves the flagged set")
             } catch {
                 try? await deleteRedisKeys(of: event, redis: redis)
                 throw error
