@@ -207,7 +207,7 @@ final class PassEnforcer: Sendable {
     /// Marks the pass spent for as long as it could still be presented.
     func confirm(_ spend: PassSpend, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         let remaining = max(1_000, Int(spend.expiresAt.timeIntervalSinceNow * 1000) + 60_000)
-        return room.redis.send(RedisCommand("SET", [spend.redisKey, "spent", "PX", remaining]), on: eventLoop).map { _ in }.recover { _ in }
+        return room.redis.set(spend.redisKey, to: "spent", expiresIn: .milliseconds(remaining), on: eventLoop).recover { _ in }
     }
 
     /// Gives the pass back after a failed upstream call.
