@@ -55,6 +55,22 @@ extension RedisClient {
         try await integer(RedisCommand("UNLINK", keys))
     }
 
+    /// `SCAN` with `MATCH pattern`, then `DEL` of each batch found: how many keys were removed.
+    /// Walks the keyspace in steps, so it never blocks Redis the way `KEYS` does.
+    @discardableResult
+    public func delete(matching pattern: String) async throws(RedisError) -> Int {
+        var cursor = "0"
+        var removed = 0
+        repeat {
+            let reply = try await send(RedisCommand("SCAN", [cursor, "MATCH", pattern, "COUNT", 1_000]))
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else { throw .unexpectedReply(reply) }
+            cursor = next
+            let keys = (parts[1].array ?? []).compactMap(\.string)
+            if !keys.isEmpty { removed += try await delete(keys) }
+        } while cursor != "0"
+        return removed
+    }
+
     /// `EXISTS key`: whether the key exists.
     public func exists(_ key: String) async throws(RedisError) -> Bool {
         try await integer(RedisCommand("EXISTS", [key])) == 1

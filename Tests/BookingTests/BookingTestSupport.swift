@@ -56,13 +56,7 @@ func publishedEvent(_ catalog: Catalog, prefix: String, seats: Int, maxPerUser: 
 
 /// Removes an event's Redis keys.
 func deleteRedisKeys(of event: String, redis: RedisClient) async throws {
-    var cursor = "0"
-    repeat {
-        let reply = try await redis.send("SCAN", cursor, "MATCH", "bk:{evt:\(event)}:*", "COUNT", 1_000).array ?? []
-        cursor = reply.first?.string ?? "0"
-        let keys = (reply.last?.array ?? []).compactMap(\.string)
-        if !keys.isEmpty { try await redis.delete(keys) }
-    } while cursor != "0"
+    try await redis.delete(matching: "bk:{evt:\(event)}:*")
     try await redis.send("SREM", BookingKeys.events, event)
     try await redis.send("SREM", BookingKeys.eventsWithDeadLetters, event)
 }
