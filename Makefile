@@ -20,6 +20,7 @@ run: services
 test: services
 	scripts/browser-deps
 	swift build --build-tests $(SWIFT_FLAGS)
+	scripts/services fresh-test-stores
 	env $(SERVICES_ENV) scripts/dev-isolation $$(swift build --show-bin-path)/booking-rush -- $(MAKE) --no-print-directory test-suites
 
 test-suites:

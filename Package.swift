@@ -190,7 +190,7 @@ let package = Package(
         .target(
             name: "ServiceTestSupport",
             dependencies: [
-                "ServiceKit",
+                "ServiceKit", "Redis",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -210,7 +210,7 @@ let package = Package(
         .testTarget(
             name: "QueueTests",
             dependencies: [
-                "Queue", "Redis", "Tokens",
+                "ServiceTestSupport", "Queue", "Redis", "Tokens",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -219,7 +219,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Queue", "Tokens", "Redis", "ServiceKit", "Database",
+                "ServiceTestSupport", "Gateway", "Queue", "Tokens", "Redis", "ServiceKit", "Database",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -240,7 +240,7 @@ let package = Package(
         .testTarget(
             name: "SagaTests",
             dependencies: [
-                "Booking", "Payments", "Gateway", "Redis", "Database", "ServiceKit",
+                "ServiceTestSupport", "Booking", "Payments", "Gateway", "Redis", "Database", "ServiceKit",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

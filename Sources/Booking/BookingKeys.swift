@@ -1,13 +1,16 @@
+import Redis
+
 /// Redis key names of one event's inventory and bookings, all hash-tagged `{evt:ID}` so that
 /// every script's keys live in one Redis Cluster slot (the same slot as the event's waiting room).
 public struct BookingKeys: Sendable, Hashable {
     public let event: String
+    /// The prefix shared by every key of the event: `SPACE:{evt:ID}:` (`bk:{evt:ID}:` by default).
+    public let prefix: String
 
-    public init(event: String) {
+    public init(event: String, in space: RedisKeySpace) {
         self.event = event
+        self.prefix = space.tagged("evt:" + event) + ":"
     }
-
-    var prefix: String { "bk:{evt:\(event)}:" }
 
     /// Hash: status, sale window, seats per user, hold length.
     public var sale: String { prefix + "sale" }
@@ -28,8 +31,8 @@ public struct BookingKeys: Sendable, Hashable {
     /// Stream: booking events Postgres refused, with the reason, set aside by the persister.
     public var deadLetters: String { prefix + "dead-letters" }
 
-    /// Set of every event with inventory (not hash-tagged: never used inside a script).
-    public static let events = "bk:booking-events"
+    /// Set of every event with inventory in `space` (not hash-tagged: never used inside a script).
+    public static func events(in space: RedisKeySpace) -> String { space.key("booking-events") }
     /// Set of the events whose persister set entries aside, so readiness need not look at every event.
-    public static let eventsWithDeadLetters = "bk:booking-dead-letter-events"
+    public static func eventsWithDeadLetters(in space: RedisKeySpace) -> String { space.key("booking-dead-letter-events") }
 }

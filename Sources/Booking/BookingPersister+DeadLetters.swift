@@ -44,8 +44,8 @@ extension BookingPersister {
     private func deadLetter(_ entry: StreamEntry, event: String, reason: String) async throws {
         let fields: [(String, any RedisArgument)] = [("entry", entry.id), ("reason", reason)]
             + entry.fields.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
-        try await redis.streamAdd(BookingKeys(event: event).deadLetters, trimmingTo: Self.deadLetterCapacity, fields)
-        try await redis.setAdd(BookingKeys.eventsWithDeadLetters, [event])
+        try await redis.streamAdd(BookingKeys(event: event, in: redis.keySpace).deadLetters, trimmingTo: Self.deadLetterCapacity, fields)
+        try await redis.setAdd(BookingKeys.eventsWithDeadLetters(in: redis.keySpace), [event])
         BookingMetrics.deadLettered(event: event)
         logger.error("Postgres refused a booking event; set aside", metadata: [
             "event": "\(event)", "entry": "\(entry.id)", "type": "\(entry.fields["type"] ?? "")", "reason": "\(reason)",
@@ -60,7 +60,7 @@ extension BookingPersister {
     /// Dead letters per event (events without any are left out): of `events`, or of every event
     /// with inventory (what `reconcile` reports).
     public static func deadLetters(redis: RedisClient, events: [String]? = nil) async throws -> [String: Int] {
-        let selected = if let events { events } else { try await redis.setMembers(BookingKeys.events) }
+        let selected = if let events { events } else { try await redis.setMembers(BookingKeys.events(in: redis.keySpace)) }
         return try await counts(of: selected, redis: redis)
     }
 
@@ -68,17 +68,17 @@ extension BookingPersister {
     /// what readiness reports, one set read when there are none. An event whose dead letters
     /// were deleted leaves the set.
     public static func flaggedDeadLetters(redis: RedisClient) async throws -> [String: Int] {
-        let flagged = try await redis.setMembers(BookingKeys.eventsWithDeadLetters)
+        let flagged = try await redis.setMembers(BookingKeys.eventsWithDeadLetters(in: redis.keySpace))
         let counts = try await counts(of: flagged, redis: redis)
         let cleared = flagged.filter { counts[$0] == nil }
-        if !cleared.isEmpty { try await redis.setRemove(BookingKeys.eventsWithDeadLetters, cleared) }
+        if !cleared.isEmpty { try await redis.setRemove(BookingKeys.eventsWithDeadLetters(in: redis.keySpace), cleared) }
         return counts
     }
 
     private static func counts(of events: [String], redis: RedisClient) async throws -> [String: Int] {
         var counts: [String: Int] = [:]
         for event in events {
-            let count = try await redis.streamLength(BookingKeys(event: event).deadLetters)
+            let count = try await redis.streamLength(BookingKeys(event: event, in: redis.keySpace).deadLetters)
             if count > 0 { counts[event] = count }
         }
         return counts

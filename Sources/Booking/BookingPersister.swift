@@ -61,7 +61,7 @@ public struct BookingPersister: Service {
     @discardableResult
     public func persistAll(events: [String]? = nil) async throws -> Progress {
         var progress = Progress()
-        let selected = if let events { events } else { try await redis.setMembers(BookingKeys.events) }
+        let selected = if let events { events } else { try await redis.setMembers(BookingKeys.events(in: redis.keySpace)) }
         for event in selected {
             do {
                 let drained = try await drain(event: event)
@@ -91,7 +91,7 @@ public struct BookingPersister: Service {
     /// Reads one batch of the event's stream (its own unacknowledged entries first, then those a
     /// crashed consumer left behind, then new ones) and writes it.
     public func persist(event: String) async throws -> Progress {
-        let stream = BookingKeys(event: event).stream
+        let stream = BookingKeys(event: event, in: redis.keySpace).stream
         try await redis.streamCreateGroup(stream, group: Self.group)
         var entries = try await redis.streamReadGroup(stream, group: Self.group, consumer: consumer, count: batchSize, after: "0")
         if entries.isEmpty {

@@ -115,7 +115,7 @@ struct BookingRoutes: Sendable {
         let event = try Self.event(of: id)
         let fields = try await inventory.redisCall {
             try await inventory.redis.hashGet(
-                BookingKeys(event: event).booking(id), fields: ["user", "zone", "quantity", "status", "expires_ms", "total", "currency", "code"]
+                inventory.keys(event).booking(id), fields: ["user", "zone", "quantity", "status", "expires_ms", "total", "currency", "code"]
             )
         }
         guard let owner = fields[0], expected == nil || owner == expected else { throw BookingError.bookingNotFound }

@@ -24,7 +24,7 @@ public struct HoldSweeper: Service {
     public func sweepAll() async {
         let events: [String]
         do {
-            events = try await inventory.redis.setMembers(BookingKeys.events)
+            events = try await inventory.redis.setMembers(BookingKeys.events(in: inventory.redis.keySpace))
         } catch {
             logger.warning("listing events failed", metadata: ["error": "\(error)"])
             return

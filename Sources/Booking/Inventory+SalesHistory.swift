@@ -32,7 +32,7 @@ extension Inventory {
     /// ``salesHistoryInterval`` seconds. Returns whether it was kept.
     @discardableResult
     public func recordSales(event: String) async throws(BookingError) -> Bool {
-        let keys = BookingKeys(event: event)
+        let keys = keys(event)
         let zones = try await redisCall { try await redis.setMembers(keys.zones) }.sorted().prefix(Self.salesHistoryZones)
         guard !zones.isEmpty else { return false }
         let reply = try await run(
@@ -45,7 +45,7 @@ extension Inventory {
     /// The event's sales history, oldest first: the latest `limit` samples.
     public func salesHistory(event: String, limit: Int = salesHistoryKept) async throws(BookingError) -> [SalesSample] {
         do {
-            return try await redis.jsonList(BookingKeys(event: event).salesHistory, from: -max(1, min(limit, Self.salesHistoryKept)), through: -1)
+            return try await redis.jsonList(keys(event).salesHistory, from: -max(1, min(limit, Self.salesHistoryKept)), through: -1)
         } catch {
             throw .unavailable("\(error)")
         }

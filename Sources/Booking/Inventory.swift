@@ -63,23 +63,28 @@ public struct Inventory: Sendable {
         self.redis = redis
     }
 
+    /// The keys of `event`'s inventory in this deployment's key space.
+    public func keys(_ event: String) -> BookingKeys {
+        BookingKeys(event: event, in: redis.keySpace)
+    }
+
     /// Sets an event's sale settings.
     public func configureSale(event: String, _ sale: SaleSettings) async throws(BookingError) {
-        let keys = BookingKeys(event: event)
+        let keys = keys(event)
         let milliseconds = { (date: Date?) in date.map { Int($0.timeIntervalSince1970 * 1000) } ?? 0 }
         try await redisCall {
             try await redis.hashSet(keys.sale, [
                 ("status", sale.status.rawValue), ("sale_starts_ms", milliseconds(sale.startsAt)), ("sale_ends_ms", milliseconds(sale.endsAt)),
                 ("max_per_user", sale.maxSeatsPerUser), ("hold_ms", Int(sale.hold / .milliseconds(1))),
             ])
-            try await redis.setAdd(BookingKeys.events, [event])
+            try await redis.setAdd(BookingKeys.events(in: redis.keySpace), [event])
         }
     }
 
     /// Creates a zone with `available` seats free (all by default); a zone that exists keeps its
     /// counts, so holds in flight are never overwritten.
     public func createZone(event: String, zone: String, capacity: Int, price: Int, currency: String, available: Int? = nil) async throws(BookingError) {
-        let keys = BookingKeys(event: event)
+        let keys = keys(event)
         let key = keys.zone(zone)
         try await redisCall {
             try await redis.setAdd(keys.zones, [zone])
@@ -93,7 +98,7 @@ public struct Inventory: Sendable {
     /// Holds `quantity` seats; `bookingID` makes the call idempotent.
     public func reserve(event: String, zone: String, user: String, quantity: Int, bookingID: String = UUID().uuidString.lowercased()) async throws(BookingError) -> Hold {
         guard (1...100).contains(quantity) else { throw .invalidQuantity }
-        let keys = BookingKeys(event: event)
+        let keys = keys(event)
         let reply: RedisValue
         do {
             reply = try await run(Self.reserveScript, keys: [
@@ -118,7 +123,7 @@ public struct Inventory: Sendable {
     /// recorded by an earlier confirmation. Throws `.expired` once the hold has lapsed.
     @discardableResult
     public func confirm(event: String, bookingID: String, payment: String, code: String = Inventory.confirmationCode()) async throws(BookingError) -> String {
-        let keys = BookingKeys(event: event)
+        let keys = keys(event)
         let zone = try await zone(of: bookingID, keys: keys)
         let reply = try await run(
             Self.confirmScript, keys: [keys.booking(bookingID), keys.zone(zone), keys.userSeats, keys.holds, keys.stream], arguments: [bookingID, payment, code]
@@ -135,7 +140,7 @@ public struct Inventory: Sendable {
 
     /// Cancels the owner's held booking, returning its seats.
     public func cancel(event: String, bookingID: String, user: String) async throws(BookingError) {
-        let keys = BookingKeys(event: event)
+        let keys = keys(event)
         let zone = try await zone(of: bookingID, keys: keys)
         _ = try await run(Self.releaseScript, keys: release(keys, bookingID, zone), arguments: [bookingID, "cancel", user])
     }
@@ -146,7 +151,7 @@ public struct Inventory: Sendable {
     /// answers a confirmed booking's expiry as it stands.
     @discardableResult
     public func startPayment(event: String, bookingID: String, grace: Duration) async throws(BookingError) -> Date {
-        let keys = BookingKeys(event: event)
+        let keys = keys(event)
         let reply = try await run(Self.paymentStartScript, keys: [keys.booking(bookingID), keys.holds], arguments: [bookingID, Int(grace / .milliseconds(1))])
         guard let fields = reply.array, fields.count == 2, let expires = fields[1].int else { throw .unavailable("unexpected payment start reply \(reply)") }
         return Date(timeIntervalSince1970: Double(expires) / 1000)
@@ -155,7 +160,7 @@ public struct Inventory: Sendable {
     /// Returns an expired hold's seats; false when the hold is still live or already ended.
     @discardableResult
     public func expire(event: String, bookingID: String) async throws(BookingError) -> Bool {
-        let keys = BookingKeys(event: event)
+        let keys = keys(event)
         let zone = try await zone(of: bookingID, keys: keys)
         do {
             return try await run(Self.releaseScript, keys: release(keys, bookingID, zone), arguments: [bookingID, "expire", ""]).string == "expired"
@@ -169,7 +174,7 @@ public struct Inventory: Sendable {
     /// `orphaned`, so it cannot hold up the expiries behind it.
     @discardableResult
     public func sweep(event: String, limit: Int = 500, orphaned: (String) -> Void = { _ in }) async throws(BookingError) -> Int {
-        let keys = BookingKeys(event: event)
+        let keys = keys(event)
         let now = Int(Date().timeIntervalSince1970 * 1000)
         let due = try await redisCall { try await redis.sortedSetMembers(keys.holds, scoresThrough: Double(now), limit: limit) }
         var released = 0
@@ -186,7 +191,7 @@ public struct Inventory: Sendable {
     /// A zone's seat counts.
     public func zone(event: String, zone: String) async throws(BookingError) -> ZoneInventory {
         let values = try await redisCall {
-            try await redis.hashGet(BookingKeys(event: event).zone(zone), fields: ["capacity", "available", "held", "sold"])
+            try await redis.hashGet(keys(event).zone(zone), fields: ["capacity", "available", "held", "sold"])
         }.map { $0.flatMap { Int($0) } }
         guard let capacity = values[0] else { throw .zoneNotFound }
         return ZoneInventory(capacity: capacity, available: values[1] ?? 0, held: values[2] ?? 0, sold: values[3] ?? 0)
@@ -194,7 +199,7 @@ public struct Inventory: Sendable {
 
     /// A booking's status: held, confirmed, cancelled or expired.
     public func status(event: String, bookingID: String) async throws(BookingError) -> String {
-        guard let status = try await redisCall({ try await redis.hashGet(BookingKeys(event: event).booking(bookingID), field: "status") }) else {
+        guard let status = try await redisCall({ try await redis.hashGet(keys(event).booking(bookingID), field: "status") }) else {
             throw .bookingNotFound
         }
         return status

@@ -74,7 +74,7 @@ public struct Reconciler: Sendable {
     /// The stream's last entry id ("" without a stream) when the persister has acknowledged all
     /// of it, so Postgres read after this moment has every event up to it; nil when it is behind.
     func streamMark(event: String) async throws -> String? {
-        let stream = BookingKeys(event: event).stream
+        let stream = inventory.keys(event).stream
         guard let info = try await inventory.redis.streamInfo(stream) else { return "" }
         guard let last = info["last-generated-id"]?.string else { return nil }
         guard let group = try await persisterGroup(stream), group["pending"]?.int == 0, group["last-delivered-id"]?.string == last else { return nil }
@@ -153,7 +153,7 @@ public struct Reconciler: Sendable {
             zone.repairs.append("redis not repaired: the persister was behind when Postgres was read; run again")
             return
         }
-        let keys = BookingKeys(event: zone.event)
+        let keys = inventory.keys(zone.event)
         do {
             if zone.redis == nil {
                 let price = try await price(event: zone.event, zone: zone.zone)
@@ -216,7 +216,7 @@ public struct Reconciler: Sendable {
 
     /// Entries of the event's stream not yet acknowledged by the persister's group.
     private func unpersisted(event: String) async throws -> Int {
-        let stream = BookingKeys(event: event).stream
+        let stream = inventory.keys(event).stream
         guard try await inventory.redis.exists(stream) else { return 0 }
         let length = try await inventory.redis.streamLength(stream)
         guard let group = try await persisterGroup(stream) else { return length }

@@ -5,13 +5,14 @@ import Redis
 import ServiceKit
 import ServiceLifecycle
 
-/// The saga's background work: relays the outbox to the `bk:notifications` Redis Stream, and
+/// The saga's background work: relays the outbox to the `SPACE:notifications` Redis Stream, and
 /// asks again for refunds not yet confirmed by a `charge.refunded` webhook, with backoff. Rows
 /// are taken `FOR UPDATE SKIP LOCKED` inside a transaction, so several booking instances share
 /// the work without doing any row twice at once; a crash after the `XADD` but before the commit
 /// relays that row again (notifications carry the outbox id, for consumers to drop repeats).
 public struct SagaWorker: Service {
-    public static let notifications = "bk:notifications"
+    /// The stream the outbox is relayed to in `space`: `SPACE:notifications`.
+    public static func notifications(in space: RedisKeySpace) -> String { space.key("notifications") }
     /// Refunds the payments service refused or did not answer: 1 s, doubling, up to 256 s.
     static let refundBackoff = RetryBackoff(base: .seconds(1), maximum: .seconds(256))
     /// How long an accepted refund may wait for its webhook before it is asked for again.
@@ -48,7 +49,7 @@ public struct SagaWorker: Service {
                 """, logger: logger)
             var ids: [Int64] = []
             for try await (id, type, payload) in rows.decode((Int64, String, String).self) {
-                try await redis.streamAdd(Self.notifications, trimmingTo: 100_000, [("outbox_id", Int(id)), ("type", type), ("payload", payload)])
+                try await redis.streamAdd(Self.notifications(in: redis.keySpace), trimmingTo: 100_000, [("outbox_id", Int(id)), ("type", type), ("payload", payload)])
                 ids.append(id)
             }
             if !ids.isEmpty {

@@ -22,7 +22,7 @@ public struct SalesHistoryRecorder: Service {
 
     /// Offers one sample for every event with inventory; a failing event is logged at debug level.
     public func recordAll() async {
-        guard let events = try? await inventory.redis.setMembers(BookingKeys.events) else { return }
+        guard let events = try? await inventory.redis.setMembers(BookingKeys.events(in: inventory.redis.keySpace)) else { return }
         for event in events {
             do {
                 try await inventory.recordSales(event: event)

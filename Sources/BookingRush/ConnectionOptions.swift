@@ -10,6 +10,9 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Redis URL (default: $REDIS_URL, or the local services' Redis)")
     var redisURL: String?
 
+    @Option(help: "First segment of every Redis key (default: $REDIS_KEY_SPACE, or bk); deployments sharing a Redis database name their own")
+    var redisKeySpace: String?
+
     @Option(help: "Postgres URL (default: $DATABASE_URL, or the local services' Postgres)")
     var databaseURL: String?
 
@@ -18,11 +21,20 @@ struct ConnectionOptions: ParsableArguments {
 
     func redisConfiguration() throws -> RedisConfiguration {
         let url = redisURL ?? ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
+        var configuration: RedisConfiguration
         do {
-            return try RedisConfiguration(url: url)
+            configuration = try RedisConfiguration(url: url)
         } catch {
             throw ValidationError("REDIS_URL: \(error)")
         }
+        if let space = redisKeySpace ?? ProcessInfo.processInfo.environment["REDIS_KEY_SPACE"], !space.isEmpty {
+            do {
+                configuration.keySpace = try RedisKeySpace(space)
+            } catch {
+                throw ValidationError("REDIS_KEY_SPACE: \(error)")
+            }
+        }
+        return configuration
     }
 
     func postgresConfiguration() throws -> PostgresClient.Configuration {

@@ -24,7 +24,7 @@ struct FleetTraffic: Service {
     let logger: Logger
 
     /// The fleet's registry: instance → Unix ms of its latest report.
-    var registryKey: String { "bk:{fleet:\(fleet)}:traffic" }
+    var registryKey: String { redis.keySpace.tagged("fleet:" + fleet) + ":traffic" }
 
     func reportKey(_ instance: String) -> String { "\(registryKey):\(instance)" }
 

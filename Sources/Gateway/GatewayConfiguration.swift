@@ -11,8 +11,8 @@ public struct GatewayConfiguration: Sendable {
     public var visitorTicketSecret: [UInt8]
     /// `iss` of queue passes.
     public var passIssuer: String
-    /// Redis prefix of the shared queue-pass keys.
-    public var passKeyNamespace: String
+    /// Redis prefix of the shared queue-pass keys; nil means `SPACE:pass-keys` in Redis's key space.
+    public var passKeyNamespace: String?
     /// Whether cookies carry `Secure` (set behind TLS).
     public var secureCookies: Bool
     /// How often this gateway releases visitors from every room; 0 disables the releaser.
@@ -21,8 +21,8 @@ public struct GatewayConfiguration: Sendable {
     public var routes: RouteTable
     /// Secret (≥ 32 bytes) that signs `X-Gateway-Signature` for the services behind the gateway.
     public var internalSecret: [UInt8]
-    /// Redis prefix of the shared access-token keys.
-    public var accessKeyNamespace: String
+    /// Redis prefix of the shared access-token keys; nil means `SPACE:access-keys` in Redis's key space.
+    public var accessKeyNamespace: String?
     /// Limits on login attempts (subjects: the client address, then the email).
     public var loginLimits: ProxyRoute
     /// An external identity provider whose access tokens are accepted too.
@@ -67,12 +67,12 @@ public struct GatewayConfiguration: Sendable {
         adminToken: String = GatewayConfiguration.developmentAdminToken,
         visitorTicketSecret: [UInt8] = GatewayConfiguration.developmentTicketSecret,
         passIssuer: String = "booking-rush",
-        passKeyNamespace: String = "bk:pass-keys",
+        passKeyNamespace: String? = nil,
         secureCookies: Bool = false,
         releaseInterval: Duration = .milliseconds(100),
         routes: RouteTable = RouteTable(),
         internalSecret: [UInt8] = GatewayConfiguration.developmentInternalSecret,
-        accessKeyNamespace: String = "bk:access-keys",
+        accessKeyNamespace: String? = nil,
         loginLimits: ProxyRoute = GatewayConfiguration.defaultLoginLimits,
         externalProvider: ExternalProvider? = nil,
         rateLimitTimeout: Duration = .milliseconds(100),

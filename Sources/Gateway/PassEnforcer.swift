@@ -143,7 +143,7 @@ final class PassEnforcer: Sendable {
         let visitor = claims.sub.value
         guard let bindTo = Self.binding(of: visitor, to: requester) else { return eventLoop.makeFailedFuture(QueuePassRejection(.anotherVisitor)) }
         let event = claims.event
-        let keys = QueueKeys(event: event)
+        let keys = QueueKeys(event: event, in: room.redis.keySpace)
         let admission = Self.admission(of: claims)
         let spend = singleUse
             ? PassSpend(redisKey: "\(keys.prefix)spent:\(claims.jti.value)", owner: "pending:\(UUID().uuidString)", expiresAt: claims.exp.value)

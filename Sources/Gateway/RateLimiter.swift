@@ -45,18 +45,18 @@ final class RateLimiter: Sendable {
         self.timeout = timeout
     }
 
-    /// The Redis key of `rule`'s bucket for `subject` on `route`; hash-tagged per route.
-    static func key(route: String, rule: RateLimitRule, subject: String) -> String {
+    /// The Redis key of `rule`'s bucket for `subject` on `route` in `space`; hash-tagged per route.
+    static func key(route: String, rule: RateLimitRule, subject: String, in space: RedisKeySpace) -> String {
         let safe = subject.utf8.count <= 64 && subject.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "}") }
             ? subject
             : "h:" + SHA256.hash(data: Array(subject.utf8)).prefix(12).hexString
-        return "bk:{rl:\(route)}:\(rule.name):\(safe)"
+        return space.tagged("rl:" + route) + ":" + rule.name + ":" + safe
     }
 
     /// Checks and charges every rule of a request at once (a denied request charges nothing),
     /// with the Redis reply on `eventLoop`. Never fails: Redis trouble is a decision per the rules' fail modes.
     func check(route: String, rules: [RateLimitRule], subjects: [String], on eventLoop: any EventLoop) -> EventLoopFuture<RateLimitDecision> {
-        let keys = zip(rules, subjects).map { Self.key(route: route, rule: $0, subject: $1) }
+        let keys = zip(rules, subjects).map { Self.key(route: route, rule: $0, subject: $1, in: redis.keySpace) }
         if rules.contains(where: { $0.scope == .instance }) {
             return checkInstanceFirst(route: route, rules: rules, keys: keys, subjects: subjects, on: eventLoop)
         }

@@ -1,3 +1,5 @@
+import Redis
+
 /// Redis key names of one event's waiting room.
 ///
 /// Every key of an event carries the hash tag `{evt:ID}`, so all the keys a script touches
@@ -5,13 +7,13 @@
 public struct QueueKeys: Sendable, Hashable {
     /// The event id, as it appears in URLs.
     public let event: String
+    /// The prefix shared by every key of the event: `SPACE:{evt:ID}:` (`bk:{evt:ID}:` by default).
+    public let prefix: String
 
-    public init(event: String) {
+    public init(event: String, in space: RedisKeySpace) {
         self.event = event
+        self.prefix = space.tagged("evt:" + event) + ":"
     }
-
-    /// The prefix shared by every key of the event: `bk:{evt:ID}:`.
-    public var prefix: String { "bk:{evt:\(event)}:" }
 
     /// Hash: the room's configuration.
     public var room: String { prefix + "room" }
@@ -43,8 +45,8 @@ public struct QueueKeys: Sendable, Hashable {
     /// Every key of the room, for deleting it.
     public var all: [String] { [room, sequence, waiting, seen, prequeue, visitors, active, stats, releases, ended, adaptiveLog, history] }
 
-    /// Set of every event id that has a room (not hash-tagged: it is never used inside a script).
-    public static let rooms = "bk:rooms"
+    /// Set of every event id that has a room in `space` (not hash-tagged: it is never used inside a script).
+    public static func rooms(in space: RedisKeySpace) -> String { space.key("rooms") }
 
     /// Whether `event` can be used in keys and URLs: 1–64 of `A-Z a-z 0-9 - _ .`.
     public static func isValidEvent(_ event: String) -> Bool {

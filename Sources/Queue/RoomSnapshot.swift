@@ -78,7 +78,7 @@ extension WaitingRoom {
     ///
     /// - Throws: `roomNotFound`, `invalidEvent`, `unavailable`.
     public func snapshot(event: String, recordingPollsOf polls: [String] = []) async throws(QueueError) -> RoomSnapshot {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         let reply = try await run(Self.snapshotScript, event: event, keys: [
             keys.room, keys.waiting, keys.seen, keys.prequeue, keys.stats,
         ], arguments: polls.prefix(Self.pollsPerSnapshotCall).map { $0 })

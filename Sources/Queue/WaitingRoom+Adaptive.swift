@@ -63,7 +63,7 @@ extension WaitingRoom {
     /// per interval fleet-wide changes anything, and none before the health's window covers
     /// only the current rate (`room_adapt.lua`).
     public func adapt(event: String, health: UpstreamHealth, instance: String) async throws(QueueError) -> AdaptiveStep {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         let reply = try await run(Self.adaptScript, event: event, keys: [keys.room, keys.adaptiveLog], arguments: [
             health.p99Milliseconds ?? -1, health.errorRate, health.samples, instance, health.windowSeconds,
         ])
@@ -78,7 +78,7 @@ extension WaitingRoom {
 
     /// The room's latest rate changes by the controller, newest first.
     public func adaptiveDecisions(event: String, limit: Int = 20) async throws(QueueError) -> [AdaptiveDecision] {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         do {
             return try await redis.jsonList(keys.adaptiveLog, from: 0, through: max(0, min(limit, Self.decisionsKept) - 1))
         } catch {

@@ -5,12 +5,12 @@ extension WaitingRoom {
     /// Creates or replaces the event's room settings; every gateway sees them at its next call.
     /// A new room draws the secret seed of its pre-queue lottery, kept for the room's life.
     public func configure(event: String, _ configuration: RoomConfiguration) async throws(QueueError) {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         try configuration.validate()
         try await redisCall {
             try await redis.hashSet(keys.room, configuration.redisFields)
             try await redis.hashSetIfAbsent(keys.room, field: "seed", to: Self.newSeed())
-            try await redis.setAdd(QueueKeys.rooms, [event])
+            try await redis.setAdd(roomsKey, [event])
         }
     }
 
@@ -39,7 +39,7 @@ extension WaitingRoom {
     /// one script call (`room_patch.lua`): concurrent changes of different settings all stay, and
     /// a room deleted meanwhile is not brought back. A room that does not exist is `roomNotFound`.
     public func patch(event: String, _ patch: RoomConfigurationPatch) async throws(QueueError) {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         let current = try await describe(event: event).configuration
         let merged = patch.applied(to: current)
         try merged.validate()
@@ -69,7 +69,7 @@ extension WaitingRoom {
 
     /// The room's settings, the commitment to its pre-queue's seed and, once it has opened, the seed.
     public func describe(event: String) async throws(QueueError) -> RoomDescription {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         let hash = try await redisCall { try await redis.hashGetAll(keys.room) }
         guard let configuration = RoomConfiguration(hash: hash) else { throw .roomNotFound(event: event) }
         let opened = hash["opened"] == "1"
@@ -82,16 +82,16 @@ extension WaitingRoom {
 
     /// Every event that has a room.
     public func events() async throws(QueueError) -> [String] {
-        try await redisCall { try await redis.setMembers(QueueKeys.rooms) }.sorted()
+        try await redisCall { try await redis.setMembers(roomsKey) }.sorted()
     }
 
     /// Deletes the room and everyone's place in it (freed in Redis's background, so a crowded
     /// room does not block it).
     public func delete(event: String) async throws(QueueError) {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         try await redisCall { try await redis.unlink(keys.all) }
         admissions.forget(event: event)
-        try await redisCall { try await redis.setRemove(QueueKeys.rooms, [event]) }
+        try await redisCall { try await redis.setRemove(roomsKey, [event]) }
     }
 
     /// Drops `event` from the room index when its room is gone (its keys deleted behind the
@@ -99,13 +99,13 @@ extension WaitingRoom {
     /// meanwhile stays listed. Returns whether the event was dropped.
     @discardableResult
     public func forget(event: String) async throws(QueueError) -> Bool {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         return try await redisCall {
             guard !(try await redis.exists(keys.room)) else { return false }
-            try await redis.setRemove(QueueKeys.rooms, [event])
+            try await redis.setRemove(roomsKey, [event])
             // `configure` writes the room before indexing it: one that came back since is indexed again.
             if try await redis.exists(keys.room) {
-                try await redis.setAdd(QueueKeys.rooms, [event])
+                try await redis.setAdd(roomsKey, [event])
                 return false
             }
             return true

@@ -25,7 +25,7 @@ extension WaitingRoom {
     /// last ``historyInterval`` seconds. Returns whether it was kept.
     @discardableResult
     public func recordHistory(event: String, stats: RoomStats) async throws(QueueError) -> Bool {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         let reply = try await run(Self.historyScript, event: event, keys: [keys.room, keys.history], arguments: [
             Self.historyInterval * 1000, Self.historyKept, stats.configuredRate, stats.observedRate, stats.waiting,
             stats.prequeue, stats.activePasses, stats.releasedTotal,
@@ -35,7 +35,7 @@ extension WaitingRoom {
 
     /// The room's history, oldest first: the latest `limit` samples.
     public func history(event: String, limit: Int = historyKept) async throws(QueueError) -> [RoomHistorySample] {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         do {
             return try await redis.jsonList(keys.history, from: -max(1, min(limit, Self.historyKept)), through: -1)
         } catch {

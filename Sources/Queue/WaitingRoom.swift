@@ -25,7 +25,7 @@ public struct WaitingRoom: Sendable {
     ///
     /// - Throws: `roomNotFound`, `roomClosed`, `proofRequired`, `proofInvalid`, `invalidEvent`, `unavailable`.
     public func join(event: String, visitor: String, proof: JoinProof? = nil) async throws(QueueError) -> JoinResult {
-        let reply = try await run(Self.joinScript, event: event, keys: Self.joinKeys(event, proof: proof), arguments: Self.joinArguments(visitor, proof))
+        let reply = try await run(Self.joinScript, event: event, keys: joinKeys(event, proof: proof), arguments: Self.joinArguments(visitor, proof))
         return try Self.joinResult(reply)
     }
 
@@ -34,7 +34,7 @@ public struct WaitingRoom: Sendable {
     public func join(event: String, visitor: String, proof: JoinProof?, on eventLoop: any EventLoop) -> EventLoopFuture<JoinResult> {
         let keys: [String]
         do {
-            keys = try Self.joinKeys(event, proof: proof)
+            keys = try joinKeys(event, proof: proof)
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
@@ -43,8 +43,8 @@ public struct WaitingRoom: Sendable {
             .flatMapThrowing { reply in try Self.joinResult(reply) }
     }
 
-    static func joinKeys(_ event: String, proof: JoinProof?) throws(QueueError) -> [String] {
-        let keys = try Self.keys(event)
+    func joinKeys(_ event: String, proof: JoinProof?) throws(QueueError) -> [String] {
+        let keys = try keys(event)
         return [
             keys.room, keys.sequence, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active, keys.stats,
             keys.prefix + "pow:" + (proof?.id ?? "-"),
@@ -86,7 +86,7 @@ public struct WaitingRoom: Sendable {
     ///
     /// - Throws: `notInQueue`, `placeLost`, `passExpired`, `roomNotFound`, `unavailable`.
     public func status(event: String, visitor: String) async throws(QueueError) -> VisitorPlace {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         let reply = try await run(Self.statusScript, event: event, keys: [
             keys.room, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.stats, keys.ended,
         ], arguments: [visitor])
@@ -112,7 +112,7 @@ public struct WaitingRoom: Sendable {
     /// Takes the visitor out of the room (an admitted visitor's slot frees). False if they had no place.
     @discardableResult
     public func leave(event: String, visitor: String) async throws(QueueError) -> Bool {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         let reply = try await run(Self.leaveScript, event: event, keys: [
             keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active,
         ], arguments: [visitor])
@@ -125,7 +125,7 @@ public struct WaitingRoom: Sendable {
     /// of visitors whose place or pass ended more than `keepEnded` ago (at most `maxBatch` of each
     /// per call, so no call does work proportional to the crowd; `more` says a bound was hit).
     public func release(event: String, maxBatch: Int = 1000, keepEnded: Duration = .seconds(600)) async throws(QueueError) -> ReleaseResult {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         let reply = try await run(Self.releaseScript, event: event, keys: [
             keys.room, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.active, keys.stats, keys.releases, keys.ended,
         ], arguments: [maxBatch, Int(keepEnded / .milliseconds(1))])
@@ -138,7 +138,7 @@ public struct WaitingRoom: Sendable {
 
     /// The room's figures.
     public func stats(event: String) async throws(QueueError) -> RoomStats {
-        let keys = try Self.keys(event)
+        let keys = try keys(event)
         let description = try await describe(event: event)
         let reply = try await run(Self.statsScript, event: event, keys: [
             keys.room, keys.waiting, keys.prequeue, keys.visitors, keys.active, keys.stats,
@@ -160,10 +160,14 @@ public struct WaitingRoom: Sendable {
         return QueueSpot(line: line, score: score)
     }
 
-    static func keys(_ event: String) throws(QueueError) -> QueueKeys {
+    /// The keys of `event`'s room in this deployment's key space.
+    public func keys(_ event: String) throws(QueueError) -> QueueKeys {
         guard QueueKeys.isValidEvent(event) else { throw .invalidEvent(event) }
-        return QueueKeys(event: event)
+        return QueueKeys(event: event, in: redis.keySpace)
     }
+
+    /// The set of every event id with a room in this deployment's key space.
+    var roomsKey: String { QueueKeys.rooms(in: redis.keySpace) }
 
     func run(_ script: RedisScript, event: String, keys: [String], arguments: [any RedisArgument]) async throws(QueueError) -> RedisValue {
         do {

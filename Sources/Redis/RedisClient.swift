@@ -12,6 +12,8 @@ import Synchronization
 public final class RedisClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: RedisConfiguration
+    /// The first segment of every key the deployment writes (from the configuration).
+    public var keySpace: RedisKeySpace { configuration.keySpace }
     private let slots: [RedisConnectionSlot]
     private let slotsByLoop: [ObjectIdentifier: [RedisConnectionSlot]]
     private let nextSlot = Atomic<Int>(0)

@@ -18,6 +18,8 @@ public struct RedisConfiguration: Sendable, Hashable {
     /// The first wait before reconnecting after a failed connect; it doubles up to `maximumBackoff`.
     public var minimumBackoff: TimeAmount
     public var maximumBackoff: TimeAmount
+    /// The first segment of every key the deployment writes (``RedisKeySpace``).
+    public var keySpace: RedisKeySpace
 
     public init(
         host: String = "127.0.0.1",
@@ -29,7 +31,8 @@ public struct RedisConfiguration: Sendable, Hashable {
         commandTimeout: TimeAmount = .seconds(2),
         connectTimeout: TimeAmount = .seconds(2),
         minimumBackoff: TimeAmount = .milliseconds(50),
-        maximumBackoff: TimeAmount = .seconds(1)
+        maximumBackoff: TimeAmount = .seconds(1),
+        keySpace: RedisKeySpace = .standard
     ) {
         self.host = host
         self.port = port
@@ -41,6 +44,7 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.connectTimeout = connectTimeout
         self.minimumBackoff = minimumBackoff
         self.maximumBackoff = maximumBackoff
+        self.keySpace = keySpace
     }
 
     /// Reads `redis://[[user]:password@]host[:port][/database]`.
@@ -109,6 +113,7 @@ public enum RedisConfigurationError: Error, Sendable, Hashable, CustomStringConv
     case invalidPort(String)
     case invalidDatabase(String)
     case invalidEscape
+    case invalidKeySpace(String)
 
     public var description: String {
         switch self {
@@ -116,6 +121,7 @@ public enum RedisConfigurationError: Error, Sendable, Hashable, CustomStringConv
         case .invalidPort(let port): "invalid Redis port '\(port)'"
         case .invalidDatabase(let database): "invalid Redis database '\(database)'"
         case .invalidEscape: "invalid percent-escape in the Redis URL's credentials"
+        case .invalidKeySpace(let name): "invalid Redis key space '\(name)': 1–48 of A-Z a-z 0-9 - _ ."
         }
     }
 }

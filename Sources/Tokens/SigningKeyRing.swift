@@ -47,12 +47,13 @@ public final class SigningKeyRing: Sendable {
     private let state = Mutex(State())
     private let verified = Mutex<[String: Verified]>([:])
 
-    /// - Parameter namespace: the Redis key prefix of the ring; gateways that share passes share it.
-    public init(redis: RedisClient, issuer: String = "booking-rush", namespace: String = "bk:pass-keys") {
+    /// - Parameter namespace: the Redis key prefix of the ring; gateways that share passes share
+    ///   it. By default `SPACE:pass-keys` in the client's key space.
+    public init(redis: RedisClient, issuer: String = "booking-rush", namespace: String? = nil) {
         self.redis = redis
         self.issuer = issuer
-        self.keysKey = namespace
-        self.activeKey = namespace + ":active"
+        self.keysKey = namespace ?? redis.keySpace.key("pass-keys")
+        self.activeKey = keysKey + ":active"
     }
 
     /// Loads the keys, creating the first one if no gateway has yet.

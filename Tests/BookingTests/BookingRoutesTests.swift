@@ -128,7 +128,6 @@ struct BookingRoutesTests {
                 let closed = try await reserve("c-3-\(run)", 1, "a")
                 #expect(Self.json(closed)["type"] as? String == "https://booking-rush.dev/problems/not-on-sale")
             }
-            try await deleteRedisKeys(of: event, redis: redis)
         }
     }
 }

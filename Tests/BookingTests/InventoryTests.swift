@@ -1,43 +1,28 @@
 import Booking
 import Foundation
 import Redis
+import ServiceTestSupport
 import Synchronization
 import Testing
 
-/// An event with one zone on the shared Redis, deleted afterwards.
+/// An event with one zone, in a key space of its own on the tests' Redis, deleted afterwards.
 func withEvent(
     seats: Int,
     sale: SaleSettings = SaleSettings(),
     _ body: (Inventory, String) async throws -> Void
 ) async throws {
-    let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
-    var configuration = try RedisConfiguration(url: url)
-    configuration.commandTimeout = .seconds(10)
-    let redis = RedisClient(configuration: configuration)
-    let inventory = Inventory(redis: redis)
-    let event = "bk-\(UUID().uuidString.prefix(8).lowercased())"
-    try await inventory.configureSale(event: event, sale)
-    try await inventory.createZone(event: event, zone: "floor", capacity: seats, price: 4_500, currency: "EUR")
-    let cleanup = {
-        let keys = BookingKeys(event: event)
-        let bookings = try await redis.send("KEYS", "bk:{evt:\(event)}:*")
-        for key in (bookings.array ?? []).compactMap(\.string) { try await redis.send("DEL", key) }
-        try await redis.send("SREM", BookingKeys.events, event)
-        _ = keys
-        await redis.shutdown()
-    }
-    do {
+    try await TestRedis.withClient(commandTimeout: .seconds(10)) { redis in
+        let inventory = Inventory(redis: redis)
+        let event = "bk-\(UUID().uuidString.prefix(8).lowercased())"
+        try await inventory.configureSale(event: event, sale)
+        try await inventory.createZone(event: event, zone: "floor", capacity: seats, price: 4_500, currency: "EUR")
         try await body(inventory, event)
-    } catch {
-        try? await cleanup()
-        throw error
     }
-    try await cleanup()
 }
 
 /// Events of one type in the event's stream.
 func streamCount(_ inventory: Inventory, event: String, type: String) async throws -> Int {
-    let entries = try await inventory.redis.send("XRANGE", BookingKeys(event: event).stream, "-", "+")
+    let entries = try await inventory.redis.send("XRANGE", inventory.keys(event).stream, "-", "+")
     return (entries.array ?? []).filter { entry in
         guard let fields = entry.array?.last?.array else { return false }
         return fields.indices.contains { $0 % 2 == 0 && fields[$0].string == "type" && fields[$0 + 1].string == type }
@@ -113,7 +98,7 @@ struct InventoryTests {
     func orphanedHold() async throws {
         try await withEvent(seats: 10, sale: SaleSettings(hold: .seconds(1))) { inventory, event in
             for index in 0..<3 { _ = try await inventory.reserve(event: event, zone: "floor", user: "u\(index)", quantity: 1) }
-            let holds = BookingKeys(event: event).holds
+            let holds = inventory.keys(event).holds
             _ = try await inventory.redis.send("ZADD", holds, "0", "bk_orphan")
             try await Task.sleep(for: .milliseconds(1_100))
             let orphans = Mutex<[String]>([])

@@ -27,7 +27,7 @@ struct PersisterTests {
             #expect(holds.count == 300)
             for hold in holds.prefix(100) { try await inventory.confirm(event: event, bookingID: hold.bookingID, payment: "pi_\(hold.bookingID)") }
             for (index, hold) in holds.dropFirst(100).prefix(50).enumerated() {
-                let user = try await redis.send("HGET", BookingKeys(event: event).booking(hold.bookingID), "user").string ?? "u\(index)"
+                let user = try await redis.send("HGET", BookingKeys(event: event, in: redis.keySpace).booking(hold.bookingID), "user").string ?? "u\(index)"
                 try await inventory.cancel(event: event, bookingID: hold.bookingID, user: user)
             }
             let lastExpiry = try #require(holds.map(\.expiresAt).max())
@@ -44,14 +44,13 @@ struct PersisterTests {
             try await Self.expectPostgres(postgres, event: event, held: 0, sold: 100, statuses: ["confirmed": 100, "cancelled": 50, "expired": 150])
 
             // Everything delivered again (as after a crash before XACK): nothing changes.
-            try await redis.send("XGROUP", "DESTROY", BookingKeys(event: event).stream, BookingPersister.group)
+            try await redis.send("XGROUP", "DESTROY", BookingKeys(event: event, in: redis.keySpace).stream, BookingPersister.group)
             #expect(try await persister.drain(event: event).events >= 600)
             try await Self.expectPostgres(postgres, event: event, held: 0, sold: 100, statuses: ["confirmed": 100, "cancelled": 50, "expired": 150])
 
             // Reloading the inventory never overwrites live counts.
             try await catalog.loadInventory(event: event)
             #expect(try await inventory.zone(event: event, zone: "floor") == redisZone)
-            try await deleteRedisKeys(of: event, redis: redis)
         }
     }
 
@@ -70,7 +69,6 @@ struct PersisterTests {
             let progress = try await BookingPersister(redis: redis, postgres: postgres, logger: Self.logger).drain(event: event)
             #expect(progress.events == 4 && progress.transactions == 1, "reserved, expired, reserved, confirmed in one batch")
             try await Self.expectPostgres(postgres, event: event, held: 0, sold: 2, statuses: ["expired": 1, "confirmed": 1])
-            try await deleteRedisKeys(of: event, redis: redis)
         }
     }
 
@@ -80,49 +78,43 @@ struct PersisterTests {
             let inventory = Inventory(redis: redis)
             let catalog = Catalog(postgres: postgres, inventory: inventory, hold: .seconds(600), logger: Self.logger)
             let event = try await publishedEvent(catalog, prefix: "poison", seats: 10)
-            do {
-                let keys = BookingKeys(event: event)
-                _ = try await inventory.reserve(event: event, zone: "floor", user: "before", quantity: 2)
-                // A reservation of 0 seats: the bookings table's CHECK (quantity > 0) refuses it.
-                try await redis.send(
-                    "XADD", keys.stream, "*", "type", "reserved", "booking", "\(event):poison", "user", "bot", "zone", "floor", "quantity", "0",
-                    "total", "0", "currency", "EUR", "expires_ms", "\(Int(Date().timeIntervalSince1970 * 1000) + 600_000)", "at_ms", "0"
-                )
-                _ = try await inventory.reserve(event: event, zone: "floor", user: "after", quantity: 3)
+            let keys = BookingKeys(event: event, in: redis.keySpace)
+            _ = try await inventory.reserve(event: event, zone: "floor", user: "before", quantity: 2)
+            // A reservation of 0 seats: the bookings table's CHECK (quantity > 0) refuses it.
+            try await redis.send(
+                "XADD", keys.stream, "*", "type", "reserved", "booking", "\(event):poison", "user", "bot", "zone", "floor", "quantity", "0",
+                "total", "0", "currency", "EUR", "expires_ms", "\(Int(Date().timeIntervalSince1970 * 1000) + 600_000)", "at_ms", "0"
+            )
+            _ = try await inventory.reserve(event: event, zone: "floor", user: "after", quantity: 3)
 
-                let persister = BookingPersister(redis: redis, postgres: postgres, logger: Self.logger)
-                let progress = try await persister.drain(event: event)
-                #expect(progress.events == 3)
-                try await Self.expectPostgres(postgres, event: event, held: 5, sold: 0, statuses: ["held": 2])
-                #expect(try await BookingPersister.deadLetters(redis: redis, events: [event]) == [event: 1])
-                let letter = try #require(try await redis.send("XRANGE", keys.deadLetters, "-", "+").array?.first?.array?.last?.stringFields)
-                #expect(letter["booking"] == "\(event):poison")
-                #expect(letter["reason"]?.hasPrefix("23514") == true, "the reason names the check violation: \(letter["reason"] ?? "")")
-                #expect(letter["entry"] != nil)
-                try await buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, logger: Self.logger).test(.router) { client in
-                    let ready = try await client.execute(uri: "/ready", method: .get)
-                    #expect(ready.status == .ok, "dead letters are a warning, not a reason to take the service out of rotation")
-                    let checks = (try JSONSerialization.jsonObject(with: Data(buffer: ready.body)) as? [String: Any])?["checks"] as? [String: String]
-                    #expect(checks?["dead-letters"]?.hasPrefix("warning: ") == true, "\(checks ?? [:])")
-                    #expect(checks?["dead-letters"]?.contains(event) == true)
-                }
-
-                let pending = try await redis.send("XPENDING", keys.stream, BookingPersister.group)
-                #expect(pending.array?.first?.int == 0, "every entry is acknowledged: the stream is not stuck")
-                _ = try await inventory.reserve(event: event, zone: "floor", user: "later", quantity: 1)
-                #expect(try await persister.drain(event: event).events == 1, "new entries keep being persisted")
-                try await Self.expectPostgres(postgres, event: event, held: 6, sold: 0, statuses: ["held": 3])
-
-                #expect(try await redis.setMembers(BookingKeys.eventsWithDeadLetters).contains(event), "readiness reads the flagged events only")
-                try await redis.delete([keys.deadLetters])
-                #expect(try await BookingPersister.flaggedDeadLetters(redis: redis)[event] == nil)
-                let stillFlagged = try await redis.setMembers(BookingKeys.eventsWithDeadLetters).contains(event)
-                #expect(!stillFlagged, "an event whose dead letters were cleared leaves the flagged set")
-            } catch {
-                try? await deleteRedisKeys(of: event, redis: redis)
-                throw error
+            let persister = BookingPersister(redis: redis, postgres: postgres, logger: Self.logger)
+            let progress = try await persister.drain(event: event)
+            #expect(progress.events == 3)
+            try await Self.expectPostgres(postgres, event: event, held: 5, sold: 0, statuses: ["held": 2])
+            #expect(try await BookingPersister.deadLetters(redis: redis, events: [event]) == [event: 1])
+            let letter = try #require(try await redis.send("XRANGE", keys.deadLetters, "-", "+").array?.first?.array?.last?.stringFields)
+            #expect(letter["booking"] == "\(event):poison")
+            #expect(letter["reason"]?.hasPrefix("23514") == true, "the reason names the check violation: \(letter["reason"] ?? "")")
+            #expect(letter["entry"] != nil)
+            try await buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, logger: Self.logger).test(.router) { client in
+                let ready = try await client.execute(uri: "/ready", method: .get)
+                #expect(ready.status == .ok, "dead letters are a warning, not a reason to take the service out of rotation")
+                let checks = (try JSONSerialization.jsonObject(with: Data(buffer: ready.body)) as? [String: Any])?["checks"] as? [String: String]
+                #expect(checks?["dead-letters"]?.hasPrefix("warning: ") == true, "\(checks ?? [:])")
+                #expect(checks?["dead-letters"]?.contains(event) == true)
             }
-            try await deleteRedisKeys(of: event, redis: redis)
+
+            let pending = try await redis.send("XPENDING", keys.stream, BookingPersister.group)
+            #expect(pending.array?.first?.int == 0, "every entry is acknowledged: the stream is not stuck")
+            _ = try await inventory.reserve(event: event, zone: "floor", user: "later", quantity: 1)
+            #expect(try await persister.drain(event: event).events == 1, "new entries keep being persisted")
+            try await Self.expectPostgres(postgres, event: event, held: 6, sold: 0, statuses: ["held": 3])
+
+            #expect(try await redis.setMembers(BookingKeys.eventsWithDeadLetters(in: redis.keySpace)) == [event], "readiness reads the flagged events only")
+            try await redis.delete([keys.deadLetters])
+            #expect(try await BookingPersister.flaggedDeadLetters(redis: redis)[event] == nil)
+            let stillFlagged = try await redis.setMembers(BookingKeys.eventsWithDeadLetters(in: redis.keySpace)).contains(event)
+            #expect(!stillFlagged, "an event whose dead letters were cleared leaves the flagged set")
         }
     }
 
@@ -132,7 +124,7 @@ struct PersisterTests {
             let inventory = Inventory(redis: redis)
             let catalog = Catalog(postgres: postgres, inventory: inventory, logger: Self.logger)
             let event = try await publishedEvent(catalog, prefix: "crash", seats: 100)
-            let stream = BookingKeys(event: event).stream
+            let stream = BookingKeys(event: event, in: redis.keySpace).stream
             for index in 0..<40 { _ = try await inventory.reserve(event: event, zone: "floor", user: "u\(index)", quantity: 1) }
 
             // The first instance reads everything, then dies before writing or acknowledging.
@@ -147,7 +139,6 @@ struct PersisterTests {
             try await Self.expectPostgres(postgres, event: event, held: 60, sold: 0, statuses: ["held": 60])
             let pending = try await redis.send("XPENDING", stream, BookingPersister.group)
             #expect(pending.array?.first?.int == 0)
-            try await deleteRedisKeys(of: event, redis: redis)
         }
     }
 
@@ -157,7 +148,7 @@ struct PersisterTests {
             let inventory = Inventory(redis: redis)
             let catalog = Catalog(postgres: postgres, inventory: inventory, logger: Self.logger)
             let event = try await publishedEvent(catalog, prefix: "trim", seats: 100)
-            let stream = BookingKeys(event: event).stream
+            let stream = BookingKeys(event: event, in: redis.keySpace).stream
             for index in 0..<30 { _ = try await inventory.reserve(event: event, zone: "floor", user: "u\(index)", quantity: 1) }
             let keeping = BookingPersister(redis: redis, postgres: postgres, logger: Self.logger)
             #expect(try await keeping.drain(event: event).events == 30)
@@ -170,7 +161,6 @@ struct PersisterTests {
             #expect(try await trimming.drain(event: event).events == 5)
             #expect(try await redis.send("XLEN", stream).int == 10, "the 5 unacknowledged entries and the 5 after them stay")
             try await Self.expectPostgres(postgres, event: event, held: 35, sold: 0, statuses: ["held": 35])
-            try await deleteRedisKeys(of: event, redis: redis)
         }
     }
 

@@ -31,7 +31,7 @@ struct ReconcilerTests {
             #expect(clean.bookings == clean.redis)
 
             // Drift on both sides: seats appear from nowhere in Redis, a counter is off in Postgres.
-            try await redis.send("HINCRBY", BookingKeys(event: event).zone("floor"), "available", 5)
+            try await redis.send("HINCRBY", BookingKeys(event: event, in: redis.keySpace).zone("floor"), "available", 5)
             try await postgres.query("UPDATE booking.zones SET sold = sold + 1 WHERE event_id = \(event)", logger: bookingTestLogger)
             let drifted = try #require(try await reconciler.reconcile(events: [event]).first)
             #expect(drifted.drift.count == 2)
@@ -52,11 +52,10 @@ struct ReconcilerTests {
             #expect(try await reconciler.reconcile(events: [event]).first?.drift == [])
 
             // A Redis that lost the zone gets it back from Postgres.
-            try await redis.send("DEL", BookingKeys(event: event).zone("floor"))
+            try await redis.send("DEL", BookingKeys(event: event, in: redis.keySpace).zone("floor"))
             let restored = try #require(try await reconciler.reconcile(events: [event], repair: true).first)
             #expect(restored.drift == ["missing from redis"])
             #expect(try await inventory.zone(event: event, zone: "floor") == ZoneInventory(capacity: 50, available: 29, held: 13, sold: 8))
-            try await deleteRedisKeys(of: event, redis: redis)
         }
     }
 
@@ -75,7 +74,7 @@ struct ReconcilerTests {
             // Postgres is read now (held 2); then a reservation lands and is persisted.
             _ = try await inventory.reserve(event: event, zone: "floor", user: "meanwhile", quantity: 3)
             try await persister.drain(event: event)
-            let keys = BookingKeys(event: event)
+            let keys = BookingKeys(event: event, in: redis.keySpace)
             await #expect(throws: (any Error).self, "held 2 from the old read would free 3 held seats") {
                 try await redis.run(Reconciler.repairScript, keys: [keys.zone("floor"), keys.stream], arguments: [BookingPersister.group, 10, 2, 0, mark])
             }
@@ -83,7 +82,6 @@ struct ReconcilerTests {
             let fresh = try #require(try await reconciler.streamMark(event: event))
             let repaired = try await redis.run(Reconciler.repairScript, keys: [keys.zone("floor"), keys.stream], arguments: [BookingPersister.group, 10, 5, 0, fresh])
             #expect(repaired.array?.compactMap(\.int) == [10, 5, 5, 0], "with a current read the repair goes ahead")
-            try await deleteRedisKeys(of: event, redis: redis)
         }
     }
 
@@ -120,10 +118,9 @@ struct ReconcilerTests {
             let zone = try await inventory.zone(event: event, zone: "floor")
             #expect(succeeded == 150, "exactly the capacity was sold, never more")
             #expect(zone == ZoneInventory(capacity: 150, available: 0, held: 150, sold: 0))
-            #expect(try await redis.send("ZCARD", BookingKeys(event: event).holds).int == zone.held, "every held seat has its hold")
+            #expect(try await redis.send("ZCARD", BookingKeys(event: event, in: redis.keySpace).holds).int == zone.held, "every held seat has its hold")
             let final = try #require(try await reconciler.reconcile(events: [event]).first)
             #expect(final.drift == [], "\(final)")
-            try await deleteRedisKeys(of: event, redis: redis)
         }
     }
 }

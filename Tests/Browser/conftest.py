@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -13,6 +14,55 @@ from selenium.webdriver.chrome.service import Service
 
 ADMIN_TOKEN = "browser-test-admin-token-0123"
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts")
+
+
+def new_key_space() -> str:
+    """A Redis key space (REDIS_KEY_SPACE) no other test names."""
+    return "py-" + uuid.uuid4().hex[:12]
+
+
+def delete_key_space(space: str):
+    """Deletes every key of `space` from the tests' Redis (REDIS_URL)."""
+    url = urllib.parse.urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:16379/1"))
+    cli = ["redis-cli", "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379), "-n", url.path.strip("/") or "0"]
+    if url.password:
+        cli += ["-a", urllib.parse.unquote(url.password), "--no-auth-warning"]
+    keys = subprocess.run(cli + ["--scan", "--pattern", space + ":*"], capture_output=True, text=True).stdout.split()
+    for start in range(0, len(keys), 500):
+        subprocess.run(cli + ["UNLINK", *keys[start:start + 500]], capture_output=True)
+
+
+CREATED_DATABASES = []
+
+
+def new_database() -> str:
+    """A fresh, empty Postgres database beside the tests' own (DATABASE_URL), dropped when the
+    session ends: a dev system's workers (payments webhooks, the saga outbox) take work from
+    every row of their database, so two dev systems alive at once must not share one."""
+    url = urllib.parse.urlparse(os.environ.get("DATABASE_URL", "postgres://booking_rush:booking_rush@127.0.0.1:15432/booking_rush_test"))
+    name = "br_test_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", url._replace(path="/postgres").geturl(), "-qAtc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    CREATED_DATABASES.append((url, name))
+    return url._replace(path="/" + name).geturl()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def created_databases():
+    """Drops the databases `new_database` made, whatever the tests' outcome."""
+    yield
+    for url, name in CREATED_DATABASES:
+        subprocess.run(["psql", url._replace(path="/postgres").geturl(), "-qAtc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)
+
+
+@pytest.fixture(autouse=True)
+def key_space(monkeypatch):
+    """Every process a test starts keeps its Redis keys in a space of the test's own (its rooms,
+    events, streams and signing keys are no other test's), deleted when the test ends, passed or
+    not. Fixtures that outlive a test name their own space."""
+    space = new_key_space()
+    monkeypatch.setenv("REDIS_KEY_SPACE", space)
+    yield space
+    delete_key_space(space)
 
 
 def free_port() -> int:
@@ -73,11 +123,14 @@ def stop(process):
 
 @pytest.fixture(scope="session")
 def gateway():
-    port = free_port()
+    port, space = free_port(), new_key_space()
     base = f"http://127.0.0.1:{port}"
-    process = start(["gateway", "--port", str(port)], {"ADMIN_TOKEN": ADMIN_TOKEN}, base)
-    yield Gateway(base)
-    stop(process)
+    process = start(["gateway", "--port", str(port)], {"ADMIN_TOKEN": ADMIN_TOKEN, "REDIS_KEY_SPACE": space}, base)
+    try:
+        yield Gateway(base)
+    finally:
+        stop(process)
+        delete_key_space(space)
 
 
 class System(Gateway):
@@ -144,10 +197,13 @@ class Dev:
 
 
 def start_dev(folder, environment=None, open_routes: bool = False) -> Dev:
-    """`booking-rush dev` with config/routes.dev.json pointed at its ports; `open_routes` drops the
+    """`booking-rush dev` with config/routes.dev.json pointed at its ports, on a database of its
+    own unless `environment` names one; `open_routes` drops the
     rate limits and queue-pass policies (for tests about something else). A start that fails
     (a port taken between choosing and binding it) is tried once more on new ports."""
     email, password = f"admin-{uuid.uuid4().hex[:8]}@booking-rush.test", "dev-admin-password"
+    environment = dict(environment or {})
+    environment.setdefault("DATABASE_URL", new_database())
     for attempt in range(2):
         gateway_port, booking_port, payments_port = free_port(), free_port(), free_port()
         routes = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "config", "routes.dev.json")))
@@ -167,7 +223,7 @@ def start_dev(folder, environment=None, open_routes: bool = False) -> Dev:
             process = start(
                 ["dev", "--gateway-port", str(gateway_port), "--booking-port", str(booking_port),
                  "--payments-port", str(payments_port), "--routes", routes_path],
-                dict({"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10"}, **(environment or {})),
+                dict({"ADMIN_TOKEN": ADMIN_TOKEN, "ADMIN_EMAIL": email, "ADMIN_PASSWORD": password, "BCRYPT_COST": "10"}, **environment),
                 base, timeout=60,
             )
             return Dev(process, base, email, password, f"http://127.0.0.1:{booking_port}", f"http://127.0.0.1:{payments_port}")
@@ -178,9 +234,13 @@ def start_dev(folder, environment=None, open_routes: bool = False) -> Dev:
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory):
-    dev = start_dev(tmp_path_factory.mktemp("system"))
-    yield System(dev.base, dev.email, dev.password)
-    stop(dev.process)
+    space = new_key_space()
+    dev = start_dev(tmp_path_factory.mktemp("system"), {"REDIS_KEY_SPACE": space})
+    try:
+        yield System(dev.base, dev.email, dev.password)
+    finally:
+        stop(dev.process)
+        delete_key_space(space)
 
 
 def make_browser(javascript: bool):

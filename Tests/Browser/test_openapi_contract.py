@@ -12,7 +12,7 @@ import pytest
 import requests
 from openapi_spec_validator import validate as validate_spec
 
-from conftest import ADMIN_TOKEN, start_dev, stop
+from conftest import ADMIN_TOKEN, delete_key_space, new_key_space, start_dev, stop
 from openapi_contract import Contract
 
 INTERNAL_SECRET = "contract-test-internal-secret-" + "x" * 24
@@ -52,7 +52,8 @@ class State:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    dev = start_dev(tmp_path_factory.mktemp("contract"), {"INTERNAL_SECRET": INTERNAL_SECRET, "WEBHOOK_SECRET": WEBHOOK_SECRET})
+    space = new_key_space()
+    dev = start_dev(tmp_path_factory.mktemp("contract"), {"INTERNAL_SECRET": INTERNAL_SECRET, "WEBHOOK_SECRET": WEBHOOK_SECRET, "REDIS_KEY_SPACE": space})
     document = requests.get(dev.base + "/openapi.json", timeout=10).json()
     contract = Contract(document, {"/": dev.base, "http://127.0.0.1:8081": dev.booking_base, "http://127.0.0.1:8082": dev.payments_base})
     state = State(dev)
@@ -62,6 +63,7 @@ def api(tmp_path_factory):
         for event in state.rooms:
             requests.delete(f"{dev.base}/admin/v1/rooms/{event}", headers=ADMIN, timeout=10)
         stop(dev.process)
+        delete_key_space(space)
 
 
 def test_the_document_is_valid_openapi_3_1_and_served_as_json(api):

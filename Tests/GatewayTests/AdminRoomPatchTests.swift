@@ -31,7 +31,7 @@ struct AdminRoomPatchTests {
             try await room.delete(event: event)
             await #expect(throws: QueueError.roomNotFound(event: event)) { try await room.patch(event: event, RoomConfigurationPatch(releaseRate: 1)) }
             await #expect(throws: QueueError.roomNotFound(event: event)) { try await room.setMode(event: event, .open) }
-            #expect(try await room.redis.send("EXISTS", QueueKeys(event: event).room).int == 0, "no partial room hash left behind")
+            #expect(try await room.redis.send("EXISTS", QueueKeys(event: event, in: room.redis.keySpace).room).int == 0, "no partial room hash left behind")
         }
     }
 

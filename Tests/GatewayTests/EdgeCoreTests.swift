@@ -118,7 +118,7 @@ struct EdgeCoreTests {
                 #expect(refused.status == .tooManyRequests)
                 #expect(refused.problem?.type == "https://booking-rush.dev/problems/rate-limited")
                 #expect(refused.headers[.retryAfter] != nil)
-                #expect(try await fixture.redis.send("ZCARD", QueueKeys(event: fixture.event).waiting).int == 3, "the refused join never reached the room")
+                #expect(try await fixture.redis.send("ZCARD", QueueKeys(event: fixture.event, in: fixture.redis.keySpace).waiting).int == 3, "the refused join never reached the room")
             }
         }
     }

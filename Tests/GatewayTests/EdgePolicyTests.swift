@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import Queue
 import Redis
+import ServiceTestSupport
 import Testing
 
 @testable import Gateway
@@ -90,7 +91,7 @@ struct EdgePolicyTests {
         let upstream = try await UpstreamServer.start()
         let route = Self.limited(upstream.url, suffix: UUID().uuidString.prefix(8).lowercased())
         try await GatewayFixture.with(routes: RouteTable(routes: [route])) { first in
-            try await GatewayFixture.with(routes: RouteTable(routes: [route])) { second in
+            try await GatewayFixture.with(routes: RouteTable(routes: [route]), keySpace: first.redis.keySpace) { second in
                 let statuses = try await first.application.test(.live) { one in
                     try await second.application.test(.live) { two in
                         var statuses: [HTTPResponse.Status] = []
@@ -337,8 +338,7 @@ struct EdgePolicyTests {
 struct DenyCacheTests {
     @Test("a subject over its limit is denied from the cache until its retry time, without asking Redis")
     func cachedDenials() async throws {
-        let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
-        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+        let redis = RedisClient(configuration: try TestRedis.configuration())
         let limiter = RateLimiter(redis: redis, timeout: .seconds(2))
         let route = ProxyRoute(name: "cache-\(UUID().uuidString.prefix(8))", prefix: "/x", upstreams: ["http://unused"], rateLimits: [
             RateLimitRule(name: "tight", key: "ip", limit: 1, period: 2),

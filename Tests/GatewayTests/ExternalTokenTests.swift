@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import Queue
 import Redis
+import ServiceTestSupport
 import Testing
 import Tokens
 
@@ -57,13 +58,10 @@ struct ExternalTokenTests {
         let idp = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await idp.test(.live) { idpClient in
             let jwksURL = "http://127.0.0.1:\(idpClient.port!)/.well-known/jwks.json"
-            let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
-            let redis = RedisClient(configuration: try RedisConfiguration(url: url))
-            let namespace = "test:ext:\(UUID().uuidString)"
+            let redis = RedisClient(configuration: try TestRedis.configuration())
             let configuration = GatewayConfiguration(
-                port: 0, passKeyNamespace: namespace + ":pass", releaseInterval: .zero,
+                port: 0, releaseInterval: .zero,
                 routes: RouteTable(routes: [ProxyRoute(name: "members", prefix: "/api/echo", upstreams: [upstream.url], authentication: .required, roles: ["organizer"])]),
-                accessKeyNamespace: namespace + ":access",
                 externalProvider: .init(
                     jwksURL: jwksURL, issuer: "https://idp.example", audience: "booking-rush", namespace: "idp", roles: ["organizer": "organizer", "idp-staff": "organizer"]
                 )
@@ -103,9 +101,8 @@ struct ExternalTokenTests {
                 #expect(confused.status == .unauthorized)
                 #expect(confused.problem?.detail?.contains("HS256") == true)
             }
-            for ring in [components.passKeys, components.accessTokens.ring] { _ = try? await redis.send("DEL", ring.keysKey, ring.activeKey) }
             try await components.httpClient.shutdown()
-            await redis.shutdown()
+            await TestRedis.deleteKeySpace(of: redis)
         }
         await upstream.stop()
     }

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Redis
+import ServiceTestSupport
 import Synchronization
 import Testing
 
@@ -50,8 +51,7 @@ struct FleetTrafficTests {
 
     @Test("the fleet's view sums every instance that reported lately, and forgets one that stopped")
     func fleetThroughRedis() async throws {
-        let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
-        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+        let redis = RedisClient(configuration: try TestRedis.configuration())
         let fleet = "test-\(UUID().uuidString.prefix(8))"
         let clock = SettableClock(Int64(Date().timeIntervalSince1970) - 1)
         let gateways = ["a", "b", "c"].map { name in
@@ -59,16 +59,13 @@ struct FleetTrafficTests {
                 window: TrafficWindow(now: { clock.now }), redis: redis, fleet: fleet, instance: "gw-\(name)", logger: Logger(label: "test")
             )
         }
-        let keys = [gateways[0].registryKey] + gateways.map { $0.reportKey($0.instance) }
         do {
             try await checkFleet(gateways, redis: redis, clock: clock)
         } catch {
-            _ = try? await redis.delete(keys)
-            await redis.shutdown()
+            await TestRedis.deleteKeySpace(of: redis)
             throw error
         }
-        _ = try? await redis.delete(keys)
-        await redis.shutdown()
+        await TestRedis.deleteKeySpace(of: redis)
     }
 
     private func checkFleet(_ gateways: [FleetTraffic], redis: RedisClient, clock: SettableClock) async throws {

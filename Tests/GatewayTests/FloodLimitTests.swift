@@ -87,7 +87,7 @@ struct FloodLimitTests {
                 var other = headers
                 other[Self.forwardedFor] = "203.0.113.10"
                 #expect(try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: other).status == .ok)
-                let buckets = try await fixture.redis.send("KEYS", "bk:{rl:\(route)}:*").array ?? []
+                let buckets = try await fixture.redis.send("KEYS", fixture.redis.keySpace.tagged("rl:" + route) + ":*").array ?? []
                 #expect(buckets.isEmpty, "the buckets live in the gateway's memory")
             }
         }

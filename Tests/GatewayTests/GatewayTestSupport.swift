@@ -8,10 +8,12 @@ import NIOCore
 import Queue
 import Redis
 import ServiceKit
+import ServiceTestSupport
 import Testing
 import Tokens
 
-/// A gateway on the shared Redis with its own pass-key namespace and one fresh room.
+/// A gateway on the tests' Redis in a key space of its own (its rooms, signing keys, rate-limit
+/// buckets and traffic reports are no other test's), with one fresh room.
 struct GatewayFixture {
     let components: GatewayComponents
     let event: String
@@ -28,14 +30,12 @@ struct GatewayFixture {
         _ roomConfiguration: RoomConfiguration = RoomConfiguration(mode: .queue, releaseRate: 100),
         routes: RouteTable = RouteTable(),
         accounts: AccountStore? = nil,
-        maxConnections: Int? = nil
+        maxConnections: Int? = nil,
+        keySpace: RedisKeySpace = .unique()
     ) async throws -> GatewayFixture {
-        let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
-        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
-        let namespace = "test:gw:\(UUID().uuidString)"
+        let redis = RedisClient(configuration: try TestRedis.configuration(space: keySpace))
         let configuration = GatewayConfiguration(
-            port: 0, adminToken: adminToken, passKeyNamespace: namespace + ":pass-keys", releaseInterval: .zero,
-            routes: routes, accessKeyNamespace: namespace + ":access-keys",
+            port: 0, adminToken: adminToken, releaseInterval: .zero, routes: routes,
             loginLimits: ProxyRoute(name: "auth-login-\(UUID().uuidString.prefix(8))", prefix: "/", upstreams: [], rateLimits: GatewayConfiguration.defaultLoginLimits.rateLimits),
             // Tests check the limiter's logic, not how fast a loaded test machine answers.
             rateLimitTimeout: .seconds(2),
@@ -54,14 +54,16 @@ struct GatewayFixture {
     }
 
     /// Makes a fixture, runs `body`, and tears the fixture down whether `body` throws or not.
+    /// Fixtures given the same `keySpace` are instances of one fleet.
     static func with(
         _ roomConfiguration: RoomConfiguration = RoomConfiguration(mode: .queue, releaseRate: 100),
         routes: RouteTable = RouteTable(),
         accounts: AccountStore? = nil,
         maxConnections: Int? = nil,
+        keySpace: RedisKeySpace = .unique(),
         _ body: (GatewayFixture) async throws -> Void
     ) async throws {
-        let fixture = try await make(roomConfiguration, routes: routes, accounts: accounts, maxConnections: maxConnections)
+        let fixture = try await make(roomConfiguration, routes: routes, accounts: accounts, maxConnections: maxConnections, keySpace: keySpace)
         do {
             try await body(fixture)
         } catch {
@@ -76,14 +78,8 @@ struct GatewayFixture {
     }
 
     func tearDown() async {
-        try? await room.delete(event: event)
-        for ring in [components.passKeys, components.accessTokens.ring] {
-            _ = try? await redis.send("DEL", ring.keysKey, ring.activeKey)
-        }
-        let traffic = components.fleetTraffic
-        _ = try? await redis.delete([traffic.registryKey, traffic.reportKey(traffic.instance)])
         try? await components.httpClient.shutdown()
-        await redis.shutdown()
+        await TestRedis.deleteKeySpace(of: redis)
     }
 
     /// An access token for a user with `roles`.

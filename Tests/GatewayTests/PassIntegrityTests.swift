@@ -157,7 +157,7 @@ struct PassIntegrityTests {
                 let again = try await GuardedRoute.buy(client, fixture.event, pass: pass, bearer)
                 #expect(again.status == .forbidden)
                 #expect(again.problem?.detail?.contains("already been used") == true)
-                let holder = try await fixture.redis.send("GET", QueueKeys(event: fixture.event).prefix + "holder:1")
+                let holder = try await fixture.redis.send("GET", QueueKeys(event: fixture.event, in: fixture.redis.keySpace).prefix + "holder:1")
                 #expect(holder.string == "u:alice-\(fixture.event)")
             }
         }

@@ -84,7 +84,7 @@ struct QueueRoutesTests {
                 let ticket = try #require(joined.json["ticket"] as? String)
                 let visitor = try #require(VisitorTickets(secret: fixture.configuration.visitorTicketSecret).visitor(from: ticket))
                 // The visitor was last seen long ago: the next poll finds the place lost.
-                try await fixture.redis.send("ZADD", QueueKeys(event: fixture.event).seen, 0, visitor)
+                try await fixture.redis.send("ZADD", QueueKeys(event: fixture.event, in: fixture.redis.keySpace).seen, 0, visitor)
                 let lost = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/status", method: .get, headers: [.cookie: "br_visitor=\(ticket)"])
                 #expect(lost.status == .gone)
                 #expect(lost.problem?.type == "https://booking-rush.dev/problems/place-lost")

@@ -9,7 +9,7 @@ struct QueueReleaserTests {
     func vanishedRoom() async throws {
         try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 10)) { room, event in
             let releaser = QueueReleaser(room: room, interval: .zero, logger: Logger(label: "releaser-tests"))
-            try await room.redis.send("DEL", QueueKeys(event: event).room)
+            try await room.redis.send("DEL", QueueKeys(event: event, in: room.redis.keySpace).room)
             #expect(try await room.events().contains(event), "still indexed before the releaser runs")
             await #expect(throws: QueueError.roomNotFound(event: event)) { _ = try await room.release(event: event) }
             await releaser.releaseAll()

@@ -1,14 +1,12 @@
 import Foundation
 import Queue
 import Redis
+import ServiceTestSupport
 
-/// The shared Redis of `scripts/services up`, and rooms with unique event ids.
+/// The tests' Redis, each client in a key space of its own, and rooms with unique event ids.
 enum QueueTestSupport {
     static func redis(poolSize: Int = 2) throws -> RedisClient {
-        let url = ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
-        var configuration = try RedisConfiguration(url: url)
-        configuration.poolSize = poolSize
-        return RedisClient(configuration: configuration)
+        RedisClient(configuration: try TestRedis.configuration(poolSize: poolSize))
     }
 
     static func uniqueEvent(_ name: String) -> String {
@@ -28,18 +26,17 @@ enum QueueTestSupport {
         do {
             let result = try await body(room, event)
             try await room.delete(event: event)
-            await redis.shutdown()
+            await TestRedis.deleteKeySpace(of: redis)
             return result
         } catch {
-            try? await room.delete(event: event)
-            await redis.shutdown()
+            await TestRedis.deleteKeySpace(of: redis)
             throw error
         }
     }
 
     /// The join sequence number Redis gave a waiting visitor.
     static func sequence(of visitor: String, event: String, redis: RedisClient) async throws -> Int {
-        let state = try await redis.send("HGET", QueueKeys(event: event).visitors, visitor).string ?? ""
+        let state = try await redis.send("HGET", QueueKeys(event: event, in: redis.keySpace).visitors, visitor).string ?? ""
         return Int(state.split(separator: ":")[1])!
     }
 

@@ -8,7 +8,7 @@ struct RoomStateTests {
     @Test("a waiting visitor's state is 'w:' and the join's Unix second (12 bytes); the oldest wait reads it and the older format")
     func compactWaitingState() async throws {
         try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 0), name: "state") { room, event in
-            let keys = QueueKeys(event: event)
+            let keys = QueueKeys(event: event, in: room.redis.keySpace)
             let before = Int(Date().timeIntervalSince1970)
             _ = try await room.join(event: event, visitor: "first")
             _ = try await room.join(event: event, visitor: "second")
@@ -29,7 +29,7 @@ struct RoomStateTests {
     func pruning() async throws {
         let configuration = RoomConfiguration(mode: .queue, releaseRate: 1_000, passTTL: 10, idleTimeout: 5)
         try await QueueTestSupport.withRoom(configuration, name: "prune") { room, event in
-            let keys = QueueKeys(event: event)
+            let keys = QueueKeys(event: event, in: room.redis.keySpace)
             let redis = room.redis
             for visitor in ["expires", "returns"] { _ = try await room.join(event: event, visitor: visitor) }
             try await Task.sleep(for: .milliseconds(20))

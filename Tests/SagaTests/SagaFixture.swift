@@ -12,6 +12,7 @@ import PostgresNIO
 import Redis
 import ServiceKit
 import ServiceLifecycle
+import ServiceTestSupport
 import Synchronization
 import Testing
 
@@ -21,7 +22,7 @@ struct ServiceCrashed: Error, CustomStringConvertible {
 }
 
 /// Booking and payments services on real loopback ports with their workers, a gateway routing
-/// to them, the shared Redis and the test database: the whole saga, for one test.
+/// to them, the tests' Redis (in a key space of the test's own) and the test database: the whole saga, for one test.
 final class SagaFixture: Sendable {
     static let logger = Logger(label: "saga-tests")
 
@@ -37,8 +38,6 @@ final class SagaFixture: Sendable {
     private let running: Mutex<[String: Task<Void, any Error>]> = Mutex([:])
     /// Services or workers that stopped on their own, with why: reported by ``with(hold:paymentGrace:_:)``.
     private let crashes: Mutex<[String]> = Mutex([])
-    /// The events the test created: their Redis keys go when it ends, whether it passed or not.
-    private let events: Mutex<[String]> = Mutex([])
 
     var bookingURL: String { "http://127.0.0.1:\(bookingPort)" }
     var paymentsURL: String { "http://127.0.0.1:\(paymentsPort)" }
@@ -67,17 +66,14 @@ final class SagaFixture: Sendable {
         let url = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? "postgres://booking_rush:booking_rush@127.0.0.1:15432/booking_rush_test"
         try await withPostgresClient(configuration: try PostgresClient.Configuration(url: url), logger: logger) { postgres in
             try await MigrationRunner(migrations: try Migration.embedded(), logger: logger).run(on: postgres)
-            let redis = RedisClient(configuration: try RedisConfiguration(url: ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"))
+            let redis = RedisClient(configuration: try TestRedis.configuration())
             let (bookingPort, paymentsPort) = (try await freePort(), try await freePort())
-            let namespace = "test:saga:\(UUID().uuidString)"
             let routes = RouteTable(routes: [
                 ProxyRoute(name: "bookings", prefix: "/api/v1/bookings", upstreams: ["http://127.0.0.1:\(bookingPort)"], service: ServiceName.booking, authentication: .required),
                 ProxyRoute(name: "payments", prefix: "/api/v1/payments", upstreams: ["http://127.0.0.1:\(paymentsPort)"], service: ServiceName.payments, authentication: .required),
             ])
             let gateway = await GatewayComponents.make(
-                configuration: GatewayConfiguration(
-                    port: 0, passKeyNamespace: namespace + ":pass", releaseInterval: .zero, routes: routes, accessKeyNamespace: namespace + ":access"
-                ),
+                configuration: GatewayConfiguration(port: 0, releaseInterval: .zero, routes: routes),
                 redis: redis, accounts: nil, logger: logger
             )
             let fixture = SagaFixture(postgres: postgres, redis: redis, gateway: gateway, bookingPort: bookingPort, paymentsPort: paymentsPort, hold: hold, paymentGrace: paymentGrace)
@@ -115,18 +111,11 @@ final class SagaFixture: Sendable {
         _ = try? await task.value
     }
 
-    /// Stops every service and worker, then deletes the Redis keys of the events the test made.
+    /// Stops every service and worker, then deletes every key of the test's key space.
     func stopAll() async {
         for name in running.withLock({ Array($0.keys) }) { await kill(name) }
         try? await gateway.httpClient.shutdown()
-        for event in events.withLock({ $0 }) {
-            do {
-                try await deleteRedisKeys(of: event)
-            } catch {
-                Issue.record("the keys of \(event) were not deleted: \(error)")
-            }
-        }
-        await redis.shutdown()
+        await TestRedis.deleteKeySpace(of: redis)
     }
 
     /// A service or worker that stopped while the test still needed it fails the test, naming
@@ -165,13 +154,7 @@ final class SagaFixture: Sendable {
             zones: [CatalogZone(id: "floor", name: "Floor", priceMinor: 5_000, currency: "EUR", capacity: seats)]
         ), organizer: "org")
         try await catalog.publish(event: event)
-        events.withLock { $0.append(event) }
         return event
-    }
-
-    func deleteRedisKeys(of event: String) async throws {
-        try await redis.delete(matching: "bk:{evt:\(event)}:*")
-        try await redis.send("SREM", BookingKeys.events, event)
     }
 
     /// Polls `condition` every 50 ms for up to `limit`.

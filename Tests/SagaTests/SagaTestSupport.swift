@@ -57,7 +57,7 @@ extension SagaFixture {
     func notifications(for bookings: [String]) async throws -> [String: [String]] {
         var found: [String: [String]] = [:]
         let wanted = Set(bookings)
-        for entry in try await redis.send("XRANGE", SagaWorker.notifications, "-", "+").array ?? [] {
+        for entry in try await redis.send("XRANGE", SagaWorker.notifications(in: redis.keySpace), "-", "+").array ?? [] {
             let fields = entry.array?.last?.array?.compactMap(\.string) ?? []
             guard let index = fields.firstIndex(of: "payload"), index + 1 < fields.count,
                   let note = try? JSONDecoder().decode(SagaNotification.self, from: Data(fields[index + 1].utf8)),
@@ -86,7 +86,7 @@ extension SagaFixture {
 
     /// Entries of one type in the event's booking stream.
     func streamCount(event: String, type: String) async throws -> Int {
-        let entries = try await redis.send("XRANGE", BookingKeys(event: event).stream, "-", "+").array ?? []
+        let entries = try await redis.send("XRANGE", inventory.keys(event).stream, "-", "+").array ?? []
         return entries.filter { entry in
             let fields = entry.array?.last?.array?.compactMap(\.string) ?? []
             return zip(fields, fields.dropFirst()).contains { $0 == "type" && $1 == type }

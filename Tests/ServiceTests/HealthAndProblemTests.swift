@@ -10,6 +10,7 @@ import Payments
 import PostgresNIO
 import Redis
 import ServiceKit
+import ServiceTestSupport
 import Testing
 
 @Suite("Service health, readiness and problem+json errors")
@@ -17,8 +18,8 @@ struct HealthAndProblemTests {
     static let logger = Logger(label: "service-tests")
 
     static func redis(url: String? = nil) throws -> RedisClient {
-        let url = url ?? ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0"
         // A refused port fails at once; a live server under test load may take a while to accept.
+        guard let url else { return RedisClient(configuration: try TestRedis.configuration()) }
         return RedisClient(configuration: try RedisConfiguration(url: url))
     }
 

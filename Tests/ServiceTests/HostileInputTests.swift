@@ -135,20 +135,15 @@ struct HostileInputTests {
         let url = ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] ?? "postgres://booking_rush:booking_rush@127.0.0.1:15432/booking_rush_test"
         try await withPostgresClient(configuration: try PostgresClient.Configuration(url: url), logger: logger) { postgres in
             try await MigrationRunner(migrations: try Migration.embedded(), logger: logger).run(on: postgres)
-            var configuration = try RedisConfiguration(url: ProcessInfo.processInfo.environment["REDIS_URL"] ?? "redis://127.0.0.1:16379/0")
-            configuration.commandTimeout = .seconds(10)
-            let redis = RedisClient(configuration: configuration)
-            do { try await body(postgres, redis) } catch { await redis.shutdown(); throw error }
-            await redis.shutdown()
+            try await TestRedis.withClient(commandTimeout: .seconds(10)) { redis in try await body(postgres, redis) }
         }
     }
 
     @Test("gateway: accounts, admin API and waiting room")
     func gateway() async throws {
         try await Self.withStores { postgres, redis in
-            let namespace = "test:hostile:\(UUID().uuidString)"
             let configuration = GatewayConfiguration(
-                port: 0, adminToken: Self.adminToken, passKeyNamespace: namespace + ":pass", releaseInterval: .zero, accessKeyNamespace: namespace + ":access",
+                port: 0, adminToken: Self.adminToken, releaseInterval: .zero,
                 loginLimits: ProxyRoute(name: "hostile-login-\(UUID().uuidString.prefix(8))", prefix: "/", upstreams: [], rateLimits: [])
             )
             let components = await GatewayComponents.make(
