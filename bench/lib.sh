@@ -17,7 +17,8 @@ rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 wait_healthy() { for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.1; done; echo "port $1 never became healthy" >&2; return 1; }
 # $1 / $2 with two decimals.
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
-# A release-build gateway alone on $BENCH_GATEWAY_PORT (18080), with the bench secrets: sets $port,
+# A release-build gateway alone on $BENCH_GATEWAY_PORT (18080), with the bench secrets (GATEWAY_BIN
+# runs another build instead, e.g. one saved from an earlier commit): sets $port,
 # $gateway (its pid) and admin() (METHOD PATH [JSON] against /admin/v1); its output goes to $GATEWAY_LOG
 # when set. The caller kills it.
 start_gateway() {
@@ -25,11 +26,15 @@ start_gateway() {
   export ADMIN_TOKEN=bench-admin-token-0123456789
   export VISITOR_TICKET_SECRET=bench-visitor-ticket-secret-0123456789abcdef
   command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-  swift build -c release --product booking-rush >/dev/null
+  local bin=${GATEWAY_BIN:-}
+  if [ -z "$bin" ]; then
+    swift build -c release --product booking-rush >/dev/null
+    bin="$(swift build -c release --show-bin-path)/booking-rush"
+  fi
   if [ -n "${GATEWAY_LOG:-}" ]; then
-    "$(swift build -c release --show-bin-path)/booking-rush" gateway --port "$port" --log-level warning >"$GATEWAY_LOG" 2>&1 &
+    "$bin" gateway --port "$port" --log-level warning >"$GATEWAY_LOG" 2>&1 &
   else
-    "$(swift build -c release --show-bin-path)/booking-rush" gateway --port "$port" --log-level warning &
+    "$bin" gateway --port "$port" --log-level warning &
   fi
   gateway=$!
 }

@@ -20,12 +20,13 @@ public struct RoutePattern: Sendable, Hashable {
     public func matches(method: String, path: Substring) -> Bool {
         if let methods, !methods.contains(method), !(method == "HEAD" && methods.contains("GET")) { return false }
         guard let segments else { return Self.matchesPrefix(prefix, path) }
-        var rest = path.drop { $0 == "/" }
+        let slash = UInt8(ascii: "/")
+        var rest = path.utf8.drop { $0 == slash }
         for segment in segments {
-            let end = rest.firstIndex(of: "/") ?? rest.endIndex
+            let end = rest.firstIndex(of: slash) ?? rest.endIndex
             let found = rest[..<end]
-            guard !found.isEmpty, segment == "*" || found == segment else { return false }
-            rest = rest[end...].drop { $0 == "/" }
+            guard !found.isEmpty, segment == "*" || found.elementsEqual(segment.utf8) else { return false }
+            rest = rest[end...].drop { $0 == slash }
         }
         return true
     }

@@ -19,9 +19,10 @@ public struct VisitorTickets: Sendable {
 
     /// A new ticket and the visitor id it stands for.
     public func issue() -> (ticket: String, visitor: String) {
-        let id = Data((0..<16).map { _ in UInt8.random(in: 0 ... .max) }).base64URLEncodedString()
-        let payload = "v1.\(id)"
-        return ("\(payload).\(Data(code { $0.update(utf8: payload) }).base64URLEncodedString())", "t:\(id)")
+        var random = SystemRandomNumberGenerator()
+        let id = withUnsafeBytes(of: (random.next() as UInt64, random.next() as UInt64)) { Base64URL.encode($0) }
+        let payload = "v1." + id
+        return (payload + "." + code { $0.update(utf8: payload) }.withUnsafeBytes { Base64URL.encode($0) }, "t:" + id)
     }
 
     /// The visitor id of a genuine ticket; nil for anything forged or malformed.
@@ -31,7 +32,7 @@ public struct VisitorTickets: Sendable {
         let idStart = bytes.index(bytes.startIndex, offsetBy: 3)
         guard let dot = bytes[idStart...].firstIndex(of: UInt8(ascii: ".")), bytes.distance(from: idStart, to: dot) == 22 else { return nil }
         let macText = ticket[bytes.index(after: dot)...]
-        guard !macText.utf8.contains(UInt8(ascii: ".")), let mac = Data(base64URLEncoded: macText),
+        guard !macText.utf8.contains(UInt8(ascii: ".")), let mac = Base64URL.decode(macText),
               code({ $0.update(utf8: ticket[..<dot]) }) == mac
         else { return nil }
         return "t:" + ticket[idStart..<dot]

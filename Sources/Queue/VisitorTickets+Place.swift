@@ -1,13 +1,15 @@
 import Crypto
 import Foundation
+import Tokens
 
 extension VisitorTickets {
     /// A signed record of where `visitor` is filed in `event`'s room, handed out at join so that
     /// later polls can be answered from a room snapshot: `q1.<line><score>.<MAC>`, the MAC being
     /// the first 16 bytes of HMAC-SHA256(secret, "q1:<event>:<visitor>:<line><score>") in base64url.
     public func placeToken(event: String, visitor: String, spot: QueueSpot) -> String {
-        let place = "\(spot.line.rawValue)\(spot.score)"
-        return "q1.\(place).\(Data(placeMAC(event: event, visitor: visitor, place: place[...])).base64URLEncodedString())"
+        let place = spot.line.rawValue + String(spot.score)
+        let mac = placeMAC(event: event, visitor: visitor, place: place[...]).withUnsafeBytes { Base64URL.encode(UnsafeRawBufferPointer(rebasing: $0.prefix(16))) }
+        return "q1." + place + "." + mac
     }
 
     /// The spot a genuine place token records for this visitor in this event; nil for anything
@@ -20,14 +22,15 @@ extension VisitorTickets {
         let place = token[placeStart..<dot]
         let macText = token[bytes.index(after: dot)...]
         guard let line = QueueSpot.Line(rawValue: String(place.prefix(1))), let score = Int64(place.dropFirst()),
-              !macText.utf8.contains(UInt8(ascii: ".")), let mac = Data(base64URLEncoded: macText), mac.count == 16
+              !macText.utf8.contains(UInt8(ascii: ".")), let mac = Base64URL.decode(macText), mac.count == 16
         else { return nil }
         var difference: UInt8 = 0
         for (given, wanted) in zip(mac, placeMAC(event: event, visitor: visitor, place: place)) { difference |= given ^ wanted }
         return difference == 0 ? QueueSpot(line: line, score: score) : nil
     }
 
-    private func placeMAC(event: String, visitor: String, place: Substring) -> some Sequence<UInt8> {
+    /// The MAC of a place; its first 16 bytes go in the token.
+    private func placeMAC(event: String, visitor: String, place: Substring) -> HashedAuthenticationCode<SHA256> {
         code { hmac in
             hmac.update(utf8: "q1:")
             hmac.update(utf8: event)
@@ -35,6 +38,6 @@ extension VisitorTickets {
             hmac.update(utf8: visitor)
             hmac.update(utf8: ":")
             hmac.update(utf8: place)
-        }.prefix(16)
+        }
     }
 }

@@ -46,33 +46,3 @@ public struct TokenHeader: Decodable, Sendable {
         return header
     }
 }
-
-extension Data {
-    /// Decodes URL-safe base64 with or without padding.
-    public init?(base64URLEncoded text: Substring) {
-        var base64: [UInt8] = []
-        base64.reserveCapacity(text.utf8.count + 3)
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "-"): base64.append(UInt8(ascii: "+"))
-            case UInt8(ascii: "_"): base64.append(UInt8(ascii: "/"))
-            default: base64.append(byte)
-            }
-        }
-        base64.append(contentsOf: repeatElement(UInt8(ascii: "="), count: (4 - base64.count % 4) % 4))
-        self.init(base64Encoded: Data(base64))
-    }
-
-    /// URL-safe base64 without padding.
-    public func base64URLEncodedString() -> String {
-        var encoded = base64EncodedData()
-        while encoded.last == UInt8(ascii: "=") { encoded.removeLast() }
-        return String(decoding: encoded.lazy.map { byte in
-            switch byte {
-            case UInt8(ascii: "+"): UInt8(ascii: "-")
-            case UInt8(ascii: "/"): UInt8(ascii: "_")
-            default: byte
-            }
-        }, as: UTF8.self)
-    }
-}
