@@ -56,7 +56,7 @@ public struct GatewayComponents: Sendable {
         logger: Logger
     ) async -> GatewayComponents {
         let passKeys = SigningKeyRing(redis: redis, issuer: configuration.passIssuer, namespace: configuration.passKeyNamespace)
-        let accessKeys = SigningKeyRing(redis: redis, issuer: configuration.passIssuer, namespace: configuration.accessKeyNamespace ?? redis.keySpace.key("access-keys"))
+        let accessKeys = SigningKeyRing(redis: redis, issuer: configuration.passIssuer, namespace: configuration.accessKeyNamespace(in: redis.keySpace))
         for ring in [passKeys, accessKeys] {
             do {
                 try await ring.bootstrap()

@@ -1,4 +1,5 @@
 import Foundation
+import Redis
 import ServiceKit
 
 /// Settings of the gateway process.
@@ -99,6 +100,11 @@ public struct GatewayConfiguration: Sendable {
         self.fleet = fleet
         self.instanceName = instanceName ?? "\(ProcessInfo.processInfo.hostName):\(port)"
         self.adaptiveWindowSeconds = adaptiveWindowSeconds
+    }
+
+    /// The Redis prefix of the access-token keys in `space`: the one configured, else `SPACE:access-keys`.
+    public func accessKeyNamespace(in space: RedisKeySpace) -> String {
+        accessKeyNamespace ?? space.key("access-keys")
     }
 
     /// The proxied routes a queue pass guards: what adaptive release measures unless a room names its own.

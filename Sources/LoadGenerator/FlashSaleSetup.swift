@@ -11,7 +11,7 @@ struct AccessTokenMinter {
 
     init(redis: RedisClient, issuer: String) async throws {
         self.issuer = issuer
-        self.ring = SigningKeyRing(redis: redis, issuer: issuer, namespace: redis.keySpace.key("access-keys"))
+        self.ring = SigningKeyRing(redis: redis, issuer: issuer, namespace: GatewayConfiguration().accessKeyNamespace(in: redis.keySpace))
         try await ring.bootstrap()
     }
 

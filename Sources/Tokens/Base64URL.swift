@@ -56,8 +56,7 @@ public enum Base64URL {
         }
     }
 
-    /// The bytes `text` encodes; nil for a byte outside the alphabet, an impossible length or a
-    /// non-canonical ending.
+    /// The bytes a whole string encodes, as the `Substring` overload reads them.
     public static func decode(_ text: String) -> [UInt8]? {
         decode(text[...])
     }

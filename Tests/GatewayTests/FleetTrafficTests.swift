@@ -51,21 +51,16 @@ struct FleetTrafficTests {
 
     @Test("the fleet's view sums every instance that reported lately, and forgets one that stopped")
     func fleetThroughRedis() async throws {
-        let redis = RedisClient(configuration: try TestRedis.configuration())
-        let fleet = "test-\(UUID().uuidString.prefix(8))"
-        let clock = SettableClock(Int64(Date().timeIntervalSince1970) - 1)
-        let gateways = ["a", "b", "c"].map { name in
-            FleetTraffic(
-                window: TrafficWindow(now: { clock.now }), redis: redis, fleet: fleet, instance: "gw-\(name)", logger: Logger(label: "test")
-            )
-        }
-        do {
+        try await TestRedis.withClient { redis in
+            let fleet = "test-\(UUID().uuidString.prefix(8))"
+            let clock = SettableClock(Int64(Date().timeIntervalSince1970) - 1)
+            let gateways = ["a", "b", "c"].map { name in
+                FleetTraffic(
+                    window: TrafficWindow(now: { clock.now }), redis: redis, fleet: fleet, instance: "gw-\(name)", logger: Logger(label: "test")
+                )
+            }
             try await checkFleet(gateways, redis: redis, clock: clock)
-        } catch {
-            await TestRedis.deleteKeySpace(of: redis)
-            throw error
         }
-        await TestRedis.deleteKeySpace(of: redis)
     }
 
     private func checkFleet(_ gateways: [FleetTraffic], redis: RedisClient, clock: SettableClock) async throws {

@@ -13,24 +13,20 @@ enum QueueTestSupport {
         "\(name)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    /// Creates a room, runs `body`, then deletes the room.
+    /// Creates a room, runs `body`, then deletes the room; the client's key space goes whether
+    /// `body` passed or not.
     static func withRoom<Result>(
         _ configuration: RoomConfiguration,
         name: String = "evt",
         _ body: (WaitingRoom, String) async throws -> Result
     ) async throws -> Result {
-        let redis = try redis()
-        let room = WaitingRoom(redis: redis)
-        let event = uniqueEvent(name)
-        try await room.configure(event: event, configuration)
-        do {
+        try await TestRedis.withClient { redis in
+            let room = WaitingRoom(redis: redis)
+            let event = uniqueEvent(name)
+            try await room.configure(event: event, configuration)
             let result = try await body(room, event)
             try await room.delete(event: event)
-            await TestRedis.deleteKeySpace(of: redis)
             return result
-        } catch {
-            await TestRedis.deleteKeySpace(of: redis)
-            throw error
         }
     }
 

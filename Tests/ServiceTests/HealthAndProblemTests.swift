@@ -17,12 +17,6 @@ import Testing
 struct HealthAndProblemTests {
     static let logger = Logger(label: "service-tests")
 
-    static func redis(url: String? = nil) throws -> RedisClient {
-        // A refused port fails at once; a live server under test load may take a while to accept.
-        guard let url else { return RedisClient(configuration: try TestRedis.configuration()) }
-        return RedisClient(configuration: try RedisConfiguration(url: url))
-    }
-
     static func postgresConfiguration() throws -> PostgresClient.Configuration {
         try PostgresClient.Configuration(
             url: ProcessInfo.processInfo.environment["TEST_DATABASE_URL"]
@@ -32,24 +26,24 @@ struct HealthAndProblemTests {
 
     @Test("the gateway is healthy and ready when Redis answers")
     func gatewayReady() async throws {
-        let redis = try Self.redis()
-        let app = try await buildGatewayApplication(configuration: .init(port: 0, releaseInterval: .zero), redis: redis, logger: Self.logger)
-        try await app.test(.router) { client in
-            try await client.execute(uri: "/health", method: .get) { response in
-                #expect(response.status == .ok)
-            }
-            try await client.execute(uri: "/ready", method: .get) { response in
-                #expect(response.status == .ok)
-                let report = try JSONDecoder().decode(HealthReport.self, from: response.body)
-                #expect(report.checks == ["redis": "ok"])
+        try await TestRedis.withClient { redis in
+            let app = try await buildGatewayApplication(configuration: .init(port: 0, releaseInterval: .zero), redis: redis, logger: Self.logger)
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/health", method: .get) { response in
+                    #expect(response.status == .ok)
+                }
+                try await client.execute(uri: "/ready", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let report = try JSONDecoder().decode(HealthReport.self, from: response.body)
+                    #expect(report.checks == ["redis": "ok"])
+                }
             }
         }
-        await redis.shutdown()
     }
 
     @Test("/ready is a 503 problem when Redis is down, while /health stays 200")
     func gatewayNotReady() async throws {
-        let redis = try Self.redis(url: "redis://127.0.0.1:1/0")
+        let redis = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1/0"))
         let app = try await buildGatewayApplication(configuration: .init(port: 0, releaseInterval: .zero), redis: redis, logger: Self.logger)
         try await app.test(.router) { client in
             try await client.execute(uri: "/health", method: .get) { response in
@@ -68,44 +62,44 @@ struct HealthAndProblemTests {
 
     @Test("booking and payments check Postgres (and booking Redis) for readiness")
     func bookingAndPaymentsReady() async throws {
-        let redis = try Self.redis()
-        try await withPostgresClient(configuration: try Self.postgresConfiguration(), logger: Self.logger) { postgres in
-            let booking = buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, logger: Self.logger)
-            try await booking.test(.router) { client in
-                try await client.execute(uri: "/ready", method: .get) { response in
-                    try #require(response.status == .ok, "\(String(buffer: response.body))")
-                    let report = try JSONDecoder().decode(HealthReport.self, from: response.body)
-                    #expect(Set(report.checks.keys) == ["redis", "postgres", "dead-letters"])
-                    #expect(report.checks["redis"] == "ok" && report.checks["postgres"] == "ok")
-                    #expect(report.checks["dead-letters"].map { $0 == "ok" || $0.hasPrefix("warning: ") } == true, "advisory: never failing")
+        try await TestRedis.withClient { redis in
+            try await withPostgresClient(configuration: try Self.postgresConfiguration(), logger: Self.logger) { postgres in
+                let booking = buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, logger: Self.logger)
+                try await booking.test(.router) { client in
+                    try await client.execute(uri: "/ready", method: .get) { response in
+                        try #require(response.status == .ok, "\(String(buffer: response.body))")
+                        let report = try JSONDecoder().decode(HealthReport.self, from: response.body)
+                        #expect(Set(report.checks.keys) == ["redis", "postgres", "dead-letters"])
+                        #expect(report.checks["redis"] == "ok" && report.checks["postgres"] == "ok")
+                        #expect(report.checks["dead-letters"].map { $0 == "ok" || $0.hasPrefix("warning: ") } == true, "advisory: never failing")
+                    }
                 }
-            }
-            let payments = buildPaymentsApplication(address: .init(port: 0), postgres: postgres, logger: Self.logger)
-            try await payments.test(.router) { client in
-                try await client.execute(uri: "/ready", method: .get) { response in
-                    try #require(response.status == .ok, "\(String(buffer: response.body))")
-                    let report = try JSONDecoder().decode(HealthReport.self, from: response.body)
-                    #expect(report.checks == ["postgres": "ok"])
+                let payments = buildPaymentsApplication(address: .init(port: 0), postgres: postgres, logger: Self.logger)
+                try await payments.test(.router) { client in
+                    try await client.execute(uri: "/ready", method: .get) { response in
+                        try #require(response.status == .ok, "\(String(buffer: response.body))")
+                        let report = try JSONDecoder().decode(HealthReport.self, from: response.body)
+                        #expect(report.checks == ["postgres": "ok"])
+                    }
                 }
             }
         }
-        await redis.shutdown()
     }
 
     @Test("unknown routes and wrong methods are problem+json, never bare errors")
     func unknownRoute() async throws {
-        let redis = try Self.redis()
-        let app = try await buildGatewayApplication(configuration: .init(port: 0, releaseInterval: .zero), redis: redis, logger: Self.logger)
-        try await app.test(.router) { client in
-            try await client.execute(uri: "/no/such/route", method: .get) { response in
-                #expect(response.status == .notFound)
-                #expect(response.headers[.contentType] == "application/problem+json")
-                let problem = try JSONDecoder().decode(ProblemDetails.self, from: response.body)
-                #expect(problem.instance == "/no/such/route")
-                #expect(problem.title == "Not Found")
+        try await TestRedis.withClient { redis in
+            let app = try await buildGatewayApplication(configuration: .init(port: 0, releaseInterval: .zero), redis: redis, logger: Self.logger)
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/no/such/route", method: .get) { response in
+                    #expect(response.status == .notFound)
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                    let problem = try JSONDecoder().decode(ProblemDetails.self, from: response.body)
+                    #expect(problem.instance == "/no/such/route")
+                    #expect(problem.title == "Not Found")
+                }
             }
         }
-        await redis.shutdown()
     }
 
     @Test("typed errors and unexpected errors map to problems in one place")
