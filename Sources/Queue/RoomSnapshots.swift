@@ -158,7 +158,7 @@ public final class RoomSnapshots: Service, Sendable {
     /// Every tick, reads the snapshot of each room polled in the last `keepWarm` and forgets
     /// rooms nobody asked about since.
     public func run() async throws {
-        await PeriodicWorker.run("refreshing room snapshots", every: tick, logger: logger) { await refreshWanted() }
+        await PeriodicWorker.run("refreshing room snapshots", every: tick, logger: logger) { await self.refreshWanted() }
     }
 
     /// Reads every room asked about in the last five seconds (or with polls waiting) whose

@@ -12,20 +12,25 @@ public enum PeriodicPass: Sendable {
 /// The loop of every background service (sweepers, persisters, relays, recorders), so each
 /// stops, waits and reports failures the same way.
 public enum PeriodicWorker {
+    /// How long a pass under way may go on once a graceful shutdown has begun.
+    public static let shutdownGrace: Duration = .seconds(2)
+
     /// Runs `pass` until the task is cancelled or a graceful shutdown begins. After an idle pass
     /// the worker waits `interval`, after a busy one it goes on at once, after a failure it waits
     /// `retryAfter` (the interval when nil). A failure is logged as a warning when passes start
     /// failing and once more when they succeed again, not on every pass. A graceful shutdown
-    /// ends a wait at once but never interrupts a pass; a `CancellationError` from a pass ends
-    /// the loop.
+    /// ends a wait at once; a pass under way is given `shutdownGrace` to finish and is then
+    /// cancelled (one waiting for a store that is down would otherwise hold the whole shutdown);
+    /// a `CancellationError` from a pass ends the loop.
     public static func run(
-        _ name: String, every interval: Duration, retryAfter: Duration? = nil, logger: Logger, _ pass: () async throws -> PeriodicPass
+        _ name: String, every interval: Duration, retryAfter: Duration? = nil, shutdownGrace: Duration = Self.shutdownGrace, logger: Logger,
+        _ pass: @escaping @Sendable () async throws -> PeriodicPass
     ) async {
         var failing = false
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
             let pause: Duration
             do {
-                pause = try await pass() == .busy ? .zero : interval
+                pause = try await finishing(within: shutdownGrace, pass) == .busy ? .zero : interval
                 if failing { logger.info("\(name) works again") }
                 failing = false
             } catch is CancellationError {
@@ -40,11 +45,30 @@ public enum PeriodicWorker {
         }
     }
 
-    /// Runs `pass` every `interval` (see ``run(_:every:retryAfter:logger:_:)``); every pass is idle.
-    public static func run(_ name: String, every interval: Duration, retryAfter: Duration? = nil, logger: Logger, _ pass: () async throws -> Void) async {
-        await run(name, every: interval, retryAfter: retryAfter, logger: logger) { () async throws -> PeriodicPass in
+    /// Runs `pass` every `interval` (see ``run(_:every:retryAfter:shutdownGrace:logger:_:)``); every pass is idle.
+    public static func run(
+        _ name: String, every interval: Duration, retryAfter: Duration? = nil, shutdownGrace: Duration = Self.shutdownGrace, logger: Logger,
+        _ pass: @escaping @Sendable () async throws -> Void
+    ) async {
+        await run(name, every: interval, retryAfter: retryAfter, shutdownGrace: shutdownGrace, logger: logger) { () async throws -> PeriodicPass in
             try await pass()
             return .idle
+        }
+    }
+
+    /// Runs `pass` to its end, unless a graceful shutdown begins and `grace` then passes first:
+    /// the pass is cancelled and this throws `CancellationError`.
+    static func finishing(within grace: Duration, _ pass: @escaping @Sendable () async throws -> PeriodicPass) async throws -> PeriodicPass {
+        try await withThrowingTaskGroup(of: PeriodicPass?.self) { group in
+            group.addTask { try await pass() }
+            group.addTask {
+                try await gracefulShutdown()
+                try await Task.sleep(for: grace)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let outcome = first else { throw CancellationError() }
+            return outcome
         }
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import ServiceKit
 import ServiceLifecycle
+import Synchronization
 
 /// Keeps key rings loaded and fresh, as a service of its own: a ring that could not be loaded
 /// at start (Redis down) is retried every second, and every ring reloads every `interval`, so a
@@ -17,17 +18,36 @@ public struct SigningKeyRefresher: Service {
     }
 
     public func run() async throws {
-        var elapsed = Duration.zero
-        await PeriodicWorker.run("signing-key refresh", every: .seconds(1), logger: logger) { () async -> Void in
-            for ring in rings where ring.activeKid == nil || elapsed >= interval {
+        let schedule = ReloadSchedule(interval: interval)
+        await PeriodicWorker.run("signing-key refresh", every: .seconds(1), logger: logger) { [rings, logger] () async -> Void in
+            let reloadAll = schedule.due()
+            for ring in rings where ring.activeKid == nil || reloadAll {
                 do {
                     try await ring.bootstrap()
                 } catch {
                     logger.warning("signing-key refresh failed", metadata: ["ring": "\(ring.keysKey)", "error": "\(error)"])
                 }
             }
-            if elapsed >= interval { elapsed = .zero }
-            elapsed += .seconds(1)
+        }
+    }
+}
+
+/// When every ring is next reloaded, shared by the passes of one refresher.
+private final class ReloadSchedule: Sendable {
+    let interval: Duration
+    let next: Mutex<ContinuousClock.Instant>
+
+    init(interval: Duration) {
+        self.interval = interval
+        self.next = Mutex(.now + interval)
+    }
+
+    /// Whether a full reload is due now; if so, the next one is an interval away.
+    func due() -> Bool {
+        next.withLock { next in
+            guard ContinuousClock.now >= next else { return false }
+            next = .now + interval
+            return true
         }
     }
 }

@@ -60,4 +60,37 @@ struct PeriodicWorkerTests {
         }
         #expect(finished.value.load(ordering: .relaxed) == 1, "the pass under way finished; no other began")
     }
+
+    @Test("a pass still under way when the shutdown grace is over is cancelled (a store that is down cannot hold the shutdown)")
+    func shutdownGraceCancelsAStuckPass() async throws {
+        let cancelled = Count()
+        let (passStarted, startedContinuation) = AsyncStream<Void>.makeStream()
+        let began = ContinuousClock.now
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await PeriodicWorker.run("test worker", every: .seconds(3_600), shutdownGrace: .milliseconds(200), logger: Self.logger) { () async throws -> Void in
+                        startedContinuation.yield()
+                        do {
+                            try await Task.sleep(for: .seconds(3_600))
+                        } catch {
+                            cancelled.value.add(1, ordering: .relaxed)
+                            throw error
+                        }
+                    }
+                }
+                var iterator = passStarted.makeAsyncIterator()
+                await iterator.next()
+                trigger.triggerGracefulShutdown()
+                group.addTask {
+                    try await Task.sleep(for: .seconds(30))
+                    throw StillWaiting()
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+        #expect(cancelled.value.load(ordering: .relaxed) == 1, "the stuck pass was cancelled once")
+        #expect(ContinuousClock.now - began < .seconds(10))
+    }
 }
