@@ -67,7 +67,7 @@ public struct BookingPersister: Service {
                 let drained = try await drain(event: event)
                 progress.events += drained.events
                 progress.transactions += drained.transactions
-            } catch is CancellationError {
+            } catch where error is CancellationError || Task.isCancelled {
                 throw CancellationError()
             } catch {
                 logger.warning("persisting an event's bookings failed", metadata: ["event": "\(event)", "error": "\(error)"])

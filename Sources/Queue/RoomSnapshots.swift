@@ -36,6 +36,15 @@ public final class RoomSnapshots: Service, Sendable {
         var polls: Set<String> = []
         var reading: Task<RoomSnapshot, any Error>?
         var askedAt: ContinuousClock.Instant
+
+        /// The place at `spot` when the snapshot is no older than `freshFor`, the poll recorded
+        /// as a sign of life; the entry is changed in place (one lookup, no copy of the snapshot).
+        mutating func answer(spot: QueueSpot, visitor: String, now: ContinuousClock.Instant, freshFor: Duration) -> VisitorPlace? {
+            guard let takenAt = snapshot?.takenAt, now - takenAt <= freshFor, let place = snapshot?.place(of: spot) else { return nil }
+            askedAt = now
+            polls.insert(visitor)
+            return place
+        }
     }
 
     public init(room: WaitingRoom, tick: Duration = .milliseconds(250), logger: Logger) {
@@ -60,12 +69,8 @@ public final class RoomSnapshots: Service, Sendable {
     public func placeIfFresh(event: String, visitor: String, spot: QueueSpot) -> VisitorPlace? {
         let now = ContinuousClock.now
         let place: VisitorPlace? = rooms.withLock { rooms in
-            guard let snapshot = rooms[event]?.snapshot, now - snapshot.takenAt <= tick,
-                  let place = snapshot.place(of: spot)
-            else { return nil }
-            rooms[event]?.askedAt = now
-            rooms[event]?.polls.insert(visitor)
-            return place
+            guard let index = rooms.index(forKey: event) else { return nil }
+            return rooms.values[index].answer(spot: spot, visitor: visitor, now: now, freshFor: tick)
         }
         if place != nil, hasDeparted(event: event, visitor: visitor) { return nil }
         if place != nil {

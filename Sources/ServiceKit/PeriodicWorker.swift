@@ -33,7 +33,7 @@ public enum PeriodicWorker {
                 pause = try await finishing(within: shutdownGrace, pass) == .busy ? .zero : interval
                 if failing { logger.info("\(name) works again") }
                 failing = false
-            } catch is CancellationError {
+            } catch where error is CancellationError || Task.isCancelled {
                 return
             } catch {
                 if !failing { logger.warning("\(name) failed; retrying", metadata: ["error": "\(error)"]) }

@@ -222,7 +222,7 @@ def private_stores():
 
 
 def test_postgres_down_reservations_go_on_and_the_persister_catches_up(private_stores, tmp_path):
-    down_for = float(os.environ.get("FAULT_POSTGRES_DOWN_SECONDS", "30"))
+    down_for = float(os.environ.get("FAULT_POSTGRES_DOWN_SECONDS", "15"))
     stores = {"REDIS_URL": private_stores.redis_url, "DATABASE_URL": private_stores.database_url}
     dev = start_dev(tmp_path, stores, open_routes=True)
     system, base = dev.process, dev.base

@@ -9,17 +9,19 @@ import Queue
 /// while the room's snapshot is no older than a tick. Everything else (an access token, no place
 /// token, an admission, a stale snapshot, a bad event id) goes on to the router, which answers as
 /// it always has. The answer is the router's, byte for byte in meaning: same body, same metrics.
+/// Tickets and place tokens are checked through a ``VerifiedTokenCache``: a visitor's repeated
+/// polls with the same texts cost no HMAC after the first.
 struct EdgeStatusPolls: Sendable {
     /// The route name its answers are counted under: the router's pattern for the same polls.
     static let routeName = "/api/v1/queue/{event}/status"
 
-    let tickets: VisitorTickets
+    let tokens: VerifiedTokenCache
     let snapshots: RoomSnapshots
     private let answered: Metrics.Counter
     private let duration: Metrics.Timer
 
     init(tickets: VisitorTickets, snapshots: RoomSnapshots) {
-        self.tickets = tickets
+        self.tokens = VerifiedTokenCache(tickets: tickets)
         self.snapshots = snapshots
         let dimensions = [("http.route", Self.routeName), ("http.request.method", "GET"), ("http.response.status_code", "200")]
         self.answered = Metrics.Counter(label: "hb.requests", dimensions: dimensions)
@@ -31,9 +33,9 @@ struct EdgeStatusPolls: Sendable {
         let started = ContinuousClock.now
         guard head.method == .GET, let event = head.uri.queueEvent(action: "status"),
               !head.headers.contains(name: "authorization"),
-              let visitor = head.headers.firstGenuine(header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tickets.visitor(from:)),
+              let visitor = head.headers.firstGenuine(header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tokens.visitor(from:)),
               let spot = head.headers.firstGenuine(header: "queue-place", cookie: QueueHTTP.placeCookieName(event: event), {
-                  tickets.spot(fromPlaceToken: $0, event: event, visitor: visitor)
+                  tokens.spot(fromPlaceToken: $0, event: event, visitor: visitor)
               }),
               let place = snapshots.placeIfFresh(event: event, visitor: visitor, spot: spot),
               let body = QueuePlaceBody(unsigned: place)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Status polls from the room snapshot, two saved release builds alternating in one session:
+#   bench/status-ab.sh BEFORE_BIN AFTER_BIN [rounds=3] [seconds=10] [connections=64]
+# Each run: a gateway of that build alone, a paused room, 10,000 joined visitors polling at random
+# with ticket + place token (wrk, bench/wrk/status.lua); prints req/s and the gateway's CPU µs per
+# poll (/proc/PID/stat over the run) and appends them to bench/results/status-ab.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+before=$1; after=$2; rounds=${3:-3}; seconds=${4:-10}; connections=${5:-64}
+source bench/lib.sh
+out_file=bench/results/status-ab.txt
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) before=$before after=$after wrk -t2 -c$connections -d${seconds}s" | tee -a "$out_file"
+
+one_run() {
+  GATEWAY_BIN=$1 start_gateway
+  wait_healthy "$port"
+  local room=status-ab-$(date +%s%N) tickets out ticks
+  admin PUT "rooms/$room" '{"mode":"paused","release_rate":0,"max_active":0,"pass_ttl":300,"idle_timeout":3600}'
+  tickets=$(mktemp)
+  bench/tickets.py "$VISITOR_TICKET_SECRET" 10000 "http://127.0.0.1:$port/api/v1/queue/$room/join" >"$tickets"
+  TICKETS=$tickets wrk -t2 -c"$connections" -d3s -s bench/wrk/status.lua "http://127.0.0.1:$port/api/v1/queue/$room/status" >/dev/null
+  ticks=$(cpu_ticks "$gateway")
+  out=$(TICKETS=$tickets wrk_run -s bench/wrk/status.lua "http://127.0.0.1:$port/api/v1/queue/$room/status")
+  echo "$2 $(rate "$out") req/s, $(cpu_us $(( $(cpu_ticks "$gateway") - ticks )) "$(requests "$out")") us/poll $(errors "$out")" | tee -a "$out_file"
+  admin DELETE "rooms/$room" || true
+  rm -f "$tickets"
+  kill "$gateway"; wait "$gateway" 2>/dev/null || true
+}
+
+for _ in $(seq 1 "$rounds"); do
+  one_run "$before" before
+  one_run "$after" after
+done
