@@ -132,7 +132,24 @@ struct JSONObjectWriter {
     mutating func field(_ name: StaticString, integer value: (some BinaryInteger)?) {
         guard let value else { return }
         key(name)
-        buffer.writeString(String(value))
+        writeDecimal(Int64(value))
+    }
+
+    /// `value` in decimal digits, without going through a `String` (whose generic initialiser
+    /// runs unspecialised here).
+    private mutating func writeDecimal(_ value: Int64) {
+        if value < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var start = scratch.count
+            repeat {
+                start -= 1
+                scratch[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[start...]))
+        }
     }
 
     mutating func finish() -> ByteBuffer {

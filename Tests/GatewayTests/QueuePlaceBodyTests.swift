@@ -34,4 +34,12 @@ struct QueuePlaceBodyTests {
         let text = String(buffer: QueuePlaceBody(status: "x", targetURL: "\u{01}\"").json())
         #expect(text == #"{"status":"x","target_url":"\u0001\""}"#)
     }
+
+    @Test("Numbers are written in decimal, zero, negatives and the extremes of Int64 included", arguments: [
+        0, 7, 10, 99, 1_000, -1, -42, 1_733_000_000_000, Int64.max, Int64.min,
+    ])
+    func numbers(value: Int64) throws {
+        let text = String(buffer: QueuePlaceBody(status: "x", opensAt: value).json())
+        #expect(text == #"{"status":"x","opens_at":\#(value)}"#)
+    }
 }
