@@ -50,12 +50,17 @@ public struct GatewayIdentity: Sendable, Hashable {
     public func signedFields(
         key: SymmetricKey, service: String, method: String, target: String, body: [UInt8] = []
     ) -> [(name: String, value: String)] {
-        let requestID = UUID().uuidString
+        signedFields(key: key, service: service, method: method, target: target, bodyDigest: SignedRequest.digest(of: body), requestID: UUID().uuidString)
+    }
+
+    /// The fields that vouch for this identity on the request `requestID` to `service`, whose
+    /// body has the digest `bodyDigest` (`SignedRequest.digest(of:)`): the
+    /// user, the roles sorted, the request id and the signature.
+    public func signedFields(
+        key: SymmetricKey, service: String, method: String, target: String, bodyDigest: String, requestID: String
+    ) -> [(name: String, value: String)] {
         let roles = self.roles.sorted()
-        let signed = SignedRequest(
-            service: service, method: method, target: target, bodyDigest: SignedRequest.digest(of: body),
-            userID: userID, roles: roles, requestID: requestID
-        )
+        let signed = SignedRequest(service: service, method: method, target: target, bodyDigest: bodyDigest, userID: userID, roles: roles, requestID: requestID)
         return [
             (Self.userField.rawName, userID), (Self.rolesField.rawName, roles.joined(separator: ",")), (Self.requestIDField.rawName, requestID),
             (Self.signatureField.rawName, GatewaySignature.sign(signed, key: key)),

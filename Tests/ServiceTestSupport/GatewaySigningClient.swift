@@ -26,18 +26,18 @@ public struct GatewaySigningClient: TestClientProtocol {
         try await base.executeRequest(uri: uri, method: method, headers: signed(headers, method: method, uri: uri, body: body), body: body)
     }
 
-    /// `headers` with the signature the gateway would add for this request (none without an identity).
+    /// `headers` with the identity fields the gateway would send for this request, signed (none
+    /// without an identity): the roles go out sorted, as the gateway sends them.
     public func signed(_ headers: HTTPFields, method: HTTPRequest.Method, uri: String, body: ByteBuffer?) -> HTTPFields {
         guard let user = headers[TestIdentity.user], headers[TestIdentity.signature] == nil else { return headers }
-        var headers = headers
-        let requestID = headers[TestIdentity.requestID] ?? UUID().uuidString
-        headers[TestIdentity.requestID] = requestID
-        let request = SignedRequest(
-            service: service, method: method.rawValue, target: uri,
-            bodyDigest: body.map { SignedRequest.digest(of: [$0]) } ?? SignedRequest.emptyBodyDigest, userID: user,
-            roles: (headers[TestIdentity.roles] ?? "").split(separator: ",").map(String.init), requestID: requestID
+        let roles = (headers[TestIdentity.roles] ?? "").split(separator: ",").map(String.init)
+        let fields = GatewayIdentity(userID: user, roles: Set(roles)).signedFields(
+            key: key, service: service, method: method.rawValue, target: uri,
+            bodyDigest: body.map { SignedRequest.digest(of: [$0]) } ?? SignedRequest.emptyBodyDigest,
+            requestID: headers[TestIdentity.requestID] ?? UUID().uuidString
         )
-        headers[TestIdentity.signature] = GatewaySignature.sign(request, key: key)
+        var headers = headers
+        for field in fields { headers[HTTPField.Name(field.name)!] = field.value }
         return headers
     }
 }
