@@ -33,17 +33,16 @@ struct PeriodicWorkerTests {
         #expect(ContinuousClock.now - started < .seconds(60))
     }
 
-    @Test("a graceful shutdown ends the wait at once, and lets a running pass finish")
-    func shutdownEndsTheWait() async throws {
-        let finished = Count()
+    /// Runs a worker with `pass` every hour under a graceful shutdown that is triggered once its
+    /// first pass has begun; throws `StillWaiting` if the worker has not ended 30 s later.
+    static func shutDownDuringFirstPass(shutdownGrace: Duration = PeriodicWorker.shutdownGrace, _ pass: @escaping @Sendable () async throws -> Void) async throws {
         let (passStarted, startedContinuation) = AsyncStream<Void>.makeStream()
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    await PeriodicWorker.run("test worker", every: .seconds(3_600), logger: Self.logger) { () async throws -> Void in
+                    await PeriodicWorker.run("test worker", every: .seconds(3_600), shutdownGrace: shutdownGrace, logger: Self.logger) { () async throws -> Void in
                         startedContinuation.yield()
-                        try await Task.sleep(for: .milliseconds(300))
-                        finished.value.add(1, ordering: .relaxed)
+                        try await pass()
                     }
                 }
                 var iterator = passStarted.makeAsyncIterator()
@@ -58,36 +57,28 @@ struct PeriodicWorkerTests {
                 group.cancelAll()
             }
         }
+    }
+
+    @Test("a graceful shutdown ends the wait at once, and lets a running pass finish")
+    func shutdownEndsTheWait() async throws {
+        let finished = Count()
+        try await Self.shutDownDuringFirstPass {
+            try await Task.sleep(for: .milliseconds(300))
+            finished.value.add(1, ordering: .relaxed)
+        }
         #expect(finished.value.load(ordering: .relaxed) == 1, "the pass under way finished; no other began")
     }
 
     @Test("a pass still under way when the shutdown grace is over is cancelled (a store that is down cannot hold the shutdown)")
     func shutdownGraceCancelsAStuckPass() async throws {
         let cancelled = Count()
-        let (passStarted, startedContinuation) = AsyncStream<Void>.makeStream()
         let began = ContinuousClock.now
-        try await testGracefulShutdown { trigger in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    await PeriodicWorker.run("test worker", every: .seconds(3_600), shutdownGrace: .milliseconds(200), logger: Self.logger) { () async throws -> Void in
-                        startedContinuation.yield()
-                        do {
-                            try await Task.sleep(for: .seconds(3_600))
-                        } catch {
-                            cancelled.value.add(1, ordering: .relaxed)
-                            throw error
-                        }
-                    }
-                }
-                var iterator = passStarted.makeAsyncIterator()
-                await iterator.next()
-                trigger.triggerGracefulShutdown()
-                group.addTask {
-                    try await Task.sleep(for: .seconds(30))
-                    throw StillWaiting()
-                }
-                try await group.next()
-                group.cancelAll()
+        try await Self.shutDownDuringFirstPass(shutdownGrace: .milliseconds(200)) {
+            do {
+                try await Task.sleep(for: .seconds(3_600))
+            } catch {
+                cancelled.value.add(1, ordering: .relaxed)
+                throw error
             }
         }
         #expect(cancelled.value.load(ordering: .relaxed) == 1, "the stuck pass was cancelled once")
