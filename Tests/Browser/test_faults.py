@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import ADMIN_TOKEN, free_port, start, start_dev, stop
+from conftest import ADMIN_TOKEN, binary, free_port, start, start_dev, stop
 
 
 class SlowUpstream(BaseHTTPRequestHandler):
@@ -291,8 +291,7 @@ def count_rows(database_url: str, event: str) -> int:
 
 
 def reconcile(stores: dict, event: str) -> subprocess.CompletedProcess:
-    binary = os.environ.get("BOOKING_RUSH_BIN") or subprocess.check_output(["swift", "build", "--show-bin-path"], text=True).strip() + "/booking-rush"
-    return subprocess.run([binary, "reconcile", "--event", event, "--json", "--log-level", "error"],
+    return subprocess.run([binary(), "reconcile", "--event", event, "--json", "--log-level", "error"],
                           env=dict(os.environ, **stores), capture_output=True, text=True)
 
 
@@ -360,8 +359,7 @@ def test_an_upstream_dying_mid_request_is_a_502_problem_and_secrets_never_reach_
                "INTERNAL_SECRET": "log-check-internal-secret-0123456789abcdef"}
     log = open(tmp_path / "gateway.log", "w")
     process = subprocess.Popen(
-        [os.environ.get("BOOKING_RUSH_BIN") or subprocess.check_output(["swift", "build", "--show-bin-path"], text=True).strip() + "/booking-rush",
-         "gateway", "--port", str(port), "--routes", str(routes), "--log-level", "trace"],
+        [binary(), "gateway", "--port", str(port), "--routes", str(routes), "--log-level", "trace"],
         env=dict(os.environ, **secrets), stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(100):
