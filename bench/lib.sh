@@ -20,7 +20,7 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 # A release-build gateway alone on $BENCH_GATEWAY_PORT (18080), with the bench secrets (GATEWAY_BIN
 # runs another build instead, e.g. one saved from an earlier commit): sets $port,
 # $gateway (its pid) and admin() (METHOD PATH [JSON] against /admin/v1); its output goes to $GATEWAY_LOG
-# when set. The caller kills it.
+# when set; GATEWAY_ROUTES names a routes file for its proxy. The caller kills it.
 start_gateway() {
   port=${BENCH_GATEWAY_PORT:-18080}
   export ADMIN_TOKEN=bench-admin-token-0123456789
@@ -31,10 +31,11 @@ start_gateway() {
     swift build -c release --product booking-rush >/dev/null
     bin="$(swift build -c release --show-bin-path)/booking-rush"
   fi
+  local args=(gateway --port "$port" --log-level warning ${GATEWAY_ROUTES:+--routes "$GATEWAY_ROUTES"})
   if [ -n "${GATEWAY_LOG:-}" ]; then
-    "$bin" gateway --port "$port" --log-level warning >"$GATEWAY_LOG" 2>&1 &
+    "$bin" "${args[@]}" >"$GATEWAY_LOG" 2>&1 &
   else
-    "$bin" gateway --port "$port" --log-level warning &
+    "$bin" "${args[@]}" &
   fi
   gateway=$!
 }

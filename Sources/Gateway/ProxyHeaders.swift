@@ -66,7 +66,6 @@ enum ProxyHeaders {
         return withUnsafeMutableBytes(of: &bytes) { raw in
             raw[6] = raw[6] & 0x0F | 0x40
             raw[8] = raw[8] & 0x3F | 0x80
-            let digits: StaticString = "0123456789abcdef"
             return String(unsafeUninitializedCapacity: 36) { text in
                 var at = 0
                 for (index, byte) in raw.enumerated() {
@@ -74,8 +73,8 @@ enum ProxyHeaders {
                         text[at] = UInt8(ascii: "-")
                         at += 1
                     }
-                    text[at] = digits.utf8Start[Int(byte >> 4)]
-                    text[at + 1] = digits.utf8Start[Int(byte & 0x0F)]
+                    text[at] = hexDigit(byte >> 4)
+                    text[at + 1] = hexDigit(byte & 0x0F)
                     at += 2
                 }
                 return at

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 import Queue
+import ServiceKit
 
 /// The JSON of a visitor's place, as join, status, the event stream and the edge's snapshot
 /// answers send it. Fields that are nil are left out.
@@ -120,8 +121,8 @@ struct JSONObjectWriter {
                 buffer.writeInteger(byte)
             case 0..<0x20:
                 buffer.writeStaticString("\\u00")
-                buffer.writeInteger(Self.hexDigits[Int(byte >> 4)])
-                buffer.writeInteger(Self.hexDigits[Int(byte & 0x0F)])
+                buffer.writeInteger(hexDigit(byte >> 4))
+                buffer.writeInteger(hexDigit(byte & 0x0F))
             default:
                 buffer.writeInteger(byte)
             }
@@ -135,21 +136,8 @@ struct JSONObjectWriter {
         writeDecimal(Int64(value))
     }
 
-    /// `value` in decimal digits, without going through a `String` (whose generic initialiser
-    /// runs unspecialised here).
     private mutating func writeDecimal(_ value: Int64) {
-        if value < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            var start = scratch.count
-            repeat {
-                start -= 1
-                scratch[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[start...]))
-        }
+        DecimalDigits.withDigits(of: value) { buffer.writeBytes($0) }
     }
 
     mutating func finish() -> ByteBuffer {
@@ -164,6 +152,4 @@ struct JSONObjectWriter {
         buffer.writeStaticString(name)
         buffer.writeStaticString("\":")
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }

@@ -45,16 +45,37 @@ public struct SignedRequest: Sendable, Hashable {
     }
 
     /// The signed message at `timestamp`: a scheme label, then every field as
-    /// `<UTF-8 length>:<bytes>`, so no two different requests share a message.
+    /// `<UTF-8 length>:<bytes>` (timestamp, service, method, target, body digest, user id, roles
+    /// joined by commas, request id), so no two different requests share a message.
     func message(timestamp: Int) -> [UInt8] {
-        var bytes = Array(GatewaySignature.label.utf8)
-        bytes.reserveCapacity(160 + target.utf8.count)
-        for field in [String(timestamp), service, method, target, bodyDigest, userID ?? "", roles.joined(separator: ","), requestID] {
-            bytes.append(contentsOf: String(field.utf8.count).utf8)
-            bytes.append(UInt8(ascii: ":"))
-            bytes.append(contentsOf: field.utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(GatewaySignature.label.utf8.count + 176 + target.utf8.count + requestID.utf8.count)
+        bytes.append(contentsOf: GatewaySignature.label.utf8)
+        bytes.appendDecimal(Int64(DecimalDigits.count(of: Int64(timestamp))))
+        bytes.append(UInt8(ascii: ":"))
+        bytes.appendDecimal(Int64(timestamp))
+        bytes.appendField(service)
+        bytes.appendField(method)
+        bytes.appendField(target)
+        bytes.appendField(bodyDigest)
+        bytes.appendField(userID ?? "")
+        bytes.appendDecimal(Int64(roles.reduce(max(roles.count - 1, 0)) { $0 + $1.utf8.count }))
+        bytes.append(UInt8(ascii: ":"))
+        for (index, role) in roles.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: role.utf8)
         }
+        bytes.appendField(requestID)
         return bytes
+    }
+}
+
+extension Array<UInt8> {
+    /// Appends `field` as `<UTF-8 length>:<bytes>`.
+    fileprivate mutating func appendField(_ field: String) {
+        appendDecimal(Int64(field.utf8.count))
+        append(UInt8(ascii: ":"))
+        append(contentsOf: field.utf8)
     }
 }
 
@@ -94,7 +115,20 @@ public struct GatewaySigner: Sendable {
     /// The header value for `request` at `timestamp` (Unix seconds).
     public func sign(_ request: SignedRequest, timestamp: Int = Int(Date().timeIntervalSince1970)) -> String {
         var mac = prepared
-        mac.update(data: request.message(timestamp: timestamp))
-        return "t=\(timestamp),\(GatewaySignature.scheme)=" + mac.finalize().hexString
+        request.message(timestamp: timestamp).withUnsafeBytes { mac.update(data: $0) }
+        var header: [UInt8] = []
+        header.reserveCapacity(96)
+        header.append(contentsOf: "t=".utf8)
+        header.appendDecimal(Int64(timestamp))
+        header.append(UInt8(ascii: ","))
+        header.append(contentsOf: GatewaySignature.scheme.utf8)
+        header.append(UInt8(ascii: "="))
+        mac.finalize().withUnsafeBytes { code in
+            for byte in code {
+                header.append(hexDigit(byte >> 4))
+                header.append(hexDigit(byte & 0x0F))
+            }
+        }
+        return String(decoding: header, as: UTF8.self)
     }
 }

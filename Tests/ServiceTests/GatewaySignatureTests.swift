@@ -92,6 +92,42 @@ struct GatewaySignatureTests {
         #expect(!GatewaySignature.verify(GatewaySignature.sign(signed, key: SymmetricKey(data: Array("another-secret-0123456789-0123456789".utf8))), signed, key: Self.key))
     }
 
+    @Test("the signed message and header are the documented ones, computed independently; the fast signer agrees with the reference", arguments: [
+        (user: String?.some("alice"), roles: ["admin", "customer"]), (user: nil, roles: []), (user: "bob", roles: ["customer"]),
+    ])
+    func pinnedFormat(user: String?, roles: [String]) {
+        let body = Array(#"{"seats":2}"#.utf8)
+        let signed = SignedRequest(
+            service: "booking", method: "POST", target: "/api/v1/events/e1/reserve?x=1", bodyDigest: SignedRequest.digest(of: body),
+            userID: user, roles: roles, requestID: "0f0e0d0c-aaaa-4bbb-8ccc-0123456789ab"
+        )
+        let joinedRoles = roles.joined(separator: ",")
+        let fields = ["1767225600", "booking", "POST", "/api/v1/events/e1/reserve?x=1", signed.bodyDigest, user ?? "", joinedRoles, signed.requestID]
+        let message = "booking-rush-gateway-v2\n" + fields.map { "\($0.utf8.count):\($0)" }.joined()
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: Self.key)
+        let hex = Array(mac).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let expected = "t=1767225600,v2=" + hex
+
+        #expect(signed.bodyDigest == Array(SHA256.hash(data: body)).map { String(format: "%02x", $0) }.joined())
+        #expect(GatewaySigner(key: Self.key).sign(signed, timestamp: 1_767_225_600) == expected)
+        #expect(GatewaySignature.sign(signed, key: Self.key, now: Date(timeIntervalSince1970: 1_767_225_600)) == expected)
+        #expect(GatewaySignature.verify(expected, signed, key: Self.key, now: Date(timeIntervalSince1970: 1_767_225_630)))
+    }
+
+    @Test("decimal and hexadecimal digits written without String agree with String's", arguments: [
+        Int64.min, -1_000_000, -10, -9, -1, 0, 1, 9, 10, 99, 100, 1_767_225_600, Int64.max,
+    ])
+    func digits(value: Int64) {
+        var bytes: [UInt8] = []
+        bytes.appendDecimal(value)
+        #expect(String(decoding: bytes, as: UTF8.self) == String(value))
+        #expect(DecimalDigits.count(of: value) == String(value).utf8.count)
+        let raw = withUnsafeBytes(of: value.bigEndian) { Array($0) }
+        let expected = raw.map { String(format: "%02x", $0) }.joined()
+        #expect(raw.hexString == expected)
+        #expect(raw.withUnsafeBytes { $0.hexString } == expected)
+    }
+
     @Test("no identity passes as anonymous; identity fields without a valid signature, or an oversized body, are refused")
     func missingAndOversized() async throws {
         try await Self.application().test(.router) { client in

@@ -2,6 +2,15 @@ import NIOCore
 import NIOHTTP1
 import ServiceKit
 
+/// The upstream's answer is late: its head did not come within the route's timeout (504).
+/// A callback rather than a scheduled closure: no promise or closure context per request.
+extension EdgeExchange: NIOScheduledCallbackHandler {
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        responseTimer = nil
+        fail(ProxyError.upstreamTimeout(route: route.name), outcome: .failed)
+    }
+}
+
 extension EdgeExchange {
     /// Borrows a connection to the next upstream to try and sends the request on it. A refused
     /// connect moves on to the route's next upstream; with none left the answer is 502.
@@ -55,9 +64,7 @@ extension EdgeExchange {
             holdsClientReads = false
             handler.resumeReading()
         }
-        responseTimer = eventLoop.assumeIsolated().scheduleTask(in: route.timeout) {
-            self.fail(ProxyError.upstreamTimeout(route: self.route.name), outcome: .failed)
-        }
+        responseTimer = try? eventLoop.assumeIsolated().scheduleCallback(in: route.timeout, handler: self)
     }
 
     func upstreamHead(_ upstream: HTTPResponseHead) {

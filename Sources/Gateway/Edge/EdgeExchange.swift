@@ -42,7 +42,7 @@ final class EdgeExchange {
     /// Body parts of the upstream's answer that came before the client's head could be written.
     var heldResponseBody: [ByteBuffer] = []
     var upstreamEnded = false
-    var responseTimer: Scheduled<Void>?
+    var responseTimer: NIOScheduledCallback?
     var responseHead: HTTPResponseHead?
     var collected: ByteBuffer?
     var clientHeadWritten = false
