@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Reverse-proxy cost, one run on this machine: nginx proxying an upstream vs our gateway proxying
 # the same upstream, (a) with no policies and (b) with access token + rate limit + queue pass on
-# every request; throughput, latency and CPU µs per request of the proxy process alone (from
-# /proc/PID/stat over each wrk run), p99 at half the gateway's top rate, and a perf profile of
+# every request (the limit checked in Redis per request, then leased 100 tokens at a time);
+# throughput, latency and CPU µs per request of the proxy process alone (from /proc/PID/stat
+# over each wrk run), p99 at half the gateway's top rate, and a perf profile of
 # the gateway during a plain-proxy run (top 20 symbols, self time).
 #
 #   bench/gateway-vs-nginx.sh [seconds] [connections]
 #   GATEWAY_BIN=/path/to/booking-rush PROFILE_LABEL=before bench/gateway-vs-nginx.sh   # another build
+#   PROFILE_ROUTE=guarded bench/gateway-vs-nginx.sh   # profile the token + rate limit + pass route (or leased)
+#   PERF_DATA=/tmp/gateway.perf bench/gateway-vs-nginx.sh   # keep the perf data for perf report
 #
 # The upstream is an nginx (1 worker) answering 200 from memory; the nginx proxy has 1 worker and
 # upstream keep-alive. Prints a table and writes bench/results/gateway-vs-nginx.md and
@@ -16,6 +19,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-32}
 label=${PROFILE_LABEL:-after}
+profile_route=${PROFILE_ROUTE:-plain}
 source bench/lib.sh
 command -v wrk >/dev/null && command -v nginx >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk nginx-light >/dev/null; }
 command -v perf >/dev/null || apt-get install -y -qq linux-perf >/dev/null || true
@@ -55,7 +59,10 @@ cat >"$work/routes.json" <<ROUTES
   "routes": [
     { "name": "plain", "prefix": "/plain", "upstreams": ["http://127.0.0.1:$upstream_port"], "auth": "none" },
     { "name": "guarded", "prefix": "/guarded", "upstreams": ["http://127.0.0.1:$upstream_port"], "auth": "required",
-      "rate_limits": [ { "name": "per-user", "key": "user", "limit": 1000000000, "period_s": 1 } ],
+      "rate_limits": [ { "name": "per-user", "key": "user", "limit": 1000000, "period_s": 1 } ],
+      "queue_pass": { "event_from": "path:1" } },
+    { "name": "leased", "prefix": "/leased", "upstreams": ["http://127.0.0.1:$upstream_port"], "auth": "required",
+      "rate_limits": [ { "name": "per-user", "key": "user", "limit": 1000000, "period_s": 1, "lease": 100 } ],
       "queue_pass": { "event_from": "path:1" } }
   ]
 }
@@ -100,6 +107,7 @@ measured "$gateway" "$base/health"; health_out=$out; health_us=$us
 measured "$gateway" "$base/plain/x"; plain_out=$out; plain_us=$us
 measured "$proxy_pids" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "http://127.0.0.1:$nginx_port/guarded/$event/x"; nginx_guarded_out=$out
 measured "$gateway" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/guarded/$event/x"; guarded_out=$out; guarded_us=$us
+measured "$gateway" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/leased/$event/x"; leased_out=$out; leased_us=$us
 
 # p99 at about half the gateway's top plain-proxy rate: each connection waits between requests.
 half=$(( $(rate "$plain_out") / 2 ))
@@ -110,10 +118,15 @@ measured "$gateway" -s "$work/pace.lua" "$base/plain/x"; paced_out=$out; paced_u
 profile=bench/results/gateway-profile-$label.txt
 mkdir -p bench/results
 if perf record -F 999 -g -p "$gateway" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; then
-  bench_wrk "$base/plain/x" >/dev/null
+  if [ "$profile_route" != plain ]; then
+    bench_wrk -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/$profile_route/$event/x" >/dev/null
+  else
+    bench_wrk "$base/plain/x" >/dev/null
+  fi
   wait "$perf_pid" || true
+  [ -n "${PERF_DATA:-}" ] && cp "$work/perf.data" "$PERF_DATA"
   {
-    echo "# perf profile of the gateway ($label), plain proxy under wrk -t1 -c$connections, $(date -u +%Y-%m-%dT%H:%MZ)"
+    echo "# perf profile of the gateway ($label), $profile_route route under wrk -t1 -c$connections, $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "# perf record -F 999 -g -p PID; perf report --no-children --sort symbol (self time, top 20)"
     perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | sed 's/[[:space:]-]*$//' | head -20
   } >"$profile" || true
@@ -133,6 +146,7 @@ n=$(rate "$nginx_out"); ng=$(rate "$nginx_guarded_out")
   echo "| gateway answering /health itself (no upstream) | $(rate "$health_out") | $(pct "$health_out" 50%) | $(pct "$health_out" 99%) | $(ratio "$(rate "$health_out")" "$n")× | $health_us | $(errors "$health_out") |"
   echo "| gateway, no policies | $(rate "$plain_out") | $(pct "$plain_out" 50%) | $(pct "$plain_out" 99%) | $(ratio "$(rate "$plain_out")" "$n")× | $plain_us | $(errors "$plain_out") |"
   echo "| gateway, access token + rate limit + queue pass | $(rate "$guarded_out") | $(pct "$guarded_out" 50%) | $(pct "$guarded_out" 99%) | $(ratio "$(rate "$guarded_out")" "$n")× | $guarded_us | $(errors "$guarded_out") |"
+  echo "| gateway, access token + rate limit leased 100 at a time + queue pass | $(rate "$leased_out") | $(pct "$leased_out" 50%) | $(pct "$leased_out" 99%) | $(ratio "$(rate "$leased_out")" "$n")× | $leased_us | $(errors "$leased_out") |"
   echo "| gateway, no policies, paced at about half its top rate | $(rate "$paced_out") | $(pct "$paced_out" 50%) | $(pct "$paced_out" 99%) | – | $paced_us | $(errors "$paced_out") |"
   echo
   echo "nginx proxying the guarded path (no policies: the same upstream call) ran at $ng req/s."

@@ -30,7 +30,7 @@ enum GatewayMetrics {
 
     static func rateLimit(route: String, _ decision: RateLimitDecision) {
         let outcome = switch decision.verdict {
-        case .allowed: decision.failedOpen ? "failed_open" : "allowed"
+        case .allowed: decision.failedOpen ? "failed_open" : decision.leased ? "allowed_leased" : "allowed"
         case .denied: decision.cached ? "denied_cached" : "denied"
         case .unavailable: "failed_closed"
         }

@@ -32,10 +32,17 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
     public var burst: Int?
     public var fail: FailMode
     public var scope: Scope
+    /// Tokens a gateway takes from Redis at once for a fleet rule and hands out itself for up to
+    /// ``RateLimitLeases/defaultLifetime`` (1, the default: every request is one script call). See
+    /// ``RateLimitLeases`` for what a lease costs in exactness.
+    public var lease: Int?
 
-    enum CodingKeys: String, CodingKey { case name, key, limit, period = "period_s", burst, fail, scope }
+    enum CodingKeys: String, CodingKey { case name, key, limit, period = "period_s", burst, fail, scope, lease }
 
-    public init(name: String, key: String, limit: Int, period: Double, burst: Int? = nil, fail: FailMode = .open, scope: Scope = .fleet) {
+    public init(
+        name: String, key: String, limit: Int, period: Double, burst: Int? = nil, fail: FailMode = .open, scope: Scope = .fleet,
+        lease: Int? = nil
+    ) {
         self.name = name
         self.key = key
         self.limit = limit
@@ -43,6 +50,7 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
         self.burst = burst
         self.fail = fail
         self.scope = scope
+        self.lease = lease
     }
 
     public init(from decoder: any Decoder) throws {
@@ -54,7 +62,8 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
             period: try container.decode(Double.self, forKey: .period),
             burst: try container.decodeIfPresent(Int.self, forKey: .burst),
             fail: try container.decodeIfPresent(FailMode.self, forKey: .fail) ?? .open,
-            scope: try container.decodeIfPresent(Scope.self, forKey: .scope) ?? .fleet
+            scope: try container.decodeIfPresent(Scope.self, forKey: .scope) ?? .fleet,
+            lease: try container.decodeIfPresent(Int.self, forKey: .lease)
         )
     }
 
@@ -71,6 +80,9 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
     /// Requests admitted at once from a full bucket.
     public var effectiveBurst: Int { burst ?? limit }
 
+    /// Tokens taken from Redis per script call: the request's own and the leased ones.
+    var effectiveLease: Int { lease ?? 1 }
+
     /// Microseconds between two requests at the sustained rate.
     var emissionMicroseconds: Int { Int((period * 1_000_000 / Double(limit)).rounded()) }
 
@@ -81,6 +93,17 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
         guard subject != nil else { throw GatewayConfigurationError("route '\(route)': rule '\(name)' has unknown key '\(key)'") }
         guard limit > 0, period > 0, period <= 86_400, effectiveBurst > 0 else {
             throw GatewayConfigurationError("route '\(route)': rule '\(name)' needs limit > 0, 0 < period_s ≤ 86400, burst > 0")
+        }
+        guard Double(limit) <= period * 1_000_000 else {
+            throw GatewayConfigurationError("route '\(route)': rule '\(name)' allows more than one request a microsecond (limit ≤ period_s × 1,000,000)")
+        }
+        if let lease {
+            guard lease >= 1, lease <= effectiveBurst else {
+                throw GatewayConfigurationError("route '\(route)': rule '\(name)' needs 1 ≤ lease ≤ burst (\(effectiveBurst))")
+            }
+            guard scope == .fleet else {
+                throw GatewayConfigurationError("route '\(route)': rule '\(name)' is scoped to the instance: it has no lease")
+            }
         }
     }
 }

@@ -25,12 +25,15 @@ struct RateLimitDecision: Sendable {
     var cached: Bool = false
     /// Whether Redis failed and the rules let the request through.
     var failedOpen: Bool = false
+    /// Whether the request was admitted with tokens leased earlier, without a Redis call.
+    var leased: Bool = false
 }
 
 /// Distributed GCRA rate limiting: every gateway shares the limits through one Lua script in
 /// Redis. Subjects already over a limit are denied from a local cache until their retry time,
 /// sparing Redis during a stampede. Rules scoped to the instance are checked in memory first; a
-/// route with only those never calls Redis.
+/// route with only those never calls Redis. Rules with a `lease` take several tokens per call
+/// and spend them here (``RateLimitLeases``).
 final class RateLimiter: Sendable {
     static let script = RedisScript(EmbeddedLua.rateLimit)
     static let maximumCachedDenials = 100_000
@@ -39,10 +42,12 @@ final class RateLimiter: Sendable {
     let timeout: TimeAmount
     private let deniedUntil = Mutex<[String: ContinuousClock.Instant]>([:])
     private let instance = InstanceRateLimits()
+    let leases: RateLimitLeases
 
-    init(redis: RedisClient, timeout: TimeAmount = .milliseconds(100)) {
+    init(redis: RedisClient, timeout: TimeAmount = .milliseconds(100), leaseLifetime: Duration = RateLimitLeases.defaultLifetime) {
         self.redis = redis
         self.timeout = timeout
+        self.leases = RateLimitLeases(lifetime: leaseLifetime)
     }
 
     /// The Redis key of `rule`'s bucket for `subject` on `route` in `space`; hash-tagged per route.
@@ -65,17 +70,42 @@ final class RateLimiter: Sendable {
                 RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: rules.map { _ in (0, retryAfter) }, cached: true)
             )
         }
+        return checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: true)
+    }
+
+    /// The fleet rules' check: from a lease held here when there is one, otherwise one script
+    /// call (which refills the lease when the rules lease and no other refill is under way).
+    private func checkFleet(rules: [RateLimitRule], keys: [String], on eventLoop: any EventLoop, mayWait: Bool) -> EventLoopFuture<RateLimitDecision> {
+        let leasing = rules.allSatisfy { $0.effectiveLease > 1 }
+        let subject = leasing ? keys.joined(separator: " ") : ""
+        var refill: EventLoopPromise<Void>?
+        if leasing {
+            switch leases.take(subject, on: eventLoop, mayWait: mayWait) {
+            case .granted(let states):
+                return eventLoop.makeSucceededFuture(RateLimitDecision(verdict: .allowed, states: states, leased: true))
+            case .wait(let refilled):
+                return refilled.hop(to: eventLoop).flatMap { self.checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: false) }
+            case .ask(let promise):
+                refill = promise
+            }
+        }
         var arguments: [any RedisArgument] = []
-        arguments.reserveCapacity(2 * rules.count)
+        arguments.reserveCapacity(3 * rules.count)
         for rule in rules {
             arguments.append(rule.emissionMicroseconds)
             arguments.append(rule.effectiveBurst)
+            arguments.append(refill == nil ? 0 : rule.effectiveLease - 1)
         }
         return redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout)
             .map { reply in self.decision(reply, rules: rules, keys: keys) }
             .recover { _ in
                 let closed = rules.contains { $0.fail == .closed }
-                return RateLimitDecision(verdict: closed ? .unavailable : .allowed, states: rules.map { _ in nil }, failedOpen: !closed)
+                let decision = RateLimitDecision(verdict: closed ? .unavailable : .allowed, states: rules.map { _ in nil }, failedOpen: !closed)
+                return (decision, 0, decision.states)
+            }
+            .map { decision, leased, inRedis in
+                if let refill { self.leases.refilled(subject, tokens: leased, states: inRedis, promise: refill) }
+                return decision
             }
     }
 
@@ -107,26 +137,36 @@ final class RateLimiter: Sendable {
         return (try? await decision.get()) ?? RateLimitDecision(verdict: .unavailable, states: route.rateLimits.map { _ in nil })
     }
 
-    private func decision(_ reply: RedisValue, rules: [RateLimitRule], keys: [String]) -> RateLimitDecision {
-        guard let fields = reply.array, fields.count == 2 + 2 * rules.count else {
-            return RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
+    /// The script's reply as a decision, with the tokens leased for every rule (the fewest any
+    /// rule granted) and what Redis has left per rule.
+    private func decision(
+        _ reply: RedisValue, rules: [RateLimitRule], keys: [String]
+    ) -> (RateLimitDecision, leased: Int, inRedis: [(remaining: Int, reset: Int)?]) {
+        guard let fields = reply.array, fields.count == 2 + 3 * rules.count else {
+            let decision = RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
+            return (decision, 0, decision.states)
         }
-        let states: [(remaining: Int, reset: Int)?] = rules.indices.map { index in
-            (fields[2 + 2 * index].int ?? 0, ((fields[3 + 2 * index].int ?? 0) + 999) / 1000)
+        let held = rules.indices.map { fields[4 + 3 * $0].int ?? 0 }.min() ?? 0
+        let inRedis: [(remaining: Int, reset: Int)?] = rules.indices.map { index in
+            (fields[2 + 3 * index].int ?? 0, ((fields[3 + 3 * index].int ?? 0) + 999) / 1000)
+        }
+        // What the subject has left counts the tokens this gateway now holds for it.
+        let states: [(remaining: Int, reset: Int)?] = inRedis.map { state in
+            state.map { (remaining: $0.remaining + held, reset: $0.reset) }
         }
         guard fields[0].int == 1 else {
             let retryAfter = max(1, ((fields[1].int ?? 1000) + 999) / 1000)
             // A denied rule's own wait: its bucket's drain time less the burst it would admit.
             var waits: [String: Int] = [:]
             for (index, rule) in rules.enumerated() where states[index]?.remaining == 0 {
-                let resetMilliseconds = fields[3 + 2 * index].int ?? 0
+                let resetMilliseconds = fields[3 + 3 * index].int ?? 0
                 let wait = resetMilliseconds - rule.emissionMicroseconds * (rule.effectiveBurst - 1) / 1000
                 if wait > 0 { waits[keys[index]] = wait }
             }
             remember(waits)
-            return RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: states)
+            return (RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: states), 0, inRedis)
         }
-        return RateLimitDecision(verdict: .allowed, states: states)
+        return (RateLimitDecision(verdict: .allowed, states: states), held, inRedis)
     }
 
     /// `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers).
