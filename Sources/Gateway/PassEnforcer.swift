@@ -52,26 +52,6 @@ final class PassEnforcer: Sendable {
         self.tickets = tickets
     }
 
-    /// The event id named by the request where `policy` says to look.
-    static func event(for policy: QueuePassPolicy, uri: String, headers: HTTPHeaders, body: ByteBuffer?) -> String? {
-        let parts = policy.eventFrom.split(separator: ":", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return nil }
-        switch parts[0] {
-        case "path":
-            let segments = uri.pathWithoutQuery.split(separator: "/")
-            return Int(parts[1]).flatMap { $0 < segments.count ? String(segments[$0]) : nil }
-        case "header":
-            return headers.first(name: parts[1])
-        case "query":
-            return URI(uri).queryParameters.get(parts[1])
-        case "body":
-            guard let body, let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else { return nil }
-            return (object[parts[1]] as? String) ?? (object[parts[1]] as? Int).map(String.init)
-        default:
-            return nil
-        }
-    }
-
     /// Whether the event's room currently holds people back (queue, paused or closed); looked up
     /// at most once a second per event, and assumed when Redis cannot say.
     func roomGuard(event: String, on eventLoop: any EventLoop) -> EventLoopFuture<RoomGuard> {

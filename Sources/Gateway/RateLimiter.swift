@@ -29,6 +29,20 @@ struct RateLimitDecision: Sendable {
     var leased: Bool = false
 }
 
+/// A rate-limit decision made at once, or one that waits for Redis.
+enum RateLimitCheck {
+    case decided(RateLimitDecision)
+    case pending(EventLoopFuture<RateLimitDecision>)
+
+    /// The decision as a future on `eventLoop`.
+    func future(on eventLoop: any EventLoop) -> EventLoopFuture<RateLimitDecision> {
+        switch self {
+        case .decided(let decision): eventLoop.makeSucceededFuture(decision)
+        case .pending(let decision): decision
+        }
+    }
+}
+
 /// Distributed GCRA rate limiting: every gateway shares the limits through one Lua script in
 /// Redis. Subjects already over a limit are denied from a local cache until their retry time,
 /// sparing Redis during a stampede. Rules scoped to the instance are checked in memory first; a
@@ -61,30 +75,37 @@ final class RateLimiter: Sendable {
     /// Checks and charges every rule of a request at once (a denied request charges nothing),
     /// with the Redis reply on `eventLoop`. Never fails: Redis trouble is a decision per the rules' fail modes.
     func check(route: String, rules: [RateLimitRule], subjects: [String], on eventLoop: any EventLoop) -> EventLoopFuture<RateLimitDecision> {
+        evaluate(route: route, rules: rules, subjects: subjects, on: eventLoop).future(on: eventLoop)
+    }
+
+    /// ``check(route:rules:subjects:on:)``, decided at once where no Redis reply is needed (a
+    /// cached denial, a leased token, rules scoped to the instance), so the hot path allocates
+    /// no future for those.
+    func evaluate(route: String, rules: [RateLimitRule], subjects: [String], on eventLoop: any EventLoop) -> RateLimitCheck {
         let keys = zip(rules, subjects).map { Self.key(route: route, rule: $0, subject: $1, in: redis.keySpace) }
         if rules.contains(where: { $0.scope == .instance }) {
             return checkInstanceFirst(route: route, rules: rules, keys: keys, subjects: subjects, on: eventLoop)
         }
         if let retryAfter = cachedDenial(keys) {
-            return eventLoop.makeSucceededFuture(
-                RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: rules.map { _ in (0, retryAfter) }, cached: true)
-            )
+            return .decided(RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: rules.map { _ in (0, retryAfter) }, cached: true))
         }
         return checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: true)
     }
 
     /// The fleet rules' check: from a lease held here when there is one, otherwise one script
     /// call (which refills the lease when the rules lease and no other refill is under way).
-    private func checkFleet(rules: [RateLimitRule], keys: [String], on eventLoop: any EventLoop, mayWait: Bool) -> EventLoopFuture<RateLimitDecision> {
+    private func checkFleet(rules: [RateLimitRule], keys: [String], on eventLoop: any EventLoop, mayWait: Bool) -> RateLimitCheck {
         let leasing = rules.allSatisfy { $0.effectiveLease > 1 }
         let subject = leasing ? keys.joined(separator: " ") : ""
         var refill: EventLoopPromise<Void>?
         if leasing {
             switch leases.take(subject, on: eventLoop, mayWait: mayWait) {
             case .granted(let states):
-                return eventLoop.makeSucceededFuture(RateLimitDecision(verdict: .allowed, states: states, leased: true))
+                return .decided(RateLimitDecision(verdict: .allowed, states: states, leased: true))
             case .wait(let refilled):
-                return refilled.hop(to: eventLoop).flatMap { self.checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: false) }
+                return .pending(refilled.hop(to: eventLoop).flatMap {
+                    self.checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: false).future(on: eventLoop)
+                })
             case .ask(let promise):
                 refill = promise
             }
@@ -96,7 +117,7 @@ final class RateLimiter: Sendable {
             arguments.append(rule.effectiveBurst)
             arguments.append(refill == nil ? 0 : rule.effectiveLease - 1)
         }
-        return redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout)
+        return .pending(redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout)
             .map { reply in self.decision(reply, rules: rules, keys: keys) }
             .recover { _ in
                 let closed = rules.contains { $0.fail == .closed }
@@ -106,28 +127,32 @@ final class RateLimiter: Sendable {
             .map { decision, leased, inRedis in
                 if let refill { self.leases.refilled(subject, tokens: leased, states: inRedis, promise: refill) }
                 return decision
-            }
+            })
     }
 
     /// The instance-scoped rules in memory, then (when they admit the request) the fleet-wide
     /// ones in Redis; the states come back in the rules' order.
     private func checkInstanceFirst(
         route: String, rules: [RateLimitRule], keys: [String], subjects: [String], on eventLoop: any EventLoop
-    ) -> EventLoopFuture<RateLimitDecision> {
+    ) -> RateLimitCheck {
         let local = rules.indices.filter { rules[$0].scope == .instance }
         let fleet = rules.indices.filter { rules[$0].scope == .fleet }
         let checked = instance.check(rules: local.map { rules[$0] }, keys: local.map { keys[$0] })
         var states: [(remaining: Int, reset: Int)?] = rules.map { _ in nil }
         for (position, index) in local.enumerated() { states[index] = checked.states[position] }
         if let retryAfter = checked.retryAfter {
-            return eventLoop.makeSucceededFuture(RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: states))
+            return .decided(RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: states))
         }
-        guard !fleet.isEmpty else { return eventLoop.makeSucceededFuture(RateLimitDecision(verdict: .allowed, states: states)) }
-        return check(route: route, rules: fleet.map { rules[$0] }, subjects: fleet.map { subjects[$0] }, on: eventLoop).map { decision in
+        guard !fleet.isEmpty else { return .decided(RateLimitDecision(verdict: .allowed, states: states)) }
+        let combine = { (decision: RateLimitDecision) -> RateLimitDecision in
             var combined = decision
             combined.states = states
             for (position, index) in fleet.enumerated() { combined.states[index] = decision.states[position] }
             return combined
+        }
+        switch evaluate(route: route, rules: fleet.map { rules[$0] }, subjects: fleet.map { subjects[$0] }, on: eventLoop) {
+        case .decided(let decision): return .decided(combine(decision))
+        case .pending(let decided): return .pending(decided.map(combine))
         }
     }
 
@@ -169,11 +194,17 @@ final class RateLimiter: Sendable {
         return (RateLimitDecision(verdict: .allowed, states: states), held, inRedis)
     }
 
-    /// `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers).
-    static func headers(rules: [RateLimitRule], decision: RateLimitDecision) -> HTTPFields {
+    /// The `RateLimit-Policy` field of `rules` (the same on every answer of a route).
+    static func policyField(rules: [RateLimitRule]) -> String {
+        rules.map { "\"\($0.name)\";q=\($0.effectiveBurst);w=\(Int($0.period.rounded(.up)))" }.joined(separator: ", ")
+    }
+
+    /// `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers);
+    /// `policy` is ``policyField(rules:)`` when the caller keeps it.
+    static func headers(rules: [RateLimitRule], decision: RateLimitDecision, policy: String? = nil) -> HTTPFields {
         var fields = HTTPFields()
         guard !rules.isEmpty else { return fields }
-        fields[.rateLimitPolicy] = rules.map { "\"\($0.name)\";q=\($0.effectiveBurst);w=\(Int($0.period.rounded(.up)))" }.joined(separator: ", ")
+        fields[.rateLimitPolicy] = policy ?? policyField(rules: rules)
         let current = zip(rules, decision.states).compactMap { rule, state in
             state.map { "\"\(rule.name)\";r=\($0.remaining);t=\($0.reset)" }
         }

@@ -178,6 +178,9 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
         guard (1...600_000).contains(timeoutMilliseconds) else { throw GatewayConfigurationError("route '\(name)': timeout_ms out of range") }
         guard maxBodyBytes >= 0 else { throw GatewayConfigurationError("route '\(name)': max_body_bytes must be ≥ 0") }
         for rule in rateLimits { try rule.validate(route: name) }
+        if let queuePass, PassEventSource(queuePass.eventFrom) == nil {
+            throw GatewayConfigurationError("route '\(name)': queue_pass.event_from is path:N, header:Name, query:name or body:field")
+        }
     }
 }
 

@@ -128,12 +128,16 @@ struct EdgeCoreTests {
         let headers = HTTPHeaders([("X-Event-Id", "from-header")])
         let body = ByteBuffer(string: #"{"event_id":"from-body"}"#)
         let uri = "/api/events/from-path/buy?x=1&event=from%2Dquery"
-        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "path:2"), uri: uri, headers: headers, body: nil) == "from-path")
-        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "header:x-event-id"), uri: uri, headers: headers, body: nil) == "from-header")
-        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "query:event"), uri: uri, headers: headers, body: nil) == "from-query")
-        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "query:missing"), uri: uri, headers: headers, body: nil) == nil)
-        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "body:event_id"), uri: uri, headers: headers, body: body) == "from-body")
-        #expect(PassEnforcer.event(for: QueuePassPolicy(eventFrom: "path:9"), uri: uri, headers: headers, body: nil) == nil)
+        #expect(PassEventSource("path:2")?.event(uri: uri, headers: headers, body: nil) == "from-path")
+        #expect(PassEventSource("header:x-event-id")?.event(uri: uri, headers: headers, body: nil) == "from-header")
+        #expect(PassEventSource("query:event")?.event(uri: uri, headers: headers, body: nil) == "from-query")
+        #expect(PassEventSource("query:missing")?.event(uri: uri, headers: headers, body: nil) == nil)
+        #expect(PassEventSource("body:event_id")?.event(uri: uri, headers: headers, body: body) == "from-body")
+        #expect(PassEventSource("path:9")?.event(uri: uri, headers: headers, body: nil) == nil)
+        for (path, expected) in [("/a/b/c", ["a", "b", "c", nil]), ("//a//b/", ["a", "b", nil]), ("/", [nil]), ("", [nil]), ("a/b", ["a", "b", nil])] {
+            let found = expected.indices.map { PassEventSource.segment($0, of: path[...]) }
+            #expect(found == expected, "\(path): the segments split(separator: \"/\") finds")
+        }
     }
 
     @Test("a local route cannot name upstreams or idempotency keys")

@@ -79,6 +79,8 @@ struct RouteTableTests {
         #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"], "rate_limits": [{"name": "r", "key": "ip", "limit": 10, "period_s": 1, "lease": 0}]}]}"#,
         #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"], "rate_limits": [{"name": "r", "key": "ip", "limit": 10, "period_s": 1, "scope": "instance", "lease": 2}]}]}"#,
         #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"], "rate_limits": [{"name": "r", "key": "ip", "limit": 2000000, "period_s": 1}]}]}"#,
+        #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"], "queue_pass": {"event_from": "path:x"}}]}"#,
+        #"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"], "queue_pass": {"event_from": "cookie:event"}}]}"#,
         #"{"routes": [], "trusted_proxies": ["not-a-block"]}"#,
         #"{"routes": [{"name": "a", "prefix": "/a"}]}"#,
         "not json",

@@ -9,14 +9,20 @@ import Queue
 struct QueuePassCheck: EdgePolicy {
     let enforcer: PassEnforcer
     let policy: QueuePassPolicy
+    /// Where the event is, parsed once from the policy.
+    let source: PassEventSource?
 
-    var readsBody: Bool { policy.eventFrom.hasPrefix("body:") }
+    init(enforcer: PassEnforcer, policy: QueuePassPolicy) {
+        self.enforcer = enforcer
+        self.policy = policy
+        self.source = PassEventSource(policy.eventFrom)
+    }
+
+    var readsBody: Bool { source?.readsBody ?? false }
 
     func admit(_ exchange: EdgeExchange) -> EdgeVerdict {
         guard policy.guards(method: exchange.head.method.rawValue) else { return .proceed }
-        let found = PassEnforcer.event(
-            for: policy, uri: exchange.head.uri, headers: exchange.head.headers, body: readsBody ? exchange.body : nil
-        )
+        let found = source?.event(uri: exchange.head.uri, headers: exchange.head.headers, body: readsBody ? exchange.body : nil)
         guard let event = found, QueueKeys.isValidEvent(event) else { return .reject(QueueError.invalidEvent(found ?? "")) }
         let loop = exchange.eventLoop
         let enforcer = self.enforcer

@@ -3,28 +3,44 @@ import NIOCore
 
 /// Distributed rate limits (GCRA in Redis): every rule of the route checked and charged in one
 /// script call; `RateLimit-Policy`/`RateLimit` fields on the answer, 429 with `Retry-After`
-/// when over, 503 when Redis is down and a rule fails closed.
+/// when over, 503 when Redis is down and a rule fails closed. Decisions that need no Redis
+/// reply (a leased token, a cached denial) are made without a future.
 struct RateLimitPolicy: EdgePolicy {
     let limiter: RateLimiter
     let route: String
     let rules: [RateLimitRule]
+    /// The route's `RateLimit-Policy` field, the same on every answer.
+    let policyField: String
+
+    init(limiter: RateLimiter, route: String, rules: [RateLimitRule]) {
+        self.limiter = limiter
+        self.route = route
+        self.rules = rules
+        self.policyField = RateLimiter.policyField(rules: rules)
+    }
 
     func admit(_ exchange: EdgeExchange) -> EdgeVerdict {
         let subjects = rules.map { subject(of: $0, exchange) }
-        let decided = limiter.check(route: route, rules: rules, subjects: subjects, on: exchange.eventLoop)
-        return .pending(decided.assumeIsolated().map { decision in
-            GatewayMetrics.rateLimit(route: self.route, decision)
-            let fields = RateLimiter.headers(rules: self.rules, decision: decision)
-            switch decision.verdict {
-            case .allowed:
-                for field in fields { exchange.responseFields.append(field) }
-                return .proceed
-            case .denied(let retryAfter):
-                return .reject(RateLimited(retryAfter: retryAfter, headers: fields))
-            case .unavailable:
-                return .reject(RateLimited(retryAfter: nil, headers: fields))
-            }
-        }.nonisolated())
+        switch limiter.evaluate(route: route, rules: rules, subjects: subjects, on: exchange.eventLoop) {
+        case .decided(let decision):
+            return verdict(decision, exchange)
+        case .pending(let decided):
+            return .pending(decided.assumeIsolated().map { decision in self.verdict(decision, exchange) }.nonisolated())
+        }
+    }
+
+    private func verdict(_ decision: RateLimitDecision, _ exchange: EdgeExchange) -> EdgeVerdict {
+        GatewayMetrics.rateLimit(route: route, decision)
+        let fields = RateLimiter.headers(rules: rules, decision: decision, policy: policyField)
+        switch decision.verdict {
+        case .allowed:
+            for field in fields { exchange.responseFields.append(field) }
+            return .proceed
+        case .denied(let retryAfter):
+            return .reject(RateLimited(retryAfter: retryAfter, headers: fields))
+        case .unavailable:
+            return .reject(RateLimited(retryAfter: nil, headers: fields))
+        }
     }
 
     private func subject(of rule: RateLimitRule, _ exchange: EdgeExchange) -> String {
