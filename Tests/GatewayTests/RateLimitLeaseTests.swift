@@ -12,6 +12,13 @@ struct RateLimitLeaseTests {
         RateLimitRule(name: "leased", key: "ip", limit: limit, period: period, lease: lease)
     }
 
+    /// A limiter whose leases live `lifetime`, on a Redis client in a key space of its own.
+    static func withLimiter(lifetime: Duration = .seconds(30), _ body: (RedisClient, RateLimiter) async throws -> Void) async throws {
+        try await TestRedis.withClient { redis in
+            try await body(redis, RateLimiter(redis: redis, timeout: .seconds(2), leaseLifetime: lifetime))
+        }
+    }
+
     /// Checks `count` requests of `subject` one after another on `limiter`.
     static func decisions(_ limiter: RateLimiter, _ rule: RateLimitRule, subject: String = "ip:10.0.0.1", count: Int) async throws -> [RateLimitDecision] {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
@@ -24,8 +31,7 @@ struct RateLimitLeaseTests {
 
     @Test("a lease of 10 costs one script call per 10 requests; the bucket is charged for what was leased, the answer counts what is held")
     func fewerCalls() async throws {
-        try await TestRedis.withClient { redis in
-            let limiter = RateLimiter(redis: redis, timeout: .seconds(2), leaseLifetime: .seconds(30))
+        try await Self.withLimiter { redis, limiter in
             let rule = Self.rule(limit: 1_000, lease: 10)
             let decisions = try await Self.decisions(limiter, rule, count: 25)
             #expect(decisions.allSatisfy { $0.verdict == .allowed && !$0.failedOpen })
@@ -42,8 +48,7 @@ struct RateLimitLeaseTests {
 
     @Test("40 requests at once on one gateway: one script call refills the lease, the others wait for it instead of each leasing")
     func oneRefillAtATime() async throws {
-        try await TestRedis.withClient { redis in
-            let limiter = RateLimiter(redis: redis, timeout: .seconds(2), leaseLifetime: .seconds(30))
+        try await Self.withLimiter { redis, limiter in
             let rule = Self.rule(limit: 1_000, lease: 50)
             let group = MultiThreadedEventLoopGroup.singleton
             let decisions = try await withThrowingTaskGroup(of: RateLimitDecision.self) { tasks in
@@ -85,8 +90,7 @@ struct RateLimitLeaseTests {
 
     @Test("tokens not spent within the lifetime are lost, never handed out late")
     func expiredLeasesAreLost() async throws {
-        try await TestRedis.withClient { redis in
-            let limiter = RateLimiter(redis: redis, timeout: .seconds(2), leaseLifetime: .milliseconds(50))
+        try await Self.withLimiter(lifetime: .milliseconds(50)) { _, limiter in
             let rule = Self.rule(limit: 20, lease: 5)
             let first = try await Self.decisions(limiter, rule, count: 1)
             #expect(first.first?.leased == false)
@@ -99,8 +103,7 @@ struct RateLimitLeaseTests {
 
     @Test("with two rules a lease takes the same tokens of both, as many as the tighter one spares")
     func twoRules() async throws {
-        try await TestRedis.withClient { redis in
-            let limiter = RateLimiter(redis: redis, timeout: .seconds(2), leaseLifetime: .seconds(30))
+        try await Self.withLimiter { redis, limiter in
             let rules = [
                 RateLimitRule(name: "wide", key: "ip", limit: 1_000, period: 3_600, lease: 20),
                 RateLimitRule(name: "narrow", key: "route", limit: 5, period: 3_600, lease: 20),
