@@ -18,7 +18,8 @@ public struct GatewayIdentity: Sendable, Hashable {
     /// `service` received it (method, target, `body`); nil when it carries none, 401 when the
     /// signature is missing, stale or does not match (a request that went around the gateway,
     /// forged fields, or a signature replayed on another request).
-    public static func verified(_ request: Request, body: ByteBuffer, service: String, key: SymmetricKey, now: Date = Date()) throws -> GatewayIdentity? {
+    /// `signer` holds the key with its schedule done once.
+    public static func verified(_ request: Request, body: ByteBuffer, service: String, signer: GatewaySigner, now: Date = Date()) throws -> GatewayIdentity? {
         guard let userID = request.headers[userField], !userID.isEmpty else { return nil }
         guard let signature = request.headers[signatureField], let requestID = request.headers[requestIDField] else {
             throw invalid
@@ -28,7 +29,7 @@ public struct GatewayIdentity: Sendable, Hashable {
             service: service, method: request.method.rawValue, target: request.head.path ?? "",
             bodyDigest: SignedRequest.digest(of: CollectionOfOne(body)), userID: userID, roles: roles, requestID: requestID
         )
-        guard GatewaySignature.verify(signature, signed, key: key, now: now) else { throw invalid }
+        guard signer.verify(signature, signed, now: now) else { throw invalid }
         return GatewayIdentity(userID: userID, roles: Set(roles))
     }
 

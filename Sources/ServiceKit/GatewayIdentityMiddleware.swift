@@ -19,14 +19,14 @@ extension IdentityRequestContext {
 /// collects first (up to `maxBodyBytes`, 413 beyond). A valid one is left in the context;
 /// a missing, stale or mismatched one is refused with 401 before any route runs.
 public struct GatewayIdentityMiddleware<Context: IdentityRequestContext>: RouterMiddleware {
-    let key: SymmetricKey
+    let signer: GatewaySigner
     let service: String
     let maxBodyBytes: Int
 
     /// - Parameters:
     ///   - service: this service's name, as the gateway's route names it (`service`).
     public init(secret: [UInt8], service: String, maxBodyBytes: Int = 1 << 20) {
-        self.key = SymmetricKey(data: secret)
+        self.signer = GatewaySigner(key: SymmetricKey(data: secret))
         self.service = service
         self.maxBodyBytes = maxBodyBytes
     }
@@ -36,7 +36,7 @@ public struct GatewayIdentityMiddleware<Context: IdentityRequestContext>: Router
         var request = request
         var context = context
         let body = try await request.collectBody(upTo: maxBodyBytes)
-        context.identity = try GatewayIdentity.verified(request, body: body, service: service, key: key)
+        context.identity = try GatewayIdentity.verified(request, body: body, service: service, signer: signer)
         return try await next(request, context)
     }
 }

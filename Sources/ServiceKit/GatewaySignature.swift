@@ -103,8 +103,9 @@ public enum GatewaySignature {
     }
 }
 
-/// Signs requests for one key with the key schedule done once (the gateway signs every
-/// proxied request); the header is the one ``GatewaySignature/sign(_:key:now:)`` makes.
+/// Signs and checks requests for one key with the key schedule done once (the gateway signs
+/// every proxied request, a service checks every one it gets); the header is the one
+/// ``GatewaySignature/sign(_:key:now:)`` makes and ``GatewaySignature/verify(_:_:key:now:)`` checks.
 public struct GatewaySigner: Sendable {
     private let prepared: HMAC<SHA256>
 
@@ -130,5 +131,28 @@ public struct GatewaySigner: Sendable {
             }
         }
         return String(decoding: header, as: UTF8.self)
+    }
+
+    /// Whether `header` signs exactly `request`, its `t` within ``GatewaySignature/tolerance``
+    /// of `now` (several `v2=` entries may stand in it; any one that matches counts; the MACs
+    /// are compared in constant time).
+    public func verify(_ header: String, _ request: SignedRequest, now: Date = Date()) -> Bool {
+        var timestamp: Int?
+        var codes: [[UInt8]] = []
+        for part in header.utf8.split(separator: UInt8(ascii: ",")) {
+            guard let equals = part.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = part[..<equals].drop { $0 == UInt8(ascii: " ") }
+            let value = part[part.index(after: equals)...]
+            if name.elementsEqual("t".utf8) {
+                timestamp = Int(Substring(value))
+            } else if name.elementsEqual(GatewaySignature.scheme.utf8), let code = hexDecoded(value) {
+                codes.append(code)
+            }
+        }
+        guard let timestamp, !codes.isEmpty, abs(now.timeIntervalSince1970 - Double(timestamp)) <= GatewaySignature.tolerance else { return false }
+        var mac = prepared
+        request.message(timestamp: timestamp).withUnsafeBytes { mac.update(data: $0) }
+        let expected = mac.finalize()
+        return codes.contains { expected == $0 }
     }
 }

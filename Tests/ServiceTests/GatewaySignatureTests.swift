@@ -114,6 +114,41 @@ struct GatewaySignatureTests {
         #expect(GatewaySignature.verify(expected, signed, key: Self.key, now: Date(timeIntervalSince1970: 1_767_225_630)))
     }
 
+    @Test("the prepared verifier agrees with the reference: fresh, stale, tampered, rotated and malformed headers")
+    func preparedVerifier() {
+        let signed = Self.request()
+        let signer = GatewaySigner(key: Self.key)
+        let now = Date()
+        let good = GatewaySignature.sign(signed, key: Self.key, now: now)
+        let other = GatewaySignature.sign(signed, key: SymmetricKey(data: Array("another-secret-0123456789-0123456789".utf8)), now: now)
+        let otherCode = other.split(separator: "v2=").last.map(String.init) ?? ""
+        let goodCode = good.split(separator: "v2=").last.map(String.init) ?? ""
+        var moved = signed
+        moved.target = "/api/v1/things/2"
+        let cases: [(String, SignedRequest, Date, Bool)] = [
+            (good, signed, now, true),
+            (good, signed, now.addingTimeInterval(GatewaySignature.tolerance + 2), false),
+            (good, moved, now, false),
+            (other, signed, now, false),
+            ("t=\(Int(now.timeIntervalSince1970)),v2=\(otherCode),v2=\(goodCode)", signed, now, true),
+            ("t=\(Int(now.timeIntervalSince1970)), v2=\(goodCode.uppercased())", signed, now, true),
+            ("t=\(Int(now.timeIntervalSince1970)),v2=\(goodCode.dropLast())", signed, now, false),
+            ("t=\(Int(now.timeIntervalSince1970)),v1=\(goodCode)", signed, now, false),
+            ("v2=\(goodCode)", signed, now, false),
+            ("t=soon,v2=\(goodCode)", signed, now, false),
+            ("", signed, now, false),
+            (",,=,t=,v2=zz", signed, now, false),
+        ]
+        for (index, (header, request, at, valid)) in cases.enumerated() {
+            #expect(signer.verify(header, request, now: at) == valid, "case \(index): \(header)")
+            #expect(GatewaySignature.verify(header, request, key: Self.key, now: at) == valid, "reference, case \(index)")
+        }
+        #expect(hexDecoded("00ff7Fa0".utf8) == [0x00, 0xFF, 0x7F, 0xA0])
+        #expect(hexDecoded("0".utf8) == nil)
+        #expect(hexDecoded("0g".utf8) == nil)
+        #expect(hexDecoded(String(repeating: "ab", count: 65).utf8) == nil)
+    }
+
     @Test("decimal and hexadecimal digits written without String agree with String's", arguments: [
         Int64.min, -1_000_000, -10, -9, -1, 0, 1, 9, 10, 99, 100, 1_767_225_600, Int64.max,
     ])
