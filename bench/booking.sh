@@ -5,6 +5,7 @@
 # reconcile` checks that Redis and Postgres agree on every seat.
 #
 #   bench/booking.sh [seconds] [connections]
+#   BOOKING_RUSH_BIN=/path/to/booking-rush bench/booking.sh   # another build of the services
 #
 # Prints a table and writes bench/results/booking.md.
 set -euo pipefail
@@ -28,15 +29,16 @@ cat >"$work/routes.json" <<ROUTES
 }
 ROUTES
 
-swift build -c release --product booking-rush >/dev/null
+[ -n "${BOOKING_RUSH_BIN:-}" ] || swift build -c release --product booking-rush >/dev/null
 swift build -c release --product rush-load >/dev/null
 bin_dir=$(swift build -c release --show-bin-path)
-"$bin_dir/booking-rush" migrate >/dev/null
+service_bin=${BOOKING_RUSH_BIN:-$bin_dir/booking-rush}
+"$service_bin" migrate >/dev/null
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
-"$bin_dir/booking-rush" booking --port "$booking_port" --log-level warning & pids+=($!); booking_pid=$!
-"$bin_dir/booking-rush" gateway --port "$gateway_port" --routes "$work/routes.json" --log-level warning & pids+=($!); gateway_pid=$!
+"$service_bin" booking --port "$booking_port" --log-level warning & pids+=($!); booking_pid=$!
+"$service_bin" gateway --port "$gateway_port" --routes "$work/routes.json" --log-level warning & pids+=($!); gateway_pid=$!
 wait_healthy "$booking_port"; wait_healthy "$gateway_port"
 
 # Events with one zone of 1,000,000 seats and 100 seats per user, created by a signed organizer.
@@ -57,9 +59,20 @@ bench/identities.py "$INTERNAL_SECRET" "$users" "bench-user-$run-" customer POST
 commits() { psql "$DATABASE_URL" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 commits_before=$(commits)
 
-direct_out=$(IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run wrk_run -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve")
-gateway_out=$(IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run wrk_run -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve")
-idempotent_out=$(IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run wrk_run -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve")
+# wrk_run "$@" while measuring the CPU of the booking service and the gateway: sets $out and
+# $cpu ("<booking µs> / <gateway µs>" per request).
+measured() {
+  local booking_before gateway_before
+  booking_before=$(cpu_ticks "$booking_pid"); gateway_before=$(cpu_ticks "$gateway_pid")
+  out=$(wrk_run "$@")
+  cpu="$(cpu_us $(( $(cpu_ticks "$booking_pid") - booking_before )) "$(requests "$out")") / $(cpu_us $(( $(cpu_ticks "$gateway_pid") - gateway_before )) "$(requests "$out")")"
+}
+IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve"
+direct_out=$out; direct_cpu=$cpu
+IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
+gateway_out=$out; gateway_cpu=$cpu
+IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
+idempotent_out=$out; idempotent_cpu=$cpu
 booking_rss=$(rss "$booking_pid"); gateway_rss=$(rss "$gateway_pid")
 
 # The ceiling: the same script on an event that exists only in Redis (redis-benchmark draws each
@@ -92,13 +105,13 @@ mkdir -p bench/results
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, the gateway and booking service (release builds), Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) and Postgres; wrk -t2 -c$connections -d${seconds}s, one seat per request, $users users; redis-benchmark -c 50 -P 1."
   echo
-  echo "| path | reserves/s | p50 ms | p99 ms | vs straight | errors |"
-  echo "|---|---:|---:|---:|---:|---|"
-  for row in "booking service, straight (signed identity)|direct_out" "gateway: access token + rate limit|gateway_out" "gateway: access token + rate limit + Idempotency-Key|idempotent_out"; do
-    label=${row%%|*}; var=${row##*|}; out=${!var}
-    echo "| $label | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(ratio "$(rate "$out")" "$n")× | $(errors "$out") |"
+  echo "| path | reserves/s | p50 ms | p99 ms | vs straight | CPU µs/request: booking / gateway | errors |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  for row in "booking service, straight (signed identity)|direct" "gateway: access token + rate limit|gateway" "gateway: access token + rate limit + Idempotency-Key|idempotent"; do
+    label=${row%%|*}; var=${row##*|}_out; out=${!var}; cpu_var=${row##*|}_cpu
+    echo "| $label | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(ratio "$(rate "$out")" "$n")× | ${!cpu_var} | $(errors "$out") |"
   done
-  echo "| redis-benchmark EVALSHA booking_reserve.lua (ceiling) | ${rb_rate%.*} | | | $(ratio "$rb_rate" "$n")× | |"
+  echo "| redis-benchmark EVALSHA booking_reserve.lua (ceiling) | ${rb_rate%.*} | | | $(ratio "$rb_rate" "$n")× | | |"
   echo
   echo "RSS after the runs: booking service ${booking_rss} KiB, gateway ${gateway_rss} KiB."
   echo

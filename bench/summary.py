@@ -46,7 +46,9 @@ for r in rows:
     if r is ceiling:
         continue
     ratio = f"{int(r['reserves/s']) / int(ceiling['reserves/s']):.2f}×" if ceiling else ""
-    out.append(f"| reserves/s: {r['path']} | {r['reserves/s']} | {r['p50 ms']} | {r['p99 ms']} | booking_reserve.lua in redis-benchmark {ceiling['reserves/s'] if ceiling else ''} | {ratio} | {stamp} |")
+    cpu_key = "CPU µs/request: booking / gateway"
+    cpu = f" ({r[cpu_key]} CPU µs/request: booking / gateway)" if r.get(cpu_key) else ""
+    out.append(f"| reserves/s: {r['path']}{cpu} | {r['reserves/s']} | {r['p50 ms']} | {r['p99 ms']} | booking_reserve.lua in redis-benchmark {ceiling['reserves/s'] if ceiling else ''} | {ratio} | {stamp} |")
 
 out += ["", "## Growth with the crowd (`scaling.md`)", "",
         "| waiting visitors | Redis bytes / visitor | join p50 / p99 ms | status p50 / p99 ms | gateway RSS KiB | Redis RSS KiB |", "|---:|---:|---:|---:|---:|---:|"]
