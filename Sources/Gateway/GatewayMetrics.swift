@@ -28,13 +28,30 @@ enum GatewayMetrics {
         counter("gateway_proxy_errors_total", [("route", route), ("kind", kind)]).increment()
     }
 
-    static func rateLimit(route: String, _ decision: RateLimitDecision) {
-        let outcome = switch decision.verdict {
-        case .allowed: decision.failedOpen ? "failed_open" : decision.leased ? "allowed_leased" : "allowed"
-        case .denied: decision.cached ? "denied_cached" : "denied"
-        case .unavailable: "failed_closed"
+    /// The counters of one route's rate-limit decisions (`gateway_rate_limit_decisions_total`),
+    /// made once so that a decision only increments one.
+    struct RateLimitCounters: Sendable {
+        private let allowed, allowedLeased, failedOpen, denied, deniedCached, failedClosed: Metrics.Counter
+
+        init(route: String) {
+            let made = { (outcome: String) in counter("gateway_rate_limit_decisions_total", [("route", route), ("decision", outcome)]) }
+            allowed = made("allowed")
+            allowedLeased = made("allowed_leased")
+            failedOpen = made("failed_open")
+            denied = made("denied")
+            deniedCached = made("denied_cached")
+            failedClosed = made("failed_closed")
         }
-        counter("gateway_rate_limit_decisions_total", [("route", route), ("decision", outcome)]).increment()
+
+        /// Counts `decision` under its outcome.
+        func count(_ decision: RateLimitDecision) {
+            let counter = switch decision.verdict {
+            case .allowed: decision.failedOpen ? failedOpen : decision.leased ? allowedLeased : allowed
+            case .denied: decision.cached ? deniedCached : denied
+            case .unavailable: failedClosed
+            }
+            counter.increment()
+        }
     }
 
     static func idempotency(route: String, _ outcome: String) {

@@ -11,12 +11,14 @@ struct RateLimitPolicy: EdgePolicy {
     let rules: [RateLimitRule]
     /// The route's `RateLimit-Policy` field, the same on every answer.
     let policyField: String
+    let counters: GatewayMetrics.RateLimitCounters
 
     init(limiter: RateLimiter, route: String, rules: [RateLimitRule]) {
         self.limiter = limiter
         self.route = route
         self.rules = rules
         self.policyField = RateLimiter.policyField(rules: rules)
+        self.counters = GatewayMetrics.RateLimitCounters(route: route)
     }
 
     func admit(_ exchange: EdgeExchange) -> EdgeVerdict {
@@ -30,7 +32,7 @@ struct RateLimitPolicy: EdgePolicy {
     }
 
     private func verdict(_ decision: RateLimitDecision, _ exchange: EdgeExchange) -> EdgeVerdict {
-        GatewayMetrics.rateLimit(route: route, decision)
+        counters.count(decision)
         let fields = RateLimiter.headers(rules: rules, decision: decision, policy: policyField)
         switch decision.verdict {
         case .allowed:
