@@ -96,7 +96,7 @@ final class RateLimiter: Sendable {
     /// call (which refills the lease when the rules lease and no other refill is under way).
     private func checkFleet(rules: [RateLimitRule], keys: [String], on eventLoop: any EventLoop, mayWait: Bool) -> RateLimitCheck {
         let leasing = rules.allSatisfy { $0.effectiveLease > 1 }
-        let subject = leasing ? keys.joined(separator: " ") : ""
+        let subject = !leasing ? "" : keys.count == 1 ? keys[0] : keys.joined(separator: " ")
         var refill: EventLoopPromise<Void>?
         if leasing {
             switch leases.take(subject, on: eventLoop, mayWait: mayWait) {

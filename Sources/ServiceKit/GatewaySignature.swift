@@ -124,12 +124,7 @@ public struct GatewaySigner: Sendable {
         header.append(UInt8(ascii: ","))
         header.append(contentsOf: GatewaySignature.scheme.utf8)
         header.append(UInt8(ascii: "="))
-        mac.finalize().withUnsafeBytes { code in
-            for byte in code {
-                header.append(hexDigit(byte >> 4))
-                header.append(hexDigit(byte & 0x0F))
-            }
-        }
+        mac.finalize().withUnsafeBytes { header.appendHex(of: $0) }
         return String(decoding: header, as: UTF8.self)
     }
 
@@ -137,22 +132,12 @@ public struct GatewaySigner: Sendable {
     /// of `now` (several `v2=` entries may stand in it; any one that matches counts; the MACs
     /// are compared in constant time).
     public func verify(_ header: String, _ request: SignedRequest, now: Date = Date()) -> Bool {
-        var timestamp: Int?
-        var codes: [[UInt8]] = []
-        for part in header.utf8.split(separator: UInt8(ascii: ",")) {
-            guard let equals = part.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            let name = part[..<equals].drop { $0 == UInt8(ascii: " ") }
-            let value = part[part.index(after: equals)...]
-            if name.elementsEqual("t".utf8) {
-                timestamp = Int(Substring(value))
-            } else if name.elementsEqual(GatewaySignature.scheme.utf8), let code = hexDecoded(value) {
-                codes.append(code)
-            }
-        }
-        guard let timestamp, !codes.isEmpty, abs(now.timeIntervalSince1970 - Double(timestamp)) <= GatewaySignature.tolerance else { return false }
+        guard let entries = TimestampedSignature.entries(
+            of: header, scheme: GatewaySignature.scheme, tolerance: GatewaySignature.tolerance, now: now
+        ) else { return false }
         var mac = prepared
-        request.message(timestamp: timestamp).withUnsafeBytes { mac.update(data: $0) }
+        request.message(timestamp: entries.timestamp).withUnsafeBytes { mac.update(data: $0) }
         let expected = mac.finalize()
-        return codes.contains { expected == $0 }
+        return entries.codes.contains { expected == $0 }
     }
 }

@@ -17,22 +17,29 @@ public enum TimestampedSignature {
     public static func verify(
         _ header: String, key: SymmetricKey, scheme: String = "v1", tolerance: TimeInterval, now: Date = Date(), message: (Int) -> Data
     ) -> Bool {
-        var timestamp: Int?
-        var signatures: [[UInt8]] = []
-        for part in header.split(separator: ",") {
-            let pair = part.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2 else { continue }
-            let name = pair[0].trimmingCharacters(in: .whitespaces)
-            if name == "t" { timestamp = Int(pair[1]) }
-            if name == scheme, let bytes = hexBytes(pair[1]) { signatures.append(bytes) }
-        }
-        guard let timestamp, !signatures.isEmpty, abs(now.timeIntervalSince1970 - Double(timestamp)) <= tolerance else { return false }
-        let signed = message(timestamp)
-        return signatures.contains { HMAC<SHA256>.isValidAuthenticationCode($0, authenticating: signed, using: key) }
+        guard let entries = entries(of: header, scheme: scheme, tolerance: tolerance, now: now) else { return false }
+        let signed = message(entries.timestamp)
+        return entries.codes.contains { HMAC<SHA256>.isValidAuthenticationCode($0, authenticating: signed, using: key) }
     }
 
-    static func hexBytes(_ text: Substring) -> [UInt8]? {
-        hexDecoded(text.utf8)
+    /// The `t` of `header` and every MAC it carries under `scheme` (hex-decoded), read over its
+    /// bytes; nil without a `t`, without a MAC, or with `t` further than `tolerance` from `now`.
+    /// Entries with an empty name or value are skipped; names are trimmed of whitespace.
+    static func entries(of header: String, scheme: String, tolerance: TimeInterval, now: Date) -> (timestamp: Int, codes: [[UInt8]])? {
+        var timestamp: Int?
+        var codes: [[UInt8]] = []
+        for part in header.utf8.split(separator: UInt8(ascii: ",")) {
+            guard let equals = part.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let rawName = Substring(part[..<equals])
+            let value = part[part.index(after: equals)...]
+            guard !rawName.isEmpty, !value.isEmpty else { continue }
+            let plain = rawName.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+            let name = plain ? rawName : Substring(rawName.trimmingCharacters(in: .whitespaces))
+            if name == "t" { timestamp = Int(Substring(value)) }
+            if name == scheme, let code = hexDecoded(value) { codes.append(code) }
+        }
+        guard let timestamp, !codes.isEmpty, abs(now.timeIntervalSince1970 - Double(timestamp)) <= tolerance else { return nil }
+        return (timestamp, codes)
     }
 }
 
