@@ -10,9 +10,10 @@
 --
 -- Returns the booking's new status ('cancelled' | 'expired'), or 'held' when an expiry was
 -- asked too early. Errors: NOBOOKING, NOTOWNER, CONFIRMED, CANCELLED, EXPIRED.
+-- The stream entry carries the whole booking, as in booking_confirm.lua.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local booking = redis.call('HMGET', KEYS[1], 'status', 'user', 'quantity', 'expires_ms', 'zone')
+local booking = redis.call('HMGET', KEYS[1], 'status', 'user', 'quantity', 'expires_ms', 'zone', 'total', 'currency', 'created_ms')
 if not booking[1] then
     return redis.error_reply('NOBOOKING no such booking')
 end
@@ -42,7 +43,8 @@ end
 redis.call('HSET', KEYS[1], 'status', status, 'ended_ms', now)
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('XADD', KEYS[5], '*', 'type', status, 'booking', ARGV[1], 'user', booking[2], 'zone', booking[5],
-    'quantity', quantity, 'at_ms', now)
+    'quantity', quantity, 'total', booking[6] or '', 'currency', booking[7] or '', 'expires_ms', booking[4],
+    'created_ms', booking[8] or '', 'at_ms', now)
 if reason == 'cancel' and expired then
     return redis.error_reply('EXPIRED the hold expired')
 end
