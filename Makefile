@@ -23,9 +23,9 @@ test: services
 	scripts/services fresh-test-stores
 	env $(SERVICES_ENV) scripts/dev-isolation $$(swift build --show-bin-path)/booking-rush -- $(MAKE) --no-print-directory test-suites
 
+# The Swift tests and two groups of browser tests run side by side (see scripts/test-suites).
 test-suites:
-	env $(TEST_ENV) swift test --skip-build --no-parallel $(SWIFT_FLAGS)
-	env $(TEST_ENV) python3 -m pytest -q -p no:cacheprovider Tests/Browser
+	env $(TEST_ENV) scripts/test-suites $(SWIFT_FLAGS)
 
 services:
 	scripts/services up >/dev/null
