@@ -60,3 +60,14 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 func environmentInteger(_ name: String, default value: Int) -> Int {
     ProcessInfo.processInfo.environment[name].flatMap { Int($0) } ?? value
 }
+
+/// `EVENT_LOOP_THREADS` (1 to 256), or nil when unset; the process exits with a message when it
+/// is set to anything else.
+func eventLoopThreads() -> Int? {
+    guard let value = ProcessInfo.processInfo.environment["EVENT_LOOP_THREADS"], !value.isEmpty else { return nil }
+    guard let threads = Int(value), (1...256).contains(threads) else {
+        FileHandle.standardError.write(Data("EVENT_LOOP_THREADS must be a whole number from 1 to 256, not \(value)\n".utf8))
+        exit(64)
+    }
+    return threads
+}
