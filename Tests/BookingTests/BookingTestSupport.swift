@@ -28,3 +28,24 @@ func publishedEvent(_ catalog: Catalog, prefix: String, seats: Int, maxPerUser: 
     try await catalog.publish(event: event)
     return event
 }
+
+/// One published event (see `publishedEvent`) in the stores of `withStores`, with the inventory
+/// and catalog that made it.
+struct PublishedSale: Sendable {
+    let postgres: PostgresClient
+    let redis: RedisClient
+    let inventory: Inventory
+    let event: String
+
+    var keys: BookingKeys { BookingKeys(event: event, in: redis.keySpace) }
+}
+
+/// Runs `body` with a published event of `seats` seats whose holds last `hold`.
+func withPublishedSale(prefix: String, seats: Int, hold: Duration = .seconds(600), _ body: @Sendable (PublishedSale) async throws -> Void) async throws {
+    try await withStores { postgres, redis in
+        let inventory = Inventory(redis: redis)
+        let catalog = Catalog(postgres: postgres, inventory: inventory, hold: hold, logger: bookingTestLogger)
+        let event = try await publishedEvent(catalog, prefix: prefix, seats: seats)
+        try await body(PublishedSale(postgres: postgres, redis: redis, inventory: inventory, event: event))
+    }
+}

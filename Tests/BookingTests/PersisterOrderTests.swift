@@ -11,19 +11,14 @@ struct PersisterOrderTests {
 
     @Test("bookings that ended while their holds sat unacknowledged with a dead persister are written as they ended; the late holds change nothing")
     func endedBeforeReserved() async throws {
-        try await withStores { postgres, redis in
-            let inventory = Inventory(redis: redis)
-            let catalog = Catalog(postgres: postgres, inventory: inventory, hold: .seconds(1), logger: Self.logger)
-            let event = try await publishedEvent(catalog, prefix: "order", seats: 10)
-            let keys = BookingKeys(event: event, in: redis.keySpace)
+        try await withPublishedSale(prefix: "order", seats: 10, hold: .seconds(1)) { sale in
+            let (postgres, redis, inventory, event, keys) = (sale.postgres, sale.redis, sale.inventory, sale.event, sale.keys)
             let sold = try await inventory.reserve(event: event, zone: "floor", user: "buyer", quantity: 2)
             let cancelled = try await inventory.reserve(event: event, zone: "floor", user: "quitter", quantity: 3)
             let expired = try await inventory.reserve(event: event, zone: "floor", user: "sleeper", quantity: 1)
 
             // An instance reads the three holds and dies before writing them.
-            try await redis.send("XGROUP", "CREATE", keys.stream, BookingPersister.group, "0", "MKSTREAM")
-            let read = try await redis.send("XREADGROUP", "GROUP", BookingPersister.group, "dead-instance", "COUNT", 10, "STREAMS", keys.stream, ">")
-            #expect(read.array?.first?.array?.last?.array?.count == 3)
+            #expect(try await PersisterTests.readByDeadInstance(redis, stream: keys.stream) == 3)
             _ = try await inventory.confirm(event: event, bookingID: sold.bookingID, payment: "pi-order")
             try await inventory.cancel(event: event, bookingID: cancelled.bookingID, user: "quitter")
             try await Task.sleep(for: .milliseconds(Int(expired.expiresAt.timeIntervalSinceNow * 1000) + 100))
@@ -50,11 +45,8 @@ struct PersisterOrderTests {
 
     @Test("an ended entry of the older format (no booking fields) still moves a booking Postgres holds, and is dropped for one it does not")
     func olderEndedEntries() async throws {
-        try await withStores { postgres, redis in
-            let inventory = Inventory(redis: redis)
-            let catalog = Catalog(postgres: postgres, inventory: inventory, logger: Self.logger)
-            let event = try await publishedEvent(catalog, prefix: "legacy", seats: 10)
-            let keys = BookingKeys(event: event, in: redis.keySpace)
+        try await withPublishedSale(prefix: "legacy", seats: 10) { sale in
+            let (postgres, redis, inventory, event, keys) = (sale.postgres, sale.redis, sale.inventory, sale.event, sale.keys)
             let hold = try await inventory.reserve(event: event, zone: "floor", user: "buyer", quantity: 4)
             let persister = BookingPersister(redis: redis, postgres: postgres, logger: Self.logger)
             #expect(try await persister.drain(event: event).events == 1)

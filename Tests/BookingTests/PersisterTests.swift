@@ -128,9 +128,7 @@ struct PersisterTests {
             for index in 0..<40 { _ = try await inventory.reserve(event: event, zone: "floor", user: "u\(index)", quantity: 1) }
 
             // The first instance reads everything, then dies before writing or acknowledging.
-            try await redis.send("XGROUP", "CREATE", stream, BookingPersister.group, "0", "MKSTREAM")
-            let read = try await redis.send("XREADGROUP", "GROUP", BookingPersister.group, "dead-instance", "COUNT", 1000, "STREAMS", stream, ">")
-            #expect(read.array?.first?.array?.last?.array?.count == 40)
+            #expect(try await Self.readByDeadInstance(redis, stream: stream) == 40)
             for index in 40..<60 { _ = try await inventory.reserve(event: event, zone: "floor", user: "u\(index)", quantity: 1) }
 
             let restarted = BookingPersister(redis: redis, postgres: postgres, claimAfter: .milliseconds(50), logger: Self.logger)
@@ -162,6 +160,14 @@ struct PersisterTests {
             #expect(try await redis.send("XLEN", stream).int == 10, "the 5 unacknowledged entries and the 5 after them stay")
             try await Self.expectPostgres(postgres, event: event, held: 35, sold: 0, statuses: ["held": 35])
         }
+    }
+
+    /// Reads every new entry of `stream` as a persister that then dies would: delivered to the
+    /// consumer `dead-instance`, never acknowledged. Returns how many it read.
+    static func readByDeadInstance(_ redis: RedisClient, stream: String) async throws -> Int? {
+        try await redis.send("XGROUP", "CREATE", stream, BookingPersister.group, "0", "MKSTREAM")
+        let read = try await redis.send("XREADGROUP", "GROUP", BookingPersister.group, "dead-instance", "COUNT", 10_000, "STREAMS", stream, ">")
+        return read.array?.first?.array?.last?.array?.count
     }
 
     static func expectPostgres(_ postgres: PostgresClient, event: String, held: Int, sold: Int, statuses: [String: Int]) async throws {
