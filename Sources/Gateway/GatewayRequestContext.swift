@@ -20,13 +20,19 @@ public struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext
 /// A user whose access token the gateway verified.
 public struct Identity: Sendable, Hashable {
     public var userID: String
-    public var roles: Set<String>
+    public var roles: Set<String> {
+        didSet { sortedRoles = roles.sorted() }
+    }
     public var email: String?
+    /// `roles` in order, as the signed identity headers carry them: sorted once per identity
+    /// (a cached token's), not once per proxied request.
+    public private(set) var sortedRoles: [String]
 
     public init(userID: String, roles: Set<String>, email: String? = nil) {
         self.userID = userID
         self.roles = roles
         self.email = email
+        self.sortedRoles = roles.sorted()
     }
 
     public var isAdmin: Bool { roles.contains("admin") }

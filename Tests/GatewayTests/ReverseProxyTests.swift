@@ -159,6 +159,12 @@ struct ReverseProxyTests {
                 let echo = try Self.echo(allowed)
                 #expect(echo.headers["x-gateway-user-id"] == "alice")
                 #expect(echo.headers["x-gateway-user-roles"] == "customer")
+                let manyRoles = try await fixture.accessToken(user: "bob", roles: ["organizer", "customer", "admin"])
+                for _ in 0..<2 {
+                    // The second answer comes from the cached identity.
+                    let answer = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(manyRoles)"])
+                    #expect(try Self.echo(answer).headers["x-gateway-user-roles"] == "admin,customer,organizer", "sorted")
+                }
                 let signature = try #require(echo.headers["x-gateway-signature"])
                 let key = SymmetricKey(data: fixture.configuration.internalSecret)
                 var signed = SignedRequest(

@@ -41,7 +41,7 @@ extension EdgeExchange {
         let signed = SignedRequest(
             service: route.service, method: head.method.rawValue, target: upstreamHead.uri,
             bodyDigest: bodyBytes == 0 ? SignedRequest.emptyBodyDigest : SignedRequest.digest(of: bodyParts),
-            userID: identity?.userID, roles: identity?.roles.sorted() ?? [], requestID: requestID
+            userID: identity?.userID, roles: identity?.sortedRoles ?? [], requestID: requestID
         )
         upstreamHead.headers = ProxyHeaders.upstreamHeaders(
             from: head.headers, target: connection.target, clientAddress: clientAddress, peerIsTrusted: peerIsTrusted,
