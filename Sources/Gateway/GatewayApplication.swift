@@ -122,7 +122,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     let addresses = ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
     let traffic = components.traffic
     router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: TracingMiddleware())
+    router.addTracingIfInstalled()
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: TrafficMiddleware(window: traffic))
     router.add(middleware: ProblemMiddleware())

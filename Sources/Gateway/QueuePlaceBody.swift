@@ -79,9 +79,11 @@ struct QueuePlaceBody: Sendable, Equatable {
     /// The edge's answer carrying the body, never cached.
     func edgeResponse(status: HTTPResponseStatus = .ok) -> EdgeResponse {
         let json = json()
-        let headers: HTTPHeaders = [
-            "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": String(json.readableBytes),
-        ]
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(5)
+        headers.add(name: "content-type", value: "application/json; charset=utf-8")
+        headers.add(name: "cache-control", value: "no-store")
+        headers.add(name: "content-length", value: String(json.readableBytes))
         return EdgeResponse(status: status, headers: headers, body: json)
     }
 

@@ -50,7 +50,13 @@ public struct QueueKeys: Sendable, Hashable {
 
     /// Whether `event` can be used in keys and URLs: 1–64 of `A-Z a-z 0-9 - _ .`.
     public static func isValidEvent(_ event: String) -> Bool {
-        (1...64).contains(event.utf8.count) && event.utf8.allSatisfy { byte in
+        isValidEvent(utf8: event.utf8)
+    }
+
+    /// Whether the UTF-8 bytes `event` are a valid event id (see ``isValidEvent(_:)``).
+    @inlinable
+    public static func isValidEvent(utf8 event: some Collection<UInt8>) -> Bool {
+        (1...64).contains(event.count) && event.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
         }

@@ -21,7 +21,7 @@ public func makeServiceRouter<Context: RequestContext>(
     checks: [ReadinessCheck]
 ) -> Router<Context> {
     let router = Router(context: Context.self)
-    router.add(middleware: TracingMiddleware())
+    router.addTracingIfInstalled()
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
     router.addHealthRoutes(checks)

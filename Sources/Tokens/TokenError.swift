@@ -30,19 +30,3 @@ public enum TokenError: Error, Sendable, Hashable {
         }
     }
 }
-
-/// The fields of a JWT header that are checked before any signature work.
-public struct TokenHeader: Decodable, Sendable {
-    public var alg: String?
-    public var typ: String?
-    public var kid: String?
-
-    /// Decodes the header without verifying anything.
-    public static func decode(_ token: String) throws(TokenError) -> TokenHeader {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let data = Data(base64URLEncoded: parts[0]),
-              let header = try? JSONDecoder().decode(TokenHeader.self, from: data)
-        else { throw .malformed }
-        return header
-    }
-}

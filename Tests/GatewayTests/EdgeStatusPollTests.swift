@@ -31,6 +31,28 @@ struct EdgeStatusPollTests {
         (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
     }
 
+    @Test("the event of a queue path: the action must match, the query is ignored, invalid event ids and other paths give none", arguments: [
+        ("/api/v1/queue/sale-1/status", "sale-1"),
+        ("/api/v1/queue/Sale_2.b/status?x=1&y=/status", "Sale_2.b"),
+        ("/api/v1/queue/\(String(repeating: "e", count: 64))/status", String(repeating: "e", count: 64)),
+        ("/api/v1/queue/\(String(repeating: "e", count: 65))/status", nil),
+        ("/api/v1/queue//status", nil),
+        ("/api/v1/queue/status", nil),
+        ("/api/v1/queue/a/b/status", nil),
+        ("/api/v1/queue/sale%20x/status", nil),
+        ("/api/v1/queue/séance/status", nil),
+        ("/api/v1/queue/sale-1/join", nil),
+        ("/api/v1/queue/sale-1/statusx", nil),
+        ("/api/v1/queue/sale-1xstatus", nil),
+        ("/api/v2/queue/sale-1/status", nil),
+        ("/api/v1/queue/sale-1/status/", nil),
+        ("?/api/v1/queue/sale-1/status", nil),
+        ("", nil),
+    ] as [(String, String?)])
+    func queueEventOfPath(target: String, event: String?) {
+        #expect(target.queueEvent(action: "status") == event)
+    }
+
     @Test("a genuine ticket and place token get the snapshot's answer while it is fresh; anything else goes to the router")
     func answersOnlyWhatTheSnapshotKnows() async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 10)) { fixture in

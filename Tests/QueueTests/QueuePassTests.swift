@@ -91,6 +91,20 @@ struct QueuePassTests {
         await Self.cleanup(ring)
     }
 
+    @Test("a token header: read from the first of exactly three parts, the same answer when it comes again, malformed otherwise")
+    func tokenHeader() throws {
+        func part(_ json: String) -> String { Data(json.utf8).base64URLEncodedString() }
+        let kid = "kid-\(UUID().uuidString)"
+        let header = part(#"{"alg":"ES256","typ":"qp+jwt","kid":"\#(kid)"}"#)
+        let expected = TokenHeader(alg: "ES256", typ: "qp+jwt", kid: kid)
+        #expect(try TokenHeader.decode("\(header).e30.c2ln") == expected)
+        #expect(try TokenHeader.decode("\(header).other-payload.other-signature") == expected)
+        #expect(try TokenHeader.decode("\(part(#"{"alg":"none"}"#))..") == TokenHeader(alg: "none", typ: nil, kid: nil))
+        for token in ["", "\(header)", "\(header).e30", "\(header).e30.c2ln.extra", "\(header).e30.c2ln.", ".e30.c2ln", "!!!.e30.c2ln", "\(part("[1]")).e30.c2ln", "\(part("not json")).e30.c2ln"] {
+            #expect(throws: TokenError.malformed, "\(token)") { try TokenHeader.decode(token) }
+        }
+    }
+
     @Test("an unknown kid is refused, even though the collection has a default key")
     func unknownKid() async throws {
         let ring = try await Self.ring()

@@ -40,11 +40,23 @@ extension HTTPResponseHead {
     /// `Connection: close` when the connection ends after it (`keep-alive` for HTTP/1.0 otherwise).
     init(answering request: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders, requestID: String, close: Bool) {
         self.init(version: request.version, status: status, headers: headers)
-        self.headers.replaceOrAdd(name: "x-request-id", value: requestID)
+        self.headers.set(name: "x-request-id", value: requestID)
         if close || !request.isKeepAlive {
-            self.headers.replaceOrAdd(name: "connection", value: "close")
+            self.headers.set(name: "connection", value: "close")
         } else if request.version.minor == 0 {
-            self.headers.replaceOrAdd(name: "connection", value: "keep-alive")
+            self.headers.set(name: "connection", value: "keep-alive")
+        }
+    }
+}
+
+extension HTTPHeaders {
+    /// Sets the one value of `name`: replaced when the field is there, appended (without
+    /// rebuilding the fields) when it is not, as it usually is not in the edge's own answers.
+    mutating func set(name: String, value: String) {
+        if contains(name: name) {
+            replaceOrAdd(name: name, value: value)
+        } else {
+            add(name: name, value: value)
         }
     }
 }

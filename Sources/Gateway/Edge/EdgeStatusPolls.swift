@@ -48,16 +48,25 @@ struct EdgeStatusPolls: Sendable {
 }
 
 extension String {
-    /// The event of a request target `/api/v1/queue/{event}/{action}` (query aside), when it is a valid event id.
+    /// The event of a request target `/api/v1/queue/{event}/{action}` (query aside), when it is a
+    /// valid event id. Reads the target's bytes in place: no generic collection walks.
     func queueEvent(action: StaticString) -> String? {
-        let path = pathWithoutQuery.utf8
-        let prefix = "/api/v1/queue/".utf8
-        let suffix = UnsafeBufferPointer(start: action.utf8Start, count: action.utf8CodeUnitCount)
-        guard path.count > prefix.count + suffix.count + 1, path.starts(with: prefix), path.reversed().starts(with: suffix.reversed()) else { return nil }
-        let end = path.index(path.endIndex, offsetBy: -suffix.count - 1)
-        guard path[end] == UInt8(ascii: "/") else { return nil }
-        let event = String(Substring(path[path.index(path.startIndex, offsetBy: prefix.count)..<end]))
-        return QueueKeys.isValidEvent(event) ? event : nil
+        var target = self
+        return target.withUTF8 { bytes -> String? in
+            let prefix: StaticString = "/api/v1/queue/"
+            let suffix = UnsafeBufferPointer(start: action.utf8Start, count: action.utf8CodeUnitCount)
+            let end = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex
+            let eventEnd = end - suffix.count - 1
+            guard eventEnd > prefix.utf8CodeUnitCount,
+                  UnsafeBufferPointer(rebasing: bytes[..<prefix.utf8CodeUnitCount])
+                      .elementsEqual(UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)),
+                  bytes[eventEnd] == UInt8(ascii: "/"),
+                  UnsafeBufferPointer(rebasing: bytes[(eventEnd + 1)..<end]).elementsEqual(suffix)
+            else { return nil }
+            let event = UnsafeBufferPointer(rebasing: bytes[prefix.utf8CodeUnitCount..<eventEnd])
+            guard QueueKeys.isValidEvent(utf8: event) else { return nil }
+            return String(decoding: event, as: UTF8.self)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Instrumentation
 import NIOHTTP1
+import ServiceKit
 import ServiceContextModule
 import Tracing
 
@@ -9,7 +10,7 @@ import Tracing
 struct EdgeTracing: Sendable {
     /// Nil when no tracer is installed: asked once, when the edge is built.
     static func ifInstalled() -> EdgeTracing? {
-        InstrumentationSystem.tracer is NoOpTracer ? nil : EdgeTracing()
+        isTracingInstalled ? EdgeTracing() : nil
     }
 
     func start(_ exchange: EdgeExchange) -> EdgeTrace {
