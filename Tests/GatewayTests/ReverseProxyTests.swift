@@ -119,8 +119,11 @@ struct ReverseProxyTests {
                 #expect(down.problem?.type == "https://booking-rush.dev/problems/upstream-unreachable")
                 #expect(down.headers[.xRequestID] != nil)
 
+                let started = ContinuousClock.now
                 let slow = try await client.execute(uri: "/api/slow", method: .get)
+                let waited = ContinuousClock.now - started
                 #expect(slow.status == .gatewayTimeout)
+                #expect(waited >= .milliseconds(300) && waited < .seconds(3), "504 once the route's 300 ms passed, not before: \(waited)")
                 #expect(slow.problem?.statusCode == 504)
 
                 let before = upstream.callCount

@@ -2,16 +2,21 @@ import NIOCore
 import NIOHTTP1
 import ServiceKit
 
-/// The upstream's answer is late: its head did not come within the route's timeout (504).
-/// A callback rather than a scheduled closure: no promise or closure context per request.
-extension EdgeExchange: NIOScheduledCallbackHandler {
-    func handleScheduledCallback(eventLoop: some EventLoop) {
-        responseTimer = nil
+extension EdgeExchange {
+    /// The upstream's answer is late: its head did not come within the route's timeout (504).
+    func upstreamTimedOut() {
+        awaitsHead = false
+        guard phase == .forwarding else { return }
         fail(ProxyError.upstreamTimeout(route: route.name), outcome: .failed)
     }
-}
 
-extension EdgeExchange {
+    /// Stops waiting for the upstream's head (it came, or the exchange ends otherwise).
+    func stopAwaitingHead() {
+        guard awaitsHead else { return }
+        awaitsHead = false
+        handler.pool?.deadlines.remove(self)
+    }
+
     /// Borrows a connection to the next upstream to try and sends the request on it. A refused
     /// connect moves on to the route's next upstream; with none left the answer is 502.
     func connect(fresh: Bool) {
@@ -64,13 +69,15 @@ extension EdgeExchange {
             holdsClientReads = false
             handler.resumeReading()
         }
-        responseTimer = try? eventLoop.assumeIsolated().scheduleCallback(in: route.timeout, handler: self)
+        if let pool = handler.pool {
+            awaitsHead = true
+            pool.deadlines.add(self, timeout: route.timeout)
+        }
     }
 
     func upstreamHead(_ upstream: HTTPResponseHead) {
         guard phase == .forwarding else { return }
-        responseTimer?.cancel()
-        responseTimer = nil
+        stopAwaitingHead()
         phase = .responding
         var head = HTTPResponseHead(version: self.head.version, status: upstream.status)
         head.headers = ProxyHeaders.downstreamHeaders(from: upstream.headers)
@@ -154,7 +161,7 @@ extension EdgeExchange {
         guard phase == .forwarding || phase == .responding else { return }
         let reused = connection?.reused ?? false
         connection = nil
-        responseTimer?.cancel()
+        stopAwaitingHead()
         if phase == .forwarding, reused, !retried, responseHead == nil {
             retried = true
             phase = .connecting

@@ -42,7 +42,8 @@ final class EdgeExchange {
     /// Body parts of the upstream's answer that came before the client's head could be written.
     var heldResponseBody: [ByteBuffer] = []
     var upstreamEnded = false
-    var responseTimer: NIOScheduledCallback?
+    /// Whether it is among its loop's ``ResponseDeadlines``.
+    var awaitsHead = false
     var responseHead: HTTPResponseHead?
     var collected: ByteBuffer?
     var clientHeadWritten = false
@@ -197,7 +198,7 @@ final class EdgeExchange {
         guard phase != .finished else { return }
         let called = phase == .forwarding || phase == .responding
         phase = .finished
-        responseTimer?.cancel()
+        stopAwaitingHead()
         connection?.close()
         connection = nil
         _ = settle(called ? .failed : .refused)
@@ -220,7 +221,7 @@ final class EdgeExchange {
     func fail(_ error: any Error, outcome: EdgeOutcome, close: Bool = false) {
         guard phase != .finished else { return }
         if let error = error as? ProxyError { GatewayMetrics.proxyError(route: route.name, error) }
-        responseTimer?.cancel()
+        stopAwaitingHead()
         connection?.close()
         connection = nil
         if clientHeadWritten {
@@ -272,7 +273,7 @@ final class EdgeExchange {
 
     func finish(status: UInt, close: Bool) {
         phase = .finished
-        responseTimer?.cancel()
+        stopAwaitingHead()
         context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
         let elapsed = ContinuousClock.now - started
         route.record(status: Int(status), duration: elapsed)

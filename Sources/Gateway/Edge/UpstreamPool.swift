@@ -30,11 +30,14 @@ final class UpstreamPool: @unchecked Sendable {
     static let unhealthyFor = TimeAmount.seconds(5)
 
     let eventLoop: any EventLoop
+    /// The loop's exchanges waiting for an upstream's response head.
+    let deadlines: ResponseDeadlines
     private var idle: [String: [UpstreamConnection]] = [:]
     private var unhealthyUntil: [String: NIODeadline] = [:]
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
+        self.deadlines = ResponseDeadlines(eventLoop: eventLoop)
     }
 
     /// `targets` with the ones that failed lately moved to the back.
@@ -95,21 +98,20 @@ final class UpstreamPool: @unchecked Sendable {
         connection.handler.exchange = nil
         connection.handler.resumeReads()
         guard connection.channel.isActive else { return }
-        var list = idle[connection.target.key, default: []]
-        guard list.count < Self.maximumIdlePerTarget else {
+        guard (idle[connection.target.key]?.count ?? 0) < Self.maximumIdlePerTarget else {
             connection.close()
             return
         }
         connection.idleSince = .now()
-        list.append(connection)
-        idle[connection.target.key] = list
+        idle[connection.target.key, default: []].append(connection)
     }
 
+    /// The newest idle connection to `target` still open and not too old; the lists are
+    /// changed in place (a copy taken out of the dictionary would be copied again on change).
     private func takeIdle(_ target: UpstreamTarget) -> UpstreamConnection? {
-        guard var list = idle[target.key], !list.isEmpty else { return nil }
+        guard idle[target.key]?.isEmpty == false else { return nil }
         let oldest = NIODeadline.now() - Self.idleLifetime
-        defer { idle[target.key] = list }
-        while let connection = list.popLast() {
+        while let connection = idle[target.key]?.popLast() {
             if connection.channel.isActive, connection.idleSince > oldest {
                 connection.reused = true
                 return connection
