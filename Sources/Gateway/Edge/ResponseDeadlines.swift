@@ -19,9 +19,6 @@ final class ResponseDeadlines {
         self.eventLoop = eventLoop
     }
 
-    /// Exchanges waiting now.
-    var count: Int { waiting.count }
-
     /// `exchange` waits for its upstream's head until `timeout` from now; then it is told
     /// through ``EdgeExchange/upstreamTimedOut()``.
     func add(_ exchange: EdgeExchange, timeout: TimeAmount) {
