@@ -53,9 +53,8 @@ struct BookingRoutes: Sendable {
     /// one, so a retry whose first reply was lost (Redis restarted, a proxy timed out) finds the
     /// same booking instead of holding a second one; random otherwise.
     static func bookingID(user: String, idempotencyKey: String?) -> String {
-        guard let key = idempotencyKey, !key.isEmpty else { return UUID().uuidString.lowercased() }
-        let d = Array(SHA256.hash(data: Array("\(user)\n\(key)".utf8)))
-        return UUID(uuid: (d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15])).uuidString.lowercased()
+        guard let key = idempotencyKey, !key.isEmpty else { return UUIDText.random() }
+        return UUIDText.lowercased(SHA256.hash(data: Array("\(user)\n\(key)".utf8)))
     }
 
     func addRoutes(to router: Router<ISO8601RequestContext>) {

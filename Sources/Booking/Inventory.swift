@@ -1,6 +1,7 @@
 import EmbeddedResources
 import Foundation
 import Redis
+import ServiceKit
 
 /// An event's sale settings, as the reservation script reads them.
 public struct SaleSettings: Sendable, Hashable {
@@ -96,7 +97,7 @@ public struct Inventory: Sendable {
     }
 
     /// Holds `quantity` seats; `bookingID` makes the call idempotent.
-    public func reserve(event: String, zone: String, user: String, quantity: Int, bookingID: String = UUID().uuidString.lowercased()) async throws(BookingError) -> Hold {
+    public func reserve(event: String, zone: String, user: String, quantity: Int, bookingID: String = UUIDText.random()) async throws(BookingError) -> Hold {
         guard (1...100).contains(quantity) else { throw .invalidQuantity }
         let keys = keys(event)
         let reply: RedisValue

@@ -82,7 +82,7 @@ struct IdempotencyStore: Sendable {
         var fingerprint = SHA256()
         fingerprint.update(data: Array("\(method)\n\(path)\n".utf8))
         fingerprint.update(data: Array(body.readableBytesView))
-        let ticket = IdempotencyTicket(redisKey: redis.keySpace.tagged("idem:" + scope.prefix(32)), owner: UUID().uuidString)
+        let ticket = IdempotencyTicket(redisKey: redis.keySpace.tagged("idem:" + scope.prefix(32)), owner: UUIDText.random())
         let arguments: [any RedisArgument] = [ticket.owner, Self.hex(fingerprint.finalize()), Int(lease / .milliseconds(1))]
         return redis.run(Self.begin, keys: [ticket.redisKey], arguments: arguments, on: eventLoop)
             .flatMapErrorThrowing { _ in throw IdempotencyError.unavailable }

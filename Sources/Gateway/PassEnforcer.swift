@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import Queue
 import Redis
+import ServiceKit
 import Synchronization
 import Tokens
 
@@ -126,7 +127,7 @@ final class PassEnforcer: Sendable {
         let keys = QueueKeys(event: event, in: room.redis.keySpace)
         let admission = Self.admission(of: claims)
         let spend = singleUse
-            ? PassSpend(redisKey: "\(keys.prefix)spent:\(claims.jti.value)", owner: "pending:\(UUID().uuidString)", expiresAt: claims.exp.value)
+            ? PassSpend(redisKey: "\(keys.prefix)spent:\(claims.jti.value)", owner: "pending:\(UUIDText.random())", expiresAt: claims.exp.value)
             : nil
         let verdicts = room.admissions
         if spend == nil, verdicts.stands(event: event, visitor: visitor, admission: admission, requester: bindTo) {

@@ -60,26 +60,9 @@ enum ProxyHeaders {
     private static let requestIDCounter = Atomic<UInt64>(UInt64.random(in: 0 ... .max))
 
     /// A UUID-shaped id in lower case: a random per-process half and a counter, unique without a
-    /// `getrandom` call or Foundation's `uuid_unparse` (a `sprintf`) per request.
+    /// `getrandom` call per request.
     static func newRequestID() -> String {
-        var bytes = (requestIDPrefix, requestIDCounter.wrappingAdd(1, ordering: .relaxed).newValue)
-        return withUnsafeMutableBytes(of: &bytes) { raw in
-            raw[6] = raw[6] & 0x0F | 0x40
-            raw[8] = raw[8] & 0x3F | 0x80
-            return String(unsafeUninitializedCapacity: 36) { text in
-                var at = 0
-                for (index, byte) in raw.enumerated() {
-                    if index == 4 || index == 6 || index == 8 || index == 10 {
-                        text[at] = UInt8(ascii: "-")
-                        at += 1
-                    }
-                    text[at] = hexDigit(byte >> 4)
-                    text[at + 1] = hexDigit(byte & 0x0F)
-                    at += 2
-                }
-                return at
-            }
-        }
+        UUIDText.version4(requestIDPrefix, requestIDCounter.wrappingAdd(1, ordering: .relaxed).newValue)
     }
 
     /// The request id of a request's fields (see ``requestID(from:)``).
