@@ -8,7 +8,7 @@ import Queue
 /// set and the body.
 struct QueueJoinAnswer: Sendable {
     var status: HTTPResponse.Status
-    var cookies: [Cookie]
+    var cookies: [QueueCookie]
     var body: QueuePlaceBody
 
     /// The answer for the router.
@@ -22,13 +22,13 @@ struct QueueJoinAnswer: Sendable {
     /// The answer for the edge.
     var edgeResponse: EdgeResponse {
         var response = body.edgeResponse(status: HTTPResponseStatus(statusCode: status.code))
-        for cookie in cookies { response.headers.add(name: "set-cookie", value: cookie.description) }
+        for cookie in cookies { response.headers.add(name: "set-cookie", value: cookie.headerValue) }
         return response
     }
 }
 
 /// The visitor a join speaks for: who they are, their ticket, and the cookie that hands a new one over.
-typealias QueueJoiner = (visitor: String, ticket: String?, cookie: Cookie?)
+typealias QueueJoiner = (visitor: String, ticket: String?, cookie: QueueCookie?)
 
 extension QueueHTTP {
     /// The answer to `joiner`'s join that Redis filed as `result`, with `body` for its place.

@@ -7,8 +7,8 @@ extension QueueHTTP {
     static func placeCookieName(event: String) -> String { "br_place_\(event)" }
 
     /// The cookie that carries a place token for browsers, for as long as a ticket lasts.
-    func placeCookie(event: String, token: String) -> Cookie {
-        Cookie(name: Self.placeCookieName(event: event), value: token, maxAge: 86_400, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+    func placeCookie(event: String, token: String) -> QueueCookie {
+        QueueCookie(name: Self.placeCookieName(event: event), value: token, maxAge: 86_400, secure: secureCookies)
     }
 
     /// The signed place token of a visitor filed at `spot`.

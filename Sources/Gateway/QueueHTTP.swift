@@ -50,7 +50,7 @@ struct QueueHTTP: Sendable {
 
     /// The visitor a request speaks for, or a new one with a fresh ticket (and its cookie to set).
     /// `allowTokens` lets a logged-in user queue as themselves.
-    func visitorOrNew(_ request: Request, allowTokens: Bool) async throws -> (visitor: String, ticket: String?, cookie: Cookie?) {
+    func visitorOrNew(_ request: Request, allowTokens: Bool) async throws -> (visitor: String, ticket: String?, cookie: QueueCookie?) {
         if let existing = allowTokens ? try await visitor(of: request) : ticketVisitor(of: request) {
             return (existing.visitor, existing.ticket, nil)
         }
@@ -65,14 +65,14 @@ struct QueueHTTP: Sendable {
     }
 
     /// The cookie that carries a visitor ticket for browsers.
-    func ticketCookie(_ ticket: String) -> Cookie {
-        Cookie(name: Self.visitorCookie, value: ticket, maxAge: 86_400, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+    func ticketCookie(_ ticket: String) -> QueueCookie {
+        QueueCookie(name: Self.visitorCookie, value: ticket, maxAge: 86_400, secure: secureCookies)
     }
 
     /// The cookie that carries a queue pass to guarded routes.
-    func passCookie(event: String, pass: String, expiresAt: Int64) -> Cookie {
+    func passCookie(event: String, pass: String, expiresAt: Int64) -> QueueCookie {
         let maxAge = max(1, Int(expiresAt / 1000 - Int64(Date().timeIntervalSince1970)))
-        return Cookie(name: "br_pass_\(event)", value: pass, maxAge: maxAge, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+        return QueueCookie(name: "br_pass_\(event)", value: pass, maxAge: maxAge, secure: secureCookies)
     }
 
     /// The body for a place; an admitted visitor gets a freshly signed pass.
