@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ServiceKit
 import Synchronization
 
 /// Responses of this gateway instance counted per second over the last minute, by status class
@@ -49,23 +50,31 @@ final class TrafficWindow: Sendable {
         var routes: [String: RouteTraffic] = [:]
     }
 
+    /// One stripe's ring of ``seconds`` slots.
+    private final class Stripe: Sendable {
+        let slots = Mutex(Array(repeating: Slot(counts: Second(second: -1)), count: TrafficWindow.seconds))
+    }
+
     static let seconds = 60
+    static let stripeCount = 8
     /// The last complete seconds reported apart, for judging the upstream's current health.
     let recentSeconds: Int
-    private let slots: Mutex<[Slot]>
+    /// The ring, one copy per stripe: each thread records into its own, so event loops counting
+    /// their responses at once do not wait on each other; a report sums the stripes.
+    private let stripes: [Stripe]
     private let now: @Sendable () -> Int64
 
     init(recentSeconds: Int = 5, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) {
         self.recentSeconds = min(max(1, recentSeconds), Self.seconds)
         self.now = now
-        self.slots = Mutex(Array(repeating: Slot(counts: Second(second: -1)), count: Self.seconds))
+        self.stripes = (0..<Self.stripeCount).map { _ in Stripe() }
     }
 
     /// Counts one response of `route` (a route table name, or the router's path pattern) that took `duration`.
     func record(_ status: HTTPResponse.Status, route: String = "other", duration: Duration = .zero) {
         let second = now()
         let code = status.code
-        slots.withLock { slots in
+        stripes[ThreadStripe.current(of: Self.stripeCount)].slots.withLock { slots in
             let index = Int(second % Int64(Self.seconds))
             if slots[index].counts.second != second { slots[index] = Slot(counts: Second(second: second)) }
             slots[index].counts.record(code)
@@ -78,21 +87,22 @@ final class TrafficWindow: Sendable {
     /// recent seconds.
     func report(instance: String) -> TrafficReport {
         let current = now()
-        let stored = slots.withLock { $0 }
+        let stored = stripes.map { stripe in stripe.slots.withLock { $0 } }
         var perSecond: [Second] = []
         var routes: [String: RouteTraffic] = [:]
         var recent: [String: RouteTraffic] = [:]
         for second in (current - Int64(Self.seconds))..<current {
-            let slot = stored[Int(second % Int64(Self.seconds))]
-            guard slot.counts.second == second else {
-                perSecond.append(Second(second: second))
-                continue
+            var counts = Second(second: second)
+            for slots in stored {
+                let slot = slots[Int(second % Int64(Self.seconds))]
+                guard slot.counts.second == second else { continue }
+                counts.add(slot.counts)
+                for (name, route) in slot.routes {
+                    routes[name, default: RouteTraffic(route: name)].add(route)
+                    if second >= current - Int64(recentSeconds) { recent[name, default: RouteTraffic(route: name)].add(route) }
+                }
             }
-            perSecond.append(slot.counts)
-            for (name, route) in slot.routes {
-                routes[name, default: RouteTraffic(route: name)].add(route)
-                if second >= current - Int64(recentSeconds) { recent[name, default: RouteTraffic(route: name)].add(route) }
-            }
+            perSecond.append(counts)
         }
         return TrafficReport(
             instance: instance, generatedAt: current, perSecond: perSecond,

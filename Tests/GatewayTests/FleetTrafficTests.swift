@@ -49,6 +49,27 @@ struct FleetTrafficTests {
         #expect(window.report(instance: "a").routes.map(\.route) == ["bookings"], "second 5000 has left the window")
     }
 
+    @Test("responses counted on many threads at once all reach the report, each second summed over the threads")
+    func countsFromManyThreads() {
+        let clock = Mutex<Int64>(7_000)
+        let window = TrafficWindow(now: { clock.withLock { $0 } })
+        DispatchQueue.concurrentPerform(iterations: 12) { thread in
+            for index in 0..<500 {
+                window.record(index % 5 == 0 ? .badGateway : .ok, route: thread % 2 == 0 ? "even" : "odd", duration: .milliseconds(3))
+            }
+        }
+        clock.withLock { $0 = 7_001 }
+        DispatchQueue.concurrentPerform(iterations: 3) { _ in window.record(.notFound, route: "odd") }
+        clock.withLock { $0 = 7_002 }
+        let report = window.report(instance: "a")
+        #expect(report.perSecond.suffix(2).map(\.total) == [6_000, 3])
+        #expect(report.perSecond.suffix(2).map(\.serverErrors) == [1_200, 0])
+        #expect(report.perSecond.last?.clientErrors == 3)
+        #expect(report.routes.map(\.route) == ["even", "odd"])
+        #expect(report.routes.map(\.total) == [3_000, 3_003])
+        #expect(report.routes.first?.latency.percentile(1) == 3, "the latencies of every thread, in their bucket")
+    }
+
     @Test("the fleet's view sums every instance that reported lately, and forgets one that stopped")
     func fleetThroughRedis() async throws {
         try await TestRedis.withClient { redis in

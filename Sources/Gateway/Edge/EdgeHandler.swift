@@ -140,7 +140,10 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(wrapInboundOut(part))
     }
 
+    /// Passed on only after parts went on to Hummingbird: a read the edge served whole leaves
+    /// nothing for the handlers behind it to deliver.
     func channelReadComplete(context: ChannelHandlerContext) {
+        guard forwardedUnflushed else { return }
         forwardedUnflushed = false
         context.fireChannelReadComplete()
     }
