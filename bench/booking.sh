@@ -6,6 +6,7 @@
 #
 #   bench/booking.sh [seconds] [connections]
 #   BOOKING_RUSH_BIN=/path/to/booking-rush bench/booking.sh   # another build of the services
+#   PERF_DATA=/tmp/booking.perf bench/booking.sh   # perf record -g the booking service during the direct run
 #
 # Prints a table and writes bench/results/booking.md.
 set -euo pipefail
@@ -67,8 +68,11 @@ measured() {
   out=$(wrk_run "$@")
   cpu="$(cpu_us $(( $(cpu_ticks "$booking_pid") - booking_before )) "$(requests "$out")") / $(cpu_us $(( $(cpu_ticks "$gateway_pid") - gateway_before )) "$(requests "$out")")"
 }
+perf_pid=
+[ -n "${PERF_DATA:-}" ] && { perf record -F 999 -g -p "$booking_pid" -o "$PERF_DATA" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; }
 IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve"
 direct_out=$out; direct_cpu=$cpu
+[ -n "$perf_pid" ] && { wait "$perf_pid" || true; }
 IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 gateway_out=$out; gateway_cpu=$cpu
 IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"

@@ -14,7 +14,7 @@ struct ReserveRequest: Decodable {
 }
 
 /// A booking as its owner sees it.
-struct BookingBody: ResponseCodable {
+struct BookingBody: Codable, Sendable {
     var bookingID: String
     var eventID: String
     var zoneID: String
@@ -65,12 +65,12 @@ struct BookingRoutes: Sendable {
             let id = "\(body.eventID):\(Self.bookingID(user: user.userID, idempotencyKey: request.headers[Self.idempotencyKey]))"
             let hold = try await inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id)
             // A retry with a known Idempotency-Key: the booking as it stands, not a fresh hold.
-            guard hold.isNew else { return try context.responseEncoder.encode(try await booking(id, for: user), from: request, context: context) }
+            guard hold.isNew else { return try await booking(id, for: user).response(from: request, context: context) }
             let booking = BookingBody(
                 bookingID: id, eventID: body.eventID, zoneID: body.zoneID, quantity: body.quantity, status: "reserved",
                 expiresAt: hold.expiresAt, total: hold.total, currency: hold.currency
             )
-            return try context.created(booking, at: "/api/v1/bookings/\(id)", for: request)
+            return booking.created(at: "/api/v1/bookings/\(id)", for: request, context: context)
         }
         bookings.get(":id") { request, context -> BookingBody in
             let user = try context.requireIdentity()

@@ -56,18 +56,24 @@ public struct ISO8601RequestContext: IdentityRequestContext {
         self.coreContext = .init(source: source)
     }
 
-    public var requestDecoder: JSONDecoder {
+    public var requestDecoder: JSONDecoder { Self.decoder }
+
+    public var responseEncoder: JSONEncoder { Self.encoder }
+
+    /// One decoder and one encoder for every request: their options are set once, and both may
+    /// be used from many threads at once.
+    private static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
-    }
+    }()
 
-    public var responseEncoder: JSONEncoder {
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 }
 
 /// How long a connection may sit without a request in progress (or with a request head that
