@@ -46,10 +46,15 @@ public struct JSONObjectWriter {
     }
 
     /// Writes `"name":value`, unless `value` is nil.
-    public mutating func field(_ name: StaticString, integer value: (some BinaryInteger)?) {
+    public mutating func field(_ name: StaticString, integer value: Int64?) {
         guard let value else { return }
         key(name)
-        writeDecimal(Int64(value))
+        writeDecimal(value)
+    }
+
+    /// Writes `"name":value`, unless `value` is nil.
+    public mutating func field(_ name: StaticString, integer value: Int?) {
+        field(name, integer: value.map(Int64.init))
     }
 
     private mutating func writeDecimal(_ value: Int64) {

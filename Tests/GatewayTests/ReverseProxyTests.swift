@@ -93,6 +93,11 @@ struct ReverseProxyTests {
         ])
         #expect(ProxyHeaders.nominatedHopByHop(spaced) == ["x-secret-hop", "x-other"])
         #expect(ProxyHeaders.strippingHopByHop(spaced).map(\.name) == ["X-Secret-Hopper"])
+
+        let plain = HTTPHeaders([("Content-Type", "text/plain"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("Content-Length", "5")])
+        #expect(ProxyHeaders.strippingHopByHop(plain).map { "\($0.name): \($0.value)" } == plain.map { "\($0.name): \($0.value)" })
+        let keepAlive = HTTPHeaders([("Set-Cookie", "a=1"), ("connection", "keep-alive"), ("Set-Cookie", "b=2"), ("CONNECTION", "x")])
+        #expect(ProxyHeaders.strippingHopByHop(keepAlive).map { "\($0.name): \($0.value)" } == ["Set-Cookie: a=1", "Set-Cookie: b=2"])
     }
 
     @Test("behind a trusted proxy, the client address comes from X-Forwarded-For")
