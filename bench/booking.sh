@@ -7,6 +7,7 @@
 #   bench/booking.sh [seconds] [connections]
 #   BOOKING_RUSH_BIN=/path/to/booking-rush bench/booking.sh   # another build of the services
 #   PERF_DATA=/tmp/booking.perf bench/booking.sh   # perf record -g the booking service during the direct run
+#   PERF_GATEWAY_DATA=/tmp/gateway.perf bench/booking.sh   # ... and the gateway during the token + rate limit run
 #
 # Prints a table and writes bench/results/booking.md.
 set -euo pipefail
@@ -73,8 +74,11 @@ perf_pid=
 IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve"
 direct_out=$out; direct_cpu=$cpu
 [ -n "$perf_pid" ] && { wait "$perf_pid" || true; }
+perf_pid=
+[ -n "${PERF_GATEWAY_DATA:-}" ] && { perf record -F 999 -g -p "$gateway_pid" -o "$PERF_GATEWAY_DATA" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; }
 IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 gateway_out=$out; gateway_cpu=$cpu
+[ -n "$perf_pid" ] && { wait "$perf_pid" || true; }
 IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 idempotent_out=$out; idempotent_cpu=$cpu
 booking_rss=$(rss "$booking_pid"); gateway_rss=$(rss "$gateway_pid")
