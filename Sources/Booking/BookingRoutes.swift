@@ -62,7 +62,7 @@ struct BookingRoutes: Sendable {
         bookings.post("reserve") { request, context -> Response in
             let user = try context.requireIdentity()
             let body = try await request.decodeBody(as: ReserveRequest.self, context: context)
-            let id = "\(body.eventID):\(Self.bookingID(user: user.userID, idempotencyKey: request.headers[Self.idempotencyKey]))"
+            let id = "\(body.eventID):\(Self.bookingID(user: user.userID, idempotencyKey: request.headers.value(of: Self.idempotencyKey)))"
             let hold = try await inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id)
             // A retry with a known Idempotency-Key: the booking as it stands, not a fresh hold.
             guard hold.isNew else { return try await booking(id, for: user).response(from: request, context: context) }

@@ -20,11 +20,11 @@ public struct GatewayIdentity: Sendable, Hashable {
     /// forged fields, or a signature replayed on another request).
     /// `signer` holds the key with its schedule done once.
     public static func verified(_ request: Request, body: ByteBuffer, service: String, signer: GatewaySigner, now: Date = Date()) throws -> GatewayIdentity? {
-        guard let userID = request.headers[userField], !userID.isEmpty else { return nil }
-        guard let signature = request.headers[signatureField], let requestID = request.headers[requestIDField] else {
+        guard let userID = request.headers.value(of: userField), !userID.isEmpty else { return nil }
+        guard let signature = request.headers.value(of: signatureField), let requestID = request.headers.value(of: requestIDField) else {
             throw invalid
         }
-        let roles = (request.headers[rolesField] ?? "").split(separator: ",").map(String.init)
+        let roles = (request.headers.value(of: rolesField) ?? "").split(separator: ",").map(String.init)
         let signed = SignedRequest(
             service: service, method: request.method.rawValue, target: request.head.path ?? "",
             bodyDigest: SignedRequest.digest(of: CollectionOfOne(body)), userID: userID, roles: roles, requestID: requestID

@@ -32,7 +32,7 @@ public struct GatewayIdentityMiddleware<Context: IdentityRequestContext>: Router
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.headers[GatewayIdentity.userField] != nil else { return try await next(request, context) }
+        guard request.headers.contains(GatewayIdentity.userField) else { return try await next(request, context) }
         var request = request
         var context = context
         let body = try await request.collectBody(upTo: maxBodyBytes)
