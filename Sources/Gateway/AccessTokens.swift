@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import JWTKit
 import Queue
+import ServiceKit
 import Tokens
 
 /// The claims of an access token issued by the gateway (RFC 9068 profile: `typ: at+jwt`).
@@ -100,7 +101,7 @@ public struct AccessTokens: Sendable {
 
     /// The identity of a request: nil without `Authorization`, 401 for a bad or non-Bearer token.
     public func identity(of request: Request) async throws -> Identity? {
-        guard let token = try Self.bearer(request.headers[.authorization]) else { return nil }
+        guard let token = try Self.bearer(request.headers.value(of: .authorization)) else { return nil }
         do {
             return try await verify(token)
         } catch {

@@ -15,7 +15,7 @@ struct AdminAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware 
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let authorization = request.headers[.authorization] else {
+        guard let authorization = request.headers.value(of: .authorization) else {
             throw Self.unauthorized("The admin API needs `Authorization: Bearer <admin token>`.")
         }
         let parts = authorization.split(separator: " ", maxSplits: 1)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Queue
+import ServiceKit
 
 extension QueueHTTP {
     /// The cookie that carries a visitor's signed spot in `event`'s room.
@@ -18,7 +19,7 @@ extension QueueHTTP {
 
     /// The visitor's spot from a genuine place token (header `Queue-Place`, else the cookie).
     func spot(of request: Request, event: String, visitor: String) -> QueueSpot? {
-        for token in [request.headers[Self.placeHeader], request.cookies[Self.placeCookieName(event: event)]?.value].compactMap({ $0 }) {
+        for token in [request.headers.value(of: Self.placeHeader), request.cookies[Self.placeCookieName(event: event)]?.value].compactMap({ $0 }) {
             if let spot = tickets.spot(fromPlaceToken: token, event: event, visitor: visitor) { return spot }
         }
         return nil

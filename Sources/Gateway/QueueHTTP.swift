@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Queue
+import ServiceKit
 import Tokens
 
 /// What the queue routes share: the room, the pass keys, the visitor tickets.
@@ -42,7 +43,7 @@ struct QueueHTTP: Sendable {
 
     /// The visitor named by a genuine ticket from the header or the cookie.
     func ticketVisitor(of request: Request) -> (visitor: String, ticket: String?)? {
-        for ticket in [request.headers[Self.ticketHeader], request.cookies[Self.visitorCookie]?.value].compactMap({ $0 }) {
+        for ticket in [request.headers.value(of: Self.ticketHeader), request.cookies[Self.visitorCookie]?.value].compactMap({ $0 }) {
             if let visitor = tickets.visitor(from: ticket) { return (visitor, Optional(ticket)) }
         }
         return nil
@@ -60,7 +61,7 @@ struct QueueHTTP: Sendable {
 
     /// The request's proof of work (header `Queue-Proof`), verified; nil when it has none.
     func proof(of request: Request, event: String) throws(QueueError) -> JoinProof? {
-        guard let solution = request.headers[Self.proofHeader] else { return nil }
+        guard let solution = request.headers.value(of: Self.proofHeader) else { return nil }
         return try challenges.verify(solution, event: event)
     }
 

@@ -61,8 +61,9 @@ public struct JSONObjectWriter {
         DecimalDigits.withDigits(of: value) { buffer.writeBytes($0) }
     }
 
-    /// Writes `"name":"<ISO 8601>"` in UTC to the second (`2026-12-04T15:20:00Z`), the text
-    /// `JSONEncoder`'s `.iso8601` strategy writes, unless `value` is nil.
+    /// Writes `"name":"<ISO 8601>"` in UTC to the second (`2026-12-04T15:20:00Z`), unless
+    /// `value` is nil: the text `JSONEncoder`'s `.iso8601` strategy writes for the years 1583 to
+    /// 9999 (Foundation counts earlier days by the Julian calendar; four digits hold the year).
     public mutating func field(_ name: StaticString, date value: Date?) {
         guard let value else { return }
         key(name)
