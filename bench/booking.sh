@@ -69,16 +69,20 @@ measured() {
   out=$(wrk_run "$@")
   cpu="$(cpu_us $(( $(cpu_ticks "$booking_pid") - booking_before )) "$(requests "$out")") / $(cpu_us $(( $(cpu_ticks "$gateway_pid") - gateway_before )) "$(requests "$out")")"
 }
-perf_pid=
-[ -n "${PERF_DATA:-}" ] && { perf record -F 999 -g -p "$booking_pid" -o "$PERF_DATA" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; }
-IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve"
+# profiled FILE PID COMMAND...: runs COMMAND while `perf record -g` samples PID into FILE (when FILE is set).
+profiled() {
+  local file=$1 pid=$2 perf_pid=
+  shift 2
+  if [ -n "$file" ]; then perf record -F 999 -g -p "$pid" -o "$file" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; fi
+  "$@"
+  if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
+}
+IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run profiled "${PERF_DATA:-}" "$booking_pid" \
+  measured -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve"
 direct_out=$out; direct_cpu=$cpu
-[ -n "$perf_pid" ] && { wait "$perf_pid" || true; }
-perf_pid=
-[ -n "${PERF_GATEWAY_DATA:-}" ] && { perf record -F 999 -g -p "$gateway_pid" -o "$PERF_GATEWAY_DATA" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; }
-IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
+IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run profiled "${PERF_GATEWAY_DATA:-}" "$gateway_pid" \
+  measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 gateway_out=$out; gateway_cpu=$cpu
-[ -n "$perf_pid" ] && { wait "$perf_pid" || true; }
 IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 idempotent_out=$out; idempotent_cpu=$cpu
 booking_rss=$(rss "$booking_pid"); gateway_rss=$(rss "$gateway_pid")

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import ServiceKit
@@ -21,19 +22,22 @@ extension BookingBody: ResponseGenerator {
 
     /// A `200` answer carrying the body.
     func response(from request: Request, context: some RequestContext) -> Response {
-        let body = json()
-        return Response(
-            status: .ok,
-            headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes)],
-            body: ResponseBody(byteBuffer: body)
-        )
+        response(status: .ok)
     }
 
     /// The `201` answer for a booking just made, found at `location`.
-    func created(at location: String, for request: Request, context: some RequestContext) -> Response {
-        var response = response(from: request, context: context)
-        response.status = .created
-        response.headers[.location] = location
-        return response
+    func created(at location: String) -> Response {
+        var created = response(status: .created)
+        created.headers[.location] = location
+        return created
+    }
+
+    private func response(status: HTTPResponse.Status) -> Response {
+        let body = json()
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes)],
+            body: ResponseBody(byteBuffer: body)
+        )
     }
 }

@@ -70,7 +70,7 @@ struct BookingRoutes: Sendable {
                 bookingID: id, eventID: body.eventID, zoneID: body.zoneID, quantity: body.quantity, status: "reserved",
                 expiresAt: hold.expiresAt, total: hold.total, currency: hold.currency
             )
-            return booking.created(at: "/api/v1/bookings/\(id)", for: request, context: context)
+            return booking.created(at: "/api/v1/bookings/\(id)")
         }
         bookings.get(":id") { request, context -> BookingBody in
             let user = try context.requireIdentity()

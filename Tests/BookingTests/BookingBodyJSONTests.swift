@@ -1,17 +1,14 @@
 @testable import Booking
 import Foundation
 import NIOCore
-import ServiceKit
+@testable import ServiceKit
 import Testing
 
 @Suite("A booking's JSON, written directly")
 struct BookingBodyJSONTests {
-    /// What the services' JSON encoder writes for `body` (`ISO8601RequestContext`'s settings).
+    /// What the services' JSON encoder (`ISO8601RequestContext`'s) writes for `body`.
     static func encoded(_ body: BookingBody) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(body), as: UTF8.self)
+        String(decoding: try ISO8601RequestContext.encoder.encode(body), as: UTF8.self)
     }
 
     static func written(_ body: BookingBody) -> String {
@@ -38,9 +35,7 @@ struct BookingBodyJSONTests {
     func escaping() throws {
         let event = "quote\" back\\slash /slash tab\t line\n nul\u{0} é 🎫"
         let written = Self.body(expiresAt: Date(timeIntervalSince1970: 1_800_000_000), code: "\u{1F}", event: event)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        let decoded = try decoder.decode(BookingBody.self, from: Data(Self.written(written).utf8))
+        let decoded = try ISO8601RequestContext.decoder.decode(BookingBody.self, from: Data(Self.written(written).utf8))
         #expect(decoded.eventID == event)
         #expect(decoded.bookingID == written.bookingID)
         #expect(decoded.confirmationCode == "\u{1F}")
