@@ -4,6 +4,7 @@ import urllib.error
 import uuid
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -16,8 +17,15 @@ def room_section(driver, event: str):
     return driver.find_element(By.CSS_SELECTOR, f'section.room[data-event="{event}"]')
 
 
+def section_text(driver, event: str, css: str) -> str:
+    """The text of the room's element at `css`, found again when a console redraw replaced it
+    between finding it and reading it."""
+    return WebDriverWait(driver, 5, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: (room_section(d, event).find_element(By.CSS_SELECTOR, css).text,))[0]
+
+
 def figure(driver, event: str, name: str) -> str:
-    return room_section(driver, event).find_element(By.CSS_SELECTOR, ".room-" + name).text
+    return section_text(driver, event, ".room-" + name)
 
 
 def refreshes(driver) -> int:
@@ -106,7 +114,7 @@ def test_console_shows_adaptive_release_and_a_rate_set_by_hand_takes_it_back(sys
     WebDriverWait(browser, 15, poll_frequency=0.3).until(
         lambda d: room_section(d, event).find_elements(By.CSS_SELECTOR, '.room-decisions li[data-action="clamp"]'))
     assert room(system, event)["release_rate"] == 9
-    decision = room_section(browser, event).find_element(By.CSS_SELECTOR, ".room-decisions li").text
+    decision = section_text(browser, event, ".room-decisions li")
     assert "clamp 12 → 9/s" in decision and "adaptive bounds" in decision, decision
     assert figure(browser, event, "adaptive").startswith("Adaptive release: on, 1–9/s for a p99 under 250 ms")
     # The charts of the sale so far: a sample every 5 s, the decision as a dot on the rate line.
