@@ -8,16 +8,35 @@ import Synchronization
 /// answer. Memory is bounded: each cache is split into shards, and a shard that reaches its
 /// share of `capacity` is emptied (the next polls verify again). Shards keep the two event loops
 /// from waiting on one lock.
+///
+/// Keys hash only the last bytes of their token, which belong to its MAC, and compare whole: the
+/// MACs of genuine tokens (the only ones kept) are uniform, and a lookup then hashes 16 bytes
+/// instead of a whole ticket.
 public final class VerifiedTokenCache: Sendable {
     public let tickets: VisitorTickets
-    private let visitors: [Shard<String, String>]
+    private let visitors: [Shard<TicketKey, String>]
     private let spots: [Shard<PlaceKey, QueueSpot>]
+
+    struct TicketKey: Hashable {
+        var ticket: String
+
+        func hash(into hasher: inout Hasher) {
+            VerifiedTokenCache.hashTail(of: ticket, into: &hasher)
+        }
+    }
 
     struct PlaceKey: Hashable {
         var token: String
         var event: String
         var visitor: String
+
+        func hash(into hasher: inout Hasher) {
+            VerifiedTokenCache.hashTail(of: token, into: &hasher)
+        }
     }
+
+    /// How many trailing bytes of a token its key hashes.
+    static let hashedTail = 16
 
     static let shardCount = 16
 
@@ -31,10 +50,11 @@ public final class VerifiedTokenCache: Sendable {
 
     /// The visitor id of a genuine ticket, as ``VisitorTickets/visitor(from:)`` answers it.
     public func visitor(from ticket: String) -> String? {
+        let key = TicketKey(ticket: ticket)
         let shard = visitors[Self.shardIndex(ticket)]
-        if let visitor = shard.value(for: ticket) { return visitor }
+        if let visitor = shard.value(for: key) { return visitor }
         guard let visitor = tickets.visitor(from: ticket) else { return nil }
-        shard.store(visitor, for: ticket)
+        shard.store(visitor, for: key)
         return visitor
     }
 
@@ -56,6 +76,14 @@ public final class VerifiedTokenCache: Sendable {
     /// The shard of a token: its last byte, a character of its MAC, spreads tokens evenly.
     static func shardIndex(_ token: String) -> Int {
         Int(token.utf8.last ?? 0) % shardCount
+    }
+
+    /// Feeds the last ``hashedTail`` bytes of `token` (all of a shorter one) to `hasher`.
+    static func hashTail(of token: String, into hasher: inout Hasher) {
+        var token = token
+        token.withUTF8 { bytes in
+            hasher.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[max(0, bytes.count - hashedTail)...])))
+        }
     }
 }
 

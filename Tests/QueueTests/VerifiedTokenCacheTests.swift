@@ -1,4 +1,4 @@
-import Queue
+@testable import Queue
 import Testing
 
 @Suite("Verified tokens are remembered, forged ones never")
@@ -27,6 +27,25 @@ struct VerifiedTokenCacheTests {
         #expect(cache.spot(fromPlaceToken: place, event: "ev-1", visitor: other) == nil)
         #expect(cache.spot(fromPlaceToken: place, event: "ev-2", visitor: visitor) == nil)
         #expect(cache.count == 2, "nothing refused was kept")
+    }
+
+    @Test("texts that end like a cached token (its MAC) but differ before it are checked, never taken for it")
+    func sameTailIsNotTheSameToken() {
+        let cache = VerifiedTokenCache(tickets: tickets)
+        let (ticket, visitor) = tickets.issue()
+        let (otherTicket, _) = tickets.issue()
+        let place = tickets.placeToken(event: "ev-1", visitor: visitor, spot: QueueSpot(line: .queue, score: 7))
+        #expect(cache.visitor(from: ticket) == visitor)
+        #expect(cache.spot(fromPlaceToken: place, event: "ev-1", visitor: visitor) != nil)
+
+        let tail = VerifiedTokenCache.hashedTail
+        let grafted = String(otherTicket.utf8.dropLast(tail))! + String(ticket.utf8.suffix(tail))!
+        #expect(grafted != ticket && grafted.hasSuffix(String(ticket.utf8.suffix(tail))!))
+        #expect(cache.visitor(from: grafted) == nil, "another ticket's payload under this ticket's MAC tail")
+        let prefixed = "x" + place
+        #expect(cache.spot(fromPlaceToken: prefixed, event: "ev-1", visitor: visitor) == nil)
+        #expect(cache.visitor(from: ticket) == visitor)
+        #expect(cache.count == 2)
     }
 
     @Test("the cache stays within its capacity and still answers once a full shard was emptied")
