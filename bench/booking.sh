@@ -9,7 +9,7 @@
 #   PERF_DATA=/tmp/booking.perf bench/booking.sh   # perf record -g the booking service during the direct run
 #   PERF_GATEWAY_DATA=/tmp/gateway.perf bench/booking.sh   # ... and the gateway during the token + rate limit run
 #
-# Prints a table and writes bench/results/booking.md.
+# Prints a table and writes bench/results/booking.md. Its events and their bookings are removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -37,14 +37,20 @@ bin_dir=$(swift build -c release --show-bin-path)
 service_bin=${BOOKING_RUSH_BIN:-$bin_dir/booking-rush}
 "$service_bin" migrate >/dev/null
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done; rm -rf "$work"; }
+run=$(date +%s)
+bench_events=("bench-direct-$run" "bench-gateway-$run" "bench-idempotent-$run" "bench-rb-$run")
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  drop_bench_events "${bench_events[@]}" || echo "could not drop the bench's events ${bench_events[*]}" >&2
+  rm -rf "$work"
+}
 trap cleanup EXIT
 "$service_bin" booking --port "$booking_port" --log-level warning & pids+=($!); booking_pid=$!
 "$service_bin" gateway --port "$gateway_port" --routes "$work/routes.json" --log-level warning & pids+=($!); gateway_pid=$!
 wait_healthy "$booking_port"; wait_healthy "$gateway_port"
 
-# Events with one zone of 1,000,000 seats and 100 seats per user, created by a signed organizer.
-run=$(date +%s)
+# Events with one zone of 1,000,000 seats and 100 seats per user, created by a signed organizer;
+# dropped with all their bookings when the script ends.
 signed() { IFS=$'\t' read -r user request signature < <(bench/identities.py "$INTERNAL_SECRET" 1 bench-organizer organizer POST "$1" "${2:-}")
   curl -fs -X POST "http://127.0.0.1:$booking_port$1" -H 'Content-Type: application/json' -H "X-Gateway-User-Id: $user" \
     -H 'X-Gateway-User-Roles: organizer' -H "X-Request-Id: $request" -H "X-Gateway-Signature: $signature" ${2:+-d "$2"} >/dev/null; }
@@ -96,7 +102,6 @@ sha=$(redis-cli -p "$redis_port" script load "$(cat Lua/booking_reserve.lua)")
 rb_out=$(redis-benchmark -p "$redis_port" -c 50 -P 1 -q -n 100000 -r 100000000 evalsha "$sha" 6 \
   $(keys sale zone:floor user-seats booking:__rand_int__ holds stream) __rand_int__ u:__rand_int__ floor 1 | tr '\r' '\n' | grep 'requests per second' | tail -1)
 rb_rate=$(sed -E 's/.*: ([0-9.]+) requests per second.*/\1/' <<<"$rb_out")
-redis-cli -p "$redis_port" --scan --pattern "bk:{evt:bench-rb-$run}:*" | xargs -r -n 500 redis-cli -p "$redis_port" unlink >/dev/null
 
 # Let the booking service's persister catch up, then compare Redis and Postgres seat by seat.
 events=(); for kind in direct gateway idempotent; do events+=(--event "bench-$kind-$run"); done
