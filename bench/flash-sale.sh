@@ -5,6 +5,7 @@
 #   bench/flash-sale.sh [scenario...]     (default: all)
 #
 # Prints a table and writes bench/results/flash-sale.md (JSON per scenario under bench/results/).
+# The scenarios' events, rooms and bookings are removed when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=0 connections=0
@@ -36,7 +37,19 @@ bin_dir=$(swift build -c release --show-bin-path)
 "$bin_dir/booking-rush" dev --gateway-port $gateway_port --booking-port $booking_port --payments-port $payments_port \
   --routes "$work/routes.json" --log-level warning >/dev/null &
 dev=$!
-trap 'kill $dev 2>/dev/null; wait $dev 2>/dev/null; rm -rf "$work"' EXIT
+# Each scenario's event (its name is in the scenario's JSON): its room is deleted while the
+# gateway runs, then the event and everything sold in it, once the services have stopped.
+bench_events=()
+cleanup() {
+  local event
+  for event in "${bench_events[@]}"; do
+    curl -fs -X DELETE -H "Authorization: Bearer $ADMIN_TOKEN" "http://127.0.0.1:$gateway_port/admin/v1/rooms/$event" >/dev/null || true
+  done
+  kill $dev 2>/dev/null; wait $dev 2>/dev/null
+  drop_bench_events "${bench_events[@]}" || echo "could not drop the bench's events ${bench_events[*]}" >&2
+  rm -rf "$work"
+}
+trap cleanup EXIT
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$gateway_port/health" >/dev/null && break; sleep 0.1; done
 redis_pid=$(redis-cli -p "$redis_port" info server | awk -F: '/^process_id:/ {print $2+0}')
 
@@ -48,6 +61,7 @@ for scenario in "${scenarios[@]}"; do
   "$bin_dir/rush-load" flash-sale --scenario "$scenario" --gateway "http://127.0.0.1:$gateway_port" --json "$json" >"$work/$scenario.txt" 2>&1 || status=$?
   cat "$work/$scenario.txt"
   [ -s "$json" ] || { echo "$scenario failed (exit $status)"; rows+=("| $scenario | failed (exit $status) |"); continue; }
+  bench_events+=("$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["plan"]["event"])' "$json")")
   rows+=("$(python3 - "$json" "$(rss $dev)" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); p = r["plan"]; c = r["counts"]; l = r["latency"]
