@@ -127,14 +127,14 @@ final class PassEnforcer: Sendable {
         let keys = QueueKeys(event: event, in: room.redis.keySpace)
         let admission = Self.admission(of: claims)
         let spend = singleUse
-            ? PassSpend(redisKey: "\(keys.prefix)spent:\(claims.jti.value)", owner: "pending:\(UUIDText.random())", expiresAt: claims.exp.value)
+            ? PassSpend(redisKey: keys.spent(passID: claims.jti.value), owner: "pending:\(UUIDText.random())", expiresAt: claims.exp.value)
             : nil
         let verdicts = room.admissions
         if spend == nil, verdicts.stands(event: event, visitor: visitor, admission: admission, requester: bindTo) {
             return eventLoop.makeSucceededFuture(nil)
         }
         return room.redis.run(
-            Self.checkScript, keys: [keys.visitors, "\(keys.prefix)holder:\(admission)", spend?.redisKey ?? "\(keys.prefix)spent:-"],
+            Self.checkScript, keys: [keys.visitors, keys.holder(admission: admission), spend?.redisKey ?? keys.spent(passID: "-")],
             arguments: [visitor, admission, bindTo, spend?.owner ?? ""], on: eventLoop
         )
         .flatMapErrorThrowing { error in throw QueueError.unavailable("\(error)") }

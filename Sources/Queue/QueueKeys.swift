@@ -45,6 +45,15 @@ public struct QueueKeys: Sendable, Hashable {
     /// Every key of the room, for deleting it.
     public var all: [String] { [room, sequence, waiting, seen, prequeue, visitors, active, stats, releases, ended, adaptiveLog, history] }
 
+    /// String: the account the anonymous pass of admission `admission` was bound to (expires
+    /// a minute after the pass).
+    public func holder(admission: String) -> String { prefix + "holder:" + admission }
+    /// String: the claim of the single-use pass `passID` (its `jti`), kept while it could be presented.
+    public func spent(passID: String) -> String { prefix + "spent:" + passID }
+    /// `SCAN` patterns of the marks passes leave (``holder(admission:)``, ``spent(passID:)``): one
+    /// key per admission, so not in ``all``; event ids and key spaces hold no pattern characters.
+    public var passMarkPatterns: [String] { [prefix + "holder:*", prefix + "spent:*"] }
+
     /// Set of every event id that has a room in `space` (not hash-tagged: it is never used inside a script).
     public static func rooms(in space: RedisKeySpace) -> String { space.key("rooms") }
 

@@ -86,12 +86,17 @@ extension WaitingRoom {
     }
 
     /// Deletes the room and everyone's place in it (freed in Redis's background, so a crowded
-    /// room does not block it).
+    /// room does not block it), then the marks its passes left: the accounts anonymous passes
+    /// were bound to and the claims of single-use passes. A room made again under the same id
+    /// numbers its admissions from 1 again, and its passes must not meet the old room's marks.
     public func delete(event: String) async throws(QueueError) {
         let keys = try keys(event)
         try await redisCall { try await redis.unlink(keys.all) }
         admissions.forget(event: event)
         try await redisCall { try await redis.setRemove(roomsKey, [event]) }
+        try await redisCall {
+            for mark in keys.passMarkPatterns { try await redis.delete(matching: mark, sameSlotAs: keys.room) }
+        }
     }
 
     /// Drops `event` from the room index when its room is gone (its keys deleted behind the

@@ -56,13 +56,16 @@ extension RedisClient {
     }
 
     /// `SCAN` with `MATCH pattern`, then `DEL` of each batch found: how many keys were removed.
-    /// Walks the keyspace in steps, so it never blocks Redis the way `KEYS` does.
+    /// Walks the keyspace in steps, so it never blocks Redis the way `KEYS` does. With
+    /// `sameSlotAs`, the scan runs on the cluster node that serves that key's slot (where keys
+    /// hash-tagged like it live); without it, on this client's own server.
     @discardableResult
-    public func delete(matching pattern: String) async throws(RedisError) -> Int {
+    public func delete(matching pattern: String, sameSlotAs key: String? = nil) async throws(RedisError) -> Int {
+        let slot = key.map { RedisClusterSlot.of($0.utf8) }
         var cursor = "0"
         var removed = 0
         repeat {
-            let reply = try await send(RedisCommand("SCAN", [cursor, "MATCH", pattern, "COUNT", 1_000]))
+            let reply = try await sendRouted(RedisCommand("SCAN", [cursor, "MATCH", pattern, "COUNT", 1_000]), slot: slot, timeout: nil)
             guard let parts = reply.array, parts.count == 2, let next = parts[0].string else { throw .unexpectedReply(reply) }
             cursor = next
             let keys = (parts[1].array ?? []).compactMap(\.string)

@@ -163,4 +163,55 @@ struct PassIntegrityTests {
         }
         await upstream.stop()
     }
+
+    /// The `jti` of a pass: `event.admission`.
+    static func passID(_ pass: String) throws -> String {
+        var payload = String(pass.split(separator: ".")[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        payload += String(repeating: "=", count: (4 - payload.count % 4) % 4)
+        let claims = try JSONSerialization.jsonObject(with: try #require(Data(base64Encoded: payload))) as? [String: Any]
+        return try #require(claims?["jti"] as? String)
+    }
+
+    @Test("a room deleted and made again under the same id numbers its admissions from 1 again: its passes meet none of the old room's bindings or claims")
+    func remadeRoomStartsClean() async throws {
+        let upstream = try await UpstreamServer.start()
+        let routes = RouteTable(routes: [
+            ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url], authentication: .optional, queuePass: QueuePassPolicy(eventFrom: "path:2")),
+            ProxyRoute(name: "once", prefix: "/api/echo", upstreams: [upstream.url], authentication: .optional, queuePass: QueuePassPolicy(eventFrom: "path:2", singleUse: true)),
+        ])
+        let configuration = RoomConfiguration(mode: .queue, releaseRate: 1_000)
+        try await GatewayFixture.with(configuration, routes: routes) { fixture in
+            let event = fixture.event
+            let keys = QueueKeys(event: event, in: fixture.redis.keySpace)
+            let admin: HTTPFields = [.authorization: "Bearer \(GatewayFixture.adminToken)"]
+            let alice: HTTPFields = [.authorization: "Bearer \(try await fixture.accessToken(user: "alice-\(event)"))"]
+            let bob: HTTPFields = [.authorization: "Bearer \(try await fixture.accessToken(user: "bob-\(event)"))"]
+            try await fixture.application.test(.live) { client in
+                let (old, _) = try await GuardedRoute.admit(client, fixture)
+                let oldID = try Self.passID(old)
+                let admission = String(try #require(oldID.split(separator: ".").last))
+                #expect(try await GuardedRoute.buy(client, event, pass: old, alice).status == .created)
+                var once = alice
+                once[.queuePass] = old
+                #expect(try await client.execute(uri: "/api/echo/\(event)/x", method: .post, headers: once).status == .ok)
+                #expect(try await fixture.redis.exists(keys.holder(admission: admission)), "the pass is bound to alice")
+                #expect(try await fixture.redis.exists(keys.spent(passID: oldID)), "and spent on the single-use route")
+
+                #expect(try await client.execute(uri: "/admin/v1/rooms/\(event)", method: .delete, headers: admin).status == .noContent)
+                #expect(try await fixture.redis.exists(keys.holder(admission: admission)) == false)
+                #expect(try await fixture.redis.exists(keys.spent(passID: oldID)) == false)
+
+                try await fixture.room.configure(event: event, configuration)
+                let (new, _) = try await GuardedRoute.admit(client, fixture)
+                #expect(try Self.passID(new) == oldID, "the new room's first admission has the old one's number")
+                let bought = try await GuardedRoute.buy(client, event, pass: new, bob)
+                #expect(bought.status == .created, "not bound to alice by the old room: \(bought.problem?.type ?? "")")
+                once = bob
+                once[.queuePass] = new
+                let spent = try await client.execute(uri: "/api/echo/\(event)/x", method: .post, headers: once)
+                #expect(spent.status == .ok, "not spent by the old room: \(spent.problem?.type ?? "")")
+            }
+        }
+        await upstream.stop()
+    }
 }
