@@ -9,7 +9,8 @@
 #   PERF_DATA=/tmp/booking.perf bench/booking.sh   # perf record -g the booking service during the direct run
 #   PERF_GATEWAY_DATA=/tmp/gateway.perf bench/booking.sh   # ... and the gateway during the token + rate limit run
 #
-# Prints a table and writes bench/results/booking.md. Its events and their bookings are removed at the end.
+# Prints a table and writes bench/results/booking.md. The services run in a Redis key space of the
+# run's own (REDIS_KEY_SPACE=bench-RUN); it, the events and their bookings are removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -38,10 +39,13 @@ service_bin=${BOOKING_RUSH_BIN:-$bin_dir/booking-rush}
 "$service_bin" migrate >/dev/null
 pids=()
 run=$(date +%s)
-bench_events=("bench-direct-$run" "bench-gateway-$run" "bench-idempotent-$run" "bench-rb-$run")
+# The services keep their Redis keys in a key space of the run's own, dropped whole at the end.
+export REDIS_KEY_SPACE=bench-$run
+bench_events=("bench-direct-$run" "bench-gateway-$run" "bench-idempotent-$run")
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   drop_bench_events "${bench_events[@]}" || echo "could not drop the bench's events ${bench_events[*]}" >&2
+  drop_key_space "$REDIS_KEY_SPACE"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -95,9 +99,9 @@ booking_rss=$(rss "$booking_pid"); gateway_rss=$(rss "$gateway_pid")
 
 # The ceiling: the same script on an event that exists only in Redis (redis-benchmark draws each
 # __rand_int__ on its own, so booking ids repeat; nothing of it goes to Postgres).
-keys() { for k in "$@"; do printf 'bk:{evt:bench-rb-%s}:%s ' "$run" "$k"; done; }
-redis-cli -p "$redis_port" hset "bk:{evt:bench-rb-$run}:sale" status published max_per_user 100 hold_ms 600000 >/dev/null
-redis-cli -p "$redis_port" hset "bk:{evt:bench-rb-$run}:zone:floor" capacity 1000000 available 1000000 held 0 sold 0 price 5000 currency EUR >/dev/null
+keys() { for k in "$@"; do printf '%s:{evt:bench-rb-%s}:%s ' "$REDIS_KEY_SPACE" "$run" "$k"; done; }
+redis-cli -p "$redis_port" hset "$REDIS_KEY_SPACE:{evt:bench-rb-$run}:sale" status published max_per_user 100 hold_ms 600000 >/dev/null
+redis-cli -p "$redis_port" hset "$REDIS_KEY_SPACE:{evt:bench-rb-$run}:zone:floor" capacity 1000000 available 1000000 held 0 sold 0 price 5000 currency EUR >/dev/null
 sha=$(redis-cli -p "$redis_port" script load "$(cat Lua/booking_reserve.lua)")
 rb_out=$(redis-benchmark -p "$redis_port" -c 50 -P 1 -q -n 100000 -r 100000000 evalsha "$sha" 6 \
   $(keys sale zone:floor user-seats booking:__rand_int__ holds stream) __rand_int__ u:__rand_int__ floor 1 | tr '\r' '\n' | grep 'requests per second' | tail -1)

@@ -15,9 +15,19 @@ struct TokensCommand: AsyncParsableCommand {
     @Option(help: "User id prefix") var prefix = "load-user-"
     @Option(help: "Roles, comma-separated") var roles = "customer"
     @Option(help: "Issuer (the gateway's PASS_ISSUER)") var issuer = ProcessInfo.processInfo.environment["PASS_ISSUER"] ?? "booking-rush"
+    @Option(help: "The gateway's Redis key space (its REDIS_KEY_SPACE; bk when empty)")
+    var keySpace = ProcessInfo.processInfo.environment["REDIS_KEY_SPACE"] ?? ""
 
     func run() async throws {
-        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+        var configuration = try RedisConfiguration(url: url)
+        if !keySpace.isEmpty {
+            do {
+                configuration.keySpace = try RedisKeySpace(keySpace)
+            } catch {
+                throw ValidationError("--key-space: \(error)")
+            }
+        }
+        let redis = RedisClient(configuration: configuration)
         let minter = try await AccessTokenMinter(redis: redis, issuer: issuer)
         let roleList = roles.split(separator: ",").map(String.init)
         var output = ""
