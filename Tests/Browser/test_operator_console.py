@@ -24,6 +24,15 @@ def section_text(driver, event: str, css: str) -> str:
         lambda d: (room_section(d, event).find_element(By.CSS_SELECTOR, css).text,))[0]
 
 
+def zone_rows(driver, event: str) -> list:
+    """Each zone row of the room as (zone id, [its numbers]), read in one go and again when a
+    console redraw replaced the rows while they were read."""
+    def read(d):
+        rows = room_section(d, event).find_elements(By.CSS_SELECTOR, ".room-zones tbody tr")
+        return ([(row.get_attribute("data-zone"), [cell.text for cell in row.find_elements(By.CSS_SELECTOR, "td.number")]) for row in rows],)
+    return WebDriverWait(driver, 5, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(read)[0]
+
+
 def figure(driver, event: str, name: str) -> str:
     return section_text(driver, event, ".room-" + name)
 
@@ -75,9 +84,9 @@ def test_console_shows_live_figures_and_controls_the_room(system, browser):
     assert figure(browser, event, "waiting") == "3"
     assert figure(browser, event, "mode") == "paused"
     assert figure(browser, event, "configured") == "2"
-    zones = room_section(browser, event).find_elements(By.CSS_SELECTOR, ".room-zones tbody tr")
-    assert [row.get_attribute("data-zone") for row in zones] == ["back", "front"]
-    assert [cell.text for cell in zones[1].find_elements(By.CSS_SELECTOR, "td.number")] == ["10", "10", "0", "0"]
+    zones = zone_rows(browser, event)
+    assert [zone for zone, _ in zones] == ["back", "front"]
+    assert zones[1][1] == ["10", "10", "0", "0"]
     assert float(browser.find_element(By.ID, "traffic-rps").text) > 0, "the joins count as traffic"
     shoot(browser, event, "console-paused")
 

@@ -14,13 +14,14 @@ enum QueueTestSupport {
     }
 
     /// Creates a room, runs `body`, then deletes the room; the client's key space goes whether
-    /// `body` passed or not.
+    /// `body` passed or not. `commandTimeout`: how long a command may wait for its reply.
     static func withRoom<Result>(
         _ configuration: RoomConfiguration,
         name: String = "evt",
+        commandTimeout: Duration = .seconds(2),
         _ body: (WaitingRoom, String) async throws -> Result
     ) async throws -> Result {
-        try await TestRedis.withClient { redis in
+        try await TestRedis.withClient(commandTimeout: commandTimeout) { redis in
             let room = WaitingRoom(redis: redis)
             let event = uniqueEvent(name)
             try await room.configure(event: event, configuration)
