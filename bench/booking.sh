@@ -44,8 +44,8 @@ export REDIS_KEY_SPACE=bench-$run
 bench_events=("bench-direct-$run" "bench-gateway-$run" "bench-idempotent-$run")
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  drop_bench_events "${bench_events[@]}" || echo "could not drop the bench's events ${bench_events[*]}" >&2
-  drop_key_space "$REDIS_KEY_SPACE"
+  unlink_matching "$REDIS_KEY_SPACE:*"
+  drop_bench_rows "${bench_events[@]}" || echo "could not drop the bench's events ${bench_events[*]}" >&2
   rm -rf "$work"
 }
 trap cleanup EXIT

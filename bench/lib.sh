@@ -46,20 +46,25 @@ cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{pr
 requests() { awk '/requests in/ {print $1}' <<<"$1"; }
 # CPU µs per request: ticks used ($1) over the requests wrk completed ($2).
 cpu_us() { python3 -c "print(f'{$1 * 1e6 / $(getconf CLK_TCK) / max(1, $2):.1f}')"; }
+# Unlinks every Redis key matching the pattern $1, in SCAN steps.
+unlink_matching() {
+  redis-cli -p "$redis_port" --scan --pattern "$1" | xargs -r -n 1000 redis-cli -p "$redis_port" unlink >/dev/null
+}
 # Removes events a bench created, with everything filed under them, from make run's stores: their
 # Redis keys (SPACE:{evt:ID}:*, SPACE being $REDIS_KEY_SPACE or bk, and their entry in the booking
-# persister's set of events) and Postgres
-# rows (payments, sagas, outbox, bookings, zones, events). Benches leave nothing behind: a million
-# leftover holds slow every later run (AOF rewrites, sweeps).
+# persister's set of events), then their Postgres rows (drop_bench_rows). Benches leave nothing
+# behind: a million leftover holds slow every later run (AOF rewrites, sweeps).
 drop_bench_events() {
   [ $# -gt 0 ] || return 0
-  local event list space=${REDIS_KEY_SPACE:-bk}
+  local event space=${REDIS_KEY_SPACE:-bk}
   redis-cli -p "$redis_port" srem "$space:booking-events" "$@" >/dev/null
-  for event in "$@"; do
-    redis-cli -p "$redis_port" --scan --pattern "$space:{evt:$event}:*" | xargs -r -n 1000 redis-cli -p "$redis_port" unlink >/dev/null
-  done
-  list="{$(IFS=,; echo "$*")}"
-  psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -v events="$list" >/dev/null <<'SQL'
+  for event in "$@"; do unlink_matching "$space:{evt:$event}:*"; done
+  drop_bench_rows "$@"
+}
+# Removes the Postgres rows of the events $@: payments, sagas, outbox, bookings, zones, events.
+drop_bench_rows() {
+  [ $# -gt 0 ] || return 0
+  psql "$DATABASE_URL" -q -v ON_ERROR_STOP=1 -v events="{$(IFS=,; echo "$*")}" >/dev/null <<'SQL'
 BEGIN;
 CREATE TEMP TABLE dropped_bookings ON COMMIT DROP AS
   SELECT id FROM booking.bookings WHERE event_id = ANY (:'events'::text[]);
@@ -71,9 +76,4 @@ DELETE FROM booking.bookings WHERE event_id = ANY (:'events'::text[]);
 DELETE FROM booking.events WHERE id = ANY (:'events'::text[]);
 COMMIT;
 SQL
-}
-# Removes every Redis key of the key space $1 (a bench's own REDIS_KEY_SPACE: idempotency keys,
-# rate-limit buckets, signing keys, rooms), in SCAN steps.
-drop_key_space() {
-  redis-cli -p "$redis_port" --scan --pattern "$1:*" | xargs -r -n 1000 redis-cli -p "$redis_port" unlink >/dev/null
 }

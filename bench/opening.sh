@@ -80,7 +80,7 @@ slow=$(rcli slowlog get 10)
 slow_count=$slowlog_len_at_probe_end
 busy_after=$(busy_errors); busy_after=${busy_after:-0}
 rcli config set slowlog-log-slower-than 10000 >/dev/null
-rcli --scan --pattern "bk:{evt:bench-open-rb-$run}:*" | xargs -r -n 500 redis-cli -p "$redis_port" unlink >/dev/null
+unlink_matching "bk:{evt:bench-open-rb-$run}:*"
 gateway_busy=$(grep -c BUSY "$GATEWAY_LOG" || true)
 
 mkdir -p bench/results

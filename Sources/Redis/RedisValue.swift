@@ -63,23 +63,23 @@ extension RedisValue {
     /// An array reply of alternating names and values (`HGETALL`, `XINFO`, a stream entry's
     /// fields) as a dictionary; pairs whose name is not a string are left out.
     public var fields: [String: RedisValue]? {
-        guard let values = array else { return nil }
-        var fields: [String: RedisValue] = [:]
-        fields.reserveCapacity(values.count / 2)
-        for index in stride(from: 0, to: values.count - 1, by: 2) {
-            if let name = values[index].string { fields[name] = values[index + 1] }
-        }
-        return fields
+        pairs { $0 }
     }
 
     /// `fields`, keeping only the values that are strings (built at once, without the
     /// intermediate dictionary: a stream consumer reads thousands of entries a second).
     public var stringFields: [String: String]? {
+        pairs(\.string)
+    }
+
+    /// The name/value pairs of an array reply, each value read by `value` (dropped when nil; a
+    /// repeated name keeps its last pair).
+    private func pairs<Value>(_ value: (RedisValue) -> Value?) -> [String: Value]? {
         guard let values = array else { return nil }
-        var fields: [String: String] = [:]
+        var fields: [String: Value] = [:]
         fields.reserveCapacity(values.count / 2)
         for index in stride(from: 0, to: values.count - 1, by: 2) {
-            if let name = values[index].string { fields[name] = values[index + 1].string }
+            if let name = values[index].string { fields[name] = value(values[index + 1]) }
         }
         return fields
     }

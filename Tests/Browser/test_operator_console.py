@@ -17,20 +17,24 @@ def room_section(driver, event: str):
     return driver.find_element(By.CSS_SELECTOR, f'section.room[data-event="{event}"]')
 
 
-def section_text(driver, event: str, css: str) -> str:
-    """The text of the room's element at `css`, found again when a console redraw replaced it
-    between finding it and reading it."""
+def read_fresh(driver, read):
+    """What `read(driver)` returns, read again when a console redraw replaced an element it was
+    reading (StaleElementReferenceException)."""
     return WebDriverWait(driver, 5, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: (room_section(d, event).find_element(By.CSS_SELECTOR, css).text,))[0]
+        lambda d: (read(d),))[0]
+
+
+def section_text(driver, event: str, css: str) -> str:
+    """The text of the room's element at `css`."""
+    return read_fresh(driver, lambda d: room_section(d, event).find_element(By.CSS_SELECTOR, css).text)
 
 
 def zone_rows(driver, event: str) -> list:
-    """Each zone row of the room as (zone id, [its numbers]), read in one go and again when a
-    console redraw replaced the rows while they were read."""
-    def read(d):
-        rows = room_section(d, event).find_elements(By.CSS_SELECTOR, ".room-zones tbody tr")
-        return ([(row.get_attribute("data-zone"), [cell.text for cell in row.find_elements(By.CSS_SELECTOR, "td.number")]) for row in rows],)
-    return WebDriverWait(driver, 5, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(read)[0]
+    """Each zone row of the room as (zone id, [its numbers]), read in one go."""
+    return read_fresh(driver, lambda d: [
+        (row.get_attribute("data-zone"), [cell.text for cell in row.find_elements(By.CSS_SELECTOR, "td.number")])
+        for row in room_section(d, event).find_elements(By.CSS_SELECTOR, ".room-zones tbody tr")
+    ])
 
 
 def figure(driver, event: str, name: str) -> str:

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import Queue
 import Testing
+import Tokens
 
 @testable import Gateway
 
@@ -166,9 +167,8 @@ struct PassIntegrityTests {
 
     /// The `jti` of a pass: `event.admission`.
     static func passID(_ pass: String) throws -> String {
-        var payload = String(pass.split(separator: ".")[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        payload += String(repeating: "=", count: (4 - payload.count % 4) % 4)
-        let claims = try JSONSerialization.jsonObject(with: try #require(Data(base64Encoded: payload))) as? [String: Any]
+        let payload = try #require(Base64URL.decode(pass.split(separator: ".")[1]))
+        let claims = try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any]
         return try #require(claims?["jti"] as? String)
     }
 
