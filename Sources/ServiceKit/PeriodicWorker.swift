@@ -56,19 +56,22 @@ public enum PeriodicWorker {
         }
     }
 
-    /// Runs `pass` to its end, unless a graceful shutdown begins and `grace` then passes first:
-    /// the pass is cancelled and this throws `CancellationError`.
+    /// Runs `pass` to its end, unless a graceful shutdown begins and `grace` then passes first,
+    /// or the caller is cancelled: the pass is cancelled and this throws `CancellationError` at
+    /// once, without waiting for a pass that ignores its cancellation to end.
     static func finishing(within grace: Duration, _ pass: @escaping @Sendable () async throws -> PeriodicPass) async throws -> PeriodicPass {
-        try await withThrowingTaskGroup(of: PeriodicPass?.self) { group in
-            group.addTask { try await pass() }
+        let (outcome, running) = PeriodicPassOutcome.start(pass)
+        defer { running.cancel() }
+        return try await withThrowingTaskGroup(of: PeriodicPass?.self) { group in
+            group.addTask { try await outcome.value() }
             group.addTask {
                 try await gracefulShutdown()
                 try await Task.sleep(for: grace)
                 return nil
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next(), let outcome = first else { throw CancellationError() }
-            return outcome
+            guard let first = try await group.next(), let result = first else { throw CancellationError() }
+            return result
         }
     }
 }

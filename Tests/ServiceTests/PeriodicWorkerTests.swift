@@ -84,4 +84,22 @@ struct PeriodicWorkerTests {
         #expect(cancelled.value.load(ordering: .relaxed) == 1, "the stuck pass was cancelled once")
         #expect(ContinuousClock.now - began < .seconds(10))
     }
+
+    @Test("a pass that ignores its cancellation does not hold the shutdown: the worker stops waiting for it")
+    func shutdownDoesNotWaitForAPassThatIgnoresCancellation() async throws {
+        let (release, releaseContinuation) = AsyncStream<Void>.makeStream()
+        let (ended, endedContinuation) = AsyncStream<Bool>.makeStream()
+        let began = ContinuousClock.now
+        try await Self.shutDownDuringFirstPass(shutdownGrace: .milliseconds(200)) {
+            // Like a library call that goes on retrying a store that is down, whatever happens.
+            // (Awaiting an unstructured task's value does not end when the awaiting task is cancelled.)
+            await Task { for await _ in release {} }.value
+            endedContinuation.yield(Task.isCancelled)
+            endedContinuation.finish()
+        }
+        #expect(ContinuousClock.now - began < .seconds(10), "the worker ended while its pass was still under way")
+        releaseContinuation.finish()
+        var results = ended.makeAsyncIterator()
+        #expect(await results.next() == true, "the abandoned pass was cancelled, and it ended once released")
+    }
 }
