@@ -145,9 +145,12 @@ func bcryptCost() -> UInt8 {
 }
 
 /// Runs services until SIGINT or SIGTERM, then shuts them down gracefully: servers stop
-/// accepting and drain in-flight requests for up to 30 s before the rest is cancelled.
+/// accepting and drain in-flight requests for up to 30 s before the rest is cancelled. A
+/// process whose services have not ended 10 s after that stops with a fatal error rather than
+/// hang (Redis and the bookings stream keep what it had not persisted).
 func runServices(_ services: [any Service], logger: Logger) async throws {
     var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = .seconds(30)
+    configuration.maximumCancellationDuration = .seconds(10)
     try await ServiceGroup(configuration: configuration).run()
 }
