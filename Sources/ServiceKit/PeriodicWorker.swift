@@ -62,16 +62,14 @@ public enum PeriodicWorker {
     static func finishing(within grace: Duration, _ pass: @escaping @Sendable () async throws -> PeriodicPass) async throws -> PeriodicPass {
         let (outcome, running) = PeriodicPassOutcome.start(pass)
         defer { running.cancel() }
-        return try await withThrowingTaskGroup(of: PeriodicPass?.self) { group in
-            group.addTask { try await outcome.value() }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await gracefulShutdown()
                 try await Task.sleep(for: grace)
-                return nil
+                outcome.settle(.failure(CancellationError()))
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else { throw CancellationError() }
-            return result
+            return try await outcome.value()
         }
     }
 }
