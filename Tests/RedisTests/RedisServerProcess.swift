@@ -17,9 +17,10 @@ final class RedisServerProcess: Sendable {
 
     /// Starts a server on a free loopback port, with `extraArguments` added to its command line.
     static func start(_ extraArguments: [String] = []) async throws -> RedisServerProcess {
-        let directory = FileManager.default.temporaryDirectory.appending(path: "redis-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for _ in 0..<20 {
+            // A directory per attempt: a server that failed to start removes its own when it goes.
+            let directory = FileManager.default.temporaryDirectory.appending(path: "redis-test-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = RedisServerProcess(port: Int.random(in: 20_000...40_000), directory: directory, extraArguments: extraArguments)
             if try await server.launch() { return server }
         }
