@@ -86,10 +86,30 @@ public struct WaitingRoom: Sendable {
     ///
     /// - Throws: `notInQueue`, `placeLost`, `passExpired`, `roomNotFound`, `unavailable`.
     public func status(event: String, visitor: String) async throws(QueueError) -> VisitorPlace {
+        try Self.place(statusReply: try await run(Self.statusScript, event: event, keys: statusKeys(event), arguments: [visitor]))
+    }
+
+    /// ``status(event:visitor:)`` from a channel handler: the script's reply, and the place, on
+    /// `eventLoop`; the future fails with a ``QueueError``.
+    public func status(event: String, visitor: String, on eventLoop: any EventLoop) -> EventLoopFuture<VisitorPlace> {
+        let keys: [String]
+        do {
+            keys = try statusKeys(event)
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        return redis.run(Self.statusScript, keys: keys, arguments: [visitor], on: eventLoop)
+            .flatMapErrorThrowing { error in throw Self.queueError(RedisClient.normalize(error), event: event) }
+            .flatMapThrowing { reply in try Self.place(statusReply: reply) }
+    }
+
+    func statusKeys(_ event: String) throws(QueueError) -> [String] {
         let keys = try keys(event)
-        let reply = try await run(Self.statusScript, event: event, keys: [
-            keys.room, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.stats, keys.ended,
-        ], arguments: [visitor])
+        return [keys.room, keys.waiting, keys.seen, keys.prequeue, keys.visitors, keys.stats, keys.ended]
+    }
+
+    /// The place `queue_status.lua` replied.
+    static func place(statusReply reply: RedisValue) throws(QueueError) -> VisitorPlace {
         guard let fields = reply.array, let state = fields.first?.string else {
             throw .unavailable("unexpected status reply \(reply)")
         }

@@ -18,8 +18,9 @@ final class EdgeCore: Sendable {
     let statusPolls: EdgeStatusPolls
     /// Joins answered on the event loop.
     let queue: QueueHTTP
-    /// The route of joins when the route table has no local route for them: no policies.
-    let joinRoute: EdgeRoute
+    /// The gateway's own routes the edge serves when the route table has no local route for
+    /// them, without policies: joins, and status polls the room snapshot cannot answer.
+    let ownRoutes: [EdgeRoute]
     /// Most client connections held at once.
     let connections: ConnectionLimit
 
@@ -44,10 +45,12 @@ final class EdgeCore: Sendable {
         self.statusPolls = EdgeStatusPolls(tickets: queue.tickets, snapshots: queue.snapshots)
         self.queue = queue
         self.connections = configuration.maxConnections.map(ConnectionLimit.init(maximum:)) ?? .belowDescriptorLimit()
-        self.joinRoute = EdgeRoute(
+        self.ownRoutes = [
             ProxyRoute(name: "queue-join", prefix: "/api/v1/queue/*/join", methods: ["POST"], upstreams: [], authentication: .none, local: true),
-            policies: []
-        )
+            ProxyRoute(
+                name: EdgeStatusPolls.routeName, prefix: "/api/v1/queue/*/status", methods: ["GET"], upstreams: [], authentication: .none, local: true
+            ),
+        ].map { EdgeRoute($0, policies: []) }
     }
 
     /// The chain of one route, in the order the policies apply: access token and role (401/403),
@@ -77,19 +80,27 @@ final class EdgeCore: Sendable {
         return chain
     }
 
-    /// The route of a request (the most specific pattern first), or nil for the gateway's own routes.
+    /// The route table's route of a request (the most specific pattern first), or nil.
     func route(for head: HTTPRequestHead) -> EdgeRoute? {
+        guard !routes.isEmpty else { return nil }
         let path = head.uri.pathWithoutQuery
         let method = head.method.rawValue
-        if !routes.isEmpty, let route = routes.first(where: { $0.pattern.matches(method: method, path: path) }) { return route }
-        return joinRoute.pattern.matches(method: method, path: path) ? joinRoute : nil
+        return routes.first { $0.pattern.matches(method: method, path: path) }
+    }
+
+    /// The gateway's own route of a request the route table has no route for, or nil when only
+    /// the router serves it.
+    func ownRoute(for head: HTTPRequestHead) -> EdgeRoute? {
+        let path = head.uri.pathWithoutQuery
+        let method = head.method.rawValue
+        return ownRoutes.first { $0.pattern.matches(method: method, path: path) }
     }
 
     /// The edge's own answer to a local route's request once its policies passed, or nil when
     /// the router serves it.
     func localAnswer(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<EdgeResponse>? {
         if let response = statusPolls.answer(head) { return eventLoop.makeSucceededFuture(response) }
-        return queue.edgeJoin(head, on: eventLoop)
+        return queue.edgeJoin(head, on: eventLoop) ?? queue.edgeStatus(head, on: eventLoop)
     }
 }
 

@@ -88,11 +88,11 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.idle, .head(let head)):
             lastActivity = .now()
             if let route = core.route(for: head) {
-                let exchange = EdgeExchange(handler: self, context: context, route: route, head: head)
-                state = .proxying(exchange)
-                exchange.start()
+                startExchange(route, head: head, context: context)
             } else if let response = core.statusPolls.answer(head) {
                 answer(head, with: response, context: context)
+            } else if let route = core.ownRoute(for: head) {
+                startExchange(route, head: head, context: context)
             } else {
                 state = .passing(requestEnded: false, responseEnded: false)
                 forward(part, context: context)
@@ -116,6 +116,12 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.draining, .end):
             requestDone(context: context)
         }
+    }
+
+    private func startExchange(_ route: EdgeRoute, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let exchange = EdgeExchange(handler: self, context: context, route: route, head: head)
+        state = .proxying(exchange)
+        exchange.start()
     }
 
     /// Writes a whole answer the edge made without a route (a status poll from the snapshot);
