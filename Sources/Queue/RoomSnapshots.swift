@@ -80,6 +80,16 @@ public final class RoomSnapshots: Service, Sendable {
         return place
     }
 
+    /// Whether the room's snapshot is no older than a tick: a poll it cannot place is then one
+    /// only Redis can answer (a visitor at the head of their line, or gone from it).
+    public func isFresh(event: String) -> Bool {
+        let now = ContinuousClock.now
+        return rooms.withLock { rooms in
+            guard let takenAt = rooms[event]?.snapshot?.takenAt else { return false }
+            return now - takenAt <= tick
+        }
+    }
+
     /// Records that `visitor` left the room (or was taken out): this gateway's snapshots no
     /// longer place them, so their polls go to Redis, which knows.
     public func departed(event: String, visitor: String) {

@@ -69,6 +69,33 @@ struct EdgeStatusRedisTests {
         }
     }
 
+    @Test("a poll with a place token the fresh snapshot cannot place (the visitor reached the head) is answered from Redis; while it is stale, by the router")
+    func headOfTheLineWithPlaceToken() async throws {
+        try await GatewayFixture.with(RoomConfiguration(mode: .queue, releaseRate: 100)) { fixture in
+            let event = fixture.event
+            let issued = fixture.tickets.issue()
+            let spot = try #require(try await fixture.room.join(event: event, visitor: issued.visitor).spot)
+            let headers: HTTPFields = [Self.ticketHeader: issued.ticket, Self.placeHeader: fixture.tickets.placeToken(event: event, visitor: issued.visitor, spot: spot)]
+            try await fixture.release(atLeast: 1)
+            try await EdgeJoinTests.edgeOnly(fixture).test(.live) { client in
+                let stale = try await client.execute(uri: "/api/v1/queue/\(event)/status", method: .get, headers: headers)
+                #expect(stale.status == .notFound && stale.problem == nil, "no snapshot yet: this router, which answers nothing, got it")
+
+                var answered: TestResponse?
+                for _ in 0..<5 where answered == nil {
+                    _ = try await fixture.components.snapshots.snapshot(event: event)
+                    let poll = try await client.execute(uri: "/api/v1/queue/\(event)/status", method: .get, headers: headers)
+                    if poll.status == .ok { answered = poll } else { #expect(poll.status == .notFound && poll.problem == nil) }
+                }
+                let poll = try #require(answered, "a poll within a tick of the snapshot read is the edge's")
+                #expect(poll.json["status"] as? String == "admitted")
+                let pass = try #require(poll.json["pass"] as? String)
+                #expect(poll.cookie("br_pass_\(event)") == pass)
+                #expect(try await fixture.keys.verify(pass, event: event).sub.value == issued.visitor)
+            }
+        }
+    }
+
     @Test("refusals are the router's problems: not in the queue 404, no room 404, place lost 410")
     func problems() async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 10)) { fixture in
