@@ -96,7 +96,7 @@ struct DevCommand: AsyncParsableCommand {
         let logger = connections.logger("dev")
         let postgresConfiguration = try connections.postgresConfiguration()
         let runner = try MigrationRunner(migrations: try Migration.embedded(), logger: logger)
-        try await withPostgresClient(configuration: postgresConfiguration, logger: logger) { try await runner.run(on: $0) }
+        _ = try await withPostgresClient(configuration: postgresConfiguration, logger: logger) { try await runner.run(on: $0) }
 
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
         try await seedDemoRoom(redis: redis, logger: logger)

@@ -117,6 +117,7 @@ final class RateLimiter: Sendable {
             arguments.append(rule.effectiveBurst)
             arguments.append(refill == nil ? 0 : rule.effectiveLease - 1)
         }
+        let refilling = refill
         return .pending(redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout)
             .map { reply in self.decision(reply, rules: rules, keys: keys) }
             .recover { _ in
@@ -125,7 +126,7 @@ final class RateLimiter: Sendable {
                 return (decision, 0, decision.states)
             }
             .map { decision, leased, inRedis in
-                if let refill { self.leases.refilled(subject, tokens: leased, states: inRedis, promise: refill) }
+                if let refilling { self.leases.refilled(subject, tokens: leased, states: inRedis, promise: refilling) }
                 return decision
             })
     }
@@ -144,9 +145,10 @@ final class RateLimiter: Sendable {
             return .decided(RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: states))
         }
         guard !fleet.isEmpty else { return .decided(RateLimitDecision(verdict: .allowed, states: states)) }
-        let combine = { (decision: RateLimitDecision) -> RateLimitDecision in
+        let instanceStates = states
+        let combine: @Sendable (RateLimitDecision) -> RateLimitDecision = { decision in
             var combined = decision
-            combined.states = states
+            combined.states = instanceStates
             for (position, index) in fleet.enumerated() { combined.states[index] = decision.states[position] }
             return combined
         }

@@ -58,7 +58,7 @@ public final class RoomSnapshots: Service, Sendable {
     public func place(event: String, visitor: String, spot: QueueSpot) async throws(QueueError) -> VisitorPlace? {
         let snapshot = try await snapshot(event: event)
         guard let place = snapshot.place(of: spot), !hasDeparted(event: event, visitor: visitor) else { return nil }
-        rooms.withLock { rooms in rooms[event]?.polls.insert(visitor) }
+        rooms.withLock { rooms in _ = rooms[event]?.polls.insert(visitor) }
         answerCount.add(1, ordering: .relaxed)
         return place
     }

@@ -91,9 +91,9 @@ extension WaitingRoom {
     /// numbers its admissions from 1 again, and its passes must not meet the old room's marks.
     public func delete(event: String) async throws(QueueError) {
         let keys = try keys(event)
-        try await redisCall { try await redis.unlink(keys.all) }
+        _ = try await redisCall { try await redis.unlink(keys.all) }
         admissions.forget(event: event)
-        try await redisCall { try await redis.setRemove(roomsKey, [event]) }
+        _ = try await redisCall { try await redis.setRemove(roomsKey, [event]) }
         try await redisCall {
             for mark in keys.passMarkPatterns { try await redis.delete(matching: mark, sameSlotAs: keys.room) }
         }

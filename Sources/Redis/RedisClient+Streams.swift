@@ -43,7 +43,7 @@ extension RedisClient {
     @discardableResult
     public func streamCreateGroup(_ key: String, group: String) async throws(RedisError) -> Bool {
         do {
-            try await send(RedisCommand("XGROUP", ["CREATE", key, group, "0", "MKSTREAM"]))
+            _ = try await send(RedisCommand("XGROUP", ["CREATE", key, group, "0", "MKSTREAM"]))
             return true
         } catch {
             // (A `catch .server(let e) where …` here crashes Swift 6.3's SIL verifier.)

@@ -109,7 +109,7 @@ struct BookingRoutesTests {
                 #expect(Self.json(cancelled)["status"] as? String == "cancelled")
                 #expect(try await client.execute(uri: "/api/v1/bookings/\(id)/cancel", method: .post, headers: Self.identity("c-1-\(run)")).status == .conflict)
 
-                try await BookingPersister(redis: redis, postgres: postgres, logger: Self.logger).persist(event: event)
+                _ = try await BookingPersister(redis: redis, postgres: postgres, logger: Self.logger).persist(event: event)
                 let list = try await client.execute(uri: "/api/v1/bookings?per_page=10", method: .get, headers: Self.identity("c-1-\(run)"))
                 #expect(Self.json(list)["total_count"] as? Int == 1)
                 #expect((Self.json(list)["bookings"] as? [[String: Any]])?.first?["status"] as? String == "cancelled")

@@ -46,7 +46,7 @@ struct WaitingRoomTests {
         let missing = QueueTestSupport.uniqueEvent("missing")
         await #expect(throws: QueueError.roomNotFound(event: missing)) { try await room.join(event: missing, visitor: "v") }
         await #expect(throws: QueueError.invalidEvent("bad event/id")) { try await room.join(event: "bad event/id", visitor: "v") }
-        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .closed)) { room, event in
+        _ = try await QueueTestSupport.withRoom(RoomConfiguration(mode: .closed)) { room, event in
             await #expect(throws: QueueError.roomClosed(event: event)) { try await room.join(event: event, visitor: "v") }
         }
         await room.redis.shutdown()

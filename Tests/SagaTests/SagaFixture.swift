@@ -67,7 +67,8 @@ final class SagaFixture: Sendable {
         try await withPostgresClient(configuration: try PostgresClient.Configuration(url: url), logger: logger) { postgres in
             try await MigrationRunner(migrations: try Migration.embedded(), logger: logger).run(on: postgres)
             let redis = RedisClient(configuration: try TestRedis.configuration())
-            let (bookingPort, paymentsPort) = (try await freePort(), try await freePort())
+            let bookingPort = try await freePort()
+            let paymentsPort = try await freePort(except: bookingPort)
             let routes = RouteTable(routes: [
                 ProxyRoute(name: "bookings", prefix: "/api/v1/bookings", upstreams: ["http://127.0.0.1:\(bookingPort)"], service: ServiceName.booking, authentication: .required),
                 ProxyRoute(name: "payments", prefix: "/api/v1/payments", upstreams: ["http://127.0.0.1:\(paymentsPort)"], service: ServiceName.payments, authentication: .required),
@@ -167,10 +168,18 @@ final class SagaFixture: Sendable {
         return try await condition()
     }
 
-    static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
+    /// A loopback port free at the moment, below Linux's ephemeral range (32768–60999): a port
+    /// the kernel handed out for `bind(0)` can be taken by an outgoing connection before the
+    /// service binds it ("Address already in use"), one from below the range only by another listener.
+    static func freePort(except taken: Int? = nil) async throws -> Int {
+        for _ in 0..<50 {
+            let port = Int.random(in: 20_000..<32_000)
+            guard port != taken,
+                  let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).get()
+            else { continue }
+            try await channel.close()
+            return port
+        }
+        throw ServiceCrashed(description: "no free loopback port below the ephemeral range")
     }
 }
