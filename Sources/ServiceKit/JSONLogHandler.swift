@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 /// Writes one JSON object per log line to standard output: `ts`, `level`, `logger`, `message`,
-/// `source`, then the metadata (the request id among it).
+/// `source`, the error when the event carries one, then the metadata (the request id among it).
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
@@ -20,18 +20,16 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-        source: String, file: String, function: String, line: UInt
-    ) {
+    public func log(event: LogEvent) {
         var fields: [String: String] = [
             "ts": Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)),
-            "level": level.rawValue,
+            "level": event.level.rawValue,
             "logger": label,
-            "message": "\(message)",
-            "source": source,
+            "message": "\(event.message)",
+            "source": event.source,
         ]
-        for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) where fields[key] == nil {
+        if let error = event.error { fields["error"] = "\(error)" }
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) where fields[key] == nil {
             fields[key] = "\(value)"
         }
         guard var line = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }

@@ -85,12 +85,14 @@ struct RoomSnapshotPlacementTests {
             var spots: [String: QueueSpot] = [:]
             for index in 0..<200 {
                 let visitor = "v\(index)"
-                spots[visitor] = try #require(try await room.join(event: event, visitor: visitor).spot)
+                let spot = try #require(try await room.join(event: event, visitor: visitor).spot)
+                spots[visitor] = spot
             }
             while Int64(Date().timeIntervalSince1970 * 1000) < opensAt + 50 { try await Task.sleep(for: .milliseconds(50)) }
             for index in 0..<20 {
                 let visitor = "late\(index)"
-                spots[visitor] = try #require(try await room.join(event: event, visitor: visitor).spot)
+                let spot = try #require(try await room.join(event: event, visitor: visitor).spot)
+                spots[visitor] = spot
             }
             let snapshot = try await room.snapshot(event: event)
             #expect(snapshot.opened && snapshot.prequeue.count == 200 && snapshot.queue.count == 20)

@@ -8,7 +8,7 @@ import Testing
 
 @Suite("Logs and metrics")
 struct ObservabilityTests {
-    @Test("log lines are JSON objects with the level, message, logger and metadata such as the request id")
+    @Test("log lines are JSON objects with the level, message, logger, the event's error and metadata such as the request id")
     func jsonLines() throws {
         let lines = Mutex<[Data]>([])
         var logger = Logger(label: "gateway") { JSONLogHandler(label: $0) { data in lines.withLock { $0.append(data) } } }
@@ -26,6 +26,13 @@ struct ObservabilityTests {
         #expect(object["request_id"] == "req-42")
         #expect(object["route"] == "booking")
         #expect(object["ts"]?.hasSuffix("Z") == true)
+        #expect(object["error"] == nil)
+
+        struct Refused: Error, CustomStringConvertible { var description: String { "upstream refused" } }
+        logger.warning("upstream down", error: Refused())
+        let failed = try #require(try JSONSerialization.jsonObject(with: lines.withLock { $0.last } ?? Data()) as? [String: String])
+        #expect(failed["level"] == "warning")
+        #expect(failed["error"] == "upstream refused")
     }
 }
 
