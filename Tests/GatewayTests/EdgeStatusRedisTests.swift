@@ -39,6 +39,7 @@ struct EdgeStatusRedisTests {
                 #expect(byHeader.headers[.contentType] == "application/json; charset=utf-8")
                 #expect(byHeader.headers[.cacheControl] == "no-store")
                 #expect(byHeader.headers[HTTPField.Name("X-Request-Id")!] != nil)
+                #expect(byHeader.headers[.date]?.hasSuffix(" GMT") == true)
                 #expect(byHeader.json["status"] as? String == "waiting")
                 #expect(byHeader.json["position"] as? Int == 2)
                 #expect(byHeader.json["ahead"] as? Int == 1)

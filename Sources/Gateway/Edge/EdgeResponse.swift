@@ -36,11 +36,13 @@ struct EdgeResponse: Sendable {
 }
 
 extension HTTPResponseHead {
-    /// The head of the edge's answer to `request`: its version, the request id, and
-    /// `Connection: close` when the connection ends after it (`keep-alive` for HTTP/1.0 otherwise).
+    /// The head of the edge's answer to `request`: its version, the request id, a `Date` when it
+    /// has none, and `Connection: close` when the connection ends after it (`keep-alive` for
+    /// HTTP/1.0 otherwise).
     init(answering request: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders, requestID: String, close: Bool) {
         self.init(version: request.version, status: status, headers: headers)
         self.headers.set(name: "x-request-id", value: requestID)
+        if !self.headers.contains(name: "date") { self.headers.add(name: "date", value: HTTPDate.now) }
         if close || !request.isKeepAlive {
             self.headers.set(name: "connection", value: "close")
         } else if request.version.minor == 0 {
