@@ -25,9 +25,7 @@ extension QueueHTTP {
             return eventLoop.makeFutureWithTask {
                 let body = try await self.body(event: event, visitor: visitor, place: place)
                 var response = body.edgeResponse()
-                if let pass = body.pass, let expires = body.passExpiresAt {
-                    response.headers.add(name: "set-cookie", value: passCookie(event: event, pass: pass, expiresAt: expires * 1000).headerValue)
-                }
+                if let cookie = passCookie(event: event, body: body) { response.headers.add(name: "set-cookie", value: cookie.headerValue) }
                 return response
             }
         }.recover { error in

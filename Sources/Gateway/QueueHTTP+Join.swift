@@ -40,9 +40,7 @@ extension QueueHTTP {
             body.place = token
             cookies.append(placeCookie(event: event, token: token))
         }
-        if let pass = body.pass, let expires = body.passExpiresAt {
-            cookies.append(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
-        }
+        if let cookie = passCookie(event: event, body: body) { cookies.append(cookie) }
         return QueueJoinAnswer(status: result.joined ? .created : .ok, cookies: cookies, body: body)
     }
 

@@ -70,9 +70,11 @@ struct QueueHTTP: Sendable {
         QueueCookie(name: Self.visitorCookie, value: ticket, maxAge: 86_400, secure: secureCookies)
     }
 
-    /// The cookie that carries a queue pass to guarded routes.
-    func passCookie(event: String, pass: String, expiresAt: Int64) -> QueueCookie {
-        let maxAge = max(1, Int(expiresAt / 1000 - Int64(Date().timeIntervalSince1970)))
+    /// The cookie that carries the queue pass of `body` (an admission) to guarded routes, for as
+    /// long as the pass lasts; nil for a body without a pass.
+    func passCookie(event: String, body: QueuePlaceBody) -> QueueCookie? {
+        guard let pass = body.pass, let expiresAt = body.passExpiresAt else { return nil }
+        let maxAge = max(1, Int(expiresAt - Int64(Date().timeIntervalSince1970)))
         return QueueCookie(name: "br_pass_\(event)", value: pass, maxAge: maxAge, secure: secureCookies)
     }
 

@@ -41,9 +41,7 @@ extension QueueHTTP {
         let place = try await currentPlace(event: event, visitor: identity.visitor, spot: spot(of: request, event: event, visitor: identity.visitor))
         let body = try await body(event: event, visitor: identity.visitor, place: place)
         var response = Response(status: .ok)
-        if let pass = body.pass, let expires = body.passExpiresAt {
-            response.setCookie(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
-        }
+        if let cookie = passCookie(event: event, body: body) { response.setCookie(cookie) }
         return encode(body, into: response)
     }
 

@@ -30,8 +30,8 @@ extension QueueHTTP {
             return response
         }
         var response: Response
-        if body.status == "admitted", let pass = body.pass, let expires = body.passExpiresAt {
-            cookies.append(passCookie(event: event, pass: pass, expiresAt: expires * 1000))
+        if body.status == "admitted", let cookie = passCookie(event: event, body: body) {
+            cookies.append(cookie)
             if let target = body.targetURL {
                 response = Response(status: .seeOther, headers: [.location: target])
             } else {
