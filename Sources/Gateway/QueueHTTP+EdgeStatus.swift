@@ -10,10 +10,11 @@ extension QueueHTTP {
     /// loop; only an admission (a pass to sign) leaves it. The answer is the router's: same body,
     /// same pass cookie, same problems. Nil for a poll the router serves: one with an access token
     /// (it speaks for a user), without a genuine ticket (the router refuses it), or with a place
-    /// token while the snapshot is stale (the router reads it, keeping it warm).
-    func edgeStatus(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<EdgeResponse>? {
+    /// token while the snapshot is stale (the router reads it, keeping it warm). Tickets are
+    /// checked through `tickets`, the cache the snapshot's answers use.
+    func edgeStatus(_ head: HTTPRequestHead, tickets verified: VerifiedTokenCache, on eventLoop: any EventLoop) -> EventLoopFuture<EdgeResponse>? {
         guard head.method == .GET, let event = head.uri.queueEvent(action: "status"), !head.headers.contains(name: "authorization"),
-              let visitor = head.headers.firstGenuine(header: "visitor-ticket", cookie: Self.visitorCookie, tickets.visitor(from:)),
+              let visitor = head.headers.firstGenuine(header: "visitor-ticket", cookie: Self.visitorCookie, verified.visitor(from:)),
               snapshots.isFresh(event: event)
                 || head.headers.firstGenuine(header: "queue-place", cookie: Self.placeCookieName(event: event), { Optional($0) }) == nil
         else { return nil }

@@ -82,25 +82,29 @@ final class EdgeCore: Sendable {
 
     /// The route table's route of a request (the most specific pattern first), or nil.
     func route(for head: HTTPRequestHead) -> EdgeRoute? {
-        guard !routes.isEmpty else { return nil }
-        let path = head.uri.pathWithoutQuery
-        let method = head.method.rawValue
-        return routes.first { $0.pattern.matches(method: method, path: path) }
+        routes.isEmpty ? nil : Self.first(of: routes, matching: head)
     }
 
     /// The gateway's own route of a request the route table has no route for, or nil when only
     /// the router serves it.
     func ownRoute(for head: HTTPRequestHead) -> EdgeRoute? {
-        let path = head.uri.pathWithoutQuery
-        let method = head.method.rawValue
-        return ownRoutes.first { $0.pattern.matches(method: method, path: path) }
+        Self.first(of: ownRoutes, matching: head)
     }
 
-    /// The edge's own answer to a local route's request once its policies passed, or nil when
-    /// the router serves it.
-    func localAnswer(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<EdgeResponse>? {
-        if let response = statusPolls.answer(head) { return eventLoop.makeSucceededFuture(response) }
-        return queue.edgeJoin(head, on: eventLoop) ?? queue.edgeStatus(head, on: eventLoop)
+    private static func first(of routes: [EdgeRoute], matching head: HTTPRequestHead) -> EdgeRoute? {
+        let path = head.uri.pathWithoutQuery
+        let method = head.method.rawValue
+        return routes.first { $0.pattern.matches(method: method, path: path) }
+    }
+
+    /// The edge's own answer to the request of a local `route` once its policies passed, or nil
+    /// when the router serves it. The room snapshot is tried first, except for the gateway's own
+    /// routes: the handler tried it before it began their exchange.
+    func localAnswer(_ head: HTTPRequestHead, route: EdgeRoute, on eventLoop: any EventLoop) -> EventLoopFuture<EdgeResponse>? {
+        if !ownRoutes.contains(where: { $0 === route }), let response = statusPolls.answer(head) {
+            return eventLoop.makeSucceededFuture(response)
+        }
+        return queue.edgeJoin(head, on: eventLoop) ?? queue.edgeStatus(head, tickets: statusPolls.tokens, on: eventLoop)
     }
 }
 

@@ -96,7 +96,7 @@ final class EdgeExchange {
             guard apply(policies[index].admit(self), at: index) else { return }
             index += 1
         }
-        if route.isLocal, let answer = handler.core.localAnswer(head, on: eventLoop) {
+        if route.isLocal, let answer = handler.core.localAnswer(head, route: route, on: eventLoop) {
             return answer.assumeIsolated().whenComplete { result in
                 guard self.phase == .policies else { return }
                 var response: EdgeResponse
