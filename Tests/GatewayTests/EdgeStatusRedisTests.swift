@@ -15,13 +15,7 @@ struct EdgeStatusRedisTests {
 
     /// Files `count` new visitors in the fixture's room; their tickets, in join order.
     static func join(_ count: Int, fixture: GatewayFixture) async throws -> [String] {
-        var tickets: [String] = []
-        for _ in 0..<count {
-            let issued = fixture.tickets.issue()
-            _ = try await fixture.room.join(event: fixture.event, visitor: issued.visitor)
-            tickets.append(issued.ticket)
-        }
-        return tickets
+        try await EdgeStatusPollTests.join(count, fixture: fixture).map(\.ticket)
     }
 
     @Test("a ticket by header or cookie gets the visitor's place from Redis, counted as a sign of life")
