@@ -30,8 +30,9 @@ struct EdgeStatusPolls: Sendable {
 
     /// The answer to `head` from the room's snapshot, or nil when the router must answer it.
     func answer(_ head: HTTPRequestHead) -> EdgeResponse? {
+        guard head.method == .GET else { return nil }
         let started = ContinuousClock.now
-        guard head.method == .GET, let event = head.uri.queueEvent(action: "status"),
+        guard let event = head.uri.queueEvent(action: "status"),
               !head.headers.contains(name: "authorization"),
               let visitor = head.headers.firstGenuine(header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tokens.visitor(from:)),
               let spot = head.headers.firstGenuine(header: "queue-place", cookie: QueueHTTP.placeCookieName(event: event), {
