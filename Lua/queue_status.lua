@@ -21,6 +21,7 @@ if not room[1] then
 end
 local visitor = ARGV[1]
 local state = redis.call('HGET', KEYS[5], visitor)
+if not state and redis.call('ZSCORE', KEYS[4], visitor) then state = 'p' end
 if not state then
     return {'unknown'}
 end

@@ -40,7 +40,8 @@ memory_per_visitor=$(rcli memory usage "bk:{evt:$room}:prequeue" samples 0 | pyt
 import sys, subprocess
 total = int(sys.stdin.read())
 for name in ('seen', 'visitors'):
-    total += int(subprocess.run(['redis-cli', '-p', '$redis_port', 'memory', 'usage', 'bk:{evt:$room}:' + name, 'samples', '0'], capture_output=True, text=True).stdout)
+    usage = subprocess.run(['redis-cli', '-p', '$redis_port', 'memory', 'usage', 'bk:{evt:$room}:' + name, 'samples', '0'], capture_output=True, text=True).stdout.strip()
+    total += int(usage or 0)  # a missing key (no pre-queue visitor keeps a state) reads as empty
 print(total // $prequeue)")
 
 # Reservations on a Redis-only event, running through the opening.

@@ -25,6 +25,51 @@ struct RoomStateTests {
         }
     }
 
+    @Test("a pre-queue visitor keeps no state entry: joins, polls, leaving, admission and the oldest wait read the pre-queue itself")
+    func statelessPrequeue() async throws {
+        let opensAt = Int64(Date().timeIntervalSince1970 * 1000) + 1_500
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 1_000, opensAt: opensAt), name: "state") { room, event in
+            let keys = QueueKeys(event: event, in: room.redis.keySpace)
+            let redis = room.redis
+            _ = try await redis.send("HSET", keys.visitors, "returns", "x")
+            for visitor in ["early", "stays", "returns"] {
+                guard case .prequeue = try await room.join(event: event, visitor: visitor).place else {
+                    Issue.record("\(visitor) joins the pre-queue before opens_at")
+                    return
+                }
+            }
+            #expect(try await redis.send("HLEN", keys.visitors).int == 0, "no state for the pre-queue, a lost place's 'x' is gone too")
+            let again = try await room.join(event: event, visitor: "early")
+            #expect(!again.joined, "a second join keeps the pre-queue place")
+            #expect(try await redis.send("ZCARD", keys.prequeue).int == 3)
+            guard case .prequeue(_, let count, _) = try await room.status(event: event, visitor: "stays") else {
+                Issue.record("a pre-queue visitor's poll says so")
+                return
+            }
+            #expect(count == 3)
+            #expect(try await room.leave(event: event, visitor: "early"), "leaving the pre-queue is leaving a place")
+            #expect(try await !room.leave(event: event, visitor: "early"))
+            await #expect(throws: QueueError.notInQueue) { try await room.status(event: event, visitor: "early") }
+
+            while Int64(Date().timeIntervalSince1970 * 1000) < opensAt + 300 { try await Task.sleep(for: .milliseconds(50)) }
+            guard case .waiting(let position, _, let waiting, _) = try await room.status(event: event, visitor: "stays") else {
+                Issue.record("after opens_at the pre-queue waits at the head of the line")
+                return
+            }
+            #expect(position >= 1 && position <= 2 && waiting == 2)
+            let oldest = try await room.stats(event: event).oldestWaitMilliseconds
+            #expect(oldest >= 300 && oldest < 10_000, "the pre-queue has waited since opens_at: \(oldest) ms")
+
+            try await room.setMode(event: event, .queue)
+            #expect(try await QueueTestSupport.drain(room, event: event) == 2)
+            guard case .admitted = try await room.status(event: event, visitor: "stays") else {
+                Issue.record("a pre-queue visitor is admitted with an 'a' state like everyone else")
+                return
+            }
+            #expect(try await redis.send("HLEN", keys.visitors).int == 2)
+        }
+    }
+
     @Test("lost places and expired passes are pruned after keepEnded, rejoined visitors keep their place, nothing is orphaned")
     func pruning() async throws {
         let configuration = RoomConfiguration(mode: .queue, releaseRate: 1_000, passTTL: 10, idleTimeout: 5)
