@@ -60,11 +60,16 @@ public func buildBookingApplication(
     let inventory = Inventory(redis: redis)
     let catalog = Catalog(postgres: postgres, inventory: inventory, hold: configuration.hold, logger: logger)
     EventRoutes(catalog: catalog, inventory: inventory, postgres: postgres, logger: logger).addRoutes(to: router)
-    BookingRoutes(inventory: inventory, postgres: postgres, paymentGrace: configuration.paymentGrace, logger: logger).addRoutes(to: router)
+    let bookings = BookingRoutes(inventory: inventory, postgres: postgres, paymentGrace: configuration.paymentGrace, logger: logger)
+    bookings.addRoutes(to: router)
     let refunds = RefundRequester(client: httpClient, paymentsURL: configuration.paymentsURL, internalSecret: configuration.internalSecret, logger: logger)
     WebhookRoutes(saga: BookingSaga(inventory: inventory, postgres: postgres, refunds: refunds, logger: logger), key: SymmetricKey(data: configuration.webhookSecret))
         .addRoutes(to: router)
-    return makeServiceApplication(router: router, address: address, serverName: "booking-rush-booking", logger: logger, onServerRunning: onServerRunning)
+    // Reservations carry a sale's load: answered on the event loop, unless a tracer wants the router's spans.
+    let fastRoutes = isTracingInstalled ? [] : [bookings.fastReserve(signer: GatewaySigner(key: SymmetricKey(data: configuration.internalSecret)))]
+    return makeServiceApplication(
+        router: router, fastRoutes: fastRoutes, address: address, serverName: "booking-rush-booking", logger: logger, onServerRunning: onServerRunning
+    )
 }
 
 /// The booking service's background work: the hold sweeper, the Redis-to-Postgres persister and

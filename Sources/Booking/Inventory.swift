@@ -99,16 +99,23 @@ public struct Inventory: Sendable {
     /// Holds `quantity` seats; `bookingID` makes the call idempotent.
     public func reserve(event: String, zone: String, user: String, quantity: Int, bookingID: String = UUIDText.random()) async throws(BookingError) -> Hold {
         guard (1...100).contains(quantity) else { throw .invalidQuantity }
-        let keys = keys(event)
         let reply: RedisValue
         do {
-            reply = try await run(Self.reserveScript, keys: [
-                keys.sale, keys.zone(zone), keys.userSeats, keys.booking(bookingID), keys.holds, keys.stream,
-            ], arguments: [bookingID, user, zone, quantity])
+            reply = try await run(Self.reserveScript, keys: reserveKeys(event: event, zone: zone, bookingID: bookingID), arguments: [bookingID, user, zone, quantity])
         } catch {
             BookingMetrics.reservation(event: event, outcome: BookingMetrics.outcome(of: error))
             throw error
         }
+        return try Self.hold(reply, event: event, quantity: quantity, bookingID: bookingID)
+    }
+
+    func reserveKeys(event: String, zone: String, bookingID: String) -> [String] {
+        let keys = keys(event)
+        return [keys.sale, keys.zone(zone), keys.userSeats, keys.booking(bookingID), keys.holds, keys.stream]
+    }
+
+    /// The hold `booking_reserve.lua` replied, counted when it is new.
+    static func hold(_ reply: RedisValue, event: String, quantity: Int, bookingID: String) throws(BookingError) -> Hold {
         guard let fields = reply.array, fields.count == 5, let status = fields[0].string, let expires = fields[1].int else {
             throw .unavailable("unexpected reserve reply \(reply)")
         }
@@ -219,11 +226,15 @@ public struct Inventory: Sendable {
     func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) async throws(BookingError) -> RedisValue {
         do {
             return try await redis.run(script, keys: keys, arguments: arguments)
-        } catch .server(let error) {
-            throw BookingError(code: error.code, message: error.message)
         } catch {
-            throw .unavailable("\(error)")
+            throw Self.bookingError(error)
         }
+    }
+
+    /// What a failed script call means to a booking: the script's own error, or Redis unavailable.
+    static func bookingError(_ error: RedisError) -> BookingError {
+        if case .server(let server) = error { return BookingError(code: server.code, message: server.message) }
+        return .unavailable("\(error)")
     }
 
     /// Runs typed Redis calls; a Redis that fails them makes the booking service `unavailable`.

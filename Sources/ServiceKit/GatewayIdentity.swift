@@ -20,13 +20,20 @@ public struct GatewayIdentity: Sendable, Hashable {
     /// forged fields, or a signature replayed on another request).
     /// `signer` holds the key with its schedule done once.
     public static func verified(_ request: Request, body: ByteBuffer, service: String, signer: GatewaySigner, now: Date = Date()) throws -> GatewayIdentity? {
-        guard let userID = request.headers.value(of: userField), !userID.isEmpty else { return nil }
-        guard let signature = request.headers.value(of: signatureField), let requestID = request.headers.value(of: requestIDField) else {
+        try verified(request.head, body: body, service: service, signer: signer, now: now)
+    }
+
+    /// The identity a request with `head` and `body` carries, checked as ``verified(_:body:service:signer:now:)``
+    /// checks a router's request.
+    public static func verified(_ head: HTTPRequest, body: ByteBuffer, service: String, signer: GatewaySigner, now: Date = Date()) throws -> GatewayIdentity? {
+        let fields = head.headerFields
+        guard let userID = fields.value(of: userField), !userID.isEmpty else { return nil }
+        guard let signature = fields.value(of: signatureField), let requestID = fields.value(of: requestIDField) else {
             throw invalid
         }
-        let roles = (request.headers.value(of: rolesField) ?? "").split(separator: ",").map(String.init)
+        let roles = (fields.value(of: rolesField) ?? "").split(separator: ",").map(String.init)
         let signed = SignedRequest(
-            service: service, method: request.method.rawValue, target: request.head.path ?? "",
+            service: service, method: head.method.rawValue, target: head.path ?? "",
             bodyDigest: SignedRequest.digest(of: CollectionOfOne(body)), userID: userID, roles: roles, requestID: requestID
         )
         guard signer.verify(signature, signed, now: now) else { throw invalid }

@@ -50,15 +50,26 @@ public struct ProblemDetails: Error, Sendable, Codable, Hashable, HTTPResponseEr
     public var status: HTTPResponse.Status { HTTPResponse.Status(code: statusCode) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let (headers, body) = rendered(instance: request.uri.path)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// The fields and `application/problem+json` body of this problem, `instance` set to
+    /// `instance` where it has none.
+    public func rendered(instance: String) -> (HTTPFields, ByteBuffer) {
         var problem = self
-        problem.instance = problem.instance ?? request.uri.path
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = try encoder.encode(problem)
+        problem.instance = problem.instance ?? instance
+        let body = (try? Self.encoder.encode(problem)) ?? Data()
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return (headers, ByteBuffer(bytes: body))
     }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 }
 
 /// An error that knows which problem it is for an HTTP client.

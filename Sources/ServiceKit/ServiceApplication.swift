@@ -29,9 +29,11 @@ public func makeServiceRouter<Context: RequestContext>(
     return router
 }
 
-/// The application serving `router` at `address`.
+/// The application serving `router` at `address`, with `fastRoutes` answered on the event loop
+/// ahead of it (see ``FastRoute``).
 public func makeServiceApplication<Context: RequestContext>(
     router: Router<Context>,
+    fastRoutes: [FastRoute] = [],
     address: ServiceAddress,
     serverName: String,
     logger: Logger,
@@ -39,7 +41,9 @@ public func makeServiceApplication<Context: RequestContext>(
 ) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
     Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: connectionIdleTimeout())),
+        server: fastRoutes.isEmpty
+            ? .http1(configuration: .init(idleTimeout: connectionIdleTimeout()))
+            : .http1(fastRoutes: fastRoutes, serverName: serverName, idleTimeout: connectionIdleTimeout()),
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: serverName),
         onServerRunning: onServerRunning,
         logger: logger

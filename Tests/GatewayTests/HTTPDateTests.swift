@@ -3,6 +3,7 @@ import NIOHTTP1
 import Testing
 
 @testable import Gateway
+import ServiceKit
 
 @Suite("The Date field of the edge's answers")
 struct HTTPDateTests {

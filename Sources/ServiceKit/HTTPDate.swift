@@ -1,16 +1,16 @@
 import Foundation
 import Synchronization
 
-/// The `Date` field the edge adds to the answers it writes (RFC 9110's IMF-fixdate, always GMT):
-/// its own answers, and upstream answers that came without one. Made at most once a second and
-/// shared by every connection.
-enum HTTPDate {
+/// The `Date` field (RFC 9110's IMF-fixdate, always GMT) that answers written on an event loop
+/// carry: the gateway edge's own answers and upstream answers that came without one, a
+/// service's fast routes. Made at most once a second and shared by every connection.
+public enum HTTPDate {
     private static let cached = Mutex<(second: Int, text: String)>((-1, ""))
     private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// The current second, as `Sun, 06 Nov 1994 08:49:37 GMT`.
-    static var now: String {
+    public static var now: String {
         let second = Int(time(nil))
         return cached.withLock { cache in
             if cache.second != second { cache = (second, text(of: second)) }
@@ -19,7 +19,7 @@ enum HTTPDate {
     }
 
     /// The IMF-fixdate of `second` (seconds since 1970, UTC).
-    static func text(of second: Int) -> String {
+    public static func text(of second: Int) -> String {
         var clock = time_t(second)
         var parts = tm()
         gmtime_r(&clock, &parts)

@@ -1,0 +1,45 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import ServiceKit
+
+extension BookingRoutes {
+    static let reservePath = "/api/v1/bookings/reserve"
+    private static let decoder = JSONDecoder()
+
+    /// `POST /api/v1/bookings/reserve` answered on the connection's event loop (a ``FastRoute``):
+    /// the gateway's signature, the body, `booking_reserve.lua` and the new booking or the problem,
+    /// as the router's route answers them. Left to the router, which answers them in its own
+    /// words: a request without an identity, a body that does not decode, and a retry whose
+    /// Idempotency-Key names a booking that exists (the script changes nothing the second time).
+    func fastReserve(signer: GatewaySigner) -> FastRoute {
+        FastRoute(method: .post, path: Self.reservePath) { request, eventLoop in
+            let user: GatewayIdentity
+            do {
+                guard let verified = try GatewayIdentity.verified(request.head, body: request.body, service: ServiceName.booking, signer: signer) else {
+                    return eventLoop.makeSucceededFuture(.router)
+                }
+                user = verified
+            } catch {
+                return eventLoop.makeSucceededFuture(.problem(error as? ProblemDetails ?? .status(.unauthorized), path: Self.reservePath))
+            }
+            guard let body = try? Self.decoder.decode(ReserveRequest.self, from: Data(request.body.readableBytesView)) else {
+                return eventLoop.makeSucceededFuture(.router)
+            }
+            let key = request.head.headerFields.value(of: Self.idempotencyKey)
+            let id = "\(body.eventID):\(Self.bookingID(user: user.userID, idempotencyKey: key))"
+            return inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id, on: eventLoop)
+                .map { hold -> FastAnswer in
+                    guard hold.isNew else { return .router }
+                    let booking = BookingBody(
+                        bookingID: id, eventID: body.eventID, zoneID: body.zoneID, quantity: body.quantity, status: "reserved",
+                        expiresAt: hold.expiresAt, total: hold.total, currency: hold.currency
+                    )
+                    return .response(.created, [.contentType: "application/json; charset=utf-8", .location: "/api/v1/bookings/\(id)"], booking.json())
+                }
+                .recover { error in
+                    .problem((error as? BookingError ?? .unavailable("\(error)")).problem, path: Self.reservePath)
+                }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// HTTP/1.1 connections whose ``FastRoute``s are answered on the event loop by
+/// ``FastRouteHandler``; every other request goes on to the Hummingbird router.
+///
+/// Pipeline: HTTP/1 codec → HTTP types codec → connection state (idle timeout, graceful close,
+/// seeing every request and answer) → ``FastRouteHandler`` → the async channel that
+/// Hummingbird's responder reads.
+struct FastRouteChannel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    let responder: HTTPChannelHandler.Responder
+    let routes: [FastRoute]
+    let serverName: String?
+    let idleTimeout: TimeAmount
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.configureHTTPServerPipeline(
+                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
+            )
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: .init(idleTimeout), logger: logger))
+            try pipeline.addHandler(FastRouteHandler(routes: routes, serverName: serverName))
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: value, logger: logger)
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 with `routes` answered ahead of the router.
+    static func http1(fastRoutes routes: [FastRoute], serverName: String?, idleTimeout: TimeAmount) -> HTTPServerBuilder {
+        .init { responder in FastRouteChannel(responder: responder, routes: routes, serverName: serverName, idleTimeout: idleTimeout) }
+    }
+}
