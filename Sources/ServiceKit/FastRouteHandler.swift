@@ -122,7 +122,7 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .success(.router):
                 self.pass(head: head, body: body, context: context)
             case .failure:
-                let problem = ProblemDetails.status(.internalServerError, detail: "The server could not complete the request.")
+                let problem = ProblemDetails.unhandled
                 let (fields, buffer) = problem.rendered(instance: head.path ?? "")
                 route.metrics.record(status: problem.status, since: started)
                 self.respond(status: problem.status, fields: fields, body: buffer, close: head.headerFields[.connection] == "close", context: context)

@@ -15,6 +15,9 @@ extension ProblemDetails {
         return problem
     }
 
+    /// The 500 for an error no mapping knows: nothing about it leaks to the client.
+    public static let unhandled = status(.internalServerError, detail: "The server could not complete the request.")
+
     /// The project's problem for a bare HTTP status (an unknown route, a wrong method, a body
     /// over the limit), so that no answer is `about:blank`.
     public static func status(_ status: HTTPResponse.Status, detail: String? = nil, headers: HTTPFields = [:]) -> ProblemDetails {

@@ -20,7 +20,7 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             throw ProblemDetails.status(error.status)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
-            throw ProblemDetails.status(.internalServerError, detail: "The server could not complete the request.")
+            throw ProblemDetails.unhandled
         }
     }
 }

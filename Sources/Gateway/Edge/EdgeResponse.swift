@@ -17,7 +17,7 @@ struct EdgeResponse: Sendable {
         switch error {
         case let error as ProblemDetails: problem = error
         case let error as any ProblemConvertible: problem = error.problem
-        default: problem = ProblemDetails.status(.internalServerError, detail: "The server could not complete the request.")
+        default: problem = ProblemDetails.unhandled
         }
         problem.instance = problem.instance ?? String(path)
         let encoder = JSONEncoder()
