@@ -8,6 +8,7 @@
 #   BOOKING_RUSH_BIN=/path/to/booking-rush bench/booking.sh   # another build of the services
 #   PERF_DATA=/tmp/booking.perf bench/booking.sh   # perf record -g the booking service during the direct run
 #   PERF_GATEWAY_DATA=/tmp/gateway.perf bench/booking.sh   # ... and the gateway during the token + rate limit run
+#   WARMUP=0 bench/booking.sh   # no unmeasured warm-up run before each path (default 2 s)
 #
 # Prints a table and writes bench/results/booking.md. The services run in a Redis key space of the
 # run's own (REDIS_KEY_SPACE=bench-RUN); it, the events and their bookings are removed at the end.
@@ -87,12 +88,19 @@ profiled() {
   "$@"
   if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
 }
+# Each path first runs ${WARMUP:-2} s unmeasured, so every row is a steady state: connections and
+# upstream pools open, every user's access token verified once (the gateway's token cache warm, as
+# a few seconds into a sale).
+warm_up() { wrk -t2 -c"$connections" -d"${WARMUP:-2}s" "$@" >/dev/null; }
+IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run warm_up -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve"
 IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run profiled "${PERF_DATA:-}" "$booking_pid" \
   measured -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve"
 direct_out=$out; direct_cpu=$cpu
+IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run warm_up -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run profiled "${PERF_GATEWAY_DATA:-}" "$gateway_pid" \
   measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 gateway_out=$out; gateway_cpu=$cpu
+IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run warm_up -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 idempotent_out=$out; idempotent_cpu=$cpu
 booking_rss=$(rss "$booking_pid"); gateway_rss=$(rss "$gateway_pid")
@@ -124,7 +132,7 @@ mkdir -p bench/results
 {
   echo "# Reservations: straight to the booking service, through the gateway, and the Lua script alone"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, the gateway and booking service (release builds), Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) and Postgres; wrk -t2 -c$connections -d${seconds}s, one seat per request, $users users; redis-benchmark -c 50 -P 1."
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk, the gateway and booking service (release builds), Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) and Postgres; wrk -t2 -c$connections -d${seconds}s after ${WARMUP:-2} s of warm-up per path, one seat per request, $users users; redis-benchmark -c 50 -P 1."
   echo
   echo "| path | reserves/s | p50 ms | p99 ms | vs straight | CPU µs/request: booking / gateway | errors |"
   echo "|---|---:|---:|---:|---:|---:|---|"
