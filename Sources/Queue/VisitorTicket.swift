@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ServiceKit
 import Tokens
 
 /// Signed, anonymous visitor identities for people who are not logged in.
@@ -19,8 +20,7 @@ public struct VisitorTickets: Sendable {
 
     /// A new ticket and the visitor id it stands for.
     public func issue() -> (ticket: String, visitor: String) {
-        var random = SystemRandomNumberGenerator()
-        let id = withUnsafeBytes(of: (random.next() as UInt64, random.next() as UInt64)) { Base64URL.encode($0) }
+        let id = SecureRandom.with16Bytes { Base64URL.encode($0) }
         let payload = "v1." + id
         return (payload + "." + code { $0.update(utf8: payload) }.withUnsafeBytes { Base64URL.encode($0) }, "t:" + id)
     }

@@ -2,10 +2,11 @@
 /// reads and closes `/dev/urandom` for every UUID, and its `uuidString` formats with `sprintf`.
 /// Ids made on hot paths (bookings, idempotency and pass claims, payment intents) come from here.
 public enum UUIDText {
-    /// A random (version 4) UUID, its 122 random bits from the system's generator (`getrandom`).
+    /// A random (version 4) UUID, its 122 random bits from ``SecureRandom``.
     public static func random() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return version4(generator.next(), generator.next())
+        SecureRandom.with16Bytes { random in
+            version4(random.loadUnaligned(as: UInt64.self), random.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        }
     }
 
     /// The UUID of version 4 whose other 122 bits are those of `high` and `low` (in memory order).
