@@ -28,18 +28,23 @@ extension BookingRoutes {
             }
             let key = request.head.headerFields.value(of: Self.idempotencyKey)
             let id = "\(body.eventID):\(Self.bookingID(user: user.userID, idempotencyKey: key))"
-            return inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id, on: eventLoop)
-                .map { hold -> FastAnswer in
-                    guard hold.isNew else { return .router }
-                    let booking = BookingBody(
-                        bookingID: id, eventID: body.eventID, zoneID: body.zoneID, quantity: body.quantity, status: "reserved",
-                        expiresAt: hold.expiresAt, total: hold.total, currency: hold.currency
-                    )
-                    return .response(.created, [.contentType: "application/json; charset=utf-8", .location: "/api/v1/bookings/\(id)"], booking.json())
+            let answer = eventLoop.makePromise(of: FastAnswer.self)
+            inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id, on: eventLoop)
+                .whenComplete { result in
+                    switch result {
+                    case .success(let hold) where !hold.isNew:
+                        answer.succeed(.router)
+                    case .success(let hold):
+                        let booking = BookingBody(
+                            bookingID: id, eventID: body.eventID, zoneID: body.zoneID, quantity: body.quantity, status: "reserved",
+                            expiresAt: hold.expiresAt, total: hold.total, currency: hold.currency
+                        )
+                        answer.succeed(.response(.created, [.contentType: "application/json; charset=utf-8", .location: "/api/v1/bookings/\(id)"], booking.json()))
+                    case .failure(let error):
+                        answer.succeed(.problem((error as? BookingError ?? .unavailable("\(error)")).problem, path: Self.reservePath))
+                    }
                 }
-                .recover { error in
-                    .problem((error as? BookingError ?? .unavailable("\(error)")).problem, path: Self.reservePath)
-                }
+            return answer.futureResult
         }
     }
 }

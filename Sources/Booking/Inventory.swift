@@ -59,9 +59,11 @@ public struct Inventory: Sendable {
     static let confirmScript = RedisScript(EmbeddedLua.bookingConfirm)
 
     public let redis: RedisClient
+    private let reserveKeyCache: ReserveKeyCache
 
     public init(redis: RedisClient) {
         self.redis = redis
+        self.reserveKeyCache = ReserveKeyCache(space: redis.keySpace)
     }
 
     /// The keys of `event`'s inventory in this deployment's key space.
@@ -110,8 +112,7 @@ public struct Inventory: Sendable {
     }
 
     func reserveKeys(event: String, zone: String, bookingID: String) -> [String] {
-        let keys = keys(event)
-        return [keys.sale, keys.zone(zone), keys.userSeats, keys.booking(bookingID), keys.holds, keys.stream]
+        reserveKeyCache.keys(event: event, zone: zone, bookingID: bookingID)
     }
 
     /// The hold `booking_reserve.lua` replied, counted when it is new.

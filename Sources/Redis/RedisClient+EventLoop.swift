@@ -10,16 +10,7 @@ extension RedisClient {
         guard !cluster.isActive else {
             return eventLoop.makeFutureWithTask { try await self.send(command, timeout: timeout) }
         }
-        let started = ContinuousClock.now
-        let reply = slot(on: eventLoop).send(command, timeout: timeout ?? configuration.commandTimeout).hop(to: eventLoop)
-        return reply.flatMapError { error in
-            if case RedisError.server(let server) = error, server.kind.needsRouting {
-                return eventLoop.makeFutureWithTask { try await self.send(command, timeout: timeout) }
-            }
-            return eventLoop.makeFailedFuture(Self.normalize(error))
-        }.always { _ in
-            self.metrics.record(command: command, duration: ContinuousClock.now - started)
-        }
+        return send(command, on: eventLoop, timeout: timeout) { _ in nil }
     }
 
     /// Runs `script` with `EVALSHA` from a channel handler, its reply on `eventLoop`; a missing
@@ -31,14 +22,38 @@ extension RedisClient {
         on eventLoop: any EventLoop,
         timeout: TimeAmount? = nil
     ) -> EventLoopFuture<RedisValue> {
-        send(script.command(keys: keys, arguments: arguments), on: eventLoop, timeout: timeout).flatMapError { error in
-            if case RedisError.server(let server) = error, server.kind == .noScript {
-                return eventLoop.makeFutureWithTask {
-                    try await self.run(script, keys: keys, arguments: arguments, timeout: timeout)
-                }
-            }
-            return eventLoop.makeFailedFuture(error)
+        let retry = { @Sendable in try await self.run(script, keys: keys, arguments: arguments, timeout: timeout) }
+        guard !cluster.isActive else { return eventLoop.makeFutureWithTask(retry) }
+        return send(script.command(keys: keys, arguments: arguments), on: eventLoop, timeout: timeout) { error in
+            error.kind == .noScript ? eventLoop.makeFutureWithTask(retry) : nil
         }
+    }
+
+    /// Sends `command` on the connection of `eventLoop` and completes one promise there: with the
+    /// reply, through the async path for a cluster redirection, with what `recovery` makes of
+    /// another server error (nil: the error), or with the normalized failure.
+    private func send(
+        _ command: RedisCommand,
+        on eventLoop: any EventLoop,
+        timeout: TimeAmount?,
+        recovery: @escaping @Sendable (RedisServerError) -> EventLoopFuture<RedisValue>?
+    ) -> EventLoopFuture<RedisValue> {
+        let started = ContinuousClock.now
+        let promise = eventLoop.makePromise(of: RedisValue.self)
+        slot(on: eventLoop).send(command, timeout: timeout ?? configuration.commandTimeout).whenComplete { result in
+            self.metrics.record(command: command, duration: ContinuousClock.now - started)
+            switch result {
+            case .success(let value):
+                promise.succeed(value)
+            case .failure(RedisError.server(let server)) where server.kind.needsRouting:
+                promise.completeWithTask { try await self.send(command, timeout: timeout) }
+            case .failure(RedisError.server(let server)):
+                if let recovered = recovery(server) { promise.completeWith(recovered) } else { promise.fail(RedisError.server(server)) }
+            case .failure(let error):
+                promise.fail(Self.normalize(error))
+            }
+        }
+        return promise.futureResult
     }
 
     /// `SET key value PX milliseconds` from a channel handler, completing on `eventLoop`.

@@ -36,9 +36,11 @@ public struct RedisCommand: Sendable {
     private var storage: [UInt8] = []
     private var lengths: [Int] = []
 
-    /// A command with its arguments, e.g. `RedisCommand("SET", ["key", "value"])`.
-    public init(_ name: String, _ arguments: [any RedisArgument] = []) {
-        storage.reserveCapacity(name.utf8.count + 16 * arguments.count)
+    /// A command with its arguments, e.g. `RedisCommand("SET", ["key", "value"])`; room is made
+    /// for `more` words of `moreBytes` bytes to be appended after them.
+    public init(_ name: String, _ arguments: [any RedisArgument] = [], more: Int = 0, moreBytes: Int = 0) {
+        storage.reserveCapacity(name.utf8.count + 16 * arguments.count + moreBytes)
+        lengths.reserveCapacity(1 + arguments.count + more)
         append(name)
         for argument in arguments { append(argument) }
     }
@@ -70,17 +72,17 @@ public struct RedisCommand: Sendable {
     /// The command in RESP2 wire form, formatted by hiredis.
     public func encoded(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
         storage.withUnsafeBufferPointer { base in
-            var pointers: [UnsafePointer<CChar>?] = []
-            pointers.reserveCapacity(lengths.count)
-            var offset = 0
-            let start = UnsafeRawPointer(base.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-            for length in lengths {
-                pointers.append((start + offset).assumingMemoryBound(to: CChar.self))
-                offset += length
-            }
             var target: UnsafeMutablePointer<CChar>?
-            let size = lengths.withUnsafeBufferPointer { sizes in
-                redisFormatCommandArgv(&target, Int32(lengths.count), &pointers, sizes.baseAddress)
+            let size = withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: lengths.count) { pointers in
+                var offset = 0
+                let start = UnsafeRawPointer(base.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                for (index, length) in lengths.enumerated() {
+                    pointers.initializeElement(at: index, to: (start + offset).assumingMemoryBound(to: CChar.self))
+                    offset += length
+                }
+                return lengths.withUnsafeBufferPointer { sizes in
+                    redisFormatCommandArgv(&target, Int32(lengths.count), pointers.baseAddress, sizes.baseAddress)
+                }
             }
             guard size >= 0, let target else {
                 preconditionFailure("hiredis could not allocate a \(lengths.count)-word command")

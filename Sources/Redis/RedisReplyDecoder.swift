@@ -54,15 +54,22 @@ final class RedisReplyDecoder: ChannelInboundHandler {
 }
 
 extension RedisValue {
-    /// Copies a hiredis reply tree into Swift values.
+    /// Copies a hiredis reply tree into Swift values. The bytes of all its bulk strings go into
+    /// one buffer, each string a slice of it: one allocation per reply, not two per string (a
+    /// stream read brings dozens). A string kept from a reply keeps that buffer alive.
     init(reply: UnsafePointer<redisReply>) {
+        var strings = ByteBufferAllocator().buffer(capacity: Self.stringBytes(in: reply))
+        Self.write(stringsOf: reply, to: &strings)
+        var offset = strings.readerIndex
+        self.init(reply: reply, strings: strings, offset: &offset)
+    }
+
+    private init(reply: UnsafePointer<redisReply>, strings: ByteBuffer, offset: inout Int) {
         let node = reply.pointee
         switch node.type {
         case REDIS_REPLY_STRING:
-            var buffer = ByteBuffer()
-            buffer.reserveCapacity(node.len)
-            buffer.writeBytes(UnsafeRawBufferPointer(start: node.str, count: node.len))
-            self = .bulkString(buffer)
+            self = .bulkString(strings.getSlice(at: offset, length: node.len)!)
+            offset += node.len
         case REDIS_REPLY_STATUS:
             self = .simpleString(Self.text(node))
         case REDIS_REPLY_INTEGER:
@@ -71,13 +78,39 @@ extension RedisValue {
             var elements: [RedisValue] = []
             elements.reserveCapacity(node.elements)
             for index in 0..<node.elements {
-                if let element = node.element[index] { elements.append(RedisValue(reply: element)) }
+                if let element = node.element[index] { elements.append(RedisValue(reply: element, strings: strings, offset: &offset)) }
             }
             self = .array(elements)
         case REDIS_REPLY_ERROR:
             self = .error(RedisServerError(message: Self.text(node)))
         default:
             self = .null
+        }
+    }
+
+    /// How many bytes the bulk strings of the tree at `reply` hold together.
+    private static func stringBytes(in reply: UnsafePointer<redisReply>) -> Int {
+        let node = reply.pointee
+        switch node.type {
+        case REDIS_REPLY_STRING: return node.len
+        case REDIS_REPLY_ARRAY: return (0..<node.elements).reduce(0) { total, index in total + (node.element[index].map { stringBytes(in: $0) } ?? 0) }
+        default: return 0
+        }
+    }
+
+    /// Writes the bulk strings of the tree at `reply` to `buffer`, depth first, as
+    /// ``init(reply:strings:offset:)`` reads them back.
+    private static func write(stringsOf reply: UnsafePointer<redisReply>, to buffer: inout ByteBuffer) {
+        let node = reply.pointee
+        switch node.type {
+        case REDIS_REPLY_STRING:
+            buffer.writeBytes(UnsafeRawBufferPointer(start: node.str, count: node.len))
+        case REDIS_REPLY_ARRAY:
+            for index in 0..<node.elements {
+                if let element = node.element[index] { write(stringsOf: element, to: &buffer) }
+            }
+        default:
+            break
         }
     }
 

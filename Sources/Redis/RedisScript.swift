@@ -36,7 +36,11 @@ extension String {
 extension RedisScript {
     /// `EVALSHA sha1 numkeys key… arg…`, or with `evaluatingSource` `EVAL source numkeys key… arg…`.
     func command(keys: [String], arguments: [any RedisArgument], evaluatingSource: Bool = false) -> RedisCommand {
-        var command = evaluatingSource ? RedisCommand("EVAL", [source, keys.count]) : RedisCommand("EVALSHA", [sha1, keys.count])
+        let more = keys.count + arguments.count
+        let moreBytes = keys.reduce(16 * arguments.count) { $0 + $1.utf8.count }
+        var command = evaluatingSource
+            ? RedisCommand("EVAL", [source, keys.count], more: more, moreBytes: moreBytes)
+            : RedisCommand("EVALSHA", [sha1, keys.count], more: more, moreBytes: moreBytes)
         for key in keys { command.append(key) }
         for argument in arguments { command.append(argument) }
         return command

@@ -53,6 +53,25 @@ struct RedisReplyDecoderTests {
         #expect(Array(values.suffix(Self.expected.count)) == Self.expected)
     }
 
+    @Test("a stream read's nested strings come back in order, each its own value")
+    func nestedStrings() throws {
+        let entry = { (id: String, fields: [String]) in "*2\r\n$\(id.utf8.count)\r\n\(id)\r\n*\(fields.count)\r\n" + fields.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined() }
+        let reply = "*1\r\n*2\r\n$6\r\nstream\r\n*2\r\n" + entry("1-0", ["type", "held", "seats", ""]) + entry("1-1", ["type", "released"]) + ":7\r\n"
+        let values = try decode([Array(reply.utf8)[...]])
+        let entries: [RedisValue] = [
+            .array([.bulkString(ByteBuffer(string: "1-0")), .array(["type", "held", "seats", ""].map { .bulkString(ByteBuffer(string: $0)) })]),
+            .array([.bulkString(ByteBuffer(string: "1-1")), .array(["type", "released"].map { .bulkString(ByteBuffer(string: $0)) })]),
+        ]
+        #expect(values == [.array([.array([.bulkString(ByteBuffer(string: "stream")), .array(entries)])]), .integer(7)])
+        guard case .array(let outer) = values.first, case .array(let stream) = outer.first, case .bulkString(var name) = stream.first else {
+            Issue.record("not a stream read: \(values)")
+            return
+        }
+        name.writeString("-changed")
+        #expect(String(buffer: name) == "stream-changed")
+        #expect(values.first == .array([.array([.bulkString(ByteBuffer(string: "stream")), .array(entries)])]), "a string changed alone")
+    }
+
     @Test("bytes that are not RESP are a protocol violation")
     func protocolViolation() throws {
         let channel = EmbeddedChannel(handler: RedisReplyDecoder())
