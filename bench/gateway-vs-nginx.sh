@@ -10,6 +10,7 @@
 #   GATEWAY_BIN=/path/to/booking-rush PROFILE_LABEL=before bench/gateway-vs-nginx.sh   # another build
 #   PROFILE_ROUTE=guarded bench/gateway-vs-nginx.sh   # profile the token + rate limit + pass route (or leased)
 #   PERF_DATA=/tmp/gateway.perf bench/gateway-vs-nginx.sh   # keep the perf data for perf report
+#   MALLOC_PROFILE=1 bench/gateway-vs-nginx.sh   # also count allocations per request (bench/malloc-profile.sh)
 #
 # The upstream is an nginx (1 worker) answering 200 from memory; the nginx proxy has 1 worker and
 # upstream keep-alive. Prints a table and writes bench/results/gateway-vs-nginx.md and
@@ -130,6 +131,12 @@ if perf record -F 999 -g -p "$gateway" -o "$work/perf.data" -- sleep "$seconds" 
     echo "# perf record -F 999 -g -p PID; perf report --no-children --sort symbol (self time, top 20)"
     perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | sed 's/[[:space:]-]*$//' | head -20
   } >"$profile" || true
+fi
+if [ -n "${MALLOC_PROFILE:-}" ]; then   # allocations per request on each route: bench/results/malloc-profile-gateway-ROUTE.txt
+  bench/malloc-profile.sh "$gateway" gateway-plain 5 -- -t1 -c"$connections" "$base/plain/x" >/dev/null
+  for route in guarded leased; do
+    bench/malloc-profile.sh "$gateway" "gateway-$route" 5 -- -t1 -c"$connections" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/$route/$event/x" >/dev/null
+  done
 fi
 gateway_rss=$(awk '/VmRSS/ {print $2}' "/proc/$gateway/status")
 curl -fs -X DELETE "$base/admin/v1/rooms/$event" -H "Authorization: Bearer $ADMIN_TOKEN" >/dev/null

@@ -94,6 +94,10 @@ public struct AccessTokens: Sendable {
     /// The bearer token of an `Authorization` value; nil without one, 401 for another scheme.
     static func bearer(_ authorization: String?) throws(AccessTokenRejection) -> String? {
         guard let authorization else { return nil }
+        let bytes = authorization.utf8
+        if authorization.hasPrefixIgnoringASCIICase("bearer "), let first = bytes.dropFirst(7).first, first != UInt8(ascii: " ") {
+            return String(authorization.dropFirst(7))
+        }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw AccessTokenRejection(reason: .malformed) }
         return String(parts[1])

@@ -55,6 +55,11 @@ enum GatewayMetrics {
     }
 
     static func idempotency(route: String, _ outcome: String) {
-        counter("gateway_idempotency_total", [("route", route), ("outcome", outcome)]).increment()
+        idempotencyCounter(route: route, outcome).increment()
+    }
+
+    /// The `gateway_idempotency_total` counter of `route` and `outcome`, for a caller to keep.
+    static func idempotencyCounter(route: String, _ outcome: String) -> Metrics.Counter {
+        counter("gateway_idempotency_total", [("route", route), ("outcome", outcome)])
     }
 }

@@ -78,36 +78,44 @@ struct IdempotencyStore: Sendable {
         key: String, principal: String, method: String, route: String, path: String, body: ByteBuffer, lease: Duration,
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<IdempotencyClaim> {
-        let scope = Self.hex(SHA256.hash(data: Array("\(principal)\n\(method)\n\(route)\n\(key)".utf8)))
+        var scoped = SHA256()
+        for part in [principal, "\n", method, "\n", route, "\n", key] { scoped.update(utf8: part) }
+        let scope = Self.hex(scoped.finalize())
         var fingerprint = SHA256()
-        fingerprint.update(data: Array("\(method)\n\(path)\n".utf8))
-        fingerprint.update(data: Array(body.readableBytesView))
+        for part in [method, "\n", path, "\n"] { fingerprint.update(utf8: part) }
+        body.withUnsafeReadableBytes { fingerprint.update(bufferPointer: $0) }
         let ticket = IdempotencyTicket(redisKey: redis.keySpace.tagged("idem:" + scope.prefix(32)), owner: UUIDText.random())
         let arguments: [any RedisArgument] = [ticket.owner, Self.hex(fingerprint.finalize()), Int(lease / .milliseconds(1))]
-        return redis.run(Self.begin, keys: [ticket.redisKey], arguments: arguments, on: eventLoop)
-            .flatMapErrorThrowing { _ in throw IdempotencyError.unavailable }
-            .flatMapThrowing { reply in
-                let fields = reply.array ?? []
-                switch fields.first?.string {
-                case "claimed":
-                    return .claimed(ticket)
-                case "mismatch":
-                    throw IdempotencyError.payloadMismatch
-                case "in_flight":
-                    throw IdempotencyError.inFlight(retryAfter: max(1, min(30, ((fields.count > 1 ? fields[1].int : nil) ?? 1000) / 1000)))
-                case "completed" where fields.count == 4:
-                    return .replay(Self.replay(status: fields[1].int ?? 500, headers: fields[2].string ?? "[]", body: fields[3]))
-                default:
-                    throw IdempotencyError.unavailable
-                }
-            }
+        let claimed = eventLoop.makePromise(of: IdempotencyClaim.self)
+        redis.run(Self.begin, keys: [ticket.redisKey], arguments: arguments, on: eventLoop).whenComplete { result in
+            claimed.completeWith(Result { () throws(IdempotencyError) in try Self.claim(result, ticket: ticket) })
+        }
+        return claimed.futureResult
+    }
+
+    /// What `idempotency_begin.lua` replied, for `ticket`.
+    private static func claim(_ result: Result<RedisValue, any Error>, ticket: IdempotencyTicket) throws(IdempotencyError) -> IdempotencyClaim {
+        guard case .success(let reply) = result else { throw .unavailable }
+        let fields = reply.array ?? []
+        switch fields.first?.string {
+        case "claimed":
+            return .claimed(ticket)
+        case "mismatch":
+            throw .payloadMismatch
+        case "in_flight":
+            throw .inFlight(retryAfter: max(1, min(30, ((fields.count > 1 ? fields[1].int : nil) ?? 1000) / 1000)))
+        case "completed" where fields.count == 4:
+            return .replay(Self.replay(status: fields[1].int ?? 500, headers: fields[2].string ?? "[]", body: fields[3]))
+        default:
+            throw .unavailable
+        }
     }
 
     /// Stores the upstream's answer for replay (a body too large to store releases the key instead).
     func complete(_ ticket: IdempotencyTicket, status: Int, headers: HTTPHeaders, body: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard body.readableBytes <= Self.maximumStoredBody else { return release(ticket, on: eventLoop) }
         let stored = Self.replayedFields.compactMap { name in headers.first(name: name).map { [name, $0] } }
-        let json = (try? JSONEncoder().encode(stored)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        let json = (try? Self.encoder.encode(stored)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
         let arguments: [any RedisArgument] = [ticket.owner, status, json, body, Int(retention / .milliseconds(1))]
         return redis.run(Self.complete, keys: [ticket.redisKey], arguments: arguments, on: eventLoop).map { _ in }.recover { _ in }
     }
@@ -119,7 +127,7 @@ struct IdempotencyStore: Sendable {
 
     static func replay(status: Int, headers: String, body: RedisValue) -> EdgeResponse {
         var fields = HTTPHeaders()
-        if let pairs = try? JSONDecoder().decode([[String]].self, from: Data(headers.utf8)) {
+        if let pairs = try? decoder.decode([[String]].self, from: Data(headers.utf8)) {
             for pair in pairs where pair.count == 2 { fields.add(name: pair[0], value: pair[1]) }
         }
         fields.replaceOrAdd(name: "idempotent-replayed", value: "true")
@@ -127,7 +135,18 @@ struct IdempotencyStore: Sendable {
         return EdgeResponse(status: HTTPResponseStatus(statusCode: status), headers: fields, body: buffer)
     }
 
+    private static let encoder = JSONEncoder()
+    private static let decoder = JSONDecoder()
+
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
         bytes.hexString
+    }
+}
+
+extension SHA256 {
+    /// Adds the UTF-8 bytes of `text` without copying them into an array first.
+    fileprivate mutating func update(utf8 text: String) {
+        var text = text
+        text.withUTF8 { update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 }

@@ -182,7 +182,9 @@ final class PassEnforcer: Sendable {
 
     /// The admission number a pass stands for (the last part of its `jti`).
     private static func admission(of claims: QueuePassClaims) -> String {
-        claims.jti.value.split(separator: ".").last.map(String.init) ?? ""
+        let jti = claims.jti.value
+        if let dot = jti.lastIndex(of: "."), jti.index(after: dot) < jti.endIndex { return String(jti[jti.index(after: dot)...]) }
+        return jti.split(separator: ".").last.map(String.init) ?? ""
     }
 
     /// Marks the pass spent for as long as it could still be presented.

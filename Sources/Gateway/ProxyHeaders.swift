@@ -22,7 +22,8 @@ enum ProxyHeaders {
     /// (usually none), split and trimmed on the UTF-8 bytes without Foundation.
     static func nominatedHopByHop(_ fields: HTTPHeaders) -> [String] {
         var named: [String] = []
-        for value in fields["connection"] {
+        for (name, value) in fields where name.equalsIgnoringASCIICase("connection") {
+            if value.equalsIgnoringASCIICase("keep-alive") || value.equalsIgnoringASCIICase("close") { continue }
             for token in value.utf8.split(separator: UInt8(ascii: ",")) {
                 let trimmed = token.drop(while: { $0 == 0x20 || $0 == 0x09 }).reversed().drop(while: { $0 == 0x20 || $0 == 0x09 }).reversed()
                 guard !trimmed.isEmpty else { continue }

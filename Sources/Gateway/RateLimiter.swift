@@ -66,10 +66,24 @@ final class RateLimiter: Sendable {
 
     /// The Redis key of `rule`'s bucket for `subject` on `route` in `space`; hash-tagged per route.
     static func key(route: String, rule: RateLimitRule, subject: String, in space: RedisKeySpace) -> String {
+        key(prefix: keyPrefix(route: route, rule: rule, in: space), subject: subject)
+    }
+
+    /// What every key of `rule` on `route` starts with: a route's policy makes it once.
+    static func keyPrefix(route: String, rule: RateLimitRule, in space: RedisKeySpace) -> String {
+        space.tagged("rl:" + route) + ":" + rule.name + ":"
+    }
+
+    /// The key of `subject` under a ``keyPrefix(route:rule:in:)``: the subject itself when it is
+    /// short and plain, otherwise a digest of it.
+    static func key(prefix: String, subject: String) -> String {
         let safe = subject.utf8.count <= 64 && subject.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "}") }
             ? subject
             : "h:" + SHA256.hash(data: Array(subject.utf8)).prefix(12).hexString
-        return space.tagged("rl:" + route) + ":" + rule.name + ":" + safe
+        var key = prefix
+        key.reserveCapacity(prefix.utf8.count + safe.utf8.count)
+        key += safe
+        return key
     }
 
     /// Checks and charges every rule of a request at once (a denied request charges nothing),
@@ -82,9 +96,13 @@ final class RateLimiter: Sendable {
     /// cached denial, a leased token, rules scoped to the instance), so the hot path allocates
     /// no future for those.
     func evaluate(route: String, rules: [RateLimitRule], subjects: [String], on eventLoop: any EventLoop) -> RateLimitCheck {
-        let keys = zip(rules, subjects).map { Self.key(route: route, rule: $0, subject: $1, in: redis.keySpace) }
+        evaluate(rules: rules, keys: zip(rules, subjects).map { Self.key(route: route, rule: $0, subject: $1, in: redis.keySpace) }, on: eventLoop)
+    }
+
+    /// ``evaluate(route:rules:subjects:on:)`` with the rules' keys made already (``key(prefix:subject:)``).
+    func evaluate(rules: [RateLimitRule], keys: [String], on eventLoop: any EventLoop) -> RateLimitCheck {
         if rules.contains(where: { $0.scope == .instance }) {
-            return checkInstanceFirst(route: route, rules: rules, keys: keys, subjects: subjects, on: eventLoop)
+            return checkInstanceFirst(rules: rules, keys: keys, on: eventLoop)
         }
         if let retryAfter = cachedDenial(keys) {
             return .decided(RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: rules.map { _ in (0, retryAfter) }, cached: true))
@@ -118,24 +136,30 @@ final class RateLimiter: Sendable {
             arguments.append(refill == nil ? 0 : rule.effectiveLease - 1)
         }
         let refilling = refill
-        return .pending(redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout)
-            .map { reply in self.decision(reply, rules: rules, keys: keys) }
-            .recover { _ in
-                let closed = rules.contains { $0.fail == .closed }
-                let decision = RateLimitDecision(verdict: closed ? .unavailable : .allowed, states: rules.map { _ in nil }, failedOpen: !closed)
-                return (decision, 0, decision.states)
+        let decided = eventLoop.makePromise(of: RateLimitDecision.self)
+        redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout).whenComplete { result in
+            let (decision, leased, inRedis) = switch result {
+            case .success(let reply):
+                self.decision(reply, rules: rules, keys: keys)
+            case .failure:
+                self.unanswered(rules)
             }
-            .map { decision, leased, inRedis in
-                if let refilling { self.leases.refilled(subject, tokens: leased, states: inRedis, promise: refilling) }
-                return decision
-            })
+            if let refilling { self.leases.refilled(subject, tokens: leased, states: inRedis, promise: refilling) }
+            decided.succeed(decision)
+        }
+        return .pending(decided.futureResult)
+    }
+
+    /// The decision when Redis did not answer: refused when a rule fails closed, let through otherwise.
+    private func unanswered(_ rules: [RateLimitRule]) -> (RateLimitDecision, leased: Int, inRedis: [(remaining: Int, reset: Int)?]) {
+        let closed = rules.contains { $0.fail == .closed }
+        let decision = RateLimitDecision(verdict: closed ? .unavailable : .allowed, states: rules.map { _ in nil }, failedOpen: !closed)
+        return (decision, 0, decision.states)
     }
 
     /// The instance-scoped rules in memory, then (when they admit the request) the fleet-wide
     /// ones in Redis; the states come back in the rules' order.
-    private func checkInstanceFirst(
-        route: String, rules: [RateLimitRule], keys: [String], subjects: [String], on eventLoop: any EventLoop
-    ) -> RateLimitCheck {
+    private func checkInstanceFirst(rules: [RateLimitRule], keys: [String], on eventLoop: any EventLoop) -> RateLimitCheck {
         let local = rules.indices.filter { rules[$0].scope == .instance }
         let fleet = rules.indices.filter { rules[$0].scope == .fleet }
         let checked = instance.check(rules: local.map { rules[$0] }, keys: local.map { keys[$0] })
@@ -152,7 +176,7 @@ final class RateLimiter: Sendable {
             for (position, index) in fleet.enumerated() { combined.states[index] = decision.states[position] }
             return combined
         }
-        switch evaluate(route: route, rules: fleet.map { rules[$0] }, subjects: fleet.map { subjects[$0] }, on: eventLoop) {
+        switch evaluate(rules: fleet.map { rules[$0] }, keys: fleet.map { keys[$0] }, on: eventLoop) {
         case .decided(let decision): return .decided(combine(decision))
         case .pending(let decided): return .pending(decided.map(combine))
         }
@@ -207,11 +231,29 @@ final class RateLimiter: Sendable {
         var fields = HTTPFields()
         guard !rules.isEmpty else { return fields }
         fields[.rateLimitPolicy] = policy ?? policyField(rules: rules)
-        let current = zip(rules, decision.states).compactMap { rule, state in
-            state.map { "\"\(rule.name)\";r=\($0.remaining);t=\($0.reset)" }
-        }
-        if !current.isEmpty { fields[.rateLimit] = current.joined(separator: ", ") }
+        if let current = currentField(rules: rules, decision: decision) { fields[.rateLimit] = current }
         return fields
+    }
+
+    /// The `RateLimit` field of `decision` (`"name";r=remaining;t=reset` per rule with a known
+    /// state), made in one string; nil when no rule's state is known.
+    static func currentField(rules: [RateLimitRule], decision: RateLimitDecision) -> String? {
+        var field = ""
+        for (rule, state) in zip(rules, decision.states) {
+            guard let state else { continue }
+            if field.isEmpty {
+                field.reserveCapacity(rules.count * (rule.name.utf8.count + 32))
+            } else {
+                field += ", "
+            }
+            field += "\""
+            field += rule.name
+            field += "\";r="
+            field += String(state.remaining)
+            field += ";t="
+            field += String(state.reset)
+        }
+        return field.isEmpty ? nil : field
     }
 
     private func cachedDenial(_ keys: [String]) -> Int? {

@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 
 /// Idempotency keys on POST and PATCH: one execution per key, principal, method and route.
@@ -9,6 +10,17 @@ struct IdempotencyPolicy: EdgePolicy {
     let route: String
     let required: Bool
     let lease: Duration
+    /// The counters of every request that carries a key, made once.
+    private let claimedCounter, replayedCounter: Metrics.Counter
+
+    init(store: IdempotencyStore, route: String, required: Bool, lease: Duration) {
+        self.store = store
+        self.route = route
+        self.required = required
+        self.lease = lease
+        self.claimedCounter = GatewayMetrics.idempotencyCounter(route: route, "claimed")
+        self.replayedCounter = GatewayMetrics.idempotencyCounter(route: route, "replayed")
+    }
 
     var readsBody: Bool { true }
 
@@ -36,10 +48,10 @@ struct IdempotencyPolicy: EdgePolicy {
         return .pending(claimed.assumeIsolated().map { claim -> EdgeVerdict in
             switch claim {
             case .replay(let response):
-                GatewayMetrics.idempotency(route: self.route, "replayed")
+                self.replayedCounter.increment()
                 return .respond(response)
             case .claimed(let ticket):
-                GatewayMetrics.idempotency(route: self.route, "claimed")
+                self.claimedCounter.increment()
                 exchange.collectsResponse = true
                 exchange.onSettle { outcome in self.settle(ticket, outcome, on: loop) }
                 return .proceed

@@ -12,6 +12,8 @@ struct RateLimitPolicy: EdgePolicy {
     /// The route's `RateLimit-Policy` field, the same on every answer.
     let policyField: String
     let counters: GatewayMetrics.RateLimitCounters
+    /// Each rule's key up to its subject, made once.
+    let keyPrefixes: [String]
 
     init(limiter: RateLimiter, route: String, rules: [RateLimitRule]) {
         self.limiter = limiter
@@ -19,11 +21,12 @@ struct RateLimitPolicy: EdgePolicy {
         self.rules = rules
         self.policyField = RateLimiter.policyField(rules: rules)
         self.counters = GatewayMetrics.RateLimitCounters(route: route)
+        self.keyPrefixes = rules.map { RateLimiter.keyPrefix(route: route, rule: $0, in: limiter.redis.keySpace) }
     }
 
     func admit(_ exchange: EdgeExchange) -> EdgeVerdict {
-        let subjects = rules.map { subject(of: $0, exchange) }
-        switch limiter.evaluate(route: route, rules: rules, subjects: subjects, on: exchange.eventLoop) {
+        let keys = zip(rules, keyPrefixes).map { rule, prefix in RateLimiter.key(prefix: prefix, subject: subject(of: rule, exchange)) }
+        switch limiter.evaluate(rules: rules, keys: keys, on: exchange.eventLoop) {
         case .decided(let decision):
             return verdict(decision, exchange)
         case .pending(let decided):
@@ -33,15 +36,17 @@ struct RateLimitPolicy: EdgePolicy {
 
     private func verdict(_ decision: RateLimitDecision, _ exchange: EdgeExchange) -> EdgeVerdict {
         counters.count(decision)
-        let fields = RateLimiter.headers(rules: rules, decision: decision, policy: policyField)
         switch decision.verdict {
         case .allowed:
-            for field in fields { exchange.responseFields.append(field) }
+            exchange.responseFields.append(HTTPField(name: .rateLimitPolicy, value: policyField))
+            if let current = RateLimiter.currentField(rules: rules, decision: decision) {
+                exchange.responseFields.append(HTTPField(name: .rateLimit, value: current))
+            }
             return .proceed
         case .denied(let retryAfter):
-            return .reject(RateLimited(retryAfter: retryAfter, headers: fields))
+            return .reject(RateLimited(retryAfter: retryAfter, headers: RateLimiter.headers(rules: rules, decision: decision, policy: policyField)))
         case .unavailable:
-            return .reject(RateLimited(retryAfter: nil, headers: fields))
+            return .reject(RateLimited(retryAfter: nil, headers: RateLimiter.headers(rules: rules, decision: decision, policy: policyField)))
         }
     }
 

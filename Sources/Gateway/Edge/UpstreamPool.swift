@@ -32,7 +32,10 @@ final class UpstreamPool: @unchecked Sendable {
     let eventLoop: any EventLoop
     /// The loop's exchanges waiting for an upstream's response head.
     let deadlines: ResponseDeadlines
-    private var idle: [String: [UpstreamConnection]] = [:]
+    /// Idle connections per target key, newest last; the lists are objects so that taking and
+    /// returning a connection reads the dictionary instead of changing it (its modify accessor
+    /// allocates on every call).
+    private var idle: [String: IdleConnections] = [:]
     private var unhealthyUntil: [String: NIODeadline] = [:]
 
     init(eventLoop: any EventLoop) {
@@ -98,20 +101,26 @@ final class UpstreamPool: @unchecked Sendable {
         connection.handler.exchange = nil
         connection.handler.resumeReads()
         guard connection.channel.isActive else { return }
-        guard (idle[connection.target.key]?.count ?? 0) < Self.maximumIdlePerTarget else {
+        let list: IdleConnections
+        if let known = idle[connection.target.key] {
+            list = known
+        } else {
+            list = IdleConnections()
+            idle[connection.target.key] = list
+        }
+        guard list.connections.count < Self.maximumIdlePerTarget else {
             connection.close()
             return
         }
         connection.idleSince = .now()
-        idle[connection.target.key, default: []].append(connection)
+        list.connections.append(connection)
     }
 
-    /// The newest idle connection to `target` still open and not too old; the lists are
-    /// changed in place (a copy taken out of the dictionary would be copied again on change).
+    /// The newest idle connection to `target` still open and not too old.
     private func takeIdle(_ target: UpstreamTarget) -> UpstreamConnection? {
-        guard idle[target.key]?.isEmpty == false else { return nil }
+        guard let list = idle[target.key], !list.connections.isEmpty else { return nil }
         let oldest = NIODeadline.now() - Self.idleLifetime
-        while let connection = idle[target.key]?.popLast() {
+        while let connection = list.connections.popLast() {
             if connection.channel.isActive, connection.idleSince > oldest {
                 connection.reused = true
                 return connection
@@ -120,6 +129,11 @@ final class UpstreamPool: @unchecked Sendable {
         }
         return nil
     }
+}
+
+/// A target's idle connections, newest last.
+private final class IdleConnections {
+    var connections: [UpstreamConnection] = []
 }
 
 /// One borrowed connection to an upstream.

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Allocations per request of one process: a uprobe on libc's malloc records every call (with its
+# call graph) while wrk runs, then the calls are counted per request and by the first caller
+# outside the allocator and the Swift runtime. Allocation counts do not depend on machine noise,
+# so they show a change that CPU µs per request is too noisy to show.
+#
+#   bench/malloc-profile.sh PID LABEL [seconds] -- WRK_ARGS...
+#   e.g. bench/malloc-profile.sh "$gateway" plain 5 -- -t1 -c32 http://127.0.0.1:18080/plain/x
+#
+# Writes the table to bench/results/malloc-profile-LABEL.txt. The uprobe slows the process
+# many times over: the throughput of such a run means nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pid=$1; label=$2; seconds=${3:-5}
+shift 3; [ "${1:-}" = "--" ] && shift
+command -v perf >/dev/null || apt-get install -y -qq linux-perf >/dev/null
+libc=$(awk '/libc\.so/ {print $6; exit}' "/proc/$pid/maps")
+perf probe -q -x "$libc" malloc 2>/dev/null || true
+event=$(perf probe -l 2>/dev/null | awk '/:malloc/ {print $1; exit}')
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+perf record -q -e "$event" -g -p "$pid" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
+recorder=$!
+sleep 0.2
+out=$(wrk -d"$((seconds - 1))s" "$@")
+wait "$recorder" || true
+requests=$(awk '/requests in/ {print $1}' <<<"$out")
+perf script -i "$work/perf.data" -F ip,sym 2>/dev/null >"$work/stacks"
+mkdir -p bench/results
+python3 - "$work/stacks" "$requests" "$label" <<'PY' | tee "bench/results/malloc-profile-$label.txt"
+import collections, sys
+stacks, requests, label = open(sys.argv[1]).read().split('\n\n'), max(1, int(sys.argv[2] or 0)), sys.argv[3]
+skip = ('swift_', '_swift', 'swift::', 'malloc', '$ss', '$sS', '[unknown]')
+callers, total = collections.Counter(), 0
+for stack in stacks:
+    frames = [line.split(None, 1)[1] for line in stack.strip().split('\n') if len(line.split(None, 1)) > 1]
+    if not frames: continue
+    total += 1
+    callers[next((f for f in frames[1:] if not f.startswith(skip)), '?')[:150]] += 1
+print(f"# malloc calls per request ({label}): {total / requests:.1f} ({total} calls over {requests} requests, all threads of the process)")
+print("# per request, by first caller outside the allocator and the Swift runtime ('?': a frame perf could not name)")
+for caller, count in callers.most_common(25): print(f"{count / requests:7.2f}  {caller}")
+PY
