@@ -7,7 +7,6 @@ import NIOCore
 /// reply (a leased token, a cached denial) are made without a future.
 struct RateLimitPolicy: EdgePolicy {
     let limiter: RateLimiter
-    let route: String
     let rules: [RateLimitRule]
     /// The route's `RateLimit-Policy` field, the same on every answer.
     let policyField: String
@@ -17,7 +16,6 @@ struct RateLimitPolicy: EdgePolicy {
 
     init(limiter: RateLimiter, route: String, rules: [RateLimitRule]) {
         self.limiter = limiter
-        self.route = route
         self.rules = rules
         self.policyField = RateLimiter.policyField(rules: rules)
         self.counters = GatewayMetrics.RateLimitCounters(route: route)
