@@ -71,24 +71,23 @@ enum ProxyHeaders {
         requestID(from: fields[.xRequestID])
     }
 
-    /// The fields sent upstream, made in one pass over the client's: hop-by-hop fields and
-    /// client copies of `X-Gateway-*` dropped, `Host` set to the upstream, forwarding fields set,
-    /// and the verified identity added with a signature over the `signed` request the services
-    /// can check. With
-    /// `dropTraceContext` the client's W3C trace fields go too: the gateway's span replaces them.
-    static func upstreamHeaders(
+    /// Writes the fields sent upstream into `head`, in one pass over the client's: hop-by-hop
+    /// fields, the client's framing (`Content-Length`; the caller frames the body) and client
+    /// copies of `X-Gateway-*` dropped, `Host` set to the upstream, forwarding fields set, and the
+    /// verified identity added with a signature over the `signed` request the services can check.
+    /// With `dropTraceContext` the client's W3C trace fields go too: the gateway's span replaces them.
+    static func writeUpstreamFields(
         from request: HTTPHeaders,
+        into head: inout UpstreamRequestHead,
         target: UpstreamTarget,
         clientAddress: String,
         peerIsTrusted: Bool,
         signed: SignedRequest,
         signer: GatewaySigner,
         dropTraceContext: Bool
-    ) -> HTTPHeaders {
+    ) {
         let nominated = nominatedHopByHop(request)
-        var fields = HTTPHeaders()
-        fields.reserveCapacity(request.count + 8)
-        fields.add(name: "host", value: target.authority)
+        head.add(name: "host", value: target.authority)
         var forwardedFor: [String] = []
         var host: String?
         var proto: String?
@@ -102,20 +101,19 @@ enum ProxyHeaders {
             case .other: break
             }
             if isHopByHop(name) || isGatewayField(name) || (!nominated.isEmpty && nominated.contains(where: { name.equalsIgnoringASCIICase(lowercased: $0) })) { continue }
-            fields.add(name: name, value: value)
+            head.add(name: name, value: value)
         }
         forwardedFor.append(clientAddress)
-        fields.add(name: "x-forwarded-for", value: forwardedFor.joined(separator: ", "))
-        fields.add(name: "x-forwarded-proto", value: proto ?? "http")
-        if let host { fields.add(name: "x-forwarded-host", value: host) }
-        fields.add(name: "x-request-id", value: signed.requestID)
-        fields.add(name: "x-gateway-client-ip", value: clientAddress)
+        head.add(name: "x-forwarded-for", value: forwardedFor.joined(separator: ", "))
+        head.add(name: "x-forwarded-proto", value: proto ?? "http")
+        if let host { head.add(name: "x-forwarded-host", value: host) }
+        head.add(name: "x-request-id", value: signed.requestID)
+        head.add(name: "x-gateway-client-ip", value: clientAddress)
         if let userID = signed.userID {
-            fields.add(name: "x-gateway-user-id", value: userID)
-            fields.add(name: "x-gateway-user-roles", value: signed.roles.joined(separator: ","))
+            head.addChecked(name: "x-gateway-user-id", value: userID)
+            head.addChecked(name: "x-gateway-user-roles", value: signed.roles.joined(separator: ","))
         }
-        fields.add(name: "x-gateway-signature", value: signer.sign(signed))
-        return fields
+        head.add(name: "x-gateway-signature", value: signer.sign(signed))
     }
 
     private enum ForwardingRole { case host, forwardedFor, forwardedProto, forwardedHost, replaced, other }
@@ -127,6 +125,7 @@ enum ProxyHeaders {
         case 10: dropTraceContext && name.equalsIgnoringASCIICase("tracestate") ? .replaced : .other
         case 11: dropTraceContext && name.equalsIgnoringASCIICase("traceparent") ? .replaced : .other
         case 12: name.equalsIgnoringASCIICase("x-request-id") ? .replaced : .other
+        case 14: name.equalsIgnoringASCIICase("content-length") ? .replaced : .other
         case 15: name.equalsIgnoringASCIICase("x-forwarded-for") ? .forwardedFor : .other
         case 16: name.equalsIgnoringASCIICase("x-forwarded-host") ? .forwardedHost : .other
         case 17: name.equalsIgnoringASCIICase("x-forwarded-proto") ? .forwardedProto : .other

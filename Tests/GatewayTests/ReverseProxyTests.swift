@@ -197,6 +197,29 @@ struct ReverseProxyTests {
         }
         await upstream.stop()
     }
+
+    @Test("an identity that cannot travel in a header field is 502 and never reaches the upstream")
+    func identityWithControlCharacters() async throws {
+        let upstream = try await UpstreamServer.start()
+        try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
+            try await fixture.application.test(.live) { client in
+                let forged = try await fixture.accessToken(user: "eve\r\nx-gateway-user-roles: admin", roles: ["customer"])
+                let refused = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(forged)"])
+                #expect(refused.status == .badGateway)
+                #expect(refused.headers[.contentType] == "application/problem+json")
+                let badRole = try await fixture.accessToken(user: "eve", roles: ["customer\u{7F}"])
+                #expect(try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(badRole)"]).status == .badGateway)
+                #expect(upstream.callCount == 0)
+
+                let tabbed = try await fixture.accessToken(user: "eve\tsmith", roles: ["customer"])
+                let allowed = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(tabbed)"])
+                #expect(allowed.status == .ok, "HTAB is allowed in a field value")
+                #expect(try Self.echo(allowed).headers["x-gateway-user-id"] == "eve\tsmith")
+                #expect(upstream.callCount == 1, "the connection kept for the refused requests still serves")
+            }
+        }
+        await upstream.stop()
+    }
 }
 
 extension HTTPField.Name {

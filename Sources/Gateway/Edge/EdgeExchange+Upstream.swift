@@ -3,6 +3,9 @@ import NIOHTTP1
 import ServiceKit
 
 extension EdgeExchange {
+    /// Bodies up to this size go in the same buffer as the request head: one write, one segment.
+    static let bodyCopiedIntoHead = 4096
+
     /// The upstream's answer is late: its head did not come within the route's timeout (504).
     func upstreamTimedOut() {
         awaitsHead = false
@@ -42,29 +45,38 @@ extension EdgeExchange {
         phase = .forwarding
         self.connection = connection
         connection.handler.exchange = self
-        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: connection.target.basePath + head.uri)
+        let target = connection.target.basePath + head.uri
         let signed = SignedRequest(
-            service: route.service, method: head.method.rawValue, target: upstreamHead.uri,
+            service: route.service, method: head.method.rawValue, target: target,
             bodyDigest: bodyBytes == 0 ? SignedRequest.emptyBodyDigest : SignedRequest.digest(of: bodyParts),
             userID: identity?.userID, roles: identity?.sortedRoles ?? [], requestID: requestID
         )
-        upstreamHead.headers = ProxyHeaders.upstreamHeaders(
-            from: head.headers, target: connection.target, clientAddress: clientAddress, peerIsTrusted: peerIsTrusted,
-            signed: signed, signer: handler.core.signer, dropTraceContext: trace != nil
+        var upstreamHead = UpstreamRequestHead(
+            method: head.method, target: target, allocator: context.channel.allocator, capacity: 1024 + 2 * target.utf8.count + min(bodyBytes, Self.bodyCopiedIntoHead)
+        )
+        ProxyHeaders.writeUpstreamFields(
+            from: head.headers, into: &upstreamHead, target: connection.target, clientAddress: clientAddress,
+            peerIsTrusted: peerIsTrusted, signed: signed, signer: handler.core.signer, dropTraceContext: trace != nil
         )
         // The whole body is in hand (the signature covers it): it goes with its length.
-        upstreamHead.headers.remove(name: "transfer-encoding")
         if bodyBytes > 0 || head.method != .GET && head.method != .HEAD {
-            upstreamHead.headers.replaceOrAdd(name: "content-length", value: String(bodyBytes))
-        } else {
-            upstreamHead.headers.remove(name: "content-length")
+            upstreamHead.add(name: "content-length", value: String(bodyBytes))
         }
-        trace?.inject(into: &upstreamHead.headers)
-        connection.write(.head(upstreamHead))
-        for part in bodyParts { connection.write(.body(.byteBuffer(part))) }
+        trace?.inject(into: &upstreamHead)
+        guard upstreamHead.isValid else {
+            // An identity that cannot travel in a header field: the request is not sent.
+            self.connection = nil
+            handler.pool?.release(connection)
+            return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed)
+        }
+        upstreamHead.end()
+        if bodyBytes <= Self.bodyCopiedIntoHead {
+            for part in bodyParts { upstreamHead.append(part) }
+            connection.send(method: head.method, head: upstreamHead.buffer, body: [])
+        } else {
+            connection.send(method: head.method, head: upstreamHead.buffer, body: bodyParts)
+        }
         requestSent = true
-        connection.write(.end(nil))
-        connection.flush()
         if holdsClientReads, connection.isWritable {
             holdsClientReads = false
             handler.resumeReading()

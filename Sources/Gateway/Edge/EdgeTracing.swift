@@ -33,8 +33,8 @@ struct EdgeTrace {
     let client: any Span
 
     /// Puts the client span's context into the upstream request's fields.
-    func inject(into headers: inout HTTPHeaders) {
-        InstrumentationSystem.instrument.inject(client.context, into: &headers, using: HTTPHeadersInjector())
+    func inject(into head: inout UpstreamRequestHead) {
+        InstrumentationSystem.instrument.inject(client.context, into: &head, using: UpstreamRequestHeadInjector())
     }
 
     /// Ends both spans; `status` nil when the client went away.
@@ -54,11 +54,5 @@ struct EdgeTrace {
 struct HTTPHeadersExtractor: Extractor {
     func extract(key: String, from carrier: HTTPHeaders) -> String? {
         carrier.first(name: key)
-    }
-}
-
-struct HTTPHeadersInjector: Injector {
-    func inject(_ value: String, forKey key: String, into carrier: inout HTTPHeaders) {
-        carrier.replaceOrAdd(name: key, value: value)
     }
 }

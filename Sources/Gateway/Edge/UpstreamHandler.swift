@@ -3,11 +3,14 @@ import NIOHTTP1
 
 /// The end of an upstream connection's pipeline: hands the response to the exchange that
 /// borrowed the connection, and holds reads while the client cannot take more (backpressure).
+/// Requests go out as bytes (``UpstreamRequestHead`` and the body), so the decoder is told
+/// of each one.
 final class UpstreamHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
+    let decoder: UpstreamResponseDecoder
     /// The exchange using the connection; nil while it idles in the pool.
     var exchange: EdgeExchange?
     /// Whether the last response lets the connection carry another request.
@@ -15,6 +18,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var readsPaused = false
     private var readPending = false
+
+    init(decoder: UpstreamResponseDecoder) {
+        self.decoder = decoder
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context

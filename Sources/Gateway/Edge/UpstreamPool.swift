@@ -68,8 +68,9 @@ final class UpstreamPool: @unchecked Sendable {
             .connectTimeout(Self.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                    let decoder = UpstreamResponseDecoder()
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(decoder: decoder))
                 }
             }
         let connecting: EventLoopFuture<any Channel>
@@ -151,8 +152,12 @@ final class UpstreamConnection {
         self.target = target
     }
 
-    func write(_ part: HTTPClientRequestPart) {
-        channel.write(part, promise: nil)
+    /// Sends a request whose bytes are `head` then `body`, answered with a response to `method`.
+    func send(method: HTTPMethod, head: ByteBuffer, body: [ByteBuffer]) {
+        handler.decoder.expectResponse(to: method)
+        channel.write(head, promise: nil)
+        for part in body { channel.write(part, promise: nil) }
+        channel.flush()
     }
 
     func flush() {

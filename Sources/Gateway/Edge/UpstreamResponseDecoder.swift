@@ -1,0 +1,32 @@
+import NIOCore
+import NIOHTTP1
+
+/// NIO's HTTP/1 response decoder, told each request's method directly instead of watching
+/// the request go by: upstream requests are written as bytes (``UpstreamRequestHead``), so
+/// nothing typed passes the decoder on the way out.
+final class UpstreamResponseDecoder: ByteToMessageDecoder {
+    typealias InboundOut = HTTPClientResponsePart
+
+    private let http = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop)
+
+    /// Notes a request sent on the connection, so the answer to a `HEAD` is read without a body.
+    func expectResponse(to method: HTTPMethod) {
+        http.write(data: .head(HTTPRequestHead(version: .http1_1, method: method, uri: "")))
+    }
+
+    func decoderAdded(context: ChannelHandlerContext) {
+        http.decoderAdded(context: context)
+    }
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        try http.decode(context: context, buffer: &buffer)
+    }
+
+    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        try http.decodeLast(context: context, buffer: &buffer, seenEOF: seenEOF)
+    }
+
+    func decoderRemoved(context: ChannelHandlerContext) {
+        http.decoderRemoved(context: context)
+    }
+}
