@@ -16,6 +16,8 @@ final class EdgeCore: Sendable {
     let tracing: EdgeTracing?
     /// Waiting visitors' status polls answered from the room snapshot.
     let statusPolls: EdgeStatusPolls
+    /// `GET /health`, answered without the router.
+    let health = EdgeHealth()
     /// Joins answered on the event loop.
     let queue: QueueHTTP
     /// The gateway's own routes the edge serves when the route table has no local route for

@@ -90,7 +90,9 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if let route = core.route(for: head) {
                 startExchange(route, head: head, context: context)
             } else if let response = core.statusPolls.answer(head) {
-                answer(head, with: response, context: context)
+                answer(head, with: response, route: EdgeStatusPolls.routeName, context: context)
+            } else if let response = core.health.answer(head) {
+                answer(head, with: response, route: EdgeHealth.routeName, context: context)
             } else if let route = core.ownRoute(for: head) {
                 startExchange(route, head: head, context: context)
             } else {
@@ -124,9 +126,10 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.start()
     }
 
-    /// Writes a whole answer the edge made without a route (a status poll from the snapshot);
-    /// the rest of the request is read and dropped.
-    private func answer(_ request: HTTPRequestHead, with response: EdgeResponse, context: ChannelHandlerContext) {
+    /// Writes a whole answer the edge made without a route (a status poll from the snapshot,
+    /// `/health`), counted in the traffic window under `route`; the rest of the request is read
+    /// and dropped.
+    private func answer(_ request: HTTPRequestHead, with response: EdgeResponse, route: String, context: ChannelHandlerContext) {
         let close = quiescing || !request.isKeepAlive
         let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
         let head = HTTPResponseHead(answering: request, status: response.status, headers: response.headers, requestID: requestID, close: close)
@@ -134,7 +137,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         core.traffic.record(
-            HTTPResponse.Status(code: Int(response.status.code)), route: EdgeStatusPolls.routeName,
+            HTTPResponse.Status(code: Int(response.status.code)), route: route,
             duration: .nanoseconds((NIODeadline.now() - lastActivity).nanoseconds)
         )
         state = .draining
