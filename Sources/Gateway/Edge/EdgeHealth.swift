@@ -1,4 +1,3 @@
-import Metrics
 import NIOCore
 import NIOHTTP1
 
@@ -12,26 +11,21 @@ struct EdgeHealth: Sendable {
     /// The router's body for `/health` (the same JSON).
     static let body = #"{"checks":{},"status":"ok"}"#
 
-    private let answered: Metrics.Counter
-    private let duration: Metrics.Timer
+    /// The answer, made once.
+    private let response: EdgeResponse
+    private let metrics = EdgeAnswerMetrics(route: routeName)
 
     init() {
-        let dimensions = [("http.route", Self.routeName), ("http.request.method", "GET"), ("http.response.status_code", "200")]
-        self.answered = Metrics.Counter(label: "hb.requests", dimensions: dimensions)
-        self.duration = Metrics.Timer(label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds)
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json; charset=utf-8")
+        headers.add(name: "content-length", value: String(Self.body.utf8.count))
+        self.response = EdgeResponse(status: .ok, headers: headers, body: ByteBuffer(string: Self.body))
     }
 
     /// The answer to `head` when it asks for `/health` (query aside), or nil.
     func answer(_ head: HTTPRequestHead) -> EdgeResponse? {
         guard head.method == .GET, head.uri.pathWithoutQuery == Self.routeName else { return nil }
-        let started = ContinuousClock.now
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(5)
-        headers.add(name: "content-type", value: "application/json; charset=utf-8")
-        headers.add(name: "content-length", value: String(Self.body.utf8.count))
-        let response = EdgeResponse(status: .ok, headers: headers, body: ByteBuffer(string: Self.body))
-        answered.increment()
-        duration.record(duration: ContinuousClock.now - started)
+        metrics.record(since: .now)
         return response
     }
 }

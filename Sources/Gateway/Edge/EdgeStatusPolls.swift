@@ -1,4 +1,3 @@
-import Metrics
 import NIOCore
 import NIOHTTP1
 import Queue
@@ -17,15 +16,11 @@ struct EdgeStatusPolls: Sendable {
 
     let tokens: VerifiedTokenCache
     let snapshots: RoomSnapshots
-    private let answered: Metrics.Counter
-    private let duration: Metrics.Timer
+    private let metrics = EdgeAnswerMetrics(route: routeName)
 
     init(tickets: VisitorTickets, snapshots: RoomSnapshots) {
         self.tokens = VerifiedTokenCache(tickets: tickets)
         self.snapshots = snapshots
-        let dimensions = [("http.route", Self.routeName), ("http.request.method", "GET"), ("http.response.status_code", "200")]
-        self.answered = Metrics.Counter(label: "hb.requests", dimensions: dimensions)
-        self.duration = Metrics.Timer(label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds)
     }
 
     /// The answer to `head` from the room's snapshot, or nil when the router must answer it.
@@ -42,8 +37,7 @@ struct EdgeStatusPolls: Sendable {
               let body = QueuePlaceBody(unsigned: place)
         else { return nil }
         let response = body.edgeResponse()
-        answered.increment()
-        duration.record(duration: ContinuousClock.now - started)
+        metrics.record(since: started)
         return response
     }
 }
