@@ -52,7 +52,7 @@ extension EdgeExchange {
             userID: identity?.userID, roles: identity?.sortedRoles ?? [], requestID: requestID
         )
         var upstreamHead = UpstreamRequestHead(
-            method: head.method, target: target, allocator: context.channel.allocator, capacity: 1024 + 2 * target.utf8.count + min(bodyBytes, Self.bodyCopiedIntoHead)
+            method: head.method, target: target, allocator: context.channel.allocator, capacity: 1024 + target.utf8.count + min(bodyBytes, Self.bodyCopiedIntoHead)
         )
         ProxyHeaders.writeUpstreamFields(
             from: head.headers, into: &upstreamHead, target: connection.target, clientAddress: clientAddress,
@@ -70,12 +70,11 @@ extension EdgeExchange {
             return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed)
         }
         upstreamHead.end()
-        if bodyBytes <= Self.bodyCopiedIntoHead {
+        let bodyInHead = bodyBytes <= Self.bodyCopiedIntoHead
+        if bodyInHead {
             for part in bodyParts { upstreamHead.append(part) }
-            connection.send(method: head.method, head: upstreamHead.buffer, body: [])
-        } else {
-            connection.send(method: head.method, head: upstreamHead.buffer, body: bodyParts)
         }
+        connection.send(method: head.method, head: upstreamHead.buffer, body: bodyInHead ? [] : bodyParts)
         requestSent = true
         if holdsClientReads, connection.isWritable {
             holdsClientReads = false
