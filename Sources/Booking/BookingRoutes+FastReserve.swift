@@ -23,7 +23,9 @@ extension BookingRoutes {
             } catch {
                 return eventLoop.makeSucceededFuture(.problem(error as? ProblemDetails ?? .status(.unauthorized), path: Self.reservePath))
             }
-            guard let body = try? Self.decoder.decode(ReserveRequest.self, from: Data(request.body.readableBytesView)) else {
+            guard let body = ReserveRequest(plainJSON: request.body)
+                ?? (try? Self.decoder.decode(ReserveRequest.self, from: Data(request.body.readableBytesView)))
+            else {
                 return eventLoop.makeSucceededFuture(.router)
             }
             let key = request.head.headerFields.value(of: Self.idempotencyKey)
