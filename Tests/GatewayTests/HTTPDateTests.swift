@@ -26,16 +26,4 @@ struct HTTPDateTests {
         let parsed = try #require(parser.date(from: HTTPDate.now))
         #expect(abs(parsed.timeIntervalSinceNow) < 2)
     }
-
-    @Test("an answer without a Date gets one; an upstream's Date is kept, never doubled")
-    func answerHeads() throws {
-        let request = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/x")
-        let own = HTTPResponseHead(answering: request, status: .ok, headers: ["content-length": "0"], requestID: "r-1", close: false)
-        #expect(own.headers["date"].count == 1)
-        #expect(own.headers["date"].first?.hasSuffix(" GMT") == true)
-        let upstream = HTTPResponseHead(
-            answering: request, status: .ok, headers: ["Date": "Sun, 06 Nov 1994 08:49:37 GMT"], requestID: "r-2", close: false
-        )
-        #expect(upstream.headers["date"] == ["Sun, 06 Nov 1994 08:49:37 GMT"])
-    }
 }

@@ -9,8 +9,11 @@ import NIOHTTPTypesHTTP1
 /// The gateway's HTTP/1.1 connections: requests for proxied routes are served by ``EdgeHandler``
 /// on the connection's event loop; every other request goes on to the Hummingbird router.
 ///
-/// Pipeline: HTTP/1 codec → ``EdgeHandler`` → HTTP types codec → connection state → the async
-/// channel that Hummingbird's responder reads.
+/// Pipeline: ``EdgeWire`` → HTTP/1 response encoder and request decoder → ``EdgeHandler`` →
+/// HTTP types codec → connection state → the async channel that Hummingbird's responder reads.
+/// The edge writes its own answers as bytes through ``EdgeWire``; only the router's answers go
+/// through the encoder, which ``EdgeHandler`` keeps bodiless for `HEAD` (the encoder is not
+/// paired with the decoder, as `configureHTTPServerPipeline` pairs them, for that reason).
 struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -26,10 +29,11 @@ struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
         channel.closeFuture.whenComplete { [connections = core.connections] _ in connections.release() }
         return channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
-            try pipeline.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
-            )
-            try pipeline.addHandler(EdgeHandler(core: core, idleTimeout: idleTimeout))
+            let wire = EdgeWire()
+            try pipeline.addHandler(wire)
+            try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
+            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+            try pipeline.addHandler(EdgeHandler(core: core, wire: wire, idleTimeout: idleTimeout))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))

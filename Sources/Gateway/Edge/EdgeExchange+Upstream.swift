@@ -108,14 +108,12 @@ extension EdgeExchange {
         connection?.handler.pauseReads()
         whenSettled(pending) {
             self.writeClient(head: head, close: unframed)
-            for part in self.heldResponseBody {
-                self.context.write(self.handler.wrapOutboundOut(.body(.byteBuffer(part))), promise: nil)
-            }
+            for part in self.heldResponseBody { self.writeClientBody(part) }
             self.heldResponseBody = []
             if self.upstreamEnded {
                 self.finish(status: upstream.status.code, close: self.closeAfterResponse)
             } else {
-                self.context.flush()
+                self.handler.wire.flush()
                 self.connection?.handler.resumeReads()
             }
         }
@@ -131,15 +129,15 @@ extension EdgeExchange {
             return
         }
         guard clientHeadWritten else { return heldResponseBody.append(buffer) }
-        context.write(handler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        writeClientBody(buffer)
         if !context.channel.isWritable {
-            context.flush()
+            handler.wire.flush()
             connection?.handler.pauseReads()
         }
     }
 
     func upstreamReadComplete() {
-        if phase == .responding, clientHeadWritten { context.flush() }
+        if phase == .responding, clientHeadWritten { handler.wire.flush() }
     }
 
     func upstreamEnd() {

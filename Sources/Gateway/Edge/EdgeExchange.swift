@@ -46,7 +46,9 @@ final class EdgeExchange {
     var awaitsHead = false
     var responseHead: HTTPResponseHead?
     var collected: ByteBuffer?
-    var clientHeadWritten = false
+    /// How the client's answer is framed, once its head is written.
+    var clientFraming: ClientResponseHead.Framing?
+    var clientHeadWritten: Bool { clientFraming != nil }
     var trace: EdgeTrace?
 
     init(handler: EdgeHandler, context: ChannelHandlerContext, route: EdgeRoute, head: HTTPRequestHead) {
@@ -238,8 +240,7 @@ final class EdgeExchange {
         afterSettling(outcome) {
             var head = HTTPResponseHead(version: self.head.version, status: response.status, headers: response.headers)
             head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
-            self.writeClient(head: head, close: close)
-            if response.body.readableBytes > 0 { self.context.write(self.handler.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil) }
+            self.writeClient(head: head, close: close, body: response.body)
             self.finish(status: response.status.code, close: close)
         }
     }
@@ -265,16 +266,46 @@ final class EdgeExchange {
         return settlements.reversed().compactMap { $0(outcome) }
     }
 
-    func writeClient(head: HTTPResponseHead, close: Bool) {
-        let head = HTTPResponseHead(answering: self.head, status: head.status, headers: head.headers, requestID: requestID, close: close)
-        clientHeadWritten = true
-        context.write(handler.wrapOutboundOut(.head(head)), promise: nil)
+    /// Writes the client's head (with `body` when the whole answer is in hand), unflushed.
+    func writeClient(head: HTTPResponseHead, close: Bool, body: ByteBuffer? = nil) {
+        var wire = ClientResponseHead(
+            answering: self.head, status: head.status, fields: head.headers, requestID: requestID, close: close,
+            allocator: context.channel.allocator, bodyBytes: body?.readableBytes ?? 0
+        )
+        if let body { wire.append(body: body) }
+        // After a whole body nothing more goes to the client's body, not even a last chunk.
+        clientFraming = body == nil ? wire.framing : .bodyless
+        handler.wire.write(wire.buffer, flush: false)
     }
+
+    /// Writes part of the client's body after its head, framed as the head said, unflushed.
+    func writeClientBody(_ part: ByteBuffer) {
+        switch clientFraming {
+        case .plain:
+            handler.wire.write(part, flush: false)
+        case .chunked where part.readableBytes > 0:
+            var size = context.channel.allocator.buffer(capacity: 18)
+            size.writeString(String(part.readableBytes, radix: 16))
+            size.writeStaticString("\r\n")
+            handler.wire.write(size, flush: false)
+            handler.wire.write(part, flush: false)
+            handler.wire.write(Self.lineEnd, flush: false)
+        case .chunked, .bodyless, nil:
+            return
+        }
+    }
+
+    private static let lastChunk = ByteBuffer(string: "0\r\n\r\n")
+    private static let lineEnd = ByteBuffer(string: "\r\n")
 
     func finish(status: UInt, close: Bool) {
         phase = .finished
         stopAwaitingHead()
-        context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
+        if clientFraming == .chunked {
+            handler.wire.write(Self.lastChunk, flush: true)
+        } else {
+            handler.wire.flush()
+        }
         let elapsed = ContinuousClock.now - started
         route.record(status: Int(status), duration: elapsed)
         handler.core.traffic.record(HTTPResponse.Status(code: Int(status)), route: route.name, duration: elapsed)

@@ -27,12 +27,17 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     let core: EdgeCore
+    /// Where the edge's own answers are written, as bytes.
+    let wire: EdgeWire
     private let idleTimeout: TimeAmount?
     private var state = State.idle
     private var held: Deque<HTTPServerRequestPart> = []
     private var readHeld = false
     /// The exchange whose local route Hummingbird is answering, until its response head leaves.
     private var localExchange: EdgeExchange?
+    /// The method of the request Hummingbird is answering: its answer to a `HEAD` or `CONNECT`
+    /// carries no body, which this handler drops, as an encoder paired with the decoder would.
+    private var routerMethod = HTTPMethod.GET
     /// Whether parts went on to Hummingbird since the last read-complete it saw.
     private var forwardedUnflushed = false
     private var quiescing = false
@@ -46,8 +51,9 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return (address, core.addresses.isTrusted(address))
     }()
 
-    init(core: EdgeCore, idleTimeout: TimeAmount?) {
+    init(core: EdgeCore, wire: EdgeWire, idleTimeout: TimeAmount?) {
         self.core = core
+        self.wire = wire
         self.idleTimeout = idleTimeout
     }
 
@@ -97,6 +103,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 startExchange(route, head: head, context: context)
             } else {
                 state = .passing(requestEnded: false, responseEnded: false)
+                routerMethod = head.method
                 forward(part, context: context)
             }
         case (.idle, _):
@@ -132,10 +139,12 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(_ request: HTTPRequestHead, with response: EdgeResponse, route: String, context: ChannelHandlerContext) {
         let close = quiescing || !request.isKeepAlive
         let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
-        let head = HTTPResponseHead(answering: request, status: response.status, headers: response.headers, requestID: requestID, close: close)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        var head = ClientResponseHead(
+            answering: request, status: response.status, fields: response.headers, requestID: requestID, close: close,
+            allocator: context.channel.allocator, bodyBytes: response.body.readableBytes
+        )
+        head.append(body: response.body)
+        wire.write(head.buffer, flush: true)
         core.traffic.record(
             HTTPResponse.Status(code: Int(response.status.code)), route: route,
             duration: .nanoseconds((NIODeadline.now() - lastActivity).nanoseconds)
@@ -163,6 +172,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context, case .proxying = state else { return }
         state = .passing(requestEnded: requestEnded, responseEnded: false)
         localExchange = exchange
+        routerMethod = head.method
         forward(.head(head), context: context)
         for part in body { forward(.body(part), context: context) }
         if requestEnded { forward(.end(nil), context: context) }
@@ -173,12 +183,24 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let part = unwrapOutboundIn(data)
-        if let exchange = localExchange, case .head(let head) = part {
-            localExchange = nil
-            context.write(wrapOutboundOut(.head(exchange.routerAnswered(head))), promise: promise)
-            return
+        switch part {
+        case .head(var head):
+            if let exchange = localExchange {
+                localExchange = nil
+                head = exchange.routerAnswered(head)
+            }
+            if routerMethod == .CONNECT {
+                head.headers.remove(name: "transfer-encoding")
+                head.headers.replaceOrAdd(name: "content-length", value: "0")
+            }
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+        case .body where routerMethod == .HEAD || routerMethod == .CONNECT:
+            promise?.succeed()
+        case .end where routerMethod == .HEAD || routerMethod == .CONNECT:
+            promise?.succeed()
+        default:
+            context.write(data, promise: promise)
         }
-        context.write(data, promise: promise)
         if case .end = part, case .passing(let requestEnded, _) = state {
             state = .passing(requestEnded: requestEnded, responseEnded: true)
             if requestEnded { requestDone(context: context) }

@@ -34,31 +34,3 @@ struct EdgeResponse: Sendable {
         for field in fields { headers.add(name: field.name.rawName, value: field.value) }
     }
 }
-
-extension HTTPResponseHead {
-    /// The head of the edge's answer to `request`: its version, the request id, a `Date` when it
-    /// has none, and `Connection: close` when the connection ends after it (`keep-alive` for
-    /// HTTP/1.0 otherwise).
-    init(answering request: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders, requestID: String, close: Bool) {
-        self.init(version: request.version, status: status, headers: headers)
-        self.headers.set(name: "x-request-id", value: requestID)
-        if !self.headers.contains(name: "date") { self.headers.add(name: "date", value: HTTPDate.now) }
-        if close || !request.isKeepAlive {
-            self.headers.set(name: "connection", value: "close")
-        } else if request.version.minor == 0 {
-            self.headers.set(name: "connection", value: "keep-alive")
-        }
-    }
-}
-
-extension HTTPHeaders {
-    /// Sets the one value of `name`: replaced when the field is there, appended (without
-    /// rebuilding the fields) when it is not, as it usually is not in the edge's own answers.
-    mutating func set(name: String, value: String) {
-        if contains(name: name) {
-            replaceOrAdd(name: name, value: value)
-        } else {
-            add(name: name, value: value)
-        }
-    }
-}
