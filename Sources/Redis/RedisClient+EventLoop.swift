@@ -22,10 +22,12 @@ extension RedisClient {
         on eventLoop: any EventLoop,
         timeout: TimeAmount? = nil
     ) -> EventLoopFuture<RedisValue> {
-        let retry = { @Sendable in try await self.run(script, keys: keys, arguments: arguments, timeout: timeout) }
-        guard !cluster.isActive else { return eventLoop.makeFutureWithTask(retry) }
+        guard !cluster.isActive else {
+            return eventLoop.makeFutureWithTask { try await self.run(script, keys: keys, arguments: arguments, timeout: timeout) }
+        }
         return send(script.command(keys: keys, arguments: arguments), on: eventLoop, timeout: timeout) { error in
-            error.kind == .noScript ? eventLoop.makeFutureWithTask(retry) : nil
+            guard error.kind == .noScript else { return nil }
+            return eventLoop.makeFutureWithTask { try await self.run(script, keys: keys, arguments: arguments, timeout: timeout) }
         }
     }
 

@@ -35,10 +35,13 @@ extension ByteBuffer: RedisArgument {
 public struct RedisCommand: Sendable {
     private var storage: [UInt8] = []
     private var lengths: [Int] = []
+    /// The command's name, upper-cased (as given when it already is: no copy per command).
+    public let name: String
 
     /// A command with its arguments, e.g. `RedisCommand("SET", ["key", "value"])`; room is made
     /// for `more` words of `moreBytes` bytes to be appended after them.
     public init(_ name: String, _ arguments: [any RedisArgument] = [], more: Int = 0, moreBytes: Int = 0) {
+        self.name = name.utf8.contains { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") } ? name.uppercased() : name
         storage.reserveCapacity(name.utf8.count + 16 * arguments.count + moreBytes)
         lengths.reserveCapacity(1 + arguments.count + more)
         append(name)
@@ -50,11 +53,6 @@ public struct RedisCommand: Sendable {
         let start = storage.count
         argument.appendRedisBytes(to: &storage)
         lengths.append(storage.count - start)
-    }
-
-    /// The command's name, upper-cased.
-    public var name: String {
-        String(decoding: storage.prefix(lengths.first ?? 0), as: UTF8.self).uppercased()
     }
 
     /// The number of words, the name included.
