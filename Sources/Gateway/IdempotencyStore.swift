@@ -114,15 +114,30 @@ struct IdempotencyStore: Sendable {
     /// Stores the upstream's answer for replay (a body too large to store releases the key instead).
     func complete(_ ticket: IdempotencyTicket, status: Int, headers: HTTPHeaders, body: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard body.readableBytes <= Self.maximumStoredBody else { return release(ticket, on: eventLoop) }
-        let stored = Self.replayedFields.compactMap { name in headers.first(name: name).map { [name, $0] } }
-        let json = (try? Self.encoder.encode(stored)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-        let arguments: [any RedisArgument] = [ticket.owner, status, json, body, Int(retention / .milliseconds(1))]
+        let arguments: [any RedisArgument] = [ticket.owner, status, Self.storedFields(headers), body, Int(retention / .milliseconds(1))]
         return redis.run(Self.complete, keys: [ticket.redisKey], arguments: arguments, on: eventLoop).map { _ in }.recover { _ in }
     }
 
     /// Gives the key up, so that a retry runs afresh (used when the upstream was never reached).
     func release(_ ticket: IdempotencyTicket, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         redis.run(Self.release, keys: [ticket.redisKey], arguments: [ticket.owner], on: eventLoop).map { _ in }.recover { _ in }
+    }
+
+    /// The ``replayedFields`` of `headers` the upstream sent, as the JSON array of `[name, value]`
+    /// pairs that ``replay(status:headers:body:)`` reads, written without `JSONEncoder`.
+    static func storedFields(_ headers: HTTPHeaders) -> [UInt8] {
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        for name in replayedFields {
+            guard let value = headers.first(name: name) else { continue }
+            if json.count > 1 { json.append(UInt8(ascii: ",")) }
+            json.append(UInt8(ascii: "["))
+            json.appendJSONString(name)
+            json.append(UInt8(ascii: ","))
+            json.appendJSONString(value)
+            json.append(UInt8(ascii: "]"))
+        }
+        json.append(UInt8(ascii: "]"))
+        return json
     }
 
     static func replay(status: Int, headers: String, body: RedisValue) -> EdgeResponse {
@@ -135,7 +150,6 @@ struct IdempotencyStore: Sendable {
         return EdgeResponse(status: HTTPResponseStatus(statusCode: status), headers: fields, body: buffer)
     }
 
-    private static let encoder = JSONEncoder()
     private static let decoder = JSONDecoder()
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {

@@ -27,26 +27,7 @@ public struct JSONObjectWriter {
     public mutating func field(_ name: StaticString, string value: String?) {
         guard let value else { return }
         key(name)
-        bytes.append(UInt8(ascii: "\""))
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: value.utf8)
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                bytes.append(UInt8(ascii: "\\"))
-                bytes.append(byte)
-            case 0..<0x20:
-                bytes.append(contentsOf: "\\u00".utf8)
-                bytes.append(hexDigit(byte >> 4))
-                bytes.append(hexDigit(byte & 0x0F))
-            default:
-                bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        bytes.appendJSONString(value)
     }
 
     /// Writes `"name":value`, unless `value` is nil.
@@ -114,5 +95,31 @@ public struct JSONObjectWriter {
         bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends `value` as a JSON string, quoted and escaped as RFC 8259 asks (quote, backslash
+    /// and control characters; everything else as it is).
+    public mutating func appendJSONString(_ value: String) {
+        append(UInt8(ascii: "\""))
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            append(contentsOf: value.utf8)
+            append(UInt8(ascii: "\""))
+            return
+        }
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                append(UInt8(ascii: "\\"))
+                append(byte)
+            case 0..<0x20:
+                append(contentsOf: "\\u00".utf8)
+                appendHex(of: CollectionOfOne(byte))
+            default:
+                append(byte)
+            }
+        }
+        append(UInt8(ascii: "\""))
     }
 }
