@@ -10,11 +10,11 @@ import Testing
 struct ClientResponseHeadTests {
     static func head(
         _ method: HTTPMethod = .GET, version: HTTPVersion = .http1_1, status: HTTPResponseStatus = .ok, fields: HTTPHeaders,
-        extra: HTTPFields = [:], close: Bool = false, connection: String? = nil
+        close: Bool = false, connection: String? = nil
     ) -> ClientResponseHead {
         var request = HTTPRequestHead(version: version, method: method, uri: "/x")
         if let connection { request.headers.add(name: "connection", value: connection) }
-        return ClientResponseHead(answering: request, status: status, fields: fields, extra: extra, requestID: "r-1", close: close, allocator: ByteBufferAllocator())
+        return ClientResponseHead(answering: request, status: status, fields: fields, requestID: "r-1", close: close, allocator: ByteBufferAllocator())
     }
 
     /// The status line and the fields (names lower-cased) of a written head.
@@ -36,8 +36,8 @@ struct ClientResponseHeadTests {
     @Test("a body with a length keeps it; fields keep their order; the request id, Date and connection are the gateway's")
     func lengthFramed() {
         var head = Self.head(fields: [
-            "Content-Type": "application/json", "Content-Length": "11", "X-Request-ID": "upstream's", "Set-Cookie": "a=1", "set-cookie": "b=2",
-        ], extra: [.retryAfter: "3"])
+            "Content-Type": "application/json", "Content-Length": "11", "X-Request-ID": "upstream's", "Set-Cookie": "a=1", "set-cookie": "b=2", "Retry-After": "3",
+        ])
         head.append(body: ByteBuffer(string: #"{"ok":true}"#))
         let (statusLine, fields, rest) = Self.parsed(head)
         #expect(statusLine == "HTTP/1.1 200 OK")

@@ -26,11 +26,11 @@ struct ClientResponseHead {
     private(set) var buffer: ByteBuffer
     let framing: Framing
 
-    /// The head answering `request` with `status` and `fields` (then `extra`), the request id,
+    /// The head answering `request` with `status` and `fields`, the request id,
     /// a `Date` when there is none, and `Connection: close` when the connection ends after it
     /// (`keep-alive` for HTTP/1.0 otherwise). Room is made for `bodyBytes` more.
     init(
-        answering request: HTTPRequestHead, status: HTTPResponseStatus, fields: HTTPHeaders, extra: HTTPFields = [:],
+        answering request: HTTPRequestHead, status: HTTPResponseStatus, fields: HTTPHeaders,
         requestID: String, close: Bool, allocator: ByteBufferAllocator, bodyBytes: Int = 0
     ) {
         let mayHaveBody = status.mayHaveResponseBody && request.method != .CONNECT
@@ -50,12 +50,11 @@ struct ClientResponseHead {
         buffer.writeString(status.reasonPhrase)
         buffer.writeStaticString("\r\n")
         for (name, value) in fields where !Self.isReplaced(name, mayHaveBody: mayHaveBody) {
-            add(name: name, value: value)
+            buffer.writeHTTPField(name: name, value: value)
         }
-        for field in extra { add(name: field.name.rawName, value: field.value) }
         if chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
-        add(name: "x-request-id", value: requestID)
-        if !hasDate { add(name: "date", value: HTTPDate.now) }
+        buffer.writeHTTPField(name: "x-request-id", value: requestID)
+        if !hasDate { buffer.writeHTTPField(name: "date", value: HTTPDate.now) }
         if close || !request.isKeepAlive {
             buffer.writeStaticString("connection: close\r\n")
         } else if request.version.minor == 0 {
@@ -75,13 +74,6 @@ struct ClientResponseHead {
         case 17: name.equalsIgnoringASCIICase("transfer-encoding")
         default: false
         }
-    }
-
-    private mutating func add(name: String, value: String) {
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
     }
 
     /// Appends a whole body after the head, framed (one write for the whole answer).

@@ -194,9 +194,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 head.headers.replaceOrAdd(name: "content-length", value: "0")
             }
             context.write(wrapOutboundOut(.head(head)), promise: promise)
-        case .body where routerMethod == .HEAD || routerMethod == .CONNECT:
-            promise?.succeed()
-        case .end where routerMethod == .HEAD || routerMethod == .CONNECT:
+        case .body where routerAnswerIsBodiless, .end where routerAnswerIsBodiless:
             promise?.succeed()
         default:
             context.write(data, promise: promise)
@@ -206,6 +204,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if requestEnded { requestDone(context: context) }
         }
     }
+
+    private var routerAnswerIsBodiless: Bool { routerMethod == .HEAD || routerMethod == .CONNECT }
 
     /// Called by the exchange once its response has ended. `requestEnded`: the whole request was read.
     func exchangeFinished(requestEnded: Bool, close: Bool) {

@@ -23,10 +23,7 @@ struct UpstreamRequestHead {
 
     /// Appends `name: value`.
     mutating func add(name: String, value: String) {
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
+        buffer.writeHTTPField(name: name, value: value)
     }
 
     /// Appends `name: value` when the value holds no control character (HTAB aside), as RFC 9110
@@ -51,6 +48,16 @@ struct UpstreamRequestHead {
 
     static func isSafeFieldValue(_ value: String) -> Bool {
         value.utf8.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }
+    }
+}
+
+extension ByteBuffer {
+    /// Writes one HTTP/1.1 field line, `name: value` and CRLF, as it is.
+    mutating func writeHTTPField(name: String, value: String) {
+        writeString(name)
+        writeStaticString(": ")
+        writeString(value)
+        writeStaticString("\r\n")
     }
 }
 
