@@ -9,20 +9,20 @@ import Tokens
 /// as a cookie for browsers and in the join response for API clients. Visitor ids from tickets
 /// are prefixed `t:`, those of logged-in users `u:`, so the two can never collide.
 public struct VisitorTickets: Sendable {
-    /// The HMAC keyed with the secret once; every code continues a copy of it.
-    let keyed: HMAC<SHA256>
+    /// HMAC-SHA256 keyed with the secret once.
+    let keyed: SHA256HMAC
 
     /// - Parameter secret: at least 32 bytes, shared by every gateway.
     public init(secret: [UInt8]) {
         precondition(secret.count >= 32, "the visitor-ticket secret must be at least 32 bytes")
-        self.keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
+        self.keyed = SHA256HMAC(secret: secret)
     }
 
     /// A new ticket and the visitor id it stands for.
     public func issue() -> (ticket: String, visitor: String) {
         let id = SecureRandom.with16Bytes { Base64URL.encode($0) }
         let payload = "v1." + id
-        return (payload + "." + code { $0.update(utf8: payload) }.withUnsafeBytes { Base64URL.encode($0) }, "t:" + id)
+        return (payload + "." + keyed.code { $0.update(utf8: payload) }.withUnsafeBytes { Base64URL.encode($0) }, "t:" + id)
     }
 
     /// The visitor id of a genuine ticket; nil for anything forged or malformed.
@@ -32,24 +32,9 @@ public struct VisitorTickets: Sendable {
         let idStart = bytes.index(bytes.startIndex, offsetBy: 3)
         guard let dot = bytes[idStart...].firstIndex(of: UInt8(ascii: ".")), bytes.distance(from: idStart, to: dot) == 22 else { return nil }
         let macText = ticket[bytes.index(after: dot)...]
-        guard !macText.utf8.contains(UInt8(ascii: ".")), let mac = Base64URL.decode(macText),
-              code({ $0.update(utf8: ticket[..<dot]) }) == mac
+        guard !macText.utf8.contains(UInt8(ascii: ".")), let mac = Base64URL.decode(macText), mac.count == SHA256.byteCount,
+              keyed.code({ $0.update(utf8: ticket[..<dot]) }).starts(withCode: mac)
         else { return nil }
         return "t:" + ticket[idStart..<dot]
-    }
-
-    /// HMAC-SHA256 with the secret of what `feed` hands the HMAC.
-    func code(_ feed: (inout HMAC<SHA256>) -> Void) -> HashedAuthenticationCode<SHA256> {
-        var hmac = keyed
-        feed(&hmac)
-        return hmac.finalize()
-    }
-}
-
-extension HMAC {
-    /// Adds the UTF-8 bytes of `text` to the code.
-    mutating func update(utf8 text: some StringProtocol) {
-        let done: Void? = text.utf8.withContiguousStorageIfAvailable { update(data: UnsafeRawBufferPointer($0)) }
-        if done == nil { update(data: Array(text.utf8)) }
     }
 }
