@@ -10,12 +10,12 @@ extension Inventory {
         let hold = eventLoop.makePromise(of: Hold.self)
         redis.run(
             Self.reserveScript, keys: reserveKeys(event: event, zone: zone, bookingID: bookingID), arguments: [bookingID, user, zone, quantity], on: eventLoop
-        ).whenComplete { result in
+        ) { result in
             switch result {
             case .success(let reply):
                 hold.completeWith(Result { try Self.hold(reply, event: event, quantity: quantity, bookingID: bookingID) })
             case .failure(let error):
-                let failure = Self.bookingError(RedisClient.normalize(error))
+                let failure = Self.bookingError(error)
                 BookingMetrics.reservation(event: event, outcome: BookingMetrics.outcome(of: failure))
                 hold.fail(failure)
             }

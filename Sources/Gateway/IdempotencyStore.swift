@@ -87,14 +87,14 @@ struct IdempotencyStore: Sendable {
         let ticket = IdempotencyTicket(redisKey: redis.keySpace.tagged("idem:" + scope.prefix(32)), owner: UUIDText.random())
         let arguments: [any RedisArgument] = [ticket.owner, Self.hex(fingerprint.finalize()), Int(lease / .milliseconds(1))]
         let claimed = eventLoop.makePromise(of: IdempotencyClaim.self)
-        redis.run(Self.begin, keys: [ticket.redisKey], arguments: arguments, on: eventLoop).whenComplete { result in
+        redis.run(Self.begin, keys: [ticket.redisKey], arguments: arguments, on: eventLoop) { result in
             claimed.completeWith(Result { () throws(IdempotencyError) in try Self.claim(result, ticket: ticket) })
         }
         return claimed.futureResult
     }
 
     /// What `idempotency_begin.lua` replied, for `ticket`.
-    private static func claim(_ result: Result<RedisValue, any Error>, ticket: IdempotencyTicket) throws(IdempotencyError) -> IdempotencyClaim {
+    private static func claim(_ result: Result<RedisValue, RedisError>, ticket: IdempotencyTicket) throws(IdempotencyError) -> IdempotencyClaim {
         guard case .success(let reply) = result else { throw .unavailable }
         let fields = reply.array ?? []
         switch fields.first?.string {
@@ -115,12 +115,20 @@ struct IdempotencyStore: Sendable {
     func complete(_ ticket: IdempotencyTicket, status: Int, headers: HTTPHeaders, body: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         guard body.readableBytes <= Self.maximumStoredBody else { return release(ticket, on: eventLoop) }
         let arguments: [any RedisArgument] = [ticket.owner, status, Self.storedFields(headers), body, Int(retention / .milliseconds(1))]
-        return redis.run(Self.complete, keys: [ticket.redisKey], arguments: arguments, on: eventLoop).map { _ in }.recover { _ in }
+        return settled(Self.complete, ticket, arguments: arguments, on: eventLoop)
     }
 
     /// Gives the key up, so that a retry runs afresh (used when the upstream was never reached).
     func release(_ ticket: IdempotencyTicket, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        redis.run(Self.release, keys: [ticket.redisKey], arguments: [ticket.owner], on: eventLoop).map { _ in }.recover { _ in }
+        settled(Self.release, ticket, arguments: [ticket.owner], on: eventLoop)
+    }
+
+    /// Runs `script` on the ticket's key; the future succeeds once Redis has answered (or failed:
+    /// the key's lease then ends it).
+    private func settled(_ script: RedisScript, _ ticket: IdempotencyTicket, arguments: [any RedisArgument], on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        let done = eventLoop.makePromise(of: Void.self)
+        redis.run(script, keys: [ticket.redisKey], arguments: arguments, on: eventLoop) { _ in done.succeed() }
+        return done.futureResult
     }
 
     /// The ``replayedFields`` of `headers` the upstream sent, as the JSON array of `[name, value]`
@@ -154,13 +162,5 @@ struct IdempotencyStore: Sendable {
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
         bytes.hexString
-    }
-}
-
-extension SHA256 {
-    /// Adds the UTF-8 bytes of `text` without copying them into an array first.
-    fileprivate mutating func update(utf8 text: String) {
-        var text = text
-        text.withUTF8 { update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 }

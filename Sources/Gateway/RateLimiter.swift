@@ -137,7 +137,7 @@ final class RateLimiter: Sendable {
         }
         let refilling = refill
         let decided = eventLoop.makePromise(of: RateLimitDecision.self)
-        redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout).whenComplete { result in
+        redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout) { result in
             let (decision, leased, inRedis) = switch result {
             case .success(let reply):
                 self.decision(reply, rules: rules, keys: keys)

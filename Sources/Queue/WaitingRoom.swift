@@ -38,9 +38,7 @@ public struct WaitingRoom: Sendable {
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
-        return redis.run(Self.joinScript, keys: keys, arguments: Self.joinArguments(visitor, proof), on: eventLoop)
-            .flatMapErrorThrowing { error in throw Self.queueError(RedisClient.normalize(error), event: event) }
-            .flatMapThrowing { reply in try Self.joinResult(reply) }
+        return run(Self.joinScript, event: event, keys: keys, arguments: Self.joinArguments(visitor, proof), on: eventLoop, reading: Self.joinResult)
     }
 
     func joinKeys(_ event: String, proof: JoinProof?) throws(QueueError) -> [String] {
@@ -98,9 +96,25 @@ public struct WaitingRoom: Sendable {
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
-        return redis.run(Self.statusScript, keys: keys, arguments: [visitor], on: eventLoop)
-            .flatMapErrorThrowing { error in throw Self.queueError(RedisClient.normalize(error), event: event) }
-            .flatMapThrowing { reply in try Self.place(statusReply: reply) }
+        return run(Self.statusScript, event: event, keys: keys, arguments: [visitor], on: eventLoop, reading: Self.place(statusReply:))
+    }
+
+    /// Runs `script` for `event` from a channel handler: what `reading` makes of the reply, on
+    /// `eventLoop`, or a ``QueueError``.
+    private func run<Value: Sendable>(
+        _ script: RedisScript, event: String, keys: [String], arguments: [any RedisArgument], on eventLoop: any EventLoop,
+        reading: @escaping @Sendable (RedisValue) throws(QueueError) -> Value
+    ) -> EventLoopFuture<Value> {
+        let read = eventLoop.makePromise(of: Value.self)
+        redis.run(script, keys: keys, arguments: arguments, on: eventLoop) { result in
+            read.completeWith(Result { () throws(QueueError) -> Value in
+                switch result {
+                case .success(let reply): try reading(reply)
+                case .failure(let error): throw Self.queueError(error, event: event)
+                }
+            }.mapError { $0 as any Error })
+        }
+        return read.futureResult
     }
 
     func statusKeys(_ event: String) throws(QueueError) -> [String] {

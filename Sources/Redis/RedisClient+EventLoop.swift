@@ -31,31 +31,76 @@ extension RedisClient {
         }
     }
 
-    /// Sends `command` on the connection of `eventLoop` and completes one promise there: with the
-    /// reply, through the async path for a cluster redirection, with what `recovery` makes of
-    /// another server error (nil: the error), or with the normalized failure.
+    /// ``run(_:keys:arguments:on:timeout:)`` handing the reply to `reply` on `eventLoop` instead of
+    /// completing a future: a caller that completes a promise of its own spares one.
+    public func run(
+        _ script: RedisScript,
+        keys: [String],
+        arguments: [any RedisArgument] = [],
+        on eventLoop: any EventLoop,
+        timeout: TimeAmount? = nil,
+        reply: @escaping @Sendable (Result<RedisValue, RedisError>) -> Void
+    ) {
+        guard !cluster.isActive else {
+            return eventLoop.makeFutureWithTask { try await self.run(script, keys: keys, arguments: arguments, timeout: timeout) }
+                .whenComplete { reply($0.mapError(Self.normalize)) }
+        }
+        send(script.command(keys: keys, arguments: arguments), on: eventLoop, timeout: timeout, recovery: { error in
+            guard error.kind == .noScript else { return nil }
+            return eventLoop.makeFutureWithTask { try await self.run(script, keys: keys, arguments: arguments, timeout: timeout) }
+        }, reply: reply)
+    }
+
+    /// Sends `command` and completes one promise on `eventLoop` with what
+    /// ``send(_:on:timeout:recovery:reply:)`` hands on.
     private func send(
         _ command: RedisCommand,
         on eventLoop: any EventLoop,
         timeout: TimeAmount?,
         recovery: @escaping @Sendable (RedisServerError) -> EventLoopFuture<RedisValue>?
     ) -> EventLoopFuture<RedisValue> {
-        let started = ContinuousClock.now
         let promise = eventLoop.makePromise(of: RedisValue.self)
-        slot(on: eventLoop).send(command, timeout: timeout ?? configuration.commandTimeout).whenComplete { result in
+        send(command, on: eventLoop, timeout: timeout, recovery: recovery) { (result: Result<RedisValue, RedisError>) in
+            promise.completeWith(result.mapError { $0 as any Error })
+        }
+        return promise.futureResult
+    }
+
+    /// Sends `command` on the connection of `eventLoop` and hands `reply`, on `eventLoop`: the
+    /// reply, the async path's answer for a cluster redirection, what `recovery` makes of another
+    /// server error (nil: the error), or the normalized failure.
+    private func send(
+        _ command: RedisCommand,
+        on eventLoop: any EventLoop,
+        timeout: TimeAmount?,
+        recovery: @escaping @Sendable (RedisServerError) -> EventLoopFuture<RedisValue>?,
+        reply: @escaping @Sendable (Result<RedisValue, RedisError>) -> Void
+    ) {
+        let started = ContinuousClock.now
+        let slot = slot(on: eventLoop)
+        let onLoop: @Sendable (Result<RedisValue, RedisError>) -> Void
+        if slot.eventLoop.inEventLoop, eventLoop.inEventLoop {
+            onLoop = reply
+        } else {
+            onLoop = { result in eventLoop.execute { reply(result) } }
+        }
+        slot.send(command, timeout: timeout ?? configuration.commandTimeout) { result in
             self.metrics.record(command: command, duration: ContinuousClock.now - started)
             switch result {
             case .success(let value):
-                promise.succeed(value)
+                onLoop(.success(value))
             case .failure(RedisError.server(let server)) where server.kind.needsRouting:
-                promise.completeWithTask { try await self.send(command, timeout: timeout) }
+                eventLoop.makeFutureWithTask { try await self.send(command, timeout: timeout) }.whenComplete { reply($0.mapError(Self.normalize)) }
             case .failure(RedisError.server(let server)):
-                if let recovered = recovery(server) { promise.completeWith(recovered) } else { promise.fail(RedisError.server(server)) }
+                if let recovered = recovery(server) {
+                    recovered.hop(to: eventLoop).whenComplete { reply($0.mapError(Self.normalize)) }
+                } else {
+                    onLoop(.failure(RedisError.server(server)))
+                }
             case .failure(let error):
-                promise.fail(Self.normalize(error))
+                onLoop(.failure(Self.normalize(error)))
             }
         }
-        return promise.futureResult
     }
 
     /// `SET key value PX milliseconds` from a channel handler, completing on `eventLoop`.

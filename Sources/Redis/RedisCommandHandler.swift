@@ -1,11 +1,32 @@
 import DequeModule
 import NIOCore
 
-/// One encoded command on its way to the server, with the promise its reply completes.
+/// One encoded command on its way to the server, with where its reply goes.
 struct RedisRequest: Sendable {
     var encoded: ByteBuffer
-    var promise: EventLoopPromise<RedisValue>
+    var reply: RedisReplyTarget
     var timeout: TimeAmount
+}
+
+/// Where a command's reply goes: a promise, or a callback on the connection's event loop (which
+/// spares a caller on that loop a promise of its own).
+enum RedisReplyTarget: Sendable {
+    case promise(EventLoopPromise<RedisValue>)
+    case callback(@Sendable (Result<RedisValue, any Error>) -> Void)
+
+    func succeed(_ value: RedisValue) {
+        switch self {
+        case .promise(let promise): promise.succeed(value)
+        case .callback(let callback): callback(.success(value))
+        }
+    }
+
+    func fail(_ error: any Error) {
+        switch self {
+        case .promise(let promise): promise.fail(error)
+        case .callback(let callback): callback(.failure(error))
+        }
+    }
 }
 
 /// Matches replies to commands in the order they were written, so many commands can be in
@@ -22,7 +43,7 @@ final class RedisCommandHandler: ChannelDuplexHandler {
 
     private struct Pending {
         /// Nil once the command has timed out: its reply is then read and dropped.
-        var promise: EventLoopPromise<RedisValue>?
+        var reply: RedisReplyTarget?
         var deadline: NIODeadline
         var timeout: TimeAmount
     }
@@ -39,12 +60,12 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
         guard isActive else {
-            request.promise.fail(RedisError.connectionClosed)
+            request.reply.fail(RedisError.connectionClosed)
             promise?.fail(RedisError.connectionClosed)
             return
         }
         let deadline = NIODeadline.now() + request.timeout
-        pending.append(Pending(promise: request.promise, deadline: deadline, timeout: request.timeout))
+        pending.append(Pending(reply: request.reply, deadline: deadline, timeout: request.timeout))
         context.write(wrapOutboundOut(request.encoded), promise: promise)
         scheduleTimer(context: context, for: deadline)
         if !flushScheduled {
@@ -63,9 +84,9 @@ final class RedisCommandHandler: ChannelDuplexHandler {
             return
         }
         if case .error(let error) = value {
-            entry.promise?.fail(RedisError.server(error))
+            entry.reply?.fail(RedisError.server(error))
         } else {
-            entry.promise?.succeed(value)
+            entry.reply?.succeed(value)
         }
     }
 
@@ -89,7 +110,7 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         timer = nil
         let failed = pending
         pending.removeAll()
-        for entry in failed { entry.promise?.fail(error) }
+        for entry in failed { entry.reply?.fail(error) }
     }
 
     private func scheduleTimer(context: ChannelHandlerContext, for deadline: NIODeadline) {
@@ -108,11 +129,11 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         let now = NIODeadline.now()
         var next: NIODeadline?
         for index in pending.indices {
-            guard let promise = pending[index].promise else { continue }
+            guard let reply = pending[index].reply else { continue }
             let deadline = pending[index].deadline
             if deadline <= now {
-                pending[index].promise = nil
-                promise.fail(RedisError.timeout(milliseconds: pending[index].timeout.nanoseconds / 1_000_000))
+                pending[index].reply = nil
+                reply.fail(RedisError.timeout(milliseconds: pending[index].timeout.nanoseconds / 1_000_000))
             } else if next.map({ deadline < $0 }) ?? true {
                 next = deadline
             }

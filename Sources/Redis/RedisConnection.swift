@@ -70,19 +70,24 @@ public final class RedisConnection: Sendable {
     /// `RedisError.server`.
     public func send(_ command: RedisCommand, timeout: TimeAmount) -> EventLoopFuture<RedisValue> {
         let promise = eventLoop.makePromise(of: RedisValue.self)
-        let request = RedisRequest(encoded: command.encoded(allocator: channel.allocator), promise: promise, timeout: timeout)
+        send(command, timeout: timeout, reply: .promise(promise))
+        return promise.futureResult
+    }
+
+    /// Sends one command; its reply (or failure) goes to `reply`, on the connection's event loop.
+    func send(_ command: RedisCommand, timeout: TimeAmount, reply: RedisReplyTarget) {
+        let request = RedisRequest(encoded: command.encoded(allocator: channel.allocator), reply: reply, timeout: timeout)
         if eventLoop.inEventLoop {
             write(request)
         } else {
             eventLoop.execute { self.write(request) }
         }
-        return promise.futureResult
     }
 
     /// Writes on the channel's own loop, where a closed channel is seen before the write is lost.
     private func write(_ request: RedisRequest) {
         guard channel.isActive else {
-            request.promise.fail(RedisError.connectionClosed)
+            request.reply.fail(RedisError.connectionClosed)
             return
         }
         channel.write(request, promise: nil)

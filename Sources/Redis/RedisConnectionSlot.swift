@@ -34,6 +34,15 @@ final class RedisConnectionSlot: @unchecked Sendable {
         return eventLoop.flatSubmit { self.sendOnLoop(command, timeout: timeout) }
     }
 
+    /// Sends a command; its reply (or failure) goes to `reply` on this slot's event loop. Sent from
+    /// that loop to a live connection, it goes straight to the connection, without a promise between.
+    func send(_ command: RedisCommand, timeout: TimeAmount, reply: @escaping @Sendable (Result<RedisValue, any Error>) -> Void) {
+        if eventLoop.inEventLoop, case .connected(let connection) = state, connection.isActive {
+            return connection.send(command, timeout: timeout, reply: .callback(reply))
+        }
+        send(command, timeout: timeout).whenComplete(reply)
+    }
+
     /// Closes the connection and refuses further commands.
     func shutdown() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit {
