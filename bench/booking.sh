@@ -8,6 +8,7 @@
 #   BOOKING_RUSH_BIN=/path/to/booking-rush bench/booking.sh   # another build of the services
 #   PERF_DATA=/tmp/booking.perf bench/booking.sh   # perf record -g the booking service during the direct run
 #   PERF_GATEWAY_DATA=/tmp/gateway.perf bench/booking.sh   # ... and the gateway during the token + rate limit run
+#   PERF_IDEMPOTENT_DATA=/tmp/idem.perf bench/booking.sh   # ... and the gateway during the Idempotency-Key run
 #   WARMUP=0 bench/booking.sh   # no unmeasured warm-up run before each path (default 2 s)
 #
 # Prints a table and writes bench/results/booking.md. The services run in a Redis key space of the
@@ -80,14 +81,6 @@ measured() {
   out=$(wrk_run "$@")
   cpu="$(cpu_us $(( $(cpu_ticks "$booking_pid") - booking_before )) "$(requests "$out")") / $(cpu_us $(( $(cpu_ticks "$gateway_pid") - gateway_before )) "$(requests "$out")")"
 }
-# profiled FILE PID COMMAND...: runs COMMAND while `perf record -g` samples PID into FILE (when FILE is set).
-profiled() {
-  local file=$1 pid=$2 perf_pid=
-  shift 2
-  if [ -n "$file" ]; then perf record -F 999 -g -p "$pid" -o "$file" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; fi
-  "$@"
-  if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
-}
 # Each path first runs ${WARMUP:-2} s unmeasured, so every row is a steady state: connections and
 # upstream pools open, every user's access token verified once (the gateway's token cache warm, as
 # a few seconds into a sale).
@@ -101,7 +94,8 @@ IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run profiled "${PERF_GATEWAY_DA
   measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 gateway_out=$out; gateway_cpu=$cpu
 IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run warm_up -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
-IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
+IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run profiled "${PERF_IDEMPOTENT_DATA:-}" "$gateway_pid" \
+  measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 idempotent_out=$out; idempotent_cpu=$cpu
 booking_rss=$(rss "$booking_pid"); gateway_rss=$(rss "$gateway_pid")
 

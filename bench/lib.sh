@@ -77,3 +77,12 @@ DELETE FROM booking.events WHERE id = ANY (:'events'::text[]);
 COMMIT;
 SQL
 }
+# profiled FILE PID COMMAND...: runs COMMAND while `perf record -g` samples PID into FILE for
+# $seconds (when FILE is set).
+profiled() {
+  local file=$1 pid=$2 perf_pid=
+  shift 2
+  if [ -n "$file" ]; then perf record -F 999 -g -p "$pid" -o "$file" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; fi
+  "$@"
+  if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
+}

@@ -6,6 +6,7 @@
 #   bench/status-profile.sh LABEL [seconds] [connections]
 #   NO_PLACE=1 bench/status-profile.sh LABEL   # polls by ticket alone (no place token: queue_status.lua per poll)
 #   GATEWAY_BIN=/path/to/booking-rush bench/status-profile.sh LABEL   # another build
+#   PERF_DATA=/tmp/status.perf bench/status-profile.sh LABEL   # keep the perf data for perf report
 set -euo pipefail
 cd "$(dirname "$0")/.."
 label=${1:?label}
@@ -28,6 +29,7 @@ out=$(TICKETS=$work/tickets wrk_run -s bench/wrk/status.lua "http://127.0.0.1:$p
 used=$(( $(cpu_ticks "$gateway") - ticks ))
 wait "$recorder" || true
 admin DELETE "rooms/$room"
+[ -n "${PERF_DATA:-}" ] && cp "$work/perf.data" "$PERF_DATA"
 mkdir -p bench/results
 {
   echo "# gateway status polls ($([ -n "${NO_PLACE:-}" ] && echo "ticket alone, queue_status.lua" || echo "place tokens, room snapshot")): $(rate "$out") req/s, $(cpu_us "$used" "$(requests "$out")") µs CPU per request, p99 $(pct "$out" 99%) ms"

@@ -3,6 +3,8 @@
 # redis-benchmark running the same Lua scripts (the ceiling), all in one run on this machine.
 #
 #   bench/waiting-room.sh [seconds] [connections]
+#   PERF_JOIN_DATA=/tmp/join.perf PERF_STATUS_DATA=/tmp/status.perf bench/waiting-room.sh   # perf record -g the gateway
+#   during the join run and the snapshot status run
 #
 # Prints a table and writes bench/results/waiting-room.md.
 set -euo pipefail
@@ -32,11 +34,11 @@ measure() {
   printf -v "${name}_cpu" '%s' "$(cpu_us $(( $(cpu_ticks "$gateway") - ticks )) "$(requests "$out")")"
   printf -v "${name}_redis" '%s' "$(python3 -c "print(f'{($(redis_commands) - $commands) / max(1, $(requests "$out")):.2f}')")"
 }
-measure join -s bench/wrk/join.lua "http://127.0.0.1:$port/api/v1/queue/$join_room/join"
+profiled "${PERF_JOIN_DATA:-}" "$gateway" measure join -s bench/wrk/join.lua "http://127.0.0.1:$port/api/v1/queue/$join_room/join"
 join_rss=$(rss "$gateway")
 tickets=$(mktemp)
 bench/tickets.py "$VISITOR_TICKET_SECRET" 10000 "http://127.0.0.1:$port/api/v1/queue/$status_room/join" >"$tickets"
-TICKETS=$tickets measure status -s bench/wrk/status.lua "http://127.0.0.1:$port/api/v1/queue/$status_room/status"
+TICKETS=$tickets profiled "${PERF_STATUS_DATA:-}" "$gateway" measure status -s bench/wrk/status.lua "http://127.0.0.1:$port/api/v1/queue/$status_room/status"
 status_rss=$(rss "$gateway")
 cut -f1 "$tickets" >"$tickets.bare"
 TICKETS=$tickets.bare measure redis_status -s bench/wrk/status.lua "http://127.0.0.1:$port/api/v1/queue/$status_room/status"
