@@ -79,10 +79,10 @@ struct IdempotencyStore: Sendable {
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<IdempotencyClaim> {
         var scoped = SHA256()
-        for part in [principal, "\n", method, "\n", route, "\n", key] { scoped.update(utf8: part) }
+        scoped.update(utf8: principal + "\n" + method + "\n" + route + "\n" + key)
         let scope = Self.hex(scoped.finalize())
         var fingerprint = SHA256()
-        for part in [method, "\n", path, "\n"] { fingerprint.update(utf8: part) }
+        fingerprint.update(utf8: method + "\n" + path + "\n")
         body.withUnsafeReadableBytes { fingerprint.update(bufferPointer: $0) }
         let ticket = IdempotencyTicket(redisKey: redis.keySpace.tagged("idem:" + scope.prefix(32)), owner: UUIDText.random())
         let arguments: [any RedisArgument] = [ticket.owner, Self.hex(fingerprint.finalize()), Int(lease / .milliseconds(1))]

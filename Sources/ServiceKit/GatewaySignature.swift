@@ -38,6 +38,7 @@ public struct SignedRequest: Sendable, Hashable {
     }
 
     /// Hex SHA-256 of a body that arrived in `parts`.
+    @inlinable
     public static func digest(of parts: some Sequence<ByteBuffer>) -> String {
         var hasher = SHA256()
         for part in parts { part.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) } }

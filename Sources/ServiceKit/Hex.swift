@@ -6,6 +6,8 @@ public func hexDigit(_ value: UInt8) -> UInt8 {
 
 extension Sequence<UInt8> {
     /// Lower-case hexadecimal, two digits a byte (without Foundation's slow `String(format:)`).
+    /// Inlinable: unspecialised, each byte would cost an iterator witness call.
+    @inlinable
     public var hexString: String {
         var digits: [UInt8] = []
         digits.reserveCapacity(underestimatedCount * 2)

@@ -22,6 +22,7 @@ public enum UUIDText {
     /// The first 16 of `bytes` as a UUID's text, unchanged (no version bits set): eight, four,
     /// four, four and twelve lower-case hexadecimal digits, as Foundation's
     /// `UUID(uuid:).uuidString.lowercased()` writes them.
+    @inlinable
     public static func lowercased(_ bytes: some Sequence<UInt8>) -> String {
         String(unsafeUninitializedCapacity: 36) { text in
             var at = 0
