@@ -8,9 +8,10 @@ import NIOHTTPTypesHTTP1
 /// HTTP/1.1 connections whose ``FastRoute``s are answered on the event loop by
 /// ``FastRouteHandler``; every other request goes on to the Hummingbird router.
 ///
-/// Pipeline: HTTP/1 codec → HTTP types codec → connection state (idle timeout, graceful close,
-/// seeing every request and answer) → ``FastRouteHandler`` → the async channel that
-/// Hummingbird's responder reads.
+/// Pipeline: ``SocketWire`` → HTTP/1 codec → HTTP types codec → ``FastAnswerGate`` →
+/// connection state (idle timeout, graceful close, seeing every request and answer) →
+/// ``FastRouteHandler`` → the async channel that Hummingbird's responder reads. Fast routes'
+/// answers are written as bytes through the wire; the router's pass the encoders.
 struct FastRouteChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -22,12 +23,16 @@ struct FastRouteChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
+            let wire = SocketWire()
+            let gate = FastAnswerGate()
+            try pipeline.addHandler(wire)
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
             )
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(gate)
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: .init(idleTimeout), logger: logger))
-            try pipeline.addHandler(FastRouteHandler(routes: routes, serverName: serverName))
+            try pipeline.addHandler(FastRouteHandler(routes: routes, serverName: serverName, wire: wire, gate: gate))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
     }

@@ -25,15 +25,19 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let routes: [FastRoute]
     private let serverName: String?
+    private let wire: SocketWire
+    private let gate: FastAnswerGate
     private var state = State.idle
     private var held: Deque<HTTPRequestPart> = []
     private var readPending = false
     /// Whether parts went on to Hummingbird since the last read-complete it saw.
     private var forwardedUnflushed = false
 
-    init(routes: [FastRoute], serverName: String?) {
+    init(routes: [FastRoute], serverName: String?, wire: SocketWire, gate: FastAnswerGate) {
         self.routes = routes
         self.serverName = serverName
+        self.wire = wire
+        self.gate = gate
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -132,18 +136,35 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Writes a whole answer with the fields Hummingbird adds to its own (`Date`, `Server`).
     private func respond(status: HTTPResponse.Status, fields: HTTPFields, body: ByteBuffer, close: Bool, context: ChannelHandlerContext) {
-        var fields = fields
-        fields[.contentLength] = String(body.readableBytes)
-        fields[.date] = HTTPDate.now
-        if let serverName { fields[.server] = serverName }
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
-        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        wire.write(Self.answer(status: status, fields: fields, body: body, serverName: serverName, allocator: context.channel.allocator), flush: false)
+        // The connection-state handler sees the answer end; the gate keeps the `.end` from the encoders.
+        gate.expectWrittenAnswerEnd()
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         if close {
             context.close(promise: nil)
         } else {
             requestDone(context: context)
         }
+    }
+
+    /// A whole answer in wire form, as NIO's encoder writes one with a length: status line,
+    /// `fields`, `Content-Length`, the `Date` and `Server` Hummingbird adds to its own, then `body`.
+    static func answer(status: HTTPResponse.Status, fields: HTTPFields, body: ByteBuffer, serverName: String?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 160 + fields.count * 48 + body.readableBytes)
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeString(String(status.code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+        for field in fields where field.name != .contentLength && field.name != .date && field.name != .server {
+            buffer.writeHTTPField(name: field.name.rawName, value: field.value)
+        }
+        buffer.writeHTTPField(name: HTTPField.Name.contentLength.rawName, value: String(body.readableBytes))
+        buffer.writeHTTPField(name: HTTPField.Name.date.rawName, value: HTTPDate.now)
+        if let serverName { buffer.writeHTTPField(name: HTTPField.Name.server.rawName, value: serverName) }
+        buffer.writeStaticString("\r\n")
+        buffer.writeImmutableBuffer(body)
+        return buffer
     }
 
     /// The router answers after all: it gets the whole request, as if it had come straight to it.

@@ -5,13 +5,14 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import ServiceKit
 
 /// The gateway's HTTP/1.1 connections: requests for proxied routes are served by ``EdgeHandler``
 /// on the connection's event loop; every other request goes on to the Hummingbird router.
 ///
-/// Pipeline: ``EdgeWire`` → HTTP/1 response encoder and request decoder → ``EdgeHandler`` →
+/// Pipeline: ``SocketWire`` → HTTP/1 response encoder and request decoder → ``EdgeHandler`` →
 /// HTTP types codec → connection state → the async channel that Hummingbird's responder reads.
-/// The edge writes its own answers as bytes through ``EdgeWire``; only the router's answers go
+/// The edge writes its own answers as bytes through ``SocketWire``; only the router's answers go
 /// through the encoder, which ``EdgeHandler`` keeps bodiless for `HEAD` (the encoder is not
 /// paired with the decoder, as `configureHTTPServerPipeline` pairs them, for that reason).
 struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
@@ -29,7 +30,7 @@ struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
         channel.closeFuture.whenComplete { [connections = core.connections] _ in connections.release() }
         return channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
-            let wire = EdgeWire()
+            let wire = SocketWire()
             try pipeline.addHandler(wire)
             try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
             try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))

@@ -2,6 +2,7 @@ import DequeModule
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 /// The front of every gateway connection. A request whose path belongs to a proxied route is
 /// served here, on this connection's event loop, by an ``EdgeExchange``; any other request is
@@ -28,7 +29,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     let core: EdgeCore
     /// Where the edge's own answers are written, as bytes.
-    let wire: EdgeWire
+    let wire: SocketWire
     private let idleTimeout: TimeAmount?
     private var state = State.idle
     private var held: Deque<HTTPServerRequestPart> = []
@@ -51,7 +52,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return (address, core.addresses.isTrusted(address))
     }()
 
-    init(core: EdgeCore, wire: EdgeWire, idleTimeout: TimeAmount?) {
+    init(core: EdgeCore, wire: SocketWire, idleTimeout: TimeAmount?) {
         self.core = core
         self.wire = wire
         self.idleTimeout = idleTimeout

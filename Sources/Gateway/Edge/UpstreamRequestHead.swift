@@ -1,6 +1,7 @@
 import Instrumentation
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 /// A proxied request's line and fields as the upstream gets them, written straight into one
 /// buffer: no `HTTPHeaders` copy, no encoder and no second validation pass on the hot path.
@@ -48,16 +49,6 @@ struct UpstreamRequestHead {
 
     static func isSafeFieldValue(_ value: String) -> Bool {
         value.utf8.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }
-    }
-}
-
-extension ByteBuffer {
-    /// Writes one HTTP/1.1 field line, `name: value` and CRLF, as it is.
-    mutating func writeHTTPField(name: String, value: String) {
-        writeString(name)
-        writeStaticString(": ")
-        writeString(value)
-        writeStaticString("\r\n")
     }
 }
 
