@@ -13,7 +13,11 @@ extension Inventory {
         ) { result in
             switch result {
             case .success(let reply):
-                hold.completeWith(Result { try Self.hold(reply, event: event, quantity: quantity, bookingID: bookingID) })
+                do throws(BookingError) {
+                    hold.succeed(try Self.hold(reply, event: event, quantity: quantity, bookingID: bookingID))
+                } catch {
+                    hold.fail(error)
+                }
             case .failure(let error):
                 let failure = Self.bookingError(error)
                 BookingMetrics.reservation(event: event, outcome: BookingMetrics.outcome(of: failure))

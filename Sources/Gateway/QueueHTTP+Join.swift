@@ -65,16 +65,25 @@ extension QueueHTTP {
                 return eventLoop.makeSucceededFuture(EdgeResponse.problem(for: error, path: path))
             }
         }
-        return room.join(event: event, visitor: joiner.visitor, proof: proof, on: eventLoop).flatMap { result in
-            if let body = QueuePlaceBody(unsigned: result.place, ticket: joiner.ticket) {
-                return eventLoop.makeSucceededFuture(joinAnswer(event: event, joiner: joiner, result: result, body: body).edgeResponse)
+        let answer = eventLoop.makePromise(of: EdgeResponse.self)
+        room.join(event: event, visitor: joiner.visitor, proof: proof, on: eventLoop).whenComplete { joined in
+            switch joined {
+            case .success(let result):
+                if let body = QueuePlaceBody(unsigned: result.place, ticket: joiner.ticket) {
+                    return answer.succeed(joinAnswer(event: event, joiner: joiner, result: result, body: body).edgeResponse)
+                }
+                answer.completeWithTask {
+                    do {
+                        let body = try await self.body(event: event, visitor: joiner.visitor, place: result.place, ticket: joiner.ticket)
+                        return joinAnswer(event: event, joiner: joiner, result: result, body: body).edgeResponse
+                    } catch {
+                        return EdgeResponse.problem(for: error, path: path)
+                    }
+                }
+            case .failure(let error):
+                answer.succeed(EdgeResponse.problem(for: error, path: path))
             }
-            return eventLoop.makeFutureWithTask {
-                let body = try await self.body(event: event, visitor: joiner.visitor, place: result.place, ticket: joiner.ticket)
-                return joinAnswer(event: event, joiner: joiner, result: result, body: body).edgeResponse
-            }
-        }.recover { error in
-            EdgeResponse.problem(for: error, path: path)
         }
+        return answer.futureResult
     }
 }

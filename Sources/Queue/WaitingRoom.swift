@@ -107,12 +107,16 @@ public struct WaitingRoom: Sendable {
     ) -> EventLoopFuture<Value> {
         let read = eventLoop.makePromise(of: Value.self)
         redis.run(script, keys: keys, arguments: arguments, on: eventLoop) { result in
-            read.completeWith(Result { () throws(QueueError) -> Value in
-                switch result {
-                case .success(let reply): try reading(reply)
-                case .failure(let error): throw Self.queueError(error, event: event)
+            switch result {
+            case .success(let reply):
+                do throws(QueueError) {
+                    read.succeed(try reading(reply))
+                } catch {
+                    read.fail(error)
                 }
-            }.mapError { $0 as any Error })
+            case .failure(let error):
+                read.fail(Self.queueError(error, event: event))
+            }
         }
         return read.futureResult
     }
