@@ -6,7 +6,7 @@ import Crypto
 /// It calls only `SHA256`'s concrete methods. `HMAC<SHA256>` is generic and, reached from another
 /// module, runs unspecialised: its metadata lookups and witness calls cost several times the two
 /// compression rounds of a short message, on every visitor ticket, place token and gateway
-/// signature (`bench/results/hmac-ab.txt`).
+/// signature (`bench/results/join-profile-stop41-before.txt` against `join-profile-stop41.txt`).
 public struct SHA256HMAC: Sendable {
     /// SHA-256 after the key XOR ipad block: every code continues a copy of it.
     private let inner: SHA256
