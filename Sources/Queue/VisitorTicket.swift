@@ -32,8 +32,8 @@ public struct VisitorTickets: Sendable {
         let idStart = bytes.index(bytes.startIndex, offsetBy: 3)
         guard let dot = bytes[idStart...].firstIndex(of: UInt8(ascii: ".")), bytes.distance(from: idStart, to: dot) == 22 else { return nil }
         let macText = ticket[bytes.index(after: dot)...]
-        guard !macText.utf8.contains(UInt8(ascii: ".")), let mac = Base64URL.decode(macText), mac.count == SHA256.byteCount,
-              keyed.code({ $0.update(utf8: ticket[..<dot]) }).starts(withCode: mac)
+        guard !macText.utf8.contains(UInt8(ascii: ".")), let mac = Base64URL.decode(macText),
+              keyed.code({ $0.update(utf8: ticket[..<dot]) }).isCode(mac)
         else { return nil }
         return "t:" + ticket[idStart..<dot]
     }

@@ -22,13 +22,11 @@ extension RedisClient {
         on eventLoop: any EventLoop,
         timeout: TimeAmount? = nil
     ) -> EventLoopFuture<RedisValue> {
-        guard !cluster.isActive else {
-            return eventLoop.makeFutureWithTask { try await self.run(script, keys: keys, arguments: arguments, timeout: timeout) }
+        let promise = eventLoop.makePromise(of: RedisValue.self)
+        run(script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout) { (result: Result<RedisValue, RedisError>) in
+            promise.completeWith(result.mapError { $0 as any Error })
         }
-        return send(script.command(keys: keys, arguments: arguments), on: eventLoop, timeout: timeout) { error in
-            guard error.kind == .noScript else { return nil }
-            return eventLoop.makeFutureWithTask { try await self.run(script, keys: keys, arguments: arguments, timeout: timeout) }
-        }
+        return promise.futureResult
     }
 
     /// ``run(_:keys:arguments:on:timeout:)`` handing the reply to `reply` on `eventLoop` instead of

@@ -136,6 +136,6 @@ public struct GatewaySigner: Sendable {
             of: header, scheme: GatewaySignature.scheme, tolerance: GatewaySignature.tolerance, now: now
         ) else { return false }
         let expected = request.message(timestamp: entries.timestamp).withUnsafeBytes { prepared.code(of: $0) }
-        return entries.codes.contains { expected.starts(withCode: $0) && $0.count == SHA256.byteCount }
+        return entries.codes.contains { expected.isCode($0) }
     }
 }

@@ -57,6 +57,11 @@ public struct SHA256HMAC: Sendable {
 }
 
 extension SHA256.Digest {
+    /// Whether `bytes` are this whole digest, compared as ``starts(withCode:)`` compares.
+    public func isCode(_ bytes: [UInt8]) -> Bool {
+        bytes.count == SHA256.byteCount && starts(withCode: bytes)
+    }
+
     /// Whether the first `bytes.count` bytes of the digest are `bytes` (at least one byte), in
     /// time that does not depend on where they differ.
     public func starts(withCode bytes: [UInt8]) -> Bool {

@@ -76,6 +76,9 @@ struct SHA256HMACTests {
         #expect(code.starts(withCode: Array(bytes.prefix(16))))
         #expect(!code.starts(withCode: []))
         #expect(!code.starts(withCode: bytes + [0]))
+        #expect(code.isCode(bytes))
+        #expect(!code.isCode(Array(bytes.prefix(16))), "a prefix is not the whole code")
+        #expect(!code.isCode(bytes + [0]))
         for index in bytes.indices {
             var changed = bytes
             changed[index] ^= 0x01
