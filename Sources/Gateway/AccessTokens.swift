@@ -14,16 +14,50 @@ public struct AccessTokenClaims: ExpiringPayload, Sendable, Equatable {
     public var iss: IssuerClaim
     public var aud: AudienceClaim
     /// The account id.
-    public var sub: SubjectClaim
+    public var sub: SubjectClaim { didSet { identity = Self.identity(sub, roles, email) } }
     public var jti: IDClaim
     public var iat: IssuedAtClaim
     public var exp: ExpirationClaim
-    public var roles: [String]
-    public var email: String?
+    public var roles: [String] { didSet { identity = Self.identity(sub, roles, email) } }
+    public var email: String? { didSet { identity = Self.identity(sub, roles, email) } }
     public var tokenUse: String
+    /// The identity the claims name, made when they are: a verified token's claims are cached
+    /// and serve every request that carries it, which then builds no role set of its own.
+    public private(set) var identity: Identity
 
     enum CodingKeys: String, CodingKey {
         case iss, aud, sub, jti, iat, exp, roles, email, tokenUse = "token_use"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.iss = try container.decode(IssuerClaim.self, forKey: .iss)
+        self.aud = try container.decode(AudienceClaim.self, forKey: .aud)
+        self.sub = try container.decode(SubjectClaim.self, forKey: .sub)
+        self.jti = try container.decode(IDClaim.self, forKey: .jti)
+        self.iat = try container.decode(IssuedAtClaim.self, forKey: .iat)
+        self.exp = try container.decode(ExpirationClaim.self, forKey: .exp)
+        self.roles = try container.decode([String].self, forKey: .roles)
+        self.email = try container.decodeIfPresent(String.self, forKey: .email)
+        self.tokenUse = try container.decode(String.self, forKey: .tokenUse)
+        self.identity = Self.identity(sub, roles, email)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(iss, forKey: .iss)
+        try container.encode(aud, forKey: .aud)
+        try container.encode(sub, forKey: .sub)
+        try container.encode(jti, forKey: .jti)
+        try container.encode(iat, forKey: .iat)
+        try container.encode(exp, forKey: .exp)
+        try container.encode(roles, forKey: .roles)
+        try container.encodeIfPresent(email, forKey: .email)
+        try container.encode(tokenUse, forKey: .tokenUse)
+    }
+
+    private static func identity(_ subject: SubjectClaim, _ roles: [String], _ email: String?) -> Identity {
+        Identity(userID: subject.value, roles: Set(roles), email: email)
     }
 
     public init(issuer: String, audience: String, userID: String, roles: [String], email: String?, issuedAt: Date, lifetime: TimeInterval) {
@@ -36,6 +70,7 @@ public struct AccessTokenClaims: ExpiringPayload, Sendable, Equatable {
         self.roles = roles
         self.email = email
         self.tokenUse = Self.use
+        self.identity = Self.identity(sub, roles, email)
     }
 
     public func verify(using algorithm: some JWTAlgorithm) async throws {
@@ -88,7 +123,7 @@ public struct AccessTokens: Sendable {
         guard claims.tokenUse == AccessTokenClaims.use else { throw .wrongType }
         guard claims.iss.value == ring.issuer else { throw .wrongIssuer }
         guard claims.aud.value.contains(Self.audience) else { throw .wrongAudience }
-        return Identity(userID: claims.sub.value, roles: Set(claims.roles), email: claims.email)
+        return claims.identity
     }
 
     /// The bearer token of an `Authorization` value; nil without one, 401 for another scheme.

@@ -197,12 +197,15 @@ final class RateLimiter: Sendable {
             let decision = RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
             return (decision, 0, decision.states)
         }
-        let held = rules.indices.map { fields[4 + 3 * $0].int ?? 0 }.min() ?? 0
+        var held = Int.max
+        for index in rules.indices { held = min(held, fields[4 + 3 * index].int ?? 0) }
+        if rules.isEmpty { held = 0 }
         let inRedis: [(remaining: Int, reset: Int)?] = rules.indices.map { index in
             (fields[2 + 3 * index].int ?? 0, ((fields[3 + 3 * index].int ?? 0) + 999) / 1000)
         }
-        // What the subject has left counts the tokens this gateway now holds for it.
-        let states: [(remaining: Int, reset: Int)?] = inRedis.map { state in
+        // What the subject has left counts the tokens this gateway now holds for it (none
+        // without a lease: the states are Redis's own, and share its array).
+        let states: [(remaining: Int, reset: Int)?] = held == 0 ? inRedis : inRedis.map { state in
             state.map { (remaining: $0.remaining + held, reset: $0.reset) }
         }
         guard fields[0].int == 1 else {
