@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Where a proxied request's CPU goes, beyond the profile: user and kernel CPU µs per request
+# (utime and stime from /proc/PID/stat over the run) and context switches per request (voluntary
+# and involuntary, summed over the process's threads), for nginx proxying an upstream and for our
+# gateway proxying the same upstream (plain route), each under the same wrk run, and the gateway
+# again with one event loop (NIO_SINGLETON_GROUP_LOOP_COUNT=1, as nginx runs one worker).
+#
+#   bench/proxy-sched.sh [seconds] [connections] [rounds]
+#   GATEWAY_BIN=/path/to/booking-rush bench/proxy-sched.sh   # another build
+#
+# Prints a table and writes bench/results/proxy-sched.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-5}
+connections=${2:-32}
+rounds=${3:-2}
+source bench/lib.sh
+command -v wrk >/dev/null && command -v nginx >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk nginx-light >/dev/null; }
+upstream_port=18090; nginx_port=18091; gateway_port=18080
+work=$(mktemp -d)
+export ADMIN_TOKEN=bench-admin-token-0123456789
+nginx_conf() { # $1 name, $2 server block
+  printf 'worker_processes 1;\npid %s/%s.pid;\nerror_log %s/%s-error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  upstream backend { server 127.0.0.1:%s; keepalive 128; }\n  %s\n}\n' \
+    "$work" "$1" "$work" "$1" "$upstream_port" "$2" >"$work/$1.conf"
+}
+nginx_conf upstream "server { listen 127.0.0.1:$upstream_port; location / { default_type application/json; return 200 '{\"ok\":true}'; } }"
+nginx_conf proxy "server { listen 127.0.0.1:$nginx_port; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+printf '{"routes":[{"name":"plain","prefix":"/plain","upstreams":["http://127.0.0.1:%s"],"auth":"none"}]}\n' "$upstream_port" >"$work/routes.json"
+gateway=
+stop_gateway() { [ -n "$gateway" ] && kill "$gateway" 2>/dev/null && wait "$gateway" 2>/dev/null; gateway=; }
+cleanup() {
+  stop_gateway || true
+  for name in upstream proxy; do nginx -p "$work" -c "$work/$name.conf" -s stop 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+nginx -p "$work" -c "$work/upstream.conf"
+nginx -p "$work" -c "$work/proxy.conf"
+sleep 0.2
+if [ -n "${GATEWAY_BIN:-}" ]; then
+  bin=$GATEWAY_BIN
+else
+  swift build -c release --product booking-rush >/dev/null
+  bin=$(swift build -c release --show-bin-path)/booking-rush
+fi
+start() { # $1: event loops (empty: one per core)
+  NIO_SINGLETON_GROUP_LOOP_COUNT=${1:-$(nproc)} LOG_FORMAT=text "$bin" gateway --port "$gateway_port" --routes "$work/routes.json" --log-level warning &
+  gateway=$!
+  wait_healthy "$gateway_port"
+  wrk -t1 -c"$connections" -d1s "http://127.0.0.1:$gateway_port/plain/x" >/dev/null
+}
+# "utime stime voluntary involuntary" of the processes $@, all threads.
+counters() {
+  local pid
+  for pid in "$@"; do
+    awk '{print $14, $15}' "/proc/$pid/stat"
+    cat /proc/"$pid"/task/*/status | awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v, n}'
+  done | paste -sd' ' | awk '{u=0; s=0; v=0; n=0; for (i = 1; i <= NF; i += 4) {u += $i; s += $(i+1); v += $(i+2); n += $(i+3)}; print u, s, v, n}'
+}
+# Runs wrk on $2 measuring the processes $1; prints a table row labelled $3.
+row() {
+  local pids=$1 url=$2 label=$3 before after out
+  before=$(counters $pids)
+  out=$(wrk -t1 -c"$connections" -d"${seconds}s" "$url")
+  after=$(counters $pids)
+  python3 - "$before" "$after" "$(requests "$out")" "$(rate "$out")" "$label" "$(getconf CLK_TCK)" <<'PY'
+import sys
+b = [int(x) for x in sys.argv[1].split()]; a = [int(x) for x in sys.argv[2].split()]
+n = max(1, int(sys.argv[3])); tick = 1e6 / int(sys.argv[6])
+d = [y - x for x, y in zip(b, a)]
+print(f"| {sys.argv[5]} | {sys.argv[4]} | {d[0] * tick / n:.1f} | {d[1] * tick / n:.1f} | {(d[0] + d[1]) * tick / n:.1f} | {d[2] / n:.3f} | {d[3] / n:.3f} |")
+PY
+}
+proxy_pids=$(pgrep -P "$(cat "$work/proxy.pid")")
+rows=()
+for round in $(seq 1 "$rounds"); do
+  rows+=("$(row "$proxy_pids" "http://127.0.0.1:$nginx_port/plain/x" "nginx proxy_pass, 1 worker (round $round)")")
+  start ""
+  rows+=("$(row "$gateway" "http://127.0.0.1:$gateway_port/plain/x" "gateway, $(nproc) event loops (round $round)")")
+  stop_gateway
+  start 1
+  rows+=("$(row "$gateway" "http://127.0.0.1:$gateway_port/plain/x" "gateway, 1 event loop (round $round)")")
+  stop_gateway
+done
+mkdir -p bench/results
+{
+  echo "# Proxy CPU split: user and kernel time, context switches per request"
+  echo
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk (-t1 -c$connections -d${seconds}s), the proxy under test and the upstream (nginx, 1 worker, 200 from memory); plain route, no policies; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)."
+  echo
+  echo "| proxy | req/s | user µs/request | kernel µs/request | CPU µs/request | voluntary switches/request | involuntary switches/request |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${rows[@]}"
+  echo
+  echo "Reproduce: \`bench/proxy-sched.sh $seconds $connections $rounds\`"
+} | tee bench/results/proxy-sched.md
