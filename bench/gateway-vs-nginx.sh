@@ -28,32 +28,14 @@ upstream_port=18090; nginx_port=18091; gateway_port=18080
 work=$(mktemp -d)
 export ADMIN_TOKEN=bench-admin-token-0123456789 BCRYPT_COST=10
 
-nginx_conf() { # $1 name, $2 server block
-  cat >"$work/$1.conf" <<NGINX
-worker_processes 1;
-pid $work/$1.pid;
-error_log $work/$1-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  upstream backend { server 127.0.0.1:$upstream_port; keepalive 128; }
-  $2
-}
-NGINX
-}
-nginx_conf upstream "server { listen 127.0.0.1:$upstream_port; location / { default_type application/json; return 200 '{\"ok\":true}'; } }"
-nginx_conf proxy "server { listen 127.0.0.1:$nginx_port; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 gateway=
 cleanup() {
   [ -n "$gateway" ] && kill "$gateway" 2>/dev/null && wait "$gateway" 2>/dev/null
-  for name in upstream proxy; do nginx -p "$work" -c "$work/$name.conf" -s stop 2>/dev/null || true; done
+  stop_nginx_pair
   rm -rf "$work"
 }
 trap cleanup EXIT
-nginx -p "$work" -c "$work/upstream.conf"
-nginx -p "$work" -c "$work/proxy.conf"
-sleep 0.2
-proxy_pids=$(cat "$work/proxy.pid"; pgrep -P "$(cat "$work/proxy.pid")")
+start_nginx_pair
 
 cat >"$work/routes.json" <<ROUTES
 {

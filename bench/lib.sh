@@ -86,3 +86,20 @@ profiled() {
   "$@"
   if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
 }
+
+# nginx as the proxies' baseline, run from $work (1 worker each): an upstream on $upstream_port
+# answering 200 from memory, and a proxy on $nginx_port in front of it with upstream keep-alive.
+# Sets $proxy_pids (the proxy's master and worker); stop_nginx_pair stops both.
+start_nginx_pair() {
+  local name
+  nginx_conf() { # $1 name, $2 server block
+    printf 'worker_processes 1;\npid %s/%s.pid;\nerror_log %s/%s-error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  upstream backend { server 127.0.0.1:%s; keepalive 128; }\n  %s\n}\n' \
+      "$work" "$1" "$work" "$1" "$upstream_port" "$2" >"$work/$1.conf"
+  }
+  nginx_conf upstream "server { listen 127.0.0.1:$upstream_port; location / { default_type application/json; return 200 '{\"ok\":true}'; } }"
+  nginx_conf proxy "server { listen 127.0.0.1:$nginx_port; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+  for name in upstream proxy; do nginx -p "$work" -c "$work/$name.conf"; done
+  sleep 0.2
+  proxy_pids=$(cat "$work/proxy.pid"; pgrep -P "$(cat "$work/proxy.pid")")
+}
+stop_nginx_pair() { local name; for name in upstream proxy; do nginx -p "$work" -c "$work/$name.conf" -s stop 2>/dev/null || true; done; }

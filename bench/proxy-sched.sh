@@ -19,24 +19,16 @@ command -v wrk >/dev/null && command -v nginx >/dev/null || { apt-get update -qq
 upstream_port=18090; nginx_port=18091; gateway_port=18080
 work=$(mktemp -d)
 export ADMIN_TOKEN=bench-admin-token-0123456789
-nginx_conf() { # $1 name, $2 server block
-  printf 'worker_processes 1;\npid %s/%s.pid;\nerror_log %s/%s-error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  upstream backend { server 127.0.0.1:%s; keepalive 128; }\n  %s\n}\n' \
-    "$work" "$1" "$work" "$1" "$upstream_port" "$2" >"$work/$1.conf"
-}
-nginx_conf upstream "server { listen 127.0.0.1:$upstream_port; location / { default_type application/json; return 200 '{\"ok\":true}'; } }"
-nginx_conf proxy "server { listen 127.0.0.1:$nginx_port; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 printf '{"routes":[{"name":"plain","prefix":"/plain","upstreams":["http://127.0.0.1:%s"],"auth":"none"}]}\n' "$upstream_port" >"$work/routes.json"
 gateway=
 stop_gateway() { [ -n "$gateway" ] && kill "$gateway" 2>/dev/null && wait "$gateway" 2>/dev/null; gateway=; }
 cleanup() {
   stop_gateway || true
-  for name in upstream proxy; do nginx -p "$work" -c "$work/$name.conf" -s stop 2>/dev/null || true; done
+  stop_nginx_pair
   rm -rf "$work"
 }
 trap cleanup EXIT
-nginx -p "$work" -c "$work/upstream.conf"
-nginx -p "$work" -c "$work/proxy.conf"
-sleep 0.2
+start_nginx_pair
 if [ -n "${GATEWAY_BIN:-}" ]; then
   bin=$GATEWAY_BIN
 else
@@ -71,7 +63,6 @@ d = [y - x for x, y in zip(b, a)]
 print(f"| {sys.argv[5]} | {sys.argv[4]} | {d[0] * tick / n:.1f} | {d[1] * tick / n:.1f} | {(d[0] + d[1]) * tick / n:.1f} | {d[2] / n:.3f} | {d[3] / n:.3f} |")
 PY
 }
-proxy_pids=$(pgrep -P "$(cat "$work/proxy.pid")")
 rows=()
 for round in $(seq 1 "$rounds"); do
   rows+=("$(row "$proxy_pids" "http://127.0.0.1:$nginx_port/plain/x" "nginx proxy_pass, 1 worker (round $round)")")
