@@ -51,12 +51,7 @@ cat >"$work/routes.json" <<ROUTES
 }
 ROUTES
 
-if [ -n "${GATEWAY_BIN:-}" ]; then
-  bin=$GATEWAY_BIN
-else
-  swift build -c release --product booking-rush >/dev/null
-  bin=$(swift build -c release --show-bin-path)/booking-rush
-fi
+bin=$(gateway_bin)
 "$bin" migrate >/dev/null
 LOG_FORMAT=text "$bin" gateway --port "$gateway_port" --routes "$work/routes.json" --log-level warning &
 gateway=$!

@@ -17,6 +17,16 @@ rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 wait_healthy() { for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.1; done; echo "port $1 never became healthy" >&2; return 1; }
 # $1 / $2 with two decimals.
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+# The gateway binary to measure: $GATEWAY_BIN when set (a build saved earlier), else this
+# checkout's release build, made first.
+gateway_bin() {
+  if [ -n "${GATEWAY_BIN:-}" ]; then
+    echo "$GATEWAY_BIN"
+  else
+    swift build -c release --product booking-rush >/dev/null
+    echo "$(swift build -c release --show-bin-path)/booking-rush"
+  fi
+}
 # A release-build gateway alone on $BENCH_GATEWAY_PORT (18080), with the bench secrets (GATEWAY_BIN
 # runs another build instead, e.g. one saved from an earlier commit): sets $port,
 # $gateway (its pid) and admin() (METHOD PATH [JSON] against /admin/v1); its output goes to $GATEWAY_LOG
@@ -26,11 +36,8 @@ start_gateway() {
   export ADMIN_TOKEN=bench-admin-token-0123456789
   export VISITOR_TICKET_SECRET=bench-visitor-ticket-secret-0123456789abcdef
   command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null; }
-  local bin=${GATEWAY_BIN:-}
-  if [ -z "$bin" ]; then
-    swift build -c release --product booking-rush >/dev/null
-    bin="$(swift build -c release --show-bin-path)/booking-rush"
-  fi
+  local bin
+  bin=$(gateway_bin)
   local args=(gateway --port "$port" --log-level warning ${GATEWAY_ROUTES:+--routes "$GATEWAY_ROUTES"})
   if [ -n "${GATEWAY_LOG:-}" ]; then
     "$bin" "${args[@]}" >"$GATEWAY_LOG" 2>&1 &

@@ -29,12 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 start_nginx_pair
-if [ -n "${GATEWAY_BIN:-}" ]; then
-  bin=$GATEWAY_BIN
-else
-  swift build -c release --product booking-rush >/dev/null
-  bin=$(swift build -c release --show-bin-path)/booking-rush
-fi
+bin=$(gateway_bin)
 start() { # $1: event loops (empty: one per core)
   NIO_SINGLETON_GROUP_LOOP_COUNT=${1:-$(nproc)} LOG_FORMAT=text "$bin" gateway --port "$gateway_port" --routes "$work/routes.json" --log-level warning &
   gateway=$!
