@@ -13,11 +13,7 @@ extension Inventory {
         ) { result in
             switch result {
             case .success(let reply):
-                do throws(BookingError) {
-                    hold.succeed(try Self.hold(reply, event: event, quantity: quantity, bookingID: bookingID))
-                } catch {
-                    hold.fail(error)
-                }
+                hold.complete(catching: { () throws(BookingError) in try Self.hold(reply, event: event, quantity: quantity, bookingID: bookingID) })
             case .failure(let error):
                 let failure = Self.bookingError(error)
                 BookingMetrics.reservation(event: event, outcome: BookingMetrics.outcome(of: failure))

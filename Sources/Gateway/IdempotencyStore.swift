@@ -88,11 +88,7 @@ struct IdempotencyStore: Sendable {
         let arguments: [any RedisArgument] = [ticket.owner, Self.hex(fingerprint.finalize()), Int(lease / .milliseconds(1))]
         let claimed = eventLoop.makePromise(of: IdempotencyClaim.self)
         redis.run(Self.begin, keys: [ticket.redisKey], arguments: arguments, on: eventLoop) { result in
-            do throws(IdempotencyError) {
-                claimed.succeed(try Self.claim(result, ticket: ticket))
-            } catch {
-                claimed.fail(error)
-            }
+            claimed.complete(catching: { () throws(IdempotencyError) in try Self.claim(result, ticket: ticket) })
         }
         return claimed.futureResult
     }

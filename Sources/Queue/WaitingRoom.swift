@@ -1,6 +1,7 @@
 import EmbeddedResources
 import NIOCore
 import Redis
+import ServiceKit
 
 /// The waiting rooms of every event, kept in Redis and changed only by Lua scripts, so that any
 /// number of gateways share them.
@@ -109,11 +110,7 @@ public struct WaitingRoom: Sendable {
         redis.run(script, keys: keys, arguments: arguments, on: eventLoop) { result in
             switch result {
             case .success(let reply):
-                do throws(QueueError) {
-                    read.succeed(try reading(reply))
-                } catch {
-                    read.fail(error)
-                }
+                read.complete(catching: { () throws(QueueError) in try reading(reply) })
             case .failure(let error):
                 read.fail(Self.queueError(error, event: event))
             }
