@@ -197,9 +197,7 @@ final class RateLimiter: Sendable {
             let decision = RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
             return (decision, 0, decision.states)
         }
-        var held = Int.max
-        for index in rules.indices { held = min(held, fields[4 + 3 * index].int ?? 0) }
-        if rules.isEmpty { held = 0 }
+        let held = rules.indices.lazy.map { fields[4 + 3 * $0].int ?? 0 }.min() ?? 0
         let inRedis: [(remaining: Int, reset: Int)?] = rules.indices.map { index in
             (fields[2 + 3 * index].int ?? 0, ((fields[3 + 3 * index].int ?? 0) + 999) / 1000)
         }

@@ -24,8 +24,7 @@ extension EdgeExchange {
     /// connect moves on to the route's next upstream; with none left the answer is 502.
     func connect(fresh: Bool) {
         guard let pool = handler.pool else { return fail(ProxyError.upstreamUnreachable(route: route.name), outcome: .unreachable) }
-        // One upstream is its own order, healthy or not: the route's array serves, uncopied.
-        if targets == nil { targets = route.targets.count == 1 ? route.targets : pool.ordered(route.targetOrder()) }
+        if targets == nil { targets = pool.ordered(route.targetOrder()) }
         guard let target = targets?.first else {
             return fail(ProxyError.upstreamUnreachable(route: route.name), outcome: .unreachable)
         }

@@ -34,11 +34,13 @@ final class EdgeRoute: Sendable {
         self.duration = Metrics.Timer(label: "gateway_proxy_duration_seconds", dimensions: [("route", configuration.name)])
     }
 
-    /// The targets in the order to try them for one request: round-robin from a rotating start.
-    func targetOrder() -> some Collection<UpstreamTarget> {
+    /// The targets in the order to try them for one request: round-robin from a rotating start
+    /// (a lone upstream is its own order, and the route's array serves uncopied).
+    func targetOrder() -> [UpstreamTarget] {
+        guard targets.count > 1 else { return targets }
         let start = nextTarget.wrappingAdd(1, ordering: .relaxed).oldValue
         let count = targets.count
-        return (0..<count).lazy.map { self.targets[(start &+ $0) % count] }
+        return (0..<count).map { self.targets[(start &+ $0) % count] }
     }
 
     /// Counts one proxied answer and its duration.

@@ -43,10 +43,10 @@ final class UpstreamPool: @unchecked Sendable {
         self.deadlines = ResponseDeadlines(eventLoop: eventLoop)
     }
 
-    /// `targets` with the ones that failed lately moved to the back.
-    func ordered(_ targets: some Collection<UpstreamTarget>) -> [UpstreamTarget] {
+    /// `targets` with the ones that failed lately moved to the back (the same array when none did).
+    func ordered(_ targets: [UpstreamTarget]) -> [UpstreamTarget] {
         eventLoop.preconditionInEventLoop()
-        guard !unhealthyUntil.isEmpty else { return Array(targets) }
+        guard !unhealthyUntil.isEmpty else { return targets }
         let now = NIODeadline.now()
         let healthy = targets.filter { (unhealthyUntil[$0.key] ?? now) <= now }
         return healthy + targets.filter { (unhealthyUntil[$0.key] ?? now) > now }
