@@ -78,19 +78,23 @@ struct IdempotencyStore: Sendable {
         key: String, principal: String, method: String, route: String, path: String, body: ByteBuffer, lease: Duration,
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<IdempotencyClaim> {
-        var scoped = SHA256()
-        scoped.update(utf8: principal + "\n" + method + "\n" + route + "\n" + key)
-        let scope = Self.hex(scoped.finalize())
         var fingerprint = SHA256()
         fingerprint.update(utf8: method + "\n" + path + "\n")
         body.withUnsafeReadableBytes { fingerprint.update(bufferPointer: $0) }
-        let ticket = IdempotencyTicket(redisKey: redis.keySpace.tagged("idem:" + scope.prefix(32)), owner: UUIDText.random())
+        let ticket = IdempotencyTicket(redisKey: redisKey(key: key, principal: principal, method: method, route: route), owner: UUIDText.random())
         let arguments: [any RedisArgument] = [ticket.owner, Self.hex(fingerprint.finalize()), Int(lease / .milliseconds(1))]
         let claimed = eventLoop.makePromise(of: IdempotencyClaim.self)
         redis.run(Self.begin, keys: [ticket.redisKey], arguments: arguments, on: eventLoop) { result in
             claimed.complete(catching: { () throws(IdempotencyError) in try Self.claim(result, ticket: ticket) })
         }
         return claimed.futureResult
+    }
+
+    /// The Redis key of `key` as sent by `principal` with `method` on `route`.
+    func redisKey(key: String, principal: String, method: String, route: String) -> String {
+        var scoped = SHA256()
+        scoped.update(utf8: principal + "\n" + method + "\n" + route + "\n" + key)
+        return redis.keySpace.tagged("idem:" + Self.hex(scoped.finalize()).prefix(32))
     }
 
     /// What `idempotency_begin.lua` replied, for `ticket`.

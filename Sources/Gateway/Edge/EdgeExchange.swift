@@ -32,7 +32,17 @@ final class EdgeExchange {
     var bodyParts: [ByteBuffer] = []
     var bodyBytes = 0
     var requestEnded = false
-    var waitingForBodyAt: Int?
+    /// The next policy of the chain to start.
+    var nextPolicy = 0
+    /// Verdicts of policies started before an earlier verdict came, in chain order; the first is watched.
+    var verdictsAhead: [EventLoopFuture<EdgeVerdict>] = []
+    /// Whether the chain waits for the request's end to start the next policy.
+    var waitsForBody = false
+    /// Whether ``runPolicies()`` is on the stack (a verdict that comes at once must not re-enter it).
+    var startingPolicies = false
+    /// How the exchange was settled, for a settlement registered after that (a claim whose reply
+    /// came after an earlier policy refused).
+    var settledOutcome: EdgeOutcome?
     var holdsClientReads = false
     var targets: [UpstreamTarget]?
     var connection: UpstreamConnection?
@@ -80,77 +90,12 @@ final class EdgeExchange {
 
     /// Registers what to do once the outcome is known (undo a claim, make a spend final).
     func onSettle(_ settle: @escaping (EdgeOutcome) -> EventLoopFuture<Void>?) {
-        settlements.append(settle)
+        if let settledOutcome { _ = settle(settledOutcome) } else { settlements.append(settle) }
     }
 
     func start() {
         if !route.isLocal { trace = handler.core.tracing?.start(self) }
-        runPolicies(from: 0)
-    }
-
-    // MARK: The policy chain
-
-    func runPolicies(from start: Int) {
-        let policies = route.policies
-        var index = start
-        while index < policies.count {
-            if policies[index].readsBody, !requestEnded { return waitForBody(at: index) }
-            guard apply(policies[index].admit(self), at: index) else { return }
-            index += 1
-        }
-        if route.isLocal, let answer = handler.core.localAnswer(head, route: route, on: eventLoop) {
-            return answer.assumeIsolated().whenComplete { result in
-                guard self.phase == .policies else { return }
-                var response: EdgeResponse
-                switch result {
-                case .success(let answer): response = answer
-                case .failure(let error): response = EdgeResponse.problem(for: error, path: self.path)
-                }
-                response.add(self.responseFields)
-                self.respondWhole(response, outcome: .answered(status: response.status, headers: response.headers, body: nil), close: false)
-            }
-        }
-        if route.isLocal {
-            phase = .finished
-            return handler.passToRouter(head: head, body: bodyParts, requestEnded: requestEnded, exchange: self)
-        }
-        // The signature covers the body: an upstream gets a request once it has arrived whole.
-        if !requestEnded { return waitForBody(at: policies.count) }
-        phase = .connecting
-        connect(fresh: false)
-    }
-
-    /// Goes on from policy `index` once the request's end arrives; reads held for backpressure
-    /// resume, as nothing else will take the body meanwhile (`max_body_bytes` bounds it).
-    private func waitForBody(at index: Int) {
-        waitingForBodyAt = index
-        if holdsClientReads {
-            holdsClientReads = false
-            handler.resumeReading()
-        }
-    }
-
-    /// Acts on a verdict; true to go on with the next policy.
-    func apply(_ verdict: EdgeVerdict, at index: Int) -> Bool {
-        switch verdict {
-        case .proceed:
-            return true
-        case .reject(let error):
-            fail(error, outcome: .refused)
-        case .respond(let response):
-            respondWhole(response, outcome: .refused, close: false)
-        case .pending(let future):
-            future.assumeIsolated().whenComplete { result in
-                guard self.phase == .policies else { return }
-                switch result {
-                case .success(let verdict):
-                    if self.apply(verdict, at: index) { self.runPolicies(from: index + 1) }
-                case .failure(let error):
-                    self.fail(error, outcome: .refused)
-                }
-            }
-        }
-        return false
+        runPolicies()
     }
 
     // MARK: The request, from the client
@@ -165,7 +110,7 @@ final class EdgeExchange {
         switch phase {
         case .policies, .connecting:
             bodyParts.append(buffer)
-            if bodyBytes > 1 << 20, waitingForBodyAt == nil { holdsClientReads = true }
+            if bodyBytes > 1 << 20, !waitsForBody { holdsClientReads = true }
         case .forwarding, .responding, .finished:
             // An upstream is called once the request has ended: nothing more comes.
             break
@@ -176,10 +121,7 @@ final class EdgeExchange {
         requestEnded = true
         switch phase {
         case .policies:
-            if let index = waitingForBodyAt {
-                waitingForBodyAt = nil
-                runPolicies(from: index)
-            }
+            if waitsForBody { runPolicies() }
         case .connecting, .forwarding, .responding, .finished:
             break
         }
@@ -260,6 +202,7 @@ final class EdgeExchange {
     }
 
     func settle(_ outcome: EdgeOutcome) -> [EventLoopFuture<Void>] {
+        settledOutcome = outcome
         guard !settlements.isEmpty else { return [] }
         let settlements = self.settlements
         self.settlements = []

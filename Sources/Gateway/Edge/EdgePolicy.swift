@@ -11,12 +11,19 @@ protocol EdgePolicy: Sendable {
     /// Whether the policy reads the request body: the chain waits for the whole body first.
     var readsBody: Bool { get }
 
+    /// Whether later policies may start while this one's verdict is pending: true when it leaves
+    /// nothing on the exchange that they read (the identity does not qualify). Their Redis
+    /// commands then leave in the same flush as its own; verdicts still apply in chain order, and
+    /// a later policy's claim is given back when an earlier one refuses.
+    var overlapsLaterPolicies: Bool { get }
+
     /// Checks the request; called on the exchange's event loop.
     func admit(_ exchange: EdgeExchange) -> EdgeVerdict
 }
 
 extension EdgePolicy {
     var readsBody: Bool { false }
+    var overlapsLaterPolicies: Bool { false }
 }
 
 /// What a policy decided.

@@ -24,6 +24,8 @@ struct IdempotencyPolicy: EdgePolicy {
 
     var readsBody: Bool { true }
 
+    var overlapsLaterPolicies: Bool { true }
+
     func admit(_ exchange: EdgeExchange) -> EdgeVerdict {
         let method = exchange.head.method
         guard method == .POST || method == .PATCH else { return .proceed }

@@ -20,6 +20,8 @@ struct QueuePassCheck: EdgePolicy {
 
     var readsBody: Bool { source?.readsBody ?? false }
 
+    var overlapsLaterPolicies: Bool { true }
+
     func admit(_ exchange: EdgeExchange) -> EdgeVerdict {
         guard policy.guards(method: exchange.head.method.rawValue) else { return .proceed }
         let found = source?.event(uri: exchange.head.uri, headers: exchange.head.headers, body: readsBody ? exchange.body : nil)

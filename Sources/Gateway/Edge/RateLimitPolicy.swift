@@ -22,6 +22,8 @@ struct RateLimitPolicy: EdgePolicy {
         self.keyPrefixes = rules.map { RateLimiter.keyPrefix(route: route, rule: $0, in: limiter.redis.keySpace) }
     }
 
+    var overlapsLaterPolicies: Bool { true }
+
     func admit(_ exchange: EdgeExchange) -> EdgeVerdict {
         let keys = zip(rules, keyPrefixes).map { rule, prefix in RateLimiter.key(prefix: prefix, subject: subject(of: rule, exchange)) }
         switch limiter.evaluate(rules: rules, keys: keys, on: exchange.eventLoop) {
