@@ -66,11 +66,21 @@ public final class RoomSnapshots: Service, Sendable {
     /// The place of `visitor`, filed at `spot`, from the room's snapshot when it is no older than
     /// a tick, recording the poll as a sign of life; nil when the snapshot is stale or missing (no
     /// waiting: ``place(event:visitor:spot:)`` reads it) or when only Redis can tell.
+    ///
+    /// A snapshot between one and two ticks old still answers while the next read is under way,
+    /// and the poll that finds none under way starts it: the refresher reads a tick after its last
+    /// read ended, so without this every tick would leave a gap, the length of a read, in which
+    /// every poll waited for Redis.
     public func placeIfFresh(event: String, visitor: String, spot: QueueSpot) -> VisitorPlace? {
         let now = ContinuousClock.now
         let place: VisitorPlace? = rooms.withLock { rooms in
-            guard let index = rooms.index(forKey: event) else { return nil }
-            return rooms.values[index].answer(spot: spot, visitor: visitor, now: now, freshFor: tick)
+            guard let index = rooms.index(forKey: event),
+                  let place = rooms.values[index].answer(spot: spot, visitor: visitor, now: now, freshFor: tick * 2)
+            else { return nil }
+            if let takenAt = rooms.values[index].snapshot?.takenAt, now - takenAt > tick, rooms.values[index].reading == nil {
+                rooms.values[index].reading = startRead(event: event)
+            }
+            return place
         }
         if place != nil, hasDeparted(event: event, visitor: visitor) { return nil }
         if place != nil {
@@ -127,7 +137,7 @@ public final class RoomSnapshots: Service, Sendable {
             defer { rooms[event] = entry }
             if let snapshot = entry.snapshot, now - snapshot.takenAt <= tick { return (snapshot, nil) }
             if let reading = entry.reading { return (nil, reading) }
-            let task = Task { try await self.read(event: event) }
+            let task = startRead(event: event)
             entry.reading = task
             return (nil, task)
         }
@@ -140,6 +150,11 @@ public final class RoomSnapshots: Service, Sendable {
         } catch {
             throw .unavailable("\(error)")
         }
+    }
+
+    /// A read of the room's snapshot, for its entry's `reading` (which the read clears when done).
+    private func startRead(event: String) -> Task<RoomSnapshot, any Error> {
+        Task { try await self.read(event: event) }
     }
 
     /// Reads the room's snapshot, recording the polls answered since the last read.
@@ -181,14 +196,19 @@ public final class RoomSnapshots: Service, Sendable {
     func refreshWanted() async {
         let keepWarm = Duration.seconds(5)
         let now = ContinuousClock.now
-        let events = rooms.withLock { rooms in
+        let reads = rooms.withLock { rooms in
             rooms = rooms.filter { now - $0.value.askedAt <= keepWarm || !$0.value.polls.isEmpty }
-            return rooms.compactMap { $0.value.reading == nil ? $0.key : nil }
+            return rooms.keys.compactMap { event -> (String, Task<RoomSnapshot, any Error>)? in
+                guard rooms[event]?.reading == nil else { return nil }
+                let task = startRead(event: event)
+                rooms[event]?.reading = task
+                return (event, task)
+            }
         }
-        for event in events {
+        for (event, reading) in reads {
             do {
-                _ = try await read(event: event)
-            } catch .roomNotFound {
+                _ = try await reading.value
+            } catch QueueError.roomNotFound {
                 rooms.withLock { _ = $0.removeValue(forKey: event) }
             } catch {
                 logger.warning("room snapshot failed", metadata: ["event": "\(event)", "error": "\(error)"])

@@ -92,10 +92,18 @@ struct EdgeStatusPollTests {
             longer.uri += "x"
             #expect(polls.answer(longer) == nil)
 
-            let answered = snapshots.answers
+            let (answered, reads) = (snapshots.answers, snapshots.reads)
             try await Task.sleep(for: .milliseconds(400))
-            #expect(polls.answer(Self.poll(event, second)) == nil, "a stale snapshot is not used")
-            #expect(snapshots.answers == answered)
+            #expect(polls.answer(Self.poll(event, second)) != nil, "between one tick and two, the snapshot in hand answers")
+            var read = snapshots.reads
+            for _ in 0..<100 where read == reads {
+                try await Task.sleep(for: .milliseconds(5))
+                read = snapshots.reads
+            }
+            #expect(read == reads + 1, "... and the poll started the next read")
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(polls.answer(Self.poll(event, second)) == nil, "a snapshot older than two ticks is not used")
+            #expect(snapshots.answers == answered + 1)
         }
     }
 

@@ -5,9 +5,9 @@ import Queue
 /// Waiting visitors' status polls answered on the connection's event loop from this gateway's
 /// room snapshot, without the router: `GET /api/v1/queue/{event}/status` with a genuine visitor
 /// ticket and place token (header or cookie), from a visitor still behind the head of their line,
-/// while the room's snapshot is no older than a tick. Everything else (an access token, no place
-/// token, an admission, a stale snapshot, a bad event id) goes on to the router, which answers as
-/// it always has. The answer is the router's, byte for byte in meaning: same body, same metrics.
+/// while the room's snapshot is fresh (``RoomSnapshots/placeIfFresh(event:visitor:spot:)``).
+/// Everything else (an access token, no place token, an admission, a stale snapshot, a bad event
+/// id) goes on to the router, which answers as it always has. The answer is the router's, byte for byte in meaning: same body, same metrics.
 /// Tickets and place tokens are checked through a ``VerifiedTokenCache``: a visitor's repeated
 /// polls with the same texts cost no HMAC after the first.
 struct EdgeStatusPolls: Sendable {
