@@ -45,42 +45,15 @@ final class PassEnforcer: Sendable {
     let room: WaitingRoom
     let keys: SigningKeyRing
     let tickets: VisitorTickets
-    private let modes = Mutex<[String: (mode: RoomMode?, checked: ContinuousClock.Instant)]>([:])
+    /// Whether each event's room holds people back (queue, paused or closed): looked up about
+    /// once a second per event, and assumed when Redis cannot say.
+    let guards: RoomGuards
 
     init(room: WaitingRoom, keys: SigningKeyRing, tickets: VisitorTickets) {
         self.room = room
         self.keys = keys
         self.tickets = tickets
-    }
-
-    /// Whether the event's room currently holds people back (queue, paused or closed); looked up
-    /// at most once a second per event, and assumed when Redis cannot say.
-    func roomGuard(event: String, on eventLoop: any EventLoop) -> EventLoopFuture<RoomGuard> {
-        if let cached = cachedRoomGuard(event: event) { return eventLoop.makeSucceededFuture(cached) }
-        let now = ContinuousClock.now
-        return eventLoop.makeFutureWithTask {
-            let mode: RoomMode?
-            do throws(QueueError) {
-                mode = try await self.room.describe(event: event).configuration.mode
-            } catch .roomNotFound {
-                mode = nil
-            } catch {
-                return .guarded
-            }
-            self.modes.withLock { $0[event] = (mode, now) }
-            return Self.roomGuard(mode)
-        }
-    }
-
-    /// The event's room guard as looked up less than a second ago, or nil.
-    private func cachedRoomGuard(event: String) -> RoomGuard? {
-        guard let cached = modes.withLock({ $0[event] }), ContinuousClock.now - cached.checked < .seconds(1) else { return nil }
-        return Self.roomGuard(cached.mode)
-    }
-
-    private static func roomGuard(_ mode: RoomMode?) -> RoomGuard {
-        guard let mode else { return .absent }
-        return mode == .open ? .open : .guarded
+        self.guards = RoomGuards(room: room)
     }
 
     /// The pass a request presents: the `Queue-Pass` header, else the `br_pass_<event>` cookie.
@@ -158,8 +131,8 @@ final class PassEnforcer: Sendable {
     /// room's mode, the token's signature and an admission Redis confirmed for this requester
     /// within the last second. False means "ask Redis", not "refuse".
     /// `requester` is worked out only when a cached pass is there to check it against.
-    func admitsFromCache(_ token: String?, event: String, requester: @autoclosure () -> PassRequester) -> Bool {
-        switch cachedRoomGuard(event: event) {
+    func admitsFromCache(_ token: String?, event: String, requester: @autoclosure () -> PassRequester, on eventLoop: any EventLoop) -> Bool {
+        switch guards.current(event: event, on: eventLoop) {
         case nil: return false
         case .open: return true
         case .absent: return token == nil

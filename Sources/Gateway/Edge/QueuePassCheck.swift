@@ -30,8 +30,8 @@ struct QueuePassCheck: EdgePolicy {
         let enforcer = self.enforcer
         let singleUse = policy.singleUse
         let presented = PassEnforcer.presentedPass(exchange.head.headers, event: event)
-        if !singleUse, enforcer.admitsFromCache(presented, event: event, requester: requester(exchange)) { return .proceed }
-        let checked = enforcer.roomGuard(event: event, on: loop).assumeIsolated().flatMap { roomGuard -> EventLoopFuture<EdgeVerdict> in
+        if !singleUse, enforcer.admitsFromCache(presented, event: event, requester: requester(exchange), on: loop) { return .proceed }
+        let checked = enforcer.guards.lookup(event: event, on: loop).assumeIsolated().flatMap { roomGuard -> EventLoopFuture<EdgeVerdict> in
             switch roomGuard {
             case .open:
                 return loop.makeSucceededFuture(.proceed)
