@@ -90,9 +90,10 @@ final class PassEnforcer: Sendable {
     /// visitor's pass needs that account; an anonymous visitor's pass is bound to the first
     /// account that uses it, or else needs the visitor's own ticket. A single-use pass is
     /// claimed too; the spend to settle is returned. A plain pass's admission confirmed for the
-    /// same requester within the last second is taken as standing (``AdmissionVerdicts``).
+    /// same requester within the last second is taken as standing (``AdmissionVerdicts``),
+    /// unless `askingRedis` (the check that renews that answer). A revoked admission is forgotten.
     func check(
-        _ claims: QueuePassClaims, requester: PassRequester, singleUse: Bool, on eventLoop: any EventLoop
+        _ claims: QueuePassClaims, requester: PassRequester, singleUse: Bool, askingRedis: Bool = false, on eventLoop: any EventLoop
     ) -> EventLoopFuture<PassSpend?> {
         let visitor = claims.sub.value
         guard let bindTo = Self.binding(of: visitor, to: requester) else { return eventLoop.makeFailedFuture(QueuePassRejection(.anotherVisitor)) }
@@ -103,7 +104,7 @@ final class PassEnforcer: Sendable {
             ? PassSpend(redisKey: keys.spent(passID: claims.jti.value), owner: "pending:\(UUIDText.random())", expiresAt: claims.exp.value)
             : nil
         let verdicts = room.admissions
-        if spend == nil, verdicts.stands(event: event, visitor: visitor, admission: admission, requester: bindTo) {
+        if spend == nil, !askingRedis, verdicts.stands(event: event, visitor: visitor, admission: admission, requester: bindTo) {
             return eventLoop.makeSucceededFuture(nil)
         }
         return room.redis.run(
@@ -119,7 +120,9 @@ final class PassEnforcer: Sendable {
                     verdicts.confirm(event: event, visitor: visitor, admission: admission, requester: bindTo, expiresIn: expiresIn)
                 }
                 return spend
-            case "revoked": throw QueuePassRejection(.revoked(event: event))
+            case "revoked":
+                verdicts.forget(event: event, visitor: visitor)
+                throw QueuePassRejection(.revoked(event: event))
             case "taken": throw QueuePassRejection(.anotherVisitor)
             case "used": throw QueuePassRejection(token: .alreadyUsed)
             default: throw QueueError.unavailable("unexpected pass check reply \(reply)")
@@ -129,7 +132,8 @@ final class PassEnforcer: Sendable {
 
     /// Whether this gateway's caches alone show that a plain pass lets `requester` through: the
     /// room's mode, the token's signature and an admission Redis confirmed for this requester
-    /// within the last second. False means "ask Redis", not "refuse".
+    /// within the last second. False means "ask Redis", not "refuse". When that admission's
+    /// next check is due, this request starts it on `eventLoop` and passes meanwhile.
     /// `requester` is worked out only when a cached pass is there to check it against.
     func admitsFromCache(_ token: String?, event: String, requester: @autoclosure () -> PassRequester, on eventLoop: any EventLoop) -> Bool {
         switch guards.current(event: event, on: eventLoop) {
@@ -137,10 +141,18 @@ final class PassEnforcer: Sendable {
         case .open: return true
         case .absent: return token == nil
         case .guarded:
-            guard let token, let claims = try? keys.cachedPass(token, event: event),
-                  let bindTo = Self.binding(of: claims.sub.value, to: requester())
+            let requester = requester()
+            guard let token, let claims = try? keys.cachedPass(token, event: event), let bindTo = Self.binding(of: claims.sub.value, to: requester)
             else { return false }
-            return room.admissions.stands(event: event, visitor: claims.sub.value, admission: Self.admission(of: claims), requester: bindTo)
+            switch room.admissions.standing(event: event, visitor: claims.sub.value, admission: Self.admission(of: claims), requester: bindTo) {
+            case .unknown:
+                return false
+            case .stands:
+                return true
+            case .standsCheckDue:
+                _ = check(claims, requester: requester, singleUse: false, askingRedis: true, on: eventLoop)
+                return true
+            }
         }
     }
 

@@ -12,10 +12,29 @@ public final class AdmissionVerdicts: Sendable {
     public static let lifetime = Duration.seconds(1)
     /// Most answers held; beyond it expired ones are dropped, then nothing new is kept.
     public static let capacity = 200_000
+    /// How long before an answer ends the next check is due: the request that finds it due asks
+    /// Redis again in the background while the answer still serves, so a visitor's steady
+    /// requests never all fall through to Redis when it ends.
+    public static let refreshAhead = Duration.milliseconds(250)
+
+    /// What is known of an admission, for one request.
+    public enum Standing: Sendable, Equatable {
+        /// Nothing young enough: ask Redis.
+        case unknown
+        /// Redis confirmed it less than ``lifetime`` ago.
+        case stands
+        /// It stands, and its next check is due: this caller (the only one told) asks Redis anew.
+        case standsCheckDue
+    }
+
+    private struct Answer {
+        var until: ContinuousClock.Instant
+        var checking = false
+    }
 
     private struct State {
-        /// event → visitor → (admission and binding) → trusted until.
-        var events: [String: [String: [String: ContinuousClock.Instant]]] = [:]
+        /// event → visitor → (admission and binding) → the answer.
+        var events: [String: [String: [String: Answer]]] = [:]
         var count = 0
     }
 
@@ -27,8 +46,21 @@ public final class AdmissionVerdicts: Sendable {
     public func stands(event: String, visitor: String, admission: String, requester: String) -> Bool {
         let now = ContinuousClock.now
         return state.withLock { state in
-            guard let until = state.events[event]?[visitor]?[Self.key(admission, requester)] else { return false }
-            return until > now
+            guard let answer = state.events[event]?[visitor]?[Self.key(admission, requester)] else { return false }
+            return answer.until > now
+        }
+    }
+
+    /// Whether the admission stands, as ``stands(event:visitor:admission:requester:)`` says, and
+    /// whether this caller is the one to check it anew (once per answer, within ``refreshAhead`` of its end).
+    public func standing(event: String, visitor: String, admission: String, requester: String) -> Standing {
+        let now = ContinuousClock.now
+        let key = Self.key(admission, requester)
+        return state.withLock { state in
+            guard let answer = state.events[event]?[visitor]?[key], answer.until > now else { return .unknown }
+            guard answer.until - now <= Self.refreshAhead, !answer.checking else { return .stands }
+            state.events[event]?[visitor]?[key]?.checking = true
+            return .standsCheckDue
         }
     }
 
@@ -41,7 +73,7 @@ public final class AdmissionVerdicts: Sendable {
             if state.count >= Self.capacity { Self.dropExpired(&state, now: now) }
             guard state.count < Self.capacity else { return }
             let key = Self.key(admission, requester)
-            if state.events[event, default: [:]][visitor, default: [:]].updateValue(now + lifetime, forKey: key) == nil {
+            if state.events[event, default: [:]][visitor, default: [:]].updateValue(Answer(until: now + lifetime), forKey: key) == nil {
                 state.count += 1
             }
         }
@@ -71,7 +103,7 @@ public final class AdmissionVerdicts: Sendable {
         var count = 0
         state.events = state.events.compactMapValues { visitors in
             let kept = visitors.compactMapValues { answers in
-                let live = answers.filter { $0.value > now }
+                let live = answers.filter { $0.value.until > now }
                 return live.isEmpty ? nil : live
             }
             count += kept.values.reduce(0) { $0 + $1.count }

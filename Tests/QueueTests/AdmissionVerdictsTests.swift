@@ -36,4 +36,22 @@ struct AdmissionVerdictsTests {
         try await Task.sleep(for: AdmissionVerdicts.lifetime)
         #expect(!verdicts.stands(event: "e", visitor: "t:2", admission: "2", requester: ""), "not past the lifetime")
     }
+
+    @Test("near its end an answer still stands, and exactly one caller is told to check it anew; a new confirmation renews it")
+    func checkDueOnce() async throws {
+        let verdicts = AdmissionVerdicts()
+        #expect(verdicts.standing(event: "e", visitor: "t:1", admission: "1", requester: "") == .unknown)
+        verdicts.confirm(event: "e", visitor: "t:1", admission: "1", requester: "", expiresIn: .seconds(60))
+        #expect(verdicts.standing(event: "e", visitor: "t:1", admission: "1", requester: "") == .stands, "a fresh answer needs no check")
+        // A pass that ends within refreshAhead: its answer is near its end from the start.
+        verdicts.confirm(event: "e", visitor: "t:2", admission: "2", requester: "", expiresIn: AdmissionVerdicts.refreshAhead - .milliseconds(50))
+        #expect(verdicts.standing(event: "e", visitor: "t:2", admission: "2", requester: "") == .standsCheckDue)
+        #expect(verdicts.standing(event: "e", visitor: "t:2", admission: "2", requester: "") == .stands, "one caller checks; the others pass")
+        #expect(verdicts.standing(event: "e", visitor: "t:2", admission: "2", requester: "u:3") == .unknown, "another requester's answer is its own")
+        verdicts.confirm(event: "e", visitor: "t:2", admission: "2", requester: "", expiresIn: .seconds(60))
+        #expect(verdicts.standing(event: "e", visitor: "t:2", admission: "2", requester: "") == .stands, "renewed: no check due")
+
+        try await Task.sleep(for: AdmissionVerdicts.lifetime - AdmissionVerdicts.refreshAhead + .milliseconds(50))
+        #expect(verdicts.standing(event: "e", visitor: "t:2", admission: "2", requester: "") == .standsCheckDue, "due again near the renewed end")
+    }
 }
