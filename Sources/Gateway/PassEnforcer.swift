@@ -141,9 +141,9 @@ final class PassEnforcer: Sendable {
         case .open: return true
         case .absent: return token == nil
         case .guarded:
+            guard let token, let claims = try? keys.cachedPass(token, event: event) else { return false }
             let requester = requester()
-            guard let token, let claims = try? keys.cachedPass(token, event: event), let bindTo = Self.binding(of: claims.sub.value, to: requester)
-            else { return false }
+            guard let bindTo = Self.binding(of: claims.sub.value, to: requester) else { return false }
             switch room.admissions.standing(event: event, visitor: claims.sub.value, admission: Self.admission(of: claims), requester: bindTo) {
             case .unknown:
                 return false
