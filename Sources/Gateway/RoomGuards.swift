@@ -35,8 +35,8 @@ final class RoomGuards: Sendable {
     func current(event: String, on eventLoop: any EventLoop) -> RoomGuard? {
         let now = ContinuousClock.now
         let (answer, started) = entries.withLock { entries -> (RoomGuard?, EventLoopFuture<RoomGuard>?) in
-            guard let answer = entries[event]?.answer, now - answer.checkedAt < Self.maximumAge else { return (nil, nil) }
-            guard now - answer.checkedAt >= Self.refreshAfter, entries[event]?.lookup == nil else { return (answer.roomGuard, nil) }
+            guard let entry = entries[event], let answer = entry.answer, now - answer.checkedAt < Self.maximumAge else { return (nil, nil) }
+            guard now - answer.checkedAt >= Self.refreshAfter, entry.lookup == nil else { return (answer.roomGuard, nil) }
             let lookup = startLookup(event: event, on: eventLoop)
             entries[event]?.lookup = lookup
             return (answer.roomGuard, lookup)

@@ -7,7 +7,8 @@ import Queue
 /// ticket and place token (header or cookie), from a visitor still behind the head of their line,
 /// while the room's snapshot is fresh (``RoomSnapshots/placeIfFresh(event:visitor:spot:)``).
 /// Everything else (an access token, no place token, an admission, a stale snapshot, a bad event
-/// id) goes on to the router, which answers as it always has. The answer is the router's, byte for byte in meaning: same body, same metrics.
+/// id) goes on to the router, which answers as it always has. The answer is the router's, byte
+/// for byte in meaning: same body, same metrics.
 /// Tickets and place tokens are checked through a ``VerifiedTokenCache``: a visitor's repeated
 /// polls with the same texts cost no HMAC after the first.
 struct EdgeStatusPolls: Sendable {
