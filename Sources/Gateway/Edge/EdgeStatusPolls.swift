@@ -10,7 +10,7 @@ import Queue
 /// id) goes on to the router, which answers as it always has. The answer is the router's, byte
 /// for byte in meaning: same body, same metrics.
 /// Tickets and place tokens are checked through a ``VerifiedTokenCache``: a visitor's repeated
-/// polls with the same texts cost no HMAC after the first.
+/// polls with the same texts cost one lookup and no HMAC after the first.
 struct EdgeStatusPolls: Sendable {
     /// The route name its answers are counted under: the router's pattern for the same polls.
     static let routeName = "/api/v1/queue/{event}/status"
@@ -30,11 +30,11 @@ struct EdgeStatusPolls: Sendable {
         let started = ContinuousClock.now
         guard let event = head.uri.queueEvent(action: "status"),
               !head.headers.contains(name: "authorization"),
-              let visitor = head.headers.firstGenuine(header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tokens.visitor(from:)),
+              let ticket = head.headers.firstGenuine(header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tokens.verified(ticket:)),
               let spot = head.headers.firstGenuine(header: "queue-place", cookie: QueueHTTP.placeCookieName(event: event), {
-                  tokens.spot(fromPlaceToken: $0, event: event, visitor: visitor)
+                  tokens.spot(fromPlaceToken: $0, event: event, of: ticket)
               }),
-              let place = snapshots.placeIfFresh(event: event, visitor: visitor, spot: spot),
+              let place = snapshots.placeIfFresh(event: event, visitor: ticket.visitor, spot: spot),
               let body = QueuePlaceBody(unsigned: place)
         else { return nil }
         let response = body.edgeResponse()
