@@ -85,7 +85,10 @@ measured "$gateway" "$base/health"; health_out=$out; health_us=$us
 measured "$gateway" "$base/plain/x"; plain_out=$out; plain_us=$us
 measured "$proxy_pids" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "http://127.0.0.1:$nginx_port/guarded/$event/x"; nginx_guarded_out=$out
 measured "$gateway" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/guarded/$event/x"; guarded_out=$out; guarded_us=$us
+lease_waits() { curl -fs "$base/metrics" | awk '/^gateway_rate_limit_lease_waits_total\{route="leased"\}/ {print $2}' | grep . || echo 0; }
+waits_before=$(lease_waits)
 measured "$gateway" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/leased/$event/x"; leased_out=$out; leased_us=$us
+leased_waits=$(( $(lease_waits) - waits_before ))
 
 # p99 at about half the gateway's top plain-proxy rate: each connection waits between requests.
 half=$(( $(rate "$plain_out") / 2 ))
@@ -134,6 +137,7 @@ n=$(rate "$nginx_out"); ng=$(rate "$nginx_guarded_out")
   echo "| gateway, no policies, paced at about half its top rate | $(rate "$paced_out") | $(pct "$paced_out" 50%) | $(pct "$paced_out" 99%) | – | $paced_us | $(errors "$paced_out") |"
   echo
   echo "nginx proxying the guarded path (no policies: the same upstream call) ran at $ng req/s."
+  echo "Leased route: $leased_waits of $(requests "$leased_out") requests waited for a lease refill (their subject's tokens all spent while it was under way)."
   echo "Gateway RSS after the runs: ${gateway_rss} KiB. Profile: \`$profile\`."
   echo
   echo "Reproduce: \`bench/gateway-vs-nginx.sh $seconds $connections\`"

@@ -29,9 +29,11 @@ enum GatewayMetrics {
     }
 
     /// The counters of one route's rate-limit decisions (`gateway_rate_limit_decisions_total`),
-    /// made once so that a decision only increments one.
+    /// made once so that a decision only increments one; beside them, the requests that waited
+    /// for a lease refill because their subject's tokens ran out while it was under way
+    /// (`gateway_rate_limit_lease_waits_total`).
     struct RateLimitCounters: Sendable {
-        private let allowed, allowedLeased, failedOpen, denied, deniedCached, failedClosed: Metrics.Counter
+        private let allowed, allowedLeased, failedOpen, denied, deniedCached, failedClosed, leaseWaits: Metrics.Counter
 
         init(route: String) {
             let made = { (outcome: String) in counter("gateway_rate_limit_decisions_total", [("route", route), ("decision", outcome)]) }
@@ -41,6 +43,7 @@ enum GatewayMetrics {
             denied = made("denied")
             deniedCached = made("denied_cached")
             failedClosed = made("failed_closed")
+            leaseWaits = counter("gateway_rate_limit_lease_waits_total", [("route", route)])
         }
 
         /// Counts `decision` under its outcome.
@@ -51,6 +54,7 @@ enum GatewayMetrics {
             case .unavailable: failedClosed
             }
             counter.increment()
+            if decision.waitedForLease { leaseWaits.increment() }
         }
     }
 

@@ -27,6 +27,8 @@ struct RateLimitDecision: Sendable {
     var failedOpen: Bool = false
     /// Whether the request was admitted with tokens leased earlier, without a Redis call.
     var leased: Bool = false
+    /// Whether the request found its subject's lease spent and waited for the refill under way.
+    var waitedForLease: Bool = false
 }
 
 /// A rate-limit decision made at once, or one that waits for Redis.
@@ -123,6 +125,10 @@ final class RateLimiter: Sendable {
             case .wait(let refilled):
                 return .pending(refilled.hop(to: eventLoop).flatMap {
                     self.checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: false).future(on: eventLoop)
+                }.map { decision in
+                    var waited = decision
+                    waited.waitedForLease = true
+                    return waited
                 })
             case .ask(let promise):
                 refill = promise
@@ -138,23 +144,22 @@ final class RateLimiter: Sendable {
         let refilling = refill
         let decided = eventLoop.makePromise(of: RateLimitDecision.self)
         redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout) { result in
-            let (decision, leased, inRedis) = switch result {
+            let lease = leasing ? (subject: subject, refill: refilling) : nil
+            switch result {
             case .success(let reply):
-                self.decision(reply, rules: rules, keys: keys)
+                decided.succeed(self.decision(reply, rules: rules, keys: keys, lease: lease))
             case .failure:
-                self.unanswered(rules)
+                if let refilling { self.leases.refilled(subject, tokens: 0, states: [], promise: refilling) }
+                decided.succeed(self.unanswered(rules))
             }
-            if let refilling { self.leases.refilled(subject, tokens: leased, states: inRedis, promise: refilling) }
-            decided.succeed(decision)
         }
         return .pending(decided.futureResult)
     }
 
     /// The decision when Redis did not answer: refused when a rule fails closed, let through otherwise.
-    private func unanswered(_ rules: [RateLimitRule]) -> (RateLimitDecision, leased: Int, inRedis: [(remaining: Int, reset: Int)?]) {
+    private func unanswered(_ rules: [RateLimitRule]) -> RateLimitDecision {
         let closed = rules.contains { $0.fail == .closed }
-        let decision = RateLimitDecision(verdict: closed ? .unavailable : .allowed, states: rules.map { _ in nil }, failedOpen: !closed)
-        return (decision, 0, decision.states)
+        return RateLimitDecision(verdict: closed ? .unavailable : .allowed, states: rules.map { _ in nil }, failedOpen: !closed)
     }
 
     /// The instance-scoped rules in memory, then (when they admit the request) the fleet-wide
@@ -188,37 +193,45 @@ final class RateLimiter: Sendable {
         return (try? await decision.get()) ?? RateLimitDecision(verdict: .unavailable, states: route.rateLimits.map { _ in nil })
     }
 
-    /// The script's reply as a decision, with the tokens leased for every rule (the fewest any
-    /// rule granted) and what Redis has left per rule.
+    /// The script's reply as a decision. For leasing rules (`lease`: the subject, and the refill
+    /// this request makes, if any) the tokens Redis leased are stored, and what the subject has
+    /// left counts every token held for it here; a refill Redis denied still admits the request
+    /// from the tokens held, if any are (the bucket is empty, but those are the subject's).
     private func decision(
-        _ reply: RedisValue, rules: [RateLimitRule], keys: [String]
-    ) -> (RateLimitDecision, leased: Int, inRedis: [(remaining: Int, reset: Int)?]) {
+        _ reply: RedisValue, rules: [RateLimitRule], keys: [String], lease: (subject: String, refill: EventLoopPromise<Void>?)?
+    ) -> RateLimitDecision {
         guard let fields = reply.array, fields.count == 2 + 3 * rules.count else {
-            let decision = RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
-            return (decision, 0, decision.states)
+            if let lease, let refill = lease.refill { leases.refilled(lease.subject, tokens: 0, states: [], promise: refill) }
+            return RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
         }
-        let held = rules.indices.lazy.map { fields[4 + 3 * $0].int ?? 0 }.min() ?? 0
+        let allowed = fields[0].int == 1
+        let leased = rules.indices.lazy.map { fields[4 + 3 * $0].int ?? 0 }.min() ?? 0
         let inRedis: [(remaining: Int, reset: Int)?] = rules.indices.map { index in
             (fields[2 + 3 * index].int ?? 0, ((fields[3 + 3 * index].int ?? 0) + 999) / 1000)
         }
-        // What the subject has left counts the tokens this gateway now holds for it (none
-        // without a lease: the states are Redis's own, and share its array).
-        let states: [(remaining: Int, reset: Int)?] = held == 0 ? inRedis : inRedis.map { state in
-            state.map { (remaining: $0.remaining + held, reset: $0.reset) }
-        }
-        guard fields[0].int == 1 else {
-            let retryAfter = max(1, ((fields[1].int ?? 1000) + 999) / 1000)
-            // A denied rule's own wait: its bucket's drain time less the burst it would admit.
-            var waits: [String: Int] = [:]
-            for (index, rule) in rules.enumerated() where states[index]?.remaining == 0 {
-                let resetMilliseconds = fields[3 + 3 * index].int ?? 0
-                let wait = resetMilliseconds - rule.emissionMicroseconds * (rule.effectiveBurst - 1) / 1000
-                if wait > 0 { waits[keys[index]] = wait }
+        let held = lease.flatMap { lease in
+            lease.refill.map { leases.refilled(lease.subject, tokens: allowed ? leased : 0, states: inRedis, promise: $0) }
+        } ?? 0
+        if allowed {
+            // Without a lease the states are Redis's own, and share its array.
+            let states: [(remaining: Int, reset: Int)?] = held == 0 ? inRedis : inRedis.map { state in
+                state.map { (remaining: $0.remaining + held, reset: $0.reset) }
             }
-            remember(waits)
-            return (RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: states), 0, inRedis)
+            return RateLimitDecision(verdict: .allowed, states: states)
         }
-        return (RateLimitDecision(verdict: .allowed, states: states), held, inRedis)
+        if let lease, let states = leases.takeHeld(lease.subject) {
+            return RateLimitDecision(verdict: .allowed, states: states, leased: true)
+        }
+        let retryAfter = max(1, ((fields[1].int ?? 1000) + 999) / 1000)
+        // A denied rule's own wait: its bucket's drain time less the burst it would admit.
+        var waits: [String: Int] = [:]
+        for (index, rule) in rules.enumerated() where inRedis[index]?.remaining == 0 {
+            let resetMilliseconds = fields[3 + 3 * index].int ?? 0
+            let wait = resetMilliseconds - rule.emissionMicroseconds * (rule.effectiveBurst - 1) / 1000
+            if wait > 0 { waits[keys[index]] = wait }
+        }
+        remember(waits)
+        return RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: inRedis)
     }
 
     /// The `RateLimit-Policy` field of `rules` (the same on every answer of a route).

@@ -35,7 +35,9 @@ struct RateLimitLeaseTests {
             let rule = Self.rule(limit: 1_000, lease: 10)
             let decisions = try await Self.decisions(limiter, rule, count: 25)
             #expect(decisions.allSatisfy { $0.verdict == .allowed && !$0.failedOpen })
-            #expect(decisions.indices.filter { !decisions[$0].leased } == [0, 10, 20], "requests 1, 11 and 21 went to Redis")
+            // Each refill is asked for once 2 tokens (a quarter of the lease's 9) are left, and
+            // the new lease is handed out after them.
+            #expect(decisions.indices.filter { !decisions[$0].leased } == [0, 8, 18], "requests 1, 9 and 19 went to Redis")
             #expect(decisions.map { $0.states[0]?.remaining } == (1...25).map { 1_000 - $0 })
             let key = RateLimiter.key(route: "lease-tests", rule: rule, subject: "ip:10.0.0.1", in: redis.keySpace)
             #expect(limiter.leases.tokens(of: key) == 5)
@@ -46,13 +48,13 @@ struct RateLimitLeaseTests {
         }
     }
 
-    @Test("40 requests at once on one gateway: one script call refills the lease, the others wait for it instead of each leasing")
+    @Test("30 requests at once on one gateway: one script call refills the lease, the others wait for it instead of each leasing")
     func oneRefillAtATime() async throws {
         try await Self.withLimiter { redis, limiter in
             let rule = Self.rule(limit: 1_000, lease: 50)
             let group = MultiThreadedEventLoopGroup.singleton
             let decisions = try await withThrowingTaskGroup(of: RateLimitDecision.self) { tasks in
-                for _ in 0..<40 {
+                for _ in 0..<30 {
                     tasks.addTask {
                         try await limiter.check(route: "lease-tests", rules: [rule], subjects: ["ip:10.0.0.9"], on: group.next()).get()
                     }
@@ -64,6 +66,64 @@ struct RateLimitLeaseTests {
             let other = RateLimiter(redis: redis, timeout: .seconds(2))
             let seen = try await Self.decisions(other, Self.rule(limit: 1_000, lease: 1), subject: "ip:10.0.0.9", count: 1)
             #expect(seen.first?.states[0]?.remaining == 949, "Redis was charged 50, once")
+        }
+    }
+
+    @Test("at a quarter of the lease the next request refills it ahead; requests meanwhile take the tokens still held instead of waiting")
+    func refillsAhead() async throws {
+        try await Self.withLimiter { redis, limiter in
+            let rule = Self.rule(limit: 1_000, lease: 10)
+            let subject = "ip:10.0.0.5"
+            let key = RateLimiter.key(route: "lease-tests", rule: rule, subject: subject, in: redis.keySpace)
+            let first = try await Self.decisions(limiter, rule, subject: subject, count: 8)
+            #expect(first.filter { !$0.leased }.count == 1)
+            #expect(limiter.leases.tokens(of: key) == 2, "9 leased, 7 handed out")
+
+            let loop = MultiThreadedEventLoopGroup.singleton.next()
+            let check = { limiter.evaluate(route: "lease-tests", rules: [rule], subjects: [subject], on: loop) }
+            guard case .pending(let ahead) = check() else {
+                Issue.record("the request at the low-water mark asks Redis for the next lease")
+                return
+            }
+            var meanwhile: [RateLimitDecision] = []
+            for _ in 0..<2 {
+                guard case .decided(let decision) = check() else {
+                    Issue.record("a request while the refill is under way takes a held token at once")
+                    return
+                }
+                meanwhile.append(decision)
+            }
+            #expect(meanwhile.allSatisfy { $0.verdict == .allowed && $0.leased && !$0.waitedForLease })
+            // Every held token spent: a request now waits for the refill, unless it has landed.
+            let third: RateLimitDecision
+            switch check() {
+            case .pending(let waiting):
+                third = try await waiting.get()
+                #expect(third.waitedForLease, "it waited for the refill under way")
+            case .decided(let decision):
+                third = decision
+                #expect(!third.waitedForLease)
+            }
+            #expect(third.verdict == .allowed && third.leased)
+            let refilled = try await ahead.get()
+            #expect(refilled.verdict == .allowed && !refilled.leased && !refilled.waitedForLease)
+            #expect(limiter.leases.tokens(of: key) == 8, "the old lease spent, one of the new one's 9")
+            let other = RateLimiter(redis: redis, timeout: .seconds(2))
+            let seen = try await Self.decisions(other, Self.rule(limit: 1_000, lease: 1), subject: subject, count: 1)
+            #expect(seen.first?.states[0]?.remaining == 979, "Redis was charged 10 per lease, twice")
+        }
+    }
+
+    @Test("a refill Redis denies still admits the request from the tokens held, and never more than the limit")
+    func deniedRefillSpendsWhatIsHeld() async throws {
+        try await Self.withLimiter { _, limiter in
+            let decisions = try await Self.decisions(limiter, Self.rule(limit: 12, lease: 10), count: 15)
+            #expect(decisions.prefix(12).allSatisfy { $0.verdict == .allowed }, "\(decisions.map(\.verdict))")
+            #expect(decisions.dropFirst(12).allSatisfy { $0.verdict != .allowed })
+            // 1 + 9 leased, then 1 + 1 (all the bucket had) asked for ahead; the 12th request's
+            // refill was denied and it took the last token held.
+            #expect(decisions.indices.filter { !decisions[$0].leased } == [0, 8, 12, 13, 14])
+            #expect(decisions[11].leased && decisions[11].states[0]?.remaining == 0)
         }
     }
 
