@@ -11,7 +11,8 @@ import Synchronization
 /// still held, so a busy subject does not stall for a Redis round trip every lease. One refill
 /// per subject is in flight at a time: requests that find no token held while it is wait for it
 /// rather than each asking Redis (and each leasing) again. At most two leases are held per
-/// subject, each with its own expiry.
+/// subject, each with its own expiry. A refill that brings nothing (Redis denied it or did not
+/// answer) leaves the tokens still held to be handed out before Redis is asked again.
 ///
 /// What it costs in exactness: a leased token is charged in Redis when it is taken, so the fleet
 /// never admits more than Redis granted; it is handed out at most ``lifetime`` after Redis
@@ -52,6 +53,9 @@ final class RateLimitLeases: Sendable {
         /// Per rule, what Redis had left when it granted the last lease, and seconds until full.
         var states: [(remaining: Int, reset: Int)?] = []
         var refill: EventLoopFuture<Void>?
+        /// Whether the last refill brought nothing (Redis denied it or did not answer): the
+        /// tokens still held are handed out before Redis is asked again.
+        var dry = false
 
         /// Tokens held in time, `next` moved up once `current` is spent or expired.
         mutating func held(at now: ContinuousClock.Instant) -> Int {
@@ -77,7 +81,7 @@ final class RateLimitLeases: Sendable {
 
         /// Whether the next lease should be asked for now: few tokens left and none on the way.
         func isLow(held: Int) -> Bool {
-            refill == nil && next == nil && held <= max(1, size / 4)
+            !dry && refill == nil && next == nil && held <= max(1, size / 4)
         }
     }
 
@@ -138,6 +142,7 @@ final class RateLimitLeases: Sendable {
                 lease.states = states
                 held += tokens
             }
+            lease.dry = tokens == 0
             leases[subject] = held > 0 ? lease : nil
             return held
         }

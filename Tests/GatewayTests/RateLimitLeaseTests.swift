@@ -114,16 +114,30 @@ struct RateLimitLeaseTests {
         }
     }
 
-    @Test("a refill Redis denies still admits the request from the tokens held, and never more than the limit")
+    @Test("a refill Redis denies still admits the request from the tokens held, the rest are spent without asking again, never more than the limit")
     func deniedRefillSpendsWhatIsHeld() async throws {
         try await Self.withLimiter { _, limiter in
-            let decisions = try await Self.decisions(limiter, Self.rule(limit: 12, lease: 10), count: 15)
-            #expect(decisions.prefix(12).allSatisfy { $0.verdict == .allowed }, "\(decisions.map(\.verdict))")
-            #expect(decisions.dropFirst(12).allSatisfy { $0.verdict != .allowed })
-            // 1 + 9 leased, then 1 + 1 (all the bucket had) asked for ahead; the 12th request's
-            // refill was denied and it took the last token held.
-            #expect(decisions.indices.filter { !decisions[$0].leased } == [0, 8, 12, 13, 14])
-            #expect(decisions[11].leased && decisions[11].states[0]?.remaining == 0)
+            let rule = Self.rule(limit: 30, lease: 20)
+            let loop = MultiThreadedEventLoopGroup.singleton.next()
+            var decisions: [RateLimitDecision] = []
+            var askedRedis: [Int] = []
+            for index in 0..<32 {
+                switch limiter.evaluate(route: "lease-tests", rules: [rule], subjects: ["ip:10.0.0.6"], on: loop) {
+                case .decided(let decision):
+                    decisions.append(decision)
+                case .pending(let decision):
+                    decisions.append(try await decision.get())
+                    askedRedis.append(index)
+                }
+            }
+            #expect(decisions.prefix(30).allSatisfy { $0.verdict == .allowed }, "\(decisions.map(\.verdict))")
+            #expect(decisions.dropFirst(30).allSatisfy { $0.verdict != .allowed })
+            // 1 + 19 leased; at 4 left, 1 + 9 more (all the bucket had); at 2 left the refill is
+            // denied, so that request and the next take the last two held tokens, and only then
+            // is Redis asked (and denied) again.
+            #expect(askedRedis == [0, 16, 28, 30])
+            #expect(decisions[28].leased && decisions[29].leased)
+            #expect(decisions[29].states[0]?.remaining == 0)
         }
     }
 
