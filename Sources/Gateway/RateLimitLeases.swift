@@ -69,7 +69,8 @@ final class RateLimitLeases: Sendable {
 
         /// Whether any token is held in time.
         func holds(at now: ContinuousClock.Instant) -> Bool {
-            [current, next].contains { $0.map { $0.tokens > 0 && $0.expires > now } ?? false }
+            func holds(_ batch: Batch?) -> Bool { batch.map { $0.tokens > 0 && $0.expires > now } ?? false }
+            return holds(current) || holds(next)
         }
 
         /// Takes a held token (``held(at:)`` first); per rule, what is left counting the tokens still held.
