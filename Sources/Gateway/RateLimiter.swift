@@ -144,14 +144,17 @@ final class RateLimiter: Sendable {
         let refilling = refill
         let decided = eventLoop.makePromise(of: RateLimitDecision.self)
         redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout) { result in
-            let lease = leasing ? (subject: subject, refill: refilling) : nil
-            switch result {
-            case .success(let reply):
-                decided.succeed(self.decision(reply, rules: rules, keys: keys, lease: lease))
-            case .failure:
-                if let refilling { self.leases.refilled(subject, tokens: 0, states: [], promise: refilling) }
-                decided.succeed(self.unanswered(rules))
+            let reply = try? ScriptReply(result.get(), rules: rules.count)
+            // The refill ends here whatever came back (nothing leased when Redis denied, failed or garbled).
+            let held = refilling.map { refill in
+                self.leases.refilled(subject, tokens: reply?.leased ?? 0, states: reply?.inRedis ?? [], promise: refill)
+            } ?? 0
+            let decision = switch (result, reply) {
+            case (.failure, _): self.unanswered(rules)
+            case (.success, nil): RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
+            case (.success, let reply?): self.decision(reply, rules: rules, keys: keys, held: held, leaseSubject: leasing ? subject : nil)
             }
+            decided.succeed(decision)
         }
         return .pending(decided.futureResult)
     }
@@ -193,45 +196,56 @@ final class RateLimiter: Sendable {
         return (try? await decision.get()) ?? RateLimitDecision(verdict: .unavailable, states: route.rateLimits.map { _ in nil })
     }
 
-    /// The script's reply as a decision. For leasing rules (`lease`: the subject, and the refill
-    /// this request makes, if any) the tokens Redis leased are stored, and what the subject has
-    /// left counts every token held for it here; a refill Redis denied still admits the request
-    /// from the tokens held, if any are (the bucket is empty, but those are the subject's).
-    private func decision(
-        _ reply: RedisValue, rules: [RateLimitRule], keys: [String], lease: (subject: String, refill: EventLoopPromise<Void>?)?
-    ) -> RateLimitDecision {
-        guard let fields = reply.array, fields.count == 2 + 3 * rules.count else {
-            if let lease, let refill = lease.refill { leases.refilled(lease.subject, tokens: 0, states: [], promise: refill) }
-            return RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
+    /// What `rate_limit.lua` replied, read once.
+    private struct ScriptReply {
+        var allowed: Bool
+        var retryAfterMilliseconds: Int
+        /// Tokens leased beyond the request, the same for every rule (the fewest any granted); 0 when denied.
+        var leased: Int
+        /// Per rule, what Redis has left and seconds until the bucket is full.
+        var inRedis: [(remaining: Int, reset: Int)?]
+        private let fields: [RedisValue]
+
+        /// Nil for a reply that is not the script's (not an array of the expected length).
+        init?(_ reply: RedisValue, rules: Int) {
+            guard let fields = reply.array, fields.count == 2 + 3 * rules else { return nil }
+            self.fields = fields
+            allowed = fields[0].int == 1
+            retryAfterMilliseconds = fields[1].int ?? 1000
+            leased = allowed ? (0..<rules).lazy.map { fields[4 + 3 * $0].int ?? 0 }.min() ?? 0 : 0
+            inRedis = (0..<rules).map { index in (fields[2 + 3 * index].int ?? 0, ((fields[3 + 3 * index].int ?? 0) + 999) / 1000) }
         }
-        let allowed = fields[0].int == 1
-        let leased = rules.indices.lazy.map { fields[4 + 3 * $0].int ?? 0 }.min() ?? 0
-        let inRedis: [(remaining: Int, reset: Int)?] = rules.indices.map { index in
-            (fields[2 + 3 * index].int ?? 0, ((fields[3 + 3 * index].int ?? 0) + 999) / 1000)
+
+        /// Milliseconds until rule `index`'s bucket is full.
+        func resetMilliseconds(rule index: Int) -> Int {
+            fields[3 + 3 * index].int ?? 0
         }
-        let held = lease.flatMap { lease in
-            lease.refill.map { leases.refilled(lease.subject, tokens: allowed ? leased : 0, states: inRedis, promise: $0) }
-        } ?? 0
-        if allowed {
+    }
+
+    /// The script's reply as a decision, `held` being the tokens this gateway now holds for the
+    /// request's subject (after the refill it made, if any), counted in what the subject has
+    /// left. A leasing request (`leaseSubject`) that Redis denied is still admitted from the
+    /// tokens held, if any are (the bucket is empty, but those are the subject's).
+    private func decision(_ reply: ScriptReply, rules: [RateLimitRule], keys: [String], held: Int, leaseSubject: String?) -> RateLimitDecision {
+        if reply.allowed {
             // Without a lease the states are Redis's own, and share its array.
-            let states: [(remaining: Int, reset: Int)?] = held == 0 ? inRedis : inRedis.map { state in
+            let states: [(remaining: Int, reset: Int)?] = held == 0 ? reply.inRedis : reply.inRedis.map { state in
                 state.map { (remaining: $0.remaining + held, reset: $0.reset) }
             }
             return RateLimitDecision(verdict: .allowed, states: states)
         }
-        if let lease, let states = leases.takeHeld(lease.subject) {
+        if let leaseSubject, let states = leases.takeHeld(leaseSubject) {
             return RateLimitDecision(verdict: .allowed, states: states, leased: true)
         }
-        let retryAfter = max(1, ((fields[1].int ?? 1000) + 999) / 1000)
+        let retryAfter = max(1, (reply.retryAfterMilliseconds + 999) / 1000)
         // A denied rule's own wait: its bucket's drain time less the burst it would admit.
         var waits: [String: Int] = [:]
-        for (index, rule) in rules.enumerated() where inRedis[index]?.remaining == 0 {
-            let resetMilliseconds = fields[3 + 3 * index].int ?? 0
-            let wait = resetMilliseconds - rule.emissionMicroseconds * (rule.effectiveBurst - 1) / 1000
+        for (index, rule) in rules.enumerated() where reply.inRedis[index]?.remaining == 0 {
+            let wait = reply.resetMilliseconds(rule: index) - rule.emissionMicroseconds * (rule.effectiveBurst - 1) / 1000
             if wait > 0 { waits[keys[index]] = wait }
         }
         remember(waits)
-        return RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: inRedis)
+        return RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: reply.inRedis)
     }
 
     /// The `RateLimit-Policy` field of `rules` (the same on every answer of a route).
