@@ -73,13 +73,14 @@ bench/identities.py "$INTERNAL_SECRET" "$users" "bench-user-$run-" customer POST
 commits() { psql "$DATABASE_URL" -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 commits_before=$(commits)
 
-# wrk_run "$@" while measuring the CPU of the booking service and the gateway: sets $out and
-# $cpu ("<booking µs> / <gateway µs>" per request).
+# wrk_run "$@" while measuring the CPU of the booking service and the gateway: sets $out,
+# $cpu ("<booking µs> / <gateway µs>" per request) and $split (cpu_split_end's fields).
 measured() {
-  local booking_before gateway_before
-  booking_before=$(cpu_ticks "$booking_pid"); gateway_before=$(cpu_ticks "$gateway_pid")
+  cpu_split_start "$booking_pid" "$gateway_pid"
   out=$(wrk_run "$@")
-  cpu="$(cpu_us $(( $(cpu_ticks "$booking_pid") - booking_before )) "$(requests "$out")") / $(cpu_us $(( $(cpu_ticks "$gateway_pid") - gateway_before )) "$(requests "$out")")"
+  split=$(cpu_split_end "$(requests "$out")")
+  read -r booking_us gateway_us _ <<<"$split"
+  cpu="$booking_us / $gateway_us"
 }
 # Each path first runs ${WARMUP:-2} s unmeasured, so every row is a steady state: connections and
 # upstream pools open, every user's access token verified once (the gateway's token cache warm, as
@@ -88,15 +89,15 @@ warm_up() { wrk -t2 -c"$connections" -d"${WARMUP:-2}s" "$@" >/dev/null; }
 IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run warm_up -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve"
 IDENTITIES=$work/identities.tsv EVENT=bench-direct-$run profiled "${PERF_DATA:-}" "$booking_pid" \
   measured -s bench/wrk/reserve.lua "http://127.0.0.1:$booking_port/api/v1/bookings/reserve"
-direct_out=$out; direct_cpu=$cpu
+direct_out=$out; direct_cpu=$cpu; direct_split=$split
 IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run warm_up -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 IDENTITIES=$work/tokens.txt EVENT=bench-gateway-$run profiled "${PERF_GATEWAY_DATA:-}" "$gateway_pid" \
   measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
-gateway_out=$out; gateway_cpu=$cpu
+gateway_out=$out; gateway_cpu=$cpu; gateway_split=$split
 IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run warm_up -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
 IDEMPOTENCY=1 IDENTITIES=$work/tokens.txt EVENT=bench-idempotent-$run profiled "${PERF_IDEMPOTENT_DATA:-}" "$gateway_pid" \
   measured -s bench/wrk/reserve.lua "http://127.0.0.1:$gateway_port/api/v1/bookings/reserve"
-idempotent_out=$out; idempotent_cpu=$cpu
+idempotent_out=$out; idempotent_cpu=$cpu; idempotent_split=$split
 booking_rss=$(rss "$booking_pid"); gateway_rss=$(rss "$gateway_pid")
 
 # The ceiling: the same script on an event that exists only in Redis (redis-benchmark draws each
@@ -105,9 +106,11 @@ keys() { for k in "$@"; do printf '%s:{evt:bench-rb-%s}:%s ' "$REDIS_KEY_SPACE" 
 redis-cli -p "$redis_port" hset "$REDIS_KEY_SPACE:{evt:bench-rb-$run}:sale" status published max_per_user 100 hold_ms 600000 >/dev/null
 redis-cli -p "$redis_port" hset "$REDIS_KEY_SPACE:{evt:bench-rb-$run}:zone:floor" capacity 1000000 available 1000000 held 0 sold 0 price 5000 currency EUR >/dev/null
 sha=$(redis-cli -p "$redis_port" script load "$(cat Lua/booking_reserve.lua)")
+rb_redis_before=$(cpu_ticks "$(redis_pid)")
 rb_out=$(redis-benchmark -p "$redis_port" -c 50 -P 1 -q -n 100000 -r 100000000 evalsha "$sha" 6 \
   $(keys sale zone:floor user-seats booking:__rand_int__ holds stream) __rand_int__ u:__rand_int__ floor 1 | tr '\r' '\n' | grep 'requests per second' | tail -1)
 rb_rate=$(sed -E 's/.*: ([0-9.]+) requests per second.*/\1/' <<<"$rb_out")
+rb_redis_us=$(cpu_us $(( $(cpu_ticks "$(redis_pid)") - rb_redis_before )) 100000)
 
 # Let the booking service's persister catch up, then compare Redis and Postgres seat by seat.
 events=(); for kind in direct gateway idempotent; do events+=(--event "bench-$kind-$run"); done
@@ -135,6 +138,20 @@ mkdir -p bench/results
     echo "| $label | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | $(ratio "$(rate "$out")" "$n")× | ${!cpu_var} | $(errors "$out") |"
   done
   echo "| redis-benchmark EVALSHA booking_reserve.lua (ceiling) | ${rb_rate%.*} | | | $(ratio "$rb_rate" "$n")× | | |"
+  echo
+  echo "Where the machine's CPU went, µs per reserve (\`/proc\` over each run; the rest is wrk, the kernel's softirqs and"
+  echo "anything else), and what it allows: with every core busy at that cost, $(nproc) cores serve at most"
+  echo "$(nproc) s / (all µs) reserves per second."
+  echo
+  echo "| path | booking | gateway | Redis | Postgres | the rest | all | machine busy | at most, every core busy | vs ceiling |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for row in "straight|direct" "gateway|gateway" "gateway + Idempotency-Key|idempotent"; do
+    var=${row##*|}_split; read -r b g r p rest all busy <<<"${!var}"
+    most=$(python3 -c "print(int($(nproc) * 1e6 / $all))")
+    echo "| ${row%%|*} | $b | $g | $r | $p | $rest | $all | $busy | $most | $(ratio "$most" "$rb_rate")× |"
+  done
+  echo
+  echo "The ceiling's Redis spent ${rb_redis_us} µs per script: one core of Redis serves at most $(python3 -c "print(int(1e6 / $rb_redis_us))") per second."
   echo
   echo "RSS after the runs: booking service ${booking_rss} KiB, gateway ${gateway_rss} KiB."
   echo

@@ -72,29 +72,31 @@ pass=$(curl -fs "$base/api/v1/queue/$event/status" -H "Visitor-Ticket: $ticket" 
 curl -fs "$base/guarded/$event/x" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" >/dev/null
 
 bench_wrk() { wrk -t1 -c"$connections" -d"${seconds}s" --latency "$@"; }
-# Runs wrk against $2.. while measuring the CPU of the pids in $1; sets $out and $us.
+# Runs wrk against $2.. while measuring the CPU of the pids in $1; sets $out, $us, and $split
+# (cpu_split_end's fields: those pids, the upstream nginx, Redis, Postgres, the rest, all, busy).
 measured() {
   local pids=$1; shift
-  local before; before=$(cpu_ticks $pids)
+  cpu_split_start "$pids" "$upstream_pids"
   out=$(bench_wrk "$@")
-  us=$(cpu_us "$(( $(cpu_ticks $pids) - before ))" "$(requests "$out")")
+  split=$(cpu_split_end "$(requests "$out")")
+  us=${split%% *}
 }
 bench_wrk "$base/plain/x" >/dev/null   # warm-up: connections, pools, caches
-measured "$proxy_pids" "http://127.0.0.1:$nginx_port/plain/x"; nginx_out=$out; nginx_us=$us
-measured "$gateway" "$base/health"; health_out=$out; health_us=$us
-measured "$gateway" "$base/plain/x"; plain_out=$out; plain_us=$us
-measured "$proxy_pids" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "http://127.0.0.1:$nginx_port/guarded/$event/x"; nginx_guarded_out=$out
-measured "$gateway" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/guarded/$event/x"; guarded_out=$out; guarded_us=$us
+measured "$proxy_pids" "http://127.0.0.1:$nginx_port/plain/x"; nginx_out=$out; nginx_us=$us; nginx_split=$split
+measured "$gateway" "$base/health"; health_out=$out; health_us=$us; health_split=$split
+measured "$gateway" "$base/plain/x"; plain_out=$out; plain_us=$us; plain_split=$split
+measured "$proxy_pids" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "http://127.0.0.1:$nginx_port/guarded/$event/x"; nginx_guarded_out=$out; nginx_guarded_split=$split
+measured "$gateway" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/guarded/$event/x"; guarded_out=$out; guarded_us=$us; guarded_split=$split
 lease_waits() { curl -fs "$base/metrics" | awk '/^gateway_rate_limit_lease_waits_total\{route="leased"\}/ {print $2}' | grep . || echo 0; }
 waits_before=$(lease_waits)
-measured "$gateway" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/leased/$event/x"; leased_out=$out; leased_us=$us
+measured "$gateway" -H "Authorization: Bearer $token" -H "Queue-Pass: $pass" "$base/leased/$event/x"; leased_out=$out; leased_us=$us; leased_split=$split
 leased_waits=$(( $(lease_waits) - waits_before ))
 
 # p99 at about half the gateway's top plain-proxy rate: each connection waits between requests.
 half=$(( $(rate "$plain_out") / 2 ))
 pace=$(python3 -c "print(max(1, round($connections * 1000 / max(1, $half))))")
 printf 'function delay() return %s end\n' "$pace" >"$work/pace.lua"
-measured "$gateway" -s "$work/pace.lua" "$base/plain/x"; paced_out=$out; paced_us=$us
+measured "$gateway" -s "$work/pace.lua" "$base/plain/x"; paced_out=$out; paced_us=$us; paced_split=$split
 
 profile=bench/results/gateway-profile-$label.txt
 mkdir -p bench/results
@@ -135,6 +137,18 @@ n=$(rate "$nginx_out"); ng=$(rate "$nginx_guarded_out")
   echo "| gateway, access token + rate limit + queue pass | $(rate "$guarded_out") | $(pct "$guarded_out" 50%) | $(pct "$guarded_out" 99%) | $(ratio "$(rate "$guarded_out")" "$n")× | $guarded_us | $(errors "$guarded_out") |"
   echo "| gateway, access token + rate limit leased 100 at a time + queue pass | $(rate "$leased_out") | $(pct "$leased_out" 50%) | $(pct "$leased_out" 99%) | $(ratio "$(rate "$leased_out")" "$n")× | $leased_us | $(errors "$leased_out") |"
   echo "| gateway, no policies, paced at about half its top rate | $(rate "$paced_out") | $(pct "$paced_out" 50%) | $(pct "$paced_out" 99%) | – | $paced_us | $(errors "$paced_out") |"
+  echo
+  echo "Where the machine's CPU went, µs per request (\`/proc\` over each run): the proxy under test, the upstream nginx,"
+  echo "Redis, Postgres, and the rest (wrk, the kernel's softirqs, anything else); with every core busy at that cost,"
+  echo "$(nproc) cores serve at most $(nproc) s / (all µs) requests per second."
+  echo
+  echo "| run | proxy under test | upstream | Redis | Postgres | the rest | all | machine busy | at most, every core busy |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for row in "nginx proxy_pass|nginx" "gateway /health|health" "gateway, no policies|plain" "nginx, guarded path|nginx_guarded" \
+    "gateway, token + rate limit + pass|guarded" "gateway, leased|leased" "gateway, paced|paced"; do
+    var=${row##*|}_split; read -r own up r p rest all busy <<<"${!var}"
+    echo "| ${row%%|*} | $own | $up | $r | $p | $rest | $all | $busy | $(python3 -c "print(int($(nproc) * 1e6 / max(0.1, $all)))") |"
+  done
   echo
   echo "nginx proxying the guarded path (no policies: the same upstream call) ran at $ng req/s."
   echo "Leased route: $leased_waits of $(requests "$leased_out") requests waited for a lease refill (their subject's tokens all spent while it was under way)."

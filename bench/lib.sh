@@ -49,6 +49,41 @@ start_gateway() {
 admin() { curl -fs -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' "http://127.0.0.1:$port/admin/v1/$2" ${3:+-d "$3"} >/dev/null; }
 # CPU time used so far by the processes $@ (utime + stime from /proc/PID/stat), in clock ticks.
 cpu_ticks() { local total=0 pid; for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$total"; }
+# The machine's CPU so far, from /proc/stat, in clock ticks: "busy idle" (idle counts iowait).
+machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
+# Redis's pid, and Postgres's: the postmaster and its live processes (a backend that has exited
+# is counted in the postmaster's children's time, see postgres_ticks).
+redis_pid() { redis-cli -p "$redis_port" info server | awk -F: '/^process_id:/ {print $2+0}'; }
+postgres_ticks() {
+  local master total=0 pid
+  master=$(pgrep -o -x postgres) || { echo 0; return; }
+  total=$(awk '{print $16 + $17}' "/proc/$master/stat")
+  for pid in $(pgrep -x postgres); do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
+  echo "$total"
+}
+# Where the machine's CPU went during a run: `cpu_split_start GROUP...` before it (each GROUP
+# one pid, or several in one word: "PID PID"), then `cpu_split_end REQUESTS` after it prints, in
+# µs per request, each group's CPU, Redis's, Postgres's, the rest (wrk, the kernel's softirqs,
+# anything else), all of it, and the share of the machine that was busy.
+cpu_split_start() {
+  split_machine=$(machine_ticks); split_redis=$(cpu_ticks "$(redis_pid)"); split_postgres=$(postgres_ticks)
+  split_pids=(); split_ticks=()
+  local group; for group in "$@"; do split_pids+=("$group"); split_ticks+=("$(cpu_ticks $group)"); done
+}
+cpu_split_end() {
+  local requests=$1 machine busy idle own=0 i fields=()
+  read -r busy idle <<<"$(machine_ticks)"
+  read -r machine_busy machine_idle <<<"$split_machine"
+  busy=$((busy - machine_busy)); idle=$((idle - machine_idle))
+  for i in "${!split_pids[@]}"; do
+    local used=$(( $(cpu_ticks ${split_pids[$i]}) - split_ticks[i] ))
+    own=$((own + used)); fields+=("$(cpu_us "$used" "$requests")")
+  done
+  local redis=$(( $(cpu_ticks "$(redis_pid)") - split_redis )) postgres=$(( $(postgres_ticks) - split_postgres ))
+  fields+=("$(cpu_us "$redis" "$requests")" "$(cpu_us "$postgres" "$requests")" "$(cpu_us $((busy - own - redis - postgres)) "$requests")")
+  fields+=("$(cpu_us "$busy" "$requests")" "$(python3 -c "print(f'{100 * $busy / max(1, $busy + $idle):.0f} %')")")
+  echo "${fields[*]}"
+}
 # From wrk's output: how many requests completed.
 requests() { awk '/requests in/ {print $1}' <<<"$1"; }
 # CPU µs per request: ticks used ($1) over the requests wrk completed ($2).
@@ -96,7 +131,7 @@ profiled() {
 
 # nginx as the proxies' baseline, run from $work (1 worker each): an upstream on $upstream_port
 # answering 200 from memory, and a proxy on $nginx_port in front of it with upstream keep-alive.
-# Sets $proxy_pids (the proxy's master and worker); stop_nginx_pair stops both.
+# Sets $proxy_pids and $upstream_pids (each one's master and worker); stop_nginx_pair stops both.
 start_nginx_pair() {
   local name
   nginx_conf() { # $1 name, $2 server block
@@ -108,5 +143,6 @@ start_nginx_pair() {
   for name in upstream proxy; do nginx -p "$work" -c "$work/$name.conf"; done
   sleep 0.2
   proxy_pids=$(cat "$work/proxy.pid"; pgrep -P "$(cat "$work/proxy.pid")")
+  upstream_pids=$(cat "$work/upstream.pid"; pgrep -P "$(cat "$work/upstream.pid")")
 }
 stop_nginx_pair() { local name; for name in upstream proxy; do nginx -p "$work" -c "$work/$name.conf" -s stop 2>/dev/null || true; done; }

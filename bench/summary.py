@@ -13,7 +13,12 @@ def table(name):
         return [], "not run"
     lines = open(path).read().splitlines()
     stamp = next((l.split(",")[0] for l in lines if re.match(r"^\d{4}-\d\d-\d\dT", l)), "")
-    rows = [l for l in lines if l.startswith("|")]
+    first = next((i for i, l in enumerate(lines) if l.startswith("|")), len(lines))
+    rows = []
+    for l in lines[first:]:
+        if not l.startswith("|"):
+            break
+        rows.append(l)
     if len(rows) < 3:
         return [], stamp
     header = [c.strip() for c in rows[0].strip("|").split("|")]
