@@ -74,7 +74,7 @@ extension EdgeExchange {
         if bodyInHead {
             for part in bodyParts { upstreamHead.append(part) }
         }
-        connection.send(method: head.method, head: upstreamHead.buffer, body: bodyInHead ? [] : bodyParts)
+        connection.send(method: head.method, head: upstreamHead.buffer, body: bodyInHead ? [] : bodyParts, flushes: handler.pool?.flushes)
         requestSent = true
         if holdsClientReads, connection.isWritable {
             holdsClientReads = false

@@ -32,6 +32,8 @@ final class UpstreamPool: @unchecked Sendable {
     let eventLoop: any EventLoop
     /// The loop's exchanges waiting for an upstream's response head.
     let deadlines: ResponseDeadlines
+    /// The loop's requests to upstreams, flushed at the end of each tick.
+    let flushes: TickFlushes
     /// Idle connections per target key, newest last; the lists are objects so that taking and
     /// returning a connection reads the dictionary instead of changing it (its modify accessor
     /// allocates on every call).
@@ -41,6 +43,7 @@ final class UpstreamPool: @unchecked Sendable {
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
         self.deadlines = ResponseDeadlines(eventLoop: eventLoop)
+        self.flushes = TickFlushes(eventLoop: eventLoop)
     }
 
     /// `targets` with the ones that failed lately moved to the back (the same array when none did).
@@ -152,12 +155,13 @@ final class UpstreamConnection {
         self.target = target
     }
 
-    /// Sends a request whose bytes are `head` then `body`, answered with a response to `method`.
-    func send(method: HTTPMethod, head: ByteBuffer, body: [ByteBuffer]) {
+    /// Writes a request whose bytes are `head` then `body`, answered with a response to `method`;
+    /// it leaves when `flushes` ends the tick (at once without them).
+    func send(method: HTTPMethod, head: ByteBuffer, body: [ByteBuffer], flushes: TickFlushes?) {
         handler.decoder.expectResponse(to: method)
         channel.write(head, promise: nil)
         for part in body { channel.write(part, promise: nil) }
-        channel.flush()
+        if let flushes { flushes.flushAfterTick(self) } else { channel.flush() }
     }
 
     func flush() {
