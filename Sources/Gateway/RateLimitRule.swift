@@ -33,7 +33,8 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
     public var fail: FailMode
     public var scope: Scope
     /// Tokens a gateway takes from Redis at once for a fleet rule and hands out itself for up to
-    /// ``RateLimitLeases/defaultLifetime`` (1, the default: every request is one script call). See
+    /// ``RateLimitLeases/defaultLifetime`` (1, the default: every request is charged in Redis, those
+    /// of one tick with the same keys by one script call, ``RateLimitCharges``). See
     /// ``RateLimitLeases`` for what a lease costs in exactness.
     public var lease: Int?
 

@@ -58,6 +58,7 @@ final class RateLimiter: Sendable {
     let timeout: TimeAmount
     private let deniedUntil = Mutex<[String: ContinuousClock.Instant]>([:])
     private let instance = InstanceRateLimits()
+    private let charges = RateLimitChargesByLoop()
     let leases: RateLimitLeases
 
     init(redis: RedisClient, timeout: TimeAmount = .milliseconds(100), leaseLifetime: Duration = RateLimitLeases.defaultLifetime) {
@@ -114,8 +115,16 @@ final class RateLimiter: Sendable {
 
     /// The fleet rules' check: from a lease held here when there is one, otherwise one script
     /// call (which refills the lease when the rules lease and no other refill is under way).
+    /// Rules that do not lease are charged at the end of the tick, with the tick's other requests
+    /// of the same subjects (``RateLimitCharges``).
     private func checkFleet(rules: [RateLimitRule], keys: [String], on eventLoop: any EventLoop, mayWait: Bool) -> RateLimitCheck {
         let leasing = rules.allSatisfy { $0.effectiveLease > 1 }
+        if !leasing {
+            guard eventLoop.inEventLoop else {
+                return .pending(eventLoop.flatSubmit { self.checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: mayWait).future(on: eventLoop) })
+            }
+            return .pending(charges.charges(on: eventLoop).charge(rules: rules, keys: keys) { batch in self.send(batch, on: eventLoop) })
+        }
         let subject = !leasing ? "" : keys.count == 1 ? keys[0] : keys.joined(separator: " ")
         var refill: EventLoopPromise<Void>?
         if leasing {
@@ -159,6 +168,43 @@ final class RateLimiter: Sendable {
         return .pending(decided.futureResult)
     }
 
+    /// One script call for the requests of a tick with the same keys: the first ones Redis admits
+    /// are let through (each told what the later ones left), the others denied alike.
+    private func send(_ batch: RateLimitCharges.Batch, on eventLoop: any EventLoop) {
+        let rules = batch.rules
+        let keys = batch.keys
+        let decisions = batch.decisions
+        var arguments: [any RedisArgument] = []
+        arguments.reserveCapacity(3 * rules.count + 1)
+        for rule in rules {
+            arguments.append(rule.emissionMicroseconds)
+            arguments.append(rule.effectiveBurst)
+            arguments.append(0)
+        }
+        if decisions.count > 1 { arguments.append(decisions.count) }
+        redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout) { result in
+            guard case .success(let value) = result else {
+                let unanswered = self.unanswered(rules)
+                for decision in decisions { decision.succeed(unanswered) }
+                return
+            }
+            guard let reply = ScriptReply(value, rules: rules.count) else {
+                let garbled = RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
+                for decision in decisions { decision.succeed(garbled) }
+                return
+            }
+            let admitted = min(reply.admitted, decisions.count)
+            for (index, decision) in decisions[..<admitted].enumerated() {
+                let later = admitted - 1 - index
+                let states = later == 0 ? reply.inRedis : reply.inRedis.map { state in state.map { (remaining: $0.remaining + later, reset: $0.reset) } }
+                decision.succeed(RateLimitDecision(verdict: .allowed, states: states))
+            }
+            guard admitted < decisions.count else { return }
+            let denial = self.denial(reply, rules: rules, keys: keys)
+            for decision in decisions[admitted...] { decision.succeed(denial) }
+        }
+    }
+
     /// The decision when Redis did not answer: refused when a rule fails closed, let through otherwise.
     private func unanswered(_ rules: [RateLimitRule]) -> RateLimitDecision {
         let closed = rules.contains { $0.fail == .closed }
@@ -198,7 +244,9 @@ final class RateLimiter: Sendable {
 
     /// What `rate_limit.lua` replied, read once.
     private struct ScriptReply {
-        var allowed: Bool
+        /// How many of the requests checked together Redis admitted (the first ones).
+        var admitted: Int
+        var allowed: Bool { admitted > 0 }
         var retryAfterMilliseconds: Int
         /// Tokens leased beyond the request, the same for every rule (the fewest any granted); 0 when denied.
         var leased: Int
@@ -210,9 +258,9 @@ final class RateLimiter: Sendable {
         init?(_ reply: RedisValue, rules: Int) {
             guard let fields = reply.array, fields.count == 2 + 3 * rules else { return nil }
             self.fields = fields
-            allowed = fields[0].int == 1
+            admitted = max(0, fields[0].int ?? 0)
             retryAfterMilliseconds = fields[1].int ?? 1000
-            leased = allowed ? (0..<rules).lazy.map { fields[4 + 3 * $0].int ?? 0 }.min() ?? 0 : 0
+            leased = admitted > 0 ? (0..<rules).lazy.map { fields[4 + 3 * $0].int ?? 0 }.min() ?? 0 : 0
             inRedis = (0..<rules).map { index in (fields[2 + 3 * index].int ?? 0, ((fields[3 + 3 * index].int ?? 0) + 999) / 1000) }
         }
 
@@ -237,6 +285,11 @@ final class RateLimiter: Sendable {
         if let leaseSubject, let states = leases.takeHeld(leaseSubject) {
             return RateLimitDecision(verdict: .allowed, states: states, leased: true)
         }
+        return denial(reply, rules: rules, keys: keys)
+    }
+
+    /// A request Redis denied: how long to wait, remembered for each denying key until its own retry time.
+    private func denial(_ reply: ScriptReply, rules: [RateLimitRule], keys: [String]) -> RateLimitDecision {
         let retryAfter = max(1, (reply.retryAfterMilliseconds + 999) / 1000)
         // A denied rule's own wait: its bucket's drain time less the burst it would admit.
         var waits: [String: Int] = [:]

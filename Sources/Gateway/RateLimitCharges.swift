@@ -1,0 +1,71 @@
+import NIOCore
+import Synchronization
+
+/// The rate-limit checks of one event loop's tick, gathered by subject: the requests of a tick
+/// that share all their keys (a route-wide rule, a busy user) are charged by one script call at
+/// the end of the tick, which admits as many of them, in order, as one call per request would
+/// have (``RateLimiter``'s `rate_limit.lua` takes a count). All state is touched on `eventLoop`
+/// only (the class is shared as Sendable for that reason).
+final class RateLimitCharges: @unchecked Sendable {
+    /// The checks waiting for the end of the tick with the same keys, oldest first.
+    final class Batch {
+        let rules: [RateLimitRule]
+        let keys: [String]
+        var decisions: [EventLoopPromise<RateLimitDecision>] = []
+
+        init(rules: [RateLimitRule], keys: [String]) {
+            self.rules = rules
+            self.keys = keys
+        }
+    }
+
+    private let eventLoop: any EventLoop
+    private var batches: [String: Batch] = [:]
+    private var order: [Batch] = []
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// Adds a request to its subjects' batch; `send` runs once per batch at the end of the tick.
+    func charge(
+        rules: [RateLimitRule], keys: [String], send: @escaping (Batch) -> Void
+    ) -> EventLoopFuture<RateLimitDecision> {
+        let decision = eventLoop.makePromise(of: RateLimitDecision.self)
+        let subjects = keys.count == 1 ? keys[0] : keys.joined(separator: " ")
+        let batch: Batch
+        if let waiting = batches[subjects] {
+            batch = waiting
+        } else {
+            batch = Batch(rules: rules, keys: keys)
+            batches[subjects] = batch
+            order.append(batch)
+            if order.count == 1 {
+                eventLoop.assumeIsolated().execute { self.sendAll(send) }
+            }
+        }
+        batch.decisions.append(decision)
+        return decision.futureResult
+    }
+
+    private func sendAll(_ send: (Batch) -> Void) {
+        let sending = order
+        order.removeAll(keepingCapacity: true)
+        batches.removeAll(keepingCapacity: true)
+        for batch in sending { send(batch) }
+    }
+}
+
+/// Each event loop's ``RateLimitCharges``, made on first use.
+final class RateLimitChargesByLoop: Sendable {
+    private let charges = Mutex<[ObjectIdentifier: RateLimitCharges]>([:])
+
+    func charges(on eventLoop: any EventLoop) -> RateLimitCharges {
+        charges.withLock { all in
+            if let made = all[ObjectIdentifier(eventLoop)] { return made }
+            let made = RateLimitCharges(eventLoop: eventLoop)
+            all[ObjectIdentifier(eventLoop)] = made
+            return made
+        }
+    }
+}
