@@ -25,13 +25,17 @@ admin PUT "rooms/$join_room" "$paused"; admin PUT "rooms/$status_room" "$paused"
 
 redis_commands() { redis-cli -p "$redis_port" info stats | awk -F: '/^total_commands_processed:/ {print $2+0}'; }
 # Runs wrk with "$@", setting ${1}_out, ${1}_cpu (gateway CPU µs per request) and ${1}_redis (Redis commands per request).
+# Also sets ${1}_split (cpu_split_end's fields: the gateway, Redis, Postgres, the rest, all, busy).
 measure() {
-  local name=$1 ticks commands out
+  local name=$1 commands out split
   shift
-  ticks=$(cpu_ticks "$gateway"); commands=$(redis_commands)
+  commands=$(redis_commands)
+  cpu_split_start "$gateway"
   out=$(wrk_run "$@")
+  split=$(cpu_split_end "$(requests "$out")")
   printf -v "${name}_out" '%s' "$out"
-  printf -v "${name}_cpu" '%s' "$(cpu_us $(( $(cpu_ticks "$gateway") - ticks )) "$(requests "$out")")"
+  printf -v "${name}_split" '%s' "$split"
+  printf -v "${name}_cpu" '%s' "${split%% *}"
   printf -v "${name}_redis" '%s' "$(python3 -c "print(f'{($(redis_commands) - $commands) / max(1, $(requests "$out")):.2f}')")"
 }
 profiled "${PERF_JOIN_DATA:-}" "$gateway" measure join -s bench/wrk/join.lua "http://127.0.0.1:$port/api/v1/queue/$join_room/join"
@@ -68,6 +72,16 @@ mkdir -p bench/results
     out=${!out_var}; ceiling=${!rb_var}
     label=$op; [ "$op" = status ] && label="status, from the room snapshot (place token)"; [ "$op" = redis_status ] && label="status, from Redis (no place token)"
     echo "| $label | $(rate "$out") | $(pct "$out" 50%) | $(pct "$out" 99%) | ${!cpu_var} | ${!redis_var} | $(errors "$out") | ${ceiling%.*} | $(ratio "$(rate "$out")" "$ceiling") |"
+  done
+  echo
+  echo "Where the machine's CPU went, µs per request (\`/proc\` over each run; the rest is wrk, the kernel's softirqs and"
+  echo "anything else); with every core busy at that cost, $(nproc) cores serve at most $(nproc) s / (all µs) requests per second."
+  echo
+  echo "| operation | gateway | Redis | Postgres | the rest | all | machine busy | at most, every core busy |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  for op in join status redis_status; do
+    var=${op}_split; read -r g r p rest all busy <<<"${!var}"
+    echo "| $op | $g | $r | $p | $rest | $all | $busy | $(python3 -c "print(int($(nproc) * 1e6 / max(0.1, $all)))") |"
   done
   echo
   echo "Gateway RSS: ${join_rss} KiB after the join run, ${status_rss} KiB after the status run."
