@@ -113,35 +113,32 @@ final class RateLimiter: Sendable {
         return checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: true)
     }
 
-    /// The fleet rules' check: from a lease held here when there is one, otherwise one script
-    /// call (which refills the lease when the rules lease and no other refill is under way).
-    /// Rules that do not lease are charged at the end of the tick, with the tick's other requests
-    /// of the same subjects (``RateLimitCharges``).
+    /// The fleet rules' check. Rules that do not lease are charged at the end of the tick, with
+    /// the tick's other requests of the same subjects (``RateLimitCharges``). Leasing rules take
+    /// a token held here when there is one, otherwise one script call refills the lease (when no
+    /// other refill is under way).
     private func checkFleet(rules: [RateLimitRule], keys: [String], on eventLoop: any EventLoop, mayWait: Bool) -> RateLimitCheck {
-        let leasing = rules.allSatisfy { $0.effectiveLease > 1 }
-        if !leasing {
+        guard rules.allSatisfy({ $0.effectiveLease > 1 }) else {
             guard eventLoop.inEventLoop else {
                 return .pending(eventLoop.flatSubmit { self.checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: mayWait).future(on: eventLoop) })
             }
             return .pending(charges.charges(on: eventLoop).charge(rules: rules, keys: keys) { batch in self.send(batch, on: eventLoop) })
         }
-        let subject = !leasing ? "" : keys.count == 1 ? keys[0] : keys.joined(separator: " ")
-        var refill: EventLoopPromise<Void>?
-        if leasing {
-            switch leases.take(subject, on: eventLoop, mayWait: mayWait) {
-            case .granted(let states):
-                return .decided(RateLimitDecision(verdict: .allowed, states: states, leased: true))
-            case .wait(let refilled):
-                return .pending(refilled.hop(to: eventLoop).flatMap {
-                    self.checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: false).future(on: eventLoop)
-                }.map { decision in
-                    var waited = decision
-                    waited.waitedForLease = true
-                    return waited
-                })
-            case .ask(let promise):
-                refill = promise
-            }
+        let subject = keys.count == 1 ? keys[0] : keys.joined(separator: " ")
+        let refill: EventLoopPromise<Void>?
+        switch leases.take(subject, on: eventLoop, mayWait: mayWait) {
+        case .granted(let states):
+            return .decided(RateLimitDecision(verdict: .allowed, states: states, leased: true))
+        case .wait(let refilled):
+            return .pending(refilled.hop(to: eventLoop).flatMap {
+                self.checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: false).future(on: eventLoop)
+            }.map { decision in
+                var waited = decision
+                waited.waitedForLease = true
+                return waited
+            })
+        case .ask(let promise):
+            refill = promise
         }
         var arguments: [any RedisArgument] = []
         arguments.reserveCapacity(3 * rules.count)
@@ -150,18 +147,17 @@ final class RateLimiter: Sendable {
             arguments.append(rule.effectiveBurst)
             arguments.append(refill == nil ? 0 : rule.effectiveLease - 1)
         }
-        let refilling = refill
         let decided = eventLoop.makePromise(of: RateLimitDecision.self)
         redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout) { result in
             let reply = try? ScriptReply(result.get(), rules: rules.count)
             // The refill ends here whatever came back (nothing leased when Redis denied, failed or garbled).
-            let held = refilling.map { refill in
+            let held = refill.map { refill in
                 self.leases.refilled(subject, tokens: reply?.leased ?? 0, states: reply?.inRedis ?? [], promise: refill)
             } ?? 0
             let decision = switch (result, reply) {
             case (.failure, _): self.unanswered(rules)
             case (.success, nil): RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
-            case (.success, let reply?): self.decision(reply, rules: rules, keys: keys, held: held, leaseSubject: leasing ? subject : nil)
+            case (.success, let reply?): self.decision(reply, rules: rules, keys: keys, held: held, leaseSubject: subject)
             }
             decided.succeed(decision)
         }
@@ -270,19 +266,19 @@ final class RateLimiter: Sendable {
         }
     }
 
-    /// The script's reply as a decision, `held` being the tokens this gateway now holds for the
-    /// request's subject (after the refill it made, if any), counted in what the subject has
-    /// left. A leasing request (`leaseSubject`) that Redis denied is still admitted from the
-    /// tokens held, if any are (the bucket is empty, but those are the subject's).
-    private func decision(_ reply: ScriptReply, rules: [RateLimitRule], keys: [String], held: Int, leaseSubject: String?) -> RateLimitDecision {
+    /// A leasing request's reply as a decision, `held` being the tokens this gateway now holds
+    /// for `leaseSubject` (after the refill it made, if any), counted in what the subject has left. A
+    /// request that Redis denied is still admitted from the tokens held, if any are (the bucket
+    /// is empty, but those are the subject's).
+    private func decision(_ reply: ScriptReply, rules: [RateLimitRule], keys: [String], held: Int, leaseSubject: String) -> RateLimitDecision {
         if reply.allowed {
-            // Without a lease the states are Redis's own, and share its array.
+            // With nothing held the states are Redis's own, and share its array.
             let states: [(remaining: Int, reset: Int)?] = held == 0 ? reply.inRedis : reply.inRedis.map { state in
                 state.map { (remaining: $0.remaining + held, reset: $0.reset) }
             }
             return RateLimitDecision(verdict: .allowed, states: states)
         }
-        if let leaseSubject, let states = leases.takeHeld(leaseSubject) {
+        if let states = leases.takeHeld(leaseSubject) {
             return RateLimitDecision(verdict: .allowed, states: states, leased: true)
         }
         return denial(reply, rules: rules, keys: keys)
