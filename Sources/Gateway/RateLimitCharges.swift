@@ -1,5 +1,4 @@
 import NIOCore
-import Synchronization
 
 /// The rate-limit checks of one event loop's tick, gathered by subject: the requests of a tick
 /// that share all their keys (a route-wide rule, a busy user) are charged by one script call at
@@ -53,19 +52,5 @@ final class RateLimitCharges: @unchecked Sendable {
         order.removeAll(keepingCapacity: true)
         batches.removeAll(keepingCapacity: true)
         for batch in sending { send(batch) }
-    }
-}
-
-/// Each event loop's ``RateLimitCharges``, made on first use.
-final class RateLimitChargesByLoop: Sendable {
-    private let charges = Mutex<[ObjectIdentifier: RateLimitCharges]>([:])
-
-    func charges(on eventLoop: any EventLoop) -> RateLimitCharges {
-        charges.withLock { all in
-            if let made = all[ObjectIdentifier(eventLoop)] { return made }
-            let made = RateLimitCharges(eventLoop: eventLoop)
-            all[ObjectIdentifier(eventLoop)] = made
-            return made
-        }
     }
 }

@@ -58,7 +58,7 @@ final class RateLimiter: Sendable {
     let timeout: TimeAmount
     private let deniedUntil = Mutex<[String: ContinuousClock.Instant]>([:])
     private let instance = InstanceRateLimits()
-    private let charges = RateLimitChargesByLoop()
+    private let charges = PerEventLoop { RateLimitCharges(eventLoop: $0) }
     let leases: RateLimitLeases
 
     init(redis: RedisClient, timeout: TimeAmount = .milliseconds(100), leaseLifetime: Duration = RateLimitLeases.defaultLifetime) {
@@ -122,7 +122,7 @@ final class RateLimiter: Sendable {
             guard eventLoop.inEventLoop else {
                 return .pending(eventLoop.flatSubmit { self.checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: mayWait).future(on: eventLoop) })
             }
-            return .pending(charges.charges(on: eventLoop).charge(rules: rules, keys: keys) { batch in self.send(batch, on: eventLoop) })
+            return .pending(charges.value(for: eventLoop).charge(rules: rules, keys: keys) { batch in self.send(batch, on: eventLoop) })
         }
         let subject = keys.count == 1 ? keys[0] : keys.joined(separator: " ")
         let refill: EventLoopPromise<Void>?

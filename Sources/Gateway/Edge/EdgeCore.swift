@@ -12,7 +12,7 @@ final class EdgeCore: Sendable {
     let addresses: ClientAddressResolver
     let signer: GatewaySigner
     let traffic: TrafficWindow
-    let pools: UpstreamPools
+    let pools: PerEventLoop<UpstreamPool>
     let tracing: EdgeTracing?
     /// Waiting visitors' status polls answered from the room snapshot.
     let statusPolls: EdgeStatusPolls
@@ -42,7 +42,7 @@ final class EdgeCore: Sendable {
         self.addresses = ClientAddressResolver(trustedProxies: table.trustedProxies)
         self.signer = GatewaySigner(key: SymmetricKey(data: configuration.internalSecret))
         self.traffic = components.traffic
-        self.pools = UpstreamPools()
+        self.pools = PerEventLoop { UpstreamPool(eventLoop: $0) }
         self.tracing = EdgeTracing.ifInstalled()
         self.statusPolls = EdgeStatusPolls(tickets: queue.tickets, snapshots: queue.snapshots)
         self.queue = queue

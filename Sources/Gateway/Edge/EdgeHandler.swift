@@ -60,7 +60,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.pool = core.pools.pool(for: context.eventLoop)
+        self.pool = core.pools.value(for: context.eventLoop)
         scheduleIdleCheck(context: context)
     }
 

@@ -1,22 +1,6 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
-
-/// The upstream pools of every event loop.
-final class UpstreamPools: Sendable {
-    private let pools = Mutex<[ObjectIdentifier: UpstreamPool]>([:])
-
-    /// The pool of `eventLoop`, made on first use; a connection asks once, when it opens.
-    func pool(for eventLoop: any EventLoop) -> UpstreamPool {
-        pools.withLock { pools in
-            if let pool = pools[ObjectIdentifier(eventLoop)] { return pool }
-            let pool = UpstreamPool(eventLoop: eventLoop)
-            pools[ObjectIdentifier(eventLoop)] = pool
-            return pool
-        }
-    }
-}
 
 /// Keep-alive HTTP/1.1 connections to upstreams, owned by one event loop: a proxied request
 /// borrows one on the loop its client connection lives on, so no request changes thread.
