@@ -21,6 +21,7 @@ final class RateLimitCharges: @unchecked Sendable {
     private let eventLoop: any EventLoop
     private var batches: [String: Batch] = [:]
     private var order: [Batch] = []
+    private var sending: [Batch] = []
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -31,7 +32,7 @@ final class RateLimitCharges: @unchecked Sendable {
         rules: [RateLimitRule], keys: [String], send: @escaping (Batch) -> Void
     ) -> EventLoopFuture<RateLimitDecision> {
         let decision = eventLoop.makePromise(of: RateLimitDecision.self)
-        let subjects = keys.count == 1 ? keys[0] : keys.joined(separator: " ")
+        let subjects = RateLimiter.subject(of: keys)
         let batch: Batch
         if let waiting = batches[subjects] {
             batch = waiting
@@ -48,9 +49,9 @@ final class RateLimitCharges: @unchecked Sendable {
     }
 
     private func sendAll(_ send: (Batch) -> Void) {
-        let sending = order
-        order.removeAll(keepingCapacity: true)
+        swap(&order, &sending)
         batches.removeAll(keepingCapacity: true)
         for batch in sending { send(batch) }
+        sending.removeAll(keepingCapacity: true)
     }
 }

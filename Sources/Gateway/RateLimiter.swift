@@ -124,7 +124,7 @@ final class RateLimiter: Sendable {
             }
             return .pending(charges.value(for: eventLoop).charge(rules: rules, keys: keys) { batch in self.send(batch, on: eventLoop) })
         }
-        let subject = keys.count == 1 ? keys[0] : keys.joined(separator: " ")
+        let subject = Self.subject(of: keys)
         let refill: EventLoopPromise<Void>?
         switch leases.take(subject, on: eventLoop, mayWait: mayWait) {
         case .granted(let states):
@@ -140,13 +140,7 @@ final class RateLimiter: Sendable {
         case .ask(let promise):
             refill = promise
         }
-        var arguments: [any RedisArgument] = []
-        arguments.reserveCapacity(3 * rules.count)
-        for rule in rules {
-            arguments.append(rule.emissionMicroseconds)
-            arguments.append(rule.effectiveBurst)
-            arguments.append(refill == nil ? 0 : rule.effectiveLease - 1)
-        }
+        let arguments = Self.scriptArguments(rules, leasing: refill != nil)
         let decided = eventLoop.makePromise(of: RateLimitDecision.self)
         redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout) { result in
             let reply = try? ScriptReply(result.get(), rules: rules.count)
@@ -156,7 +150,7 @@ final class RateLimiter: Sendable {
             } ?? 0
             let decision = switch (result, reply) {
             case (.failure, _): self.unanswered(rules)
-            case (.success, nil): RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
+            case (.success, nil): Self.garbled(rules)
             case (.success, let reply?): self.decision(reply, rules: rules, keys: keys, held: held, leaseSubject: subject)
             }
             decided.succeed(decision)
@@ -170,14 +164,7 @@ final class RateLimiter: Sendable {
         let rules = batch.rules
         let keys = batch.keys
         let decisions = batch.decisions
-        var arguments: [any RedisArgument] = []
-        arguments.reserveCapacity(3 * rules.count + 1)
-        for rule in rules {
-            arguments.append(rule.emissionMicroseconds)
-            arguments.append(rule.effectiveBurst)
-            arguments.append(0)
-        }
-        if decisions.count > 1 { arguments.append(decisions.count) }
+        let arguments = Self.scriptArguments(rules, leasing: false, count: decisions.count)
         redis.run(Self.script, keys: keys, arguments: arguments, on: eventLoop, timeout: timeout) { result in
             guard case .success(let value) = result else {
                 let unanswered = self.unanswered(rules)
@@ -185,7 +172,7 @@ final class RateLimiter: Sendable {
                 return
             }
             guard let reply = ScriptReply(value, rules: rules.count) else {
-                let garbled = RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
+                let garbled = Self.garbled(rules)
                 for decision in decisions { decision.succeed(garbled) }
                 return
             }
@@ -199,6 +186,30 @@ final class RateLimiter: Sendable {
             let denial = self.denial(reply, rules: rules, keys: keys)
             for decision in decisions[admitted...] { decision.succeed(denial) }
         }
+    }
+
+    /// One identity for a request's bucket keys together: its lease, its batch in a tick.
+    static func subject(of keys: [String]) -> String {
+        keys.count == 1 ? keys[0] : keys.joined(separator: " ")
+    }
+
+    /// `rate_limit.lua`'s arguments for `rules`: each one's interval, burst and the tokens it may
+    /// lease beyond the request (none unless `leasing`), then `count` when several requests are checked.
+    private static func scriptArguments(_ rules: [RateLimitRule], leasing: Bool, count: Int = 1) -> [any RedisArgument] {
+        var arguments: [any RedisArgument] = []
+        arguments.reserveCapacity(3 * rules.count + 1)
+        for rule in rules {
+            arguments.append(rule.emissionMicroseconds)
+            arguments.append(rule.effectiveBurst)
+            arguments.append(leasing ? rule.effectiveLease - 1 : 0)
+        }
+        if count > 1 { arguments.append(count) }
+        return arguments
+    }
+
+    /// The decision when Redis answered something that is not the script's reply: let through.
+    private static func garbled(_ rules: [RateLimitRule]) -> RateLimitDecision {
+        RateLimitDecision(verdict: .allowed, states: rules.map { _ in nil }, failedOpen: true)
     }
 
     /// The decision when Redis did not answer: refused when a rule fails closed, let through otherwise.
