@@ -9,6 +9,7 @@
 #   PERF_DATA=/tmp/booking.perf bench/booking.sh   # perf record -g the booking service during the direct run
 #   PERF_GATEWAY_DATA=/tmp/gateway.perf bench/booking.sh   # ... and the gateway during the token + rate limit run
 #   PERF_IDEMPOTENT_DATA=/tmp/idem.perf bench/booking.sh   # ... and the gateway during the Idempotency-Key run
+#   PERF_CALL_GRAPH='--call-graph dwarf,8192' PERF_FREQUENCY=299 PERF_DATA=... bench/booking.sh   # callers through libc (malloc)
 #   WARMUP=0 bench/booking.sh   # no unmeasured warm-up run before each path (default 2 s)
 #
 # Prints a table and writes bench/results/booking.md. The services run in a Redis key space of the

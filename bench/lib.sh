@@ -120,11 +120,13 @@ COMMIT;
 SQL
 }
 # profiled FILE PID COMMAND...: runs COMMAND while `perf record -g` samples PID into FILE for
-# $seconds (when FILE is set).
+# $seconds (when FILE is set). PERF_CALL_GRAPH (default -g, frame pointers) and PERF_FREQUENCY
+# (default 999 Hz) change the sampling: `--call-graph dwarf,8192` also walks libc's frames, so
+# malloc's callers show, at a lower frequency to keep the data small.
 profiled() {
   local file=$1 pid=$2 perf_pid=
   shift 2
-  if [ -n "$file" ]; then perf record -F 999 -g -p "$pid" -o "$file" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; fi
+  if [ -n "$file" ]; then perf record -F ${PERF_FREQUENCY:-999} ${PERF_CALL_GRAPH:--g} -p "$pid" -o "$file" -- sleep "$seconds" >/dev/null 2>&1 & perf_pid=$!; fi
   "$@"
   if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
 }
