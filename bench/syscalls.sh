@@ -17,14 +17,7 @@ command -v wrk >/dev/null && command -v nginx >/dev/null || { apt-get update -qq
 command -v perf >/dev/null || apt-get install -y -qq linux-perf >/dev/null
 upstream_port=18090; nginx_port=18091; gateway_port=18080
 work=$(mktemp -d)
-gateway=
-cleanup() {
-  [ -n "$gateway" ] && kill "$gateway" 2>/dev/null && wait "$gateway" 2>/dev/null
-  stop_nginx_pair
-  rm -rf "$work"
-}
-trap cleanup EXIT
-start_nginx_pair
+start_proxy_bench
 printf '{"routes":[{"name":"plain","prefix":"/plain","upstreams":["http://127.0.0.1:%s"],"auth":"none"}]}\n' "$upstream_port" >"$work/routes.json"
 bin=$(gateway_bin)
 "$bin" migrate >/dev/null
