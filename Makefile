@@ -9,7 +9,7 @@ SERVICES_ENV = $(shell scripts/services env | xargs)
 # The tests' own stores: Redis database 1 and Postgres booking_rush_test, never make run's data.
 TEST_ENV = $(SERVICES_ENV) $(shell scripts/services env | sed -n 's/^TEST_//p' | xargs)
 
-.PHONY: run test test-suites services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening bench-adaptive bench-syscalls
+.PHONY: run test test-suites services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening bench-adaptive
 
 run: services
 	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product booking-rush
@@ -47,9 +47,6 @@ bench-waiting-room: services
 
 bench-proxy: services
 	bench/gateway-vs-nginx.sh
-
-bench-syscalls: services
-	bench/syscalls.sh
 
 bench-booking: services
 	bench/booking.sh

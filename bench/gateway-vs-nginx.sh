@@ -28,7 +28,14 @@ upstream_port=18090; nginx_port=18091; gateway_port=18080
 work=$(mktemp -d)
 export ADMIN_TOKEN=bench-admin-token-0123456789 BCRYPT_COST=10
 
-start_proxy_bench
+gateway=
+cleanup() {
+  [ -n "$gateway" ] && kill "$gateway" 2>/dev/null && wait "$gateway" 2>/dev/null
+  stop_nginx_pair
+  rm -rf "$work"
+}
+trap cleanup EXIT
+start_nginx_pair
 
 cat >"$work/routes.json" <<ROUTES
 {

@@ -148,15 +148,3 @@ start_nginx_pair() {
   upstream_pids=$(cat "$work/upstream.pid"; pgrep -P "$(cat "$work/upstream.pid")")
 }
 stop_nginx_pair() { local name; for name in upstream proxy; do nginx -p "$work" -c "$work/$name.conf" -s stop 2>/dev/null || true; done; }
-# A proxy bench's set-up, in a directory $work of its own: the nginx pair, and on exit the gateway
-# ($gateway, when the bench started one), the pair and $work go.
-start_proxy_bench() {
-  gateway=
-  trap stop_proxy_bench EXIT
-  start_nginx_pair
-}
-stop_proxy_bench() {
-  [ -n "$gateway" ] && kill "$gateway" 2>/dev/null && wait "$gateway" 2>/dev/null
-  stop_nginx_pair
-  rm -rf "$work"
-}

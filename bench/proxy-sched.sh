@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Where a proxied request's CPU goes, beyond the profile: user and kernel CPU µs per request
 # (utime and stime from /proc/PID/stat over the run) and context switches per request (voluntary
-# and involuntary, summed over the process's threads), for nginx proxying an upstream and for our
-# gateway proxying the same upstream (plain route), each under the same wrk run, and the gateway
-# again with one event loop (NIO_SINGLETON_GROUP_LOOP_COUNT=1, as nginx runs one worker).
+# and involuntary, summed over the process's threads) and system calls per request (`perf stat` on
+# the process's threads over the same run: all of them, reads, writes, epoll_wait), for nginx
+# proxying an upstream and for our gateway proxying the same upstream (plain route), each under
+# the same wrk run, and the gateway again with one event loop (NIO_SINGLETON_GROUP_LOOP_COUNT=1,
+# as nginx runs one worker).
 #
 #   bench/proxy-sched.sh [seconds] [connections] [rounds]
 #   GATEWAY_BIN=/path/to/booking-rush bench/proxy-sched.sh   # another build
@@ -16,6 +18,7 @@ connections=${2:-32}
 rounds=${3:-2}
 source bench/lib.sh
 command -v wrk >/dev/null && command -v nginx >/dev/null || { apt-get update -qq; apt-get install -y -qq wrk nginx-light >/dev/null; }
+command -v perf >/dev/null || apt-get install -y -qq linux-perf >/dev/null || true
 upstream_port=18090; nginx_port=18091; gateway_port=18080
 work=$(mktemp -d)
 export ADMIN_TOKEN=bench-admin-token-0123456789
@@ -44,18 +47,35 @@ counters() {
     cat /proc/"$pid"/task/*/status | awk '/^voluntary_ctxt_switches/ {v += $2} /^nonvoluntary_ctxt_switches/ {n += $2} END {print v, n}'
   done | paste -sd' ' | awk '{u=0; s=0; v=0; n=0; for (i = 1; i <= NF; i += 4) {u += $i; s += $(i+1); v += $(i+2); n += $(i+3)}; print u, s, v, n}'
 }
-# Runs wrk on $2 measuring the processes $1; prints a table row labelled $3.
+syscalls=raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait
+# Runs wrk on $2 measuring the processes $1 (and counting their system calls, where perf can);
+# prints a table row labelled $3.
 row() {
-  local pids=$1 url=$2 label=$3 before after out
+  local pids=$1 url=$2 label=$3 before after out perf_pid=
+  rm -f "$work/syscalls"
+  if command -v perf >/dev/null; then
+    perf stat -x, -e "$syscalls" -p "$(tr ' \n' ',,' <<<"$pids" | sed 's/,*$//')" -o "$work/syscalls" -- sleep "$seconds" 2>/dev/null & perf_pid=$!
+  fi
   before=$(counters $pids)
   out=$(wrk -t1 -c"$connections" -d"${seconds}s" "$url")
   after=$(counters $pids)
-  python3 - "$before" "$after" "$(requests "$out")" "$(rate "$out")" "$label" "$(getconf CLK_TCK)" <<'PY'
-import sys
+  if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
+  python3 - "$before" "$after" "$(requests "$out")" "$(rate "$out")" "$label" "$(getconf CLK_TCK)" "$work/syscalls" <<'PY'
+import os, sys
 b = [int(x) for x in sys.argv[1].split()]; a = [int(x) for x in sys.argv[2].split()]
 n = max(1, int(sys.argv[3])); tick = 1e6 / int(sys.argv[6])
 d = [y - x for x, y in zip(b, a)]
-print(f"| {sys.argv[5]} | {sys.argv[4]} | {d[0] * tick / n:.1f} | {d[1] * tick / n:.1f} | {(d[0] + d[1]) * tick / n:.1f} | {d[2] / n:.3f} | {d[3] / n:.3f} |")
+counts = {}
+if os.path.exists(sys.argv[7]):
+    for line in open(sys.argv[7]):
+        fields = line.strip().split(',')
+        if len(fields) > 2 and fields[0].replace('.', '', 1).isdigit():
+            counts[fields[2]] = float(fields[0])
+def per(*events):
+    return f"{sum(counts[e] for e in events) / n:.2f}" if all(e in counts for e in events) else "–"
+print(f"| {sys.argv[5]} | {sys.argv[4]} | {d[0] * tick / n:.1f} | {d[1] * tick / n:.1f} | {(d[0] + d[1]) * tick / n:.1f} | {d[2] / n:.3f} | {d[3] / n:.3f} | "
+      f"{per('raw_syscalls:sys_enter')} | {per('syscalls:sys_enter_read', 'syscalls:sys_enter_recvfrom')} | "
+      f"{per('syscalls:sys_enter_write', 'syscalls:sys_enter_writev')} | {per('syscalls:sys_enter_epoll_wait')} |")
 PY
 }
 rows=()
@@ -74,8 +94,8 @@ mkdir -p bench/results
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared by wrk (-t1 -c$connections -d${seconds}s), the proxy under test and the upstream (nginx, 1 worker, 200 from memory); plain route, no policies; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)."
   echo
-  echo "| proxy | req/s | user µs/request | kernel µs/request | CPU µs/request | voluntary switches/request | involuntary switches/request |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| proxy | req/s | user µs/request | kernel µs/request | CPU µs/request | voluntary switches/request | involuntary switches/request | syscalls/request | reads | writes | epoll_wait |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "Reproduce: \`bench/proxy-sched.sh $seconds $connections $rounds\`"

@@ -4,8 +4,8 @@
 #
 #   bench/waiting-room.sh [seconds] [connections]
 #   PERF_JOIN_DATA=/tmp/join.perf PERF_STATUS_DATA=/tmp/status.perf bench/waiting-room.sh   # perf record -g the gateway
-#   PERF_CALL_GRAPH='--call-graph dwarf,8192' PERF_FREQUENCY=299 ... bench/waiting-room.sh   # callers through libc (malloc)
 #   during the join run and the snapshot status run
+#   PERF_CALL_GRAPH='--call-graph dwarf,8192' PERF_FREQUENCY=299 ... bench/waiting-room.sh   # callers through libc (malloc)
 #
 # Prints a table and writes bench/results/waiting-room.md.
 set -euo pipefail
