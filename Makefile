@@ -5,6 +5,8 @@
 SHELL := /bin/bash
 CONFIG ?= debug
 SWIFT_FLAGS ?=
+# A release build goes through scripts/release-build, which adds the project's release flags.
+SWIFT_BUILD = $(if $(filter release,$(CONFIG)),scripts/release-build,swift build -c $(CONFIG))
 SERVICES_ENV = $(shell scripts/services env | xargs)
 # The tests' own stores: Redis database 1 and Postgres booking_rush_test, never make run's data.
 TEST_ENV = $(SERVICES_ENV) $(shell scripts/services env | sed -n 's/^TEST_//p' | xargs)
@@ -12,8 +14,8 @@ TEST_ENV = $(SERVICES_ENV) $(shell scripts/services env | sed -n 's/^TEST_//p' |
 .PHONY: run test test-suites services services-down build bench bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening bench-adaptive
 
 run: services
-	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product booking-rush
-	env $(SERVICES_ENV) LOG_FORMAT=$${LOG_FORMAT:-text} $$(swift build -c $(CONFIG) --show-bin-path)/booking-rush dev --routes config/routes.dev.json
+	$(SWIFT_BUILD) $(SWIFT_FLAGS) --product booking-rush
+	env $(SERVICES_ENV) LOG_FORMAT=$${LOG_FORMAT:-text} $$($(SWIFT_BUILD) --show-bin-path)/booking-rush dev --routes config/routes.dev.json
 
 # The suites run while `booking-rush dev` serves make run's data; scripts/dev-isolation fails the
 # run when they changed that data (see its header).
@@ -34,7 +36,7 @@ services-down:
 	scripts/services down
 
 build:
-	swift build -c $(CONFIG) $(SWIFT_FLAGS)
+	$(SWIFT_BUILD) $(SWIFT_FLAGS)
 
 bench: bench-redis bench-waiting-room bench-proxy bench-booking bench-scaling bench-sse bench-flash-sale bench-pow bench-opening bench-adaptive
 	python3 bench/summary.py

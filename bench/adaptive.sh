@@ -11,6 +11,6 @@ seconds=${1:-30}
 capacity=${2:-15}
 scripts/services up >/dev/null
 eval "$(scripts/services env | sed 's/^/export /')"
-swift build -c release --product booking-rush >/dev/null
-python3 bench/adaptive_sale.py "$(swift build -c release --show-bin-path)/booking-rush" --seconds "$seconds" --capacity "$capacity" \
+scripts/release-build --product booking-rush >/dev/null
+python3 bench/adaptive_sale.py "$(scripts/release-build --show-bin-path)/booking-rush" --seconds "$seconds" --capacity "$capacity" \
   --output bench/results/adaptive-release.txt

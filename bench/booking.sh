@@ -35,9 +35,9 @@ cat >"$work/routes.json" <<ROUTES
 }
 ROUTES
 
-[ -n "${BOOKING_RUSH_BIN:-}" ] || swift build -c release --product booking-rush >/dev/null
-swift build -c release --product rush-load >/dev/null
-bin_dir=$(swift build -c release --show-bin-path)
+[ -n "${BOOKING_RUSH_BIN:-}" ] || scripts/release-build --product booking-rush >/dev/null
+scripts/release-build --product rush-load >/dev/null
+bin_dir=$(scripts/release-build --show-bin-path)
 service_bin=${BOOKING_RUSH_BIN:-$bin_dir/booking-rush}
 "$service_bin" migrate >/dev/null
 pids=()

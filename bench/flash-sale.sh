@@ -31,9 +31,9 @@ cat >"$work/routes.json" <<ROUTES
 }
 ROUTES
 
-swift build -c release --product booking-rush >/dev/null
-swift build -c release --product rush-load >/dev/null
-bin_dir=$(swift build -c release --show-bin-path)
+scripts/release-build --product booking-rush >/dev/null
+scripts/release-build --product rush-load >/dev/null
+bin_dir=$(scripts/release-build --show-bin-path)
 "$bin_dir/booking-rush" dev --gateway-port $gateway_port --booking-port $booking_port --payments-port $payments_port \
   --routes "$work/routes.json" --log-level warning >/dev/null &
 dev=$!

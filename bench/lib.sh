@@ -23,8 +23,8 @@ gateway_bin() {
   if [ -n "${GATEWAY_BIN:-}" ]; then
     echo "$GATEWAY_BIN"
   else
-    swift build -c release --product booking-rush >/dev/null
-    echo "$(swift build -c release --show-bin-path)/booking-rush"
+    scripts/release-build --product booking-rush >/dev/null
+    echo "$(scripts/release-build --show-bin-path)/booking-rush"
   fi
 }
 # A release-build gateway alone on $BENCH_GATEWAY_PORT (18080), with the bench secrets (GATEWAY_BIN

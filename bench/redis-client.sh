@@ -12,8 +12,8 @@ clients=${2:-50}
 eval "$(scripts/services up | sed 's/^/export /')"
 port=$(sed -E 's#.*:([0-9]+)/.*#\1#' <<<"$REDIS_URL")
 
-swift build -c release --product rush-load >/dev/null
-rush_load=$(swift build -c release --show-bin-path)/rush-load
+scripts/release-build --product rush-load >/dev/null
+rush_load=$(scripts/release-build --show-bin-path)/rush-load
 
 sha=$(redis-cli -p "$port" script load "$(cat Lua/lease_release.lua)")
 redis-cli -p "$port" set key:__rand_int__ xxx >/dev/null
