@@ -6,6 +6,7 @@
 #
 #   bench/malloc-profile.sh PID LABEL [seconds] -- WRK_ARGS...
 #   e.g. bench/malloc-profile.sh "$gateway" plain 5 -- -t1 -c32 http://127.0.0.1:18080/plain/x
+#   MALLOC_CALLER_DEPTH=3 bench/malloc-profile.sh ...   # the first 3 callers outside the allocator, not 1
 #
 # Writes the table to bench/results/malloc-profile-LABEL.txt. The uprobe slows the process
 # many times over: the throughput of such a run means nothing.
@@ -26,16 +27,18 @@ wait "$recorder" || true
 requests=$(awk '/requests in/ {print $1}' <<<"$out")
 perf script -i "$work/perf.data" -F ip,sym 2>/dev/null >"$work/stacks"
 mkdir -p bench/results
-python3 - "$work/stacks" "$requests" "$label" <<'PY' | tee "bench/results/malloc-profile-$label.txt"
+python3 - "$work/stacks" "$requests" "$label" "${MALLOC_CALLER_DEPTH:-1}" <<'PY' | tee "bench/results/malloc-profile-$label.txt"
 import collections, sys
 stacks, requests, label = open(sys.argv[1]).read().split('\n\n'), max(1, int(sys.argv[2] or 0)), sys.argv[3]
+depth = max(1, int(sys.argv[4]))
 skip = ('swift_', '_swift', 'swift::', 'malloc', '$ss', '$sS', '[unknown]')
 callers, total = collections.Counter(), 0
 for stack in stacks:
     frames = [line.split(None, 1)[1] for line in stack.strip().split('\n') if len(line.split(None, 1)) > 1]
     if not frames: continue
     total += 1
-    callers[next((f for f in frames[1:] if not f.startswith(skip)), '?')[:150]] += 1
+    named = [f[:150] for f in frames[1:] if not f.startswith(skip)] or ['?']
+    callers[' <- '.join(named[:depth])] += 1
 print(f"# malloc calls per request ({label}): {total / requests:.1f} ({total} calls over {requests} requests, all threads of the process)")
 print("# per request, by first caller outside the allocator and the Swift runtime ('?': a frame perf could not name)")
 for caller, count in callers.most_common(25): print(f"{count / requests:7.2f}  {caller}")

@@ -7,11 +7,12 @@ import Synchronization
 
 /// Header rewriting for proxied requests and responses, in NIO's HTTP/1 fields.
 enum ProxyHeaders {
-    /// The fields with the hop-by-hop ones removed, and those that `Connection` names.
-    static func strippingHopByHop(_ fields: HTTPHeaders) -> HTTPHeaders {
+    /// The fields with the hop-by-hop ones removed, and those that `Connection` names, with
+    /// room for `adding` more.
+    static func strippingHopByHop(_ fields: HTTPHeaders, adding: Int = 0) -> HTTPHeaders {
         let nominated = nominatedHopByHop(fields)
         var kept = HTTPHeaders()
-        kept.reserveCapacity(fields.count)
+        kept.reserveCapacity(fields.count + adding)
         for (name, value) in fields where !isHopByHop(name) {
             if nominated.isEmpty || !nominated.contains(where: { name.equalsIgnoringASCIICase(lowercased: $0) }) { kept.add(name: name, value: value) }
         }
@@ -139,9 +140,9 @@ enum ProxyHeaders {
     }
 
     /// The upstream's response fields as the client gets them: hop-by-hop fields dropped
-    /// (NIO frames the body again), the rest in their order.
-    static func downstreamHeaders(from response: HTTPHeaders) -> HTTPHeaders {
-        strippingHopByHop(response)
+    /// (NIO frames the body again), the rest in their order; room is made for `adding` more.
+    static func downstreamHeaders(from response: HTTPHeaders, adding: Int = 0) -> HTTPHeaders {
+        strippingHopByHop(response, adding: adding)
     }
 }
 

@@ -90,9 +90,7 @@ extension EdgeExchange {
         guard phase == .forwarding else { return }
         stopAwaitingHead()
         phase = .responding
-        var head = HTTPResponseHead(version: self.head.version, status: upstream.status)
-        head.headers = ProxyHeaders.downstreamHeaders(from: upstream.headers)
-        for field in responseFields { head.headers.add(name: field.name.rawName, value: field.value) }
+        let head = clientHead(answering: upstream)
         responseHead = head
         if upstream.status.code < 200 { return }
         if collectsResponse {
@@ -117,6 +115,17 @@ extension EdgeExchange {
                 self.connection?.handler.resumeReads()
             }
         }
+    }
+
+    /// The upstream's head as the client gets it: the client's HTTP version, hop-by-hop fields
+    /// dropped, the policies' response fields added. The upstream's status storage is kept when
+    /// the versions match (they mostly do), so this allocates only the new fields.
+    private func clientHead(answering upstream: HTTPResponseHead) -> HTTPResponseHead {
+        var head = upstream
+        if head.version != self.head.version { head.version = self.head.version }
+        head.headers = ProxyHeaders.downstreamHeaders(from: upstream.headers, adding: responseFields.count)
+        for field in responseFields { head.headers.add(name: field.name.rawName, value: field.value) }
+        return head
     }
 
     func upstreamBody(_ buffer: ByteBuffer) {

@@ -8,10 +8,14 @@ final class UpstreamResponseDecoder: ByteToMessageDecoder {
     typealias InboundOut = HTTPClientResponsePart
 
     private let http = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop)
+    /// The head last told to the decoder: told again for the next request with the same method
+    /// (a connection's requests mostly share one), so telling it allocates nothing.
+    private var lastHead = HTTPRequestHead(version: .http1_1, method: .GET, uri: "")
 
     /// Notes a request sent on the connection, so the answer to a `HEAD` is read without a body.
     func expectResponse(to method: HTTPMethod) {
-        http.write(data: .head(HTTPRequestHead(version: .http1_1, method: method, uri: "")))
+        if lastHead.method != method { lastHead = HTTPRequestHead(version: .http1_1, method: method, uri: "") }
+        http.write(data: .head(lastHead))
     }
 
     func decoderAdded(context: ChannelHandlerContext) {
