@@ -40,6 +40,7 @@ for stack in stacks:
     named = [f[:150] for f in frames[1:] if not f.startswith(skip)] or ['?']
     callers[' <- '.join(named[:depth])] += 1
 print(f"# malloc calls per request ({label}): {total / requests:.1f} ({total} calls over {requests} requests, all threads of the process)")
-print("# per request, by first caller outside the allocator and the Swift runtime ('?': a frame perf could not name)")
+callers_named = "first caller" if depth == 1 else f"first {depth} callers (innermost first)"
+print(f"# per request, by {callers_named} outside the allocator and the Swift runtime ('?': a frame perf could not name)")
 for caller, count in callers.most_common(25): print(f"{count / requests:7.2f}  {caller}")
 PY
