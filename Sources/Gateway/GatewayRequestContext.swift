@@ -19,7 +19,9 @@ public struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext
 
 /// A user whose access token the gateway verified.
 public struct Identity: Sendable, Hashable {
-    public var userID: String
+    public var userID: String {
+        didSet { principal = Self.principal(of: userID) }
+    }
     public var roles: Set<String> {
         didSet { sortedRoles = roles.sorted() }
     }
@@ -27,12 +29,20 @@ public struct Identity: Sendable, Hashable {
     /// `roles` in order, as the signed identity headers carry them: sorted once per identity
     /// (a cached token's), not once per proxied request.
     public private(set) var sortedRoles: [String]
+    /// `u:<userID>`: how the waiting room, rate limits, idempotency keys and queue passes name
+    /// this user, made once per identity (a cached token's), not once per proxied request.
+    public private(set) var principal: String
 
     public init(userID: String, roles: Set<String>, email: String? = nil) {
         self.userID = userID
         self.roles = roles
         self.email = email
         self.sortedRoles = roles.sorted()
+        self.principal = Self.principal(of: userID)
+    }
+
+    static func principal(of userID: String) -> String {
+        "u:" + userID
     }
 
     public var isAdmin: Bool { roles.contains("admin") }

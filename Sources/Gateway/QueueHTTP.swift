@@ -36,7 +36,7 @@ struct QueueHTTP: Sendable {
     /// otherwise a genuine ticket from the header or the cookie.
     func visitor(of request: Request) async throws -> (visitor: String, ticket: String?)? {
         if let tokens, let identity = try await tokens.identity(of: request) {
-            return ("u:\(identity.userID)", nil)
+            return (identity.principal, nil)
         }
         return ticketVisitor(of: request)
     }

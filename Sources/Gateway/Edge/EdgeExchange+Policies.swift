@@ -77,14 +77,14 @@ extension EdgeExchange {
 
     /// Applies the first queued verdict when it comes, then the next; the chain goes on when none is left.
     private func watchFirstVerdict() {
-        verdictsAhead[0].assumeIsolated().whenComplete { result in
+        verdictsAhead.first!.assumeIsolated().whenComplete { result in
             guard self.phase == .policies else { return }
             self.verdictsAhead.removeFirst()
             switch result {
             case .success(.proceed):
                 break
             case .success(.pending(let later)):
-                self.verdictsAhead.insert(later, at: 0)
+                self.verdictsAhead.prepend(later)
                 return self.watchFirstVerdict()
             case .success(let refusal):
                 return self.answer(refusal)
@@ -105,5 +105,32 @@ extension EdgeExchange {
         case .proceed, .pending:
             preconditionFailure("only a refusal or a replay answers for the policies")
         }
+    }
+}
+
+/// The verdicts an exchange awaits, in chain order. The first is held inline: a chain mostly
+/// awaits one verdict at a time (a rate limit's Redis reply), which then allocates no array.
+struct PendingVerdicts {
+    private(set) var first: EventLoopFuture<EdgeVerdict>?
+    private var rest: [EventLoopFuture<EdgeVerdict>] = []
+
+    var isEmpty: Bool { first == nil }
+
+    var count: Int { first == nil ? 0 : 1 + rest.count }
+
+    /// Queues a verdict behind the others.
+    mutating func append(_ verdict: EventLoopFuture<EdgeVerdict>) {
+        if first == nil { first = verdict } else { rest.append(verdict) }
+    }
+
+    /// Queues a verdict before the others (one that came back as pending again).
+    mutating func prepend(_ verdict: EventLoopFuture<EdgeVerdict>) {
+        if let first { rest.insert(first, at: 0) }
+        first = verdict
+    }
+
+    /// Drops the first verdict; the next becomes first.
+    mutating func removeFirst() {
+        first = rest.isEmpty ? nil : rest.removeFirst()
     }
 }

@@ -124,7 +124,7 @@ extension EdgeExchange {
         var head = upstream
         if head.version != self.head.version { head.version = self.head.version }
         head.headers = ProxyHeaders.downstreamHeaders(from: upstream.headers, adding: responseFields.count)
-        for field in responseFields { head.headers.add(name: field.name.rawName, value: field.value) }
+        responseFields.add(to: &head.headers)
         return head
     }
 

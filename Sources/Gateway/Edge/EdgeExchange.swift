@@ -23,7 +23,7 @@ final class EdgeExchange {
     /// The verified user, once the access-token policy found one.
     var identity: Identity?
     /// Fields the policies add to the upstream's response (`RateLimit`, …).
-    var responseFields = HTTPFields()
+    var responseFields = EdgeResponseFields()
     /// Whether the response is collected whole before the client gets it (to store it).
     var collectsResponse = false
 
@@ -35,7 +35,7 @@ final class EdgeExchange {
     /// The next policy of the chain to start.
     var nextPolicy = 0
     /// Verdicts of policies started before an earlier verdict came, in chain order; the first is watched.
-    var verdictsAhead: [EventLoopFuture<EdgeVerdict>] = []
+    var verdictsAhead = PendingVerdicts()
     /// Whether the chain waits for the request's end to start the next policy.
     var waitsForBody = false
     /// Whether ``runPolicies()`` is on the stack (a verdict that comes at once must not re-enter it).
@@ -153,7 +153,7 @@ final class EdgeExchange {
     /// its head, and their settlements learn its status.
     func routerAnswered(_ head: HTTPResponseHead) -> HTTPResponseHead {
         var head = head
-        for field in responseFields { head.headers.add(name: field.name.rawName, value: field.value) }
+        responseFields.add(to: &head.headers)
         _ = settle(.answered(status: head.status, headers: head.headers, body: nil))
         return head
     }

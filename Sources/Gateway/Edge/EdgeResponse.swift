@@ -29,8 +29,8 @@ struct EdgeResponse: Sendable {
         return EdgeResponse(status: HTTPResponseStatus(statusCode: problem.statusCode), headers: headers, body: ByteBuffer(bytes: body))
     }
 
-    /// Adds `fields` (HTTP types) to the headers.
-    mutating func add(_ fields: HTTPFields) {
-        for field in fields { headers.add(name: field.name.rawName, value: field.value) }
+    /// Adds the policies' response fields after the headers.
+    mutating func add(_ fields: EdgeResponseFields) {
+        fields.add(to: &headers)
     }
 }

@@ -41,7 +41,7 @@ struct IdempotencyPolicy: EdgePolicy {
             GatewayMetrics.idempotency(route: route, IdempotencyError.missingKey.outcome)
             return .reject(IdempotencyError.missingKey)
         }
-        let principal = exchange.identity.map { "u:\($0.userID)" } ?? "ip:\(exchange.clientAddress)"
+        let principal = exchange.identity?.principal ?? "ip:\(exchange.clientAddress)"
         let loop = exchange.eventLoop
         let claimed = store.claim(
             key: key, principal: principal, method: method.rawValue, route: route, path: exchange.head.uri,

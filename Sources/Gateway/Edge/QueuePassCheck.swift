@@ -51,7 +51,7 @@ struct QueuePassCheck: EdgePolicy {
 
     private func requester(_ exchange: EdgeExchange) -> PassRequester {
         PassRequester(
-            account: exchange.identity.map { "u:\($0.userID)" },
+            account: exchange.identity?.principal,
             ticketVisitor: exchange.identity == nil ? enforcer.ticketVisitor(exchange.head.headers) : nil
         )
     }

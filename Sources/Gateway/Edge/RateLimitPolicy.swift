@@ -38,9 +38,9 @@ struct RateLimitPolicy: EdgePolicy {
         counters.count(decision)
         switch decision.verdict {
         case .allowed:
-            exchange.responseFields.append(HTTPField(name: .rateLimitPolicy, value: policyField))
+            exchange.responseFields.append(name: HTTPField.Name.rateLimitPolicy.rawName, value: policyField)
             if let current = RateLimiter.currentField(rules: rules, decision: decision) {
-                exchange.responseFields.append(HTTPField(name: .rateLimit, value: current))
+                exchange.responseFields.append(name: HTTPField.Name.rateLimit.rawName, value: current)
             }
             return .proceed
         case .denied(let retryAfter):
@@ -53,7 +53,7 @@ struct RateLimitPolicy: EdgePolicy {
     private func subject(of rule: RateLimitRule, _ exchange: EdgeExchange) -> String {
         switch rule.subject {
         case .ip, .none: "ip:\(exchange.clientAddress)"
-        case .user: exchange.identity.map { "u:\($0.userID)" } ?? "ip:\(exchange.clientAddress)"
+        case .user: exchange.identity?.principal ?? "ip:\(exchange.clientAddress)"
         case .route: "all"
         case .header(let name): "h:" + (exchange.head.headers.first(name: name) ?? "-")
         }
