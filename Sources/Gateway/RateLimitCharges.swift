@@ -27,9 +27,10 @@ final class RateLimitCharges: @unchecked Sendable {
         self.eventLoop = eventLoop
     }
 
-    /// Adds a request to its subjects' batch; `send` runs once per batch at the end of the tick.
+    /// Adds a request to its subjects' batch; `sender` gets each batch once, at the end of the tick
+    /// (a reference, so that a request allocates no closure for it).
     func charge(
-        rules: [RateLimitRule], keys: [String], send: @escaping (Batch) -> Void
+        rules: [RateLimitRule], keys: [String], sender: any RateLimitBatchSender
     ) -> EventLoopFuture<RateLimitDecision> {
         let decision = eventLoop.makePromise(of: RateLimitDecision.self)
         let subjects = RateLimiter.subject(of: keys)
@@ -41,17 +42,23 @@ final class RateLimitCharges: @unchecked Sendable {
             batches[subjects] = batch
             order.append(batch)
             if order.count == 1 {
-                eventLoop.assumeIsolated().execute { self.sendAll(send) }
+                eventLoop.assumeIsolated().execute { self.sendAll(sender) }
             }
         }
         batch.decisions.append(decision)
         return decision.futureResult
     }
 
-    private func sendAll(_ send: (Batch) -> Void) {
+    private func sendAll(_ sender: any RateLimitBatchSender) {
         swap(&order, &sending)
         batches.removeAll(keepingCapacity: true)
-        for batch in sending { send(batch) }
+        for batch in sending { sender.send(batch, on: eventLoop) }
         sending.removeAll(keepingCapacity: true)
     }
+}
+
+/// What charges a tick's batch in Redis: the ``RateLimiter``.
+protocol RateLimitBatchSender: AnyObject {
+    /// Charges `batch` and completes each of its decisions, on `eventLoop`.
+    func send(_ batch: RateLimitCharges.Batch, on eventLoop: any EventLoop)
 }

@@ -50,7 +50,7 @@ enum RateLimitCheck {
 /// sparing Redis during a stampede. Rules scoped to the instance are checked in memory first; a
 /// route with only those never calls Redis. Rules with a `lease` take several tokens per call
 /// and spend them here (``RateLimitLeases``).
-final class RateLimiter: Sendable {
+final class RateLimiter: Sendable, RateLimitBatchSender {
     static let script = RedisScript(EmbeddedLua.rateLimit)
     static let maximumCachedDenials = 100_000
 
@@ -122,7 +122,7 @@ final class RateLimiter: Sendable {
             guard eventLoop.inEventLoop else {
                 return .pending(eventLoop.flatSubmit { self.checkFleet(rules: rules, keys: keys, on: eventLoop, mayWait: mayWait).future(on: eventLoop) })
             }
-            return .pending(charges.value(for: eventLoop).charge(rules: rules, keys: keys) { batch in self.send(batch, on: eventLoop) })
+            return .pending(charges.value(for: eventLoop).charge(rules: rules, keys: keys, sender: self))
         }
         let subject = Self.subject(of: keys)
         let refill: EventLoopPromise<Void>?
@@ -160,7 +160,7 @@ final class RateLimiter: Sendable {
 
     /// One script call for the requests of a tick with the same keys: the first ones Redis admits
     /// are let through (each told what the later ones left), the others denied alike.
-    private func send(_ batch: RateLimitCharges.Batch, on eventLoop: any EventLoop) {
+    func send(_ batch: RateLimitCharges.Batch, on eventLoop: any EventLoop) {
         let rules = batch.rules
         let keys = batch.keys
         let decisions = batch.decisions

@@ -32,9 +32,15 @@ public final class AdmissionVerdicts: Sendable {
         var checking = false
     }
 
+    /// An admission and the binding it was checked with (two strings, not one joined per lookup).
+    private struct AnswerKey: Hashable {
+        var admission: String
+        var requester: String
+    }
+
     private struct State {
         /// event → visitor → (admission and binding) → the answer.
-        var events: [String: [String: [String: Answer]]] = [:]
+        var events: [String: [String: [AnswerKey: Answer]]] = [:]
         var count = 0
     }
 
@@ -95,8 +101,8 @@ public final class AdmissionVerdicts: Sendable {
         }
     }
 
-    private static func key(_ admission: String, _ requester: String) -> String {
-        admission + "|" + requester
+    private static func key(_ admission: String, _ requester: String) -> AnswerKey {
+        AnswerKey(admission: admission, requester: requester)
     }
 
     private static func dropExpired(_ state: inout State, now: ContinuousClock.Instant) {

@@ -15,20 +15,17 @@ struct RateLimitChargeTests {
     func gatheredPerTick() throws {
         let loop = EmbeddedEventLoop()
         let charges = RateLimitCharges(eventLoop: loop)
-        var sent: [(keys: [String], requests: Int)] = []
-        let send: (RateLimitCharges.Batch) -> Void = { batch in
-            sent.append((batch.keys, batch.decisions.count))
-            for decision in batch.decisions { decision.succeed(RateLimitDecision(verdict: .allowed, states: [])) }
-        }
+        let sender = RecordingSender()
         for keys in [["a"], ["b", "c"], ["a"], ["a"], ["b", "c"], ["b"]] {
-            _ = charges.charge(rules: keys.map { _ in Self.rule }, keys: keys, send: send)
+            _ = charges.charge(rules: keys.map { _ in Self.rule }, keys: keys, sender: sender)
         }
+        var sent: [(keys: [String], requests: Int)] { sender.sent }
         #expect(sent.isEmpty, "nothing leaves while the tick goes on")
         loop.run()
         #expect(sent.map(\.keys) == [["a"], ["b", "c"], ["b"]], "one batch per set of keys, in the order they came")
         #expect(sent.map(\.requests) == [3, 2, 1])
 
-        _ = charges.charge(rules: [Self.rule], keys: ["a"], send: send)
+        _ = charges.charge(rules: [Self.rule], keys: ["a"], sender: sender)
         loop.run()
         #expect(sent.count == 4 && sent[3].requests == 1, "the next tick sends a batch of its own")
     }
@@ -87,5 +84,15 @@ struct RateLimitChargeTests {
         redis.run(RateLimiter.script, keys: keys, arguments: arguments, on: loop, timeout: .seconds(2)) { reply.completeWith($0.mapError { $0 as any Error }) }
         let fields = try #require(try await reply.futureResult.get().array)
         return fields.map { $0.int ?? -1 }
+    }
+}
+
+/// Records the batches a tick sends and allows every request in them.
+private final class RecordingSender: RateLimitBatchSender {
+    var sent: [(keys: [String], requests: Int)] = []
+
+    func send(_ batch: RateLimitCharges.Batch, on eventLoop: any EventLoop) {
+        sent.append((batch.keys, batch.decisions.count))
+        for decision in batch.decisions { decision.succeed(RateLimitDecision(verdict: .allowed, states: [])) }
     }
 }
