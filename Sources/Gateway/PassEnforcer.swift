@@ -167,9 +167,11 @@ final class PassEnforcer: Sendable {
 
     /// The admission number a pass stands for (the last part of its `jti`).
     private static func admission(of claims: QueuePassClaims) -> String {
-        let jti = claims.jti.value
-        if let dot = jti.lastIndex(of: "."), jti.index(after: dot) < jti.endIndex { return String(jti[jti.index(after: dot)...]) }
-        return jti.split(separator: ".").last.map(String.init) ?? ""
+        let jti = claims.jti.value.utf8
+        guard let dot = jti.lastIndex(of: UInt8(ascii: ".")), jti.index(after: dot) < jti.endIndex else {
+            return claims.jti.value.split(separator: ".").last.map(String.init) ?? ""
+        }
+        return String(Substring(jti[jti.index(after: dot)...]))
     }
 
     /// Marks the pass spent for as long as it could still be presented.
