@@ -6,7 +6,9 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Queue
+import Redis
 import Testing
 
 @Suite("Status polls answered at the edge from the room snapshot")
@@ -174,6 +176,42 @@ struct EdgeStatusPollTests {
                 #expect(statuses == Array(repeating: 200, count: 6) + [429, 429])
                 #expect(fixture.components.snapshots.answersAtOnce - atOnceBefore >= 1, "answered by the edge behind the policies")
             }
+        }
+    }
+
+    @Test("polls answered on several threads all reach Redis as signs of life with the room's next read")
+    func pollsFromEveryThreadReachRedis() async throws {
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 10)) { fixture in
+            let visitors = try await Self.join(9, fixture: fixture)
+            let event = fixture.event
+            let snapshots = RoomSnapshots(room: fixture.room, tick: .milliseconds(300), logger: Logger(label: "edge-polls-test"))
+            let seen = QueueKeys(event: event, in: fixture.redis.keySpace).seen
+            let earlier = Int(Date().timeIntervalSince1970 * 1000) - 60_000
+            var polled: [(visitor: String, spot: QueueSpot)] = []
+            for visitor in visitors {
+                let id = try #require(fixture.tickets.visitor(from: visitor.ticket))
+                let spot = try #require(fixture.tickets.spot(fromPlaceToken: visitor.place, event: event, visitor: id))
+                try await fixture.redis.send("ZADD", seen, earlier, id)
+                polled.append((id, spot))
+            }
+            let silent = polled.removeLast().visitor
+            _ = try await snapshots.snapshot(event: event)
+
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 4)
+            for (visitor, spot) in polled {
+                let loop = group.next()
+                let place = try await loop.submit { snapshots.placeIfFresh(event: event, visitor: visitor, spot: spot) }.get()
+                #expect(place != nil, "answered from the fresh snapshot")
+            }
+            try await group.shutdownGracefully()
+            #expect(snapshots.answersAtOnce == polled.count)
+
+            try await Task.sleep(for: .milliseconds(350))
+            _ = try await snapshots.snapshot(event: event)
+            for (visitor, _) in polled {
+                #expect(try await fixture.redis.send("ZSCORE", seen, visitor).double ?? 0 > Double(earlier), "\(visitor)'s poll reached Redis")
+            }
+            #expect(try await fixture.redis.send("ZSCORE", seen, silent).double == Double(earlier), "a visitor who did not poll is not seen")
         }
     }
 }
