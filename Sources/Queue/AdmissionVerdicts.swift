@@ -52,7 +52,7 @@ public final class AdmissionVerdicts: Sendable {
     public func stands(event: String, visitor: String, admission: String, requester: String) -> Bool {
         let now = ContinuousClock.now
         return state.withLock { state in
-            guard let answer = state.events[event]?[visitor]?[Self.key(admission, requester)] else { return false }
+            guard let answer = state.events[event]?[visitor]?[AnswerKey(admission: admission, requester: requester)] else { return false }
             return answer.until > now
         }
     }
@@ -61,7 +61,7 @@ public final class AdmissionVerdicts: Sendable {
     /// whether this caller is the one to check it anew (once per answer, within ``refreshAhead`` of its end).
     public func standing(event: String, visitor: String, admission: String, requester: String) -> Standing {
         let now = ContinuousClock.now
-        let key = Self.key(admission, requester)
+        let key = AnswerKey(admission: admission, requester: requester)
         return state.withLock { state in
             guard let answer = state.events[event]?[visitor]?[key], answer.until > now else { return .unknown }
             guard answer.until - now <= Self.refreshAhead, !answer.checking else { return .stands }
@@ -78,7 +78,7 @@ public final class AdmissionVerdicts: Sendable {
         state.withLock { state in
             if state.count >= Self.capacity { Self.dropExpired(&state, now: now) }
             guard state.count < Self.capacity else { return }
-            let key = Self.key(admission, requester)
+            let key = AnswerKey(admission: admission, requester: requester)
             if state.events[event, default: [:]][visitor, default: [:]].updateValue(Answer(until: now + lifetime), forKey: key) == nil {
                 state.count += 1
             }
@@ -99,10 +99,6 @@ public final class AdmissionVerdicts: Sendable {
             guard let removed = state.events.removeValue(forKey: event) else { return }
             state.count -= removed.values.reduce(0) { $0 + $1.count }
         }
-    }
-
-    private static func key(_ admission: String, _ requester: String) -> AnswerKey {
-        AnswerKey(admission: admission, requester: requester)
     }
 
     private static func dropExpired(_ state: inout State, now: ContinuousClock.Instant) {

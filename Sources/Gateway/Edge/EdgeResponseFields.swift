@@ -4,11 +4,11 @@ import NIOHTTP1
 /// order they were added. The first two are held inline, so that a rate-limited route (two
 /// fields per request) allocates nothing for them; more go to an array.
 struct EdgeResponseFields {
-    typealias Element = (name: String, value: String)
+    typealias Field = (name: String, value: String)
 
-    private var first: Element?
-    private var second: Element?
-    private var more: [Element] = []
+    private var first: Field?
+    private var second: Field?
+    private var more: [Field] = []
 
     init() {}
 
