@@ -44,7 +44,9 @@ for r in rows:
     if r is nginx or nginx is None:
         continue
     cpu = f", {r['CPU µs/request']} CPU µs/request vs nginx's {nginx['CPU µs/request']}" if "CPU µs/request" in r else ""
-    out.append(f"| proxy: {r['proxy']} (req/s{cpu}) | {r['req/s']} | {r['p50 ms']} | {r['p99 ms']} | nginx {nginx['req/s']} | {r['vs nginx']} | {stamp} |")
+    same = r.get("vs nginx, same requests", "–")
+    ratio = r["vs nginx"] if same in ("–", r["vs nginx"]) else f"{r['vs nginx']} ({same} of nginx proxying the same requests)"
+    out.append(f"| proxy: {r['proxy']} (req/s{cpu}) | {r['req/s']} | {r['p50 ms']} | {r['p99 ms']} | nginx {nginx['req/s']} | {ratio} | {stamp} |")
 rows, stamp = table("booking.md")
 ceiling = next((r for r in rows if "ceiling" in r["path"]), None)
 for r in rows:
