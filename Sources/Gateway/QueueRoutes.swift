@@ -54,31 +54,43 @@ extension QueueHTTP {
     }
 
     /// Server-Sent Events: a `status` event whenever the place changes, then `admitted` (with the
-    /// pass) or `lost`, after which the stream ends. Comments keep idle proxies from closing it.
+    /// pass) or `lost`, after which the stream ends; an unchanged status is repeated every 15 s to
+    /// keep idle proxies from closing the stream. A stream with a place token waits for its room's
+    /// snapshot to change (``RoomSnapshots/change(event:after:until:)``), so a release reaches it
+    /// within a tick; far from the head it sends at most one status a second. Every wake is the
+    /// visitor's sign of life, at least as often as a poll would be.
     func events(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
         guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }
         // Errors before the stream starts are ordinary problem responses.
         let spot = spot(of: request, event: event, visitor: identity.visitor)
+        let seen = snapshots.version(event: event)
         let first = try await currentPlace(event: event, visitor: identity.visitor, spot: spot)
         let http = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             var place = first
+            var version = seen
             var lastSent: QueuePlaceBody?
-            var sinceLastWrite = 0
+            var lastWrite = ContinuousClock.now
             while true {
                 let body = try await http.body(event: event, visitor: identity.visitor, place: place)
-                let name = body.status == "admitted" ? "admitted" : "status"
-                if body != lastSent || sinceLastWrite >= 15_000 {
-                    try await writer.write(Self.sse(event: name, json: body.json()))
+                let changed = body != lastSent
+                if changed || .now - lastWrite >= Self.heartbeat {
+                    try await writer.write(Self.sse(event: body.status == "admitted" ? "admitted" : "status", json: body.json()))
                     lastSent = body
-                    sinceLastWrite = 0
+                    lastWrite = .now
                 }
                 if body.status == "admitted" { break }
-                let delay = min(body.pollAfterMilliseconds ?? 1_000, 1_000)
-                try await Task.sleep(for: .milliseconds(delay))
-                sinceLastWrite += delay
+                let pollAfter = Duration.milliseconds(body.pollAfterMilliseconds ?? 1_000)
+                if spot == nil {
+                    // Only Redis can place this visitor: asked no more often than their polls would.
+                    try await Task.sleep(for: min(pollAfter, .seconds(1)))
+                } else {
+                    if changed, pollAfter > .seconds(1) { try await Task.sleep(for: .seconds(1)) }
+                    version = await http.snapshots.change(event: event, after: version, until: .now + min(pollAfter, Self.heartbeat))
+                    try Task.checkCancellation()
+                }
                 do {
                     place = try await http.currentPlace(event: event, visitor: identity.visitor, spot: spot)
                 } catch let error as QueueError {
@@ -89,6 +101,9 @@ extension QueueHTTP {
             try await writer.finish(nil)
         })
     }
+
+    /// How often an unchanged status is sent again on a live stream.
+    static let heartbeat = Duration.seconds(15)
 
     static func sse(event: String, json: ByteBuffer) -> ByteBuffer {
         var buffer = ByteBuffer()

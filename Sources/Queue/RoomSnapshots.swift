@@ -20,6 +20,10 @@ public final class RoomSnapshots: Service, Sendable {
     /// taken before cannot know, and a spot between two marks would still place them.
     private let departed = Mutex<[String: [String: ContinuousClock.Instant]]>([:])
     private let departedCount = Atomic<Int>(0)
+    /// Streams waiting for a room's snapshot to change (``change(event:after:until:)``), by event.
+    let watches = Mutex<[String: RoomWatch]>([:])
+    /// Ids of waits and versions of rooms, from one counter: never reused.
+    let watchSerials = Atomic<UInt64>(0)
     /// How long a departure is remembered, and how many at most.
     static let departureMemory = Duration.seconds(600)
     static let departuresKept = 10_000
@@ -171,16 +175,20 @@ public final class RoomSnapshots: Service, Sendable {
                 readCount.add(1, ordering: .relaxed)
                 snapshot = try await room.snapshot(event: event, recordingPollsOf: batch)
             } while !polls.isEmpty
-            rooms.withLock { rooms in
+            let changed = rooms.withLock { rooms in
+                let before = rooms[event]?.snapshot
                 rooms[event]?.snapshot = snapshot
                 rooms[event]?.reading = nil
+                return before.map { !$0.placesAlike(snapshot) } ?? true
             }
+            if changed { announceChange(event: event) }
             return snapshot
         } catch {
             rooms.withLock { rooms in
                 rooms[event]?.reading = nil
                 if case .roomNotFound = error { rooms[event]?.snapshot = nil }
             }
+            if case .roomNotFound = error { announceChange(event: event) }
             throw error
         }
     }
@@ -191,13 +199,16 @@ public final class RoomSnapshots: Service, Sendable {
         await PeriodicWorker.run("refreshing room snapshots", every: tick, logger: logger) { await self.refreshWanted() }
     }
 
-    /// Reads every room asked about in the last five seconds (or with polls waiting) whose
-    /// snapshot is not being read already; forgets the others.
+    /// Reads every room asked about in the last five seconds (or with polls or streams waiting)
+    /// whose snapshot is not being read already; forgets the others. Streams whose wait is over
+    /// are woken first.
     func refreshWanted() async {
         let keepWarm = Duration.seconds(5)
         let now = ContinuousClock.now
+        let watched = watchedRooms(expiringBy: now)
         let reads = rooms.withLock { rooms in
-            rooms = rooms.filter { now - $0.value.askedAt <= keepWarm || !$0.value.polls.isEmpty }
+            for event in watched where rooms[event] == nil { rooms[event] = Entry(askedAt: now) }
+            rooms = rooms.filter { now - $0.value.askedAt <= keepWarm || !$0.value.polls.isEmpty || watched.contains($0.key) }
             return rooms.keys.compactMap { event -> (String, Task<RoomSnapshot, any Error>)? in
                 guard rooms[event]?.reading == nil else { return nil }
                 let task = startRead(event: event)

@@ -77,6 +77,12 @@ struct GatewayFixture {
         Application(router: buildGatewayRouter(components), server: gatewayServer(components))
     }
 
+    /// The application with its room snapshots refreshed every tick beside it, as the gateway runs
+    /// them: live streams with a place token wait on those reads.
+    var applicationRefreshingSnapshots: some ApplicationProtocol {
+        Application(router: buildGatewayRouter(components), server: gatewayServer(components), services: [components.snapshots])
+    }
+
     func tearDown() async {
         try? await components.httpClient.shutdown()
         await TestRedis.deleteKeySpace(of: redis)

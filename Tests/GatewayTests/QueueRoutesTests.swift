@@ -141,6 +141,42 @@ struct QueueRoutesTests {
         }
     }
 
+    @Test("Server-Sent Events with a place token: fed from the room snapshot, woken by the read that sees the release (not by its 10 s deadline), then admitted")
+    func serverSentEventsFromSnapshot() async throws {
+        // Released slowly, the second in line polls every 10 s (their ETA over four, at most 10 s).
+        let paused = RoomConfiguration(mode: .paused, releaseRate: 0.01, idleTimeout: 3600)
+        try await GatewayFixture.with(paused) { fixture in
+            try await fixture.applicationRefreshingSnapshots.test(.live) { client in
+                _ = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                let ticket = try #require(joined.json["ticket"] as? String)
+                let place = try #require(joined.json["place"] as? String)
+                let cookie: HTTPFields = [.cookie: "br_visitor=\(ticket); br_place_\(fixture.event)=\(place)"]
+                let releaser = Task {
+                    try await Task.sleep(for: .milliseconds(1_500))
+                    var opened = paused
+                    opened.mode = .queue
+                    opened.releaseRate = 100
+                    try await fixture.room.configure(event: fixture.event, opened)
+                    try await fixture.release(atLeast: 2)
+                    return ContinuousClock.now
+                }
+                let stream = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/events", method: .get, headers: cookie)
+                let ended = ContinuousClock.now
+                let released = try await releaser.value
+                #expect(stream.status == .ok)
+                let events = String(buffer: stream.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+                #expect(events.first?.hasPrefix("event: status\ndata: {") == true)
+                #expect(events.first?.contains("\"position\":2") == true, "\(events)")
+                let last = try #require(events.last)
+                #expect(last.hasPrefix("event: admitted\ndata: "), "\(events)")
+                let payload = try JSONSerialization.jsonObject(with: Data(last.dropFirst("event: admitted\ndata: ".count).utf8)) as? [String: Any]
+                #expect(try await fixture.keys.verify(try #require(payload?["pass"] as? String), event: fixture.event).event == fixture.event)
+                #expect(ended - released < .seconds(5), "the stream waits 10 s between looks unless its room's snapshot changes")
+            }
+        }
+    }
+
     @Test("Server-Sent Events: a visitor removed while streaming gets `lost` with the problem, and the stream ends")
     func serverSentEventsLost() async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 10)) { fixture in

@@ -1,0 +1,123 @@
+import Logging
+@testable import Queue
+import Testing
+
+@Suite("Live streams woken by their room's snapshot changes")
+struct RoomSnapshotChangeTests {
+    static func snapshots(_ room: WaitingRoom) -> RoomSnapshots {
+        RoomSnapshots(room: room, tick: .milliseconds(300), logger: Logger(label: "snapshot-change-test"))
+    }
+
+    /// Waits (up to 5 s) until `count` streams wait on `event`.
+    static func waitUntilWatched(_ snapshots: RoomSnapshots, event: String, count: Int = 1) async throws {
+        for _ in 0..<500 {
+            if snapshots.waitingStreams(event: event) >= count { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("no stream came to wait on \(event)")
+    }
+
+    /// The value of `task`, or nil when it has not finished within `limit`.
+    static func value(of task: Task<UInt64, Never>, within limit: Duration) async -> UInt64? {
+        await withTaskGroup(of: UInt64?.self) { group in
+            group.addTask { await task.value }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    @Test("a read that changes a place wakes the waiting streams; a read that changes nothing wakes none")
+    func wakesOnChangeOnly() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 10)) { room, event in
+            for index in 0..<3 { _ = try await room.join(event: event, visitor: "v\(index)") }
+            let snapshots = Self.snapshots(room)
+            _ = try await snapshots.snapshot(event: event)
+            let seen = snapshots.version(event: event)
+            let streams = (0..<3).map { _ in Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60)) } }
+            try await Self.waitUntilWatched(snapshots, event: event, count: streams.count)
+
+            await snapshots.refreshWanted()
+            #expect(snapshots.version(event: event) == seen, "the same places read again are no change")
+            #expect(snapshots.waitingStreams(event: event) == streams.count, "the streams still wait")
+
+            _ = try await room.join(event: event, visitor: "v3")
+            await snapshots.refreshWanted()
+            for stream in streams {
+                let woken = await Self.value(of: stream, within: .seconds(5))
+                #expect(woken != nil && woken != seen, "a new visitor in line changes every place's count")
+            }
+            #expect(snapshots.waitingStreams(event: event) == 0, "nobody waits any more")
+            for stream in streams { stream.cancel() }
+        }
+    }
+
+    @Test("a release wakes a stream in the queue with the read that moves its head")
+    func releaseWakes() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 100)) { room, event in
+            for index in 0..<3 { _ = try await room.join(event: event, visitor: "v\(index)") }
+            let snapshots = Self.snapshots(room)
+            let before = try await snapshots.snapshot(event: event)
+            let seen = snapshots.version(event: event)
+            let stream = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60)) }
+            try await Self.waitUntilWatched(snapshots, event: event)
+
+            var admitted = 0
+            for _ in 0..<100 where admitted == 0 {
+                admitted += try await room.release(event: event).admitted
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(admitted >= 1)
+            await snapshots.refreshWanted()
+            #expect(await Self.value(of: stream, within: .seconds(5)) != nil)
+            #expect(try await snapshots.snapshot(event: event).queue != before.queue)
+            stream.cancel()
+        }
+    }
+
+    @Test("a wait ends at its deadline with the next tick, and at once when its task is cancelled, before or while it waits")
+    func deadlinesAndCancellation() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 10)) { room, event in
+            _ = try await room.join(event: event, visitor: "v0")
+            let snapshots = Self.snapshots(room)
+            _ = try await snapshots.snapshot(event: event)
+            let seen = snapshots.version(event: event)
+
+            let timed = Task { await snapshots.change(event: event, after: seen, until: .now + .milliseconds(100)) }
+            try await Self.waitUntilWatched(snapshots, event: event)
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(snapshots.watchedRooms(expiringBy: .now).isEmpty, "the tick after the deadline ends the wait")
+            #expect(await Self.value(of: timed, within: .seconds(5)) == seen)
+
+            let current = snapshots.version(event: event)
+            let waiting = Task { await snapshots.change(event: event, after: current, until: .now + .seconds(60)) }
+            try await Self.waitUntilWatched(snapshots, event: event)
+            waiting.cancel()
+            #expect(await Self.value(of: waiting, within: .seconds(5)) != nil, "cancelled while waiting")
+            #expect(snapshots.waitingStreams(event: event) == 0)
+
+            let early = Task {
+                while !Task.isCancelled { await Task.yield() }
+                return await snapshots.change(event: event, after: snapshots.version(event: event), until: .now + .seconds(60))
+            }
+            early.cancel()
+            #expect(await Self.value(of: early, within: .seconds(5)) != nil, "cancelled before it waited")
+        }
+    }
+
+    @Test("a version held while the room's watch was forgotten is never taken for the current one")
+    func forgottenWatch() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 10)) { room, event in
+            let snapshots = Self.snapshots(room)
+            let held = snapshots.version(event: event)
+            #expect(snapshots.watchedRooms(expiringBy: .now).isEmpty, "a watch nobody waits on is forgotten")
+            let again = await snapshots.change(event: event, after: held, until: .now + .seconds(60))
+            #expect(again != held, "the stream looks at its place again rather than miss a change made meanwhile")
+            #expect(snapshots.version(event: event) == again)
+        }
+    }
+}
