@@ -45,6 +45,8 @@ print(f"| time to open them all | {r['connect_seconds']} s |")
 print(f"| gateway RSS with them open | {r['gateway_rss_kib']:,} KiB ({r['gateway_rss_kib'] * 1024 / max(1, r['connected']):,.0f} B per stream, the gateway's own baseline included) |")
 print(f"| Redis commands/s over {hold} s, no streams | {r['redis_commands_per_s_without']:,} |")
 print(f"| Redis commands/s over {hold} s, every stream open | {r['redis_commands_per_s_with']:,} |")
+if "gateway_cpu_percent_with" in r:
+    print(f"| gateway CPU over {hold} s (% of one core), no streams / every stream open and waiting | {r['gateway_cpu_percent_without']} / {r['gateway_cpu_percent_with']} |")
 print(f"| streams that showed a change within 15 s of the room starting to release | {r['updated']:,} |")
 print(f"| time to that change: p50 / p99 / max | {r['update_p50_ms']} / {r['update_p99_ms']} / {r['update_max_ms']} ms |")
 print()

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Holds a crowd of Server-Sent Event streams open on one gateway and measures what they cost:
-Redis commands per second with and without them, and how soon each stream shows a change after
+Redis commands and gateway CPU per second with and without them, and how soon each stream shows a change after
 the room starts releasing.
 
 usage: bench/sse_crowd.py TICKETS HOST PORT EVENT ADMIN_TOKEN REDIS_PORT GATEWAY_PID HOLD_SECONDS
 
 TICKETS has "ticket<TAB>place" per visitor (bench/tickets.py). Prints one JSON object.
 """
-import asyncio, json, subprocess, sys, time, urllib.request
+import asyncio, json, os, subprocess, sys, time, urllib.request
 
 tickets_file, host, port, event, admin_token, redis_port, gateway_pid, hold = sys.argv[1:9]
 port, hold = int(port), float(hold)
@@ -31,6 +31,13 @@ def redis_commands():
 def rss_kib():
     with open(f"/proc/{gateway_pid}/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+
+
+def cpu_seconds():
+    """The gateway's user + system CPU time so far (/proc/PID/stat)."""
+    with open(f"/proc/{gateway_pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def admin(method, path, body):
@@ -70,9 +77,10 @@ def percentile(values, p):
 
 async def main():
     crowd = Crowd()
-    idle_before = redis_commands()
+    idle_before, idle_cpu = redis_commands(), cpu_seconds()
     await asyncio.sleep(hold)
     idle_rate = (redis_commands() - idle_before) / hold
+    idle_cpu = (cpu_seconds() - idle_cpu) / hold
     started = time.monotonic()
     tasks = []
     for batch in range(0, len(visitors), 500):
@@ -84,9 +92,10 @@ async def main():
         await asyncio.sleep(0.2)
     connect_seconds = time.monotonic() - started
     await asyncio.sleep(2)
-    held_before = redis_commands()
+    held_before, held_cpu = redis_commands(), cpu_seconds()
     await asyncio.sleep(hold)
     held_rate = (redis_commands() - held_before) / hold
+    held_cpu = (cpu_seconds() - held_cpu) / hold
     rss = rss_kib()
     crowd.released_at = time.monotonic()
     admin("PATCH", f"rooms/{event}", {"mode": "queue", "release_rate": 100})
@@ -100,6 +109,7 @@ async def main():
         "streams": len(visitors), "connected": crowd.connected, "failed": crowd.failed,
         "connect_seconds": round(connect_seconds, 1), "gateway_rss_kib": rss,
         "redis_commands_per_s_without": round(idle_rate), "redis_commands_per_s_with": round(held_rate),
+        "gateway_cpu_percent_without": round(idle_cpu * 100, 1), "gateway_cpu_percent_with": round(held_cpu * 100, 1),
         "updated": len(latencies), "update_p50_ms": percentile(latencies, 0.5),
         "update_p99_ms": percentile(latencies, 0.99), "update_max_ms": percentile(latencies, 1.0),
     }))
