@@ -78,6 +78,10 @@ out += ["", f"Run: {stamp}.", "", "## Opening a 1,000,000-visitor pre-queue (`op
 rows, stamp = table("opening.md")
 for r in rows:
     out.append(f"| {r['figure']} | {r['value']} | {r['target']} |")
+out += ["", f"Run: {stamp}.", "", "## Server-Sent Event streams held on one gateway (`sse-crowd.md`)", "", "| figure | value |", "|---|---:|"]
+rows, stamp = table("sse-crowd.md")
+for r in rows:
+    out.append(f"| {r['figure']} | {r['value']} |")
 out += ["", f"Run: {stamp}.", "", "## Adaptive release against a congested upstream (`adaptive-release.txt`)", ""]
 adaptive = os.path.join(RESULTS, "adaptive-release.txt")
 if os.path.exists(adaptive):
