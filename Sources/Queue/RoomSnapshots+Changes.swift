@@ -31,7 +31,7 @@ extension RoomSnapshots {
     }
 
     /// How many streams wait on the room's next change now.
-    public func waitingStreams(event: String) -> Int {
+    func waitingStreams(event: String) -> Int {
         watches.withLock { $0[event]?.waiters.values.filter { $0.continuation != nil }.count ?? 0 }
     }
 
