@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Metrics
 import NIOCore
 import Queue
 import ServiceKit
@@ -69,6 +70,9 @@ extension QueueHTTP {
         let http = self
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let open = Metrics.Meter(label: "gateway_queue_streams", dimensions: [("event", event)])
+            open.increment()
+            defer { open.decrement() }
             var place = first
             var version = seen
             var lastSent: QueuePlaceBody?

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Queue
 import ServiceKit
 import Testing
 
@@ -41,5 +42,48 @@ struct MetricsTests {
             }
         }
         await upstream.stop()
+    }
+
+    @Test("/metrics counts the connections held against their limit and each room's live event streams while they are open")
+    func connectionsAndStreams() async throws {
+        _ = metricsBootstrapped
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 10), maxConnections: 500) { fixture in
+            try await fixture.application.test(.live) { client in
+                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                let ticket = try #require(joined.json["ticket"] as? String)
+                let visitor = try #require(fixture.tickets.visitor(from: ticket))
+                let streams = #"gateway_queue_streams{event="\#(fixture.event)"}"#
+                func metrics() async throws -> String {
+                    let response = try await fixture.components.httpClient.get(url: "http://127.0.0.1:\(client.port!)/metrics").get()
+                    return response.body.map { String(buffer: $0) } ?? ""
+                }
+                func value(_ name: String, in text: String) -> Double? {
+                    text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+                }
+                let stream = Task {
+                    try await client.execute(uri: "/api/v1/queue/\(fixture.event)/events", method: .get, headers: [.cookie: "br_visitor=\(ticket)"])
+                }
+                var open: String = ""
+                for _ in 0..<100 {
+                    open = try await metrics()
+                    if value(streams, in: open) == 1 { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(value(streams, in: open) == 1, "one stream open")
+                #expect((value("gateway_connections_open", in: open) ?? 0) >= 1, "the stream's connection is held")
+                #expect(value("gateway_connections_limit", in: open) == 500)
+
+                #expect(try await fixture.room.leave(event: fixture.event, visitor: visitor))
+                let ended = try await stream.value
+                #expect(String(buffer: ended.body).contains("event: lost"))
+                var closed: String = ""
+                for _ in 0..<100 {
+                    closed = try await metrics()
+                    if value(streams, in: closed) == 0 { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(value(streams, in: closed) == 0, "the stream ended")
+            }
+        }
     }
 }

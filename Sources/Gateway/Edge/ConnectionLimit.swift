@@ -16,9 +16,11 @@ final class ConnectionLimit: Sendable {
     let maximum: Int
     private let open = Atomic<Int>(0)
     private let refused = Metrics.Counter(label: "gateway_connections_refused_total")
+    private let openNow = Metrics.Meter(label: "gateway_connections_open")
 
     init(maximum: Int) {
         self.maximum = maximum
+        Metrics.Gauge(label: "gateway_connections_limit").record(maximum)
     }
 
     /// A limit below the process's file-descriptor limit, raised first to its hard limit: an
@@ -48,7 +50,10 @@ final class ConnectionLimit: Sendable {
 
     /// Takes a place for a new connection; false (and counted) when the limit is reached.
     func admit() -> Bool {
-        if open.wrappingAdd(1, ordering: .relaxed).newValue <= maximum { return true }
+        if open.wrappingAdd(1, ordering: .relaxed).newValue <= maximum {
+            openNow.increment()
+            return true
+        }
         open.wrappingSubtract(1, ordering: .relaxed)
         refused.increment()
         return false
@@ -57,6 +62,7 @@ final class ConnectionLimit: Sendable {
     /// Gives back a connection's place once it has closed.
     func release() {
         open.wrappingSubtract(1, ordering: .relaxed)
+        openNow.decrement()
     }
 
     /// Client connections open now.
