@@ -53,22 +53,24 @@ struct MetricsTests {
                 let ticket = try #require(joined.json["ticket"] as? String)
                 let visitor = try #require(fixture.tickets.visitor(from: ticket))
                 let streams = #"gateway_queue_streams{event="\#(fixture.event)"}"#
-                func metrics() async throws -> String {
-                    let response = try await fixture.components.httpClient.get(url: "http://127.0.0.1:\(client.port!)/metrics").get()
-                    return response.body.map { String(buffer: $0) } ?? ""
-                }
                 func value(_ name: String, in text: String) -> Double? {
                     text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+                }
+                /// The exposition once the room's stream count is `count` (or after 2 s).
+                func metrics(streamCount count: Double) async throws -> String {
+                    var text = ""
+                    for _ in 0..<100 {
+                        let response = try await fixture.components.httpClient.get(url: "http://127.0.0.1:\(client.port!)/metrics").get()
+                        text = response.body.map { String(buffer: $0) } ?? ""
+                        if value(streams, in: text) == count { break }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    return text
                 }
                 let stream = Task {
                     try await client.execute(uri: "/api/v1/queue/\(fixture.event)/events", method: .get, headers: [.cookie: "br_visitor=\(ticket)"])
                 }
-                var open: String = ""
-                for _ in 0..<100 {
-                    open = try await metrics()
-                    if value(streams, in: open) == 1 { break }
-                    try await Task.sleep(for: .milliseconds(20))
-                }
+                let open = try await metrics(streamCount: 1)
                 #expect(value(streams, in: open) == 1, "one stream open")
                 #expect((value("gateway_connections_open", in: open) ?? 0) >= 1, "the stream's connection is held")
                 #expect(value("gateway_connections_limit", in: open) == 500)
@@ -76,12 +78,7 @@ struct MetricsTests {
                 #expect(try await fixture.room.leave(event: fixture.event, visitor: visitor))
                 let ended = try await stream.value
                 #expect(String(buffer: ended.body).contains("event: lost"))
-                var closed: String = ""
-                for _ in 0..<100 {
-                    closed = try await metrics()
-                    if value(streams, in: closed) == 0 { break }
-                    try await Task.sleep(for: .milliseconds(20))
-                }
+                let closed = try await metrics(streamCount: 0)
                 #expect(value(streams, in: closed) == 0, "the stream ended")
             }
         }
