@@ -7,7 +7,7 @@ usage: bench/sse_crowd.py TICKETS HOST PORT EVENT ADMIN_TOKEN REDIS_PORT GATEWAY
 
 TICKETS has "ticket<TAB>place" per visitor (bench/tickets.py). Prints one JSON object.
 """
-import asyncio, json, os, subprocess, sys, time, urllib.request
+import asyncio, json, os, re, subprocess, sys, time, urllib.request
 
 tickets_file, host, port, event, admin_token, redis_port, gateway_pid, hold = sys.argv[1:9]
 port, hold = int(port), float(hold)
@@ -21,6 +21,8 @@ class Crowd:
         self.released_at = None
         self.first_after_release = {}
         self.events = 0
+        self.position = {}        # stream -> its position in the last status before the release
+        self.admitted_after = {}  # stream -> seconds from the release to its `admitted` event
 
 
 def redis_commands():
@@ -62,12 +64,23 @@ async def stream(index, ticket, place, crowd):
             size = int((await reader.readline()).strip() or b"0", 16)
             if size == 0:
                 break
-            await reader.readexactly(size + 2)
+            chunk = await reader.readexactly(size + 2)
             crowd.events += 1
-            if crowd.released_at is not None and index not in crowd.first_after_release:
-                crowd.first_after_release[index] = time.monotonic() - crowd.released_at
+            if crowd.released_at is None:
+                found = POSITION.search(chunk)
+                if found:
+                    crowd.position[index] = int(found.group(1))
+                continue
+            since = time.monotonic() - crowd.released_at
+            crowd.first_after_release.setdefault(index, since)
+            if chunk.startswith(b"event: admitted"):
+                crowd.admitted_after[index] = since
     except (OSError, asyncio.IncompleteReadError, ValueError):
         crowd.failed += 1
+
+
+POSITION = re.compile(rb'"position":(\d+)')
+RELEASE_RATE = 100  # per second, set by the PATCH that starts the release
 
 
 def percentile(values, p):
@@ -98,11 +111,16 @@ async def main():
     held_cpu = (cpu_seconds() - held_cpu) / hold
     rss = rss_kib()
     crowd.released_at = time.monotonic()
-    admin("PATCH", f"rooms/{event}", {"mode": "queue", "release_rate": 100})
+    admin("PATCH", f"rooms/{event}", {"mode": "queue", "release_rate": RELEASE_RATE})
     deadline = time.monotonic() + 15
     while len(crowd.first_after_release) < crowd.connected and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     latencies = list(crowd.first_after_release.values())
+    # Admissions go on at the release rate: give them 5 s from the release in all.
+    await asyncio.sleep(max(0.0, crowd.released_at + 5 - time.monotonic()))
+    # How late each admitted stream heard of it: the release reaches position p about (p - 1) / rate
+    # seconds after it started (the releaser runs every 100 ms).
+    lateness = [after - (crowd.position[i] - 1) / RELEASE_RATE for i, after in crowd.admitted_after.items() if i in crowd.position]
     for task in tasks:
         task.cancel()
     print(json.dumps({
@@ -112,6 +130,8 @@ async def main():
         "gateway_cpu_percent_without": round(idle_cpu * 100, 1), "gateway_cpu_percent_with": round(held_cpu * 100, 1),
         "updated": len(latencies), "update_p50_ms": percentile(latencies, 0.5),
         "update_p99_ms": percentile(latencies, 0.99), "update_max_ms": percentile(latencies, 1.0),
+        "admitted": len(lateness), "admission_late_p50_ms": percentile(lateness, 0.5),
+        "admission_late_p99_ms": percentile(lateness, 0.99), "admission_late_max_ms": percentile(lateness, 1.0),
     }))
 
 

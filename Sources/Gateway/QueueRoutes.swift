@@ -56,10 +56,11 @@ extension QueueHTTP {
 
     /// Server-Sent Events: a `status` event whenever the place changes, then `admitted` (with the
     /// pass) or `lost`, after which the stream ends; an unchanged status is repeated every 15 s to
-    /// keep idle proxies from closing the stream. A stream with a place token waits for its room's
-    /// snapshot to change (``RoomSnapshots/change(event:after:until:)``), so a release reaches it
-    /// within a tick; far from the head it sends at most one status a second. Every wake is the
-    /// visitor's sign of life, at least as often as a poll would be.
+    /// keep idle proxies from closing the stream. A stream with a place token waits on its room's
+    /// snapshot (``RoomSnapshots/change(event:after:until:paceOnly:)``): within a few seconds of
+    /// the head it looks at every move of the line, so its admission reaches it within a tick;
+    /// farther back it looks as often as its polls would (`poll_after_ms`, a quarter of its ETA),
+    /// and at once when the room's mode or rate changes. Every look is the visitor's sign of life.
     func events(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
         guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }
@@ -91,8 +92,12 @@ extension QueueHTTP {
                     // Only Redis can place this visitor: asked no more often than their polls would.
                     try await Task.sleep(for: min(pollAfter, .seconds(1)))
                 } else {
-                    if changed, pollAfter > .seconds(1) { try await Task.sleep(for: .seconds(1)) }
-                    version = await http.snapshots.change(event: event, after: version, until: .now + min(pollAfter, Self.heartbeat))
+                    // Near the head, every move of the line; farther back, a look as often as a
+                    // poll would come, sooner when the room's pace changes.
+                    let near = pollAfter <= .seconds(1)
+                    version = await http.snapshots.change(
+                        event: event, after: version, until: .now + min(pollAfter, Self.heartbeat), paceOnly: !near, ahead: body.ahead ?? .max
+                    )
                     try Task.checkCancellation()
                 }
                 do {

@@ -1,27 +1,39 @@
 import Synchronization
 
-/// The streams of one room waiting for its snapshot to change, and how often it has changed.
+/// What a live stream last saw of its room: the versions of its places and of its pace. Both
+/// come from ``RoomSnapshots``'s serials, so they are never reused: a room's watch made afresh
+/// never has a version a stream holds from before.
+public struct RoomVersion: Sendable, Hashable {
+    /// Renewed whenever a read finds any visitor's place changed.
+    public var places: UInt64
+    /// Renewed whenever a read finds the room's mode, opening or configured rate changed.
+    public var pace: UInt64
+}
+
+/// The streams of one room waiting for its snapshot to change.
 struct RoomWatch {
     /// A waiting stream, or (no continuation) one cancelled before it was registered.
     struct Waiter {
-        var continuation: CheckedContinuation<UInt64, Never>?
+        var continuation: CheckedContinuation<RoomVersion, Never>?
         var deadline: ContinuousClock.Instant
+        /// Woken by a change of pace only, not by places moving.
+        var paceOnly = false
+        /// How many were ahead of the stream's visitor when it last looked.
+        var ahead = 0
     }
 
-    /// Renewed (from ``RoomSnapshots``'s serials, so never reused) whenever a read finds the room's
-    /// places changed: a watch made afresh never has the version a stream holds from before.
-    var version: UInt64
+    var version: RoomVersion
     var waiters: [UInt64: Waiter] = [:]
 }
 
-/// Pushing changes to live streams: a stream waits for its room's next read that changes a place
-/// (``change(event:after:until:)``) instead of polling on a timer of its own. The room's snapshot
-/// is read once a tick for every stream on this gateway; a read that changes nothing wakes nobody,
-/// and a wait that reaches its deadline is ended by the next tick (so a paused room's streams
-/// cost no timers at all).
+/// Pushing changes to live streams: a stream waits for its room's next read that changes what it
+/// shows (``change(event:after:until:paceOnly:)``) instead of polling on a timer of its own. The
+/// room's snapshot is read once a tick for every stream on this gateway; a read that changes
+/// nothing wakes nobody, and a wait that reaches its deadline is ended by the next tick (so a
+/// paused room's streams cost no timers at all).
 extension RoomSnapshots {
     /// The room's version now: what a stream that has just looked at its place waits to change.
-    public func version(event: String) -> UInt64 {
+    public func version(event: String) -> RoomVersion {
         watches.withLock { watches in
             if let watch = watches[event] { return watch.version }
             let watch = freshWatch()
@@ -35,26 +47,29 @@ extension RoomSnapshots {
         watches.withLock { $0[event]?.waiters.values.filter { $0.continuation != nil }.count ?? 0 }
     }
 
-    /// Waits until the room's places change after `version`, until `deadline` has passed (seen at
-    /// the next tick), or until the task is cancelled; returns the room's version then. Keeps
-    /// the room's snapshot read every tick while anyone waits.
-    public func change(event: String, after version: UInt64, until deadline: ContinuousClock.Instant) async -> UInt64 {
+    /// Waits until the room changes after `version` (its places, or with `paceOnly` its pace),
+    /// until `deadline` has passed (seen at the next tick), or until the task is cancelled;
+    /// returns the room's version then. Keeps the room's snapshot read every tick while anyone waits.
+    public func change(
+        event: String, after version: RoomVersion, until deadline: ContinuousClock.Instant, paceOnly: Bool = false, ahead: Int = 0
+    ) async -> RoomVersion {
         let id = watchSerials.add(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<UInt64, Never>) in
+            await withCheckedContinuation { (continuation: CheckedContinuation<RoomVersion, Never>) in
                 let now = ContinuousClock.now
-                let current: UInt64? = watches.withLock { watches in
+                let current: RoomVersion? = watches.withLock { watches in
                     var watch = watches.removeValue(forKey: event) ?? freshWatch()
                     defer { watches[event] = watch }
                     if watch.waiters.removeValue(forKey: id) != nil { return watch.version }
-                    guard watch.version == version, deadline > now else { return watch.version }
-                    watch.waiters[id] = RoomWatch.Waiter(continuation: continuation, deadline: deadline)
+                    let unchanged = paceOnly ? watch.version.pace == version.pace : watch.version == version
+                    guard unchanged, deadline > now else { return watch.version }
+                    watch.waiters[id] = RoomWatch.Waiter(continuation: continuation, deadline: deadline, paceOnly: paceOnly, ahead: ahead)
                     return nil
                 }
                 if let current { continuation.resume(returning: current) }
             }
         } onCancel: {
-            let waiting: (CheckedContinuation<UInt64, Never>, UInt64)? = watches.withLock { watches in
+            let waiting: (CheckedContinuation<RoomVersion, Never>, RoomVersion)? = watches.withLock { watches in
                 var watch = watches.removeValue(forKey: event) ?? freshWatch()
                 defer { watches[event] = watch }
                 guard let continuation = watch.waiters.removeValue(forKey: id)?.continuation else {
@@ -68,24 +83,42 @@ extension RoomSnapshots {
         }
     }
 
-    /// A room's watch with a version no stream holds yet.
+    /// A room's watch with versions no stream holds yet.
     private func freshWatch() -> RoomWatch {
-        RoomWatch(version: watchSerials.add(1, ordering: .relaxed).newValue)
+        let serial = watchSerials.add(1, ordering: .relaxed).newValue
+        return RoomWatch(version: RoomVersion(places: serial, pace: serial))
     }
 
-    /// Counts a change of the room's places and wakes every stream waiting for one.
-    func announceChange(event: String) {
-        let woken: [CheckedContinuation<UInt64, Never>]
-        let current: UInt64
-        (woken, current) = watches.withLock { watches in
-            guard var watch = watches.removeValue(forKey: event) else { return ([], 0) }
-            watch.version = watchSerials.add(1, ordering: .relaxed).newValue
-            var woken: [CheckedContinuation<UInt64, Never>] = []
-            woken.reserveCapacity(watch.waiters.count)
-            watch.waiters = watch.waiters.filter { _, waiter in
-                guard let continuation = waiter.continuation else { return true }
-                woken.append(continuation)
-                return false
+    /// How long after a change of pace the streams waiting for one are woken, beyond the first
+    /// ``paceWakeAtOnce`` in line: spread over this much, tick by tick, so that a crowd far from
+    /// the head is not woken in one burst (which would hold up everything else the gateway runs,
+    /// its releaser included).
+    static let paceWakeSpread = Duration.seconds(1)
+    /// Streams with fewer visitors than this ahead are woken by a change of pace at once.
+    static let paceWakeAtOnce = 1_000
+
+    /// Counts a change of the room's places (and of its pace, when `pace`) and wakes the streams
+    /// waiting for it: those near the head at once, those waiting for the pace at once when
+    /// fewer than ``paceWakeAtOnce`` are ahead of them, else over the next ``paceWakeSpread``
+    /// (by their deadline, which the ticks end).
+    func announceChange(event: String, pace: Bool) {
+        let now = ContinuousClock.now
+        let spreadMilliseconds = UInt64(Self.paceWakeSpread / .milliseconds(1))
+        let (woken, current): ([CheckedContinuation<RoomVersion, Never>], RoomVersion) = watches.withLock { watches in
+            guard var watch = watches.removeValue(forKey: event) else { return ([], RoomVersion(places: 0, pace: 0)) }
+            let serial = watchSerials.add(1, ordering: .relaxed).newValue
+            watch.version.places = serial
+            if pace { watch.version.pace = serial }
+            var woken: [CheckedContinuation<RoomVersion, Never>] = []
+            for (id, waiter) in watch.waiters {
+                guard let continuation = waiter.continuation else { continue }
+                if !waiter.paceOnly || (pace && waiter.ahead < Self.paceWakeAtOnce) {
+                    woken.append(continuation)
+                    watch.waiters.removeValue(forKey: id)
+                } else if pace {
+                    let due = now + .milliseconds(Int64(id.multipliedFullWidth(by: 0x9E37_79B9_7F4A_7C15).low % spreadMilliseconds))
+                    if due < waiter.deadline { watch.waiters[id]?.deadline = due }
+                }
             }
             watches[event] = watch
             return (woken, watch.version)
@@ -96,7 +129,7 @@ extension RoomSnapshots {
     /// The rooms with streams waiting, after waking those whose deadline is `now` or earlier (and
     /// dropping the marks of cancelled waits); rooms nobody waits on any more are forgotten.
     func watchedRooms(expiringBy now: ContinuousClock.Instant) -> Set<String> {
-        var expired: [(CheckedContinuation<UInt64, Never>, UInt64)] = []
+        var expired: [(CheckedContinuation<RoomVersion, Never>, RoomVersion)] = []
         let watched = watches.withLock { watches -> Set<String> in
             var watched = Set<String>()
             for event in Array(watches.keys) {
@@ -125,5 +158,12 @@ extension RoomSnapshot {
         var other = other
         other.takenAt = takenAt
         return other == self
+    }
+
+    /// Whether this snapshot's room runs at the pace of `other`'s: the same mode, opening,
+    /// configured rate and idle timeout (the observed rate and the lines may differ).
+    func paceAlike(_ other: RoomSnapshot) -> Bool {
+        mode == other.mode && opensAt == other.opensAt && opened == other.opened
+            && rates.configured == other.rates.configured && rates.idleTimeout == other.rates.idleTimeout
     }
 }

@@ -20,7 +20,7 @@ public final class RoomSnapshots: Service, Sendable {
     /// taken before cannot know, and a spot between two marks would still place them.
     private let departed = Mutex<[String: [String: ContinuousClock.Instant]]>([:])
     private let departedCount = Atomic<Int>(0)
-    /// Streams waiting for a room's snapshot to change (``change(event:after:until:)``), by event.
+    /// Streams waiting for a room's snapshot to change (``change(event:after:until:paceOnly:)``), by event.
     let watches = Mutex<[String: RoomWatch]>([:])
     /// Ids of waits and versions of rooms, from one counter: never reused.
     let watchSerials = Atomic<UInt64>(0)
@@ -175,20 +175,23 @@ public final class RoomSnapshots: Service, Sendable {
                 readCount.add(1, ordering: .relaxed)
                 snapshot = try await room.snapshot(event: event, recordingPollsOf: batch)
             } while !polls.isEmpty
-            let changed = rooms.withLock { rooms in
-                let before = rooms[event]?.snapshot
-                rooms[event]?.snapshot = snapshot
-                rooms[event]?.reading = nil
-                return before.map { !$0.placesAlike(snapshot) } ?? true
+            let before = rooms.withLock { rooms in
+                defer {
+                    rooms[event]?.snapshot = snapshot
+                    rooms[event]?.reading = nil
+                }
+                return rooms[event]?.snapshot
             }
-            if changed { announceChange(event: event) }
+            if before.map({ !$0.placesAlike(snapshot) }) ?? true {
+                announceChange(event: event, pace: before.map { !$0.paceAlike(snapshot) } ?? true)
+            }
             return snapshot
         } catch {
             rooms.withLock { rooms in
                 rooms[event]?.reading = nil
                 if case .roomNotFound = error { rooms[event]?.snapshot = nil }
             }
-            if case .roomNotFound = error { announceChange(event: event) }
+            if case .roomNotFound = error { announceChange(event: event, pace: true) }
             throw error
         }
     }

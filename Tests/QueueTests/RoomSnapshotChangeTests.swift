@@ -18,8 +18,8 @@ struct RoomSnapshotChangeTests {
     }
 
     /// The value of `task`, or nil when it has not finished within `limit`.
-    static func value(of task: Task<UInt64, Never>, within limit: Duration) async -> UInt64? {
-        await withTaskGroup(of: UInt64?.self) { group in
+    static func value(of task: Task<RoomVersion, Never>, within limit: Duration) async -> RoomVersion? {
+        await withTaskGroup(of: RoomVersion?.self) { group in
             group.addTask { await task.value }
             group.addTask {
                 try? await Task.sleep(for: limit)
@@ -53,6 +53,39 @@ struct RoomSnapshotChangeTests {
             }
             #expect(snapshots.waitingStreams(event: event) == 0, "nobody waits any more")
             for stream in streams { stream.cancel() }
+        }
+    }
+
+    @Test("a wait for the room's pace outlasts places moving; a change of mode or rate ends it at once near the head, within a second farther back")
+    func paceOnly() async throws {
+        let paused = RoomConfiguration(mode: .paused, releaseRate: 10)
+        try await QueueTestSupport.withRoom(paused) { room, event in
+            _ = try await room.join(event: event, visitor: "v0")
+            let snapshots = Self.snapshots(room)
+            _ = try await snapshots.snapshot(event: event)
+            let seen = snapshots.version(event: event)
+            let far = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), paceOnly: true, ahead: 5_000) }
+            let next = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), paceOnly: true, ahead: 3) }
+            let near = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60)) }
+            try await Self.waitUntilWatched(snapshots, event: event, count: 3)
+
+            _ = try await room.join(event: event, visitor: "v1")
+            await snapshots.refreshWanted()
+            let moved = await Self.value(of: near, within: .seconds(5))
+            #expect(moved != nil && moved?.places != seen.places && moved?.pace == seen.pace, "the line moved at the same pace")
+            #expect(snapshots.waitingStreams(event: event) == 2, "the waits for the pace go on")
+
+            var faster = paused
+            faster.releaseRate = 50
+            try await room.configure(event: event, faster)
+            await snapshots.refreshWanted()
+            let soon = await Self.value(of: next, within: .seconds(5))
+            #expect(soon != nil && soon?.pace != seen.pace, "three ahead: woken with the read")
+            #expect(snapshots.waitingStreams(event: event) == 1, "5,000 ahead: woken by a tick within the spread, not in the read's burst")
+            _ = snapshots.watchedRooms(expiringBy: .now + RoomSnapshots.paceWakeSpread)
+            let paced = await Self.value(of: far, within: .seconds(5))
+            #expect(paced != nil && paced?.pace != seen.pace, "a new rate is a new pace")
+            #expect(snapshots.waitingStreams(event: event) == 0)
         }
     }
 
