@@ -57,10 +57,11 @@ extension QueueHTTP {
     /// Server-Sent Events: a `status` event whenever the place changes, then `admitted` (with the
     /// pass) or `lost`, after which the stream ends; an unchanged status is repeated every 15 s to
     /// keep idle proxies from closing the stream. A stream with a place token waits on its room's
-    /// snapshot (``RoomSnapshots/change(event:after:until:paceOnly:)``): within a few seconds of
+    /// snapshot (``RoomSnapshots/change(event:after:until:paceOnly:ahead:)``): within a few seconds of
     /// the head it looks at every move of the line, so its admission reaches it within a tick;
     /// farther back it looks as often as its polls would (`poll_after_ms`, a quarter of its ETA),
-    /// and at once when the room's mode or rate changes. Every look is the visitor's sign of life.
+    /// and soon after the room's mode or rate changes (the first 1,000 in line at once, the rest
+    /// within a second). Every look is the visitor's sign of life.
     func events(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
         guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }

@@ -27,7 +27,7 @@ struct RoomWatch {
 }
 
 /// Pushing changes to live streams: a stream waits for its room's next read that changes what it
-/// shows (``change(event:after:until:paceOnly:)``) instead of polling on a timer of its own. The
+/// shows (``change(event:after:until:paceOnly:ahead:)``) instead of polling on a timer of its own. The
 /// room's snapshot is read once a tick for every stream on this gateway; a read that changes
 /// nothing wakes nobody, and a wait that reaches its deadline is ended by the next tick (so a
 /// paused room's streams cost no timers at all).
@@ -49,7 +49,9 @@ extension RoomSnapshots {
 
     /// Waits until the room changes after `version` (its places, or with `paceOnly` its pace),
     /// until `deadline` has passed (seen at the next tick), or until the task is cancelled;
-    /// returns the room's version then. Keeps the room's snapshot read every tick while anyone waits.
+    /// returns the room's version then. A change of pace ends a `paceOnly` wait at once when
+    /// fewer than ``paceWakeAtOnce`` are `ahead` of the visitor, else within ``paceWakeSpread``.
+    /// Keeps the room's snapshot read every tick while anyone waits.
     public func change(
         event: String, after version: RoomVersion, until deadline: ContinuousClock.Instant, paceOnly: Bool = false, ahead: Int = 0
     ) async -> RoomVersion {

@@ -20,7 +20,7 @@ public final class RoomSnapshots: Service, Sendable {
     /// taken before cannot know, and a spot between two marks would still place them.
     private let departed = Mutex<[String: [String: ContinuousClock.Instant]]>([:])
     private let departedCount = Atomic<Int>(0)
-    /// Streams waiting for a room's snapshot to change (``change(event:after:until:paceOnly:)``), by event.
+    /// Streams waiting for a room's snapshot to change (``change(event:after:until:paceOnly:ahead:)``), by event.
     let watches = Mutex<[String: RoomWatch]>([:])
     /// Ids of waits and versions of rooms, from one counter: never reused.
     let watchSerials = Atomic<UInt64>(0)
