@@ -10,17 +10,12 @@ Prints one JSON object: difficulty, joins, refused, bot_cpu_s, hashes, gateway_c
 import hashlib
 import http.client
 import json
-import os
 import sys
 import time
 import urllib.parse
 import uuid
 
-
-def gateway_ticks(pid: str) -> int:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+from proc_stat import cpu_seconds
 
 
 def solve(challenge: str, difficulty: int) -> tuple[str, int]:
@@ -55,7 +50,7 @@ def main():
     assert status == 200, (status, body)
 
     joins = refused = hashes = 0
-    start_cpu, start_ticks = time.process_time(), gateway_ticks(pid)
+    start_cpu, start_gateway = time.process_time(), cpu_seconds(pid)
     while time.process_time() - start_cpu < cpu_budget and joins < max_joins:
         headers = {}
         if difficulty:
@@ -70,7 +65,7 @@ def main():
         else:
             refused += 1
     bot_cpu = time.process_time() - start_cpu
-    gateway_cpu_us = (gateway_ticks(pid) - start_ticks) * 1e6 / os.sysconf("SC_CLK_TCK")
+    gateway_cpu_us = (cpu_seconds(pid) - start_gateway) * 1e6
     call("DELETE", f"/admin/v1/rooms/{event}", admin)
     print(json.dumps({
         "difficulty": difficulty, "joins": joins, "refused": refused, "bot_cpu_s": round(bot_cpu, 3), "hashes": hashes,

@@ -7,7 +7,9 @@ usage: bench/sse_crowd.py TICKETS HOST PORT EVENT ADMIN_TOKEN REDIS_PORT GATEWAY
 
 TICKETS has "ticket<TAB>place" per visitor (bench/tickets.py). Prints one JSON object.
 """
-import asyncio, json, os, re, subprocess, sys, time, urllib.request
+import asyncio, json, re, subprocess, sys, time, urllib.request
+
+from proc_stat import cpu_seconds
 
 tickets_file, host, port, event, admin_token, redis_port, gateway_pid, hold = sys.argv[1:9]
 port, hold = int(port), float(hold)
@@ -33,13 +35,6 @@ def redis_commands():
 def rss_kib():
     with open(f"/proc/{gateway_pid}/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
-
-
-def cpu_seconds():
-    """The gateway's user + system CPU time so far (/proc/PID/stat)."""
-    with open(f"/proc/{gateway_pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def admin(method, path, body):
@@ -90,10 +85,10 @@ def percentile(values, p):
 
 async def main():
     crowd = Crowd()
-    idle_before, idle_cpu = redis_commands(), cpu_seconds()
+    idle_before, idle_cpu = redis_commands(), cpu_seconds(gateway_pid)
     await asyncio.sleep(hold)
     idle_rate = (redis_commands() - idle_before) / hold
-    idle_cpu = (cpu_seconds() - idle_cpu) / hold
+    idle_cpu = (cpu_seconds(gateway_pid) - idle_cpu) / hold
     started = time.monotonic()
     tasks = []
     for batch in range(0, len(visitors), 500):
@@ -105,10 +100,10 @@ async def main():
         await asyncio.sleep(0.2)
     connect_seconds = time.monotonic() - started
     await asyncio.sleep(2)
-    held_before, held_cpu = redis_commands(), cpu_seconds()
+    held_before, held_cpu = redis_commands(), cpu_seconds(gateway_pid)
     await asyncio.sleep(hold)
     held_rate = (redis_commands() - held_before) / hold
-    held_cpu = (cpu_seconds() - held_cpu) / hold
+    held_cpu = (cpu_seconds(gateway_pid) - held_cpu) / hold
     rss = rss_kib()
     crowd.released_at = time.monotonic()
     admin("PATCH", f"rooms/{event}", {"mode": "queue", "release_rate": RELEASE_RATE})
