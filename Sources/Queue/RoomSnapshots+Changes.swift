@@ -60,29 +60,38 @@ extension RoomSnapshots {
             await withCheckedContinuation { (continuation: CheckedContinuation<RoomVersion, Never>) in
                 let now = ContinuousClock.now
                 let current: RoomVersion? = watches.withLock { watches in
-                    var watch = watches.removeValue(forKey: event) ?? freshWatch()
-                    defer { watches[event] = watch }
-                    if watch.waiters.removeValue(forKey: id) != nil { return watch.version }
-                    let unchanged = paceOnly ? watch.version.pace == version.pace : watch.version == version
-                    guard unchanged, deadline > now else { return watch.version }
-                    watch.waiters[id] = RoomWatch.Waiter(continuation: continuation, deadline: deadline, paceOnly: paceOnly, ahead: ahead)
-                    return nil
+                    updateWatch(of: event, in: &watches) { watch in
+                        if watch.waiters.removeValue(forKey: id) != nil { return watch.version }
+                        let unchanged = paceOnly ? watch.version.pace == version.pace : watch.version == version
+                        guard unchanged, deadline > now else { return watch.version }
+                        watch.waiters[id] = RoomWatch.Waiter(continuation: continuation, deadline: deadline, paceOnly: paceOnly, ahead: ahead)
+                        return nil
+                    }
                 }
                 if let current { continuation.resume(returning: current) }
             }
         } onCancel: {
             let waiting: (CheckedContinuation<RoomVersion, Never>, RoomVersion)? = watches.withLock { watches in
-                var watch = watches.removeValue(forKey: event) ?? freshWatch()
-                defer { watches[event] = watch }
-                guard let continuation = watch.waiters.removeValue(forKey: id)?.continuation else {
-                    // Not registered yet (or woken already): a mark that ends the wait at once, dropped by its deadline.
-                    watch.waiters[id] = RoomWatch.Waiter(continuation: nil, deadline: deadline)
-                    return nil
+                updateWatch(of: event, in: &watches) { watch in
+                    guard let continuation = watch.waiters.removeValue(forKey: id)?.continuation else {
+                        // Not registered yet (or woken already): a mark that ends the wait at once, dropped by its deadline.
+                        watch.waiters[id] = RoomWatch.Waiter(continuation: nil, deadline: deadline)
+                        return nil
+                    }
+                    return (continuation, watch.version)
                 }
-                return (continuation, watch.version)
             }
             if let (continuation, current) = waiting { continuation.resume(returning: current) }
         }
+    }
+
+    /// Runs `body` on the room's watch (made afresh when it has none). The watch is taken out of
+    /// the map and put back: changed in place through the map's copy, a crowd's waiters would be
+    /// copied whole at every registration.
+    private func updateWatch<Result>(of event: String, in watches: inout [String: RoomWatch], _ body: (inout RoomWatch) -> Result) -> Result {
+        var watch = watches.removeValue(forKey: event) ?? freshWatch()
+        defer { watches[event] = watch }
+        return body(&watch)
     }
 
     /// A room's watch with versions no stream holds yet.
