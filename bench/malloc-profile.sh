@@ -17,11 +17,14 @@ shift 3; [ "${1:-}" = "--" ] && shift
 command -v perf >/dev/null || apt-get install -y -qq linux-perf >/dev/null
 libc=$(awk '/libc\.so/ {print $6; exit}' "/proc/$pid/maps")
 # The probe is defined for this run only (an earlier one's is reused, and left as it was).
-defined=$(perf probe -l 2>/dev/null | awk '/:malloc/ {print $1; exit}')
-[ -n "$defined" ] || perf probe -q -x "$libc" malloc 2>/dev/null || true
-event=$(perf probe -l 2>/dev/null | awk '/:malloc/ {print $1; exit}')
+malloc_probe() { perf probe -l 2>/dev/null | awk '/:malloc/ {print $1; exit}'; }
+event=$(malloc_probe); defined_here=
+if [ -z "$event" ]; then
+  perf probe -q -x "$libc" malloc 2>/dev/null || true
+  event=$(malloc_probe); defined_here=1
+fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"; [ -n "$defined" ] || perf probe -q -d "$event" 2>/dev/null || true' EXIT
+trap 'rm -rf "$work"; [ -z "$defined_here" ] || perf probe -q -d "$event" 2>/dev/null || true' EXIT
 perf record -q -e "$event" -g -p "$pid" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
 recorder=$!
 sleep 0.2
