@@ -57,11 +57,12 @@ extension QueueHTTP {
     /// Server-Sent Events: a `status` event whenever the place changes, then `admitted` (with the
     /// pass) or `lost`, after which the stream ends; an unchanged status is repeated every 15 s to
     /// keep idle proxies from closing the stream. A stream with a place token waits on its room's
-    /// snapshot (``RoomSnapshots/change(event:after:until:paceOnly:ahead:)``): within a few seconds of
-    /// the head it looks at every move of the line, so its admission reaches it within a tick;
-    /// farther back it looks as often as its polls would (`poll_after_ms`, a quarter of its ETA),
-    /// and soon after the room's mode or rate changes (the first 1,000 in line at once, the rest
-    /// within a second). Every look is the visitor's sign of life.
+    /// snapshot (``RoomSnapshots/change(event:after:until:at:ahead:)``): it looks at its place as
+    /// often as its polls would (`poll_after_ms`: once a second near the head, a quarter of its
+    /// ETA farther back), at once when the snapshot shows its visitor at the head (so an
+    /// admission reaches it within a tick), and soon after the room's mode or rate changes (the
+    /// first 1,000 in line at once, the rest within 3 s in the order of the line). Every look is
+    /// the visitor's sign of life.
     func events(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
         guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }
@@ -89,17 +90,14 @@ extension QueueHTTP {
                 }
                 if body.status == "admitted" { break }
                 let pollAfter = Duration.milliseconds(body.pollAfterMilliseconds ?? 1_000)
-                if spot == nil {
-                    // Only Redis can place this visitor: asked no more often than their polls would.
-                    try await Task.sleep(for: min(pollAfter, .seconds(1)))
-                } else {
-                    // Near the head, every move of the line; farther back, a look as often as a
-                    // poll would come, sooner when the room's pace changes.
-                    let near = pollAfter <= .seconds(1)
+                if let spot {
                     version = await http.snapshots.change(
-                        event: event, after: version, until: .now + min(pollAfter, Self.heartbeat), paceOnly: !near, ahead: body.ahead ?? .max
+                        event: event, after: version, until: .now + min(pollAfter, Self.heartbeat), at: spot, ahead: body.ahead ?? .max
                     )
                     try Task.checkCancellation()
+                } else {
+                    // Only Redis can place this visitor: asked no more often than their polls would.
+                    try await Task.sleep(for: min(pollAfter, .seconds(1)))
                 }
                 do {
                     place = try await http.currentPlace(event: event, visitor: identity.visitor, spot: spot)

@@ -16,18 +16,35 @@ struct RoomWatch {
     struct Waiter {
         var continuation: CheckedContinuation<RoomVersion, Never>?
         var deadline: ContinuousClock.Instant
-        /// Woken by a change of pace only, not by places moving.
-        var paceOnly = false
+        /// The visitor's spot: places moving wake the stream only once the snapshot no longer
+        /// places it (its visitor reached the head); nil for a wait that any move ends.
+        var spot: QueueSpot?
         /// How many were ahead of the stream's visitor when it last looked.
         var ahead = 0
+
+        /// Whether places moving to `snapshot` (nil: the room is gone) end this wait.
+        func movedOn(to snapshot: RoomSnapshot?) -> Bool {
+            guard let spot, let snapshot else { return true }
+            return snapshot.place(of: spot) == nil
+        }
     }
 
     var version: RoomVersion
+    /// The snapshot of the last read that changed places, which the waits at a spot are held against.
+    var snapshot: RoomSnapshot?
     var waiters: [UInt64: Waiter] = [:]
+
+    /// Whether a stream that last looked at `seen` still has nothing new to see: for a wait at a
+    /// spot, the room's pace is the same and the snapshot still places the spot; otherwise,
+    /// nothing changed at all.
+    func unchanged(since seen: RoomVersion, at spot: QueueSpot?) -> Bool {
+        guard let spot, let snapshot else { return version == seen }
+        return version.pace == seen.pace && snapshot.place(of: spot) != nil
+    }
 }
 
 /// Pushing changes to live streams: a stream waits for its room's next read that changes what it
-/// shows (``change(event:after:until:paceOnly:ahead:)``) instead of polling on a timer of its own. The
+/// shows (``change(event:after:until:at:ahead:)``) instead of polling on a timer of its own. The
 /// room's snapshot is read once a tick for every stream on this gateway; a read that changes
 /// nothing wakes nobody, and a wait that reaches its deadline is ended by the next tick (so a
 /// paused room's streams cost no timers at all).
@@ -47,13 +64,15 @@ extension RoomSnapshots {
         watches.withLock { $0[event]?.waiters.values.filter { $0.continuation != nil }.count ?? 0 }
     }
 
-    /// Waits until the room changes after `version` (its places, or with `paceOnly` its pace),
-    /// until `deadline` has passed (seen at the next tick), or until the task is cancelled;
-    /// returns the room's version then. A change of pace ends a `paceOnly` wait at once when
-    /// fewer than ``paceWakeAtOnce`` are `ahead` of the visitor, else within ``paceWakeSpread``.
-    /// Keeps the room's snapshot read every tick while anyone waits.
+    /// Waits until the room changes after `version`, until `deadline` has passed (seen at the
+    /// next tick), or until the task is cancelled; returns the room's version then. Without a
+    /// `spot`, any move of the line is a change. For a visitor filed at `spot`, with `ahead`
+    /// ahead of them when they last looked, a change is the snapshot no longer placing the spot
+    /// (they reached the head: admitted, or lost) or a change of the room's pace; a change of
+    /// pace ends the wait at once when fewer than ``paceWakeAtOnce`` are ahead, else within
+    /// ``paceWakeSpread``. Keeps the room's snapshot read every tick while anyone waits.
     public func change(
-        event: String, after version: RoomVersion, until deadline: ContinuousClock.Instant, paceOnly: Bool = false, ahead: Int = 0
+        event: String, after version: RoomVersion, until deadline: ContinuousClock.Instant, at spot: QueueSpot? = nil, ahead: Int = 0
     ) async -> RoomVersion {
         let id = watchSerials.add(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
@@ -62,9 +81,8 @@ extension RoomSnapshots {
                 let current: RoomVersion? = watches.withLock { watches in
                     updateWatch(of: event, in: &watches) { watch in
                         if watch.waiters.removeValue(forKey: id) != nil { return watch.version }
-                        let unchanged = paceOnly ? watch.version.pace == version.pace : watch.version == version
-                        guard unchanged, deadline > now else { return watch.version }
-                        watch.waiters[id] = RoomWatch.Waiter(continuation: continuation, deadline: deadline, paceOnly: paceOnly, ahead: ahead)
+                        guard watch.unchanged(since: version, at: spot), deadline > now else { return watch.version }
+                        watch.waiters[id] = RoomWatch.Waiter(continuation: continuation, deadline: deadline, spot: spot, ahead: ahead)
                         return nil
                     }
                 }
@@ -101,33 +119,35 @@ extension RoomSnapshots {
     }
 
     /// How long after a change of pace the streams waiting for one are woken, beyond the first
-    /// ``paceWakeAtOnce`` in line: spread over this much, tick by tick, so that a crowd far from
-    /// the head is not woken in one burst (which would hold up everything else the gateway runs,
-    /// its releaser included).
-    static let paceWakeSpread = Duration.seconds(1)
+    /// ``paceWakeAtOnce`` in line: spread over this much in the order of the line, tick by tick,
+    /// so that a crowd far from the head is not woken in one burst (which would hold up
+    /// everything else the gateway runs, its releaser and the admissions it announces included).
+    static let paceWakeSpread = Duration.seconds(3)
     /// Streams with fewer visitors than this ahead are woken by a change of pace at once.
     static let paceWakeAtOnce = 1_000
 
-    /// Counts a change of the room's places (and of its pace, when `pace`) and wakes the streams
-    /// waiting for it: those near the head at once, those waiting for the pace at once when
-    /// fewer than ``paceWakeAtOnce`` are ahead of them, else over the next ``paceWakeSpread``
-    /// (by their deadline, which the ticks end).
-    func announceChange(event: String, pace: Bool) {
+    /// Counts a change of the room's places to `snapshot` (nil: the room is gone), and of its
+    /// pace when `pace`, and wakes the streams waiting for it: at once those without a spot and
+    /// those whose spot the snapshot no longer places; on a change of pace, at once those with
+    /// fewer than ``paceWakeAtOnce`` ahead of them, the others over the next ``paceWakeSpread``
+    /// in the order of the line (by their deadline, which the ticks end).
+    func announceChange(event: String, snapshot: RoomSnapshot?, pace: Bool) {
         let now = ContinuousClock.now
-        let spreadMilliseconds = UInt64(Self.paceWakeSpread / .milliseconds(1))
+        let behindFirst = Double(max(1, (snapshot.map { $0.queue.count + $0.prequeue.count } ?? 0) - Self.paceWakeAtOnce))
         let (woken, current): ([CheckedContinuation<RoomVersion, Never>], RoomVersion) = watches.withLock { watches in
             guard var watch = watches.removeValue(forKey: event) else { return ([], RoomVersion(places: 0, pace: 0)) }
             let serial = watchSerials.add(1, ordering: .relaxed).newValue
             watch.version.places = serial
             if pace { watch.version.pace = serial }
+            watch.snapshot = snapshot
             var woken: [CheckedContinuation<RoomVersion, Never>] = []
             for (id, waiter) in watch.waiters {
                 guard let continuation = waiter.continuation else { continue }
-                if !waiter.paceOnly || (pace && waiter.ahead < Self.paceWakeAtOnce) {
+                if waiter.movedOn(to: snapshot) || (pace && waiter.ahead < Self.paceWakeAtOnce) {
                     woken.append(continuation)
                     watch.waiters.removeValue(forKey: id)
                 } else if pace {
-                    let due = now + .milliseconds(Int64(id.multipliedFullWidth(by: 0x9E37_79B9_7F4A_7C15).low % spreadMilliseconds))
+                    let due = now + Self.paceWakeSpread * min(1, Double(waiter.ahead - Self.paceWakeAtOnce) / behindFirst)
                     if due < waiter.deadline { watch.waiters[id]?.deadline = due }
                 }
             }

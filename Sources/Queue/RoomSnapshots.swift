@@ -20,7 +20,7 @@ public final class RoomSnapshots: Service, Sendable {
     /// taken before cannot know, and a spot between two marks would still place them.
     private let departed = Mutex<[String: [String: ContinuousClock.Instant]]>([:])
     private let departedCount = Atomic<Int>(0)
-    /// Streams waiting for a room's snapshot to change (``change(event:after:until:paceOnly:ahead:)``), by event.
+    /// Streams waiting for a room's snapshot to change (``change(event:after:until:at:ahead:)``), by event.
     let watches = Mutex<[String: RoomWatch]>([:])
     /// Ids of waits and versions of rooms, from one counter: never reused.
     let watchSerials = Atomic<UInt64>(0)
@@ -183,7 +183,7 @@ public final class RoomSnapshots: Service, Sendable {
                 return rooms[event]?.snapshot
             }
             if before.map({ !$0.placesAlike(snapshot) }) ?? true {
-                announceChange(event: event, pace: before.map { !$0.paceAlike(snapshot) } ?? true)
+                announceChange(event: event, snapshot: snapshot, pace: before.map { !$0.paceAlike(snapshot) } ?? true)
             }
             return snapshot
         } catch {
@@ -191,7 +191,7 @@ public final class RoomSnapshots: Service, Sendable {
                 rooms[event]?.reading = nil
                 if case .roomNotFound = error { rooms[event]?.snapshot = nil }
             }
-            if case .roomNotFound = error { announceChange(event: event, pace: true) }
+            if case .roomNotFound = error { announceChange(event: event, snapshot: nil, pace: true) }
             throw error
         }
     }

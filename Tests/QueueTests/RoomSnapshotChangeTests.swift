@@ -56,24 +56,24 @@ struct RoomSnapshotChangeTests {
         }
     }
 
-    @Test("a wait for the room's pace outlasts places moving; a change of mode or rate ends it at once near the head, within a second farther back")
-    func paceOnly() async throws {
+    @Test("a wait at a spot outlasts places moving; a change of mode or rate ends it at once near the head, within the spread farther back")
+    func paceChange() async throws {
         let paused = RoomConfiguration(mode: .paused, releaseRate: 10)
         try await QueueTestSupport.withRoom(paused) { room, event in
-            _ = try await room.join(event: event, visitor: "v0")
+            let spot = try #require(try await room.join(event: event, visitor: "v0").spot)
             let snapshots = Self.snapshots(room)
             _ = try await snapshots.snapshot(event: event)
             let seen = snapshots.version(event: event)
-            let far = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), paceOnly: true, ahead: 5_000) }
-            let next = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), paceOnly: true, ahead: 3) }
-            let near = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60)) }
+            let far = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spot, ahead: 5_000) }
+            let next = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spot, ahead: 3) }
+            let any = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60)) }
             try await Self.waitUntilWatched(snapshots, event: event, count: 3)
 
             _ = try await room.join(event: event, visitor: "v1")
             await snapshots.refreshWanted()
-            let moved = await Self.value(of: near, within: .seconds(5))
+            let moved = await Self.value(of: any, within: .seconds(5))
             #expect(moved != nil && moved?.places != seen.places && moved?.pace == seen.pace, "the line moved at the same pace")
-            #expect(snapshots.waitingStreams(event: event) == 2, "the waits for the pace go on")
+            #expect(snapshots.waitingStreams(event: event) == 2, "the waits at a spot still placed go on")
 
             var faster = paused
             faster.releaseRate = 50
@@ -87,6 +87,47 @@ struct RoomSnapshotChangeTests {
             #expect(paced != nil && paced?.pace != seen.pace, "a new rate is a new pace")
             #expect(snapshots.waitingStreams(event: event) == 0)
         }
+    }
+
+    @Test("a wait at a spot sleeps through releases ahead of it and ends with the read that shows its visitor at the head")
+    func headReached() async throws {
+        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 1_000)) { room, event in
+            var joined: [QueueSpot] = []
+            for index in 0..<3 { joined.append(try #require(try await room.join(event: event, visitor: "v\(index)").spot)) }
+            let spots = joined
+            let snapshots = Self.snapshots(room)
+            _ = try await snapshots.snapshot(event: event)
+            let seen = snapshots.version(event: event)
+            let last = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spots[2], ahead: 2) }
+            let second = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spots[1], ahead: 1) }
+            try await Self.waitUntilWatched(snapshots, event: event, count: 2)
+
+            try await Self.releaseOne(room, event: event)
+            await snapshots.refreshWanted()
+            #expect(snapshots.version(event: event).places != seen.places, "the release moved the line")
+            #expect(snapshots.waitingStreams(event: event) == 2, "both are still behind the head")
+
+            try await Self.releaseOne(room, event: event)
+            await snapshots.refreshWanted()
+            let woken = await Self.value(of: second, within: .seconds(5))
+            #expect(woken != nil, "the second in line reached the head")
+            #expect(snapshots.waitingStreams(event: event) == 1, "the last one is still behind it")
+            #expect(try await snapshots.place(event: event, visitor: "v1", spot: spots[1]) == nil, "only Redis can place the visitor at the head")
+
+            let stale = snapshots.version(event: event)
+            let late = await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spots[1], ahead: 1)
+            #expect(late == stale, "a stream whose spot is at the head does not wait, whatever version it held")
+            last.cancel()
+        }
+    }
+
+    /// Releases the room, one entry a call, until one more visitor is admitted.
+    static func releaseOne(_ room: WaitingRoom, event: String) async throws {
+        for _ in 0..<100 {
+            if try await room.release(event: event, maxBatch: 1).admitted > 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("nobody was released")
     }
 
     @Test("a release wakes a stream in the queue with the read that moves its head")
