@@ -11,6 +11,7 @@ import PostgresNIO
 import Redis
 import ServiceKit
 import ServiceLifecycle
+import UnixSignals
 
 /// `booking-rush gateway`: the public edge (waiting room, policies, reverse proxy).
 struct GatewayCommand: AsyncParsableCommand {
@@ -147,10 +148,18 @@ func bcryptCost() -> UInt8 {
 /// Runs services until SIGINT or SIGTERM, then shuts them down gracefully: servers stop
 /// accepting and drain in-flight requests for up to 30 s before the rest is cancelled. A
 /// process whose services have not ended 10 s after that stops with a fatal error rather than
-/// hang (Redis and the bookings stream keep what it had not persisted).
+/// hang, and one that has not ended 45 s after the signal, even with its event loops frozen, is
+/// ended by its ``ShutdownDeadline`` (Redis and the bookings stream keep what it had not persisted).
 func runServices(_ services: [any Service], logger: Logger) async throws {
-    var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    let signals: [UnixSignal] = [.sigterm, .sigint]
+    var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: logger)
     configuration.maximumGracefulShutdownDuration = .seconds(30)
     configuration.maximumCancellationDuration = .seconds(10)
-    try await ServiceGroup(configuration: configuration).run()
+    let deadline = ShutdownDeadline(limit: .seconds(45), logger: logger)
+    let stopSignals = await UnixSignalsSequence(trapping: signals)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await deadline.watch(stopSignals) }
+        try await ServiceGroup(configuration: configuration).run()
+        group.cancelAll()
+    }
 }
