@@ -22,6 +22,15 @@ struct RoomWatch {
         /// How many were ahead of the stream's visitor when it last looked.
         var ahead = 0
 
+        /// How far into the spread of a change of pace this wait ends (0 to 1): by its place in
+        /// line among the `behindFirst` behind the first woken at once; spread evenly by its `id`
+        /// when its place is not known (a visitor in a pre-queue that has not opened), so that an
+        /// opening does not wake a whole pre-queue at the spread's end.
+        func shareOfSpread(id: UInt64, behindFirst: Double) -> Double {
+            guard ahead != .max else { return Double(id.multipliedFullWidth(by: 0x9E37_79B9_7F4A_7C15).low % 1_024) / 1_024 }
+            return min(1, Double(ahead - RoomSnapshots.paceWakeAtOnce) / behindFirst)
+        }
+
         /// Whether places moving to `snapshot` (nil: the room is gone) end this wait.
         func movedOn(to snapshot: RoomSnapshot?) -> Bool {
             guard let spot, let snapshot else { return true }
@@ -67,7 +76,7 @@ extension RoomSnapshots {
     /// Waits until the room changes after `version`, until `deadline` has passed (seen at the
     /// next tick), or until the task is cancelled; returns the room's version then. Without a
     /// `spot`, any move of the line is a change. For a visitor filed at `spot`, with `ahead`
-    /// ahead of them when they last looked, a change is the snapshot no longer placing the spot
+    /// ahead of them when they last looked (`Int.max` when not known), a change is the snapshot no longer placing the spot
     /// (they reached the head: admitted, or lost) or a change of the room's pace; a change of
     /// pace ends the wait at once when fewer than ``paceWakeAtOnce`` are ahead, else within
     /// ``paceWakeSpread``. Keeps the room's snapshot read every tick while anyone waits.
@@ -147,7 +156,7 @@ extension RoomSnapshots {
                     woken.append(continuation)
                     watch.waiters.removeValue(forKey: id)
                 } else if pace {
-                    let due = now + Self.paceWakeSpread * min(1, Double(waiter.ahead - Self.paceWakeAtOnce) / behindFirst)
+                    let due = now + Self.paceWakeSpread * waiter.shareOfSpread(id: id, behindFirst: behindFirst)
                     if due < waiter.deadline { watch.waiters[id]?.deadline = due }
                 }
             }

@@ -89,6 +89,31 @@ struct RoomSnapshotChangeTests {
         }
     }
 
+    @Test("waits whose place in line is not known are spread over the whole spread of a change of pace, not woken together at its end")
+    func unknownPlacesSpread() async throws {
+        let paused = RoomConfiguration(mode: .paused, releaseRate: 10)
+        try await QueueTestSupport.withRoom(paused) { room, event in
+            let spot = try #require(try await room.join(event: event, visitor: "v0").spot)
+            let snapshots = Self.snapshots(room)
+            _ = try await snapshots.snapshot(event: event)
+            let seen = snapshots.version(event: event)
+            let count = 40
+            let streams = (0..<count).map { _ in Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spot, ahead: .max) } }
+            try await Self.waitUntilWatched(snapshots, event: event, count: count)
+
+            var faster = paused
+            faster.releaseRate = 50
+            try await room.configure(event: event, faster)
+            await snapshots.refreshWanted()
+            _ = snapshots.watchedRooms(expiringBy: .now + RoomSnapshots.paceWakeSpread / 2)
+            let left = snapshots.waitingStreams(event: event)
+            #expect(left > 0 && left < count, "some woken in the first half of the spread, some not: \(left) of \(count) left")
+            _ = snapshots.watchedRooms(expiringBy: .now + RoomSnapshots.paceWakeSpread)
+            #expect(snapshots.waitingStreams(event: event) == 0)
+            for stream in streams { #expect(await Self.value(of: stream, within: .seconds(5))?.pace != seen.pace) }
+        }
+    }
+
     @Test("a wait at a spot sleeps through releases ahead of it and ends with the read that shows its visitor at the head")
     func headReached() async throws {
         try await QueueTestSupport.withRoom(RoomConfiguration(mode: .queue, releaseRate: 1_000)) { room, event in
