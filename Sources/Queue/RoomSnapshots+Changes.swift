@@ -76,10 +76,11 @@ extension RoomSnapshots {
     /// Waits until the room changes after `version`, until `deadline` has passed (seen at the
     /// next tick), or until the task is cancelled; returns the room's version then. Without a
     /// `spot`, any move of the line is a change. For a visitor filed at `spot`, with `ahead`
-    /// ahead of them when they last looked (`Int.max` when not known), a change is the snapshot no longer placing the spot
-    /// (they reached the head: admitted, or lost) or a change of the room's pace; a change of
-    /// pace ends the wait at once when fewer than ``paceWakeAtOnce`` are ahead, else within
-    /// ``paceWakeSpread``. Keeps the room's snapshot read every tick while anyone waits.
+    /// ahead of them when they last looked (`Int.max` when not known), a change is the
+    /// snapshot no longer placing the spot (they reached the head: admitted, or lost) or a
+    /// change of the room's pace; a change of pace ends the wait at once when fewer than
+    /// ``paceWakeAtOnce`` are ahead, else within ``paceWakeSpread``. Keeps the room's snapshot
+    /// read every tick while anyone waits.
     public func change(
         event: String, after version: RoomVersion, until deadline: ContinuousClock.Instant, at spot: QueueSpot? = nil, ahead: Int = 0
     ) async -> RoomVersion {

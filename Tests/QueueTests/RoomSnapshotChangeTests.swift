@@ -98,7 +98,9 @@ struct RoomSnapshotChangeTests {
             _ = try await snapshots.snapshot(event: event)
             let seen = snapshots.version(event: event)
             let count = 40
-            let streams = (0..<count).map { _ in Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spot, ahead: .max) } }
+            let streams = (0..<count).map { _ in
+                Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spot, ahead: .max) }
+            }
             try await Self.waitUntilWatched(snapshots, event: event, count: count)
 
             var faster = paused
