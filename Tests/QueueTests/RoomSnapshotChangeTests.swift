@@ -31,9 +31,31 @@ struct RoomSnapshotChangeTests {
         }
     }
 
+    /// A paused room for pace changes.
+    static let paused = RoomConfiguration(mode: .paused, releaseRate: 10)
+
+    /// Runs `body` with a paused room holding one visitor, that visitor's spot, the room's
+    /// snapshots (read once) and their version then.
+    static func withPausedVisitor(_ body: (WaitingRoom, String, QueueSpot, RoomSnapshots, RoomVersion) async throws -> Void) async throws {
+        try await QueueTestSupport.withRoom(paused) { room, event in
+            let spot = try #require(try await room.join(event: event, visitor: "v0").spot)
+            let snapshots = Self.snapshots(room)
+            _ = try await snapshots.snapshot(event: event)
+            try await body(room, event, spot, snapshots, snapshots.version(event: event))
+        }
+    }
+
+    /// Changes the paused room's pace (its release rate) and reads its snapshot.
+    static func changePace(_ room: WaitingRoom, event: String, _ snapshots: RoomSnapshots) async throws {
+        var faster = paused
+        faster.releaseRate = 50
+        try await room.configure(event: event, faster)
+        await snapshots.refreshWanted()
+    }
+
     @Test("a read that changes a place wakes the waiting streams; a read that changes nothing wakes none")
     func wakesOnChangeOnly() async throws {
-        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 10)) { room, event in
+        try await QueueTestSupport.withRoom(Self.paused) { room, event in
             for index in 0..<3 { _ = try await room.join(event: event, visitor: "v\(index)") }
             let snapshots = Self.snapshots(room)
             _ = try await snapshots.snapshot(event: event)
@@ -58,12 +80,7 @@ struct RoomSnapshotChangeTests {
 
     @Test("a wait at a spot outlasts places moving; a change of mode or rate ends it at once near the head, within the spread farther back")
     func paceChange() async throws {
-        let paused = RoomConfiguration(mode: .paused, releaseRate: 10)
-        try await QueueTestSupport.withRoom(paused) { room, event in
-            let spot = try #require(try await room.join(event: event, visitor: "v0").spot)
-            let snapshots = Self.snapshots(room)
-            _ = try await snapshots.snapshot(event: event)
-            let seen = snapshots.version(event: event)
+        try await Self.withPausedVisitor { room, event, spot, snapshots, seen in
             let far = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spot, ahead: 5_000) }
             let next = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spot, ahead: 3) }
             let any = Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60)) }
@@ -75,10 +92,7 @@ struct RoomSnapshotChangeTests {
             #expect(moved != nil && moved?.places != seen.places && moved?.pace == seen.pace, "the line moved at the same pace")
             #expect(snapshots.waitingStreams(event: event) == 2, "the waits at a spot still placed go on")
 
-            var faster = paused
-            faster.releaseRate = 50
-            try await room.configure(event: event, faster)
-            await snapshots.refreshWanted()
+            try await Self.changePace(room, event: event, snapshots)
             let soon = await Self.value(of: next, within: .seconds(5))
             #expect(soon != nil && soon?.pace != seen.pace, "three ahead: woken with the read")
             #expect(snapshots.waitingStreams(event: event) == 1, "5,000 ahead: woken by a tick within the spread, not in the read's burst")
@@ -91,22 +105,14 @@ struct RoomSnapshotChangeTests {
 
     @Test("waits whose place in line is not known are spread over the whole spread of a change of pace, not woken together at its end")
     func unknownPlacesSpread() async throws {
-        let paused = RoomConfiguration(mode: .paused, releaseRate: 10)
-        try await QueueTestSupport.withRoom(paused) { room, event in
-            let spot = try #require(try await room.join(event: event, visitor: "v0").spot)
-            let snapshots = Self.snapshots(room)
-            _ = try await snapshots.snapshot(event: event)
-            let seen = snapshots.version(event: event)
+        try await Self.withPausedVisitor { room, event, spot, snapshots, seen in
             let count = 40
             let streams = (0..<count).map { _ in
                 Task { await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spot, ahead: .max) }
             }
             try await Self.waitUntilWatched(snapshots, event: event, count: count)
 
-            var faster = paused
-            faster.releaseRate = 50
-            try await room.configure(event: event, faster)
-            await snapshots.refreshWanted()
+            try await Self.changePace(room, event: event, snapshots)
             _ = snapshots.watchedRooms(expiringBy: .now + RoomSnapshots.paceWakeSpread / 2)
             let left = snapshots.waitingStreams(event: event)
             #expect(left > 0 && left < count, "some woken in the first half of the spread, some not: \(left) of \(count) left")
@@ -182,7 +188,7 @@ struct RoomSnapshotChangeTests {
 
     @Test("a wait ends at its deadline with the next tick, and at once when its task is cancelled, before or while it waits")
     func deadlinesAndCancellation() async throws {
-        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 10)) { room, event in
+        try await QueueTestSupport.withRoom(Self.paused) { room, event in
             _ = try await room.join(event: event, visitor: "v0")
             let snapshots = Self.snapshots(room)
             _ = try await snapshots.snapshot(event: event)
@@ -212,7 +218,7 @@ struct RoomSnapshotChangeTests {
 
     @Test("a version held while the room's watch was forgotten is never taken for the current one")
     func forgottenWatch() async throws {
-        try await QueueTestSupport.withRoom(RoomConfiguration(mode: .paused, releaseRate: 10)) { room, event in
+        try await QueueTestSupport.withRoom(Self.paused) { room, event in
             let snapshots = Self.snapshots(room)
             let held = snapshots.version(event: event)
             #expect(snapshots.watchedRooms(expiringBy: .now).isEmpty, "a watch nobody waits on is forgotten")
