@@ -59,10 +59,11 @@ extension QueueHTTP {
     /// keep idle proxies from closing the stream. A stream with a place token waits on its room's
     /// snapshot (``RoomSnapshots/change(event:after:until:at:ahead:)``): it looks at its place as
     /// often as its polls would (`poll_after_ms`: once a second near the head, a quarter of its
-    /// ETA farther back), at once when the snapshot shows its visitor at the head (so an
-    /// admission reaches it within a tick), and soon after the room's mode or rate changes (the
-    /// first 1,000 in line at once, the rest within 3 s in the order of the line). Every look is
-    /// the visitor's sign of life.
+    /// ETA farther back), or every 15 s while nothing is released
+    /// (``ReleaseRates/lookAfter(ahead:longest:)``); at once when the snapshot shows its visitor
+    /// at the head (so an admission reaches it within a tick); and soon after the room's mode or
+    /// rate changes (the first 1,000 in line at once, the rest within 3 s in the order of the
+    /// line). Every look is the visitor's sign of life.
     func events(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
         guard let identity = try await visitor(of: request) else { throw QueueError.notInQueue }
@@ -91,8 +92,10 @@ extension QueueHTTP {
                 if body.status == "admitted" { break }
                 let pollAfter = Duration.milliseconds(body.pollAfterMilliseconds ?? 1_000)
                 if let spot {
+                    var lookAfter = pollAfter
+                    if case .waiting(_, let ahead, _, let rates) = place { lookAfter = rates.lookAfter(ahead: ahead, longest: Self.heartbeat) }
                     version = await http.snapshots.change(
-                        event: event, after: version, until: .now + min(pollAfter, Self.heartbeat), at: spot, ahead: body.ahead ?? .max
+                        event: event, after: version, until: .now + min(lookAfter, Self.heartbeat), at: spot, ahead: body.ahead ?? .max
                     )
                     try Task.checkCancellation()
                 } else {

@@ -34,9 +34,21 @@ public struct ReleaseRates: Sendable, Hashable {
     /// late that the idle timeout would take the place.
     public func pollAfterMilliseconds(ahead: Int) -> Int {
         let eta = eta(ahead: ahead).map { $0 * 1000 } ?? 10_000
-        var delay = min(max(eta / 4, 1_000), 10_000)
-        if idleTimeout > 0 { delay = min(delay, idleTimeout * 1000 / 3) }
-        return delay
+        return withinIdleTimeout(milliseconds: min(max(eta / 4, 1_000), 10_000))
+    }
+
+    /// How long a live stream may wait before it looks at its place again: as long as a poll
+    /// would, except while nothing is being released, when it waits up to `longest` (a change of
+    /// the room's pace wakes it sooner; a poll cannot be woken, so it asks every 2.5 s); never so
+    /// late that the idle timeout would take the place.
+    public func lookAfter(ahead: Int, longest: Duration) -> Duration {
+        guard eta(ahead: ahead) == nil else { return .milliseconds(pollAfterMilliseconds(ahead: ahead)) }
+        return .milliseconds(withinIdleTimeout(milliseconds: Int(longest / .milliseconds(1))))
+    }
+
+    /// `milliseconds`, or a third of the idle timeout when that is sooner.
+    private func withinIdleTimeout(milliseconds: Int) -> Int {
+        idleTimeout > 0 ? min(milliseconds, idleTimeout * 1000 / 3) : milliseconds
     }
 }
 

@@ -283,6 +283,18 @@ struct WaitingRoomTests {
         #expect(ReleaseRates(configured: 0, observed: 0).eta(ahead: 5) == nil)
     }
 
+    @Test("a live stream looks as often as a poll would, but while nothing is released only up to its longest wait, within the idle timeout")
+    func streamLooks() {
+        let releasing = ReleaseRates(configured: 10, observed: 0, idleTimeout: 60)
+        #expect(releasing.lookAfter(ahead: 399, longest: .seconds(15)) == .milliseconds(releasing.pollAfterMilliseconds(ahead: 399)))
+        #expect(releasing.lookAfter(ahead: 399, longest: .seconds(15)) == .seconds(10), "a quarter of a 40 s ETA")
+        let paused = ReleaseRates(configured: 0, observed: 0, idleTimeout: 60)
+        #expect(paused.pollAfterMilliseconds(ahead: 399) == 2_500, "a poll cannot be woken: it asks every 2.5 s")
+        #expect(paused.lookAfter(ahead: 399, longest: .seconds(15)) == .seconds(15))
+        let impatient = ReleaseRates(configured: 0, observed: 0, idleTimeout: 30)
+        #expect(impatient.lookAfter(ahead: 399, longest: .seconds(15)) == .seconds(10), "a third of the idle timeout")
+    }
+
     @Test("room settings are validated")
     func validation() {
         #expect(throws: QueueError.self) { try RoomConfiguration(releaseRate: -1).validate() }
