@@ -49,10 +49,8 @@ public struct ShutdownDeadline: Sendable {
 
     /// Starts the countdown now.
     public func arm() {
-        let (seconds, attoseconds) = limit.components
-        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
         let logger = logger, limit = limit, expire = expire
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(limit / .milliseconds(1)))) {
             logger.critical("still running \(limit) after being asked to stop: ending the process")
             expire()
         }

@@ -16,6 +16,11 @@ struct ShutdownDeadlineTests {
 
         func expire() { instant.withLock { $0 = .now } }
 
+        /// A deadline of `limit` that records its expiry here instead of ending the process.
+        func deadline(limit: Duration) -> ShutdownDeadline {
+            ShutdownDeadline(limit: limit, logger: ShutdownDeadlineTests.logger) { self.expire() }
+        }
+
         /// When the deadline expired, waiting up to `limit` for it.
         func at(within limit: Duration) async throws -> ContinuousClock.Instant? {
             let giveUp = ContinuousClock.now + limit
@@ -30,7 +35,7 @@ struct ShutdownDeadlineTests {
     @Test("the first stop signal arms the deadline: the process is ended once the limit has passed, not before")
     func signalArms() async throws {
         let expired = Expiry()
-        let deadline = ShutdownDeadline(limit: .milliseconds(400), logger: Self.logger) { expired.expire() }
+        let deadline = expired.deadline(limit: .milliseconds(400))
         let signals = await UnixSignalsSequence(trapping: .sigusr2)
         let watching = Task { await deadline.watch(signals) }
         defer { watching.cancel() }
@@ -43,7 +48,7 @@ struct ShutdownDeadlineTests {
     @Test("a watch that ends before any signal (the services stopped on their own) never ends the process")
     func cancelledWatch() async throws {
         let expired = Expiry()
-        let deadline = ShutdownDeadline(limit: .milliseconds(100), logger: Self.logger) { expired.expire() }
+        let deadline = expired.deadline(limit: .milliseconds(100))
         let signals = await UnixSignalsSequence(trapping: .sigusr1)
         let watching = Task { await deadline.watch(signals) }
         try await Task.sleep(for: .milliseconds(50))
@@ -55,7 +60,7 @@ struct ShutdownDeadlineTests {
     @Test("armed by hand, the countdown runs on a Dispatch queue: it fires while the thread that armed it is held without suspending")
     func offTheLoops() async throws {
         let expired = Expiry()
-        let deadline = ShutdownDeadline(limit: .milliseconds(100), logger: Self.logger) { expired.expire() }
+        let deadline = expired.deadline(limit: .milliseconds(100))
         deadline.arm()
         // Holds this thread without suspending, as a frozen event loop would, until the deadline has passed.
         let giveUp = Date().addingTimeInterval(5)
