@@ -12,9 +12,9 @@ public struct RoomVersion: Sendable, Hashable {
 
 /// The streams of one room waiting for its snapshot to change.
 struct RoomWatch {
-    /// A waiting stream, or (no continuation) one cancelled before it was registered.
+    /// A waiting stream, or (no `wake`) one cancelled before it was registered.
     struct Waiter {
-        var continuation: CheckedContinuation<RoomVersion, Never>?
+        var wake: RoomSnapshots.Wake?
         var deadline: ContinuousClock.Instant
         /// The visitor's spot: places moving wake the stream only once the snapshot no longer
         /// places it (its visitor reached the head); nil for a wait that any move ends.
@@ -70,8 +70,11 @@ extension RoomSnapshots {
 
     /// How many streams wait on the room's next change now.
     func waitingStreams(event: String) -> Int {
-        watches.withLock { $0[event]?.waiters.values.filter { $0.continuation != nil }.count ?? 0 }
+        watches.withLock { $0[event]?.waiters.values.filter { $0.wake != nil }.count ?? 0 }
     }
+
+    /// What ends a wait: called with the room's version then, on whichever thread ends it.
+    public typealias Wake = @Sendable (RoomVersion) -> Void
 
     /// Waits until the room changes after `version`, until `deadline` has passed (seen at the
     /// next tick), or until the task is cancelled; returns the room's version then. Without a
@@ -87,30 +90,61 @@ extension RoomSnapshots {
         let id = watchSerials.add(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<RoomVersion, Never>) in
-                let now = ContinuousClock.now
-                let current: RoomVersion? = watches.withLock { watches in
-                    updateWatch(of: event, in: &watches) { watch in
-                        if watch.waiters.removeValue(forKey: id) != nil { return watch.version }
-                        guard watch.unchanged(since: version, at: spot), deadline > now else { return watch.version }
-                        watch.waiters[id] = RoomWatch.Waiter(continuation: continuation, deadline: deadline, spot: spot, ahead: ahead)
-                        return nil
-                    }
-                }
-                if let current { continuation.resume(returning: current) }
+                register(id, event: event, after: version, until: deadline, at: spot, ahead: ahead) { continuation.resume(returning: $0) }
             }
         } onCancel: {
-            let waiting: (CheckedContinuation<RoomVersion, Never>, RoomVersion)? = watches.withLock { watches in
+            let waiting: (Wake, RoomVersion)? = watches.withLock { watches in
                 updateWatch(of: event, in: &watches) { watch in
-                    guard let continuation = watch.waiters.removeValue(forKey: id)?.continuation else {
+                    guard let wake = watch.waiters.removeValue(forKey: id)?.wake else {
                         // Not registered yet (or woken already): a mark that ends the wait at once, dropped by its deadline.
-                        watch.waiters[id] = RoomWatch.Waiter(continuation: nil, deadline: deadline)
+                        watch.waiters[id] = RoomWatch.Waiter(wake: nil, deadline: deadline)
                         return nil
                     }
-                    return (continuation, watch.version)
+                    return (wake, watch.version)
                 }
             }
-            if let (continuation, current) = waiting { continuation.resume(returning: current) }
+            if let (wake, current) = waiting { wake(current) }
         }
+    }
+
+    /// The wait of ``change(event:after:until:at:ahead:)`` without a task: `wake` is called once,
+    /// with the room's version, when it ends (at once, before this returns, when the room has
+    /// already changed); a wait that ``stopWatching(event:id:)`` ends first is never woken.
+    /// Returns the wait's id.
+    @discardableResult
+    public func watch(
+        event: String, after version: RoomVersion, until deadline: ContinuousClock.Instant, at spot: QueueSpot? = nil, ahead: Int = 0,
+        _ wake: @escaping Wake
+    ) -> UInt64 {
+        let id = watchSerials.add(1, ordering: .relaxed).newValue
+        register(id, event: event, after: version, until: deadline, at: spot, ahead: ahead, wake)
+        return id
+    }
+
+    /// Ends the wait `id` without waking it; nothing when it has ended already.
+    public func stopWatching(event: String, id: UInt64) {
+        watches.withLock { watches in
+            guard watches[event]?.waiters[id] != nil else { return }
+            updateWatch(of: event, in: &watches) { watch in _ = watch.waiters.removeValue(forKey: id) }
+        }
+    }
+
+    /// Files the wait `id` on its room, or wakes it at once when there is nothing to wait for (the
+    /// room changed since `version`, the deadline passed, or its cancellation's mark is there).
+    private func register(
+        _ id: UInt64, event: String, after version: RoomVersion, until deadline: ContinuousClock.Instant, at spot: QueueSpot?, ahead: Int,
+        _ wake: @escaping Wake
+    ) {
+        let now = ContinuousClock.now
+        let current: RoomVersion? = watches.withLock { watches in
+            updateWatch(of: event, in: &watches) { watch in
+                if watch.waiters.removeValue(forKey: id) != nil { return watch.version }
+                guard watch.unchanged(since: version, at: spot), deadline > now else { return watch.version }
+                watch.waiters[id] = RoomWatch.Waiter(wake: wake, deadline: deadline, spot: spot, ahead: ahead)
+                return nil
+            }
+        }
+        if let current { wake(current) }
     }
 
     /// Runs `body` on the room's watch (made afresh when it has none). The watch is taken out of
@@ -144,17 +178,17 @@ extension RoomSnapshots {
     func announceChange(event: String, snapshot: RoomSnapshot?, pace: Bool) {
         let now = ContinuousClock.now
         let behindFirst = Double(max(1, (snapshot.map { $0.queue.count + $0.prequeue.count } ?? 0) - Self.paceWakeAtOnce))
-        let (woken, current): ([CheckedContinuation<RoomVersion, Never>], RoomVersion) = watches.withLock { watches in
+        let (woken, current): ([Wake], RoomVersion) = watches.withLock { watches in
             guard var watch = watches.removeValue(forKey: event) else { return ([], RoomVersion(places: 0, pace: 0)) }
             let serial = watchSerials.add(1, ordering: .relaxed).newValue
             watch.version.places = serial
             if pace { watch.version.pace = serial }
             watch.snapshot = snapshot
-            var woken: [CheckedContinuation<RoomVersion, Never>] = []
+            var woken: [Wake] = []
             for (id, waiter) in watch.waiters {
-                guard let continuation = waiter.continuation else { continue }
+                guard let wake = waiter.wake else { continue }
                 if waiter.movedOn(to: snapshot) || (pace && waiter.ahead < Self.paceWakeAtOnce) {
-                    woken.append(continuation)
+                    woken.append(wake)
                     watch.waiters.removeValue(forKey: id)
                 } else if pace {
                     let due = now + Self.paceWakeSpread * waiter.shareOfSpread(id: id, behindFirst: behindFirst)
@@ -164,13 +198,13 @@ extension RoomSnapshots {
             watches[event] = watch
             return (woken, watch.version)
         }
-        for continuation in woken { continuation.resume(returning: current) }
+        for wake in woken { wake(current) }
     }
 
     /// The rooms with streams waiting, after waking those whose deadline is `now` or earlier (and
     /// dropping the marks of cancelled waits); rooms nobody waits on any more are forgotten.
     func watchedRooms(expiringBy now: ContinuousClock.Instant) -> Set<String> {
-        var expired: [(CheckedContinuation<RoomVersion, Never>, RoomVersion)] = []
+        var expired: [(Wake, RoomVersion)] = []
         let watched = watches.withLock { watches -> Set<String> in
             var watched = Set<String>()
             for event in Array(watches.keys) {
@@ -183,12 +217,12 @@ extension RoomSnapshots {
                     watched.insert(event)
                 }
                 for waiter in due.values {
-                    if let continuation = waiter.continuation { expired.append((continuation, version)) }
+                    if let wake = waiter.wake { expired.append((wake, version)) }
                 }
             }
             return watched
         }
-        for (continuation, current) in expired { continuation.resume(returning: current) }
+        for (wake, current) in expired { wake(current) }
         return watched
     }
 }

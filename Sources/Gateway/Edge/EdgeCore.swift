@@ -16,6 +16,8 @@ final class EdgeCore: Sendable {
     let tracing: EdgeTracing?
     /// Waiting visitors' status polls answered from the room snapshot.
     let statusPolls: EdgeStatusPolls
+    /// Waiting visitors' live streams served on the event loop.
+    let queueStreams: EdgeQueueStreams
     /// `GET /health`, answered without the router.
     let health = EdgeHealth()
     /// Joins answered on the event loop.
@@ -44,7 +46,9 @@ final class EdgeCore: Sendable {
         self.traffic = components.traffic
         self.pools = PerEventLoop { UpstreamPool(eventLoop: $0) }
         self.tracing = EdgeTracing.ifInstalled()
-        self.statusPolls = EdgeStatusPolls(tickets: queue.tickets, snapshots: queue.snapshots)
+        let statusPolls = EdgeStatusPolls(tickets: queue.tickets, snapshots: queue.snapshots)
+        self.statusPolls = statusPolls
+        self.queueStreams = EdgeQueueStreams(queue: queue, tokens: statusPolls.tokens)
         self.queue = queue
         self.connections = configuration.maxConnections.map(ConnectionLimit.init(maximum:)) ?? .belowDescriptorLimit()
         self.ownRoutes = [

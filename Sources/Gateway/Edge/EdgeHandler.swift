@@ -9,8 +9,10 @@ import ServiceKit
 /// passed on to Hummingbird. One request is served at a time: parts of a pipelined next request
 /// wait until the current response has ended, so answers keep their order whoever writes them.
 ///
-/// It also closes connections idle (or trickling a request head) for `idleTimeout`, and on
-/// graceful shutdown lets a proxied exchange in flight finish before closing.
+/// It also serves waiting visitors' status polls from the room snapshot and their live streams
+/// (``EdgeQueueStream``), closes connections idle (or trickling a request head) for
+/// `idleTimeout`, and on graceful shutdown lets a proxied exchange in flight finish before
+/// closing (a live stream ends at once: its client reconnects).
 final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -23,6 +25,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case passing(requestEnded: Bool, responseEnded: Bool)
         /// The edge serves the request.
         case proxying(EdgeExchange)
+        /// The edge serves a waiting visitor's live stream.
+        case streaming(EdgeQueueStream)
         /// The edge has answered; the rest of the request's body is read and dropped.
         case draining
     }
@@ -98,6 +102,10 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 startExchange(route, head: head, context: context)
             } else if let response = core.statusPolls.answer(head) {
                 answer(head, with: response, route: EdgeStatusPolls.routeName, context: context)
+            } else if let request = core.queueStreams.request(head) {
+                let stream = EdgeQueueStream(handler: self, context: context, head: head, request: request)
+                state = .streaming(stream)
+                stream.start()
             } else if let response = core.health.answer(head) {
                 answer(head, with: response, route: EdgeHealth.routeName, context: context)
             } else if let route = core.ownRoute(for: head) {
@@ -109,7 +117,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case (.idle, _):
             break
-        case (.passing, .head), (.proxying, .head), (.draining, .head):
+        case (.passing, .head), (.proxying, .head), (.streaming, .head), (.draining, .head):
             preconditionFailure("a request head is dispatched only between requests")
         case (.passing(_, let responseEnded), .end):
             forward(part, context: context)
@@ -121,8 +129,10 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange.receivedBody(buffer)
         case (.proxying(let exchange), .end):
             exchange.receivedEnd()
-        case (.draining, .body):
+        case (.streaming, .body), (.draining, .body):
             break
+        case (.streaming(let stream), .end):
+            stream.requestEnded = true
         case (.draining, .end):
             requestDone(context: context)
         }
@@ -223,6 +233,19 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Called by a live stream once it has ended.
+    func streamFinished(close: Bool) {
+        guard let context, case .streaming(let stream) = state else { return }
+        if close || quiescing {
+            state = .draining
+            context.close(promise: nil)
+        } else if stream.requestEnded {
+            requestDone(context: context)
+        } else {
+            state = .draining
+        }
+    }
+
     /// The current request is over: serve what was held back, then read on.
     private func requestDone(context: ChannelHandlerContext) {
         state = .idle
@@ -273,6 +296,9 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch state {
         case .proxying, .draining:
             quiescing = true
+        case .streaming(let stream):
+            quiescing = true
+            stream.end()
         case .idle, .passing:
             context.fireUserInboundEventTriggered(event)
         }
@@ -284,11 +310,17 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
+        if case .streaming(let stream) = state {
+            stream.cancel()
+            context.close(promise: nil)
+            return
+        }
         context.fireErrorCaught(error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = state { exchange.clientFailed() }
+        if case .streaming(let stream) = state { stream.cancel() }
         idleCheck?.cancel()
         idleCheck = nil
         context.fireChannelInactive()
