@@ -44,6 +44,17 @@ extension QueueHTTP {
         return QueueJoinAnswer(status: result.joined ? .created : .ok, cookies: cookies, body: body)
     }
 
+    /// The visitor of a genuine ticket in `head` (field, then cookie), or a new one with a fresh
+    /// ticket and its cookie: ``visitorOrNew(_:allowTokens:)`` without access tokens.
+    func edgeJoiner(_ head: HTTPRequestHead) -> QueueJoiner {
+        head.headers.firstGenuine(header: "visitor-ticket", cookie: Self.visitorCookie) { ticket in
+            tickets.visitor(from: ticket).map { ($0, Optional(ticket), nil) }
+        } ?? {
+            let issued = tickets.issue()
+            return (issued.visitor, issued.ticket, ticketCookie(issued.ticket))
+        }()
+    }
+
     /// A join served on a connection's event loop: `POST /api/v1/queue/{event}/join` from a
     /// visitor with a ticket or none yet (a new one is issued), with or without a proof of work.
     /// The join script's reply comes back on the loop; only an admission (a pass to sign) leaves
@@ -51,12 +62,7 @@ extension QueueHTTP {
     func edgeJoin(_ head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<EdgeResponse>? {
         guard head.method == .POST, let event = head.uri.queueEvent(action: "join"), !head.headers.contains(name: "authorization") else { return nil }
         let path = head.uri.pathWithoutQuery
-        let joiner: QueueJoiner = head.headers.firstGenuine(header: "visitor-ticket", cookie: Self.visitorCookie) { ticket in
-            tickets.visitor(from: ticket).map { ($0, Optional(ticket), nil) }
-        } ?? {
-            let issued = tickets.issue()
-            return (issued.visitor, issued.ticket, ticketCookie(issued.ticket))
-        }()
+        let joiner = edgeJoiner(head)
         var proof: JoinProof?
         if let solution = head.headers.first(name: "queue-proof") {
             do {

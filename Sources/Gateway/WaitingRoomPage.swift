@@ -5,7 +5,8 @@ import NIOCore
 import Queue
 
 extension QueueHTTP {
-    /// `GET /waiting-room/{event}`: joins the visitor (once) and shows their place.
+    /// `GET /waiting-room/{event}`: joins the visitor (once) and shows their place
+    /// (``pageAnswer(event:joiner:)``; the edge serves the page itself, ``edgePage(_:on:)``).
     ///
     /// Without JavaScript the page refreshes itself (meta refresh) and, once admitted, the
     /// server redirects to the room's target. With JavaScript it follows the Server-Sent Events
@@ -16,43 +17,7 @@ extension QueueHTTP {
 
     func page(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let event = try context.parameters.require("event")
-        let identity = try await visitorOrNew(request, allowTokens: false)
-        var cookies = identity.cookie.map { [$0] } ?? []
-        let body: QueuePlaceBody
-        do {
-            let joined = try await room.join(event: event, visitor: identity.visitor)
-            body = try await self.body(event: event, visitor: identity.visitor, place: joined.place)
-            if let spot = joined.spot { cookies.append(placeCookie(event: event, token: placeToken(event: event, visitor: identity.visitor, spot: spot))) }
-        } catch QueueError.proofRequired {
-            // The page solves a challenge in a Web Worker, joins with it, then loads again.
-            var response = Self.html(WaitingRoomHTML.render(event: event, body: QueuePlaceBody(status: "proof")))
-            for cookie in cookies { response.setCookie(cookie) }
-            return response
-        }
-        var response: Response
-        if body.status == "admitted", let cookie = passCookie(event: event, body: body) {
-            cookies.append(cookie)
-            if let target = body.targetURL {
-                response = Response(status: .seeOther, headers: [.location: target])
-            } else {
-                response = Self.html(WaitingRoomHTML.render(event: event, body: body))
-            }
-        } else {
-            response = Self.html(WaitingRoomHTML.render(event: event, body: body))
-        }
-        for cookie in cookies { response.setCookie(cookie) }
-        return response
-    }
-
-    static func html(_ text: String) -> Response {
-        Response(
-            status: .ok,
-            headers: [
-                .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-                .contentSecurityPolicy: "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; worker-src 'self'",
-            ],
-            body: .init(byteBuffer: ByteBuffer(string: text))
-        )
+        return try await pageAnswer(event: event, joiner: try await visitorOrNew(request, allowTokens: false)).response
     }
 }
 

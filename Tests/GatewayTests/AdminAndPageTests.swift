@@ -91,13 +91,19 @@ struct AdminAndPageTests {
         }
     }
 
-    @Test("the page joins, shows the position, refreshes without JavaScript, and redirects once admitted, the pass in a cookie only")
-    func page() async throws {
+    @Test(
+        "the page joins, shows the position, refreshes without JavaScript, and redirects once admitted, the pass in a cookie only (from the router, and from the edge of a live gateway)",
+        arguments: [false, true]
+    )
+    func page(live: Bool) async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .queue, releaseRate: 100, targetURL: "/shop/checkout")) { fixture in
-            try await fixture.application.test(.router) { client in
+            try await fixture.application.test(live ? .live : .router) { client in
                 let first = try await client.execute(uri: "/waiting-room/\(fixture.event)", method: .get)
                 #expect(first.status == .ok)
                 #expect(first.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(first.headers[.cacheControl] == "no-store")
+                #expect(first.headers[.contentSecurityPolicy]?.hasPrefix("default-src 'self'") == true)
+                #expect(first.cookie("br_place_\(fixture.event)") != nil, "the place token, for polls and the stream")
                 let html = String(buffer: first.body)
                 #expect(html.contains(#"<strong id="position">1</strong>"#))
                 #expect(html.contains(#"<noscript><meta http-equiv="refresh""#))

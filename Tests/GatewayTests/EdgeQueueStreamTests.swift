@@ -77,6 +77,50 @@ struct EdgeQueueStreamTests {
         }
     }
 
+    @Test("the page's event, query aside; other paths and invalid ids give none", arguments: [
+        ("/waiting-room/sale-1", "sale-1"),
+        ("/waiting-room/Sale_2.b?x=/waiting-room/y", "Sale_2.b"),
+        ("/waiting-room/", nil),
+        ("/waiting-room/a/b", nil),
+        ("/waiting-room/sale%201", nil),
+        ("/waiting-room/\(String(repeating: "e", count: 65))", nil),
+        ("/waiting-roomx/sale-1", nil),
+        ("/api/v1/queue/sale-1/events", nil),
+    ] as [(String, String?)])
+    func pageEvent(target: String, event: String?) {
+        #expect(target.pageEvent == event)
+    }
+
+    @Test("a browser's way on one connection: the page from the edge sets the ticket and place cookies, and its stream follows at the edge")
+    func pageThenStreamOnOneConnection() async throws {
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0, idleTimeout: 3600)) { fixture in
+            _ = try await EdgeStatusPollTests.join(2, fixture: fixture)
+            try await fixture.applicationRefreshingSnapshots.test(.live) { client in
+                let port = try #require(client.port)
+                let snapshots = fixture.components.snapshots
+                var waiting = 0
+                let text = try await RawConnection.exchange(port: port, "GET /waiting-room/\(fixture.event) HTTP/1.1\r\nHost: gateway\r\n\r\n") { received, outbound in
+                    if received.contains("</html>") && !received.contains("text/event-stream") {
+                        let cookies = received.components(separatedBy: "\r\n").filter { $0.lowercased().hasPrefix("set-cookie: ") }
+                            .map { $0.dropFirst("set-cookie: ".count).prefix { $0 != ";" } }
+                        try await outbound.write(ByteBuffer(string: "GET /api/v1/queue/\(fixture.event)/events HTTP/1.1\r\nHost: gateway\r\nCookie: \(cookies.joined(separator: "; "))\r\n\r\n"))
+                    }
+                    guard received.contains("event: status") else { return false }
+                    for _ in 0..<100 where snapshots.waitingStreams(event: fixture.event) == 0 { try await Task.sleep(for: .milliseconds(20)) }
+                    waiting = snapshots.waitingStreams(event: fixture.event)
+                    return true
+                }
+                #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+                #expect(text.lowercased().contains("set-cookie: br_place_\(fixture.event)="))
+                #expect(text.contains(#"<strong id="position">3</strong>"#))
+                let stream = try #require(Self.split(text, at: "</html>")?.1)
+                #expect(stream.lowercased().contains("content-type: text/event-stream"), "\(stream)")
+                #expect(Self.events(in: stream).first?.json["position"] as? Int == 3, "\(stream)")
+                #expect(waiting == 1, "the stream waits on the room's snapshot")
+            }
+        }
+    }
+
     @Test("a client that goes away leaves no wait behind")
     func clientGoingAwayEndsTheWait() async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0, idleTimeout: 3600)) { fixture in

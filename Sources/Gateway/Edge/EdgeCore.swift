@@ -23,7 +23,8 @@ final class EdgeCore: Sendable {
     /// Joins answered on the event loop.
     let queue: QueueHTTP
     /// The gateway's own routes the edge serves when the route table has no local route for
-    /// them, without policies: joins, and status polls the room snapshot cannot answer.
+    /// them, without policies: joins, status polls the room snapshot cannot answer, and the
+    /// waiting-room page.
     let ownRoutes: [EdgeRoute]
     /// Most client connections held at once.
     let connections: ConnectionLimit
@@ -56,6 +57,7 @@ final class EdgeCore: Sendable {
             ProxyRoute(
                 name: EdgeStatusPolls.routeName, prefix: "/api/v1/queue/*/status", methods: ["GET"], upstreams: [], authentication: .none, local: true
             ),
+            ProxyRoute(name: "/waiting-room/{event}", prefix: "/waiting-room/*", methods: ["GET"], upstreams: [], authentication: .none, local: true),
         ].map { EdgeRoute($0, policies: []) }
     }
 
@@ -111,6 +113,7 @@ final class EdgeCore: Sendable {
             return eventLoop.makeSucceededFuture(response)
         }
         return queue.edgeJoin(head, on: eventLoop) ?? queue.edgeStatus(head, tickets: statusPolls.tokens, on: eventLoop)
+            ?? queue.edgePage(head, on: eventLoop)
     }
 }
 
