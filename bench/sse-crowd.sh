@@ -5,6 +5,7 @@
 # the room snapshot), and how soon each stream shows a change once the room starts releasing.
 #
 #   bench/sse-crowd.sh [streams] [hold seconds]
+#   SSE_CONNECTIONS=fresh bench/sse-crowd.sh   # each stream on a connection of its own, not the page's
 #
 # Prints a table and writes bench/results/sse-crowd.md.
 set -euo pipefail
@@ -29,13 +30,14 @@ wait_healthy "$port"
 room=bench-sse-$(date +%s)
 admin PUT "rooms/$room" '{"mode":"paused","release_rate":0,"max_active":0,"pass_ttl":300,"idle_timeout":3600}'
 bench/tickets.py "$VISITOR_TICKET_SECRET" "$streams" "http://127.0.0.1:$port/api/v1/queue/$room/join" >"$work/tickets"
-result=$(python3 bench/sse_crowd.py "$work/tickets" 127.0.0.1 "$port" "$room" "$ADMIN_TOKEN" "$redis_port" "$gateway" "$hold")
+stream_connections=${SSE_CONNECTIONS:-page}
+result=$(python3 bench/sse_crowd.py "$work/tickets" 127.0.0.1 "$port" "$room" "$ADMIN_TOKEN" "$redis_port" "$gateway" "$hold" "$stream_connections")
 admin DELETE "rooms/$room"
 
 mkdir -p bench/results
-python3 - "$result" "$streams" "$hold" "$(ulimit -n)" <<'PY' | tee bench/results/sse-crowd.md
+python3 - "$result" "$streams" "$hold" "$(ulimit -n)" "$stream_connections" <<'PY' | tee bench/results/sse-crowd.md
 import json, subprocess, sys, time
-r, streams, hold, files = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+r, streams, hold, files, connections = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 print("# Server-Sent Event streams held on one gateway\n")
 print(f"{time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores shared by the client (Python asyncio), the gateway (release build) and Redis.\n")
 print("| figure | value |")
@@ -53,6 +55,11 @@ if "admitted" in r:
     print(f"| streams admitted within 5 s of the release | {r['admitted']:,} |")
     print(f"| how late each heard of it (its `admitted` event after (position - 1) / rate): p50 / p99 / max | {r['admission_late_p50_ms']} / {r['admission_late_p99_ms']} / {r['admission_late_max_ms']} ms |")
 print()
+if connections == "page":
+    print("Each stream is opened as a browser opens it: on the keep-alive connection that has just loaded the waiting-room")
+    print("page (`GET /waiting-room/{event}`, which finds the visitor already in line).")
+else:
+    print("Each stream is opened on a connection of its own (`SSE_CONNECTIONS=fresh`).")
 print("The room is paused while the streams open and are held, then switched to `queue` at 100/s (PATCH): every")
 print("stream's position changes. Redis commands/s include the releaser's and the snapshot reads. The visitor at")
 print("position p is released about (p - 1) / 100 s after the PATCH (the releaser runs every 100 ms); how late their")

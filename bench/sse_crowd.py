@@ -3,9 +3,11 @@
 Redis commands and gateway CPU per second with and without them, and how soon each stream shows a change after
 the room starts releasing.
 
-usage: bench/sse_crowd.py TICKETS HOST PORT EVENT ADMIN_TOKEN REDIS_PORT GATEWAY_PID HOLD_SECONDS
+usage: bench/sse_crowd.py TICKETS HOST PORT EVENT ADMIN_TOKEN REDIS_PORT GATEWAY_PID HOLD_SECONDS [page|fresh]
 
-TICKETS has "ticket<TAB>place" per visitor (bench/tickets.py). Prints one JSON object.
+TICKETS has "ticket<TAB>place" per visitor (bench/tickets.py). Each stream is opened as a browser opens it: on
+the connection that loaded the waiting-room page (`page`, the default), or on a connection of its own (`fresh`).
+Prints one JSON object.
 """
 import asyncio, json, re, subprocess, sys, time, urllib.request
 
@@ -13,6 +15,7 @@ from proc_stat import cpu_seconds
 
 tickets_file, host, port, event, admin_token, redis_port, gateway_pid, hold = sys.argv[1:9]
 port, hold = int(port), float(hold)
+via_page = (sys.argv[9] if len(sys.argv) > 9 else "page") == "page"
 visitors = [line.rstrip("\n").split("\t") for line in open(tickets_file) if line.strip()]
 
 
@@ -47,6 +50,15 @@ def admin(method, path, body):
 async def stream(index, ticket, place, crowd):
     try:
         reader, writer = await asyncio.open_connection(host, port)
+        if via_page:
+            writer.write(f"GET /waiting-room/{event} HTTP/1.1\r\nHost: {host}\r\nVisitor-Ticket: {ticket}\r\n\r\n".encode())
+            await writer.drain()
+            page = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"content-length: *(\d+)", page, re.I)
+            if b" 200 " not in page.split(b"\r\n", 1)[0] or not length:
+                crowd.failed += 1
+                return
+            await reader.readexactly(int(length.group(1)))
         writer.write((f"GET /api/v1/queue/{event}/events HTTP/1.1\r\nHost: {host}\r\nVisitor-Ticket: {ticket}\r\n"
                       f"Queue-Place: {place}\r\nAccept: text/event-stream\r\n\r\n").encode())
         await writer.drain()
