@@ -111,6 +111,7 @@ let package = Package(
             dependencies: [
                 "Redis", "Tokens", "ServiceKit", "EmbeddedResources",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,57 +1,5 @@
 import Synchronization
 
-/// What a live stream last saw of its room: the versions of its places and of its pace. Both
-/// come from ``RoomSnapshots``'s serials, so they are never reused: a room's watch made afresh
-/// never has a version a stream holds from before.
-public struct RoomVersion: Sendable, Hashable {
-    /// Renewed whenever a read finds any visitor's place changed.
-    public var places: UInt64
-    /// Renewed whenever a read finds the room's mode, opening or configured rate changed.
-    public var pace: UInt64
-}
-
-/// The streams of one room waiting for its snapshot to change.
-struct RoomWatch {
-    /// A waiting stream, or (no `wake`) one cancelled before it was registered.
-    struct Waiter {
-        var wake: RoomSnapshots.Wake?
-        var deadline: ContinuousClock.Instant
-        /// The visitor's spot: places moving wake the stream only once the snapshot no longer
-        /// places it (its visitor reached the head); nil for a wait that any move ends.
-        var spot: QueueSpot?
-        /// How many were ahead of the stream's visitor when it last looked.
-        var ahead = 0
-
-        /// How far into the spread of a change of pace this wait ends (0 to 1): by its place in
-        /// line among the `behindFirst` behind the first woken at once; spread evenly by its `id`
-        /// when its place is not known (a visitor in a pre-queue that has not opened), so that an
-        /// opening does not wake a whole pre-queue at the spread's end.
-        func shareOfSpread(id: UInt64, behindFirst: Double) -> Double {
-            guard ahead != .max else { return Double(id.multipliedFullWidth(by: 0x9E37_79B9_7F4A_7C15).low % 1_024) / 1_024 }
-            return min(1, Double(ahead - RoomSnapshots.paceWakeAtOnce) / behindFirst)
-        }
-
-        /// Whether places moving to `snapshot` (nil: the room is gone) end this wait.
-        func movedOn(to snapshot: RoomSnapshot?) -> Bool {
-            guard let spot, let snapshot else { return true }
-            return snapshot.place(of: spot) == nil
-        }
-    }
-
-    var version: RoomVersion
-    /// The snapshot of the last read that changed places, which the waits at a spot are held against.
-    var snapshot: RoomSnapshot?
-    var waiters: [UInt64: Waiter] = [:]
-
-    /// Whether a stream that last looked at `seen` still has nothing new to see: for a wait at a
-    /// spot, the room's pace is the same and the snapshot still places the spot; otherwise,
-    /// nothing changed at all.
-    func unchanged(since seen: RoomVersion, at spot: QueueSpot?) -> Bool {
-        guard let spot, let snapshot else { return version == seen }
-        return version.pace == seen.pace && snapshot.place(of: spot) != nil
-    }
-}
-
 /// Pushing changes to live streams: a stream waits for its room's next read that changes what it
 /// shows (``change(event:after:until:at:ahead:)``) instead of polling on a timer of its own. The
 /// room's snapshot is read once a tick for every stream on this gateway; a read that changes
@@ -70,7 +18,7 @@ extension RoomSnapshots {
 
     /// How many streams wait on the room's next change now.
     func waitingStreams(event: String) -> Int {
-        watches.withLock { $0[event]?.waiters.values.filter { $0.wake != nil }.count ?? 0 }
+        watches.withLock { $0[event]?.wakes.count ?? 0 }
     }
 
     /// What ends a wait: called with the room's version then, on whichever thread ends it.
@@ -95,9 +43,9 @@ extension RoomSnapshots {
         } onCancel: {
             let waiting: (Wake, RoomVersion)? = watches.withLock { watches in
                 updateWatch(of: event, in: &watches) { watch in
-                    guard let wake = watch.waiters.removeValue(forKey: id)?.wake else {
+                    guard let wake = watch.remove(id).wake else {
                         // Not registered yet (or woken already): a mark that ends the wait at once, dropped by its deadline.
-                        watch.waiters[id] = RoomWatch.Waiter(wake: nil, deadline: deadline)
+                        watch.file(id, RoomWatch.Waiter(deadline: deadline), wake: nil)
                         return nil
                     }
                     return (wake, watch.version)
@@ -125,7 +73,7 @@ extension RoomSnapshots {
     public func stopWatching(event: String, id: UInt64) {
         watches.withLock { watches in
             guard watches[event]?.waiters[id] != nil else { return }
-            updateWatch(of: event, in: &watches) { watch in _ = watch.waiters.removeValue(forKey: id) }
+            updateWatch(of: event, in: &watches) { watch in watch.remove(id) }
         }
     }
 
@@ -138,9 +86,9 @@ extension RoomSnapshots {
         let now = ContinuousClock.now
         let current: RoomVersion? = watches.withLock { watches in
             updateWatch(of: event, in: &watches) { watch in
-                if watch.waiters.removeValue(forKey: id) != nil { return watch.version }
+                if watch.remove(id).filed { return watch.version }
                 guard watch.unchanged(since: version, at: spot), deadline > now else { return watch.version }
-                watch.waiters[id] = RoomWatch.Waiter(wake: wake, deadline: deadline, spot: spot, ahead: ahead)
+                watch.file(id, RoomWatch.Waiter(deadline: deadline, spot: spot, ahead: ahead), wake: wake)
                 return nil
             }
         }
@@ -184,17 +132,18 @@ extension RoomSnapshots {
             watch.version.places = serial
             if pace { watch.version.pace = serial }
             watch.snapshot = snapshot
-            var woken: [Wake] = []
-            for (id, waiter) in watch.waiters {
-                guard let wake = waiter.wake else { continue }
+            // Changed after the pass over the waits: changed during it, they would be copied whole.
+            var ended: [UInt64] = []
+            var spread: [(id: UInt64, due: ContinuousClock.Instant)] = []
+            for (id, waiter) in watch.waiters where waiter.isAwaited {
                 if waiter.movedOn(to: snapshot) || (pace && waiter.ahead < Self.paceWakeAtOnce) {
-                    woken.append(wake)
-                    watch.waiters.removeValue(forKey: id)
+                    ended.append(id)
                 } else if pace {
-                    let due = now + Self.paceWakeSpread * waiter.shareOfSpread(id: id, behindFirst: behindFirst)
-                    if due < waiter.deadline { watch.waiters[id]?.deadline = due }
+                    spread.append((id, now + Self.paceWakeSpread * waiter.shareOfSpread(id: id, behindFirst: behindFirst)))
                 }
             }
+            let woken = ended.compactMap { watch.remove($0).wake }
+            for (id, due) in spread { watch.bringForward(id, to: due) }
             watches[event] = watch
             return (woken, watch.version)
         }
@@ -208,16 +157,11 @@ extension RoomSnapshots {
         let watched = watches.withLock { watches -> Set<String> in
             var watched = Set<String>()
             for event in Array(watches.keys) {
-                guard let version = watches[event]?.version, let due = watches[event]?.waiters.filter({ $0.value.deadline <= now }) else { continue }
-                if due.count == watches[event]?.waiters.count {
-                    watches.removeValue(forKey: event)
-                } else {
-                    // In place: no copy of a crowd's waiters for the few whose time is up.
-                    for id in due.keys { watches[event]?.waiters.removeValue(forKey: id) }
+                guard var watch = watches.removeValue(forKey: event) else { continue }
+                for wake in watch.takeDue(by: now) { expired.append((wake, watch.version)) }
+                if !watch.waiters.isEmpty {
+                    watches[event] = watch
                     watched.insert(event)
-                }
-                for waiter in due.values {
-                    if let wake = waiter.wake { expired.append((wake, version)) }
                 }
             }
             return watched
