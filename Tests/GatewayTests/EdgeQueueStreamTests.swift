@@ -4,9 +4,11 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import NIOPosix
 @testable import Queue
+import ServiceKit
 import Testing
 
 @Suite("Live streams served at the edge")
@@ -139,6 +141,35 @@ struct EdgeQueueStreamTests {
                 for _ in 0..<100 where snapshots.waitingStreams(event: fixture.event) > 0 { try await Task.sleep(for: .milliseconds(20)) }
                 #expect(snapshots.waitingStreams(event: fixture.event) == 0, "the closed stream's wait is gone")
             }
+        }
+    }
+
+    @Test("a stream's connection closing lets its handler and stream go, though they hold each other, and ends its wait")
+    func closingLetsTheStreamGo() async throws {
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0, idleTimeout: 3600)) { fixture in
+            let visitors = try await EdgeStatusPollTests.join(1, fixture: fixture)
+            let snapshots = fixture.components.snapshots
+            _ = try await snapshots.snapshot(event: fixture.event)
+            let channel = EmbeddedChannel()
+            weak var released: EdgeHandler?
+            do {
+                let wire = SocketWire()
+                let handler = EdgeHandler(core: EdgeCore(components: fixture.components), wire: wire, idleTimeout: nil)
+                released = handler
+                try channel.pipeline.syncOperations.addHandlers([wire, handler])
+            }
+            let head = Self.head(fixture.event, [("Visitor-Ticket", visitors[0].ticket), ("Queue-Place", visitors[0].place)])
+            try channel.writeInbound(HTTPServerRequestPart.head(head))
+            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            var written = ""
+            while case .byteBuffer(let buffer) = try channel.readOutbound(as: IOData.self) { written += String(buffer: buffer) }
+            #expect(written.hasPrefix("HTTP/1.1 200 OK\r\n") && written.contains("event: status"), "\(written)")
+            #expect(snapshots.waitingStreams(event: fixture.event) == 1)
+            #expect(released != nil)
+
+            _ = try channel.finish()
+            #expect(snapshots.waitingStreams(event: fixture.event) == 0, "the wait ends with the connection")
+            #expect(released == nil, "the handler and its stream are freed with the connection")
         }
     }
 

@@ -68,10 +68,15 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         scheduleIdleCheck(context: context)
     }
 
+    /// Called as the connection's pipeline is torn down: an exchange or stream still held
+    /// (its client went) is let go, as it holds this handler.
     func handlerRemoved(context: ChannelHandlerContext) {
         idleCheck?.cancel()
         idleCheck = nil
         self.context = nil
+        if case .streaming(let stream) = state { stream.cancel() }
+        state = .idle
+        held.removeAll()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
