@@ -12,7 +12,7 @@ import ServiceKit
 /// It also serves waiting visitors' status polls from the room snapshot and their live streams
 /// (``EdgeQueueStream``), closes connections idle (or trickling a request head) for
 /// `idleTimeout`, and on graceful shutdown lets a proxied exchange in flight finish before
-/// closing (a live stream ends at once: its client reconnects).
+/// closing (a live stream ends at once: its client reconnects, or polls).
 final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart

@@ -12,8 +12,8 @@ import Queue
 /// or a pass to sign runs as a short task.
 ///
 /// A problem before the first event is an ordinary problem answer. The stream ends with
-/// `admitted` or `lost`, when the client goes, or at once on graceful shutdown (the browser's
-/// `EventSource` reconnects, to a gateway still serving).
+/// `admitted` or `lost`, when the client goes, or at once on graceful shutdown (its client
+/// reconnects, or polls as the waiting-room page does, to a gateway still serving).
 final class EdgeQueueStream {
     let handler: EdgeHandler
     let context: ChannelHandlerContext
