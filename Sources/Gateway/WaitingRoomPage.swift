@@ -10,7 +10,8 @@ extension QueueHTTP {
     ///
     /// Without JavaScript the page refreshes itself (meta refresh) and, once admitted, the
     /// server redirects to the room's target. With JavaScript it follows the Server-Sent Events
-    /// stream, falling back to polling. The pass travels only in its cookie, never in a URL.
+    /// stream, opened again when its gateway ends it (as one shutting down does), falling back to
+    /// polling. The pass travels only in its cookie, never in a URL.
     func addPage(to router: Router<some RequestContext>) {
         router.get("waiting-room/:event") { request, context in try await page(request, context) }
     }
@@ -143,12 +144,22 @@ enum WaitingRoomHTML {
                   .catch(function () { setTimeout(function () { window.location.reload(); }, 3000); });
                 return;
               }
-              if (window.EventSource) {
+              // A stream ended by its gateway (one shutting down ends them at once) is opened again, on a
+              // gateway still serving; after five failures in a row without an event, the page polls.
+              var failures = 0;
+              function listen() {
                 var source = new EventSource('/api/v1/queue/' + event + '/events');
-                source.addEventListener('status', function (e) { show(JSON.parse(e.data)); });
+                source.addEventListener('status', function (e) { failures = 0; show(JSON.parse(e.data)); });
                 source.addEventListener('admitted', function (e) { source.close(); show(JSON.parse(e.data)); });
                 source.addEventListener('lost', function () { source.close(); window.location.reload(); });
-                source.onerror = function () { source.close(); setTimeout(poll, 1000); };
+                source.onerror = function () {
+                  source.close();
+                  failures += 1;
+                  if (failures > 5) { setTimeout(poll, 1000); } else { setTimeout(listen, 1000 * failures); }
+                };
+              }
+              if (window.EventSource) {
+                listen();
               } else {
                 poll();
               }

@@ -3,12 +3,14 @@ visitor lands on the room's target with a queue pass in a cookie, never in a URL
 JavaScript, and without it."""
 import base64
 import json
+import re
 import time
+import urllib.request
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import screenshot
+from conftest import ADMIN_TOKEN, Gateway, delete_key_space, free_port, new_key_space, screenshot, start, stop
 
 
 def position(driver) -> int:
@@ -74,3 +76,40 @@ def test_page_works_without_javascript(gateway, browser_without_javascript):
     seen = []
     WebDriverWait(driver, 30, poll_frequency=0.5).until(lambda d: landed(d, f"{gateway.base}/health", seen))
     assert_pass_in_cookie_only(driver, event, seen)
+
+
+def open_streams(base: str, event: str) -> float:
+    """The room's live streams on the gateway at BASE, from its /metrics (0 before the first)."""
+    text = urllib.request.urlopen(base + "/metrics").read().decode()
+    found = re.search(r'^gateway_queue_streams\{event="' + re.escape(event) + r'"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_page_opens_its_stream_again_after_its_gateway_restarts(browser):
+    """A gateway shutting down ends its streams at once. The page opens its stream again on the gateway
+    serving next (here the same port, restarted on the same Redis key space) rather than turning to polls,
+    and the visitor still lands on the target."""
+    port, space = free_port(), new_key_space()
+    base = f"http://127.0.0.1:{port}"
+    arguments, environment = ["gateway", "--port", str(port)], {"ADMIN_TOKEN": ADMIN_TOKEN, "REDIS_KEY_SPACE": space}
+    process = start(arguments, environment, base)
+    try:
+        gateway = Gateway(base)
+        event = gateway.room(mode="paused", release_rate=0, idle_timeout=120, target_url="/health")
+        browser.get(f"{base}/waiting-room/{event}")
+        assert position(browser) == 1
+        WebDriverWait(browser, 10, poll_frequency=0.2).until(lambda d: open_streams(base, event) == 1)
+
+        stop(process)
+        process = start(arguments, environment, base)
+        WebDriverWait(browser, 20, poll_frequency=0.2).until(
+            lambda d: open_streams(base, event) == 1, "the page's stream was not opened again on the restarted gateway")
+        screenshot(browser, "waiting-room-stream-reopened")
+
+        gateway.admin("PATCH", f"/rooms/{event}", {"mode": "queue", "release_rate": 5})
+        seen = []
+        WebDriverWait(browser, 20, poll_frequency=0.2).until(lambda d: landed(d, f"{base}/health", seen))
+        assert_pass_in_cookie_only(browser, event, seen)
+    finally:
+        stop(process)
+        delete_key_space(space)
