@@ -116,15 +116,17 @@ enum WaitingRoomHTML {
                   document.getElementById('eta').textContent = s.eta_seconds < 60 ? 'under a minute' : 'about ' + Math.round(s.eta_seconds / 60) + ' min';
                 }
               }
-              function poll() {
+              // Looks at the place once; then `next` when given, else polls again when the answer says.
+              function poll(next) {
                 fetch('/api/v1/queue/' + event + '/status', { credentials: 'same-origin' })
                   .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
                   .then(function (p) {
                     if (p[0] === 410 || p[0] === 404) { window.location.reload(); return; }
                     show(p[1]);
-                    if (p[1].status !== 'admitted') setTimeout(poll, p[1].poll_after_ms || 2000);
+                    if (p[1].status === 'admitted') return;
+                    if (next) { next(); } else { setTimeout(poll, p[1].poll_after_ms || 2000); }
                   })
-                  .catch(function () { setTimeout(poll, 3000); });
+                  .catch(function () { if (next) { next(); } else { setTimeout(poll, 3000); } });
               }
               if (main.dataset.status === 'admitted') return;
               if (main.dataset.status === 'proof') {
@@ -155,7 +157,9 @@ enum WaitingRoomHTML {
                 source.onerror = function () {
                   source.close();
                   failures += 1;
-                  if (failures > 5) { setTimeout(poll, 1000); } else { setTimeout(listen, 1000 * failures); }
+                  if (failures > 5) { setTimeout(poll, 1000); return; }
+                  // One look meanwhile: a visitor the room no longer has reloads the page at once.
+                  poll(function () { setTimeout(listen, 1000 * failures); });
                 };
               }
               if (window.EventSource) {
