@@ -17,7 +17,10 @@ import Queue
 final class EdgeQueueStream {
     let handler: EdgeHandler
     let context: ChannelHandlerContext
+    /// The request as its answers need it: method, version and whether the connection is kept;
+    /// none of its fields, which a crowd of streams would otherwise hold on to.
     let head: HTTPRequestHead
+    let requestID: String
     let request: EdgeQueueStreams.Request
     /// Whether the whole request has been read.
     var requestEnded = false
@@ -35,7 +38,11 @@ final class EdgeQueueStream {
     init(handler: EdgeHandler, context: ChannelHandlerContext, head: HTTPRequestHead, request: EdgeQueueStreams.Request) {
         self.handler = handler
         self.context = context
-        self.head = head
+        self.head = HTTPRequestHead(
+            version: head.version, method: head.method, uri: String(head.uri.pathWithoutQuery),
+            headers: head.isKeepAlive ? HTTPHeaders() : ["connection": "close"]
+        )
+        self.requestID = ProxyHeaders.requestID(from: head.headers.first(name: "x-request-id"))
         self.request = request
         self.queue = handler.core.queueStreams.queue
         self.version = queue.snapshots.version(event: request.event)
@@ -124,7 +131,7 @@ final class EdgeQueueStream {
     private func lost(_ error: any Error) {
         guard !ended else { return }
         guard headWritten else {
-            refuse(EdgeResponse.problem(for: error, path: head.uri.pathWithoutQuery))
+            refuse(EdgeResponse.problem(for: error, path: head.uri[...]))
             return
         }
         guard let error = error as? QueueError else { return abort() }
@@ -139,7 +146,6 @@ final class EdgeQueueStream {
         fields.add(name: "content-type", value: "text/event-stream")
         fields.add(name: "cache-control", value: "no-cache")
         fields.add(name: "x-accel-buffering", value: "no")
-        let requestID = ProxyHeaders.requestID(from: head.headers.first(name: "x-request-id"))
         let response = ClientResponseHead(
             answering: head, status: .ok, fields: fields, requestID: requestID, close: false, allocator: context.channel.allocator
         )
@@ -163,7 +169,6 @@ final class EdgeQueueStream {
     /// A whole problem answer instead of a stream.
     private func refuse(_ response: EdgeResponse) {
         ended = true
-        let requestID = ProxyHeaders.requestID(from: head.headers.first(name: "x-request-id"))
         var answer = ClientResponseHead(
             answering: head, status: response.status, fields: response.headers, requestID: requestID, close: false,
             allocator: context.channel.allocator, bodyBytes: response.body.readableBytes
