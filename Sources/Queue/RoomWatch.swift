@@ -68,11 +68,15 @@ struct RoomWatch {
         self.version = version
     }
 
-    /// Whether a stream that last looked at `seen` still has nothing new to see: for a wait at a
-    /// spot, the room's pace is the same and the snapshot still places the spot; otherwise,
-    /// nothing changed at all.
+    /// Whether a stream that last looked at `seen` still has nothing new to see: nothing changed
+    /// at all; or, for a wait at a spot, the room's pace is the same and the snapshot still places
+    /// the spot. A stream that looked at the current version waits even where the snapshot does
+    /// not place its spot: Redis told it where it is (a visitor who joined after the read, into a
+    /// line the read found empty), and looking again before the next read would only ask Redis
+    /// again.
     func unchanged(since seen: RoomVersion, at spot: QueueSpot?) -> Bool {
-        guard let spot, let snapshot else { return version == seen }
+        if version == seen { return true }
+        guard let spot, let snapshot else { return false }
         return version.pace == seen.pace && snapshot.place(of: spot) != nil
     }
 

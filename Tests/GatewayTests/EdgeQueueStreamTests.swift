@@ -237,14 +237,19 @@ struct EdgeQueueStreamTests {
 /// A raw TCP connection to a live server.
 enum RawConnection {
     /// Writes `request`, then reads until `done` (given everything received so far and the
-    /// connection's outbound writer) says so or the server closes; returns everything received.
+    /// connection's outbound writer) says so, the server closes, or `limit` has passed (the
+    /// connection is closed then); returns everything received.
     static func exchange(
-        port: Int, _ request: String, until done: (String, NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Bool
+        port: Int, _ request: String, limit: TimeAmount = .seconds(20),
+        until done: (String, NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Bool
     ) async throws -> String {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
             }
+        let connection = channel.channel
+        let deadline = connection.eventLoop.scheduleTask(in: limit) { connection.close(promise: nil) }
+        defer { deadline.cancel() }
         return try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(string: request))
             var received = ""

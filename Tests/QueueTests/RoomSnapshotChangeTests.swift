@@ -149,7 +149,17 @@ struct RoomSnapshotChangeTests {
 
             let stale = snapshots.version(event: event)
             let late = await snapshots.change(event: event, after: seen, until: .now + .seconds(60), at: spots[1], ahead: 1)
-            #expect(late == stale, "a stream whose spot is at the head does not wait, whatever version it held")
+            #expect(late == stale, "a stream whose spot is at the head does not wait, whatever older version it held")
+
+            let looked = Task { await snapshots.change(event: event, after: stale, until: .now + .seconds(60), at: spots[1], ahead: 0) }
+            try await Self.waitUntilWatched(snapshots, event: event, count: 2)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(
+                snapshots.waitingStreams(event: event) == 2,
+                "one that looked at the current version (Redis placed it, the snapshot did not) waits for the next read instead of asking Redis again at once"
+            )
+            looked.cancel()
+            #expect(await looked.value == stale)
             last.cancel()
         }
     }
