@@ -253,6 +253,6 @@ final class EdgeExchange {
         route.record(status: Int(status), duration: elapsed)
         handler.core.traffic.record(HTTPResponse.Status(code: Int(status)), route: route.name, duration: elapsed)
         trace?.end(status: Int(status))
-        handler.exchangeFinished(requestEnded: requestEnded, close: close || !head.isKeepAlive)
+        handler.served(requestEnded: requestEnded, close: close || !head.isKeepAlive)
     }
 }

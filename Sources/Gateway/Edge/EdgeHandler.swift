@@ -155,18 +155,22 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(_ request: HTTPRequestHead, with response: EdgeResponse, route: String, context: ChannelHandlerContext) {
         let close = quiescing || !request.isKeepAlive
         let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
+        writeWhole(response, answering: request, requestID: requestID, close: close, route: route, took: .nanoseconds((NIODeadline.now() - lastActivity).nanoseconds))
+        state = .draining
+        if close { context.close(promise: nil) }
+    }
+
+    /// Writes `response` whole, in one write, answering `request`, and counts it in the traffic
+    /// window under `route`.
+    func writeWhole(_ response: EdgeResponse, answering request: HTTPRequestHead, requestID: String, close: Bool, route: String, took: Duration) {
+        guard let context else { return }
         var head = ClientResponseHead(
             answering: request, status: response.status, fields: response.headers, requestID: requestID, close: close,
             allocator: context.channel.allocator, bodyBytes: response.body.readableBytes
         )
         head.append(body: response.body)
         wire.write(head.buffer, flush: true)
-        core.traffic.record(
-            HTTPResponse.Status(code: Int(response.status.code)), route: route,
-            duration: .nanoseconds((NIODeadline.now() - lastActivity).nanoseconds)
-        )
-        state = .draining
-        if close { context.close(promise: nil) }
+        core.traffic.record(HTTPResponse.Status(code: Int(response.status.code)), route: route, duration: took)
     }
 
     private func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -223,28 +227,18 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var routerAnswerIsBodiless: Bool { routerMethod == .HEAD || routerMethod == .CONNECT }
 
-    /// Called by the exchange once its response has ended. `requestEnded`: the whole request was read.
-    func exchangeFinished(requestEnded: Bool, close: Bool) {
-        guard let context, case .proxying = state else { return }
+    /// Called by the exchange or live stream the edge serves once its response has ended.
+    /// `requestEnded`: the whole request was read.
+    func served(requestEnded: Bool, close: Bool) {
+        guard let context else { return }
+        switch state {
+        case .proxying, .streaming: break
+        case .idle, .passing, .draining: return
+        }
         if close || quiescing {
             state = .draining
             context.close(promise: nil)
-            return
-        }
-        if requestEnded {
-            requestDone(context: context)
-        } else {
-            state = .draining
-        }
-    }
-
-    /// Called by a live stream once it has ended.
-    func streamFinished(close: Bool) {
-        guard let context, case .streaming(let stream) = state else { return }
-        if close || quiescing {
-            state = .draining
-            context.close(promise: nil)
-        } else if stream.requestEnded {
+        } else if requestEnded {
             requestDone(context: context)
         } else {
             state = .draining

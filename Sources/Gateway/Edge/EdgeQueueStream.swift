@@ -1,4 +1,3 @@
-import HTTPTypes
 import Metrics
 import NIOCore
 import NIOHTTP1
@@ -61,15 +60,12 @@ final class EdgeQueueStream {
             show(place)
             return
         }
-        let queue = queue
-        let request = request
-        let stream = NIOLoopBound(self, eventLoop: eventLoop)
-        eventLoop.makeFutureWithTask {
+        run { queue, request in
             try await queue.currentPlace(event: request.event, visitor: request.visitor, spot: request.spot)
-        }.whenComplete { result in
+        } then: { stream, result in
             switch result {
-            case .success(let place): stream.value.show(place)
-            case .failure(let error): stream.value.lost(error)
+            case .success(let place): stream.show(place)
+            case .failure(let error): stream.lost(error)
             }
         }
     }
@@ -82,17 +78,25 @@ final class EdgeQueueStream {
             show(body, of: place)
             return
         }
+        run { queue, request in
+            try await queue.body(event: request.event, visitor: request.visitor, place: place)
+        } then: { stream, result in
+            switch result {
+            case .success(let body): stream.show(body, of: place)
+            case .failure: stream.abort()
+            }
+        }
+    }
+
+    /// Runs `work` as a short task, then `then` back on the stream's event loop.
+    private func run<Value: Sendable>(
+        _ work: @escaping @Sendable (QueueHTTP, EdgeQueueStreams.Request) async throws -> Value,
+        then: @escaping (EdgeQueueStream, Result<Value, any Error>) -> Void
+    ) {
         let queue = queue
         let request = request
         let stream = NIOLoopBound(self, eventLoop: eventLoop)
-        eventLoop.makeFutureWithTask {
-            try await queue.body(event: request.event, visitor: request.visitor, place: place)
-        }.whenComplete { result in
-            switch result {
-            case .success(let body): stream.value.show(body, of: place)
-            case .failure: stream.value.abort()
-            }
-        }
+        eventLoop.makeFutureWithTask { try await work(queue, request) }.assumeIsolated().whenComplete { then(stream.value, $0) }
     }
 
     /// Sends `body` when it differs from the last event (or the heartbeat is due), then ends the
@@ -169,14 +173,8 @@ final class EdgeQueueStream {
     /// A whole problem answer instead of a stream.
     private func refuse(_ response: EdgeResponse) {
         ended = true
-        var answer = ClientResponseHead(
-            answering: head, status: response.status, fields: response.headers, requestID: requestID, close: false,
-            allocator: context.channel.allocator, bodyBytes: response.body.readableBytes
-        )
-        answer.append(body: response.body)
-        handler.wire.write(answer.buffer, flush: true)
-        handler.core.traffic.record(HTTPResponse.Status(code: Int(response.status.code)), route: EdgeQueueStreams.routeName, duration: .now - started)
-        handler.streamFinished(close: !head.isKeepAlive)
+        handler.writeWhole(response, answering: head, requestID: requestID, close: false, route: EdgeQueueStreams.routeName, took: .now - started)
+        handler.served(requestEnded: requestEnded, close: !head.isKeepAlive)
     }
 
     /// Ends the stream with the body's last chunk; the connection then serves its next request
@@ -185,7 +183,7 @@ final class EdgeQueueStream {
         guard !ended else { return }
         stop()
         handler.wire.write(ByteBuffer(staticString: "0\r\n\r\n"), flush: true)
-        handler.streamFinished(close: !head.isKeepAlive)
+        handler.served(requestEnded: requestEnded, close: !head.isKeepAlive)
     }
 
     /// Ends the stream without its last chunk and closes the connection: the client sees the
@@ -193,7 +191,7 @@ final class EdgeQueueStream {
     private func abort() {
         guard !ended else { return }
         stop()
-        handler.streamFinished(close: true)
+        handler.served(requestEnded: requestEnded, close: true)
     }
 
     /// The connection went: stops waiting, writes nothing.

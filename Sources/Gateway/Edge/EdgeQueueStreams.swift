@@ -25,13 +25,7 @@ struct EdgeQueueStreams: Sendable {
 
     /// The stream `head` asks for, when the edge serves it; nil when the router must.
     func request(_ head: HTTPRequestHead) -> Request? {
-        guard head.method == .GET, head.version == .http1_1, let event = head.uri.queueEvent(action: "events"),
-              !head.headers.contains(name: "authorization"),
-              let ticket = head.headers.firstGenuine(header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tokens.verified(ticket:)),
-              let spot = head.headers.firstGenuine(header: "queue-place", cookie: QueueHTTP.placeCookieName(event: event), {
-                  tokens.spot(fromPlaceToken: $0, event: event, of: ticket)
-              })
-        else { return nil }
-        return Request(event: event, visitor: ticket.visitor, spot: spot)
+        guard head.method == .GET, head.version == .http1_1, let (event, visitor, spot) = tokens.placedVisitor(head, action: "events") else { return nil }
+        return Request(event: event, visitor: visitor, spot: spot)
     }
 }

@@ -28,13 +28,8 @@ struct EdgeStatusPolls: Sendable {
     func answer(_ head: HTTPRequestHead) -> EdgeResponse? {
         guard head.method == .GET else { return nil }
         let started = ContinuousClock.now
-        guard let event = head.uri.queueEvent(action: "status"),
-              !head.headers.contains(name: "authorization"),
-              let ticket = head.headers.firstGenuine(header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, tokens.verified(ticket:)),
-              let spot = head.headers.firstGenuine(header: "queue-place", cookie: QueueHTTP.placeCookieName(event: event), {
-                  tokens.spot(fromPlaceToken: $0, event: event, of: ticket)
-              }),
-              let place = snapshots.placeIfFresh(event: event, visitor: ticket.visitor, spot: spot),
+        guard let (event, visitor, spot) = tokens.placedVisitor(head, action: "status"),
+              let place = snapshots.placeIfFresh(event: event, visitor: visitor, spot: spot),
               let body = QueuePlaceBody(unsigned: place)
         else { return nil }
         let response = body.edgeResponse()
@@ -63,6 +58,22 @@ extension String {
             guard QueueKeys.isValidEvent(utf8: event) else { return nil }
             return String(decoding: event, as: UTF8.self)
         }
+    }
+}
+
+extension VerifiedTokenCache {
+    /// The room, visitor and spot of a request to `/api/v1/queue/{event}/{action}` from a genuine
+    /// ticket with its place token (each from its field, else its cookie) and no access token
+    /// (which speaks for a user); nil for any other request.
+    func placedVisitor(_ head: HTTPRequestHead, action: StaticString) -> (event: String, visitor: String, spot: QueueSpot)? {
+        guard let event = head.uri.queueEvent(action: action),
+              !head.headers.contains(name: "authorization"),
+              let ticket = head.headers.firstGenuine(header: "visitor-ticket", cookie: QueueHTTP.visitorCookie, verified(ticket:)),
+              let spot = head.headers.firstGenuine(header: "queue-place", cookie: QueueHTTP.placeCookieName(event: event), {
+                  spot(fromPlaceToken: $0, event: event, of: ticket)
+              })
+        else { return nil }
+        return (event, ticket.visitor, spot)
     }
 }
 
