@@ -13,10 +13,14 @@ cd "$(dirname "$0")/.."
 streams=${1:-20000}
 hold=${2:-10}
 seconds=$hold connections=1
-# Every stream is a file descriptor in the gateway and in the client.
+# Every stream is a file descriptor in the gateway and one in the client, two processes each under
+# the open-files limit: all but a few of each one's descriptors can be streams. The gateway is told
+# how many connections it may hold (GATEWAY_MAX_CONNECTIONS): by default it keeps an eighth of its
+# descriptors for upstream connections, which a gateway serving only the waiting room never opens.
 ulimit -Hn 65536 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
-fits=$(( $(ulimit -n) - $(ulimit -n) / 8 - 500 ))
+export GATEWAY_MAX_CONNECTIONS=$(( $(ulimit -n) - 64 ))
+fits=$(( $(ulimit -n) - 100 ))
 if [ "$streams" -gt "$fits" ]; then
   echo "only $fits streams fit under this machine's open-files limit ($(ulimit -n)); measuring $fits" >&2
   streams=$fits
@@ -64,8 +68,9 @@ print("The room is paused while the streams open and are held, then switched to 
 print("stream's position changes. Redis commands/s include the releaser's and the snapshot reads. The visitor at")
 print("position p is released about (p - 1) / 100 s after the PATCH (the releaser runs every 100 ms); how late their")
 print("stream's `admitted` event comes after that is the time the gateway took to tell them.")
-print(f"Open files per process here: {files:,} (the hard limit); the gateway holds at most {files - max(64, files // 8):,} client")
-print("connections (GATEWAY_MAX_CONNECTIONS), so a crowd near that size needs a higher limit.")
+print(f"Open files per process here: {files:,} (the hard limit, which this machine does not let a script raise); the")
+print(f"gateway was told to hold at most {files - 64:,} client connections (GATEWAY_MAX_CONNECTIONS) and the client opens at most")
+print(f"{files - 100:,} streams, so a larger crowd needs a higher limit.")
 print()
 print(f"Reproduce: `bench/sse-crowd.sh {streams} {hold}`")
 PY
