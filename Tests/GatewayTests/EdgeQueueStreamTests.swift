@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -154,7 +155,8 @@ struct EdgeQueueStreamTests {
             weak var released: EdgeHandler?
             do {
                 let wire = SocketWire()
-                let handler = EdgeHandler(core: EdgeCore(components: fixture.components), wire: wire, idleTimeout: nil)
+                let router = RouterAttachment(eventLoop: channel.eventLoop, logger: Logger(label: "test"))
+                let handler = EdgeHandler(core: EdgeCore(components: fixture.components), wire: wire, router: router, idleTimeout: nil)
                 released = handler
                 try channel.pipeline.syncOperations.addHandlers([wire, handler])
             }
@@ -178,7 +180,7 @@ struct EdgeQueueStreamTests {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0, idleTimeout: 3600)) { fixture in
             let visitors = try await EdgeStatusPollTests.join(1, fixture: fixture)
             let opened = AsyncStream<Void>.makeStream()
-            let stream = try await fixture.applicationRefreshingSnapshots.test(.live) { client in
+            let (stream, shutDown) = try await fixture.applicationRefreshingSnapshots.test(.live) { client in
                 let port = try #require(client.port)
                 let request = Self.streamRequest(fixture.event, ticket: visitors[0].ticket, place: visitors[0].place)
                 let stream = Task {
@@ -189,9 +191,8 @@ struct EdgeQueueStreamTests {
                     return (text, ContinuousClock.now)
                 }
                 for await _ in opened.stream { break }
-                return stream
+                return (stream, ContinuousClock.now)
             }
-            let shutDown = ContinuousClock.now
             let (text, ended) = try await stream.value
             #expect(text.hasSuffix("0\r\n\r\n"), "the body's last chunk, then the connection closes: \(text)")
             #expect(ended - shutDown < .seconds(2), "the stream ended with the server, not at its 15 s heartbeat")

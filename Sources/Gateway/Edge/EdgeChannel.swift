@@ -10,13 +10,14 @@ import ServiceKit
 /// The gateway's HTTP/1.1 connections: requests for proxied routes are served by ``EdgeHandler``
 /// on the connection's event loop; every other request goes on to the Hummingbird router.
 ///
-/// Pipeline: ``SocketWire`` → HTTP/1 response encoder and request decoder → ``EdgeHandler`` →
-/// HTTP types codec → connection state → the async channel that Hummingbird's responder reads.
-/// The edge writes its own answers as bytes through ``SocketWire``; only the router's answers go
-/// through the encoder, which ``EdgeHandler`` keeps bodiless for `HEAD` (the encoder is not
-/// paired with the decoder, as `configureHTTPServerPipeline` pairs them, for that reason).
+/// Pipeline: ``SocketWire`` → HTTP/1 response encoder and request decoder → ``EdgeHandler``, then,
+/// once a request needs the router (``RouterAttachment``), HTTP types codec → connection state →
+/// the async channel that Hummingbird's responder reads. The edge writes its own answers as bytes
+/// through ``SocketWire``; only the router's answers go through the encoder, which
+/// ``EdgeHandler`` keeps bodiless for `HEAD` (the encoder is not paired with the decoder, as
+/// `configureHTTPServerPipeline` pairs them, for that reason).
 struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
-    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+    typealias Value = EdgeConnection
 
     let responder: HTTPChannelHandler.Responder
     let core: EdgeCore
@@ -34,15 +35,16 @@ struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
             try pipeline.addHandler(wire)
             try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
             try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-            try pipeline.addHandler(EdgeHandler(core: core, wire: wire, idleTimeout: idleTimeout))
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
-            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+            let router = RouterAttachment(eventLoop: channel.eventLoop, logger: logger)
+            try pipeline.addHandler(EdgeHandler(core: core, wire: wire, router: router, idleTimeout: idleTimeout))
+            return EdgeConnection(channel: channel, router: router.connection)
         }
     }
 
+    /// Serves the router's requests once the connection has any; returns when it closes.
     func handle(value: Value, logger: Logger) async {
-        await handleHTTP(asyncChannel: value, logger: logger)
+        guard let connection = try? await value.router.get() else { return }
+        await handleHTTP(asyncChannel: connection, logger: logger)
     }
 }
 

@@ -6,7 +6,8 @@ import ServiceKit
 
 /// The front of every gateway connection. A request whose path belongs to a proxied route is
 /// served here, on this connection's event loop, by an ``EdgeExchange``; any other request is
-/// passed on to Hummingbird. One request is served at a time: parts of a pipelined next request
+/// passed on to Hummingbird, whose handlers join the pipeline for the first such request
+/// (``RouterAttachment``). One request is served at a time: parts of a pipelined next request
 /// wait until the current response has ended, so answers keep their order whoever writes them.
 ///
 /// It also serves waiting visitors' status polls from the room snapshot and their live streams
@@ -19,7 +20,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
+    enum State {
         case idle
         /// Hummingbird serves the request; it ends when both its request and response have.
         case passing(requestEnded: Bool, responseEnded: Bool)
@@ -34,8 +35,10 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let core: EdgeCore
     /// Where the edge's own answers are written, as bytes.
     let wire: SocketWire
-    private let idleTimeout: TimeAmount?
-    private var state = State.idle
+    /// Hummingbird's side of the connection, attached for the first request the edge passes on.
+    let router: RouterAttachment
+    let idleTimeout: TimeAmount?
+    var state = State.idle
     private var held: Deque<HTTPServerRequestPart> = []
     private var readHeld = false
     /// The exchange whose local route Hummingbird is answering, until its response head leaves.
@@ -45,9 +48,11 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var routerMethod = HTTPMethod.GET
     /// Whether parts went on to Hummingbird since the last read-complete it saw.
     private var forwardedUnflushed = false
-    private var quiescing = false
-    private var lastActivity = NIODeadline.now()
-    private var idleCheck: Scheduled<Void>?
+    /// Whether the connection closes once the request under way is over (graceful shutdown, or
+    /// the client sent its last byte).
+    var quiescing = false
+    var lastActivity = NIODeadline.now()
+    var idleCheck: Scheduled<Void>?
     private(set) var context: ChannelHandlerContext?
     private(set) var pool: UpstreamPool?
     /// The TCP peer's address and whether it is a trusted proxy, worked out once per connection.
@@ -56,9 +61,10 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return (address, core.addresses.isTrusted(address))
     }()
 
-    init(core: EdgeCore, wire: SocketWire, idleTimeout: TimeAmount?) {
+    init(core: EdgeCore, wire: SocketWire, router: RouterAttachment, idleTimeout: TimeAmount?) {
         self.core = core
         self.wire = wire
+        self.router = router
         self.idleTimeout = idleTimeout
     }
 
@@ -77,6 +83,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if case .streaming(let stream) = state { stream.cancel() }
         state = .idle
         held.removeAll()
+        router.detach()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -115,10 +122,13 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 answer(head, with: response, route: EdgeHealth.routeName, context: context)
             } else if let route = core.ownRoute(for: head) {
                 startExchange(route, head: head, context: context)
-            } else {
+            } else if router.attach(to: context) {
                 state = .passing(requestEnded: false, responseEnded: false)
                 routerMethod = head.method
                 forward(part, context: context)
+            } else {
+                state = .draining
+                context.close(promise: nil)
             }
         case (.idle, _):
             break
@@ -190,6 +200,12 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// the exchange held while they ran.
     func passToRouter(head: HTTPRequestHead, body: [ByteBuffer], requestEnded: Bool, exchange: EdgeExchange) {
         guard let context, case .proxying = state else { return }
+        guard router.attach(to: context) else {
+            exchange.clientFailed()
+            state = .draining
+            context.close(promise: nil)
+            return
+        }
         state = .passing(requestEnded: requestEnded, responseEnded: false)
         localExchange = exchange
         routerMethod = head.method
@@ -285,58 +301,5 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange.clientBecameWritable()
         }
         context.fireChannelWritabilityChanged()
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is ChannelShouldQuiesceEvent else {
-            context.fireUserInboundEventTriggered(event)
-            return
-        }
-        switch state {
-        case .proxying, .draining:
-            quiescing = true
-        case .streaming(let stream):
-            quiescing = true
-            stream.end()
-        case .idle, .passing:
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if case .proxying(let exchange) = state {
-            exchange.clientFailed()
-            context.close(promise: nil)
-            return
-        }
-        if case .streaming(let stream) = state {
-            stream.cancel()
-            context.close(promise: nil)
-            return
-        }
-        context.fireErrorCaught(error)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if case .proxying(let exchange) = state { exchange.clientFailed() }
-        if case .streaming(let stream) = state { stream.cancel() }
-        idleCheck?.cancel()
-        idleCheck = nil
-        context.fireChannelInactive()
-    }
-
-    private func scheduleIdleCheck(context: ChannelHandlerContext) {
-        guard let idleTimeout else { return }
-        let deadline = max(lastActivity + idleTimeout, .now() + .milliseconds(100))
-        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
-            self.idleCheck = nil
-            guard let context = self.context else { return }
-            if case .idle = self.state, NIODeadline.now() - self.lastActivity >= idleTimeout {
-                context.close(promise: nil)
-            } else {
-                if case .idle = self.state {} else { self.lastActivity = .now() }
-                self.scheduleIdleCheck(context: context)
-            }
-        }
     }
 }

@@ -1,0 +1,106 @@
+@testable import Gateway
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOEmbedded
+import Queue
+import NIOConcurrencyHelpers
+import Testing
+
+@Suite("The router's side of a connection, set up only when a request needs it")
+struct RouterAttachmentTests {
+    /// A connection as the gateway sets one up, on an embedded channel, and what its task gets.
+    struct Connection {
+        let channel: EmbeddedChannel
+        let value: EdgeConnection
+        /// What the router's future brought: nil while it waits, then whether it brought a channel.
+        let settled = NIOLockedValueBox<Bool?>(nil)
+
+        init(_ fixture: GatewayFixture) async throws {
+            channel = EmbeddedChannel()
+            let edge = EdgeChannel(responder: { _, _, _ in }, core: EdgeCore(components: fixture.components), idleTimeout: nil)
+            value = try await edge.setup(channel: channel, logger: Logger(label: "test")).get()
+            try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).get()
+            value.router.whenComplete { [settled] result in
+                settled.withLockedValue { $0 = (try? result.get()).map { $0 != nil } ?? false }
+            }
+        }
+
+        var hasRouterHandlers: Bool {
+            (try? channel.pipeline.syncOperations.handler(type: HTTPConnectionStateHandler.self)) != nil
+        }
+
+        /// Writes `request` and returns what the connection wrote back.
+        func exchange(_ request: String) throws -> String {
+            try channel.writeInbound(ByteBuffer(string: request))
+            var written = ""
+            while case .byteBuffer(let buffer) = try channel.readOutbound(as: IOData.self) { written += String(buffer: buffer) }
+            return written
+        }
+    }
+
+    @Test("requests the edge answers leave the router out; the first one for the router brings it in, once")
+    func attachedForTheRouter() async throws {
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0)) { fixture in
+            let connection = try await Connection(fixture)
+            for _ in 0..<2 {
+                let answer = try connection.exchange("GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n")
+                #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(answer)")
+            }
+            #expect(!connection.hasRouterHandlers)
+            #expect(connection.settled.withLockedValue { $0 } == nil, "the connection's task still waits")
+
+            _ = try connection.exchange("GET /admin/v1/rooms HTTP/1.1\r\nHost: gateway\r\n\r\n")
+            #expect(connection.hasRouterHandlers)
+            #expect(connection.settled.withLockedValue { $0 } == true, "the task got the router's channel")
+            _ = try await connection.channel.finish(acceptAlreadyClosed: true)
+        }
+    }
+
+    @Test("a connection that ends without the router lets its task end")
+    func detachedOnClose() async throws {
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0)) { fixture in
+            let connection = try await Connection(fixture)
+            _ = try connection.exchange("GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n")
+            _ = try await connection.channel.finish(acceptAlreadyClosed: true)
+            #expect(connection.settled.withLockedValue { $0 } == false)
+            #expect(try await connection.value.router.get() == nil)
+        }
+    }
+
+    @Test("a request line that does not parse is answered 400 by the router, and the connection closes")
+    func unparsableRequest() async throws {
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0)) { fixture in
+            try await fixture.application.test(.live) { client in
+                let port = try #require(client.port)
+                let text = try await RawConnection.exchange(port: port, "GET /health HTTP/1.1\r\nHost: gateway\r\n\r\nNOT HTTP AT ALL\r\n\r\n") { _, _ in false }
+                #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "the edge answered the first request: \(text)")
+                #expect(text.contains("HTTP/1.1 400 Bad Request\r\n"), "\(text)")
+            }
+        }
+    }
+
+    @Test("graceful shutdown closes an idle connection the edge served, at once")
+    func shutdownClosesIdleEdgeConnections() async throws {
+        try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0)) { fixture in
+            let answered = AsyncStream<Void>.makeStream()
+            let (held, shutDown) = try await fixture.application.test(.live) { client in
+                let port = try #require(client.port)
+                let held = Task {
+                    let text = try await RawConnection.exchange(port: port, "GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n") { received, _ in
+                        if received.contains("\r\n\r\n") { answered.continuation.yield() }
+                        return false
+                    }
+                    return (text, ContinuousClock.now)
+                }
+                for await _ in answered.stream { break }
+                return (held, ContinuousClock.now)
+            }
+            let (text, closed) = try await held.value
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text)")
+            #expect(closed - shutDown < .seconds(2), "closed by the server's shutdown, not at the 20 s limit")
+        }
+    }
+}
