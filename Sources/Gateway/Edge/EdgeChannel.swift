@@ -41,10 +41,17 @@ struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
-    /// Serves the router's requests once the connection has any; returns when it closes.
+    /// Serves the router's requests once the connection has any; returns when it closes. Cancelled
+    /// while it waits (the server stops without draining), it closes the connection's input, as
+    /// the router's own handling does: the edge then ends the connection after its answer under way.
     func handle(value: Value, logger: Logger) async {
-        guard let connection = try? await value.router.get() else { return }
-        await handleHTTP(asyncChannel: connection, logger: logger)
+        let router = try? await withTaskCancellationHandler {
+            try await value.router.get()
+        } onCancel: {
+            value.channel.close(mode: .input, promise: nil)
+        }
+        guard let router else { return }
+        await handleHTTP(asyncChannel: router, logger: logger)
     }
 }
 
