@@ -179,23 +179,12 @@ struct EdgeQueueStreamTests {
     func shutdownEndsTheStream() async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0, idleTimeout: 3600)) { fixture in
             let visitors = try await EdgeStatusPollTests.join(1, fixture: fixture)
-            let opened = AsyncStream<Void>.makeStream()
-            let (stream, shutDown) = try await fixture.applicationRefreshingSnapshots.test(.live) { client in
-                let port = try #require(client.port)
-                let request = Self.streamRequest(fixture.event, ticket: visitors[0].ticket, place: visitors[0].place)
-                let stream = Task {
-                    let text = try await RawConnection.exchange(port: port, request) { received, _ in
-                        if received.contains("event: status") { opened.continuation.yield() }
-                        return false
-                    }
-                    return (text, ContinuousClock.now)
-                }
-                for await _ in opened.stream { break }
-                return (stream, ContinuousClock.now)
+            let request = Self.streamRequest(fixture.event, ticket: visitors[0].ticket, place: visitors[0].place)
+            let (text, ended) = try await RawConnection.heldThroughShutdown(of: fixture.applicationRefreshingSnapshots, request) {
+                $0.contains("event: status")
             }
-            let (text, ended) = try await stream.value
             #expect(text.hasSuffix("0\r\n\r\n"), "the body's last chunk, then the connection closes: \(text)")
-            #expect(ended - shutDown < .seconds(2), "the stream ended with the server, not at its 15 s heartbeat")
+            #expect(ended < .seconds(2), "the stream ended with the server, not at its 15 s heartbeat")
         }
     }
 
@@ -232,6 +221,31 @@ struct EdgeQueueStreamTests {
             let json = (try? JSONSerialization.jsonObject(with: Data(lines[1].dropFirst("data: ".count).utf8))) as? [String: Any]
             return (lines[0], json ?? [:])
         }
+    }
+}
+
+extension RawConnection {
+    /// Writes `request` to a live `application` and, once `ready` finds what was received so far
+    /// complete, lets the live test end, so the server shuts down gracefully; returns everything
+    /// received and how long after the shutdown began the connection closed.
+    static func heldThroughShutdown(
+        of application: some ApplicationProtocol, _ request: String, once ready: @escaping @Sendable (String) -> Bool
+    ) async throws -> (text: String, closedAfter: Duration) {
+        let received = AsyncStream<Void>.makeStream()
+        let (held, shutDown) = try await application.test(.live) { client in
+            let port = try #require(client.port)
+            let held = Task {
+                let text = try await exchange(port: port, request) { text, _ in
+                    if ready(text) { received.continuation.yield() }
+                    return false
+                }
+                return (text, ContinuousClock.now)
+            }
+            for await _ in received.stream { break }
+            return (held, ContinuousClock.now)
+        }
+        let (text, closed) = try await held.value
+        return (text, closed - shutDown)
     }
 }
 

@@ -85,22 +85,11 @@ struct RouterAttachmentTests {
     @Test("graceful shutdown closes an idle connection the edge served, at once")
     func shutdownClosesIdleEdgeConnections() async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0)) { fixture in
-            let answered = AsyncStream<Void>.makeStream()
-            let (held, shutDown) = try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let held = Task {
-                    let text = try await RawConnection.exchange(port: port, "GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n") { received, _ in
-                        if received.contains("\r\n\r\n") { answered.continuation.yield() }
-                        return false
-                    }
-                    return (text, ContinuousClock.now)
-                }
-                for await _ in answered.stream { break }
-                return (held, ContinuousClock.now)
+            let (text, closed) = try await RawConnection.heldThroughShutdown(of: fixture.application, "GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n") {
+                $0.contains("\r\n\r\n")
             }
-            let (text, closed) = try await held.value
             #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text)")
-            #expect(closed - shutDown < .seconds(2), "closed by the server's shutdown, not at the 20 s limit")
+            #expect(closed < .seconds(2), "closed by the server's shutdown, not at the 20 s limit")
         }
     }
 }

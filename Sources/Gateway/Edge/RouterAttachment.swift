@@ -8,7 +8,7 @@ import NIOHTTPTypesHTTP1
 /// something for the router: a request the edge does not serve, or a request head the decoder
 /// could not parse (the router answers it 400). A connection the edge serves whole (status polls,
 /// live streams, the waiting-room page, proxied routes) never carries the router's handlers and
-/// async channel, about 4 KB a connection.
+/// async channel, about 5 KB a connection.
 ///
 /// The connection's task (``EdgeChannel/handle(value:logger:)``) waits on ``connection``: the
 /// router's async channel once attached, nil when the connection ends without one.
