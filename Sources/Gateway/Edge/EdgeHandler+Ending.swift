@@ -6,18 +6,28 @@ import NIOHTTP1
 extension EdgeHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
-            quiesce(context: context, event: event)
-        } else if !router.isAttached, let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
-            // The client sends no more, and no router's handlers are there to end the connection.
-            quiesce(context: context, event: event)
+            end(context: context, passingOn: event)
+        } else if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
+            inputClosedPending = true
+            endAfterLastRequest(context: context)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
     }
 
+    /// The client sends no more: the connection ends once the requests it sent are answered,
+    /// pipelined ones held back included. The router's handlers, which would end it at once, are
+    /// told only when they serve the last request or the connection is idle.
+    func endAfterLastRequest(context: ChannelHandlerContext) {
+        guard inputClosedPending, held.isEmpty else { return }
+        inputClosedPending = false
+        end(context: context, passingOn: ChannelEvent.inputClosed)
+    }
+
     /// Ends the connection gracefully: after a proxied exchange or a drained request in flight, a
-    /// live stream at once; an idle connection at once, by the router's handlers when attached.
-    private func quiesce(context: ChannelHandlerContext, event: Any) {
+    /// live stream at once, an idle connection at once; `event` goes on to the router's handlers
+    /// when they serve the request, or are attached to an idle connection, and they end it.
+    private func end(context: ChannelHandlerContext, passingOn event: Any) {
         switch state {
         case .proxying, .draining:
             quiescing = true

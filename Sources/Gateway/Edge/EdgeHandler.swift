@@ -39,7 +39,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let router: RouterAttachment
     let idleTimeout: TimeAmount?
     var state = State.idle
-    private var held: Deque<HTTPServerRequestPart> = []
+    /// Parts of pipelined requests that wait for the request under way to end.
+    private(set) var held: Deque<HTTPServerRequestPart> = []
     private var readHeld = false
     /// The exchange whose local route Hummingbird is answering, until its response head leaves.
     private var localExchange: EdgeExchange?
@@ -51,6 +52,9 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Whether the connection closes once the request under way is over (graceful shutdown, or
     /// the client sent its last byte).
     var quiescing = false
+    /// Whether the client closed its side and the edge has not yet acted on it (pipelined requests
+    /// come first).
+    var inputClosedPending = false
     var lastActivity = NIODeadline.now()
     var idleCheck: Scheduled<Void>?
     private(set) var context: ChannelHandlerContext?
@@ -159,30 +163,6 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.start()
     }
 
-    /// Writes a whole answer the edge made without a route (a status poll from the snapshot,
-    /// `/health`), counted in the traffic window under `route`; the rest of the request is read
-    /// and dropped.
-    private func answer(_ request: HTTPRequestHead, with response: EdgeResponse, route: String, context: ChannelHandlerContext) {
-        let close = quiescing || !request.isKeepAlive
-        let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
-        writeWhole(response, answering: request, requestID: requestID, close: close, route: route, took: .nanoseconds((NIODeadline.now() - lastActivity).nanoseconds))
-        state = .draining
-        if close { context.close(promise: nil) }
-    }
-
-    /// Writes `response` whole, in one write, answering `request`, and counts it in the traffic
-    /// window under `route`.
-    func writeWhole(_ response: EdgeResponse, answering request: HTTPRequestHead, requestID: String, close: Bool, route: String, took: Duration) {
-        guard let context else { return }
-        var head = ClientResponseHead(
-            answering: request, status: response.status, fields: response.headers, requestID: requestID, close: close,
-            allocator: context.channel.allocator, bodyBytes: response.body.readableBytes
-        )
-        head.append(body: response.body)
-        wire.write(head.buffer, flush: true)
-        core.traffic.record(HTTPResponse.Status(code: Int(response.status.code)), route: route, duration: took)
-    }
-
     private func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         forwardedUnflushed = true
         context.fireChannelRead(wrapInboundOut(part))
@@ -270,6 +250,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         dispatchHeld(context: context)
+        endAfterLastRequest(context: context)
         if forwardedUnflushed {
             // Parts handed on outside a read: Hummingbird's async channel delivers on read-complete.
             forwardedUnflushed = false

@@ -1,0 +1,30 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+
+/// The edge's own whole answers, written as bytes in one write.
+extension EdgeHandler {
+    /// Writes a whole answer the edge made without a route (a status poll from the snapshot,
+    /// `/health`), counted in the traffic window under `route`; the rest of the request is read
+    /// and dropped.
+    func answer(_ request: HTTPRequestHead, with response: EdgeResponse, route: String, context: ChannelHandlerContext) {
+        let close = quiescing || !request.isKeepAlive
+        let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
+        writeWhole(response, answering: request, requestID: requestID, close: close, route: route, took: .nanoseconds((NIODeadline.now() - lastActivity).nanoseconds))
+        state = .draining
+        if close { context.close(promise: nil) }
+    }
+
+    /// Writes `response` whole, in one write, answering `request`, and counts it in the traffic
+    /// window under `route`.
+    func writeWhole(_ response: EdgeResponse, answering request: HTTPRequestHead, requestID: String, close: Bool, route: String, took: Duration) {
+        guard let context else { return }
+        var head = ClientResponseHead(
+            answering: request, status: response.status, fields: response.headers, requestID: requestID, close: close,
+            allocator: context.channel.allocator, bodyBytes: response.body.readableBytes
+        )
+        head.append(body: response.body)
+        wire.write(head.buffer, flush: true)
+        core.traffic.record(HTTPResponse.Status(code: Int(response.status.code)), route: route, duration: took)
+    }
+}
