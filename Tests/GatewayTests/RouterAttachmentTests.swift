@@ -126,4 +126,36 @@ struct RouterAttachmentTests {
         }
         await upstream.stop()
     }
+
+    @Test("a server stopped by cancellation closes a connection the edge still serves (a proxied stream that goes on)")
+    func cancellationClosesEdgeConnections() async throws {
+        let upstream = try await UpstreamServer.start()
+        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "endless", prefix: "/api/endless", upstreams: [upstream.url])])) { fixture in
+            let (ports, running) = AsyncStream.makeStream(of: Int.self)
+            let application = Application(
+                router: buildGatewayRouter(fixture.components), server: gatewayServer(fixture.components),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { channel in running.yield(channel.localAddress?.port ?? 0) }
+            )
+            let server = Task { try await application.runService(gracefulShutdownSignals: []) }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            let streaming = AsyncStream<Void>.makeStream()
+            let held = Task {
+                let text = try await RawConnection.exchange(port: port, "GET /api/endless HTTP/1.1\r\nHost: gw\r\n\r\n") { received, _ in
+                    if received.contains("data: 1") { streaming.continuation.yield() }
+                    return false
+                }
+                return (text, ContinuousClock.now)
+            }
+            for await _ in streaming.stream { break }
+            let cancelled = ContinuousClock.now
+            server.cancel()
+            let (text, closed) = try await held.value
+            _ = try? await server.value
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text)")
+            #expect(closed - cancelled < .seconds(5), "closed as the server was cancelled, not at the 20 s limit")
+        }
+        await upstream.stop()
+    }
 }

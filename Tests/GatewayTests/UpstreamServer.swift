@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// `/api/echo/**` answers with what it received; `/api/slow` takes two seconds;
 /// `/api/events/{event}/buy` answers 201 after `delay` and counts its calls;
-/// `/api/fail` answers 500; `/api/stream` sends three chunks 300 ms apart. Echoes name the
+/// `/api/fail` answers 500; `/api/stream` sends three chunks 300 ms apart, `/api/endless` one every
+/// 200 ms for a minute. Echoes name the
 /// upstream's port and the gateway's port on the connection they came in on.
 final class UpstreamServer: Sendable {
     struct Echo: ResponseCodable {
@@ -60,6 +61,15 @@ final class UpstreamServer: Sendable {
                 for index in 1...3 {
                     try await writer.write(ByteBuffer(string: "data: \(index)\n\n"))
                     if index < 3 { try await Task.sleep(for: .milliseconds(300)) }
+                }
+                try await writer.finish(nil)
+            })
+        }
+        router.get("/api/endless") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+                for index in 1...300 {
+                    try await writer.write(ByteBuffer(string: "data: \(index)\n\n"))
+                    try await Task.sleep(for: .milliseconds(200))
                 }
                 try await writer.finish(nil)
             })

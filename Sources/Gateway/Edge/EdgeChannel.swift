@@ -42,13 +42,14 @@ struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// Serves the router's requests once the connection has any; returns when it closes. Cancelled
-    /// while it waits (the server stops without draining), it closes the connection's input, as
-    /// the router's own handling does: the edge then ends the connection after its answer under way.
+    /// while it waits (the server gave up draining: the shutdown's grace period is over), it closes
+    /// the connection, cutting what the edge still serves on it (a long proxied stream, say), so
+    /// the server can stop.
     func handle(value: Value, logger: Logger) async {
         let router = try? await withTaskCancellationHandler {
             try await value.router.get()
         } onCancel: {
-            value.channel.close(mode: .input, promise: nil)
+            value.channel.close(promise: nil)
         }
         guard let router else { return }
         await handleHTTP(asyncChannel: router, logger: logger)
