@@ -28,6 +28,8 @@ public struct GatewayComponents: Sendable {
     let limiter: RateLimiter
     /// This instance's room snapshots, which answer waiting visitors' polls.
     public let snapshots: RoomSnapshots
+    /// The connections this gateway's edge serves without the router's handlers.
+    let edgeConnections = EdgeConnections()
 
     init(
         configuration: GatewayConfiguration, redis: RedisClient, room: WaitingRoom, passKeys: SigningKeyRing,
@@ -89,6 +91,7 @@ public func buildGatewayApplication(
         SigningKeyRefresher(rings: [components.passKeys, components.accessTokens.ring], logger: logger),
         components.snapshots,
         components.fleetTraffic,
+        EdgeConnectionsCloser(connections: components.edgeConnections),
     ]
     if configuration.releaseInterval > .zero {
         services.append(QueueReleaser(room: components.room, interval: configuration.releaseInterval, logger: logger))

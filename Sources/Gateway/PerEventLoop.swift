@@ -11,6 +11,11 @@ final class PerEventLoop<Value: AnyObject & Sendable>: Sendable {
         self.make = make
     }
 
+    /// Every value made so far.
+    var all: [Value] {
+        values.withLock { Array($0.values) }
+    }
+
     /// The value of `eventLoop`, made now if it has none yet.
     func value(for eventLoop: any EventLoop) -> Value {
         values.withLock { values in

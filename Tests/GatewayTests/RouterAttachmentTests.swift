@@ -52,10 +52,13 @@ struct RouterAttachmentTests {
             }
             #expect(!connection.hasRouterHandlers)
             #expect(connection.settled.withLockedValue { $0 } == nil, "the connection's task still waits")
+            let unrouted = fixture.components.edgeConnections
+            #expect(unrouted.count(on: connection.channel.eventLoop) == 1, "filed to be closed if the server is cancelled")
 
             _ = try connection.exchange("GET /admin/v1/rooms HTTP/1.1\r\nHost: gateway\r\n\r\n")
             #expect(connection.hasRouterHandlers)
             #expect(connection.settled.withLockedValue { $0 } == true, "the task got the router's channel")
+            #expect(unrouted.count(on: connection.channel.eventLoop) == 0, "the router's handling answers for it now")
             _ = try await connection.channel.finish(acceptAlreadyClosed: true)
         }
     }
@@ -65,7 +68,9 @@ struct RouterAttachmentTests {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0)) { fixture in
             let connection = try await Connection(fixture)
             _ = try connection.exchange("GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n")
+            #expect(fixture.components.edgeConnections.count(on: connection.channel.eventLoop) == 1)
             _ = try await connection.channel.finish(acceptAlreadyClosed: true)
+            #expect(fixture.components.edgeConnections.count(on: connection.channel.eventLoop) == 0)
             #expect(connection.settled.withLockedValue { $0 } == false)
             #expect(try await connection.value.router.get() == nil)
         }
@@ -135,6 +140,7 @@ struct RouterAttachmentTests {
             let application = Application(
                 router: buildGatewayRouter(fixture.components), server: gatewayServer(fixture.components),
                 configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                services: [EdgeConnectionsCloser(connections: fixture.components.edgeConnections)],
                 onServerRunning: { channel in running.yield(channel.localAddress?.port ?? 0) }
             )
             let server = Task { try await application.runService(gracefulShutdownSignals: []) }

@@ -41,19 +41,12 @@ struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
-    /// Serves the router's requests once the connection has any; returns when it closes. Cancelled
-    /// while it waits (the server gave up draining: the shutdown's grace period is over), it closes
-    /// the connection, cutting what the edge still serves on it (a long proxied stream, say), so
-    /// the server can stop. The cancellation handler costs the waiting task a second allocator
-    /// slab, about 1 KB a connection.
+    /// Serves the router's requests once the connection has any; returns when it closes. A
+    /// connection still without them when the server is cancelled is closed by
+    /// ``EdgeConnectionsCloser``.
     func handle(value: Value, logger: Logger) async {
-        let router = try? await withTaskCancellationHandler {
-            try await value.router.get()
-        } onCancel: {
-            value.channel.close(promise: nil)
-        }
-        guard let router else { return }
-        await handleHTTP(asyncChannel: router, logger: logger)
+        guard let connection = try? await value.router.get() else { return }
+        await handleHTTP(asyncChannel: connection, logger: logger)
     }
 }
 

@@ -28,6 +28,9 @@ final class EdgeCore: Sendable {
     let ownRoutes: [EdgeRoute]
     /// Most client connections held at once.
     let connections: ConnectionLimit
+    /// Connections the edge serves without the router's handlers, closed together if the server
+    /// is cancelled.
+    let unrouted: EdgeConnections
 
     init(components: GatewayComponents) {
         let configuration = components.configuration
@@ -52,6 +55,7 @@ final class EdgeCore: Sendable {
         self.queueStreams = EdgeQueueStreams(queue: queue, tokens: statusPolls.tokens)
         self.queue = queue
         self.connections = configuration.maxConnections.map(ConnectionLimit.init(maximum:)) ?? .belowDescriptorLimit()
+        self.unrouted = components.edgeConnections
         self.ownRoutes = [
             ProxyRoute(name: "queue-join", prefix: "/api/v1/queue/*/join", methods: ["POST"], upstreams: [], authentication: .none, local: true),
             ProxyRoute(

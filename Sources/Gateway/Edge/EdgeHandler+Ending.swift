@@ -54,7 +54,7 @@ extension EdgeHandler {
             context.close(promise: nil)
             return
         }
-        if router.isAttached || (error is HTTPParserError && router.attach(to: context)) {
+        if router.isAttached || (error is HTTPParserError && attachRouter(context: context)) {
             context.fireErrorCaught(error)
         } else {
             context.close(promise: nil)

@@ -75,6 +75,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.pool = core.pools.value(for: context.eventLoop)
+        core.unrouted.add(self, on: context.eventLoop)
         scheduleIdleCheck(context: context)
     }
 
@@ -88,6 +89,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .idle
         held.removeAll()
         router.detach()
+        core.unrouted.remove(self, on: context.eventLoop)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -126,7 +128,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 answer(head, with: response, route: EdgeHealth.routeName, context: context)
             } else if let route = core.ownRoute(for: head) {
                 startExchange(route, head: head, context: context)
-            } else if router.attach(to: context) {
+            } else if attachRouter(context: context) {
                 state = .passing(requestEnded: false, responseEnded: false)
                 routerMethod = head.method
                 forward(part, context: context)
@@ -157,6 +159,14 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Sets up the router's side of the connection (``RouterAttachment``), which then answers for
+    /// the connection when the server is cancelled; false when it cannot be.
+    func attachRouter(context: ChannelHandlerContext) -> Bool {
+        guard router.attach(to: context) else { return false }
+        core.unrouted.remove(self, on: context.eventLoop)
+        return true
+    }
+
     private func startExchange(_ route: EdgeRoute, head: HTTPRequestHead, context: ChannelHandlerContext) {
         let exchange = EdgeExchange(handler: self, context: context, route: route, head: head)
         state = .proxying(exchange)
@@ -180,7 +190,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// the exchange held while they ran.
     func passToRouter(head: HTTPRequestHead, body: [ByteBuffer], requestEnded: Bool, exchange: EdgeExchange) {
         guard let context, case .proxying = state else { return }
-        guard router.attach(to: context) else {
+        guard attachRouter(context: context) else {
             exchange.clientFailed()
             state = .draining
             context.close(promise: nil)
