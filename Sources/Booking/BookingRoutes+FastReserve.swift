@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import ServiceKit
 
 extension BookingRoutes {
@@ -28,7 +29,7 @@ extension BookingRoutes {
             else {
                 return eventLoop.makeSucceededFuture(.router)
             }
-            let key = request.head.headerFields.value(of: Self.idempotencyKey)
+            let key = request.head.headers.value(of: Self.idempotencyKey.rawName)
             let id = "\(body.eventID):\(Self.bookingID(user: user.userID, idempotencyKey: key))"
             let answer = eventLoop.makePromise(of: FastAnswer.self)
             inventory.reserve(event: body.eventID, zone: body.zoneID, user: user.userID, quantity: body.quantity, bookingID: id, on: eventLoop)

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Metrics
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// A route a service answers on the connection's event loop, ahead of its Hummingbird router:
@@ -13,9 +14,10 @@ import Synchronization
 /// While a tracer is installed, services leave their fast routes out: the router's
 /// `TracingMiddleware` makes the request's span.
 public struct FastRoute: Sendable {
-    /// What a fast route gets: the request's head and its whole body.
+    /// What a fast route gets: the request's head as NIO's decoder read it (no conversion to
+    /// `HTTPRequest` on the fast path) and its whole body.
     public struct Request: Sendable {
-        public var head: HTTPRequest
+        public var head: HTTPRequestHead
         public var body: ByteBuffer
     }
 
@@ -31,6 +33,7 @@ public struct FastRoute: Sendable {
     public let maxBodyBytes: Int
     let serve: Serve
     let metrics: FastRouteMetrics
+    private let wireMethod: HTTPMethod
 
     public init(method: HTTPRequest.Method, path: String, pattern: String? = nil, maxBodyBytes: Int = 64 << 10, serve: @escaping Serve) {
         self.method = method
@@ -39,12 +42,13 @@ public struct FastRoute: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.serve = serve
         self.metrics = FastRouteMetrics(route: self.pattern, method: method)
+        self.wireMethod = HTTPMethod(rawValue: method.rawValue)
     }
 
     /// Whether `head` is a request for this route.
-    func matches(_ head: HTTPRequest) -> Bool {
-        guard head.method == method, let target = head.path else { return false }
-        var bytes = target.utf8[...]
+    func matches(_ head: HTTPRequestHead) -> Bool {
+        guard head.method == wireMethod else { return false }
+        var bytes = head.uri.utf8[...]
         if let query = bytes.firstIndex(of: UInt8(ascii: "?")) { bytes = bytes[..<query] }
         return bytes.elementsEqual(path.utf8)
     }

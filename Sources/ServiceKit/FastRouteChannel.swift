@@ -8,10 +8,10 @@ import NIOHTTPTypesHTTP1
 /// HTTP/1.1 connections whose ``FastRoute``s are answered on the event loop by
 /// ``FastRouteHandler``; every other request goes on to the Hummingbird router.
 ///
-/// Pipeline: ``SocketWire`` → HTTP/1 codec → HTTP types codec → ``FastAnswerGate`` →
-/// connection state (idle timeout, graceful close, seeing every request and answer) →
-/// ``FastRouteHandler`` → the async channel that Hummingbird's responder reads. Fast routes'
-/// answers are written as bytes through the wire; the router's pass the encoders.
+/// Pipeline: ``SocketWire`` → HTTP/1 codec → ``FastRouteHandler`` (fast routes, idle timeout,
+/// graceful close) → HTTP types codec → connection state → the async channel that Hummingbird's
+/// responder reads. A fast route's request never becomes an `HTTPRequest` and its answer is
+/// written as bytes through the wire; the router's requests and answers pass the codecs.
 struct FastRouteChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -24,15 +24,13 @@ struct FastRouteChannel: ServerChildChannel, HTTPChannelHandler {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
             let wire = SocketWire()
-            let gate = FastAnswerGate()
             try pipeline.addHandler(wire)
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
             )
+            try pipeline.addHandler(FastRouteHandler(routes: routes, serverName: serverName, wire: wire, idleTimeout: idleTimeout))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(gate)
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: .init(idleTimeout), logger: logger))
-            try pipeline.addHandler(FastRouteHandler(routes: routes, serverName: serverName, wire: wire, gate: gate))
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
     }

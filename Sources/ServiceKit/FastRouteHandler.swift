@@ -1,46 +1,59 @@
 import DequeModule
-import HTTPTypes
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
 
-/// Serves a connection's requests for ``FastRoute``s on its event loop and passes every other
-/// request on to Hummingbird, which reads the channel behind it. One request is served at a time:
-/// parts of a pipelined next request wait (and reading pauses) until the current response has
-/// ended, so answers keep their order whoever writes them.
+/// Serves a connection's requests for ``FastRoute``s on its event loop, as NIO's decoder reads
+/// them, and passes every other request on to Hummingbird's side of the pipeline behind it (the
+/// HTTP types codec, connection state, the async channel the router reads). One request is
+/// served at a time: parts of a pipelined next request wait (and reading pauses) until the
+/// current response has ended, so answers keep their order whoever writes them.
+///
+/// It sees every request and every answer, so it keeps the connection's idle timeout and ends
+/// the connection on graceful shutdown once the answer in progress is written
+/// (`FastRouteHandler+Ending.swift`); Hummingbird's connection-state handler behind it keeps no
+/// timeout of its own.
 final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
+    enum State {
         case idle
         /// Hummingbird serves the request; it ends when both its request and response have.
         case passing(requestEnded: Bool, responseEnded: Bool)
         /// A fast route's request, its body arriving.
-        case collecting(FastRoute, HTTPRequest, ByteBuffer?)
+        case collecting(FastRoute, HTTPRequestHead, ByteBuffer?)
         /// The fast route is answering the request.
         case serving
     }
 
-    private let routes: [FastRoute]
-    private let serverName: String?
-    private let wire: SocketWire
-    private let gate: FastAnswerGate
-    private var state = State.idle
-    private var held: Deque<HTTPRequestPart> = []
-    private var readPending = false
+    let routes: [FastRoute]
+    let serverName: String?
+    let wire: SocketWire
+    let idleTimeout: TimeAmount
+    var state = State.idle
+    var held: Deque<HTTPServerRequestPart> = []
+    var readPending = false
     /// Whether parts went on to Hummingbird since the last read-complete it saw.
-    private var forwardedUnflushed = false
+    var forwardedUnflushed = false
+    /// The server is shutting down: the connection ends after the answer in progress.
+    var quiescing = false
+    /// The client shut its side; the router's side hears of it once the requests it sent are answered.
+    var inputClosedPending = false
+    /// When a request part last arrived or an answer last ended.
+    var lastActive = NIODeadline.now()
+    var idleCheck: Scheduled<Void>?
 
-    init(routes: [FastRoute], serverName: String?, wire: SocketWire, gate: FastAnswerGate) {
+    init(routes: [FastRoute], serverName: String?, wire: SocketWire, idleTimeout: TimeAmount) {
         self.routes = routes
         self.serverName = serverName
         self.wire = wire
-        self.gate = gate
+        self.idleTimeout = idleTimeout
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActive = .now()
         held.append(unwrapInboundIn(data))
         dispatchHeld(context: context)
     }
@@ -64,6 +77,7 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
         if case .end = unwrapOutboundIn(data), case .passing(let requestEnded, _) = state {
             state = .passing(requestEnded: requestEnded, responseEnded: true)
+            answerEnded(context: context)
             if requestEnded { requestDone(context: context) }
         }
     }
@@ -83,7 +97,7 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func dispatch(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    private func dispatch(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
             if let route = routes.first(where: { $0.matches(head) }) {
@@ -115,81 +129,26 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func serve(_ route: FastRoute, head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
-        let started = ContinuousClock.now
-        route.serve(FastRoute.Request(head: head, body: body), context.eventLoop).assumeIsolated().whenComplete { result in
-            guard case .serving = self.state, context.channel.isActive else { return }
-            switch result {
-            case .success(.response(let status, let fields, let buffer)):
-                route.metrics.record(status: status, since: started)
-                self.respond(status: status, fields: fields, body: buffer, close: head.headerFields[.connection] == "close", context: context)
-            case .success(.router):
-                self.pass(head: head, body: body, context: context)
-            case .failure:
-                let problem = ProblemDetails.unhandled
-                let (fields, buffer) = problem.rendered(instance: head.path ?? "")
-                route.metrics.record(status: problem.status, since: started)
-                self.respond(status: problem.status, fields: fields, body: buffer, close: head.headerFields[.connection] == "close", context: context)
-            }
-        }
-    }
-
-    /// Writes a whole answer with the fields Hummingbird adds to its own (`Date`, `Server`).
-    private func respond(status: HTTPResponse.Status, fields: HTTPFields, body: ByteBuffer, close: Bool, context: ChannelHandlerContext) {
-        wire.write(Self.answer(status: status, fields: fields, body: body, serverName: serverName, allocator: context.channel.allocator), flush: false)
-        // The connection-state handler sees the answer end; the gate keeps the `.end` from the encoders.
-        gate.expectWrittenAnswerEnd()
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        if close {
-            context.close(promise: nil)
-        } else {
-            requestDone(context: context)
-        }
-    }
-
-    /// A whole answer in wire form, as NIO's encoder writes one with a length: status line,
-    /// `fields`, `Content-Length`, the `Date` and `Server` Hummingbird adds to its own, then `body`.
-    static func answer(status: HTTPResponse.Status, fields: HTTPFields, body: ByteBuffer, serverName: String?, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 160 + fields.count * 48 + body.readableBytes)
-        buffer.writeStaticString("HTTP/1.1 ")
-        buffer.writeString(String(status.code))
-        buffer.writeStaticString(" ")
-        buffer.writeString(status.reasonPhrase)
-        buffer.writeStaticString("\r\n")
-        for field in fields where field.name != .contentLength && field.name != .date && field.name != .server {
-            buffer.writeHTTPField(name: field.name.rawName, value: field.value)
-        }
-        buffer.writeHTTPField(name: HTTPField.Name.contentLength.rawName, value: String(body.readableBytes))
-        buffer.writeHTTPField(name: HTTPField.Name.date.rawName, value: HTTPDate.now)
-        if let serverName { buffer.writeHTTPField(name: HTTPField.Name.server.rawName, value: serverName) }
-        buffer.writeStaticString("\r\n")
-        buffer.writeImmutableBuffer(body)
-        return buffer
-    }
-
-    /// The router answers after all: it gets the whole request, as if it had come straight to it.
-    private func pass(head: HTTPRequest, body: ByteBuffer, context: ChannelHandlerContext) {
-        state = .passing(requestEnded: true, responseEnded: false)
-        forward(.head(head), context: context)
-        if body.readableBytes > 0 { forward(.body(body), context: context) }
-        forward(.end(nil), context: context)
-        forwardedUnflushed = false
-        context.fireChannelReadComplete()
-    }
-
-    private func forward(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         forwardedUnflushed = true
         context.fireChannelRead(wrapInboundOut(part))
     }
 
-    /// Serves the parts held behind the request just done; parts passed on outside a read are
-    /// delivered at once, as no read-complete will come for them.
-    private func requestDone(context: ChannelHandlerContext) {
+    /// Serves the parts held behind the request just done (or ends the connection when the server
+    /// is shutting down); parts passed on outside a read are delivered at once, as no
+    /// read-complete will come for them.
+    func requestDone(context: ChannelHandlerContext) {
         state = .idle
+        if quiescing {
+            held.removeAll()
+            context.close(promise: nil)
+            return
+        }
         dispatchHeld(context: context)
         if forwardedUnflushed {
             forwardedUnflushed = false
             context.fireChannelReadComplete()
         }
+        passInputClosedWhenAnswered(context: context)
     }
 }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOHTTP1
 
 /// The user a request comes from, as the gateway vouches for it in `X-Gateway-User-Id`,
 /// `X-Gateway-User-Roles` and `X-Gateway-Signature` (see ``GatewayIdentityMiddleware``).
@@ -27,13 +28,29 @@ public struct GatewayIdentity: Sendable, Hashable {
     /// checks a router's request.
     public static func verified(_ head: HTTPRequest, body: ByteBuffer, service: String, signer: GatewaySigner, now: Date = Date()) throws -> GatewayIdentity? {
         let fields = head.headerFields
-        guard let userID = fields.value(of: userField), !userID.isEmpty else { return nil }
-        guard let signature = fields.value(of: signatureField), let requestID = fields.value(of: requestIDField) else {
+        return try verified(method: head.method.rawValue, target: head.path ?? "", body: body, service: service, signer: signer, now: now) {
+            fields.value(of: $0)
+        }
+    }
+
+    /// The identity a request with NIO's `head` and `body` carries (a ``FastRoute``'s request),
+    /// checked as ``verified(_:body:service:signer:now:)`` checks a router's request.
+    public static func verified(_ head: HTTPRequestHead, body: ByteBuffer, service: String, signer: GatewaySigner, now: Date = Date()) throws -> GatewayIdentity? {
+        try verified(method: head.method.rawValue, target: head.uri, body: body, service: service, signer: signer, now: now) {
+            head.headers.value(of: $0.rawName)
+        }
+    }
+
+    private static func verified(
+        method: String, target: String, body: ByteBuffer, service: String, signer: GatewaySigner, now: Date, field: (HTTPField.Name) -> String?
+    ) throws -> GatewayIdentity? {
+        guard let userID = field(userField), !userID.isEmpty else { return nil }
+        guard let signature = field(signatureField), let requestID = field(requestIDField) else {
             throw invalid
         }
-        let roles = (fields.value(of: rolesField) ?? "").split(separator: ",").map(String.init)
+        let roles = (field(rolesField) ?? "").split(separator: ",").map(String.init)
         let signed = SignedRequest(
-            service: service, method: head.method.rawValue, target: head.path ?? "",
+            service: service, method: method, target: target,
             bodyDigest: SignedRequest.digest(of: CollectionOfOne(body)), userID: userID, roles: roles, requestID: requestID
         )
         guard signer.verify(signature, signed, now: now) else { throw invalid }

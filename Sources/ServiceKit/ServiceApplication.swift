@@ -30,20 +30,22 @@ public func makeServiceRouter<Context: RequestContext>(
 }
 
 /// The application serving `router` at `address`, with `fastRoutes` answered on the event loop
-/// ahead of it (see ``FastRoute``).
+/// ahead of it (see ``FastRoute``); a connection without a request in progress for `idleTimeout`
+/// is closed.
 public func makeServiceApplication<Context: RequestContext>(
     router: Router<Context>,
     fastRoutes: [FastRoute] = [],
     address: ServiceAddress,
     serverName: String,
+    idleTimeout: TimeAmount = connectionIdleTimeout(),
     logger: Logger,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
     Application(
         router: router,
         server: fastRoutes.isEmpty
-            ? .http1(configuration: .init(idleTimeout: connectionIdleTimeout()))
-            : .http1(fastRoutes: fastRoutes, serverName: serverName, idleTimeout: connectionIdleTimeout()),
+            ? .http1(configuration: .init(idleTimeout: idleTimeout))
+            : .http1(fastRoutes: fastRoutes, serverName: serverName, idleTimeout: idleTimeout),
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: serverName),
         onServerRunning: onServerRunning,
         logger: logger

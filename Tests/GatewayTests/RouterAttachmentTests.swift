@@ -8,6 +8,7 @@ import NIOEmbedded
 import NIOPosix
 import Queue
 import NIOConcurrencyHelpers
+import ServiceTestSupport
 import Testing
 
 @Suite("The router's side of a connection, set up only when a request needs it")
@@ -107,23 +108,7 @@ struct RouterAttachmentTests {
         try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "stream", prefix: "/api/stream", upstreams: [upstream.url])])) { fixture in
             try await fixture.application.test(.live) { client in
                 let port = try #require(client.port)
-                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                    .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-                    .connect(host: "127.0.0.1", port: port) { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                        }
-                    }
-                let connection = channel.channel
-                let limit = connection.eventLoop.scheduleTask(in: .seconds(10)) { connection.close(promise: nil) }
-                defer { limit.cancel() }
-                let received = try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(ByteBuffer(string: paths.map { "GET \($0) HTTP/1.1\r\nHost: gw\r\n\r\n" }.joined()))
-                    outbound.finish()
-                    var received = ""
-                    for try await buffer in inbound { received += String(buffer: buffer) }
-                    return received
-                }
+                let received = try await RawConnection.halfClosed(port: port, paths.map { "GET \($0) HTTP/1.1\r\nHost: gw\r\n\r\n" }.joined())
                 let statuses = received.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
                 #expect(statuses == paths.map { $0 == "/api/stream" ? "200" : "404" }, "\(received)")
                 #expect(received.contains("data: 3\n\n\r\n0\r\n\r\n"), "the whole stream: \(received)")
