@@ -22,12 +22,7 @@ run=$(date +%s)
 export REDIS_KEY_SPACE=bench-$run
 labels=(before after); bins=("$before_bin" "$after_bin"); ports=(18091 18092); pids=()
 events=("bench-ab-before-$run" "bench-ab-after-$run")
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  unlink_matching "$REDIS_KEY_SPACE:*"
-  drop_bench_rows "${events[@]}" || echo "could not drop the bench's events ${events[*]}" >&2
-  rm -rf "$work"
-}
+cleanup() { stop_services_and_drop "${events[@]}"; }
 trap cleanup EXIT
 "$after_bin" migrate >/dev/null
 for i in 0 1; do
@@ -35,13 +30,7 @@ for i in 0 1; do
 done
 for i in 0 1; do wait_healthy "${ports[$i]}"; done
 
-signed() { IFS=$'\t' read -r user request signature < <(bench/identities.py "$INTERNAL_SECRET" 1 bench-organizer organizer POST "$2" "${3:-}")
-  curl -fs -X POST "http://127.0.0.1:$1$2" -H 'Content-Type: application/json' -H "X-Gateway-User-Id: $user" \
-    -H 'X-Gateway-User-Roles: organizer' -H "X-Request-Id: $request" -H "X-Gateway-Signature: $signature" ${3:+-d "$3"} >/dev/null; }
-for i in 0 1; do
-  signed "${ports[$i]}" /api/v1/events "{\"id\":\"${events[$i]}\",\"name\":\"Bench\",\"venue\":\"Loopback\",\"starts_at\":\"2030-01-01T20:00:00Z\",\"max_per_user\":100,\"zones\":[{\"id\":\"floor\",\"name\":\"Floor\",\"price_minor\":5000,\"currency\":\"EUR\",\"capacity\":1000000}]}"
-  signed "${ports[$i]}" "/api/v1/events/${events[$i]}/publish"
-done
+for i in 0 1; do publish_bench_event "${ports[$i]}" "${events[$i]}"; done
 
 # identities I ROUND: users of round ROUND signed for build I's event, in $work/identities-I.tsv.
 identities() {

@@ -45,27 +45,14 @@ run=$(date +%s)
 # The services keep their Redis keys in a key space of the run's own, dropped whole at the end.
 export REDIS_KEY_SPACE=bench-$run
 bench_events=("bench-direct-$run" "bench-gateway-$run" "bench-idempotent-$run")
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  unlink_matching "$REDIS_KEY_SPACE:*"
-  drop_bench_rows "${bench_events[@]}" || echo "could not drop the bench's events ${bench_events[*]}" >&2
-  rm -rf "$work"
-}
+cleanup() { stop_services_and_drop "${bench_events[@]}"; }
 trap cleanup EXIT
 "$service_bin" booking --port "$booking_port" --log-level warning & pids+=($!); booking_pid=$!
 "$service_bin" gateway --port "$gateway_port" --routes "$work/routes.json" --log-level warning & pids+=($!); gateway_pid=$!
 wait_healthy "$booking_port"; wait_healthy "$gateway_port"
 
-# Events with one zone of 1,000,000 seats and 100 seats per user, created by a signed organizer;
-# dropped with all their bookings when the script ends.
-signed() { IFS=$'\t' read -r user request signature < <(bench/identities.py "$INTERNAL_SECRET" 1 bench-organizer organizer POST "$1" "${2:-}")
-  curl -fs -X POST "http://127.0.0.1:$booking_port$1" -H 'Content-Type: application/json' -H "X-Gateway-User-Id: $user" \
-    -H 'X-Gateway-User-Roles: organizer' -H "X-Request-Id: $request" -H "X-Gateway-Signature: $signature" ${2:+-d "$2"} >/dev/null; }
-for kind in direct gateway idempotent; do
-  event="bench-$kind-$run"
-  signed /api/v1/events "{\"id\":\"$event\",\"name\":\"Bench\",\"venue\":\"Loopback\",\"starts_at\":\"2030-01-01T20:00:00Z\",\"max_per_user\":100,\"zones\":[{\"id\":\"floor\",\"name\":\"Floor\",\"price_minor\":5000,\"currency\":\"EUR\",\"capacity\":1000000}]}"
-  signed "/api/v1/events/$event/publish"
-done
+# One event per path (publish_bench_event), dropped with all its bookings when the script ends.
+for kind in direct gateway idempotent; do publish_bench_event "$booking_port" "bench-$kind-$run"; done
 # Signed for the direct run's one request body; a signature is good for 60 s, so they are made just before it.
 bench/identities.py "$INTERNAL_SECRET" "$users" "bench-user-$run-" customer POST /api/v1/bookings/reserve \
   "{\"event_id\":\"bench-direct-$run\",\"zone_id\":\"floor\",\"quantity\":1}" >"$work/identities.tsv"

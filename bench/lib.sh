@@ -148,3 +148,28 @@ start_nginx_pair() {
   upstream_pids=$(cat "$work/upstream.pid"; pgrep -P "$(cat "$work/upstream.pid")")
 }
 stop_nginx_pair() { local name; for name in upstream proxy; do nginx -p "$work" -c "$work/$name.conf" -s stop 2>/dev/null || true; done; }
+
+# The booking benches' end: kills the processes in ${pids[@]}, then drops the run's Redis key space
+# ($REDIS_KEY_SPACE), the Postgres rows of the events $@, and $work.
+stop_services_and_drop() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  unlink_matching "$REDIS_KEY_SPACE:*"
+  drop_bench_rows "$@" || echo "could not drop the bench's events $*" >&2
+  rm -rf "$work"
+}
+# publish_bench_event PORT EVENT: the event EVENT on the booking service at PORT, with one zone
+# "floor" of 1,000,000 seats and 100 seats per user, created and published by an organizer whose
+# identity is signed with $INTERNAL_SECRET.
+publish_bench_event() {
+  local port=$1 event=$2
+  organizer_post "$port" /api/v1/events "{\"id\":\"$event\",\"name\":\"Bench\",\"venue\":\"Loopback\",\"starts_at\":\"2030-01-01T20:00:00Z\",\"max_per_user\":100,\"zones\":[{\"id\":\"floor\",\"name\":\"Floor\",\"price_minor\":5000,\"currency\":\"EUR\",\"capacity\":1000000}]}"
+  organizer_post "$port" "/api/v1/events/$event/publish"
+}
+# organizer_post PORT PATH [JSON]: POST to the booking service at PORT as a signed organizer.
+organizer_post() {
+  local user request signature
+  IFS=$'\t' read -r user request signature < <(bench/identities.py "$INTERNAL_SECRET" 1 bench-organizer organizer POST "$2" "${3:-}")
+  curl -fs -X POST "http://127.0.0.1:$1$2" -H 'Content-Type: application/json' -H "X-Gateway-User-Id: $user" \
+    -H 'X-Gateway-User-Roles: organizer' -H "X-Request-Id: $request" -H "X-Gateway-Signature: $signature" ${3:+-d "$3"} >/dev/null
+}
