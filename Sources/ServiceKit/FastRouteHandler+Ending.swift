@@ -61,6 +61,18 @@ extension FastRouteHandler {
         context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
     }
 
+    /// An error behind a fast request in progress (bytes after it that do not parse) ends the
+    /// connection once that answer is written, so the booking it made is not left unanswered;
+    /// any other error goes on to the router's side, which ends the connection.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard case .serving = state else {
+            context.fireErrorCaught(error)
+            return
+        }
+        quiescing = true
+        held.removeAll()
+    }
+
     /// An answer ended: the idle time counts from now.
     func answerEnded(context: ChannelHandlerContext) {
         lastActive = .now()

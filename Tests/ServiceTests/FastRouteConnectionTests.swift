@@ -100,4 +100,22 @@ struct FastRouteConnectionTests {
             #expect(text.contains("first") && text.contains("from the router") && text.hasSuffix("last"), "\(text)")
         }
     }
+
+    @Test("an HTTP/1.0 request without keep-alive is answered, then the connection closes")
+    func http10Closes() async throws {
+        try await Self.application().test(.live) { client in
+            let port = try #require(client.port)
+            let text = try await RawConnection.exchange(port: port, "POST /echo HTTP/1.0\r\nContent-Length: 3\r\n\r\nold") { _, _ in false }
+            #expect(Self.answers(in: text) == 1 && text.hasSuffix("old"), "answered, then closed rather than held to the client's limit: \(text)")
+        }
+    }
+
+    @Test("bytes that do not parse behind a fast request in progress: its answer is written whole, then the connection closes")
+    func garbageBehindAFastRequest() async throws {
+        try await Self.application(delay: .milliseconds(300)).test(.live) { client in
+            let port = try #require(client.port)
+            let text = try await RawConnection.exchange(port: port, Self.echo("kept") + "NOT HTTP AT ALL\r\n\r\n") { _, _ in false }
+            #expect(Self.answers(in: text) == 1 && text.hasSuffix("kept"), "\(text)")
+        }
+    }
 }
