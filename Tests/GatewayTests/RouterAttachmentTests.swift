@@ -89,6 +89,23 @@ struct RouterAttachmentTests {
         }
     }
 
+    @Test("bytes that do not parse behind a proxied request in flight: its answer is relayed whole, then the connection closes")
+    func unparsableBehindAProxiedRequest() async throws {
+        let upstream = try await UpstreamServer.start(delay: .milliseconds(300))
+        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url])])) { fixture in
+            try await fixture.application.test(.live) { client in
+                let port = try #require(client.port)
+                let request = "POST /api/events/e1/buy HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\nNOT HTTP AT ALL\r\n\r\n"
+                let sent = ContinuousClock.now
+                let text = try await RawConnection.exchange(port: port, request, limit: .seconds(5)) { _, _ in false }
+                #expect(text.hasPrefix("HTTP/1.1 201 Created\r\n") && text.contains(#""bought":"e1""#), "the upstream's answer: \(text)")
+                #expect(upstream.callCount == 1)
+                #expect(ContinuousClock.now - sent < .seconds(3), "closed after the answer, not held to the client's limit")
+            }
+        }
+        await upstream.stop()
+    }
+
     @Test("graceful shutdown closes an idle connection the edge served, at once")
     func shutdownClosesIdleEdgeConnections() async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0)) { fixture in

@@ -116,8 +116,10 @@ struct FastRouteConnectionTests {
     func garbageBehindAFastRequest() async throws {
         try await Self.application(delay: .milliseconds(300)).test(.live) { client in
             let port = try #require(client.port)
-            let text = try await RawConnection.exchange(port: port, Self.echo("kept") + "NOT HTTP AT ALL\r\n\r\n") { _, _ in false }
+            let sent = ContinuousClock.now
+            let text = try await RawConnection.exchange(port: port, Self.echo("kept") + "NOT HTTP AT ALL\r\n\r\n", limit: .seconds(5)) { _, _ in false }
             #expect(Self.answers(in: text) == 1 && text.hasSuffix("kept"), "\(text)")
+            #expect(ContinuousClock.now - sent < .seconds(3), "closed after the answer, not held to the client's limit")
         }
     }
 }

@@ -42,9 +42,15 @@ extension EdgeHandler {
     }
 
     /// A request the decoder could not parse is the router's to answer (400), as is any error
-    /// once it is attached; otherwise the connection ends.
+    /// once it is attached; otherwise the connection ends. Bytes that do not parse behind a
+    /// proxied request read whole leave that exchange to finish: its answer is relayed, then the
+    /// connection closes (the upstream may already have acted on the request).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if case .proxying(let exchange) = state {
+            if error is HTTPParserError, exchange.requestEnded {
+                quiescing = true
+                return
+            }
             exchange.clientFailed()
             context.close(promise: nil)
             return
