@@ -73,9 +73,10 @@ enum ProxyHeaders {
     }
 
     /// Writes the fields sent upstream into `head`, in one pass over the client's: hop-by-hop
-    /// fields, the client's framing (`Content-Length`; the caller frames the body) and client
-    /// copies of `X-Gateway-*` dropped, `Host` set to the upstream, forwarding fields set, and the
-    /// verified identity added with a signature over the `signed` request the services can check.
+    /// fields, the client's framing (`Content-Length`; the caller frames the body), `Expect` (the
+    /// edge answers it) and client copies of `X-Gateway-*` dropped, `Host` set to the upstream,
+    /// forwarding fields set, and the verified identity added with a signature over the `signed`
+    /// request the services can check.
     /// With `dropTraceContext` the client's W3C trace fields go too: the gateway's span replaces them.
     static func writeUpstreamFields(
         from request: HTTPHeaders,
@@ -123,6 +124,7 @@ enum ProxyHeaders {
     private static func forwardingRole(of name: String, dropTraceContext: Bool) -> ForwardingRole {
         switch name.utf8.count {
         case 4: name.equalsIgnoringASCIICase("host") ? .host : .other
+        case 6: name.equalsIgnoringASCIICase("expect") ? .replaced : .other
         case 10: dropTraceContext && name.equalsIgnoringASCIICase("tracestate") ? .replaced : .other
         case 11: dropTraceContext && name.equalsIgnoringASCIICase("traceparent") ? .replaced : .other
         case 12: name.equalsIgnoringASCIICase("x-request-id") ? .replaced : .other

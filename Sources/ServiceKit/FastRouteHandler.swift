@@ -100,6 +100,8 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func dispatch(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
+            // A fast route reads the whole body, and the router reads or drains it.
+            if head.expectsContinue { wire.writeContinue(allocator: context.channel.allocator) }
             if let route = routes.first(where: { $0.matches(head) }) {
                 state = .collecting(route, head, nil)
             } else {

@@ -17,6 +17,7 @@ struct FastRouteConnectionTests {
     static func application(delay: TimeAmount = .zero, idleTimeout: TimeAmount = .seconds(75)) -> some ApplicationProtocol {
         let router = Router()
         router.get("/router") { _, _ in "from the router" }
+        router.post("/router") { request, _ in "router read " + String(buffer: try await request.body.collect(upTo: 1 << 16)) }
         let echo = FastRoute(method: .post, path: "/echo") { request, eventLoop in
             var fields: HTTPFields = [.contentType: "text/plain"]
             if let echoed = request.head.headers.value(of: "x-echo") { fields[HTTPField.Name("X-Echoed")!] = echoed }
@@ -120,6 +121,24 @@ struct FastRouteConnectionTests {
             let text = try await RawConnection.exchange(port: port, Self.echo("kept") + "NOT HTTP AT ALL\r\n\r\n", limit: .seconds(5)) { _, _ in false }
             #expect(Self.answers(in: text) == 1 && text.hasSuffix("kept"), "\(text)")
             #expect(ContinuousClock.now - sent < .seconds(3), "closed after the answer, not held to the client's limit")
+        }
+    }
+
+    @Test("Expect: 100-continue, for the fast route and for the router: 100 Continue, then the answer to the body sent after it", arguments: ["/echo", "/router"])
+    func continueExpected(path: String) async throws {
+        try await Self.application().test(.live) { client in
+            let port = try #require(client.port)
+            let head = "POST \(path) HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"
+            var sentBody = false
+            let text = try await RawConnection.exchange(port: port, head, limit: .seconds(5)) { received, outbound in
+                if !sentBody, received.hasPrefix("HTTP/1.1 100 Continue\r\n\r\n") {
+                    sentBody = true
+                    try await outbound.write(ByteBuffer(string: "body"))
+                }
+                return received.hasSuffix("body")
+            }
+            #expect(text.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), "\(text)")
+            #expect(text.hasSuffix(path == "/echo" ? "\r\n\r\nbody" : "router read body"), "\(text)")
         }
     }
 }

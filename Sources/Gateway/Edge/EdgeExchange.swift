@@ -176,9 +176,11 @@ final class EdgeExchange {
         respondWhole(EdgeResponse.problem(for: error, path: path), outcome: outcome, close: close)
     }
 
-    /// Settles with `outcome`, then writes a whole response the gateway made.
+    /// Settles with `outcome`, then writes a whole response the gateway made (closing the
+    /// connection when the client still holds back a body it was never invited to send).
     func respondWhole(_ response: EdgeResponse, outcome: EdgeOutcome, close: Bool) {
         phase = .responding
+        let close = close || (handler.continueWithheld && !requestEnded)
         afterSettling(outcome) {
             var head = HTTPResponseHead(version: self.head.version, status: response.status, headers: response.headers)
             head.headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))

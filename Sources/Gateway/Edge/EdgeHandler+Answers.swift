@@ -8,7 +8,7 @@ extension EdgeHandler {
     /// `/health`), counted in the traffic window under `route`; the rest of the request is read
     /// and dropped.
     func answer(_ request: HTTPRequestHead, with response: EdgeResponse, route: String, context: ChannelHandlerContext) {
-        let close = quiescing || !request.isKeepAlive
+        let close = quiescing || !request.isKeepAlive || continueWithheld
         let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
         writeWhole(response, answering: request, requestID: requestID, close: close, route: route, took: .nanoseconds((NIODeadline.now() - lastActivity).nanoseconds))
         state = .draining

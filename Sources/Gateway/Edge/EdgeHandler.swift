@@ -55,6 +55,9 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Whether the client closed its side and the edge has not yet acted on it (pipelined requests
     /// come first).
     var inputClosedPending = false
+    /// The request under way asked for `100 Continue` and has not had it, so its body will not
+    /// come: answered early (refused at once, or by the edge itself), its connection closes.
+    var continueWithheld = false
     var lastActivity = NIODeadline.now()
     var idleCheck: Scheduled<Void>?
     private(set) var context: ChannelHandlerContext?
@@ -116,6 +119,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch (state, part) {
         case (.idle, .head(let head)):
             lastActivity = .now()
+            continueWithheld = head.expectsContinue
             if let route = core.route(for: head) {
                 startExchange(route, head: head, context: context)
             } else if let response = core.statusPolls.answer(head) {
@@ -131,6 +135,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             } else if attachRouter(context: context) {
                 state = .passing(requestEnded: false, responseEnded: false)
                 routerMethod = head.method
+                invitesBody(context: context)
                 forward(part, context: context)
             } else {
                 state = .draining
@@ -171,6 +176,14 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let exchange = EdgeExchange(handler: self, context: context, route: route, head: head)
         state = .proxying(exchange)
         exchange.start()
+        if case .proxying = state { invitesBody(context: context) }
+    }
+
+    /// Sends `100 Continue` when the request under way asked for it: its body is going to be read.
+    private func invitesBody(context: ChannelHandlerContext) {
+        guard continueWithheld else { return }
+        continueWithheld = false
+        wire.writeContinue(allocator: context.channel.allocator)
     }
 
     private func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -241,7 +254,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .proxying, .streaming: break
         case .idle, .passing, .draining: return
         }
-        if close || quiescing {
+        if close || quiescing || (continueWithheld && !requestEnded) {
             state = .draining
             context.close(promise: nil)
         } else if requestEnded {
