@@ -144,6 +144,17 @@ extension ProxyError: ProblemConvertible {
     }
 }
 
+extension RequestHeadError: ProblemConvertible {
+    public var problem: ProblemDetails {
+        switch self {
+        case .hostInvalid:
+            GatewayProblem.make(.badRequest, "host-invalid", "Invalid Host", "An HTTP/1.1 request carries exactly one Host field.")
+        case .transferCodingUnsupported:
+            GatewayProblem.make(.notImplemented, "transfer-coding-unsupported", "Transfer coding not supported", "Request bodies are sent with Content-Length or chunked alone.")
+        }
+    }
+}
+
 extension IdempotencyError: ProblemConvertible {
     public var problem: ProblemDetails {
         switch self {

@@ -16,7 +16,7 @@ import Testing
 @Suite("Live streams served at the edge")
 struct EdgeQueueStreamTests {
     static func head(_ event: String, _ fields: [(String, String)], method: HTTPMethod = .GET, version: HTTPVersion = .http1_1) -> HTTPRequestHead {
-        HTTPRequestHead(version: version, method: method, uri: "/api/v1/queue/\(event)/events?x=1", headers: HTTPHeaders(fields))
+        HTTPRequestHead(version: version, method: method, uri: "/api/v1/queue/\(event)/events?x=1", headers: HTTPHeaders([("Host", "gateway")] + fields))
     }
 
     /// A raw request for the stream of a visitor holding `ticket` and `place`.

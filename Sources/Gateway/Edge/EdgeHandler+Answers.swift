@@ -15,6 +15,16 @@ extension EdgeHandler {
         if close { context.close(promise: nil) }
     }
 
+    /// Refuses a request whose head the edge will not route, then closes the connection: what
+    /// follows such a head cannot be trusted to be framed as its sender meant.
+    func refuse(_ request: HTTPRequestHead, _ error: RequestHeadError, context: ChannelHandlerContext) {
+        let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
+        let response = EdgeResponse.problem(for: error, path: request.uri.pathWithoutQuery)
+        writeWhole(response, answering: request, requestID: requestID, close: true, route: RequestHeadError.routeName, took: .zero)
+        state = .draining
+        context.close(promise: nil)
+    }
+
     /// Writes `response` whole, in one write, answering `request`, and counts it in the traffic
     /// window under `route`.
     func writeWhole(_ response: EdgeResponse, answering request: HTTPRequestHead, requestID: String, close: Bool, route: String, took: Duration) {

@@ -117,8 +117,15 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func dispatch(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
-        case (.idle, .head(let head)):
+        case (.idle, .head(let received)):
             lastActivity = .now()
+            let head: HTTPRequestHead
+            do {
+                head = try received.checkedForEdge()
+            } catch {
+                refuse(received, error, context: context)
+                return
+            }
             continueWithheld = head.expectsContinue
             if let route = core.route(for: head) {
                 startExchange(route, head: head, context: context)
@@ -136,7 +143,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 state = .passing(requestEnded: false, responseEnded: false)
                 routerMethod = head.method
                 invitesBody(context: context)
-                forward(part, context: context)
+                forward(.head(head), context: context)
             } else {
                 state = .draining
                 context.close(promise: nil)

@@ -1,0 +1,55 @@
+import NIOHTTP1
+
+/// What the edge refuses in a request head before routing it (RFC 9112 §3.2, §6.1): a request
+/// whose host is ambiguous, or whose body it cannot frame for the upstream.
+public enum RequestHeadError: Error, Sendable, Hashable {
+    /// An HTTP/1.1 request without a `Host` field, or any request with more than one.
+    case hostInvalid
+    /// A transfer coding other than `chunked` (`gzip, chunked`, …), which the gateway cannot decode.
+    case transferCodingUnsupported
+
+    /// The name refused requests are counted under in the traffic window and metrics.
+    static let routeName = "refused-head"
+}
+
+extension HTTPRequestHead {
+    /// The head as the edge routes it: one `Host` (none allowed before HTTP/1.1), no transfer
+    /// coding but `chunked`, and a target in absolute form (`http://host/path`, which a server
+    /// must accept) turned into its path and query, its authority becoming the `Host`.
+    func checkedForEdge() throws(RequestHeadError) -> HTTPRequestHead {
+        var hosts = 0
+        var coding: String?
+        for (name, value) in headers {
+            switch name.utf8.count {
+            case 4 where name.equalsIgnoringASCIICase("host"): hosts += 1
+            case 17 where name.equalsIgnoringASCIICase("transfer-encoding"): coding = coding.map { $0 + "," + value } ?? value
+            default: break
+            }
+        }
+        let http11 = version.major > 1 || (version.major == 1 && version.minor >= 1)
+        guard hosts == 1 || (hosts == 0 && !http11) else { throw .hostInvalid }
+        if let coding, !coding.equalsIgnoringASCIICase("chunked") { throw .transferCodingUnsupported }
+        guard let (authority, target) = Self.absoluteForm(uri) else { return self }
+        var head = self
+        head.uri = target
+        head.headers.replaceOrAdd(name: "host", value: authority)
+        return head
+    }
+
+    /// The authority and the path with its query of an absolute-form target, nil for any other.
+    static func absoluteForm(_ uri: String) -> (authority: String, target: String)? {
+        let scheme: Int
+        if uri.hasPrefixIgnoringASCIICase("http://") {
+            scheme = 7
+        } else if uri.hasPrefixIgnoringASCIICase("https://") {
+            scheme = 8
+        } else {
+            return nil
+        }
+        let rest = uri.utf8.dropFirst(scheme)
+        let end = rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? rest.endIndex
+        let authority = String(Substring(rest[..<end]))
+        let remainder = String(Substring(rest[end...]))
+        return (authority, remainder.hasPrefix("/") ? remainder : "/" + remainder)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+@testable import Gateway
+import HummingbirdTesting
+import NIOCore
+import NIOHTTP1
+import ServiceTestSupport
+import Testing
+
+@Suite("Request heads the edge refuses or rewrites before routing: Host, transfer coding, absolute-form targets")
+struct RequestHeadCheckTests {
+    static func head(_ uri: String, _ fields: [(String, String)], version: HTTPVersion = .http1_1) -> HTTPRequestHead {
+        HTTPRequestHead(version: version, method: .GET, uri: uri, headers: HTTPHeaders(fields))
+    }
+
+    @Test("one Host is required of HTTP/1.1, none allowed twice; chunked is the only transfer coding")
+    func refusals() {
+        #expect(throws: RequestHeadError.hostInvalid) { try Self.head("/a", []).checkedForEdge() }
+        #expect(throws: RequestHeadError.hostInvalid) { try Self.head("/a", [("Host", "a"), ("host", "b")]).checkedForEdge() }
+        #expect(throws: RequestHeadError.hostInvalid) { try Self.head("/a", [("Host", "a"), ("Host", "a")], version: .http1_0).checkedForEdge() }
+        #expect((try? Self.head("/a", [], version: .http1_0).checkedForEdge())?.uri == "/a", "HTTP/1.0 may leave Host out")
+        #expect(throws: RequestHeadError.transferCodingUnsupported) {
+            try Self.head("/a", [("Host", "a"), ("Transfer-Encoding", "gzip, chunked")]).checkedForEdge()
+        }
+        #expect(throws: RequestHeadError.transferCodingUnsupported) {
+            try Self.head("/a", [("Host", "a"), ("Transfer-Encoding", "gzip"), ("Transfer-Encoding", "chunked")]).checkedForEdge()
+        }
+        #expect((try? Self.head("/a", [("Host", "a"), ("Transfer-Encoding", "Chunked")]).checkedForEdge()) != nil)
+    }
+
+    @Test("an absolute-form target becomes its path and query, its authority the Host", arguments: [
+        ("http://gw.example/api/x?q=1", "gw.example", "/api/x?q=1"),
+        ("HTTPS://gw.example:8443/api", "gw.example:8443", "/api"),
+        ("http://gw.example", "gw.example", "/"),
+        ("http://gw.example?q=1", "gw.example", "/?q=1"),
+    ])
+    func absoluteForm(uri: String, host: String, target: String) throws {
+        let checked = try Self.head(uri, [("Host", "other")]).checkedForEdge()
+        #expect(checked.uri == target)
+        #expect(checked.headers["host"] == [host])
+        #expect(try Self.head("/api/x", [("Host", "h")]).checkedForEdge().uri == "/api/x", "origin form as it is")
+    }
+
+    @Test("over a live connection: two Host fields get 400 host-invalid and the connection closes; an absolute-form target is proxied by its path")
+    func live() async throws {
+        let upstream = try await UpstreamServer.start()
+        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url])])) { fixture in
+            try await fixture.application.test(.live) { client in
+                let port = try #require(client.port)
+                let refused = try await RawConnection.exchange(port: port, "GET /api/echo/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", limit: .seconds(5)) { _, _ in false }
+                #expect(refused.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(refused)")
+                #expect(refused.contains("/problems/host-invalid"), "\(refused)")
+                #expect(upstream.callCount == 0)
+
+                let absolute = "GET http://gw.example/api/echo/x?q=1 HTTP/1.1\r\nHost: ignored\r\nConnection: close\r\n\r\n"
+                let text = try await RawConnection.exchange(port: port, absolute, limit: .seconds(5)) { _, _ in false }
+                let json = try #require(text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) })
+                let echo = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "\(text)")
+                #expect(echo["path"] as? String == "/api/echo/x?q=1")
+                #expect((echo["headers"] as? [String: String])?["x-forwarded-host"] == "gw.example")
+            }
+        }
+        await upstream.stop()
+    }
+}
