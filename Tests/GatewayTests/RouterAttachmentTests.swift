@@ -77,14 +77,21 @@ struct RouterAttachmentTests {
         }
     }
 
-    @Test("a request line that does not parse is answered 400 by the router, and the connection closes")
-    func unparsableRequest() async throws {
+    @Test("bytes that do not parse between requests are refused with a problem (400, or 431 for a head over the limit), and the connection closes", arguments: [
+        ("NOT HTTP AT ALL\r\n\r\n", "400 Bad Request", "malformed-request"),
+        ("GET /health HTTP/1.1\r\nHost: gateway\r\nX-Big: \(String(repeating: "a", count: 100_000))\r\n\r\n", "431 Request Header Fields Too Large", "head-too-large"),
+    ])
+    func unparsableRequest(bytes: String, status: String, problem: String) async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0)) { fixture in
             try await fixture.application.test(.live) { client in
                 let port = try #require(client.port)
-                let text = try await RawConnection.exchange(port: port, "GET /health HTTP/1.1\r\nHost: gateway\r\n\r\nNOT HTTP AT ALL\r\n\r\n") { _, _ in false }
+                let sent = ContinuousClock.now
+                let text = try await RawConnection.exchange(port: port, "GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n" + bytes, limit: .seconds(5)) { _, _ in false }
                 #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "the edge answered the first request: \(text)")
-                #expect(text.contains("HTTP/1.1 400 Bad Request\r\n"), "\(text)")
+                let refusal = try #require(text.range(of: "HTTP/1.1 \(status)\r\n").map { String(text[$0.lowerBound...]) }, "\(text)")
+                #expect(refusal.lowercased().contains("content-type: application/problem+json\r\n"), "\(refusal)")
+                #expect(refusal.contains("/problems/\(problem)\""), "\(refusal)")
+                #expect(ContinuousClock.now - sent < .seconds(3), "closed after the refusal")
             }
         }
     }

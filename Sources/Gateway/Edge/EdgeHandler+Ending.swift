@@ -41,11 +41,22 @@ extension EdgeHandler {
         }
     }
 
-    /// A request the decoder could not parse is the router's to answer (400), as is any error
-    /// once it is attached; otherwise the connection ends. Bytes that do not parse behind a
-    /// proxied request read whole leave that exchange to finish: its answer is relayed, then the
-    /// connection closes (the upstream may already have acted on the request).
+    /// A request the decoder could not parse, between requests, is refused with a problem (400,
+    /// or 431 for a head over the limit) and the connection closes; once the router serves a
+    /// request, errors are its own. Bytes that do not parse behind a proxied request read whole
+    /// leave that exchange to finish: its answer is relayed, then the connection closes (the
+    /// upstream may already have acted on the request).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parsing = error as? HTTPParserError {
+            switch state {
+            case .idle:
+                return refuse(HTTPRequestHead(version: .http1_1, method: .GET, uri: ""), RequestHeadError(parsing: parsing), context: context)
+            case .draining:
+                return context.close(promise: nil)
+            case .proxying, .streaming, .passing:
+                break
+            }
+        }
         if case .proxying(let exchange) = state {
             if error is HTTPParserError, exchange.requestEnded {
                 quiescing = true
@@ -60,7 +71,7 @@ extension EdgeHandler {
             context.close(promise: nil)
             return
         }
-        if router.isAttached || (error is HTTPParserError && attachRouter(context: context)) {
+        if router.isAttached {
             context.fireErrorCaught(error)
         } else {
             context.close(promise: nil)

@@ -1,12 +1,21 @@
 import NIOHTTP1
 
 /// What the edge refuses in a request head before routing it (RFC 9112 §3.2, §6.1): a request
-/// whose host is ambiguous, or whose body it cannot frame for the upstream.
+/// whose host is ambiguous, whose body it cannot frame for the upstream, or that does not parse.
 public enum RequestHeadError: Error, Sendable, Hashable {
     /// An HTTP/1.1 request without a `Host` field, or any request with more than one.
     case hostInvalid
     /// A transfer coding other than `chunked` (`gzip, chunked`, …), which the gateway cannot decode.
     case transferCodingUnsupported
+    /// The request line and fields together are over the decoder's limit (80 KiB).
+    case headTooLarge
+    /// Bytes that do not parse as an HTTP/1 request.
+    case malformed
+
+    /// What the decoder's `error` means for the client.
+    init(parsing error: HTTPParserError) {
+        self = error == .headerOverflow ? .headTooLarge : .malformed
+    }
 
     /// The name refused requests are counted under in the traffic window and metrics.
     static let routeName = "refused-head"

@@ -5,8 +5,8 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
 /// Hummingbird's side of one gateway connection, set up only when the connection first has
-/// something for the router: a request the edge does not serve, or a request head the decoder
-/// could not parse (the router answers it 400). A connection the edge serves whole (status polls,
+/// something for the router: a request the edge does not serve (a request that does not parse
+/// the edge refuses itself). A connection the edge serves whole (status polls,
 /// live streams, the waiting-room page, proxied routes) never carries the router's handlers and
 /// async channel, about 5 KB a connection.
 ///
