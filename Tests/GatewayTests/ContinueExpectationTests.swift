@@ -63,9 +63,12 @@ struct ContinueExpectationTests {
         await upstream.stop()
     }
 
-    @Test("a request for the router (registration) gets 100 Continue, then the router's answer")
-    func routerRequest() async throws {
-        try await GatewayFixture.with(routes: RouteTable()) { fixture in
+    @Test("a request for the router (registration) gets 100 Continue, then the router's answer, also through a local route's policies", arguments: [
+        RouteTable(),
+        RouteTable(routes: [ProxyRoute(name: "register", prefix: "/api/v1/auth/register", upstreams: [], local: true)]),
+    ])
+    func routerRequest(routes: RouteTable) async throws {
+        try await GatewayFixture.with(routes: routes) { fixture in
             try await fixture.application.test(.live) { client in
                 let port = try #require(client.port)
                 let body = #"{"email":"not-an-email","password":"short"}"#

@@ -219,6 +219,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .passing(requestEnded: requestEnded, responseEnded: false)
         localExchange = exchange
         routerMethod = head.method
+        invitesBody(context: context)
         forward(.head(head), context: context)
         for part in body { forward(.body(part), context: context) }
         if requestEnded { forward(.end(nil), context: context) }
