@@ -113,6 +113,24 @@ struct RouterAttachmentTests {
         await upstream.stop()
     }
 
+    @Test("nothing pipelined behind a request that closes the connection (Connection: close) reaches the upstream")
+    func nothingServedAfterClose() async throws {
+        let upstream = try await UpstreamServer.start()
+        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url])])) { fixture in
+            try await fixture.application.test(.live) { client in
+                let port = try #require(client.port)
+                let buy = { (event: String, close: Bool) in
+                    "POST /api/events/\(event)/buy HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n"
+                }
+                let text = try await RawConnection.exchange(port: port, buy("e1", true) + buy("e2", false), limit: .seconds(5)) { _, _ in false }
+                #expect(text.hasPrefix("HTTP/1.1 201 Created\r\n") && !text.contains(#""bought":"e2""#), "\(text)")
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(upstream.callCount == 1, "the request behind the closing one is not served")
+            }
+        }
+        await upstream.stop()
+    }
+
     @Test("graceful shutdown closes an idle connection the edge served, at once")
     func shutdownClosesIdleEdgeConnections() async throws {
         try await GatewayFixture.with(RoomConfiguration(mode: .paused, releaseRate: 0)) { fixture in

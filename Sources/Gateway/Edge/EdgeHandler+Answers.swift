@@ -12,7 +12,11 @@ extension EdgeHandler {
         let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
         writeWhole(response, answering: request, requestID: requestID, close: close, route: route, took: .nanoseconds((NIODeadline.now() - lastActivity).nanoseconds))
         state = .draining
-        if close { context.close(promise: nil) }
+        if close {
+            // Nothing pipelined behind it is served on the closing connection.
+            quiescing = true
+            context.close(promise: nil)
+        }
     }
 
     /// Refuses a request whose head the edge will not route, then closes the connection: what
@@ -22,6 +26,7 @@ extension EdgeHandler {
         let response = EdgeResponse.problem(for: error, path: request.uri.pathWithoutQuery)
         writeWhole(response, answering: request, requestID: requestID, close: true, route: RequestHeadError.routeName, took: .zero)
         state = .draining
+        quiescing = true
         context.close(promise: nil)
     }
 

@@ -274,12 +274,14 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The current request is over: serve what was held back, then read on.
     private func requestDone(context: ChannelHandlerContext) {
-        state = .idle
         lastActivity = .now()
         if quiescing {
+            // Left draining: no request held behind this one starts on the closing connection.
+            state = .draining
             context.close(promise: nil)
             return
         }
+        state = .idle
         dispatchHeld(context: context)
         endAfterLastRequest(context: context)
         if forwardedUnflushed {
