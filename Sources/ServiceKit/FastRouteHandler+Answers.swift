@@ -27,12 +27,8 @@ extension FastRouteHandler {
     private func respond(status: HTTPResponse.Status, fields: HTTPFields, body: ByteBuffer, close: Bool, context: ChannelHandlerContext) {
         wire.write(Self.answer(status: status, fields: fields, body: body, serverName: serverName, allocator: context.channel.allocator), flush: true)
         answerEnded(context: context)
-        if close {
-            state = .idle
-            context.close(promise: nil)
-        } else {
-            requestDone(context: context)
-        }
+        if close { quiescing = true }
+        requestDone(context: context)
     }
 
     /// A whole answer in wire form, as NIO's encoder writes one with a length: status line,

@@ -6,9 +6,9 @@ import NIOHTTP1
 extension EdgeHandler {
     /// Writes a whole answer the edge made without a route (a status poll from the snapshot,
     /// `/health`), counted in the traffic window under `route`; the rest of the request is read
-    /// and dropped.
-    func answer(_ request: HTTPRequestHead, with response: EdgeResponse, route: String, context: ChannelHandlerContext) {
-        let close = quiescing || !request.isKeepAlive || continueWithheld
+    /// and dropped, unless the connection closes after it (`closing`, or as the request asks).
+    func answer(_ request: HTTPRequestHead, with response: EdgeResponse, route: String, closing: Bool = false, context: ChannelHandlerContext) {
+        let close = closing || quiescing || !request.isKeepAlive || continueWithheld
         let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
         writeWhole(response, answering: request, requestID: requestID, close: close, route: route, took: .nanoseconds((NIODeadline.now() - lastActivity).nanoseconds))
         state = .draining
@@ -22,12 +22,8 @@ extension EdgeHandler {
     /// Refuses a request whose head the edge will not route, then closes the connection: what
     /// follows such a head cannot be trusted to be framed as its sender meant.
     func refuse(_ request: HTTPRequestHead, _ error: RequestHeadError, context: ChannelHandlerContext) {
-        let requestID = ProxyHeaders.requestID(from: request.headers.first(name: "x-request-id"))
         let response = EdgeResponse.problem(for: error, path: request.uri.pathWithoutQuery)
-        writeWhole(response, answering: request, requestID: requestID, close: true, route: RequestHeadError.routeName, took: .zero)
-        state = .draining
-        quiescing = true
-        context.close(promise: nil)
+        answer(request, with: response, route: RequestHeadError.routeName, closing: true, context: context)
     }
 
     /// Writes `response` whole, in one write, answering `request`, and counts it in the traffic

@@ -53,15 +53,14 @@ extension EdgeHandler {
                 return refuse(HTTPRequestHead(version: .http1_1, method: .GET, uri: ""), RequestHeadError(parsing: parsing), context: context)
             case .draining:
                 return context.close(promise: nil)
+            case .proxying(let exchange) where exchange.requestEnded:
+                quiescing = true
+                return
             case .proxying, .streaming, .passing:
                 break
             }
         }
         if case .proxying(let exchange) = state {
-            if error is HTTPParserError, exchange.requestEnded {
-                quiescing = true
-                return
-            }
             exchange.clientFailed()
             context.close(promise: nil)
             return
