@@ -117,10 +117,11 @@ public func gatewayServer(_ components: GatewayComponents) -> HTTPServerBuilder 
 }
 
 /// The gateway's own routes: health, the waiting room's API
-/// and page, the customer flow and operator console pages, JWKS, and the admin API.
+/// and page, the customer flow and operator console pages, JWKS, and the admin API; every GET
+/// route also answers HEAD.
 public func buildGatewayRouter(_ components: GatewayComponents) -> Router<GatewayRequestContext> {
     let configuration = components.configuration
-    let router = Router(context: GatewayRequestContext.self)
+    let router = Router(context: GatewayRequestContext.self, options: .autoGenerateHeadEndpoints)
     let limiter = components.limiter
     let addresses = ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
     let traffic = components.traffic

@@ -15,12 +15,12 @@ public struct ServiceAddress: Sendable, Hashable {
 }
 
 /// A router with what every service has: metrics per route, problem+json errors,
-/// `/health`, `/ready` (running `checks`) and `/metrics`.
+/// `/health`, `/ready` (running `checks`) and `/metrics`; every GET route also answers HEAD.
 public func makeServiceRouter<Context: RequestContext>(
     context: Context.Type = BasicRequestContext.self,
     checks: [ReadinessCheck]
 ) -> Router<Context> {
-    let router = Router(context: Context.self)
+    let router = Router(context: Context.self, options: .autoGenerateHeadEndpoints)
     router.addTracingIfInstalled()
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())

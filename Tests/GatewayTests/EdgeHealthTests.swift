@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import NIOHTTP1
+import ServiceTestSupport
 import Testing
 
 @testable import Gateway
@@ -42,6 +43,32 @@ struct EdgeHealthTests {
                 try await Task.sleep(for: .milliseconds(1_100))
                 let counted = fixture.components.traffic.report(instance: "test").routes.first { $0.route == EdgeHealth.routeName }
                 #expect(counted?.total == 5, "the router's answer and the edge's four")
+            }
+        }
+    }
+
+    @Test("HEAD on the gateway's own GET routes answers as GET would, without a body; the connection serves what follows")
+    func headOnOwnRoutes() async throws {
+        try await GatewayFixture.with { fixture in
+            try await fixture.application.test(.live) { client in
+                let port = try #require(client.port)
+                let requests = ["HEAD /health", "HEAD /.well-known/jwks.json", "HEAD /no/such/route", "GET /health"]
+                    .map { "\($0) HTTP/1.1\r\nHost: gateway\r\n\r\n" }.joined()
+                let text = try await RawConnection.exchange(port: port, requests, limit: .seconds(10)) { received, _ in
+                    received.components(separatedBy: "HTTP/1.1 ").count == 5 && received.hasSuffix("}")
+                }
+                let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { answer in
+                    let parts = answer.components(separatedBy: "\r\n\r\n")
+                    return (head: parts[0].lowercased(), body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+                }
+                try #require(answers.count == 4, "\(text)")
+                #expect(answers[0].head.hasPrefix("200 ok") && answers[0].body.isEmpty, "\(answers[0])")
+                #expect(answers[1].head.hasPrefix("200 ok") && answers[1].body.isEmpty, "\(answers[1])")
+                #expect(answers[1].head.contains("content-type: application/json"), "\(answers[1].head)")
+                #expect(answers[2].head.hasPrefix("404 not found") && answers[2].body.isEmpty, "\(answers[2])")
+                #expect(answers[2].head.contains("content-type: application/problem+json"), "\(answers[2].head)")
+                #expect(answers[3].head.hasPrefix("200 ok") && answers[3].body.hasPrefix("{"), "\(answers[3])")
+                #expect(answers[0].head.contains("content-length: \(answers[3].body.utf8.count)\r\n"), "HEAD's length is GET's: \(answers[0].head)")
             }
         }
     }

@@ -86,6 +86,38 @@ struct HealthAndProblemTests {
         }
     }
 
+    @Test("booking and payments answer HEAD on their GET routes as GET would, without a body")
+    func headOnServiceRoutes() async throws {
+        try await TestRedis.withClient { redis in
+            try await withPostgresClient(configuration: try Self.postgresConfiguration(), logger: Self.logger) { postgres in
+                let booking = buildBookingApplication(address: .init(port: 0), redis: redis, postgres: postgres, logger: Self.logger)
+                try await booking.test(.live) { client in
+                    let port = try #require(client.port)
+                    let requests = ["HEAD /health", "HEAD /api/v1/events", "HEAD /no/such/route", "GET /health"]
+                        .map { "\($0) HTTP/1.1\r\nHost: booking\r\n\r\n" }.joined()
+                    let text = try await RawConnection.exchange(port: port, requests, limit: .seconds(10)) { received, _ in
+                        received.components(separatedBy: "HTTP/1.1 ").count == 5 && received.hasSuffix("}")
+                    }
+                    let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.components(separatedBy: "\r\n\r\n") }
+                    try #require(answers.count == 4, "\(text)")
+                    #expect(answers[0][0].hasPrefix("200 OK") && answers[0][1].isEmpty, "\(answers[0])")
+                    #expect(answers[1][0].hasPrefix("200 OK") && answers[1][1].isEmpty, "\(answers[1])")
+                    #expect(answers[2][0].hasPrefix("404 Not Found") && answers[2][1].isEmpty, "\(answers[2])")
+                    #expect(answers[3][0].hasPrefix("200 OK") && answers[3][1].hasPrefix("{"), "\(answers[3])")
+                    #expect(answers[0][0].lowercased().contains("content-length: \(answers[3][1].utf8.count)\r\n"), "\(answers[0][0])")
+                }
+                let payments = buildPaymentsApplication(address: .init(port: 0), postgres: postgres, logger: Self.logger)
+                try await payments.test(.router) { client in
+                    let get = try await client.execute(uri: "/ready", method: .get)
+                    let head = try await client.execute(uri: "/ready", method: .head)
+                    #expect(get.status == .ok && head.status == .ok)
+                    #expect(head.headers[.contentType] == get.headers[.contentType])
+                    #expect(head.body.readableBytes == 0 && get.body.readableBytes > 0)
+                }
+            }
+        }
+    }
+
     @Test("unknown routes and wrong methods are problem+json, never bare errors")
     func unknownRoute() async throws {
         try await TestRedis.withClient { redis in
