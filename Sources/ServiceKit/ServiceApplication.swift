@@ -31,7 +31,8 @@ public func makeServiceRouter<Context: RequestContext>(
 
 /// The application serving `router` at `address`, with `fastRoutes` answered on the event loop
 /// ahead of it (see ``FastRoute``); a connection without a request in progress for `idleTimeout`
-/// is closed.
+/// is closed. Every service's connections are served the same way, fast routes or none:
+/// `Expect: 100-continue` answered, a half-closed client still answered, graceful close.
 public func makeServiceApplication<Context: RequestContext>(
     router: Router<Context>,
     fastRoutes: [FastRoute] = [],
@@ -43,9 +44,7 @@ public func makeServiceApplication<Context: RequestContext>(
 ) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
     Application(
         router: router,
-        server: fastRoutes.isEmpty
-            ? .http1(configuration: .init(idleTimeout: idleTimeout))
-            : .http1(fastRoutes: fastRoutes, serverName: serverName, idleTimeout: idleTimeout),
+        server: .http1(fastRoutes: fastRoutes, serverName: serverName, idleTimeout: idleTimeout),
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: serverName),
         onServerRunning: onServerRunning,
         logger: logger

@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOCore
 import Payments
 import PostgresNIO
 import Redis
@@ -114,6 +115,28 @@ struct HealthAndProblemTests {
                     #expect(head.headers[.contentType] == get.headers[.contentType])
                     #expect(head.body.readableBytes == 0 && get.body.readableBytes > 0)
                 }
+            }
+        }
+    }
+
+    @Test("payments answers Expect: 100-continue before the body comes, then the request, then the next one")
+    func paymentsContinue() async throws {
+        try await withPostgresClient(configuration: try Self.postgresConfiguration(), logger: Self.logger) { postgres in
+            let payments = buildPaymentsApplication(address: .init(port: 0), postgres: postgres, logger: Self.logger)
+            try await payments.test(.live) { client in
+                let port = try #require(client.port)
+                let head = "POST /api/v1/payments/intent HTTP/1.1\r\nHost: payments\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"
+                var sentBody = false
+                let text = try await RawConnection.exchange(port: port, head, limit: .seconds(5)) { received, outbound in
+                    if !sentBody, received.hasPrefix("HTTP/1.1 100 Continue\r\n\r\n") {
+                        sentBody = true
+                        try await outbound.write(ByteBuffer(string: "{}GET /health HTTP/1.1\r\nHost: payments\r\n\r\n"))
+                    }
+                    return received.components(separatedBy: "HTTP/1.1 ").count == 4 && received.hasSuffix("}")
+                }
+                #expect(text.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 401 Unauthorized\r\n"), "\(text)")
+                #expect(text.contains("identity-required"), "\(text)")
+                #expect(text.contains("HTTP/1.1 200 OK\r\n"), "the next request on the connection: \(text)")
             }
         }
     }
