@@ -29,38 +29,38 @@ struct ContinueExpectationTests {
 
     @Test("a proxied POST gets 100 Continue, then the upstream's answer to its body; Expect does not go upstream")
     func proxiedRequest() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url])])) { fixture in
-            try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let body = #"{"seat":"A1"}"#
-                let text = try await Self.exchange(port: port, head: Self.head("POST", "/api/echo/x", body: body), body: body) { $0.hasSuffix("}") }
-                #expect(text.hasPrefix(Self.continueLine + "HTTP/1.1 200 OK\r\n"), "\(text)")
-                let json = try #require(text.range(of: "\r\n\r\n{").map { String(text[text.index(before: $0.upperBound)...]) })
-                let echo = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-                #expect(echo["body"] as? String == body)
-                #expect((echo["headers"] as? [String: String])?["expect"] == nil, "the edge answered the expectation itself")
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url])])) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let body = #"{"seat":"A1"}"#
+                    let text = try await Self.exchange(port: port, head: Self.head("POST", "/api/echo/x", body: body), body: body) { $0.hasSuffix("}") }
+                    #expect(text.hasPrefix(Self.continueLine + "HTTP/1.1 200 OK\r\n"), "\(text)")
+                    let json = try #require(text.range(of: "\r\n\r\n{").map { String(text[text.index(before: $0.upperBound)...]) })
+                    let echo = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+                    #expect(echo["body"] as? String == body)
+                    #expect((echo["headers"] as? [String: String])?["expect"] == nil, "the edge answered the expectation itself")
+                }
             }
         }
-        await upstream.stop()
     }
 
     @Test("a request refused before its body is read gets no 100 Continue: the refusal, then the connection closes")
     func refusedRequest() async throws {
-        let upstream = try await UpstreamServer.start()
-        let route = ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url], authentication: .required)
-        try await GatewayFixture.with(routes: RouteTable(routes: [route])) { fixture in
-            try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let sent = ContinuousClock.now
-                let text = try await Self.exchange(port: port, head: Self.head("POST", "/api/echo/x", body: "{}"), body: "{}") { _ in false }
-                #expect(text.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"), "\(text)")
-                #expect(!text.contains("100 Continue"))
-                #expect(ContinuousClock.now - sent < .seconds(3), "closed after the refusal: the body it waits for will not come")
-                #expect(upstream.callCount == 0)
+        try await UpstreamServer.with { upstream in
+            let route = ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url], authentication: .required)
+            try await GatewayFixture.with(routes: RouteTable(routes: [route])) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let sent = ContinuousClock.now
+                    let text = try await Self.exchange(port: port, head: Self.head("POST", "/api/echo/x", body: "{}"), body: "{}") { _ in false }
+                    #expect(text.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"), "\(text)")
+                    #expect(!text.contains("100 Continue"))
+                    #expect(ContinuousClock.now - sent < .seconds(3), "closed after the refusal: the body it waits for will not come")
+                    #expect(upstream.callCount == 0)
+                }
             }
         }
-        await upstream.stop()
     }
 
     @Test("a request for the router (registration) gets 100 Continue, then the router's answer, also through a local route's policies", arguments: [

@@ -14,90 +14,90 @@ import Testing
 struct EdgeCoreTests {
     @Test("sequential requests share one keep-alive upstream connection")
     func keepAlive() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: ReverseProxyTests.routes(upstream.url)) { fixture in
-            try await fixture.application.test(.live) { client in
-                var ports = Set<Int>()
-                for index in 0..<20 {
-                    let response = try await client.execute(uri: "/api/echo/\(index)", method: .get)
-                    #expect(response.status == .ok)
-                    ports.insert(try #require(try ReverseProxyTests.echo(response).peerPort))
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: ReverseProxyTests.routes(upstream.url)) { fixture in
+                try await fixture.application.test(.live) { client in
+                    var ports = Set<Int>()
+                    for index in 0..<20 {
+                        let response = try await client.execute(uri: "/api/echo/\(index)", method: .get)
+                        #expect(response.status == .ok)
+                        ports.insert(try #require(try ReverseProxyTests.echo(response).peerPort))
+                    }
+                    #expect(ports.count == 1, "one client connection on one event loop borrows one upstream connection: \(ports)")
                 }
-                #expect(ports.count == 1, "one client connection on one event loop borrows one upstream connection: \(ports)")
             }
         }
-        await upstream.stop()
     }
 
     @Test("requests go round-robin over a route's upstreams; one refusing connections is skipped")
     func roundRobinAndPassiveHealth() async throws {
-        let first = try await UpstreamServer.start()
-        let second = try await UpstreamServer.start()
-        let routes = RouteTable(routes: [
-            ProxyRoute(name: "both", prefix: "/api/echo", upstreams: [first.url, second.url]),
-            ProxyRoute(name: "half-dead", prefix: "/api/echo/half", upstreams: ["http://127.0.0.1:1", first.url]),
-        ])
-        try await GatewayFixture.with(routes: routes) { fixture in
-            try await fixture.application.test(.live) { client in
-                var answeredBy: [Int: Int] = [:]
-                for index in 0..<10 {
-                    let response = try await client.execute(uri: "/api/echo/\(index)", method: .get)
-                    answeredBy[try #require(try ReverseProxyTests.echo(response).upstreamPort), default: 0] += 1
-                }
-                #expect(answeredBy == [first.port: 5, second.port: 5])
+        try await UpstreamServer.with { first in
+            try await UpstreamServer.with { second in
+                let routes = RouteTable(routes: [
+                    ProxyRoute(name: "both", prefix: "/api/echo", upstreams: [first.url, second.url]),
+                    ProxyRoute(name: "half-dead", prefix: "/api/echo/half", upstreams: ["http://127.0.0.1:1", first.url]),
+                ])
+                try await GatewayFixture.with(routes: routes) { fixture in
+                    try await fixture.application.test(.live) { client in
+                        var answeredBy: [Int: Int] = [:]
+                        for index in 0..<10 {
+                            let response = try await client.execute(uri: "/api/echo/\(index)", method: .get)
+                            answeredBy[try #require(try ReverseProxyTests.echo(response).upstreamPort), default: 0] += 1
+                        }
+                        #expect(answeredBy == [first.port: 5, second.port: 5])
 
-                let before = first.callCount
-                for index in 0..<10 {
-                    let response = try await client.execute(uri: "/api/echo/half/\(index)", method: .get)
-                    #expect(response.status == .ok, "the refused upstream is passed over, not answered as 502")
+                        let before = first.callCount
+                        for index in 0..<10 {
+                            let response = try await client.execute(uri: "/api/echo/half/\(index)", method: .get)
+                            #expect(response.status == .ok, "the refused upstream is passed over, not answered as 502")
+                        }
+                        #expect(first.callCount - before == 10)
+                    }
                 }
-                #expect(first.callCount - before == 10)
             }
         }
-        await first.stop()
-        await second.stop()
     }
 
     @Test("a streamed response reaches the client as the upstream sends it")
     func streaming() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "stream", prefix: "/api/stream", upstreams: [upstream.url])])) { fixture in
-            try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let started = ContinuousClock.now
-                let (first, whole) = try await RawClient.firstAndAll(port: port, "GET /api/stream HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
-                #expect(first.contains("data: 1"))
-                #expect(!first.contains("data: 3"), "the first event arrived before the stream ended")
-                #expect(whole.contains("data: 3"))
-                #expect(ContinuousClock.now - started >= .milliseconds(550))
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "stream", prefix: "/api/stream", upstreams: [upstream.url])])) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let started = ContinuousClock.now
+                    let (first, whole) = try await RawClient.firstAndAll(port: port, "GET /api/stream HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+                    #expect(first.contains("data: 1"))
+                    #expect(!first.contains("data: 3"), "the first event arrived before the stream ended")
+                    #expect(whole.contains("data: 3"))
+                    #expect(ContinuousClock.now - started >= .milliseconds(550))
+                }
             }
         }
-        await upstream.stop()
     }
 
     @Test("pipelined requests answer in order, proxied and the gateway's own routes mixed; chunked bodies stream upstream")
     func pipelining() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: ReverseProxyTests.routes(upstream.url)) { fixture in
-            try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let requests = "GET /api/echo/first HTTP/1.1\r\nHost: gw\r\n\r\n"
-                    + "GET /health HTTP/1.1\r\nHost: gw\r\n\r\n"
-                    + "POST /api/echo/chunked HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
-                    + "GET /api/echo/last HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n"
-                let (_, raw) = try await RawClient.firstAndAll(port: port, requests)
-                let whole = raw.replacingOccurrences(of: "\\/", with: "/")
-                let first = try #require(whole.range(of: "/api/echo/first"))
-                let health = try #require(whole.range(of: "\"status\""))
-                let chunked = try #require(whole.range(of: "hello world"))
-                let last = try #require(whole.range(of: "/api/echo/last"))
-                #expect(first.lowerBound < health.lowerBound)
-                #expect(health.lowerBound < chunked.lowerBound)
-                #expect(chunked.lowerBound < last.lowerBound)
-                #expect(whole.components(separatedBy: "HTTP/1.1 200").count == 5)
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: ReverseProxyTests.routes(upstream.url)) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let requests = "GET /api/echo/first HTTP/1.1\r\nHost: gw\r\n\r\n"
+                        + "GET /health HTTP/1.1\r\nHost: gw\r\n\r\n"
+                        + "POST /api/echo/chunked HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+                        + "GET /api/echo/last HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n"
+                    let (_, raw) = try await RawClient.firstAndAll(port: port, requests)
+                    let whole = raw.replacingOccurrences(of: "\\/", with: "/")
+                    let first = try #require(whole.range(of: "/api/echo/first"))
+                    let health = try #require(whole.range(of: "\"status\""))
+                    let chunked = try #require(whole.range(of: "hello world"))
+                    let last = try #require(whole.range(of: "/api/echo/last"))
+                    #expect(first.lowerBound < health.lowerBound)
+                    #expect(health.lowerBound < chunked.lowerBound)
+                    #expect(chunked.lowerBound < last.lowerBound)
+                    #expect(whole.components(separatedBy: "HTTP/1.1 200").count == 5)
+                }
             }
         }
-        await upstream.stop()
     }
 
     @Test("a local route runs the same chain, then the gateway answers it: joins limited per address")
@@ -153,17 +153,17 @@ struct EdgeCoreTests {
 
     @Test("HEAD is proxied without a body and the connection stays in step")
     func head() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: ReverseProxyTests.routes(upstream.url)) { fixture in
-            try await fixture.application.test(.live) { client in
-                let response = try await client.execute(uri: "/api/echo/x", method: .head)
-                #expect(response.status == .ok)
-                #expect(response.body.readableBytes == 0)
-                let after = try await client.execute(uri: "/api/echo/y", method: .get)
-                #expect(try ReverseProxyTests.echo(after).path == "/api/echo/y", "the connection is still in step after a HEAD")
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: ReverseProxyTests.routes(upstream.url)) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let response = try await client.execute(uri: "/api/echo/x", method: .head)
+                    #expect(response.status == .ok)
+                    #expect(response.body.readableBytes == 0)
+                    let after = try await client.execute(uri: "/api/echo/y", method: .get)
+                    #expect(try ReverseProxyTests.echo(after).path == "/api/echo/y", "the connection is still in step after a HEAD")
+                }
             }
         }
-        await upstream.stop()
     }
 }
 

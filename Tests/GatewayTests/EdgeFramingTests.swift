@@ -69,46 +69,46 @@ struct EdgeFramingTests {
 
     @Test("HEAD to the router, the edge and an upstream, then a chunked stream, on one connection: no body byte out of place")
     func headsAndChunks() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
-            try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let requests = "HEAD /no-such-route HTTP/1.1\r\nHost: gw\r\n\r\n"
-                    + "HEAD /api/echo/x HTTP/1.1\r\nHost: gw\r\n\r\n"
-                    + "GET /no-such-route HTTP/1.1\r\nHost: gw\r\n\r\n"
-                    + "HEAD /api/down/x HTTP/1.1\r\nHost: gw\r\n\r\n"
-                    + "GET /api/stream HTTP/1.1\r\nHost: gw\r\n\r\n"
-                    + "GET /health HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n"
-                let (_, raw) = try await RawClient.firstAndAll(port: port, requests)
-                let wire = try WireAnswers(raw, methods: ["HEAD", "HEAD", "GET", "HEAD", "GET", "GET"])
-                let answers = wire.answers
-                #expect(wire.leftover.isEmpty, "nothing after the last answer: \(wire.leftover.debugDescription)")
-                #expect(answers.map { $0.statusLine.split(separator: " ")[1] } == ["404", "200", "404", "502", "200", "200"])
-                #expect(answers[0].fields["content-type"] == "application/problem+json", "the router's HEAD answer keeps its fields")
-                #expect(answers[2].body.contains("\"status\":404"), "the same request with GET has the body the HEAD answer left out")
-                #expect(answers[3].fields["content-type"] == "application/problem+json" && answers[3].fields["content-length"] != nil)
-                #expect(answers[4].fields["transfer-encoding"] == "chunked" && answers[4].fields["content-length"] == nil)
-                #expect(answers[4].body == "data: 1\n\ndata: 2\n\ndata: 3\n\n")
-                #expect(answers[5].body.contains("\"status\":\"ok\"") && answers[5].fields["connection"] == "close")
-                #expect(answers.allSatisfy { $0.fields["x-request-id"] != nil && $0.fields["date"] != nil })
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let requests = "HEAD /no-such-route HTTP/1.1\r\nHost: gw\r\n\r\n"
+                        + "HEAD /api/echo/x HTTP/1.1\r\nHost: gw\r\n\r\n"
+                        + "GET /no-such-route HTTP/1.1\r\nHost: gw\r\n\r\n"
+                        + "HEAD /api/down/x HTTP/1.1\r\nHost: gw\r\n\r\n"
+                        + "GET /api/stream HTTP/1.1\r\nHost: gw\r\n\r\n"
+                        + "GET /health HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n"
+                    let (_, raw) = try await RawClient.firstAndAll(port: port, requests)
+                    let wire = try WireAnswers(raw, methods: ["HEAD", "HEAD", "GET", "HEAD", "GET", "GET"])
+                    let answers = wire.answers
+                    #expect(wire.leftover.isEmpty, "nothing after the last answer: \(wire.leftover.debugDescription)")
+                    #expect(answers.map { $0.statusLine.split(separator: " ")[1] } == ["404", "200", "404", "502", "200", "200"])
+                    #expect(answers[0].fields["content-type"] == "application/problem+json", "the router's HEAD answer keeps its fields")
+                    #expect(answers[2].body.contains("\"status\":404"), "the same request with GET has the body the HEAD answer left out")
+                    #expect(answers[3].fields["content-type"] == "application/problem+json" && answers[3].fields["content-length"] != nil)
+                    #expect(answers[4].fields["transfer-encoding"] == "chunked" && answers[4].fields["content-length"] == nil)
+                    #expect(answers[4].body == "data: 1\n\ndata: 2\n\ndata: 3\n\n")
+                    #expect(answers[5].body.contains("\"status\":\"ok\"") && answers[5].fields["connection"] == "close")
+                    #expect(answers.allSatisfy { $0.fields["x-request-id"] != nil && $0.fields["date"] != nil })
+                }
             }
         }
-        await upstream.stop()
     }
 
     @Test("an HTTP/1.0 client gets a stream without chunks, ended by the close")
     func http10Stream() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
-            try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let (_, raw) = try await RawClient.firstAndAll(port: port, "GET /api/stream HTTP/1.0\r\nHost: gw\r\n\r\n")
-                let answer = try #require(try WireAnswers(raw, methods: ["GET"]).answers.first)
-                #expect(answer.statusLine == "HTTP/1.0 200 OK")
-                #expect(answer.fields["transfer-encoding"] == nil && answer.fields["connection"] == "close")
-                #expect(answer.body == "data: 1\n\ndata: 2\n\ndata: 3\n\n")
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let (_, raw) = try await RawClient.firstAndAll(port: port, "GET /api/stream HTTP/1.0\r\nHost: gw\r\n\r\n")
+                    let answer = try #require(try WireAnswers(raw, methods: ["GET"]).answers.first)
+                    #expect(answer.statusLine == "HTTP/1.0 200 OK")
+                    #expect(answer.fields["transfer-encoding"] == nil && answer.fields["connection"] == "close")
+                    #expect(answer.body == "data: 1\n\ndata: 2\n\ndata: 3\n\n")
+                }
             }
         }
-        await upstream.stop()
     }
 }

@@ -42,27 +42,27 @@ struct RequestHeadCheckTests {
 
     @Test("over a live connection: two Host fields get 400 host-invalid and the connection closes, nothing pipelined behind served; an absolute-form target is proxied by its path")
     func live() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url])])) { fixture in
-            try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let refused = try await RawConnection.exchange(port: port, "GET /api/echo/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", limit: .seconds(5)) { _, _ in false }
-                #expect(refused.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(refused)")
-                #expect(refused.contains("/problems/host-invalid"), "\(refused)")
-                let pipelined = "GET /api/echo/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\nGET /api/echo/y HTTP/1.1\r\nHost: gw\r\n\r\n"
-                let refusedFirst = try await RawConnection.exchange(port: port, pipelined, limit: .seconds(5)) { _, _ in false }
-                #expect(refusedFirst.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && !refusedFirst.contains("HTTP/1.1 200"), "the refusal alone: \(refusedFirst)")
-                try await Task.sleep(for: .milliseconds(200))
-                #expect(upstream.callCount == 0, "nothing behind a refused request is served on the closed connection")
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url])])) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let refused = try await RawConnection.exchange(port: port, "GET /api/echo/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", limit: .seconds(5)) { _, _ in false }
+                    #expect(refused.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(refused)")
+                    #expect(refused.contains("/problems/host-invalid"), "\(refused)")
+                    let pipelined = "GET /api/echo/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\nGET /api/echo/y HTTP/1.1\r\nHost: gw\r\n\r\n"
+                    let refusedFirst = try await RawConnection.exchange(port: port, pipelined, limit: .seconds(5)) { _, _ in false }
+                    #expect(refusedFirst.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && !refusedFirst.contains("HTTP/1.1 200"), "the refusal alone: \(refusedFirst)")
+                    try await Task.sleep(for: .milliseconds(200))
+                    #expect(upstream.callCount == 0, "nothing behind a refused request is served on the closed connection")
 
-                let absolute = "GET http://gw.example/api/echo/x?q=1 HTTP/1.1\r\nHost: ignored\r\nConnection: close\r\n\r\n"
-                let text = try await RawConnection.exchange(port: port, absolute, limit: .seconds(5)) { _, _ in false }
-                let json = try #require(text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) })
-                let echo = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "\(text)")
-                #expect(echo["path"] as? String == "/api/echo/x?q=1")
-                #expect((echo["headers"] as? [String: String])?["x-forwarded-host"] == "gw.example")
+                    let absolute = "GET http://gw.example/api/echo/x?q=1 HTTP/1.1\r\nHost: ignored\r\nConnection: close\r\n\r\n"
+                    let text = try await RawConnection.exchange(port: port, absolute, limit: .seconds(5)) { _, _ in false }
+                    let json = try #require(text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) })
+                    let echo = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "\(text)")
+                    #expect(echo["path"] as? String == "/api/echo/x?q=1")
+                    #expect((echo["headers"] as? [String: String])?["x-forwarded-host"] == "gw.example")
+                }
             }
         }
-        await upstream.stop()
     }
 }

@@ -29,53 +29,53 @@ struct ReverseProxyTests {
 
     @Test("requests reach the upstream with forwarding fields; hop-by-hop and forged identity fields do not")
     func forwarding() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
-            try await fixture.application.test(.live) { client in
-                let response = try await client.execute(
-                    uri: "/api/echo/items?page=2", method: .get,
-                    headers: [
-                        .proxyAuthorization: "Basic c2VjcmV0", HTTPField.Name("Keep-Alive")!: "timeout=5", .xGatewayUserID: "admin",
-                        .xForwardedFor: "6.6.6.6", HTTPField.Name("X-Custom")!: "kept",
-                    ]
-                )
-                #expect(response.status == .ok)
-                let echo = try Self.echo(response)
-                #expect(echo.path == "/api/echo/items?page=2")
-                #expect(echo.headers["proxy-authorization"] == nil)
-                #expect(echo.headers["keep-alive"] == nil)
-                #expect(echo.headers["x-custom"] == "kept")
-                #expect(echo.headers["x-gateway-user-id"] == nil, "a client cannot claim an identity")
-                #expect(echo.headers["x-forwarded-for"] == "127.0.0.1", "an untrusted peer's X-Forwarded-For is ignored")
-                #expect(echo.headers["x-gateway-client-ip"] == "127.0.0.1")
-                #expect(echo.headers["x-forwarded-proto"] == "http")
-                let requestID = try #require(response.headers[.xRequestID])
-                #expect(echo.headers["x-request-id"] == requestID)
-                let signature = try #require(echo.headers["x-gateway-signature"])
-                let key = SymmetricKey(data: fixture.configuration.internalSecret)
-                let anonymous = SignedRequest(
-                    service: "echo", method: "GET", target: echo.path, bodyDigest: SignedRequest.emptyBodyDigest, userID: nil, roles: [], requestID: requestID
-                )
-                #expect(GatewaySignature.verify(signature, anonymous, key: key), "the route's name is its service by default")
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let response = try await client.execute(
+                        uri: "/api/echo/items?page=2", method: .get,
+                        headers: [
+                            .proxyAuthorization: "Basic c2VjcmV0", HTTPField.Name("Keep-Alive")!: "timeout=5", .xGatewayUserID: "admin",
+                            .xForwardedFor: "6.6.6.6", HTTPField.Name("X-Custom")!: "kept",
+                        ]
+                    )
+                    #expect(response.status == .ok)
+                    let echo = try Self.echo(response)
+                    #expect(echo.path == "/api/echo/items?page=2")
+                    #expect(echo.headers["proxy-authorization"] == nil)
+                    #expect(echo.headers["keep-alive"] == nil)
+                    #expect(echo.headers["x-custom"] == "kept")
+                    #expect(echo.headers["x-gateway-user-id"] == nil, "a client cannot claim an identity")
+                    #expect(echo.headers["x-forwarded-for"] == "127.0.0.1", "an untrusted peer's X-Forwarded-For is ignored")
+                    #expect(echo.headers["x-gateway-client-ip"] == "127.0.0.1")
+                    #expect(echo.headers["x-forwarded-proto"] == "http")
+                    let requestID = try #require(response.headers[.xRequestID])
+                    #expect(echo.headers["x-request-id"] == requestID)
+                    let signature = try #require(echo.headers["x-gateway-signature"])
+                    let key = SymmetricKey(data: fixture.configuration.internalSecret)
+                    let anonymous = SignedRequest(
+                        service: "echo", method: "GET", target: echo.path, bodyDigest: SignedRequest.emptyBodyDigest, userID: nil, roles: [], requestID: requestID
+                    )
+                    #expect(GatewaySignature.verify(signature, anonymous, key: key), "the route's name is its service by default")
 
-                let given = try await client.execute(uri: "/api/echo/x", method: .get, headers: [.xRequestID: "req-123"])
-                #expect(given.headers[.xRequestID] == "req-123")
-                #expect(try Self.echo(given).headers["x-request-id"] == "req-123")
+                    let given = try await client.execute(uri: "/api/echo/x", method: .get, headers: [.xRequestID: "req-123"])
+                    #expect(given.headers[.xRequestID] == "req-123")
+                    #expect(try Self.echo(given).headers["x-request-id"] == "req-123")
 
-                let posted = try await client.execute(uri: "/api/echo/post", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hello body"))
-                let postEcho = try Self.echo(posted)
-                #expect(postEcho.body == "hello body")
-                var signedPost = SignedRequest(
-                    service: "echo", method: "POST", target: "/api/echo/post", bodyDigest: SignedRequest.digest(of: Array("hello body".utf8)),
-                    userID: nil, roles: [], requestID: try #require(posted.headers[.xRequestID])
-                )
-                let postSignature = try #require(postEcho.headers["x-gateway-signature"])
-                #expect(GatewaySignature.verify(postSignature, signedPost, key: key), "the signature covers the body")
-                signedPost.bodyDigest = SignedRequest.digest(of: Array("other body".utf8))
-                #expect(!GatewaySignature.verify(postSignature, signedPost, key: key))
+                    let posted = try await client.execute(uri: "/api/echo/post", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hello body"))
+                    let postEcho = try Self.echo(posted)
+                    #expect(postEcho.body == "hello body")
+                    var signedPost = SignedRequest(
+                        service: "echo", method: "POST", target: "/api/echo/post", bodyDigest: SignedRequest.digest(of: Array("hello body".utf8)),
+                        userID: nil, roles: [], requestID: try #require(posted.headers[.xRequestID])
+                    )
+                    let postSignature = try #require(postEcho.headers["x-gateway-signature"])
+                    #expect(GatewaySignature.verify(postSignature, signedPost, key: key), "the signature covers the body")
+                    signedPost.bodyDigest = SignedRequest.digest(of: Array("other body".utf8))
+                    #expect(!GatewaySignature.verify(postSignature, signedPost, key: key))
+                }
             }
         }
-        await upstream.stop()
     }
 
     @Test("fields named by Connection are hop-by-hop too")
@@ -102,123 +102,123 @@ struct ReverseProxyTests {
 
     @Test("behind a trusted proxy, the client address comes from X-Forwarded-For")
     func trustedProxy() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: Self.routes(upstream.url, trusted: ["127.0.0.0/8"])) { fixture in
-            try await fixture.application.test(.live) { client in
-                let response = try await client.execute(uri: "/api/echo/x", method: .get, headers: [.xForwardedFor: "203.0.113.9, 127.0.0.5"])
-                let echo = try Self.echo(response)
-                #expect(echo.headers["x-gateway-client-ip"] == "203.0.113.9")
-                #expect(echo.headers["x-forwarded-for"] == "203.0.113.9, 127.0.0.5, 203.0.113.9")
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: Self.routes(upstream.url, trusted: ["127.0.0.0/8"])) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let response = try await client.execute(uri: "/api/echo/x", method: .get, headers: [.xForwardedFor: "203.0.113.9, 127.0.0.5"])
+                    let echo = try Self.echo(response)
+                    #expect(echo.headers["x-gateway-client-ip"] == "203.0.113.9")
+                    #expect(echo.headers["x-forwarded-for"] == "203.0.113.9, 127.0.0.5, 203.0.113.9")
+                }
             }
         }
-        await upstream.stop()
     }
 
     @Test("upstream down is 502, slow is 504, an oversized body is 413 without reaching the upstream")
     func failures() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
-            try await fixture.application.test(.live) { client in
-                let down = try await client.execute(uri: "/api/down/x", method: .get)
-                #expect(down.status == .badGateway)
-                #expect(down.problem?.type == "https://booking-rush.dev/problems/upstream-unreachable")
-                #expect(down.headers[.xRequestID] != nil)
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let down = try await client.execute(uri: "/api/down/x", method: .get)
+                    #expect(down.status == .badGateway)
+                    #expect(down.problem?.type == "https://booking-rush.dev/problems/upstream-unreachable")
+                    #expect(down.headers[.xRequestID] != nil)
 
-                let started = ContinuousClock.now
-                let slow = try await client.execute(uri: "/api/slow", method: .get)
-                let waited = ContinuousClock.now - started
-                #expect(slow.status == .gatewayTimeout)
-                #expect(waited >= .milliseconds(300) && waited < .seconds(3), "504 once the route's 300 ms passed, not before: \(waited)")
-                #expect(slow.problem?.statusCode == 504)
+                    let started = ContinuousClock.now
+                    let slow = try await client.execute(uri: "/api/slow", method: .get)
+                    let waited = ContinuousClock.now - started
+                    #expect(slow.status == .gatewayTimeout)
+                    #expect(waited >= .milliseconds(300) && waited < .seconds(3), "504 once the route's 300 ms passed, not before: \(waited)")
+                    #expect(slow.problem?.statusCode == 504)
 
-                let before = upstream.callCount
-                let big = try await client.execute(uri: "/api/echo/upload", method: .post, body: ByteBuffer(repeating: 0x61, count: 5_000))
-                #expect(big.status == .contentTooLarge)
-                #expect(big.problem?.type == "https://booking-rush.dev/problems/body-too-large")
-                #expect(upstream.callCount == before, "the upstream never saw it")
+                    let before = upstream.callCount
+                    let big = try await client.execute(uri: "/api/echo/upload", method: .post, body: ByteBuffer(repeating: 0x61, count: 5_000))
+                    #expect(big.status == .contentTooLarge)
+                    #expect(big.problem?.type == "https://booking-rush.dev/problems/body-too-large")
+                    #expect(upstream.callCount == before, "the upstream never saw it")
+                }
             }
         }
-        await upstream.stop()
     }
 
     @Test("access tokens: 401 without or with a bad one, 403 without the role, identity signed upstream")
     func accessTokens() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
-            try await fixture.application.test(.live) { client in
-                let anonymous = try await client.execute(uri: "/api/echo/members/x", method: .get)
-                #expect(anonymous.status == .unauthorized)
-                #expect(anonymous.headers[.wwwAuthenticate] == "Bearer realm=\"booking-rush\"")
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let anonymous = try await client.execute(uri: "/api/echo/members/x", method: .get)
+                    #expect(anonymous.status == .unauthorized)
+                    #expect(anonymous.headers[.wwwAuthenticate] == "Bearer realm=\"booking-rush\"")
 
-                let garbage = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer not.a.token"])
-                #expect(garbage.status == .unauthorized)
-                #expect(garbage.headers[.wwwAuthenticate]?.contains("invalid_token") == true)
+                    let garbage = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer not.a.token"])
+                    #expect(garbage.status == .unauthorized)
+                    #expect(garbage.headers[.wwwAuthenticate]?.contains("invalid_token") == true)
 
-                // A queue pass is not an access token.
-                let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
-                _ = joined
-                let pass = try await fixture.keys.sign(.init(issuer: "booking-rush", event: fixture.event, visitor: "t:x", admission: 1, issuedAt: Date(), expiresAt: Date().addingTimeInterval(60)))
-                let passAsToken = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(pass)"])
-                #expect(passAsToken.status == .unauthorized)
+                    // A queue pass is not an access token.
+                    let joined = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post)
+                    _ = joined
+                    let pass = try await fixture.keys.sign(.init(issuer: "booking-rush", event: fixture.event, visitor: "t:x", admission: 1, issuedAt: Date(), expiresAt: Date().addingTimeInterval(60)))
+                    let passAsToken = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(pass)"])
+                    #expect(passAsToken.status == .unauthorized)
 
-                let customer = try await fixture.accessToken(user: "alice", roles: ["customer"])
-                let allowed = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(customer)"])
-                #expect(allowed.status == .ok)
-                let echo = try Self.echo(allowed)
-                #expect(echo.headers["x-gateway-user-id"] == "alice")
-                #expect(echo.headers["x-gateway-user-roles"] == "customer")
-                let manyRoles = try await fixture.accessToken(user: "bob", roles: ["organizer", "customer", "admin"])
-                for _ in 0..<2 {
-                    // The second answer comes from the cached identity.
-                    let answer = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(manyRoles)"])
-                    #expect(try Self.echo(answer).headers["x-gateway-user-roles"] == "admin,customer,organizer", "sorted")
+                    let customer = try await fixture.accessToken(user: "alice", roles: ["customer"])
+                    let allowed = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(customer)"])
+                    #expect(allowed.status == .ok)
+                    let echo = try Self.echo(allowed)
+                    #expect(echo.headers["x-gateway-user-id"] == "alice")
+                    #expect(echo.headers["x-gateway-user-roles"] == "customer")
+                    let manyRoles = try await fixture.accessToken(user: "bob", roles: ["organizer", "customer", "admin"])
+                    for _ in 0..<2 {
+                        // The second answer comes from the cached identity.
+                        let answer = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(manyRoles)"])
+                        #expect(try Self.echo(answer).headers["x-gateway-user-roles"] == "admin,customer,organizer", "sorted")
+                    }
+                    let signature = try #require(echo.headers["x-gateway-signature"])
+                    let key = SymmetricKey(data: fixture.configuration.internalSecret)
+                    var signed = SignedRequest(
+                        service: "echo-service", method: "GET", target: "/api/echo/members/x", bodyDigest: SignedRequest.emptyBodyDigest,
+                        userID: "alice", roles: ["customer"], requestID: try #require(allowed.headers[.xRequestID])
+                    )
+                    #expect(GatewaySignature.verify(signature, signed, key: key), "signed for the route's service")
+                    signed.userID = "mallory"
+                    #expect(!GatewaySignature.verify(signature, signed, key: key))
+
+                    let forbidden = try await client.execute(uri: "/api/echo/organizers/x", method: .get, headers: [.authorization: "Bearer \(customer)"])
+                    #expect(forbidden.status == .forbidden)
+                    let organizer = try await fixture.accessToken(user: "olga", roles: ["organizer"])
+                    let permitted = try await client.execute(uri: "/api/echo/organizers/x", method: .get, headers: [.authorization: "Bearer \(organizer)"])
+                    #expect(permitted.status == .ok)
+
+                    // A logged-in user queues as themselves.
+                    let asUser = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [.authorization: "Bearer \(customer)"])
+                    #expect(asUser.json["ticket"] == nil)
+                    #expect(try await fixture.room.status(event: fixture.event, visitor: "u:alice").position != nil)
                 }
-                let signature = try #require(echo.headers["x-gateway-signature"])
-                let key = SymmetricKey(data: fixture.configuration.internalSecret)
-                var signed = SignedRequest(
-                    service: "echo-service", method: "GET", target: "/api/echo/members/x", bodyDigest: SignedRequest.emptyBodyDigest,
-                    userID: "alice", roles: ["customer"], requestID: try #require(allowed.headers[.xRequestID])
-                )
-                #expect(GatewaySignature.verify(signature, signed, key: key), "signed for the route's service")
-                signed.userID = "mallory"
-                #expect(!GatewaySignature.verify(signature, signed, key: key))
-
-                let forbidden = try await client.execute(uri: "/api/echo/organizers/x", method: .get, headers: [.authorization: "Bearer \(customer)"])
-                #expect(forbidden.status == .forbidden)
-                let organizer = try await fixture.accessToken(user: "olga", roles: ["organizer"])
-                let permitted = try await client.execute(uri: "/api/echo/organizers/x", method: .get, headers: [.authorization: "Bearer \(organizer)"])
-                #expect(permitted.status == .ok)
-
-                // A logged-in user queues as themselves.
-                let asUser = try await client.execute(uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [.authorization: "Bearer \(customer)"])
-                #expect(asUser.json["ticket"] == nil)
-                #expect(try await fixture.room.status(event: fixture.event, visitor: "u:alice").position != nil)
             }
         }
-        await upstream.stop()
     }
 
     @Test("an identity that cannot travel in a header field is 502 and never reaches the upstream")
     func identityWithControlCharacters() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
-            try await fixture.application.test(.live) { client in
-                let forged = try await fixture.accessToken(user: "eve\r\nx-gateway-user-roles: admin", roles: ["customer"])
-                let refused = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(forged)"])
-                #expect(refused.status == .badGateway)
-                #expect(refused.headers[.contentType] == "application/problem+json")
-                let badRole = try await fixture.accessToken(user: "eve", roles: ["customer\u{7F}"])
-                #expect(try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(badRole)"]).status == .badGateway)
-                #expect(upstream.callCount == 0)
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: Self.routes(upstream.url)) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let forged = try await fixture.accessToken(user: "eve\r\nx-gateway-user-roles: admin", roles: ["customer"])
+                    let refused = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(forged)"])
+                    #expect(refused.status == .badGateway)
+                    #expect(refused.headers[.contentType] == "application/problem+json")
+                    let badRole = try await fixture.accessToken(user: "eve", roles: ["customer\u{7F}"])
+                    #expect(try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(badRole)"]).status == .badGateway)
+                    #expect(upstream.callCount == 0)
 
-                let tabbed = try await fixture.accessToken(user: "eve\tsmith", roles: ["customer"])
-                let allowed = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(tabbed)"])
-                #expect(allowed.status == .ok, "HTAB is allowed in a field value")
-                #expect(try Self.echo(allowed).headers["x-gateway-user-id"] == "eve\tsmith")
-                #expect(upstream.callCount == 1, "the connection kept for the refused requests still serves")
+                    let tabbed = try await fixture.accessToken(user: "eve\tsmith", roles: ["customer"])
+                    let allowed = try await client.execute(uri: "/api/echo/members/x", method: .get, headers: [.authorization: "Bearer \(tabbed)"])
+                    #expect(allowed.status == .ok, "HTAB is allowed in a field value")
+                    #expect(try Self.echo(allowed).headers["x-gateway-user-id"] == "eve\tsmith")
+                    #expect(upstream.callCount == 1, "the connection kept for the refused requests still serves")
+                }
             }
         }
-        await upstream.stop()
     }
 }
 

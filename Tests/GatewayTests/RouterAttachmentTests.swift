@@ -26,7 +26,7 @@ struct RouterAttachmentTests {
             value = try await edge.setup(channel: channel, logger: Logger(label: "test")).get()
             try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).get()
             value.router.whenComplete { [settled] result in
-                settled.withLockedValue { $0 = (try? result.get()).map { $0 != nil } ?? false }
+                settled.withLockedValue { $0 = (try? result.get()) != nil }
             }
         }
 
@@ -60,7 +60,7 @@ struct RouterAttachmentTests {
             #expect(connection.hasRouterHandlers)
             #expect(connection.settled.withLockedValue { $0 } == true, "the task got the router's channel")
             #expect(unrouted.count(on: connection.channel.eventLoop) == 0, "the router's handling answers for it now")
-            _ = try await connection.channel.finish(acceptAlreadyClosed: true)
+            _ = try connection.channel.finish(acceptAlreadyClosed: true)
         }
     }
 
@@ -70,7 +70,7 @@ struct RouterAttachmentTests {
             let connection = try await Connection(fixture)
             _ = try connection.exchange("GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n")
             #expect(fixture.components.edgeConnections.count(on: connection.channel.eventLoop) == 1)
-            _ = try await connection.channel.finish(acceptAlreadyClosed: true)
+            _ = try connection.channel.finish(acceptAlreadyClosed: true)
             #expect(fixture.components.edgeConnections.count(on: connection.channel.eventLoop) == 0)
             #expect(connection.settled.withLockedValue { $0 } == false)
             #expect(try await connection.value.router.get() == nil)
@@ -98,37 +98,37 @@ struct RouterAttachmentTests {
 
     @Test("bytes that do not parse behind a proxied request in flight: its answer is relayed whole, then the connection closes")
     func unparsableBehindAProxiedRequest() async throws {
-        let upstream = try await UpstreamServer.start(delay: .milliseconds(300))
-        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url])])) { fixture in
-            try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let request = "POST /api/events/e1/buy HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\nNOT HTTP AT ALL\r\n\r\n"
-                let sent = ContinuousClock.now
-                let text = try await RawConnection.exchange(port: port, request, limit: .seconds(5)) { _, _ in false }
-                #expect(text.hasPrefix("HTTP/1.1 201 Created\r\n") && text.contains(#""bought":"e1""#), "the upstream's answer: \(text)")
-                #expect(upstream.callCount == 1)
-                #expect(ContinuousClock.now - sent < .seconds(3), "closed after the answer, not held to the client's limit")
+        try await UpstreamServer.with(delay: .milliseconds(300)) { upstream in
+            try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url])])) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let request = "POST /api/events/e1/buy HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\nNOT HTTP AT ALL\r\n\r\n"
+                    let sent = ContinuousClock.now
+                    let text = try await RawConnection.exchange(port: port, request, limit: .seconds(5)) { _, _ in false }
+                    #expect(text.hasPrefix("HTTP/1.1 201 Created\r\n") && text.contains(#""bought":"e1""#), "the upstream's answer: \(text)")
+                    #expect(upstream.callCount == 1)
+                    #expect(ContinuousClock.now - sent < .seconds(3), "closed after the answer, not held to the client's limit")
+                }
             }
         }
-        await upstream.stop()
     }
 
     @Test("nothing pipelined behind a request that closes the connection (Connection: close) reaches the upstream")
     func nothingServedAfterClose() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url])])) { fixture in
-            try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let buy = { (event: String, close: Bool) in
-                    "POST /api/events/\(event)/buy HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n"
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url])])) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let buy = { (event: String, close: Bool) in
+                        "POST /api/events/\(event)/buy HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n"
+                    }
+                    let text = try await RawConnection.exchange(port: port, buy("e1", true) + buy("e2", false), limit: .seconds(5)) { _, _ in false }
+                    #expect(text.hasPrefix("HTTP/1.1 201 Created\r\n") && !text.contains(#""bought":"e2""#), "\(text)")
+                    try await Task.sleep(for: .milliseconds(200))
+                    #expect(upstream.callCount == 1, "the request behind the closing one is not served")
                 }
-                let text = try await RawConnection.exchange(port: port, buy("e1", true) + buy("e2", false), limit: .seconds(5)) { _, _ in false }
-                #expect(text.hasPrefix("HTTP/1.1 201 Created\r\n") && !text.contains(#""bought":"e2""#), "\(text)")
-                try await Task.sleep(for: .milliseconds(200))
-                #expect(upstream.callCount == 1, "the request behind the closing one is not served")
             }
         }
-        await upstream.stop()
     }
 
     @Test("graceful shutdown closes an idle connection the edge served, at once")
@@ -146,49 +146,49 @@ struct RouterAttachmentTests {
         ["/api/stream"], ["/no-such-page", "/api/stream"], ["/api/stream", "/no-such-page"],
     ])
     func halfClosedClient(paths: [String]) async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "stream", prefix: "/api/stream", upstreams: [upstream.url])])) { fixture in
-            try await fixture.application.test(.live) { client in
-                let port = try #require(client.port)
-                let received = try await RawConnection.halfClosed(port: port, paths.map { "GET \($0) HTTP/1.1\r\nHost: gw\r\n\r\n" }.joined())
-                let statuses = received.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
-                #expect(statuses == paths.map { $0 == "/api/stream" ? "200" : "404" }, "\(received)")
-                #expect(received.contains("data: 3\n\n\r\n0\r\n\r\n"), "the whole stream: \(received)")
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "stream", prefix: "/api/stream", upstreams: [upstream.url])])) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let received = try await RawConnection.halfClosed(port: port, paths.map { "GET \($0) HTTP/1.1\r\nHost: gw\r\n\r\n" }.joined())
+                    let statuses = received.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+                    #expect(statuses == paths.map { $0 == "/api/stream" ? "200" : "404" }, "\(received)")
+                    #expect(received.contains("data: 3\n\n\r\n0\r\n\r\n"), "the whole stream: \(received)")
+                }
             }
         }
-        await upstream.stop()
     }
 
     @Test("a server stopped by cancellation closes a connection the edge still serves (a proxied stream that goes on)")
     func cancellationClosesEdgeConnections() async throws {
-        let upstream = try await UpstreamServer.start()
-        try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "endless", prefix: "/api/endless", upstreams: [upstream.url])])) { fixture in
-            let (ports, running) = AsyncStream.makeStream(of: Int.self)
-            let application = Application(
-                router: buildGatewayRouter(fixture.components), server: gatewayServer(fixture.components),
-                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                services: [EdgeConnectionsCloser(connections: fixture.components.edgeConnections)],
-                onServerRunning: { channel in running.yield(channel.localAddress?.port ?? 0) }
-            )
-            let server = Task { try await application.runService(gracefulShutdownSignals: []) }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            let streaming = AsyncStream<Void>.makeStream()
-            let held = Task {
-                let text = try await RawConnection.exchange(port: port, "GET /api/endless HTTP/1.1\r\nHost: gw\r\n\r\n") { received, _ in
-                    if received.contains("data: 1") { streaming.continuation.yield() }
-                    return false
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "endless", prefix: "/api/endless", upstreams: [upstream.url])])) { fixture in
+                let (ports, running) = AsyncStream.makeStream(of: Int.self)
+                let application = Application(
+                    router: buildGatewayRouter(fixture.components), server: gatewayServer(fixture.components),
+                    configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                    services: [EdgeConnectionsCloser(connections: fixture.components.edgeConnections)],
+                    onServerRunning: { channel in running.yield(channel.localAddress?.port ?? 0) }
+                )
+                let server = Task { try await application.runService(gracefulShutdownSignals: []) }
+                var iterator = ports.makeAsyncIterator()
+                let port = try #require(await iterator.next())
+                let streaming = AsyncStream<Void>.makeStream()
+                let held = Task {
+                    let text = try await RawConnection.exchange(port: port, "GET /api/endless HTTP/1.1\r\nHost: gw\r\n\r\n") { received, _ in
+                        if received.contains("data: 1") { streaming.continuation.yield() }
+                        return false
+                    }
+                    return (text, ContinuousClock.now)
                 }
-                return (text, ContinuousClock.now)
+                for await _ in streaming.stream { break }
+                let cancelled = ContinuousClock.now
+                server.cancel()
+                let (text, closed) = try await held.value
+                _ = try? await server.value
+                #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text)")
+                #expect(closed - cancelled < .seconds(5), "closed as the server was cancelled, not at the 20 s limit")
             }
-            for await _ in streaming.stream { break }
-            let cancelled = ContinuousClock.now
-            server.cancel()
-            let (text, closed) = try await held.value
-            _ = try? await server.value
-            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text)")
-            #expect(closed - cancelled < .seconds(5), "closed as the server was cancelled, not at the 20 s limit")
         }
-        await upstream.stop()
     }
 }

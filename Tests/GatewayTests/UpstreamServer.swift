@@ -50,7 +50,21 @@ final class UpstreamServer: Sendable {
         self.task = task
     }
 
-    static func start(delay: Duration = .zero) async throws -> UpstreamServer {
+    /// Runs `body` with an upstream started for it (`/api/events/{event}/buy` answering after
+    /// `delay`); the upstream is stopped when `body` returns or throws.
+    static func with<Result>(delay: Duration = .zero, _ body: (UpstreamServer) async throws -> Result) async throws -> Result {
+        let upstream = try await start(delay: delay)
+        do {
+            let result = try await body(upstream)
+            await upstream.stop()
+            return result
+        } catch {
+            await upstream.stop()
+            throw error
+        }
+    }
+
+    private static func start(delay: Duration) async throws -> UpstreamServer {
         let counter = Counter()
         let router = Router(context: Context.self)
         router.on("/api/echo/**", method: .get) { request, context in try await echo(request, context, counter) }
@@ -102,7 +116,7 @@ final class UpstreamServer: Sendable {
         return UpstreamServer(port: port, counter: counter, task: task)
     }
 
-    func stop() async {
+    private func stop() async {
         task.cancel()
         _ = try? await task.value
     }
