@@ -118,7 +118,7 @@ public func gatewayServer(_ components: GatewayComponents) -> HTTPServerBuilder 
 
 /// The gateway's own routes: health, the waiting room's API
 /// and page, the customer flow and operator console pages, JWKS, and the admin API; every GET
-/// route also answers HEAD.
+/// route also answers HEAD, and a routed path asked with a method it has no route for is a 405.
 public func buildGatewayRouter(_ components: GatewayComponents) -> Router<GatewayRequestContext> {
     let configuration = components.configuration
     let router = Router(context: GatewayRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -153,6 +153,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
         tokens: components.accessTokens, accounts: accountRoutes, traffic: components.fleetTraffic,
         guardedRoutes: configuration.guardedRoutes
     ).addRoutes(to: router)
+    router.addMethodNotAllowedAnswers()
     return router
 }
 

@@ -73,7 +73,7 @@ extension RoomSnapshots {
     public func stopWatching(event: String, id: UInt64) {
         watches.withLock { watches in
             guard watches[event]?.waiters[id] != nil else { return }
-            updateWatch(of: event, in: &watches) { watch in watch.remove(id) }
+            _ = updateWatch(of: event, in: &watches) { watch in watch.remove(id) }
         }
     }
 

@@ -33,6 +33,8 @@ public func makeServiceRouter<Context: RequestContext>(
 /// ahead of it (see ``FastRoute``); a connection without a request in progress for `idleTimeout`
 /// is closed. Every service's connections are served the same way, fast routes or none:
 /// `Expect: 100-continue` answered, a half-closed client still answered, graceful close.
+/// `router` must hold all its routes: its paths are given their 405 and OPTIONS answers here
+/// (``Router/addMethodNotAllowedAnswers()``).
 public func makeServiceApplication<Context: RequestContext>(
     router: Router<Context>,
     fastRoutes: [FastRoute] = [],
@@ -42,7 +44,8 @@ public func makeServiceApplication<Context: RequestContext>(
     logger: Logger,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol where Context.Source == ApplicationRequestContextSource {
-    Application(
+    router.addMethodNotAllowedAnswers()
+    return Application(
         router: router,
         server: .http1(fastRoutes: fastRoutes, serverName: serverName, idleTimeout: idleTimeout),
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: serverName),

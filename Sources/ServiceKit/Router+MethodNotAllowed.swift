@@ -1,0 +1,44 @@
+import HTTPTypes
+import Hummingbird
+
+extension Router {
+    /// The methods a request may be answered for, beyond the routes' own: HEAD wherever GET is
+    /// (routers built with `.autoGenerateHeadEndpoints`) and OPTIONS everywhere.
+    static var answeredMethods: [HTTPRequest.Method] { [.get, .head, .post, .put, .patch, .delete, .options] }
+
+    /// Makes every routed path answer the methods it has no route for: `405 Method Not Allowed`
+    /// (a project problem) with an `Allow` field naming the path's methods, and OPTIONS with
+    /// `204 No Content` and the same `Allow` (RFC 9110 §9.3.7, §15.5.6). Without it such a
+    /// request is a 404, as if the path did not exist.
+    ///
+    /// Call it once every route is added: the answers are built from the routes present then,
+    /// through the middleware added before them (problems, metrics under the path's route).
+    /// HEAD counts as allowed wherever GET is, so routers are expected to be built with
+    /// `.autoGenerateHeadEndpoints`.
+    public func addMethodNotAllowedAnswers() {
+        var paths: [(path: RouterPath, methods: Set<HTTPRequest.Method>)] = []
+        for route in routes {
+            if let index = paths.firstIndex(where: { $0.path.description == route.path.description }) {
+                paths[index].methods.insert(route.method)
+            } else {
+                paths.append((route.path, [route.method]))
+            }
+        }
+        for (path, methods) in paths {
+            var allowed = methods
+            if allowed.contains(.get) { allowed.insert(.head) }
+            allowed.insert(.options)
+            let allow = Self.answeredMethods.filter(allowed.contains).map(\.rawValue).joined(separator: ", ")
+            for method in Self.answeredMethods where !allowed.contains(method) {
+                on(path, method: method) { _, _ -> Response in
+                    throw ProblemDetails.status(
+                        .methodNotAllowed, detail: "This path answers \(allow).", headers: [.allow: allow]
+                    )
+                }
+            }
+            if !methods.contains(.options) {
+                on(path, method: .options) { _, _ in Response(status: .noContent, headers: [.allow: allow]) }
+            }
+        }
+    }
+}
