@@ -2,9 +2,9 @@ import HTTPTypes
 import Hummingbird
 
 extension Router {
-    /// The methods a request may be answered for, beyond the routes' own: HEAD wherever GET is
-    /// (routers built with `.autoGenerateHeadEndpoints`) and OPTIONS everywhere.
-    static var answeredMethods: [HTTPRequest.Method] { [.get, .head, .post, .put, .patch, .delete, .options] }
+    /// The methods a routed path answers whether or not it has routes for them, in the order
+    /// `Allow` names them (TRACE only ever with a 405).
+    static var answeredMethods: [HTTPRequest.Method] { [.get, .head, .post, .put, .patch, .delete, .options, .trace] }
 
     /// Makes every routed path answer the methods it has no route for: `405 Method Not Allowed`
     /// (a project problem) with an `Allow` field naming the path's methods, and OPTIONS with

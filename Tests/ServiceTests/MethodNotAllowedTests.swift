@@ -36,6 +36,8 @@ struct MethodNotAllowedTests {
             let problem = try JSONDecoder().decode(ProblemDetails.self, from: wrong.body)
             #expect(problem.type == ProblemDetails.typeBase + "method-not-allowed" && problem.instance == "/items")
 
+            let trace = try await client.execute(uri: "/items", method: .trace)
+            #expect(trace.status == .methodNotAllowed && trace.headers[.allow] == "GET, HEAD, POST, OPTIONS")
             let put = try await client.execute(uri: "/items/7", method: .put)
             #expect(put.status == .methodNotAllowed && put.headers[.allow] == "GET, HEAD, OPTIONS", "a captured path has its own methods")
             let options = try await client.execute(uri: "/items/7", method: .options)
