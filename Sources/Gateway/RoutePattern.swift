@@ -18,7 +18,17 @@ public struct RoutePattern: Sendable, Hashable {
 
     /// Whether a request with `method` for `path` (without its query) falls under the route.
     public func matches(method: String, path: Substring) -> Bool {
-        if let methods, !methods.contains(method), !(method == "HEAD" && methods.contains("GET")) { return false }
+        takes(method: method) && matches(path: path)
+    }
+
+    /// Whether the route takes `method` (every method when it names none; HEAD with GET).
+    public func takes(method: String) -> Bool {
+        guard let methods else { return true }
+        return methods.contains(method) || (method == "HEAD" && methods.contains("GET"))
+    }
+
+    /// Whether `path` (without its query) falls under the route, whatever the method.
+    public func matches(path: Substring) -> Bool {
         guard let segments else { return Self.matchesPrefix(prefix, path) }
         let slash = UInt8(ascii: "/")
         var rest = path.utf8.drop { $0 == slash }

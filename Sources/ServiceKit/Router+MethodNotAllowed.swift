@@ -2,8 +2,8 @@ import HTTPTypes
 import Hummingbird
 
 extension Router {
-    /// The methods a routed path answers whether or not it has routes for them, in the order
-    /// `Allow` names them (TRACE only ever with a 405).
+    /// The methods every routed path answers, by its routes or else by a 405 (OPTIONS: a 204),
+    /// in the order `Allow` names them.
     static var answeredMethods: [HTTPRequest.Method] { [.get, .head, .post, .put, .patch, .delete, .options, .trace] }
 
     /// Makes every routed path answer the methods it has no route for: `405 Method Not Allowed`

@@ -139,6 +139,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 answer(head, with: response, route: EdgeHealth.routeName, context: context)
             } else if let route = core.ownRoute(for: head) {
                 startExchange(route, head: head, context: context)
+            } else if let (response, route) = core.wrongMethodAnswer(for: head) {
+                answer(head, with: response, route: route, context: context)
             } else if attachRouter(context: context) {
                 state = .passing(requestEnded: false, responseEnded: false)
                 routerMethod = head.method
