@@ -24,6 +24,7 @@ enum GatewayMetrics {
         case .upstreamTimeout: "timeout"
         case .upstreamFailed: "failed"
         case .bodyTooLarge: "body_too_large"
+        case .loopDetected: "loop"
         }
         counter("gateway_proxy_errors_total", [("route", route), ("kind", kind)]).increment()
     }

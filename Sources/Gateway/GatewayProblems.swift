@@ -140,6 +140,11 @@ extension ProxyError: ProblemConvertible {
             GatewayProblem.make(.badGateway, "upstream-failed", "Bad gateway", "The '\(route)' service failed to answer.")
         case .bodyTooLarge(let limit):
             GatewayProblem.make(.contentTooLarge, "body-too-large", "Content too large", "Request bodies on this route are limited to \(limit) bytes.")
+        case .loopDetected(let route):
+            GatewayProblem.make(
+                .init(code: 508, reasonPhrase: "Loop Detected"), "proxy-loop", "Proxy loop",
+                "The '\(route)' route's request came back to this gateway: its upstream leads to the gateway itself."
+            )
         }
     }
 }

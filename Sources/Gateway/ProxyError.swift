@@ -12,6 +12,8 @@ public enum ProxyError: Error, Sendable, Hashable {
     case upstreamFailed(route: String)
     /// The request body is larger than the route allows.
     case bodyTooLarge(limit: Int)
+    /// The request's `Via` names this gateway: forwarded, it came back (``ProxyVia``).
+    case loopDetected(route: String)
 }
 
 /// The HTTP client of the gateway's slow paths (JWKS fetches, readiness checks of upstreams);

@@ -75,8 +75,8 @@ enum ProxyHeaders {
     /// Writes the fields sent upstream into `head`, in one pass over the client's: hop-by-hop
     /// fields, the client's framing (`Content-Length`; the caller frames the body), `Expect` (the
     /// edge answers it) and client copies of `X-Gateway-*` dropped, `Host` set to the upstream,
-    /// forwarding fields set, and the verified identity added with a signature over the `signed`
-    /// request the services can check.
+    /// forwarding fields set, `via` added after the client's `Via` entries, and the verified
+    /// identity added with a signature over the `signed` request the services can check.
     /// With `dropTraceContext` the client's W3C trace fields go too: the gateway's span replaces them.
     static func writeUpstreamFields(
         from request: HTTPHeaders,
@@ -86,6 +86,7 @@ enum ProxyHeaders {
         peerIsTrusted: Bool,
         signed: SignedRequest,
         signer: GatewaySigner,
+        via: String,
         dropTraceContext: Bool
     ) {
         let nominated = nominatedHopByHop(request)
@@ -109,6 +110,7 @@ enum ProxyHeaders {
         head.add(name: "x-forwarded-for", value: forwardedFor.joined(separator: ", "))
         head.add(name: "x-forwarded-proto", value: proto ?? "http")
         if let host { head.add(name: "x-forwarded-host", value: host) }
+        head.add(name: "via", value: via)
         head.add(name: "x-request-id", value: signed.requestID)
         head.add(name: "x-gateway-client-ip", value: clientAddress)
         if let userID = signed.userID {

@@ -11,6 +11,8 @@ final class EdgeCore: Sendable {
     let routes: [EdgeRoute]
     let addresses: ClientAddressResolver
     let signer: GatewaySigner
+    /// The gateway's `Via` entry on forwarded requests, and the loop check it allows.
+    let via: ProxyVia
     let traffic: TrafficWindow
     let pools: PerEventLoop<UpstreamPool>
     let tracing: EdgeTracing?
@@ -47,6 +49,7 @@ final class EdgeCore: Sendable {
             }
         self.addresses = ClientAddressResolver(trustedProxies: table.trustedProxies)
         self.signer = GatewaySigner(key: SymmetricKey(data: configuration.internalSecret))
+        self.via = ProxyVia(instanceName: configuration.instanceName)
         self.traffic = components.traffic
         self.pools = PerEventLoop { UpstreamPool(eventLoop: $0) }
         self.tracing = EdgeTracing.ifInstalled()

@@ -56,7 +56,8 @@ extension EdgeExchange {
         )
         ProxyHeaders.writeUpstreamFields(
             from: head.headers, into: &upstreamHead, target: connection.target, clientAddress: clientAddress,
-            peerIsTrusted: peerIsTrusted, signed: signed, signer: handler.core.signer, dropTraceContext: trace != nil
+            peerIsTrusted: peerIsTrusted, signed: signed, signer: handler.core.signer, via: handler.core.via.value,
+            dropTraceContext: trace != nil
         )
         // The whole body is in hand (the signature covers it): it goes with its length.
         if bodyBytes > 0 || head.method != .GET && head.method != .HEAD {

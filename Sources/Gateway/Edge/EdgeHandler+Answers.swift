@@ -26,6 +26,14 @@ extension EdgeHandler {
         answer(request, with: response, route: RequestHeadError.routeName, closing: true, context: context)
     }
 
+    /// Refuses with 508 a request for a proxied `route` that has come back to this gateway
+    /// (``ProxyVia``), rather than forwarding it once more.
+    func refuseLoop(_ request: HTTPRequestHead, route: EdgeRoute, context: ChannelHandlerContext) {
+        let error = ProxyError.loopDetected(route: route.name)
+        GatewayMetrics.proxyError(route: route.name, error)
+        answer(request, with: EdgeResponse.problem(for: error, path: request.uri.pathWithoutQuery), route: route.name, context: context)
+    }
+
     /// Writes `response` whole, in one write, answering `request`, and counts it in the traffic
     /// window under `route`.
     func writeWhole(_ response: EdgeResponse, answering request: HTTPRequestHead, requestID: String, close: Bool, route: String, took: Duration) {

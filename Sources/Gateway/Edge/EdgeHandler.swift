@@ -128,6 +128,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             continueWithheld = head.expectsContinue
             if let route = core.route(for: head) {
+                if !route.isLocal, core.via.isLoop(head.headers) { return refuseLoop(head, route: route, context: context) }
                 startExchange(route, head: head, context: context)
             } else if let response = core.statusPolls.answer(head) {
                 answer(head, with: response, route: EdgeStatusPolls.routeName, context: context)
