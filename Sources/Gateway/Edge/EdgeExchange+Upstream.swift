@@ -89,6 +89,9 @@ extension EdgeExchange {
 
     func upstreamHead(_ upstream: HTTPResponseHead) {
         guard phase == .forwarding else { return }
+        // The edge never forwards an upgrade (`Upgrade` is hop-by-hop): a switch of protocols is
+        // an upstream gone wrong, after which no HTTP answer comes on its connection.
+        if upstream.status == .switchingProtocols { return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed) }
         stopAwaitingHead()
         phase = .responding
         let head = clientHead(answering: upstream)
@@ -153,9 +156,13 @@ extension EdgeExchange {
     func upstreamEnd() {
         guard phase == .responding, let connection, let responseHead else { return }
         if responseHead.status.code < 200 {
-            // An interim answer (100 Continue): the real one follows.
+            // An interim answer: the real one follows, within the route's timeout.
             phase = .forwarding
             self.responseHead = nil
+            if let pool = handler.pool {
+                awaitsHead = true
+                pool.deadlines.add(self, timeout: route.timeout)
+            }
             return
         }
         self.connection = nil

@@ -1,0 +1,88 @@
+import NIOCore
+import NIOPosix
+import ServiceTestSupport
+import Testing
+
+@testable import Gateway
+
+@Suite("Interim answers from an upstream: 1xx before the answer, and a switch of protocols nobody asked for")
+struct UpstreamInterimTests {
+    /// An upstream on a loopback port that writes `answer` once per request head it reads.
+    final class ScriptedUpstream: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        private let answer: String
+        private var received = ""
+
+        init(answer: String) { self.answer = answer }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            received += String(buffer: unwrapInboundIn(data))
+            while let end = received.range(of: "\r\n\r\n") {
+                received.removeSubrange(..<end.upperBound)
+                context.writeAndFlush(NIOAny(ByteBuffer(string: answer)), promise: nil)
+            }
+        }
+
+        /// Runs `body` with an upstream answering `answer`, given its URL; stopped afterwards.
+        static func with(answering answer: String, _ body: (String) async throws -> Void) async throws {
+            let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ScriptedUpstream(answer: answer)) }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+            let url = "http://127.0.0.1:\(server.localAddress?.port ?? 0)"
+            do {
+                try await body(url)
+            } catch {
+                try? await server.close()
+                throw error
+            }
+            try await server.close()
+        }
+    }
+
+    /// What the gateway answers, on one connection, to `GET /up/x` routed to `upstream`, then `GET /health`.
+    static func answers(upstream answer: String, timeoutMilliseconds: Int = 2_000) async throws -> (text: String, took: Duration) {
+        var result: (String, Duration) = ("", .zero)
+        try await ScriptedUpstream.with(answering: answer) { url in
+            let routes = RouteTable(routes: [ProxyRoute(name: "up", prefix: "/up", upstreams: [url], timeoutMilliseconds: timeoutMilliseconds)])
+            try await GatewayFixture.with(routes: routes) { fixture in
+                result = try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    let started = ContinuousClock.now
+                    let text = try await RawConnection.exchange(
+                        port: port, "GET /up/x HTTP/1.1\r\nHost: gw\r\n\r\nGET /health HTTP/1.1\r\nHost: gw\r\n\r\n", limit: .seconds(10)
+                    ) { received, _ in received.hasSuffix(EdgeHealth.body) }
+                    return (text, ContinuousClock.now - started)
+                }
+            }
+        }
+        return result
+    }
+
+    @Test("a 101 to a request that asked for no upgrade is a 502 at once; the connection goes on")
+    func switchingProtocols() async throws {
+        let (text, took) = try await Self.answers(upstream: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n")
+        #expect(text.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"), "\(text)")
+        #expect(text.contains("upstream-failed"), "\(text)")
+        #expect(text.hasSuffix(EdgeHealth.body), "the next request is served: \(text)")
+        #expect(took < .seconds(1), "not left to the route's timeout: \(took)")
+    }
+
+    @Test("1xx before the answer are not the answer: the client gets the final one")
+    func informational() async throws {
+        let (text, _) = try await Self.answers(
+            upstream: "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        )
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text)")
+        #expect(text.contains("\r\n\r\nokHTTP/1.1 200 OK\r\n"), "the body, then the next answer: \(text)")
+    }
+
+    @Test("a 100 Continue and then silence is still a 504 at the route's timeout")
+    func interimThenSilence() async throws {
+        let (text, took) = try await Self.answers(upstream: "HTTP/1.1 100 Continue\r\n\r\n", timeoutMilliseconds: 300)
+        #expect(text.hasPrefix("HTTP/1.1 504 Gateway Timeout\r\n"), "\(text)")
+        #expect(text.hasSuffix(EdgeHealth.body), "\(text)")
+        #expect(took < .seconds(3), "\(took)")
+    }
+}
