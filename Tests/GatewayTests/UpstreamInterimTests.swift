@@ -42,7 +42,9 @@ struct UpstreamInterimTests {
     }
 
     /// What the gateway answers, on one connection, to `GET /up/x` routed to `upstream`, then `GET /health`.
-    static func answers(upstream answer: String, timeoutMilliseconds: Int = 2_000) async throws -> (text: String, took: Duration) {
+    static func answers(
+        upstream answer: String, version: String = "HTTP/1.1", timeoutMilliseconds: Int = 2_000
+    ) async throws -> (text: String, took: Duration) {
         var result: (String, Duration) = ("", .zero)
         try await ScriptedUpstream.with(answering: answer) { url in
             let routes = RouteTable(routes: [ProxyRoute(name: "up", prefix: "/up", upstreams: [url], timeoutMilliseconds: timeoutMilliseconds)])
@@ -51,7 +53,8 @@ struct UpstreamInterimTests {
                     let port = try #require(client.port)
                     let started = ContinuousClock.now
                     let text = try await RawConnection.exchange(
-                        port: port, "GET /up/x HTTP/1.1\r\nHost: gw\r\n\r\nGET /health HTTP/1.1\r\nHost: gw\r\n\r\n", limit: .seconds(10)
+                        port: port, "GET /up/x \(version)\r\nHost: gw\r\nConnection: keep-alive\r\n\r\nGET /health HTTP/1.1\r\nHost: gw\r\n\r\n",
+                        limit: .seconds(10)
                     ) { received, _ in received.hasSuffix(EdgeHealth.body) }
                     return (text, ContinuousClock.now - started)
                 }
@@ -69,16 +72,25 @@ struct UpstreamInterimTests {
         #expect(took < .seconds(1), "not left to the route's timeout: \(took)")
     }
 
-    @Test("1xx before the answer are not the answer: the client gets the final one")
+    static let earlyHints = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: keep-alive\r\n\r\n"
+        + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    @Test("an interim answer goes on to an HTTP/1.1 client at once, its hop-by-hop fields dropped; then the final answer")
     func informational() async throws {
-        let (text, _) = try await Self.answers(
-            upstream: "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-        )
-        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text)")
+        let (text, _) = try await Self.answers(upstream: Self.earlyHints)
+        #expect(text.hasPrefix("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\n"), "\(text)")
         #expect(text.contains("\r\n\r\nokHTTP/1.1 200 OK\r\n"), "the body, then the next answer: \(text)")
     }
 
-    @Test("a 100 Continue and then silence is still a 504 at the route's timeout")
+    @Test("an HTTP/1.0 client, which knows no interim answers, gets the final one alone")
+    func informationalForHTTP10() async throws {
+        let (text, _) = try await Self.answers(upstream: Self.earlyHints, version: "HTTP/1.0")
+        #expect(text.hasPrefix("HTTP/1.0 200 OK\r\n"), "\(text)")
+        #expect(!text.contains("103"), "\(text)")
+        #expect(text.hasSuffix(EdgeHealth.body), "\(text)")
+    }
+
+    @Test("a 100 Continue (the edge sent no Expect) is not passed on; then silence is still a 504 at the route's timeout")
     func interimThenSilence() async throws {
         let (text, took) = try await Self.answers(upstream: "HTTP/1.1 100 Continue\r\n\r\n", timeoutMilliseconds: 300)
         #expect(text.hasPrefix("HTTP/1.1 504 Gateway Timeout\r\n"), "\(text)")

@@ -92,11 +92,11 @@ extension EdgeExchange {
         // The edge never forwards an upgrade (`Upgrade` is hop-by-hop): a switch of protocols is
         // an upstream gone wrong, after which no HTTP answer comes on its connection.
         if upstream.status == .switchingProtocols { return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed) }
+        if upstream.status.code < 200 { return forwardInterim(upstream) }
         stopAwaitingHead()
         phase = .responding
         let head = clientHead(answering: upstream)
         responseHead = head
-        if upstream.status.code < 200 { return }
         if collectsResponse {
             collected = context.channel.allocator.buffer(capacity: 0)
             return
@@ -119,6 +119,15 @@ extension EdgeExchange {
                 self.connection?.handler.resumeReads()
             }
         }
+    }
+
+    /// Passes an interim answer (103 Early Hints, …) on to the client at once (RFC 9110 §15.2), but
+    /// not to an HTTP/1.0 client, which knows none, and not a `100 Continue`: the edge answers
+    /// `Expect` itself and sends none upstream. The final head still has until the route's timeout.
+    private func forwardInterim(_ upstream: HTTPResponseHead) {
+        guard upstream.status != .continue, head.version.major == 1, head.version.minor >= 1 else { return }
+        let fields = ProxyHeaders.downstreamHeaders(from: upstream.headers)
+        handler.wire.write(ClientResponseHead.interim(upstream.status, fields: fields, allocator: context.channel.allocator), flush: true)
     }
 
     /// The upstream's head as the client gets it: the client's HTTP version, hop-by-hop fields
@@ -155,16 +164,6 @@ extension EdgeExchange {
 
     func upstreamEnd() {
         guard phase == .responding, let connection, let responseHead else { return }
-        if responseHead.status.code < 200 {
-            // An interim answer: the real one follows, within the route's timeout.
-            phase = .forwarding
-            self.responseHead = nil
-            if let pool = handler.pool {
-                awaitsHead = true
-                pool.deadlines.add(self, timeout: route.timeout)
-            }
-            return
-        }
         self.connection = nil
         if requestSent, connection.handler.isKeepAlive {
             handler.pool?.release(connection)
