@@ -6,17 +6,38 @@ extension EdgeExchange {
     /// Bodies up to this size go in the same buffer as the request head: one write, one segment.
     static let bodyCopiedIntoHead = 4096
 
-    /// The upstream's answer is late: its head did not come within the route's timeout (504).
+    /// The route's timeout passed: the upstream's head did not come (504), or its answer's body
+    /// has not moved since the deadline was set while the edge was reading it (an answer under
+    /// way is cut: the client's connection closes). A body that moved, or that the edge holds
+    /// back itself (a slow client), gets another timeout.
     func upstreamTimedOut() {
-        awaitsHead = false
-        guard phase == .forwarding else { return }
-        fail(ProxyError.upstreamTimeout(route: route.name), outcome: .failed)
+        awaitsUpstream = false
+        switch phase {
+        case .forwarding:
+            fail(ProxyError.upstreamTimeout(route: route.name), outcome: .failed)
+        case .responding:
+            if upstreamReads != upstreamReadsAtDeadline || connection?.handler.readsPaused == true {
+                awaitUpstream()
+            } else {
+                fail(ProxyError.upstreamTimeout(route: route.name), outcome: .failed)
+            }
+        default:
+            break
+        }
     }
 
-    /// Stops waiting for the upstream's head (it came, or the exchange ends otherwise).
-    func stopAwaitingHead() {
-        guard awaitsHead else { return }
-        awaitsHead = false
+    /// Waits for the upstream's next step (its head, then each body part) until the route's timeout.
+    private func awaitUpstream() {
+        guard let pool = handler.pool else { return }
+        awaitsUpstream = true
+        upstreamReadsAtDeadline = upstreamReads
+        pool.deadlines.add(self, timeout: route.timeout)
+    }
+
+    /// Stops waiting for the upstream (its answer ended, or the exchange ends otherwise).
+    func stopAwaitingUpstream() {
+        guard awaitsUpstream else { return }
+        awaitsUpstream = false
         handler.pool?.deadlines.remove(self)
     }
 
@@ -81,10 +102,7 @@ extension EdgeExchange {
             holdsClientReads = false
             handler.resumeReading()
         }
-        if let pool = handler.pool {
-            awaitsHead = true
-            pool.deadlines.add(self, timeout: route.timeout)
-        }
+        awaitUpstream()
     }
 
     func upstreamHead(_ upstream: HTTPResponseHead) {
@@ -93,8 +111,8 @@ extension EdgeExchange {
         // an upstream gone wrong, after which no HTTP answer comes on its connection.
         if upstream.status == .switchingProtocols { return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed) }
         if upstream.status.code < 200 { return forwardInterim(upstream) }
-        stopAwaitingHead()
         phase = .responding
+        awaitUpstream()
         let head = clientHead(answering: upstream)
         responseHead = head
         if collectsResponse {
@@ -143,6 +161,7 @@ extension EdgeExchange {
 
     func upstreamBody(_ buffer: ByteBuffer) {
         guard phase == .responding else { return }
+        upstreamReads &+= 1
         if collected != nil {
             guard collected!.readableBytes + buffer.readableBytes <= IdempotencyStore.maximumStoredBody else {
                 return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed)
@@ -164,6 +183,7 @@ extension EdgeExchange {
 
     func upstreamEnd() {
         guard phase == .responding, let connection, let responseHead else { return }
+        stopAwaitingUpstream()
         self.connection = nil
         if requestSent, connection.handler.isKeepAlive {
             handler.pool?.release(connection)
@@ -186,7 +206,7 @@ extension EdgeExchange {
         guard phase == .forwarding || phase == .responding else { return }
         let reused = connection?.reused ?? false
         connection = nil
-        stopAwaitingHead()
+        stopAwaitingUpstream()
         if phase == .forwarding, reused, !retried, responseHead == nil {
             retried = true
             phase = .connecting

@@ -52,8 +52,13 @@ final class EdgeExchange {
     /// Body parts of the upstream's answer that came before the client's head could be written.
     var heldResponseBody: [ByteBuffer] = []
     var upstreamEnded = false
-    /// Whether it is among its loop's ``ResponseDeadlines``.
-    var awaitsHead = false
+    /// Whether it is among its loop's ``ResponseDeadlines``: from the request's sending until the
+    /// upstream's answer ends.
+    var awaitsUpstream = false
+    /// Body parts the upstream sent, and how many it had sent when its deadline was last set:
+    /// an answer that has not moved for the route's timeout is stalled.
+    var upstreamReads = 0
+    var upstreamReadsAtDeadline = 0
     var responseHead: HTTPResponseHead?
     var collected: ByteBuffer?
     /// How the client's answer is framed, once its head is written.
@@ -142,7 +147,7 @@ final class EdgeExchange {
         guard phase != .finished else { return }
         let called = phase == .forwarding || phase == .responding
         phase = .finished
-        stopAwaitingHead()
+        stopAwaitingUpstream()
         connection?.close()
         connection = nil
         _ = settle(called ? .failed : .refused)
@@ -165,7 +170,7 @@ final class EdgeExchange {
     func fail(_ error: any Error, outcome: EdgeOutcome, close: Bool = false) {
         guard phase != .finished else { return }
         if let error = error as? ProxyError { GatewayMetrics.proxyError(route: route.name, error) }
-        stopAwaitingHead()
+        stopAwaitingUpstream()
         connection?.close()
         connection = nil
         if clientHeadWritten {
@@ -245,7 +250,7 @@ final class EdgeExchange {
 
     func finish(status: UInt, close: Bool) {
         phase = .finished
-        stopAwaitingHead()
+        stopAwaitingUpstream()
         if clientFraming == .chunked {
             handler.wire.write(Self.lastChunk, flush: true)
         } else {

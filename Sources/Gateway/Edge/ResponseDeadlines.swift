@@ -1,7 +1,8 @@
 import NIOCore
 
-/// The proxied exchanges of one event loop that wait for an upstream's response head, each
-/// with its deadline (the route's timeout), checked by one repeating task on the loop.
+/// The proxied exchanges of one event loop that wait on their upstream (its response head, then
+/// each part of its body), each with its deadline (the route's timeout), checked by one
+/// repeating task on the loop.
 ///
 /// A timer scheduled when a request leaves and cancelled when its answer starts cost a heap
 /// insertion under the loop's task lock and a linear search to cancel, per request; here a
@@ -19,7 +20,7 @@ final class ResponseDeadlines {
         self.eventLoop = eventLoop
     }
 
-    /// `exchange` waits for its upstream's head until `timeout` from now; then it is told
+    /// `exchange` waits on its upstream until `timeout` from now (set again, it waits anew); then it is told
     /// through ``EdgeExchange/upstreamTimedOut()``.
     func add(_ exchange: EdgeExchange, timeout: TimeAmount) {
         eventLoop.preconditionInEventLoop()
@@ -31,7 +32,7 @@ final class ResponseDeadlines {
         }
     }
 
-    /// `exchange` no longer waits (its head came, or it ended otherwise).
+    /// `exchange` no longer waits (its upstream's answer ended, or the exchange ended otherwise).
     func remove(_ exchange: EdgeExchange) {
         waiting.removeValue(forKey: ObjectIdentifier(exchange))
     }

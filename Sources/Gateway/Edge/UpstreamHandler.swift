@@ -16,7 +16,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// Whether the last response lets the connection carry another request.
     private(set) var isKeepAlive = true
     private var context: ChannelHandlerContext?
-    private var readsPaused = false
+    private(set) var readsPaused = false
     private var readPending = false
 
     init(decoder: UpstreamResponseDecoder) {
