@@ -16,7 +16,7 @@ struct RedisClientEventLoopTests {
         on loop: any EventLoop, fromLoop: Bool = true, timeout: TimeAmount? = nil
     ) async -> (result: Result<RedisValue, RedisError>, onLoop: Bool) {
         await withCheckedContinuation { continuation in
-            let start = {
+            let start: @Sendable () -> Void = {
                 client.run(script, keys: keys, arguments: arguments, on: loop, timeout: timeout) { result in
                     continuation.resume(returning: (result, loop.inEventLoop))
                 }
