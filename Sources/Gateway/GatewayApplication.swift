@@ -104,7 +104,9 @@ public func buildGatewayApplication(
     return Application(
         router: buildGatewayRouter(components),
         server: gatewayServer(components),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "booking-rush-gateway"),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "booking-rush-gateway", backlog: listenBacklog
+        ),
         services: services,
         logger: logger
     )

@@ -48,7 +48,7 @@ public func makeServiceApplication<Context: RequestContext>(
     return Application(
         router: router,
         server: .http1(fastRoutes: fastRoutes, serverName: serverName, idleTimeout: idleTimeout),
-        configuration: .init(address: .hostname(address.host, port: address.port), serverName: serverName),
+        configuration: .init(address: .hostname(address.host, port: address.port), serverName: serverName, backlog: listenBacklog),
         onServerRunning: onServerRunning,
         logger: logger
     )
@@ -94,3 +94,10 @@ public func connectionIdleTimeout(environment: [String: String] = ProcessInfo.pr
     let seconds = environment["CONNECTION_IDLE_TIMEOUT_S"].flatMap { Int($0) } ?? 75
     return .seconds(Int64(min(3_600, max(1, seconds))))
 }
+
+/// The listen queue of every server: connections the kernel has accepted and the server has
+/// not yet taken. A sale's opening brings thousands of connections in the same second; past
+/// Hummingbird's default of 256 the kernel drops new connection requests, and each such client
+/// waits for its SYN to be sent again (1 s, then 3 s). The kernel caps it at `net.core.somaxconn`
+/// (4096 by default since Linux 5.4).
+public let listenBacklog = 4096
