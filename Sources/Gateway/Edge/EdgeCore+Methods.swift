@@ -4,12 +4,9 @@ import NIOHTTP1
 import ServiceKit
 
 extension EdgeCore {
-    /// The order `Allow` names methods in; others follow, sorted.
-    private static let allowOrder = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
     /// The edge's answer to a request no route takes although a proxied route takes its path
     /// with other methods: OPTIONS is a 204, anything else a 405 `method-not-allowed` problem,
-    /// both with `Allow` naming those methods (HEAD with GET, and OPTIONS). Nil when no proxied
+    /// both with `Allow` naming those methods (``AllowField``). Nil when no proxied
     /// route takes the path: the router answers (its own paths have their 405s too). Returns the
     /// answer and the route it is counted under.
     func wrongMethodAnswer(for head: HTTPRequestHead) -> (response: EdgeResponse, route: String)? {
@@ -22,15 +19,12 @@ extension EdgeCore {
             counted = counted ?? route.name
         }
         guard let counted else { return nil }
-        if methods.contains("GET") { methods.insert("HEAD") }
-        methods.insert("OPTIONS")
-        let allow = (Self.allowOrder.filter(methods.contains) + methods.subtracting(Self.allowOrder).sorted()).joined(separator: ", ")
+        let allow = AllowField.value(for: methods)
         if head.method == .OPTIONS {
             var headers = HTTPHeaders()
             headers.add(name: "allow", value: allow)
             return (EdgeResponse(status: .noContent, headers: headers, body: ByteBuffer()), counted)
         }
-        let problem = ProblemDetails.status(.methodNotAllowed, detail: "This path answers \(allow).", headers: [.allow: allow])
-        return (EdgeResponse.problem(for: problem, path: path), counted)
+        return (EdgeResponse.problem(for: ProblemDetails.methodNotAllowed(allow: allow), path: path), counted)
     }
 }
