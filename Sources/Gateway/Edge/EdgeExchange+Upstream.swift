@@ -13,14 +13,10 @@ extension EdgeExchange {
     func upstreamTimedOut() {
         awaitsUpstream = false
         switch phase {
-        case .forwarding:
+        case .responding where upstreamReads != upstreamReadsAtDeadline || connection?.handler.readsPaused == true:
+            awaitUpstream()
+        case .forwarding, .responding:
             fail(ProxyError.upstreamTimeout(route: route.name), outcome: .failed)
-        case .responding:
-            if upstreamReads != upstreamReadsAtDeadline || connection?.handler.readsPaused == true {
-                awaitUpstream()
-            } else {
-                fail(ProxyError.upstreamTimeout(route: route.name), outcome: .failed)
-            }
         default:
             break
         }

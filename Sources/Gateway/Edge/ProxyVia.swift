@@ -20,11 +20,7 @@ struct ProxyVia: Sendable {
 
     /// Whether `headers` carry a `Via` entry of this gateway: the request went through it before.
     func isLoop(_ headers: HTTPHeaders) -> Bool {
-        guard headers.contains(name: "via") else { return false }
-        for field in headers[canonicalForm: "via"] where Self.receivedBy(of: field) == receivedBy[...] {
-            return true
-        }
-        return false
+        headers.contains(name: "via") && headers[canonicalForm: "via"].contains { Self.receivedBy(of: $0) == receivedBy[...] }
     }
 
     /// The `received-by` part of one `Via` entry (`1.1 host:port (comment)` → `host:port`).
