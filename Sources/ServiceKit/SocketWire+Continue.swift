@@ -6,7 +6,7 @@ extension HTTPRequestHead {
     /// §10.1.1; curl waits a second, then sends it anyway): an HTTP/1.1 request with a body and
     /// `Expect: 100-continue`.
     public var expectsContinue: Bool {
-        guard headers.contains(name: "expect"), version.major > 1 || (version.major == 1 && version.minor >= 1),
+        guard headers.contains(name: "expect"), version.isHTTP11OrLater,
               let expectation = headers.value(of: "expect"), expectation.utf8.count == 12, expectation.lowercased() == "100-continue"
         else { return false }
         return headers.contains(name: "transfer-encoding") || (headers.value(of: "content-length").flatMap { Int($0) } ?? 0) > 0

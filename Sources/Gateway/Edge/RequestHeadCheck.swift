@@ -1,4 +1,5 @@
 import NIOHTTP1
+import ServiceKit
 
 /// What the edge refuses in a request head before routing it (RFC 9112 §3.2, §6.1): a request
 /// whose host is ambiguous, whose body it cannot frame for the upstream, or that does not parse.
@@ -35,8 +36,7 @@ extension HTTPRequestHead {
             default: break
             }
         }
-        let http11 = version.major > 1 || (version.major == 1 && version.minor >= 1)
-        guard hosts == 1 || (hosts == 0 && !http11) else { throw .hostInvalid }
+        guard hosts == 1 || (hosts == 0 && !version.isHTTP11OrLater) else { throw .hostInvalid }
         if let coding, !coding.equalsIgnoringASCIICase("chunked") { throw .transferCodingUnsupported }
         guard let (authority, target) = Self.absoluteForm(uri) else { return self }
         var head = self
