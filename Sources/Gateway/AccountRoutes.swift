@@ -45,7 +45,8 @@ struct AccountRoutes: Sendable {
     let accounts: AccountStore
     let tokens: AccessTokens
     let limiter: RateLimiter
-    let addresses: ClientAddressResolver
+    /// Its `trusted_proxies` say who may set the client address.
+    let routeTable: LiveRouteTable
     let loginLimits: ProxyRoute
     let registrations: RegistrationGate
 
@@ -62,7 +63,7 @@ struct AccountRoutes: Sendable {
         }
         auth.post("login") { request, context -> TokenBody in
             let credentials = try await request.decodeBody(as: Credentials.self, context: context)
-            let address = addresses.clientAddress(peer: context.remoteAddress, headers: request.headers)
+            let address = routeTable.current.addresses.clientAddress(peer: context.remoteAddress, headers: request.headers)
             let email = (try? AccountStore.normalised(credentials.email)) ?? credentials.email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
             let decision = await limiter.check(route: loginLimits, subjects: ["ip:\(address)", "e:\(email)"])
             let fields = RateLimiter.headers(rules: loginLimits.rateLimits, decision: decision)

@@ -13,8 +13,8 @@ struct AdaptiveReleaser: Service {
 
     let room: WaitingRoom
     let traffic: FleetTraffic
-    /// The routes measured when a room names none: every proxied route with a queue pass.
-    let guardedRoutes: [String]
+    /// Its guarded routes are measured when a room names none: every proxied route with a queue pass.
+    let routeTable: LiveRouteTable
     let logger: Logger
 
     func run() async throws {
@@ -37,7 +37,7 @@ struct AdaptiveReleaser: Service {
             else { continue }
             do {
                 if reports == nil { reports = try await traffic.reports() }
-                let health = Self.health(of: adaptive.routes ?? guardedRoutes, in: reports ?? [], windowSeconds: traffic.window.recentSeconds)
+                let health = Self.health(of: adaptive.routes ?? routeTable.current.table.guardedRoutes, in: reports ?? [], windowSeconds: traffic.window.recentSeconds)
                 let step = try await room.adapt(event: event, health: health, instance: traffic.instance)
                 record(event: event, step: step, health: health)
             } catch {

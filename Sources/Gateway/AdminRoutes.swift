@@ -57,8 +57,9 @@ struct AdminRoutes: Sendable {
     let tokens: AccessTokens?
     let accounts: AccountRoutes?
     let traffic: FleetTraffic
-    /// The routes adaptive release measures when a room names none.
-    let guardedRoutes: [String]
+    /// The route table in force: shown and reloaded, and its guarded routes are what adaptive
+    /// release measures when a room names none.
+    let routeTable: LiveRouteTable
 
     func addRoutes(to router: Router<GatewayRequestContext>) {
         let admin = router.group("admin/v1").add(middleware: AdminAuthenticationMiddleware(token: adminToken, tokens: tokens))
@@ -109,7 +110,7 @@ struct AdminRoutes: Sendable {
         admin.get("rooms/:event/adaptive") { request, context in
             let event = try context.parameters.require("event")
             let configuration = try await room.describe(event: event).configuration
-            let routes = configuration.adaptive?.routes ?? guardedRoutes
+            let routes = configuration.adaptive?.routes ?? routeTable.current.table.guardedRoutes
             let reports = (try? await traffic.reports()) ?? [traffic.window.report(instance: traffic.instance)]
             return AdaptiveStatusBody(
                 event: event, releaseRate: configuration.releaseRate, adaptive: configuration.adaptive, routes: routes,
@@ -139,6 +140,7 @@ struct AdminRoutes: Sendable {
             RotatedKeyBody(kid: try await keys.rotate())
         }
         accounts?.addAdminRoutes(to: admin)
+        addRouteTableRoutes(to: admin)
     }
 }
 

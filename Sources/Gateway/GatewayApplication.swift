@@ -30,6 +30,8 @@ public struct GatewayComponents: Sendable {
     public let snapshots: RoomSnapshots
     /// The connections this gateway's edge serves without the router's handlers.
     let edgeConnections = EdgeConnections()
+    /// The route table in force, reloadable from its file.
+    public let routeTable: LiveRouteTable
 
     init(
         configuration: GatewayConfiguration, redis: RedisClient, room: WaitingRoom, passKeys: SigningKeyRing,
@@ -48,6 +50,7 @@ public struct GatewayComponents: Sendable {
         )
         self.limiter = RateLimiter(redis: redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))))
         self.snapshots = RoomSnapshots(room: room, logger: Logger(label: "gateway.snapshots"))
+        self.routeTable = LiveRouteTable(configuration.routes, source: configuration.routesSource)
     }
 
     /// Creates the components; key rings load from Redis (retried by the releaser if Redis is down).
@@ -98,8 +101,11 @@ public func buildGatewayApplication(
         services.append(RoomHistoryRecorder(room: components.room, logger: logger))
         services.append(AdaptiveReleaser(
             room: components.room, traffic: components.fleetTraffic,
-            guardedRoutes: configuration.guardedRoutes, logger: logger
+            routeTable: components.routeTable, logger: logger
         ))
+    }
+    if components.routeTable.source != nil {
+        services.append(RouteTableReloadSignals(routeTable: components.routeTable, logger: logger))
     }
     return Application(
         router: buildGatewayRouter(components),
@@ -125,14 +131,13 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     let configuration = components.configuration
     let router = Router(context: GatewayRequestContext.self, options: .autoGenerateHeadEndpoints)
     let limiter = components.limiter
-    let addresses = ClientAddressResolver(trustedProxies: configuration.routes.trustedProxies)
     let traffic = components.traffic
     router.add(middleware: RequestIDMiddleware())
     router.addTracingIfInstalled()
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: TrafficMiddleware(window: traffic))
     router.add(middleware: ProblemMiddleware())
-    router.addHealthRoutes([ReadinessCheck(name: "redis") { try await components.redis.ping() }] + upstreamChecks(components))
+    router.addHealthRoutes { [ReadinessCheck(name: "redis") { try await components.redis.ping() }] + upstreamChecks(components) }
     router.addMetricsRoute()
     let queue = QueueHTTP(components: components)
     queue.addRoutes(to: router)
@@ -145,7 +150,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     }
     let accountRoutes = components.accounts.map {
         AccountRoutes(
-            accounts: $0, tokens: components.accessTokens, limiter: limiter, addresses: addresses,
+            accounts: $0, tokens: components.accessTokens, limiter: limiter, routeTable: components.routeTable,
             loginLimits: configuration.loginLimits, registrations: RegistrationGate()
         )
     }
@@ -153,7 +158,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     AdminRoutes(
         room: components.room, snapshots: components.snapshots, keys: components.passKeys, adminToken: configuration.adminToken,
         tokens: components.accessTokens, accounts: accountRoutes, traffic: components.fleetTraffic,
-        guardedRoutes: configuration.guardedRoutes
+        routeTable: components.routeTable
     ).addRoutes(to: router)
     router.addMethodNotAllowedAnswers()
     return router
@@ -169,11 +174,12 @@ struct HTTPClientService: Service {
     }
 }
 
-/// One readiness check per distinct upstream: any HTTP answer to `GET /health` below 500 within a second.
+/// One readiness check per distinct upstream of the table in force: any HTTP answer to
+/// `GET /health` below 500 within a second.
 func upstreamChecks(_ components: GatewayComponents) -> [ReadinessCheck] {
     var seen = Set<String>()
     var checks: [ReadinessCheck] = []
-    for route in components.configuration.routes.routes {
+    for route in components.routeTable.current.table.routes {
         for upstream in route.upstreams where seen.insert(upstream).inserted {
             checks.append(ReadinessCheck(name: "upstream \(upstream)") {
                 let request = HTTPClientRequest(url: SlowPathClient.trimmedBase(upstream) + "/health")

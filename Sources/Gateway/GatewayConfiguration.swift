@@ -18,8 +18,10 @@ public struct GatewayConfiguration: Sendable {
     public var secureCookies: Bool
     /// How often this gateway releases visitors from every room; 0 disables the releaser.
     public var releaseInterval: Duration
-    /// The proxied routes.
+    /// The proxied routes, as the gateway starts.
     public var routes: RouteTable
+    /// The file the routes came from, read again on `SIGHUP` or `POST /admin/v1/routes/reload`.
+    public var routesSource: RouteTableSource?
     /// Secret (≥ 32 bytes) that signs `X-Gateway-Signature` for the services behind the gateway.
     public var internalSecret: [UInt8]
     /// Redis prefix of the shared access-token keys; nil means `SPACE:access-keys` in Redis's key space.
@@ -107,11 +109,6 @@ public struct GatewayConfiguration: Sendable {
         accessKeyNamespace ?? space.key("access-keys")
     }
 
-    /// The proxied routes a queue pass guards: what adaptive release measures unless a room names its own.
-    var guardedRoutes: [String] {
-        routes.routes.filter { $0.queuePass != nil }.map(\.name)
-    }
-
     /// Login attempts: 30 a minute per address (offices share addresses), 5 a minute per email
     /// (as accounts store it). Both fail closed: without Redis, logins answer 503.
     public static let defaultLoginLimits = ProxyRoute(
@@ -139,6 +136,7 @@ public struct GatewayConfiguration: Sendable {
         var configuration = GatewayConfiguration(host: host, port: port)
         if let path = routesPath ?? environment["GATEWAY_ROUTES"], !path.isEmpty {
             configuration.routes = try RouteTable.load(path: path, environment: environment)
+            configuration.routesSource = RouteTableSource(path: path, environment: environment)
         }
         if let secret = environment["INTERNAL_SECRET"], !secret.isEmpty {
             guard secret.utf8.count >= 32 else { throw GatewayConfigurationError("INTERNAL_SECRET must be at least 32 bytes") }

@@ -29,6 +29,11 @@ enum GatewayMetrics {
         counter("gateway_proxy_errors_total", [("route", route), ("kind", kind)]).increment()
     }
 
+    /// A reload of the route table that took (`ok`) or left the table as it was (`failed`).
+    static func routeTableReloaded(ok: Bool) {
+        counter("gateway_route_table_reloads_total", [("outcome", ok ? "ok" : "failed")]).increment()
+    }
+
     /// The counters of one route's rate-limit decisions (`gateway_rate_limit_decisions_total`),
     /// made once so that a decision only increments one; beside them, the requests that waited
     /// for a lease refill because their subject's tokens ran out while it was under way

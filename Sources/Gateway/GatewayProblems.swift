@@ -42,6 +42,22 @@ extension QueueError: ProblemConvertible {
     }
 }
 
+extension RouteTableReloadError: ProblemConvertible {
+    public var problem: ProblemDetails {
+        switch self {
+        case .noSource:
+            GatewayProblem.make(
+                .conflict, "route-table-not-reloadable", "No route file",
+                "This gateway was started without a route file (--routes or GATEWAY_ROUTES), so there is no table to read again."
+            )
+        case .invalid(let reason):
+            GatewayProblem.make(
+                .unprocessableContent, "route-table-invalid", "Route table not reloaded", "The table in force stays: \(reason)"
+            )
+        }
+    }
+}
+
 extension TokenError {
     var explanation: String {
         switch self {

@@ -23,12 +23,17 @@ public struct HealthReport: ResponseCodable, Sendable {
 extension Router {
     /// Adds `GET /health` (the process answers) and `GET /ready` (every check passes; 503 otherwise).
     public func addHealthRoutes(_ checks: [ReadinessCheck]) {
+        addHealthRoutes { checks }
+    }
+
+    /// Adds `GET /health` and `GET /ready`, with the checks `checks` gives at each `/ready`.
+    public func addHealthRoutes(_ checks: @escaping @Sendable () -> [ReadinessCheck]) {
         get("/health") { _, _ in
             HealthReport(status: "ok", checks: [:])
         }
         get("/ready") { _, _ -> HealthReport in
             let results = await withTaskGroup(of: (String, String).self) { group in
-                for check in checks {
+                for check in checks() {
                     group.addTask {
                         do {
                             try await check.check()

@@ -5,6 +5,8 @@ against the document; the last test fails if any documented operation was never 
 import hashlib
 import hmac
 import json
+import os
+import signal
 import time
 import uuid
 
@@ -52,11 +54,12 @@ class State:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    space = new_key_space()
-    dev = start_dev(tmp_path_factory.mktemp("contract"), {"INTERNAL_SECRET": INTERNAL_SECRET, "WEBHOOK_SECRET": WEBHOOK_SECRET, "REDIS_KEY_SPACE": space})
+    space, folder = new_key_space(), tmp_path_factory.mktemp("contract")
+    dev = start_dev(folder, {"INTERNAL_SECRET": INTERNAL_SECRET, "WEBHOOK_SECRET": WEBHOOK_SECRET, "REDIS_KEY_SPACE": space})
     document = requests.get(dev.base + "/openapi.json", timeout=10).json()
     contract = Contract(document, {"/": dev.base, "http://127.0.0.1:8081": dev.booking_base, "http://127.0.0.1:8082": dev.payments_base})
     state = State(dev)
+    state.routes_path = os.path.join(str(folder), "routes.json")
     try:
         yield contract, state
     finally:
@@ -290,6 +293,54 @@ def test_service_routes(api):
     again = contract.call("receivePaymentEvent", 200, headers={"Content-Type": "application/json", "Booking-Rush-Signature": webhook_signature(event)},
                           data=event).json()
     assert again["outcome"] == "duplicate"
+
+
+def test_route_table(api):
+    """The admin API shows the route table in force and reloads it from its file, as SIGHUP does; a
+    file that does not load leaves the table in force. What is in force is seen in real answers: the
+    events route pointed at a port nothing listens on answers 502, and 200 again once restored."""
+    contract, state = api
+    events = state.dev.base + "/api/v1/events"
+    original = open(state.routes_path).read()
+
+    def write(text):
+        with open(state.routes_path, "w") as file:
+            file.write(text)
+
+    contract.call("getRoutes", 401)
+    contract.call("reloadRoutes", 401)
+    shown = contract.call("getRoutes", 200, headers=ADMIN).json()
+    assert shown["source"] == state.routes_path
+    assert "bookings-reserve" in [route["name"] for route in shown["table"]["routes"]]
+    assert requests.get(events, timeout=10).status_code == 200
+    try:
+        table = json.loads(original)
+        for route in table["routes"]:
+            if route["name"] == "events":
+                route["upstreams"] = ["http://127.0.0.1:1"]
+        write(json.dumps(table))
+        reloaded = contract.call("reloadRoutes", 200, headers=ADMIN).json()
+        assert reloaded["generation"] == shown["generation"] + 1 and reloaded["digest"] != shown["digest"]
+        assert requests.get(events, timeout=10).status_code == 502
+
+        write('{"routes": [')
+        problem = contract.call("reloadRoutes", 422, headers=ADMIN).json()
+        assert problem["type"] == "https://booking-rush.dev/problems/route-table-invalid"
+        assert contract.call("getRoutes", 200, headers=ADMIN).json()["generation"] == reloaded["generation"]
+        assert requests.get(events, timeout=10).status_code == 502, "the table in force stays"
+
+        write(original)
+        state.dev.process.send_signal(signal.SIGHUP)
+        deadline, now = time.monotonic() + 10, reloaded
+        while time.monotonic() < deadline and now["generation"] == reloaded["generation"]:
+            time.sleep(0.1)
+            now = contract.call("getRoutes", 200, headers=ADMIN).json()
+        assert now["generation"] == reloaded["generation"] + 1 and now["digest"] == shown["digest"], now
+        assert state.dev.process.poll() is None, "SIGHUP reloads, it does not stop the gateway"
+        assert requests.get(events, timeout=10).status_code == 200
+    finally:
+        write(original)
+        requests.post(state.dev.base + "/admin/v1/routes/reload", headers=ADMIN, timeout=10)
 
 
 def test_every_documented_operation_was_driven(api):

@@ -29,12 +29,13 @@ struct GatewayFixture {
     static func make(
         _ roomConfiguration: RoomConfiguration = RoomConfiguration(mode: .queue, releaseRate: 100),
         routes: RouteTable = RouteTable(),
+        routesSource: RouteTableSource? = nil,
         accounts: AccountStore? = nil,
         maxConnections: Int? = nil,
         keySpace: RedisKeySpace = .unique()
     ) async throws -> GatewayFixture {
         let redis = RedisClient(configuration: try TestRedis.configuration(space: keySpace))
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             port: 0, adminToken: adminToken, releaseInterval: .zero, routes: routes,
             loginLimits: ProxyRoute(name: "auth-login-\(UUID().uuidString.prefix(8))", prefix: "/", upstreams: [], rateLimits: GatewayConfiguration.defaultLoginLimits.rateLimits),
             // Tests check the limiter's logic, not how fast a loaded test machine answers.
@@ -42,6 +43,7 @@ struct GatewayFixture {
             maxConnections: maxConnections,
             fleet: "test-\(UUID().uuidString.prefix(8))"
         )
+        configuration.routesSource = routesSource
         let components = await GatewayComponents.make(configuration: configuration, redis: redis, accounts: accounts, logger: Logger(label: "gateway-tests"))
         let fixture = GatewayFixture(components: components, event: "gw-\(UUID().uuidString.prefix(8).lowercased())")
         do {
@@ -58,12 +60,15 @@ struct GatewayFixture {
     static func with(
         _ roomConfiguration: RoomConfiguration = RoomConfiguration(mode: .queue, releaseRate: 100),
         routes: RouteTable = RouteTable(),
+        routesSource: RouteTableSource? = nil,
         accounts: AccountStore? = nil,
         maxConnections: Int? = nil,
         keySpace: RedisKeySpace = .unique(),
         _ body: (GatewayFixture) async throws -> Void
     ) async throws {
-        let fixture = try await make(roomConfiguration, routes: routes, accounts: accounts, maxConnections: maxConnections, keySpace: keySpace)
+        let fixture = try await make(
+            roomConfiguration, routes: routes, routesSource: routesSource, accounts: accounts, maxConnections: maxConnections, keySpace: keySpace
+        )
         do {
             try await body(fixture)
         } catch {

@@ -4,12 +4,20 @@ import NIOHTTP1
 import Queue
 import Redis
 import ServiceKit
+import Synchronization
 
 /// What every edge connection shares: the proxied routes with their policy chains, the upstream
-/// pools, and what requests are rewritten with. Built once, when the server starts.
+/// pools, and what requests are rewritten with. Built when the server starts; the routes are built
+/// again whenever the route table is reloaded.
 final class EdgeCore: Sendable {
-    let routes: [EdgeRoute]
-    let addresses: ClientAddressResolver
+    /// The route table in force, built: its routes (the most specific first) and who may set the
+    /// client address. A request takes it once, as it starts.
+    struct Table: Sendable {
+        let routes: [EdgeRoute]
+        let addresses: ClientAddressResolver
+    }
+
+    private let table: Mutex<Table>
     let signer: GatewaySigner
     /// The gateway's `Via` entry on forwarded requests, and the loop check it allows.
     let via: ProxyVia
@@ -36,18 +44,21 @@ final class EdgeCore: Sendable {
 
     init(components: GatewayComponents) {
         let configuration = components.configuration
-        let table = configuration.routes
+        let live = components.routeTable
         let queue = QueueHTTP(components: components)
         let passes = PassEnforcer(room: components.room, keys: components.passKeys, tickets: queue.tickets)
-        let idempotency = IdempotencyStore(redis: components.redis, retention: .seconds(table.idempotencyRetention))
-        self.routes = table.routes
-            .sorted { RoutePattern.isMoreSpecific($0.pattern, than: $1.pattern) }
-            .map { route in
-                EdgeRoute(route, policies: Self.policies(
-                    for: route, tokens: components.accessTokens, limiter: components.limiter, passes: passes, idempotency: idempotency
-                ))
-            }
-        self.addresses = ClientAddressResolver(trustedProxies: table.trustedProxies)
+        let build = { @Sendable (table: RouteTable) -> Table in
+            let idempotency = IdempotencyStore(redis: components.redis, retention: .seconds(table.idempotencyRetention))
+            let routes = table.routes
+                .sorted { RoutePattern.isMoreSpecific($0.pattern, than: $1.pattern) }
+                .map { route in
+                    EdgeRoute(route, policies: Self.policies(
+                        for: route, tokens: components.accessTokens, limiter: components.limiter, passes: passes, idempotency: idempotency
+                    ))
+                }
+            return Table(routes: routes, addresses: ClientAddressResolver(trustedProxies: table.trustedProxies))
+        }
+        self.table = Mutex(build(live.current.table))
         self.signer = GatewaySigner(key: SymmetricKey(data: configuration.internalSecret))
         self.via = ProxyVia(instanceName: configuration.instanceName)
         self.traffic = components.traffic
@@ -66,6 +77,20 @@ final class EdgeCore: Sendable {
             ),
             ProxyRoute(name: "/waiting-room/{event}", prefix: "/waiting-room/*", methods: ["GET"], upstreams: [], authentication: .none, local: true),
         ].map { EdgeRoute($0, policies: []) }
+        live.observe { [weak self] table in
+            let built = build(table)
+            self?.table.withLock { $0 = built }
+        }
+    }
+
+    /// The proxied routes in force, the most specific first.
+    var routes: [EdgeRoute] {
+        table.withLock { $0.routes }
+    }
+
+    /// Who may set the client address, from the table in force.
+    var addresses: ClientAddressResolver {
+        table.withLock { $0.addresses }
     }
 
     /// The chain of one route, in the order the policies apply: access token and role (401/403),

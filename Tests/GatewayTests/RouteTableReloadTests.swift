@@ -1,0 +1,134 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import ServiceKit
+import ServiceTestSupport
+import Synchronization
+import Testing
+
+@testable import Gateway
+
+@Suite("The route table reloads from its file without a restart")
+struct RouteTableReloadTests {
+    static let admin: HTTPFields = [.authorization: "Bearer \(GatewayFixture.adminToken)"]
+
+    /// A route file of its own in a temporary directory, removed when `body` ends.
+    static func withRouteFile(_ table: RouteTable, _ body: (String) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("routes-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("routes.json").path
+        try write(table, to: path)
+        try await body(path)
+    }
+
+    static func write(_ table: RouteTable, to path: String) throws {
+        try JSONEncoder().encode(table).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("a reload puts the file's table in force and tells observers; a bad file or none leaves the table as it was")
+    func liveTable() async throws {
+        let first = RouteTable(routes: [ProxyRoute(name: "a", prefix: "/a", upstreams: ["http://127.0.0.1:9001"])])
+        try await Self.withRouteFile(first) { path in
+            let source = RouteTableSource(path: path, environment: ["ROUTE_B_UPSTREAMS": "http://127.0.0.1:9003", "HOME": "/root"])
+            #expect(source.environment == ["ROUTE_B_UPSTREAMS": "http://127.0.0.1:9003"], "only route overrides are kept")
+            let live = LiveRouteTable(try RouteTable.load(path: path, environment: source.environment), source: source)
+            let seen = Mutex<[[String]]>([])
+            live.observe { table in seen.withLock { $0.append(table.routes.map(\.name)) } }
+            #expect(seen.withLock { $0 } == [["a"]], "an observer starts with the table in force")
+            let startDigest = live.current.digest
+            #expect(live.current.generation == 1)
+
+            var second = first
+            second.routes.append(ProxyRoute(name: "b", prefix: "/b", upstreams: ["http://127.0.0.1:9002"]))
+            try Self.write(second, to: path)
+            let version = try live.reload()
+            #expect(version.generation == 2 && live.current.generation == 2)
+            #expect(version.table.routes.map(\.upstreams) == [["http://127.0.0.1:9001"], ["http://127.0.0.1:9003"]], "overrides apply again")
+            #expect(version.digest != startDigest)
+            #expect(seen.withLock { $0 } == [["a"], ["a", "b"]])
+
+            try "{\"routes\": [{\"name\": \"c\"".write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(throws: RouteTableReloadError.self) { try live.reload() }
+            try Self.write(RouteTable(routes: [ProxyRoute(name: "d", prefix: "no-slash", upstreams: ["http://127.0.0.1:9001"])]), to: path)
+            let refusal = #expect(throws: RouteTableReloadError.self) { try live.reload() }
+            guard case .invalid(let reason) = refusal else { throw try #require(refusal) }
+            #expect(reason.contains("prefix must start with /"), "\(reason)")
+            #expect(live.current.generation == 2 && live.current.table.routes.map(\.name) == ["a", "b"], "the table in force stays")
+            #expect(seen.withLock { $0.count } == 2, "observers hear of tables put in force only")
+
+            try Self.write(first, to: path)
+            #expect(try live.reload().digest == startDigest, "the same table has the same digest")
+        }
+        #expect(throws: RouteTableReloadError.noSource) { try LiveRouteTable(RouteTable(), source: nil).reload() }
+    }
+
+    @Test("through the admin API: new routes serve at once, a request under way finishes on its old route, a bad file is a 422")
+    func liveGateway() async throws {
+        try await UpstreamServer.with(delay: .seconds(1)) { old in
+            try await UpstreamServer.with { new in
+                let first = RouteTable(routes: [
+                    ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [old.url]),
+                    ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [old.url]),
+                ])
+                try await Self.withRouteFile(first) { path in
+                    try await GatewayFixture.with(routes: first, routesSource: RouteTableSource(path: path, environment: [:])) { fixture in
+                        try await fixture.application.test(.live) { client in
+                            let port = try #require(client.port)
+                            #expect(try ReverseProxyTests.echo(try await client.execute(uri: "/api/echo/1", method: .get)).upstreamPort == old.port)
+                            let shown = try await client.execute(uri: "/admin/v1/routes", method: .get, headers: Self.admin)
+                            #expect(shown.status == .ok)
+                            #expect(shown.json["generation"] as? Int == 1 && shown.json["source"] as? String == path)
+
+                            let callsBefore = old.callCount
+                            let underWay = Task {
+                                try await RawConnection.exchange(port: port, "POST /api/events/e1/buy HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\n") { text, _ in
+                                    text.contains("\r\n\r\n{")
+                                }
+                            }
+                            while old.callCount == callsBefore { try await Task.sleep(for: .milliseconds(10)) }
+
+                            try Self.write(RouteTable(routes: [
+                                ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [new.url]),
+                                ProxyRoute(name: "more", prefix: "/api/echo/more", upstreams: [old.url]),
+                            ]), to: path)
+                            let reloaded = try await client.execute(uri: "/admin/v1/routes/reload", method: .post, headers: Self.admin)
+                            #expect(reloaded.status == .ok)
+                            #expect(reloaded.json["generation"] as? Int == 2)
+                            #expect(((reloaded.json["table"] as? [String: Any])?["routes"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["echo", "more"])
+
+                            #expect(try ReverseProxyTests.echo(try await client.execute(uri: "/api/echo/2", method: .get)).upstreamPort == new.port)
+                            #expect(try ReverseProxyTests.echo(try await client.execute(uri: "/api/echo/more/3", method: .get)).upstreamPort == old.port, "a new route")
+                            #expect(try await client.execute(uri: "/api/events/e2/buy", method: .post).status == .notFound, "a removed route is gone")
+                            let finished = try await underWay.value
+                            #expect(finished.hasPrefix("HTTP/1.1 201 "), "the request under way finished on its old route: \(finished)")
+
+                            try "not json".write(toFile: path, atomically: true, encoding: .utf8)
+                            let refused = try await client.execute(uri: "/admin/v1/routes/reload", method: .post, headers: Self.admin)
+                            #expect(refused.status.code == 422)
+                            #expect(refused.problem?.type == ProblemDetails.typeBase + "route-table-invalid")
+                            #expect(try ReverseProxyTests.echo(try await client.execute(uri: "/api/echo/4", method: .get)).upstreamPort == new.port)
+                            #expect(try await client.execute(uri: "/admin/v1/routes", method: .get, headers: Self.admin).json["generation"] as? Int == 2)
+                            #expect(try await client.execute(uri: "/admin/v1/routes/reload", method: .post).status == .unauthorized)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a gateway started without a route file answers a reload with 409")
+    func withoutFile() async throws {
+        try await GatewayFixture.with { fixture in
+            try await fixture.application.test(.router) { client in
+                let refused = try await client.execute(uri: "/admin/v1/routes/reload", method: .post, headers: Self.admin)
+                #expect(refused.status == .conflict)
+                #expect(refused.problem?.type == ProblemDetails.typeBase + "route-table-not-reloadable")
+                let shown = try await client.execute(uri: "/admin/v1/routes", method: .get, headers: Self.admin)
+                #expect(shown.status == .ok && shown.json["source"] == nil && shown.json["generation"] as? Int == 1)
+            }
+        }
+    }
+}
