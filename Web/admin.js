@@ -1,4 +1,5 @@
-// Booking Rush operator console: live room figures, traffic and sales, with room controls.
+// Booking Rush operator console: live room figures, traffic and sales, with room controls, and
+// the gateway's route table, which it can reload from its file.
 // Talks to the gateway's admin API (/admin/v1) and, for sales, the booking service through the gateway.
 (function () {
   'use strict';
@@ -75,17 +76,51 @@
     });
   }
 
-  function table(id, items, cells) {
+  // A table's rows, one per item; every cell but the first is a right-aligned figure unless `text`.
+  function table(id, items, cells, text) {
     var rows = $(id).querySelector('tbody');
     rows.textContent = '';
     items.forEach(function (item) {
       var row = rows.insertRow();
       cells(item).forEach(function (value, index) {
         var cell = row.insertCell();
-        if (index > 0) cell.className = 'number';
+        if (index > 0 && !text) cell.className = 'number';
         cell.textContent = value;
       });
     });
+  }
+
+  function policies(route) {
+    var items = [];
+    if (route.local) items.push('answered by the gateway');
+    if (route.auth === 'required') items.push('access token' + (route.roles.length ? ' (' + route.roles.join(', ') + ')' : ''));
+    route.rate_limits.forEach(function (rule) {
+      items.push(rule.name + ' ' + number(rule.limit) + ' per ' + number(rule.period_s, 2) + ' s' + (rule.scope === 'instance' ? ' per instance' : ''));
+    });
+    if (route.idempotency !== 'off') items.push('Idempotency-Key ' + route.idempotency);
+    if (route.queue_pass) items.push('queue pass' + (route.queue_pass.single_use ? ' (single use)' : ''));
+    return items.join(' · ') || '—';
+  }
+
+  function renderRoutes(body) {
+    $('routes-instance').textContent = body.instance;
+    $('routes-generation').textContent = body.generation;
+    $('routes-digest').textContent = body.digest.slice(0, 12);
+    $('routes-loaded').textContent = new Date(body.loaded_at).toLocaleTimeString();
+    $('routes-source').textContent = body.source
+      ? 'Read from ' + body.source + '; SIGHUP or this button reads it again, without dropping a connection.'
+      : 'This gateway started without a route file: there is nothing to reload.';
+    $('routes-reload').disabled = !body.source;
+    table('routes-table', body.table.routes, function (route) {
+      return [route.name, route.prefix, route.methods ? route.methods.join(', ') : 'any', route.upstreams.join(', ') || '—', policies(route)];
+    }, true);
+  }
+
+  function reloadRoutes() {
+    return api('POST', '/admin/v1/routes/reload').then(function (body) {
+      renderRoutes(body);
+      say('Route table reloaded: generation ' + body.generation + ', ' + body.table.routes.length + ' routes in force.', 'info');
+    }).catch(function (error) { say(error.message); });
   }
 
   function roomSection(event) {
@@ -250,6 +285,7 @@
     // The history gains a sample every 5 s: fetched on every fifth refresh (and the first).
     var historyDue = refreshCount++ % 5 === 0;
     var traffic = api('GET', '/admin/v1/traffic').then(renderTraffic);
+    var routes = historyDue ? api('GET', '/admin/v1/routes').then(renderRoutes) : Promise.resolve();
     var rooms = api('GET', '/admin/v1/rooms').then(function (body) {
       return Promise.all(body.rooms.map(function (room) {
         var path = encodeURIComponent(room.event);
@@ -266,7 +302,7 @@
         ]);
       }));
     });
-    return Promise.all([traffic, rooms]).then(function () {
+    return Promise.all([traffic, routes, rooms]).then(function () {
       $('updated').textContent = new Date().toLocaleTimeString();
       document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
     }).catch(function (error) {
@@ -299,6 +335,7 @@
   document.addEventListener('DOMContentLoaded', function () {
     $('signin-form').addEventListener('submit', function (e) { e.preventDefault(); signIn(); });
     $('signout').addEventListener('click', function () { setSession(null); start(); });
+    $('routes-reload').addEventListener('click', reloadRoutes);
     setInterval(refresh, 1000);
     start();
   });

@@ -1,6 +1,9 @@
 """The operator console in a real headless Chromium: admin sign-in, live room figures, sales per
 zone, traffic, and the controls (release rate, pause/resume, open, close) acting on the room."""
+import json
+import os
 import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -9,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ADMIN_TOKEN, screenshot
+from conftest import ADMIN_TOKEN, delete_key_space, new_key_space, screenshot, start_dev, stop
 from test_customer_flow import ZONES, inventory
 
 
@@ -201,3 +204,51 @@ def test_console_admin_token_and_refusals(system, browser):
     WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "section.room .room-zones-note"))
     WebDriverWait(browser, 15).until(lambda d: any(
         "admin account" in note.text for note in d.find_elements(By.CSS_SELECTOR, "section.room .room-zones-note")))
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_console_shows_the_route_table_and_reloads_it(browser, tmp_path):
+    """A gateway of its own (the reload changes its routes): the console lists the routes in force
+    with their policies; "Reload from file" puts an edited file in force (the new route answers
+    through the gateway) and refuses a broken one, keeping the table."""
+    space = new_key_space()
+    dev = start_dev(tmp_path, {"REDIS_KEY_SPACE": space})
+    path = os.path.join(str(tmp_path), "routes.json")
+    try:
+        browser.get(dev.base + "/admin/")
+        browser.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
+        browser.find_element(By.ID, "signin-button").click()
+        WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "routes-generation").text == "1")
+        rows = {row.find_elements(By.TAG_NAME, "td")[0].text: row.text for row in browser.find_elements(By.CSS_SELECTOR, "#routes-table tbody tr")}
+        assert "queue pass" in rows["bookings-reserve"] and "Idempotency-Key required" in rows["bookings-reserve"], rows
+        assert path in browser.find_element(By.ID, "routes-source").text
+        assert status_of(dev.base + "/api/v1/extra/x") == 404
+
+        table = json.load(open(path))
+        table["routes"].append({"name": "extra-route", "prefix": "/api/v1/extra", "upstreams": ["http://127.0.0.1:1"]})
+        with open(path, "w") as file:
+            json.dump(table, file)
+        browser.find_element(By.ID, "routes-reload").click()
+        WebDriverWait(browser, 10).until(lambda d: "generation 2" in d.find_element(By.ID, "message").text)
+        assert browser.find_element(By.ID, "routes-generation").text == "2"
+        assert "extra-route" in browser.find_element(By.ID, "routes-table").text
+        assert status_of(dev.base + "/api/v1/extra/x") == 502, "the new route is in force: its upstream is down"
+
+        with open(path, "w") as file:
+            file.write('{"routes": [{"name": "broken"')
+        browser.find_element(By.ID, "routes-reload").click()
+        WebDriverWait(browser, 10).until(lambda d: "table in force stays" in d.find_element(By.ID, "message").text)
+        assert browser.find_element(By.ID, "routes-generation").text == "2"
+        assert status_of(dev.base + "/api/v1/extra/x") == 502
+        browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "routes"))
+        screenshot(browser, "console-route-table")
+    finally:
+        stop(dev.process)
+        delete_key_space(space)
