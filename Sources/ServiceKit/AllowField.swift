@@ -5,7 +5,7 @@ import Hummingbird
 /// its `Allow` field, and the 405 problem that carries it.
 public enum AllowField {
     /// The order `Allow` names methods in; others follow, sorted.
-    static let order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    public static let order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     /// The methods a path whose routes take `routed` allows, in order: those, HEAD wherever GET
     /// is, and OPTIONS, which every such path answers.

@@ -80,4 +80,23 @@ struct EdgeMethodTests {
             }
         }
     }
+
+    @Test("OPTIONS * names every method the gateway serves and the connection goes on; * with another method is a 400")
+    func serverWide() async throws {
+        try await GatewayFixture.with { fixture in
+            try await fixture.application.test(.live) { client in
+                let port = try #require(client.port)
+                let asked = try await RawConnection.exchange(
+                    port: port, "OPTIONS * HTTP/1.1\r\nHost: gw\r\n\r\nGET /health HTTP/1.1\r\nHost: gw\r\n\r\n", limit: .seconds(10)
+                ) { received, _ in received.hasSuffix("}") }
+                #expect(asked.hasPrefix("HTTP/1.1 204 No Content\r\n"), "\(asked)")
+                #expect(asked.lowercased().contains("allow: get, head, post, put, patch, delete, options\r\n"), "\(asked)")
+                #expect(asked.contains("HTTP/1.1 200 OK\r\n"), "the connection goes on: \(asked)")
+                let refused = try await RawConnection.exchange(port: port, "GET * HTTP/1.1\r\nHost: gw\r\n\r\n", limit: .seconds(10)) { received, _ in
+                    received.hasSuffix("}")
+                }
+                #expect(refused.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && refused.contains("malformed-request"), "\(refused)")
+            }
+        }
+    }
 }

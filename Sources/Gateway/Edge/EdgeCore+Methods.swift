@@ -27,4 +27,17 @@ extension EdgeCore {
         }
         return (EdgeResponse.problem(for: ProblemDetails.methodNotAllowed(allow: allow), path: path), counted)
     }
+
+    /// The route `OPTIONS *` is counted under.
+    static let serverWideRoute = "*"
+
+    /// The answer to `OPTIONS *` (RFC 9110 §9.3.7), which asks about the server rather than a
+    /// resource: a 204 whose `Allow` names every method the gateway serves. Nil for any other
+    /// request (the head check refuses `*` with another method).
+    func serverWideAnswer(for head: HTTPRequestHead) -> EdgeResponse? {
+        guard head.method == .OPTIONS, head.uri == "*" else { return nil }
+        var headers = HTTPHeaders()
+        headers.add(name: "allow", value: AllowField.value(for: AllowField.order))
+        return EdgeResponse(status: .noContent, headers: headers, body: ByteBuffer())
+    }
 }

@@ -142,6 +142,8 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 startExchange(route, head: head, context: context)
             } else if let (response, route) = core.wrongMethodAnswer(for: head) {
                 answer(head, with: response, route: route, context: context)
+            } else if let response = core.serverWideAnswer(for: head) {
+                answer(head, with: response, route: EdgeCore.serverWideRoute, context: context)
             } else if attachRouter(context: context) {
                 state = .passing(requestEnded: false, responseEnded: false)
                 routerMethod = head.method

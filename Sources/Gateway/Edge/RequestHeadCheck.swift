@@ -10,7 +10,8 @@ public enum RequestHeadError: Error, Sendable, Hashable {
     case transferCodingUnsupported
     /// The request line and fields together are over the decoder's limit (80 KiB).
     case headTooLarge
-    /// Bytes that do not parse as an HTTP/1 request.
+    /// Bytes that do not parse as an HTTP/1 request, or a target of `*` with a method other than
+    /// OPTIONS (RFC 9112 §3.2.4).
     case malformed
 
     /// What the decoder's `error` means for the client.
@@ -24,7 +25,7 @@ public enum RequestHeadError: Error, Sendable, Hashable {
 
 extension HTTPRequestHead {
     /// The head as the edge routes it: one `Host` (none allowed before HTTP/1.1), no transfer
-    /// coding but `chunked`, and a target in absolute form (`http://host/path`, which a server
+    /// coding but `chunked`, `*` only for OPTIONS, and a target in absolute form (`http://host/path`, which a server
     /// must accept) turned into its path and query, its authority becoming the `Host`.
     func checkedForEdge() throws(RequestHeadError) -> HTTPRequestHead {
         var hosts = 0
@@ -38,6 +39,7 @@ extension HTTPRequestHead {
         }
         guard hosts == 1 || (hosts == 0 && !version.isHTTP11OrLater) else { throw .hostInvalid }
         if let coding, !coding.equalsIgnoringASCIICase("chunked") { throw .transferCodingUnsupported }
+        if uri == "*", method != .OPTIONS { throw .malformed }
         guard let (authority, target) = Self.absoluteForm(uri) else { return self }
         var head = self
         head.uri = target
