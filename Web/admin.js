@@ -8,6 +8,7 @@
   var sections = {};
   var polling = false;
   var refreshCount = 0;
+  var routesDigest = null;
 
   function session() { try { return JSON.parse(sessionStorage.getItem('br-admin')); } catch (e) { return null; } }
   function setSession(value) { if (value) sessionStorage.setItem('br-admin', JSON.stringify(value)); else sessionStorage.removeItem('br-admin'); }
@@ -72,7 +73,7 @@
     var now = Date.now() / 1000;
     table('traffic-instances', traffic.instances, function (instance) {
       return [instance.instance, number(instance.total / seconds, 1), number(instance.client_errors / seconds, 2),
-              number(instance.server_errors / seconds, 2), Math.max(0, Math.round(now - instance.reported_at)) + ' s ago'];
+              number(instance.server_errors / seconds, 2), Math.max(0, Math.round(now - instance.reported_at)) + ' s ago', tableStamp(instance.route_table)];
     });
   }
 
@@ -90,6 +91,12 @@
     });
   }
 
+  // Which route table an instance runs, flagged when it is not the one this gateway runs.
+  function tableStamp(stamp) {
+    if (!stamp) return '—';
+    return stamp.digest.slice(0, 12) + ' · gen ' + stamp.generation + (routesDigest && stamp.digest !== routesDigest ? ' (differs)' : '');
+  }
+
   function policies(route) {
     var items = [];
     if (route.local) items.push('answered by the gateway');
@@ -103,12 +110,13 @@
   }
 
   function renderRoutes(body) {
+    routesDigest = body.digest;
     $('routes-instance').textContent = body.instance;
     $('routes-generation').textContent = body.generation;
     $('routes-digest').textContent = body.digest.slice(0, 12);
     $('routes-loaded').textContent = new Date(body.loaded_at).toLocaleTimeString();
     $('routes-source').textContent = body.source
-      ? 'Read from ' + body.source + '; SIGHUP or this button reads it again, without dropping a connection.'
+      ? 'Read from ' + body.source + '; SIGHUP reads it again, this button has every gateway of the fleet read its own, without dropping a connection.'
       : 'This gateway started without a route file: there is nothing to reload.';
     $('routes-reload').disabled = !body.source;
     table('routes-table', body.table.routes, function (route) {
@@ -117,9 +125,10 @@
   }
 
   function reloadRoutes() {
-    return api('POST', '/admin/v1/routes/reload').then(function (body) {
+    return api('POST', '/admin/v1/routes/reload?scope=fleet').then(function (body) {
       renderRoutes(body);
-      say('Route table reloaded: generation ' + body.generation + ', ' + body.table.routes.length + ' routes in force.', 'info');
+      say('Route table reloaded: generation ' + body.generation + ' here, ' + body.table.routes.length +
+        ' routes in force; the fleet\'s other gateways reload their own file within a second (see Gateways).', 'info');
     }).catch(function (error) { say(error.message); });
   }
 

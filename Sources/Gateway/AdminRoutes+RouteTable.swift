@@ -28,14 +28,24 @@ struct RouteTableBody: ResponseEncodable {
 extension AdminRoutes {
     /// `GET /admin/v1/routes` (the table in force on this instance) and `POST /admin/v1/routes/reload`
     /// (read the route file again: 200 with the new table, 422 `route-table-invalid` keeping the
-    /// table in force, 409 `route-table-not-reloadable` when the gateway started without a file).
+    /// table in force, 409 `route-table-not-reloadable` when the gateway started without a file;
+    /// `?scope=fleet` then has every other instance of the fleet reload its own file within a second).
     func addRouteTableRoutes(to admin: RouterGroup<GatewayRequestContext>) {
         admin.get("routes") { _, _ in
             RouteTableBody(routeTable.current, source: routeTable.source, instance: traffic.instance)
         }
-        admin.post("routes/reload") { _, context in
-            let version = try routeTable.reload()
-            context.logger.notice("route table reloaded", metadata: ["generation": "\(version.generation)", "digest": "\(version.digest)"])
+        admin.post("routes/reload") { request, context in
+            let fleet: Bool
+            switch request.uri.queryParameters.get("scope") {
+            case nil, "instance": fleet = false
+            case "fleet": fleet = true
+            case let scope?:
+                throw GatewayProblem.make(.badRequest, "invalid-scope", "Invalid scope", "scope is instance (the default) or fleet, not '\(scope.prefix(40))'.", field: "scope")
+            }
+            let version = fleet ? try await fleetReloads.reloadFleet() : try routeTable.reload()
+            context.logger.notice("route table reloaded", metadata: [
+                "generation": "\(version.generation)", "digest": "\(version.digest)", "scope": "\(fleet ? "fleet" : "instance")",
+            ])
             return RouteTableBody(version, source: routeTable.source, instance: traffic.instance)
         }
     }

@@ -60,6 +60,7 @@ struct AdminRoutes: Sendable {
     /// The route table in force: shown and reloaded, and its guarded routes are what adaptive
     /// release measures when a room names none.
     let routeTable: LiveRouteTable
+    let fleetReloads: FleetRouteReloads
 
     func addRoutes(to router: Router<GatewayRequestContext>) {
         let admin = router.group("admin/v1").add(middleware: AdminAuthenticationMiddleware(token: adminToken, tokens: tokens))

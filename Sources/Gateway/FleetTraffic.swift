@@ -21,6 +21,8 @@ struct FleetTraffic: Service {
     let redis: RedisClient
     let fleet: String
     let instance: String
+    /// Its stamp goes in this instance's reports.
+    let routeTable: LiveRouteTable
     let logger: Logger
 
     /// The fleet's registry: instance → Unix ms of its latest report.
@@ -37,7 +39,7 @@ struct FleetTraffic: Service {
 
     /// Publishes this instance's report.
     func publish() async throws {
-        let report = window.report(instance: instance)
+        let report = ownReport()
         let json = try JSONEncoder().encode(report)
         try await redis.set(reportKey(instance), to: ByteBuffer(bytes: json), expiresIn: Self.lifetime)
         try await redis.sortedSetAdd(registryKey, member: instance, score: Self.milliseconds(Date()))
@@ -55,7 +57,7 @@ struct FleetTraffic: Service {
         let since = Self.milliseconds(now) - Double(Self.lifetime.components.seconds * 1000)
         try await redis.sortedSetRemove(registryKey, scoresThrough: since)
         let others = try await redis.sortedSetMembers(registryKey, scoresFrom: since, limit: Self.maxInstances).filter { $0 != instance }
-        var reports = [window.report(instance: instance)]
+        var reports = [ownReport()]
         for case let buffer? in try await redis.getMany(others.map(reportKey)) {
             do {
                 reports.append(try JSONDecoder().decode(TrafficReport.self, from: Data(buffer.readableBytesView)))
@@ -64,6 +66,14 @@ struct FleetTraffic: Service {
             }
         }
         return reports
+    }
+
+    /// This instance's report as it stands now, with its route table's stamp.
+    private func ownReport() -> TrafficReport {
+        var report = window.report(instance: instance)
+        let version = routeTable.current
+        report.routeTable = RouteTableStamp(generation: version.generation, digest: version.digest)
+        return report
     }
 
     private static func milliseconds(_ date: Date) -> Double {

@@ -32,6 +32,8 @@ public struct GatewayComponents: Sendable {
     let edgeConnections = EdgeConnections()
     /// The route table in force, reloadable from its file.
     public let routeTable: LiveRouteTable
+    /// Reloads asked of the whole fleet.
+    let fleetReloads: FleetRouteReloads
 
     init(
         configuration: GatewayConfiguration, redis: RedisClient, room: WaitingRoom, passKeys: SigningKeyRing,
@@ -45,12 +47,15 @@ public struct GatewayComponents: Sendable {
         self.httpClient = httpClient
         self.accounts = accounts
         self.traffic = TrafficWindow(recentSeconds: configuration.adaptiveWindowSeconds)
+        let routeTable = LiveRouteTable(configuration.routes, source: configuration.routesSource)
+        self.routeTable = routeTable
         self.fleetTraffic = FleetTraffic(
-            window: traffic, redis: redis, fleet: configuration.fleet, instance: configuration.instanceName, logger: Logger(label: "gateway.traffic")
+            window: traffic, redis: redis, fleet: configuration.fleet, instance: configuration.instanceName, routeTable: routeTable,
+            logger: Logger(label: "gateway.traffic")
         )
+        self.fleetReloads = FleetRouteReloads(redis: redis, fleet: configuration.fleet, routeTable: routeTable, logger: Logger(label: "gateway.routes"))
         self.limiter = RateLimiter(redis: redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))))
         self.snapshots = RoomSnapshots(room: room, logger: Logger(label: "gateway.snapshots"))
-        self.routeTable = LiveRouteTable(configuration.routes, source: configuration.routesSource)
     }
 
     /// Creates the components; key rings load from Redis (retried by the releaser if Redis is down).
@@ -106,6 +111,7 @@ public func buildGatewayApplication(
     }
     if components.routeTable.source != nil {
         services.append(RouteTableReloadSignals(routeTable: components.routeTable, logger: logger))
+        services.append(components.fleetReloads)
     }
     return Application(
         router: buildGatewayRouter(components),
@@ -158,7 +164,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     AdminRoutes(
         room: components.room, snapshots: components.snapshots, keys: components.passKeys, adminToken: configuration.adminToken,
         tokens: components.accessTokens, accounts: accountRoutes, traffic: components.fleetTraffic,
-        routeTable: components.routeTable
+        routeTable: components.routeTable, fleetReloads: components.fleetReloads
     ).addRoutes(to: router)
     router.addMethodNotAllowedAnswers()
     return router

@@ -92,10 +92,19 @@ struct TrafficReport: Sendable, Hashable, Codable {
     var routes: [RouteTraffic]
     /// Each route over the window's recent seconds (``TrafficWindow/recentSeconds``).
     var recent: [RouteTraffic]
+    /// The route table the instance has in force (set when it publishes to the fleet).
+    var routeTable: RouteTableStamp?
 
     enum CodingKeys: String, CodingKey {
-        case instance, generatedAt = "generated_at", perSecond = "per_second", routes, recent
+        case instance, generatedAt = "generated_at", perSecond = "per_second", routes, recent, routeTable = "route_table"
     }
+}
+
+/// Which route table an instance has in force: its generation there and its digest, equal on
+/// instances running the same table.
+struct RouteTableStamp: Sendable, Hashable, Codable {
+    var generation: Int
+    var digest: String
 }
 
 /// `GET /admin/v1/traffic`: the last minute of one instance's or the whole fleet's responses.
@@ -124,9 +133,12 @@ struct TrafficSummary: ResponseEncodable, Hashable {
         var serverErrors: Int
         /// Unix seconds of the instance's latest report.
         var reportedAt: Int64
+        /// The route table it has in force, when its report says (the fleet's view).
+        var routeTable: RouteTableStamp?
 
         enum CodingKeys: String, CodingKey {
             case instance, total, clientErrors = "client_errors", serverErrors = "server_errors", reportedAt = "reported_at"
+            case routeTable = "route_table"
         }
     }
 
@@ -153,7 +165,7 @@ struct TrafficSummary: ResponseEncodable, Hashable {
         var routes: [String: RouteTraffic] = [:]
         var instances: [Instance] = []
         for report in reports {
-            var share = Instance(instance: report.instance, total: 0, clientErrors: 0, serverErrors: 0, reportedAt: report.generatedAt)
+            var share = Instance(instance: report.instance, total: 0, clientErrors: 0, serverErrors: 0, reportedAt: report.generatedAt, routeTable: report.routeTable)
             for second in report.perSecond where second.second >= start && second.second < end {
                 seconds[Int(second.second - start)].add(second)
                 share.total += second.total

@@ -8,7 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import ThreadingHTTPServer
 
-from conftest import ADMIN_TOKEN, free_port, start, stop
+from conftest import ADMIN_TOKEN, delete_key_space, free_port, new_key_space, start, stop
 from test_faults import SlowUpstream, call
 
 RATE = 20
@@ -87,3 +87,67 @@ def test_three_gateways_share_one_release_rate_and_one_limit_and_survive_a_kill(
             if gateway.poll() is None:
                 stop(gateway)
         upstream.shutdown()
+
+
+def test_one_call_reloads_the_route_table_of_every_gateway_of_the_fleet(tmp_path):
+    """Three gateways, each with its own copy of the route file: one `reload?scope=fleet` on one of
+    them puts the edited copies in force on all three within a second or two; the fleet's traffic
+    view then shows each one's table, and a table that differs (one reloaded alone by SIGHUP) shows."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), QuickUpstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    target = f"http://127.0.0.1:{upstream.server_port}"
+    table = {"routes": [{"name": "svc", "prefix": "/api/svc", "upstreams": [target]}]}
+    files = [tmp_path / f"routes-{index}.json" for index in range(3)]
+    for file in files:
+        file.write_text(json.dumps(table))
+    space = new_key_space()
+    environment = {"ADMIN_TOKEN": ADMIN_TOKEN, "VISITOR_TICKET_SECRET": "fleet-visitor-ticket-secret-0123456789abcdef",
+                   "INTERNAL_SECRET": "fleet-internal-secret-0123456789abcdef", "REDIS_KEY_SPACE": space,
+                   "GATEWAY_FLEET": "reload-" + uuid.uuid4().hex[:8]}
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ports = [free_port() for _ in range(3)]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    gateways = [start(["gateway", "--port", str(port), "--routes", str(file), "--without-accounts"], environment, base)
+                for port, base, file in zip(ports, bases, files)]
+
+    def tables():
+        return [call(f"{base}/admin/v1/routes", headers=admin)[1] for base in bases]
+
+    def until(check, what: str):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not check():
+            time.sleep(0.1)
+        assert check(), what
+
+    try:
+        assert [call(f"{base}/api/extra/x")[0] for base in bases] == [404, 404, 404]
+        table["routes"].append({"name": "extra", "prefix": "/api/extra", "upstreams": [target]})
+        for file in files:
+            file.write_text(json.dumps(table))
+        status, body, _ = call(f"{bases[0]}/admin/v1/routes/reload?scope=fleet", "POST", None, admin)
+        assert status == 200 and body["generation"] == 2, body
+        until(lambda: [t["generation"] for t in tables()] == [2, 2, 2], f"every gateway reloads: {tables()}")
+        assert len({t["digest"] for t in tables()}) == 1 and tables()[0]["digest"] == body["digest"]
+        assert [call(f"{base}/api/extra/x")[0] for base in bases] == [200, 200, 200], "the new route serves on every gateway"
+
+        table["routes"][1]["prefix"] = "/api/other"
+        files[2].write_text(json.dumps(table))
+        gateways[2].send_signal(signal.SIGHUP)
+        until(lambda: tables()[2]["generation"] == 3, "SIGHUP reloads the one gateway it is sent to")
+        assert [t["generation"] for t in tables()[:2]] == [2, 2], "the others keep theirs"
+
+        def stamps():
+            instances = call(f"{bases[0]}/admin/v1/traffic", headers=admin)[1]["instances"]
+            return {i["instance"]: i.get("route_table") for i in instances}
+        # Reports are up to half a second old: wait for the ones made after the reloads.
+        until(lambda: sorted(s["generation"] for s in stamps().values()) == [2, 2, 3], f"every report shows its table: {stamps()}")
+        now = stamps()
+        assert len({now[t["instance"]]["digest"] for t in tables()[:2]}) == 1 and now[tables()[2]["instance"]]["digest"] == tables()[2]["digest"]
+        assert now[tables()[2]["instance"]]["digest"] != now[tables()[0]["instance"]]["digest"], "the table that differs shows"
+        assert all(gateway.poll() is None for gateway in gateways)
+    finally:
+        for gateway in gateways:
+            if gateway.poll() is None:
+                stop(gateway)
+        upstream.shutdown()
+        delete_key_space(space)

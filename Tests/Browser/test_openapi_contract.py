@@ -321,6 +321,9 @@ def test_route_table(api):
         write(json.dumps(table))
         reloaded = contract.call("reloadRoutes", 200, headers=ADMIN).json()
         assert reloaded["generation"] == shown["generation"] + 1 and reloaded["digest"] != shown["digest"]
+        contract.call("reloadRoutes", 400, query={"scope": "galaxy"}, headers=ADMIN)
+        reloaded = contract.call("reloadRoutes", 200, query={"scope": "fleet"}, headers=ADMIN).json()
+        assert reloaded["generation"] == shown["generation"] + 2
         assert requests.get(events, timeout=10).status_code == 502
 
         write('{"routes": [')
@@ -336,6 +339,8 @@ def test_route_table(api):
             time.sleep(0.1)
             now = contract.call("getRoutes", 200, headers=ADMIN).json()
         assert now["generation"] == reloaded["generation"] + 1 and now["digest"] == shown["digest"], now
+        fleet = contract.call("getTraffic", 200, headers=ADMIN).json()
+        assert [i["route_table"] for i in fleet["instances"]] == [{"generation": now["generation"], "digest": now["digest"]}], fleet["instances"]
         assert state.dev.process.poll() is None, "SIGHUP reloads, it does not stop the gateway"
         assert requests.get(events, timeout=10).status_code == 200
     finally:

@@ -216,8 +216,9 @@ def status_of(url: str) -> int:
 
 def test_console_shows_the_route_table_and_reloads_it(browser, tmp_path):
     """A gateway of its own (the reload changes its routes): the console lists the routes in force
-    with their policies; "Reload from file" puts an edited file in force (the new route answers
-    through the gateway) and refuses a broken one, keeping the table."""
+    with their policies; "Reload from file, every gateway" puts an edited file in force (the new
+    route answers through the gateway, the Gateways table shows the new table) and refuses a broken
+    one, keeping the table."""
     space = new_key_space()
     dev = start_dev(tmp_path, {"REDIS_KEY_SPACE": space})
     path = os.path.join(str(tmp_path), "routes.json")
@@ -240,6 +241,9 @@ def test_console_shows_the_route_table_and_reloads_it(browser, tmp_path):
         assert browser.find_element(By.ID, "routes-generation").text == "2"
         assert "extra-route" in browser.find_element(By.ID, "routes-table").text
         assert status_of(dev.base + "/api/v1/extra/x") == 502, "the new route is in force: its upstream is down"
+        digest = browser.find_element(By.ID, "routes-digest").text
+        WebDriverWait(browser, 10).until(lambda d: f"{digest} · gen 2" in d.find_element(By.ID, "traffic-instances").text)
+        assert "differs" not in browser.find_element(By.ID, "traffic-instances").text
 
         with open(path, "w") as file:
             file.write('{"routes": [{"name": "broken"')

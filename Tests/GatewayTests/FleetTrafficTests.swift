@@ -76,8 +76,11 @@ struct FleetTrafficTests {
             let fleet = "test-\(UUID().uuidString.prefix(8))"
             let clock = SettableClock(Int64(Date().timeIntervalSince1970) - 1)
             let gateways = ["a", "b", "c"].map { name in
-                FleetTraffic(
-                    window: TrafficWindow(now: { clock.now }), redis: redis, fleet: fleet, instance: "gw-\(name)", logger: Logger(label: "test")
+                // gw-c runs another route table than the other two.
+                let routes = RouteTable(routes: name == "c" ? [ProxyRoute(name: "c", prefix: "/c", upstreams: ["http://127.0.0.1:9"])] : [])
+                return FleetTraffic(
+                    window: TrafficWindow(now: { clock.now }), redis: redis, fleet: fleet, instance: "gw-\(name)",
+                    routeTable: LiveRouteTable(routes, source: nil), logger: Logger(label: "test")
                 )
             }
             try await checkFleet(gateways, redis: redis, clock: clock)
@@ -101,6 +104,10 @@ struct FleetTrafficTests {
         #expect(summary.perSecond.last?.total == 9, "the instances' seconds line up")
         #expect(summary.routes.first { $0.route == "events" }?.total == 6)
         #expect(Set(summary.routes.map(\.route)) == ["events", "bookings-0", "bookings-1", "bookings-2"])
+        let stamps = summary.instances.map(\.routeTable)
+        #expect(stamps.allSatisfy { $0?.generation == 1 })
+        #expect(stamps[0]?.digest == gateways[1].routeTable.current.digest && stamps[1] == stamps[0], "each instance's own table")
+        #expect(stamps[2]?.digest == gateways[2].routeTable.current.digest && stamps[2] != stamps[0], "a table that differs shows")
 
         _ = try await redis.delete([gateways[2].reportKey("gw-c")])
         let later = try await gateways[0].summary(now: Date(timeIntervalSince1970: Double(clock.now)))
@@ -114,7 +121,8 @@ struct FleetTrafficTests {
     func adminRoute() async throws {
         try await GatewayFixture.with { fixture in
             let other = FleetTraffic(
-                window: TrafficWindow(), redis: fixture.redis, fleet: fixture.configuration.fleet, instance: "other-gateway", logger: Logger(label: "test")
+                window: TrafficWindow(), redis: fixture.redis, fleet: fixture.configuration.fleet, instance: "other-gateway",
+                routeTable: LiveRouteTable(RouteTable(), source: nil), logger: Logger(label: "test")
             )
             other.window.record(.ok, route: "events", duration: .milliseconds(1))
             try await Task.sleep(for: .milliseconds(1_100))

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import ServiceKit
 import ServiceTestSupport
@@ -128,6 +129,62 @@ struct RouteTableReloadTests {
                 #expect(refused.problem?.type == ProblemDetails.typeBase + "route-table-not-reloadable")
                 let shown = try await client.execute(uri: "/admin/v1/routes", method: .get, headers: Self.admin)
                 #expect(shown.status == .ok && shown.json["source"] == nil && shown.json["generation"] as? Int == 1)
+            }
+        }
+    }
+
+    @Test("a fleet reload: the instance asked reloads at once, every other one when it next looks; a bad file asks nothing of the fleet")
+    func fleet() async throws {
+        let table = RouteTable(routes: [ProxyRoute(name: "a", prefix: "/a", upstreams: ["http://127.0.0.1:9001"])])
+        try await TestRedis.withClient { redis in
+            let fleet = "test-\(UUID().uuidString.prefix(8))"
+            try await Self.withRouteFile(table) { first in
+                try await Self.withRouteFile(table) { second in
+                    let instance = { (path: String) in
+                        FleetRouteReloads(
+                            redis: redis, fleet: fleet, routeTable: LiveRouteTable(table, source: RouteTableSource(path: path, environment: [:])),
+                            logger: Logger(label: "test")
+                        )
+                    }
+                    let (asked, other) = (instance(first), instance(second))
+                    try await other.check()
+                    #expect(other.routeTable.current.generation == 1, "the count found at start is already done")
+
+                    var changed = table
+                    changed.routes.append(ProxyRoute(name: "b", prefix: "/b", upstreams: ["http://127.0.0.1:9002"]))
+                    try Self.write(changed, to: first)
+                    try Self.write(changed, to: second)
+                    #expect(try await asked.reloadFleet().generation == 2)
+                    try await asked.check()
+                    #expect(asked.routeTable.current.generation == 2, "the instance asked does not reload twice")
+                    try await other.check()
+                    #expect(other.routeTable.current.generation == 2 && other.routeTable.current.table.routes.map(\.name) == ["a", "b"])
+                    try await other.check()
+                    #expect(other.routeTable.current.generation == 2, "once per request")
+
+                    try "[".write(toFile: first, atomically: true, encoding: .utf8)
+                    await #expect(throws: RouteTableReloadError.self) { try await asked.reloadFleet() }
+                    try await other.check()
+                    #expect(other.routeTable.current.generation == 2, "nothing asked of the fleet")
+                    _ = try await redis.delete([asked.countKey])
+                }
+            }
+        }
+    }
+
+    @Test("the admin API asks the fleet with scope=fleet and refuses another scope")
+    func fleetScope() async throws {
+        let table = RouteTable()
+        try await Self.withRouteFile(table) { path in
+            try await GatewayFixture.with(routes: table, routesSource: RouteTableSource(path: path, environment: [:])) { fixture in
+                try await fixture.application.test(.router) { client in
+                    let reloaded = try await client.execute(uri: "/admin/v1/routes/reload?scope=fleet", method: .post, headers: Self.admin)
+                    #expect(reloaded.status == .ok && reloaded.json["generation"] as? Int == 2)
+                    #expect(try await fixture.redis.getString(fixture.components.fleetReloads.countKey) == "1")
+                    let refused = try await client.execute(uri: "/admin/v1/routes/reload?scope=everywhere", method: .post, headers: Self.admin)
+                    #expect(refused.status == .badRequest && refused.problem?.type == ProblemDetails.typeBase + "invalid-scope")
+                    #expect(try await client.execute(uri: "/admin/v1/routes", method: .get, headers: Self.admin).json["generation"] as? Int == 2)
+                }
             }
         }
     }
