@@ -1,5 +1,6 @@
 """Three gateway processes behind one Redis: the release rate and rate limits hold for the fleet,
-visitors move freely between instances, and when one is killed mid-load the others carry on."""
+visitors move freely between instances, when one is killed mid-load the others carry on, and one
+call reloads the route table of them all."""
 import json
 import signal
 import threading
@@ -7,6 +8,9 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import ThreadingHTTPServer
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import ADMIN_TOKEN, delete_key_space, free_port, new_key_space, start, stop
 from test_faults import SlowUpstream, call
@@ -89,10 +93,11 @@ def test_three_gateways_share_one_release_rate_and_one_limit_and_survive_a_kill(
         upstream.shutdown()
 
 
-def test_one_call_reloads_the_route_table_of_every_gateway_of_the_fleet(tmp_path):
+def test_one_call_reloads_the_route_table_of_every_gateway_of_the_fleet(tmp_path, browser):
     """Three gateways, each with its own copy of the route file: one `reload?scope=fleet` on one of
     them puts the edited copies in force on all three within a second or two; the fleet's traffic
-    view then shows each one's table, and a table that differs (one reloaded alone by SIGHUP) shows."""
+    view then shows each one's table, and a table that differs (one reloaded alone by SIGHUP) shows,
+    in the console's Gateways table too."""
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), QuickUpstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     target = f"http://127.0.0.1:{upstream.server_port}"
@@ -144,6 +149,13 @@ def test_one_call_reloads_the_route_table_of_every_gateway_of_the_fleet(tmp_path
         now = stamps()
         assert len({now[t["instance"]]["digest"] for t in tables()[:2]}) == 1 and now[tables()[2]["instance"]]["digest"] == tables()[2]["digest"]
         assert now[tables()[2]["instance"]]["digest"] != now[tables()[0]["instance"]]["digest"], "the table that differs shows"
+        browser.get(bases[0] + "/admin/")
+        browser.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
+        browser.find_element(By.ID, "signin-button").click()
+        rows = lambda: {row.find_elements(By.TAG_NAME, "td")[0].text: row.text
+                        for row in browser.find_elements(By.CSS_SELECTOR, "#traffic-instances tbody tr")}
+        WebDriverWait(browser, 15).until(lambda d: len(rows()) == 3 and sum("(differs)" in text for text in rows().values()) == 1)
+        assert "(differs)" in rows()[tables()[2]["instance"]] and "gen 3" in rows()[tables()[2]["instance"]], rows()
         assert all(gateway.poll() is None for gateway in gateways)
     finally:
         for gateway in gateways:
