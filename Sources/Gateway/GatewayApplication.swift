@@ -34,6 +34,8 @@ public struct GatewayComponents: Sendable {
     public let routeTable: LiveRouteTable
     /// Reloads asked of the whole fleet.
     let fleetReloads: FleetRouteReloads
+    /// Every answered request as a JSON line, when `ACCESS_LOG` is on (tests set one that keeps its lines).
+    public internal(set) var accessLog: AccessLog?
 
     init(
         configuration: GatewayConfiguration, redis: RedisClient, room: WaitingRoom, passKeys: SigningKeyRing,
@@ -53,6 +55,7 @@ public struct GatewayComponents: Sendable {
             window: traffic, redis: redis, fleet: configuration.fleet, instance: configuration.instanceName, routeTable: routeTable,
             logger: Logger(label: "gateway.traffic")
         )
+        self.accessLog = configuration.accessLog ? AccessLog() : nil
         self.fleetReloads = FleetRouteReloads(redis: redis, fleet: configuration.fleet, routeTable: routeTable, logger: Logger(label: "gateway.routes"))
         self.limiter = RateLimiter(redis: redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))))
         self.snapshots = RoomSnapshots(room: room, logger: Logger(label: "gateway.snapshots"))
@@ -109,6 +112,9 @@ public func buildGatewayApplication(
             routeTable: components.routeTable, logger: logger
         ))
     }
+    if let log = components.accessLog {
+        services.append(AccessLogWriter(log: log))
+    }
     if components.routeTable.source != nil {
         services.append(RouteTableReloadSignals(routeTable: components.routeTable, logger: logger))
         services.append(components.fleetReloads)
@@ -139,6 +145,9 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     let limiter = components.limiter
     let traffic = components.traffic
     router.add(middleware: RequestIDMiddleware())
+    if let log = components.accessLog {
+        router.add(middleware: AccessLogMiddleware(log: log, routeTable: components.routeTable))
+    }
     router.addTracingIfInstalled()
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: TrafficMiddleware(window: traffic))

@@ -22,6 +22,8 @@ public struct GatewayConfiguration: Sendable {
     public var routes: RouteTable
     /// The file the routes came from, read again on `SIGHUP` or `POST /admin/v1/routes/reload`.
     public var routesSource: RouteTableSource?
+    /// Whether every answered request is written to standard output as a JSON line (`ACCESS_LOG`).
+    public var accessLog = false
     /// Secret (≥ 32 bytes) that signs `X-Gateway-Signature` for the services behind the gateway.
     public var internalSecret: [UInt8]
     /// Redis prefix of the shared access-token keys; nil means `SPACE:access-keys` in Redis's key space.
@@ -126,7 +128,7 @@ public struct GatewayConfiguration: Sendable {
     public static let developmentInternalSecret = GatewaySignature.developmentSecret
 
     /// Reads `ADMIN_TOKEN`, `VISITOR_TICKET_SECRET`, `INTERNAL_SECRET`, `PASS_ISSUER`,
-    /// `SECURE_COOKIES`, `GATEWAY_MAX_CONNECTIONS`, `GATEWAY_FLEET`, `GATEWAY_INSTANCE`, `ADAPTIVE_WINDOW_SECONDS` and the route table (`routesPath`, else `GATEWAY_ROUTES`) over the defaults.
+    /// `SECURE_COOKIES`, `ACCESS_LOG`, `GATEWAY_MAX_CONNECTIONS`, `GATEWAY_FLEET`, `GATEWAY_INSTANCE`, `ADAPTIVE_WINDOW_SECONDS` and the route table (`routesPath`, else `GATEWAY_ROUTES`) over the defaults.
     public static func fromEnvironment(
         host: String,
         port: Int,
@@ -167,6 +169,11 @@ public struct GatewayConfiguration: Sendable {
             configuration.externalProvider = provider
         }
         configuration.secureCookies = environment["SECURE_COOKIES"] == "1" || environment["SECURE_COOKIES"] == "true"
+        switch environment["ACCESS_LOG"]?.lowercased() {
+        case nil, "", "off", "0", "false": configuration.accessLog = false
+        case "on", "1", "true": configuration.accessLog = true
+        case let other?: throw GatewayConfigurationError("ACCESS_LOG is on or off, not '\(other.prefix(20))'")
+        }
         if let text = environment["GATEWAY_MAX_CONNECTIONS"], !text.isEmpty {
             guard let maximum = Int(text), maximum > 0 else { throw GatewayConfigurationError("GATEWAY_MAX_CONNECTIONS must be a positive number") }
             configuration.maxConnections = maximum

@@ -360,7 +360,7 @@ def test_an_upstream_dying_mid_request_is_a_502_problem_and_secrets_never_reach_
     log = open(tmp_path / "gateway.log", "w")
     process = subprocess.Popen(
         [binary(), "gateway", "--port", str(port), "--routes", str(routes), "--log-level", "trace"],
-        env=dict(os.environ, **secrets), stdout=log, stderr=subprocess.STDOUT)
+        env=dict(os.environ, ACCESS_LOG="on", **secrets), stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(100):
             try:
@@ -370,7 +370,7 @@ def test_an_upstream_dying_mid_request_is_a_502_problem_and_secrets_never_reach_
                 time.sleep(0.1)
         for attempt in range(3):
             began = time.monotonic()
-            status, body, headers = call(f"{base}/api/dying/x", "POST", {"card": "4242424242424242"},
+            status, body, headers = call(f"{base}/api/dying/x?access_token=query-secret-{attempt}", "POST", {"card": "4242424242424242"},
                                          {"Content-Type": "application/json", "Idempotency-Key": f"dying-{attempt}-{uuid.uuid4().hex}",
                                           "Cookie": "br_visitor=secret-cookie-value"})
             assert status == 502, (status, body)
@@ -384,5 +384,9 @@ def test_an_upstream_dying_mid_request_is_a_502_problem_and_secrets_never_reach_
         log.close()
     logged = (tmp_path / "gateway.log").read_text()
     assert '"level":"debug"' in logged or '"level":"trace"' in logged, "verbose logging was on"
+    access = [json.loads(line) for line in logged.splitlines() if '"type":"access"' in line]
+    assert [(line["path"], line["status"]) for line in access if line["route"] == "dying"] == [("/api/dying/x", 502)] * 3, access
+    assert any(line["route"] == "/admin/v1/rooms" and line["status"] == 200 for line in access), "the router's answers are logged too"
+    assert "query-secret" not in logged, "queries never reach the access log"
     for name, value in list(secrets.items()) + [("card number", "4242424242424242"), ("cookie", "secret-cookie-value")]:
         assert value not in logged, f"{name} appeared in the logs"

@@ -30,6 +30,8 @@ final class EdgeCore: Sendable {
     let queueStreams: EdgeQueueStreams
     /// `GET /health`, answered without the router.
     let health = EdgeHealth()
+    /// Where answered requests are logged, when the access log is on.
+    let accessLog: AccessLog?
     /// Joins answered on the event loop.
     let queue: QueueHTTP
     /// The gateway's own routes the edge serves when the route table has no local route for
@@ -70,6 +72,7 @@ final class EdgeCore: Sendable {
         self.queue = queue
         self.connections = configuration.maxConnections.map(ConnectionLimit.init(maximum:)) ?? .belowDescriptorLimit()
         self.unrouted = components.edgeConnections
+        self.accessLog = components.accessLog
         self.ownRoutes = [
             ProxyRoute(name: "queue-join", prefix: "/api/v1/queue/*/join", methods: ["POST"], upstreams: [], authentication: .none, local: true),
             ProxyRoute(

@@ -72,11 +72,8 @@ final class EdgeExchange {
         self.route = route
         self.head = head
         self.requestID = ProxyHeaders.requestID(from: head.headers.first(name: "x-request-id"))
-        let peer = handler.peer
-        self.peerIsTrusted = peer.trusted
-        self.clientAddress = peer.trusted
-            ? handler.core.addresses.clientAddress(peer: peer.address, peerIsTrusted: true, forwardedFor: head.headers["x-forwarded-for"])
-            : peer.address
+        self.peerIsTrusted = handler.peer.trusted
+        self.clientAddress = handler.clientAddress(of: head)
     }
 
     /// The request path, without the query.
@@ -259,6 +256,10 @@ final class EdgeExchange {
         let elapsed = ContinuousClock.now - started
         route.record(status: Int(status), duration: elapsed)
         handler.core.traffic.record(HTTPResponse.Status(code: Int(status)), route: route.name, duration: elapsed)
+        handler.core.accessLog?.record(
+            method: head.method.rawValue, target: head.uri, route: route.name, status: Int(status), duration: elapsed,
+            client: clientAddress, requestID: requestID, user: identity?.userID
+        )
         trace?.end(status: Int(status))
         handler.served(requestEnded: requestEnded, close: close || !head.isKeepAlive)
     }

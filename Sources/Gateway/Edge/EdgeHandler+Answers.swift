@@ -45,5 +45,14 @@ extension EdgeHandler {
         head.append(body: response.body)
         wire.write(head.buffer, flush: true)
         core.traffic.record(HTTPResponse.Status(code: Int(response.status.code)), route: route, duration: took)
+        core.accessLog?.record(
+            method: request.method.rawValue, target: request.uri, route: route, status: Int(response.status.code), duration: took,
+            client: clientAddress(of: request), requestID: requestID
+        )
+    }
+
+    /// The client's address for `request`: the peer's, or the one a trusted proxy forwarded.
+    func clientAddress(of request: HTTPRequestHead) -> String {
+        peer.trusted ? core.addresses.clientAddress(peer: peer.address, peerIsTrusted: true, forwardedFor: request.headers["x-forwarded-for"]) : peer.address
     }
 }

@@ -156,6 +156,10 @@ final class EdgeQueueStream {
         handler.wire.write(response.buffer, flush: true)
         handler.core.queueStreams.metrics.record(since: started)
         handler.core.traffic.record(.ok, route: EdgeQueueStreams.routeName, duration: .now - started)
+        handler.core.accessLog?.record(
+            method: head.method.rawValue, target: head.uri, route: EdgeQueueStreams.routeName, status: 200, duration: .now - started,
+            client: handler.clientAddress(of: head), requestID: requestID
+        )
         open = QueueHTTP.openStreams(event: request.event)
         open?.increment()
     }

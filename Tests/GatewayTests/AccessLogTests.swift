@@ -1,0 +1,100 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import ServiceTestSupport
+import Synchronization
+import Testing
+
+@testable import Gateway
+
+@Suite("The access log: one JSON line per answered request")
+struct AccessLogTests {
+    /// An access log that keeps what it writes, and its lines parsed.
+    final class Captured: Sendable {
+        final class Written: Sendable {
+            let bytes = Mutex<[UInt8]>([])
+        }
+
+        private let written = Written()
+        let made: AccessLog
+
+        init() {
+            let written = self.written
+            made = AccessLog { bytes in written.bytes.withLock { $0 += bytes } }
+        }
+
+        var lines: [[String: Any]] {
+            made.flush()
+            let text = written.bytes.withLock { String(decoding: $0, as: UTF8.self) }
+            return text.split(separator: "\n").map { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? ["unparsed": String($0)] }
+        }
+    }
+
+    @Test("a line names the request without its query, escapes what JSON must, and drops lines while output is stuck")
+    func lines() throws {
+        let captured = Captured()
+        captured.made.record(
+            method: "GET", target: "/api/a\"b?token=secret", route: "r", status: 200, duration: .microseconds(1_234), client: "10.0.0.1",
+            requestID: "id-1", user: "alice"
+        )
+        captured.made.record(method: "POST", target: "/x", route: "r2", status: 503, duration: .microseconds(7), client: "::1", requestID: "id-2")
+        let lines = captured.lines
+        #expect(lines.count == 2)
+        let first = try #require(lines.first)
+        #expect(first["path"] as? String == "/api/a\"b" && first["method"] as? String == "GET" && first["route"] as? String == "r")
+        #expect(first["status"] as? Int == 200 && first["duration_ms"] as? Double == 1.234 && first["client"] as? String == "10.0.0.1")
+        #expect(first["request_id"] as? String == "id-1" && first["user"] as? String == "alice" && first["type"] as? String == "access")
+        #expect(!String(describing: lines).contains("secret"), "the query is never written")
+        let stamp = try #require(first["ts"] as? String)
+        let parsed = try #require(try? Date(stamp, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)))
+        #expect(abs(parsed.timeIntervalSinceNow) < 5, "\(stamp)")
+        #expect(lines[1]["duration_ms"] as? Double == 0.007 && lines[1]["user"] == nil)
+
+        let stuck = Captured()
+        let long = "/" + String(repeating: "p", count: 3_000)
+        for index in 0..<3_000 {
+            stuck.made.record(method: "GET", target: long, route: "r", status: 200, duration: .zero, client: "c", requestID: "\(index)")
+        }
+        let kept = stuck.lines
+        #expect((kept.first?["path"] as? String)?.count == AccessLog.maxPath, "long paths are cut")
+        // A line is the cut path and about 100 bytes more: lines stop being kept once 4 MiB wait.
+        #expect((AccessLog.maxPending / (AccessLog.maxPath + 200)...(AccessLog.maxPending / AccessLog.maxPath + 1)).contains(kept.count), "\(kept.count) lines kept")
+        #expect(kept.last?["request_id"] as? String == "\(kept.count - 1)", "the first lines are kept, later ones dropped")
+    }
+
+    @Test("the live gateway logs proxied, edge and router answers, with the client, request id and user")
+    func live() async throws {
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: ReverseProxyTests.routes(upstream.url)) { fixture in
+                let captured = Captured()
+                var components = fixture.components
+                components.accessLog = captured.made
+                let application = Application(router: buildGatewayRouter(components), server: gatewayServer(components))
+                let token = try await fixture.accessToken(user: "alice", roles: ["customer"])
+                try await application.test(.live) { client in
+                    let proxied = try await client.execute(uri: "/api/echo/one?token=secret", method: .get)
+                    #expect(proxied.status == .ok)
+                    #expect(try await client.execute(uri: "/api/echo/members/two", method: .get, headers: [.authorization: "Bearer \(token)"]).status == .ok)
+                    #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
+                    #expect(try await client.execute(uri: "/admin/v1/routes", method: .get).status == .unauthorized)
+                    let lines = captured.lines
+                    #expect(lines.map { $0["path"] as? String } == ["/api/echo/one", "/api/echo/members/two", "/health", "/admin/v1/routes"], "\(lines)")
+                    #expect(lines.map { $0["route"] as? String } == ["echo", "members", "/health", "/admin/v1/routes"])
+                    #expect(lines.map { $0["status"] as? Int } == [200, 200, 200, 401])
+                    #expect(lines.allSatisfy { $0["client"] as? String == "127.0.0.1" }, "\(lines)")
+                    #expect(lines[0]["request_id"] as? String == proxied.headers[HTTPField.Name("X-Request-Id")!])
+                    #expect(lines[1]["user"] as? String == "alice" && lines[0]["user"] == nil)
+                }
+            }
+        }
+    }
+
+    @Test("ACCESS_LOG is on or off")
+    func setting() throws {
+        #expect(try GatewayConfiguration.fromEnvironment(host: "127.0.0.1", port: 0, environment: ["ACCESS_LOG": "on"]).accessLog)
+        #expect(try !GatewayConfiguration.fromEnvironment(host: "127.0.0.1", port: 0, environment: [:]).accessLog)
+        #expect(throws: GatewayConfigurationError.self) { try GatewayConfiguration.fromEnvironment(host: "127.0.0.1", port: 0, environment: ["ACCESS_LOG": "loud"]) }
+    }
+}
