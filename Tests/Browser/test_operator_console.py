@@ -227,7 +227,8 @@ def test_console_shows_the_route_table_and_reloads_it(browser, tmp_path):
         browser.find_element(By.ID, "token").send_keys(ADMIN_TOKEN)
         browser.find_element(By.ID, "signin-button").click()
         WebDriverWait(browser, 15).until(lambda d: d.find_element(By.ID, "routes-generation").text == "1")
-        rows = {row.find_elements(By.TAG_NAME, "td")[0].text: row.text for row in browser.find_elements(By.CSS_SELECTOR, "#routes-table tbody tr")}
+        rows = dict(browser.execute_script(
+            "return Array.from(document.querySelectorAll('#routes-table tbody tr')).map(r => [r.cells[0].textContent, r.textContent])"))
         assert "queue pass" in rows["bookings-reserve"] and "Idempotency-Key required" in rows["bookings-reserve"], rows
         assert path in browser.find_element(By.ID, "routes-source").text
         assert status_of(dev.base + "/api/v1/extra/x") == 404
