@@ -161,16 +161,6 @@ struct AccessLogMiddleware: RouterMiddleware {
                 requestID: context.requestID ?? "-"
             )
         }
-        do {
-            let response = try await next(request, context)
-            record(response.status)
-            return response
-        } catch let error as any HTTPResponseError {
-            record(error.status)
-            throw error
-        } catch {
-            record(.internalServerError)
-            throw error
-        }
+        return try await recordingStatus({ try await next(request, context) }, record)
     }
 }

@@ -128,16 +128,6 @@ struct TrafficMiddleware<Context: RequestContext>: RouterMiddleware {
         func record(_ status: HTTPResponse.Status) {
             window.record(status, route: context.endpointPath ?? "unmatched", duration: ContinuousClock.now - started)
         }
-        do {
-            let response = try await next(request, context)
-            record(response.status)
-            return response
-        } catch let error as any HTTPResponseError {
-            record(error.status)
-            throw error
-        } catch {
-            record(.internalServerError)
-            throw error
-        }
+        return try await recordingStatus({ try await next(request, context) }, record)
     }
 }
