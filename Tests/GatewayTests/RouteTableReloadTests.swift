@@ -188,4 +188,32 @@ struct RouteTableReloadTests {
             }
         }
     }
+
+    @Test("a connection open through a reload is judged by the new trusted_proxies (a load balancer's connections last)")
+    func trustFollowsReload() async throws {
+        try await UpstreamServer.with { upstream in
+            let trusting = ReverseProxyTests.routes(upstream.url, trusted: ["127.0.0.1/32"])
+            try await Self.withRouteFile(trusting) { path in
+                try await GatewayFixture.with(routes: trusting, routesSource: RouteTableSource(path: path, environment: [:])) { fixture in
+                    try await fixture.application.test(.live) { client in
+                        let port = try #require(client.port)
+                        let request = "GET /api/echo/x HTTP/1.1\r\nHost: gw\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n"
+                        var reloaded = false
+                        let text = try await RawConnection.exchange(port: port, request, limit: .seconds(10)) { received, outbound in
+                            let answers = received.components(separatedBy: "HTTP/1.1 200 OK").count - 1
+                            if answers == 1, received.hasSuffix("}"), !reloaded {
+                                reloaded = true
+                                try Self.write(ReverseProxyTests.routes(upstream.url), to: path)
+                                try fixture.components.routeTable.reload()
+                                try await outbound.write(ByteBuffer(string: request))
+                            }
+                            return answers == 2 && received.hasSuffix("}")
+                        }
+                        let clients = text.components(separatedBy: "\"x-gateway-client-ip\":\"").dropFirst().map { $0.prefix { $0 != "\"" } }
+                        #expect(clients == ["203.0.113.9", "127.0.0.1"], "trusted before the reload, not after: \(text)")
+                    }
+                }
+            }
+        }
+    }
 }

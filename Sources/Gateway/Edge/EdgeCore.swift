@@ -11,10 +11,15 @@ import Synchronization
 /// again whenever the route table is reloaded.
 final class EdgeCore: Sendable {
     /// The route table in force, built: its routes (the most specific first) and who may set the
-    /// client address. A request takes it once, as it starts.
-    struct Table: Sendable {
+    /// client address. A request takes it once, as it starts; a reload puts a new one in its place.
+    final class Table: Sendable {
         let routes: [EdgeRoute]
         let addresses: ClientAddressResolver
+
+        init(routes: [EdgeRoute], addresses: ClientAddressResolver) {
+            self.routes = routes
+            self.addresses = addresses
+        }
     }
 
     private let table: Mutex<Table>
@@ -86,14 +91,14 @@ final class EdgeCore: Sendable {
         }
     }
 
-    /// The proxied routes in force, the most specific first.
-    var routes: [EdgeRoute] {
-        table.withLock { $0.routes }
+    /// The route table in force.
+    var currentTable: Table {
+        table.withLock { $0 }
     }
 
-    /// Who may set the client address, from the table in force.
-    var addresses: ClientAddressResolver {
-        table.withLock { $0.addresses }
+    /// The proxied routes in force, the most specific first.
+    var routes: [EdgeRoute] {
+        currentTable.routes
     }
 
     /// The chain of one route, in the order the policies apply: access token and role (401/403),

@@ -72,8 +72,7 @@ final class EdgeExchange {
         self.route = route
         self.head = head
         self.requestID = ProxyHeaders.requestID(from: head.headers.first(name: "x-request-id"))
-        self.peerIsTrusted = handler.peer.trusted
-        self.clientAddress = handler.clientAddress(of: head)
+        (self.clientAddress, self.peerIsTrusted) = handler.client(of: head)
     }
 
     /// The request path, without the query.

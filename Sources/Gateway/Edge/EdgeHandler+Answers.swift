@@ -47,12 +47,7 @@ extension EdgeHandler {
         core.traffic.record(HTTPResponse.Status(code: Int(response.status.code)), route: route, duration: took)
         core.accessLog?.record(
             method: request.method.rawValue, target: request.uri, route: route, status: Int(response.status.code), duration: took,
-            client: clientAddress(of: request), requestID: requestID
+            client: client(of: request).address, requestID: requestID
         )
-    }
-
-    /// The client's address for `request`: the peer's, or the one a trusted proxy forwarded.
-    func clientAddress(of request: HTTPRequestHead) -> String {
-        peer.trusted ? core.addresses.clientAddress(peer: peer.address, peerIsTrusted: true, forwardedFor: request.headers["x-forwarded-for"]) : peer.address
     }
 }

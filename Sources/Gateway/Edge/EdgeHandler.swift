@@ -62,17 +62,32 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var idleCheck: Scheduled<Void>?
     private(set) var context: ChannelHandlerContext?
     private(set) var pool: UpstreamPool?
-    /// The TCP peer's address and whether it is a trusted proxy, worked out once per connection.
-    private(set) lazy var peer: (address: String, trusted: Bool) = {
-        let address = context?.channel.remoteAddress?.ipAddress ?? "unknown"
-        return (address, core.addresses.isTrusted(address))
-    }()
+    /// The TCP peer's address, read once per connection.
+    private lazy var peerAddress: String = context?.channel.remoteAddress?.ipAddress ?? "unknown"
+    /// Whether the peer is a trusted proxy under the route table it was worked out for: worked
+    /// out again when a reload brings another table (a load balancer's connections last for hours).
+    private var peerTrust: (table: EdgeCore.Table, trusted: Bool)?
 
     init(core: EdgeCore, wire: SocketWire, router: RouterAttachment, idleTimeout: TimeAmount?) {
         self.core = core
         self.wire = wire
         self.router = router
         self.idleTimeout = idleTimeout
+    }
+
+    /// The client's address for `request` (the peer's, or the one a trusted proxy forwarded) and
+    /// whether the peer is a trusted proxy, under the route table in force.
+    func client(of request: HTTPRequestHead) -> (address: String, peerIsTrusted: Bool) {
+        let table = core.currentTable
+        let trusted: Bool
+        if let peerTrust, peerTrust.table === table {
+            trusted = peerTrust.trusted
+        } else {
+            trusted = table.addresses.isTrusted(peerAddress)
+            peerTrust = (table, trusted)
+        }
+        guard trusted else { return (peerAddress, false) }
+        return (table.addresses.clientAddress(peer: peerAddress, peerIsTrusted: true, forwardedFor: request.headers["x-forwarded-for"]), true)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

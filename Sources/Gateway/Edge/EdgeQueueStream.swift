@@ -158,7 +158,7 @@ final class EdgeQueueStream {
         handler.core.traffic.record(.ok, route: EdgeQueueStreams.routeName, duration: .now - started)
         handler.core.accessLog?.record(
             method: head.method.rawValue, target: head.uri, route: EdgeQueueStreams.routeName, status: 200, duration: .now - started,
-            client: handler.clientAddress(of: head), requestID: requestID
+            client: handler.client(of: head).address, requestID: requestID
         )
         open = QueueHTTP.openStreams(event: request.event)
         open?.increment()
