@@ -216,4 +216,27 @@ struct RouteTableReloadTests {
             }
         }
     }
+
+    @Test("/ready checks the upstreams of the table in force")
+    func readinessFollowsReload() async throws {
+        try await UpstreamServer.with { upstream in
+            let live = RouteTable(routes: [ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url])])
+            try await Self.withRouteFile(live) { path in
+                try await GatewayFixture.with(routes: live, routesSource: RouteTableSource(path: path, environment: [:])) { fixture in
+                    try await fixture.application.test(.router) { client in
+                        #expect(try await client.execute(uri: "/ready", method: .get).status == .ok)
+                        var withDead = live
+                        withDead.routes.append(ProxyRoute(name: "dead", prefix: "/api/dead", upstreams: ["http://127.0.0.1:1"]))
+                        try Self.write(withDead, to: path)
+                        try fixture.components.routeTable.reload()
+                        let unready = try await client.execute(uri: "/ready", method: .get)
+                        #expect(unready.status == .serviceUnavailable && unready.problem?.detail?.contains("upstream http://127.0.0.1:1") == true, "\(unready.json)")
+                        try Self.write(live, to: path)
+                        try fixture.components.routeTable.reload()
+                        #expect(try await client.execute(uri: "/ready", method: .get).status == .ok, "a removed upstream is no longer checked")
+                    }
+                }
+            }
+        }
+    }
 }
