@@ -4,7 +4,10 @@ import Hummingbird
 import ServiceKit
 
 /// Admits requests bearing the admin token (compared as digests, in constant time) or an access
-/// token of a user with the `admin` role; a valid token without the role gets 403.
+/// token of a user with the `admin` role; a valid token without the role gets 403. Every admitted
+/// change (any method but GET and HEAD) is logged at notice level with who made it (`admin-token`
+/// or the user), its method, path and status, and the request id: the record of who set a release
+/// rate, closed a room or reloaded the routes.
 struct AdminAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
     private let tokenDigest: SHA256.Digest
     private let tokens: AccessTokens?
@@ -24,7 +27,7 @@ struct AdminAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware 
         }
         // swift-crypto's digest equality is constant-time.
         if SHA256.hash(data: Array(parts[1].utf8)) == tokenDigest {
-            return try await next(request, context)
+            return try await audited(request, context, actor: "admin-token", next)
         }
         guard let tokens, parts[1].split(separator: ".").count == 3 else {
             throw Self.unauthorized("The admin token is not valid.")
@@ -36,7 +39,20 @@ struct AdminAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware 
             throw Self.unauthorized("The access token is not valid: \(error.explanation)")
         }
         guard identity.isAdmin else { throw RoleRequired(roles: ["admin"]) }
-        return try await next(request, context)
+        return try await audited(request, context, actor: "user:" + identity.userID, next)
+    }
+
+    /// Runs `next`, logging the outcome of a change made by `actor`.
+    private func audited(
+        _ request: Request, _ context: Context, actor: String, _ next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard request.method != .get, request.method != .head else { return try await next(request, context) }
+        return try await recordingStatus({ try await next(request, context) }) { status in
+            context.logger.notice("admin change", metadata: [
+                "actor": .string(actor), "method": .string(request.method.rawValue), "path": .string(request.uri.path),
+                "status": .stringConvertible(status.code),
+            ])
+        }
     }
 
     static func unauthorized(_ detail: String) -> ProblemDetails {
