@@ -7,6 +7,7 @@ struct BookingRushCommand: AsyncParsableCommand {
         abstract: "Virtual queue and admission-control gateway, with its booking and payments services.",
         subcommands: [
             GatewayCommand.self, BookingCommand.self, PaymentsCommand.self, DevCommand.self, MigrateCommand.self, ReconcileCommand.self,
+            CheckRoutesCommand.self,
         ]
     )
 }

@@ -68,9 +68,12 @@ public struct RouteTable: Sendable, Codable, Hashable {
 
     /// The route that takes a request: the most specific pattern that matches it (see ``RoutePattern``).
     public func route(method: String, path: String) -> ProxyRoute? {
-        routes
-            .sorted { RoutePattern.isMoreSpecific($0.pattern, than: $1.pattern) }
-            .first { $0.pattern.matches(method: method, path: path[...]) }
+        Self.inMatchingOrder(routes).first { $0.pattern.matches(method: method, path: path[...]) }
+    }
+
+    /// `routes` in the order a request is matched against them: the most specific first.
+    static func inMatchingOrder(_ routes: [ProxyRoute]) -> [ProxyRoute] {
+        routes.sorted { RoutePattern.isMoreSpecific($0.pattern, than: $1.pattern) }
     }
 }
 

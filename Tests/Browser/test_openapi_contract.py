@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import signal
+import subprocess
 import time
 import uuid
 
@@ -14,7 +15,7 @@ import pytest
 import requests
 from openapi_spec_validator import validate as validate_spec
 
-from conftest import ADMIN_TOKEN, delete_key_space, new_key_space, start_dev, stop
+from conftest import ADMIN_TOKEN, binary, delete_key_space, new_key_space, start_dev, stop
 from openapi_contract import Contract
 
 INTERNAL_SECRET = "contract-test-internal-secret-" + "x" * 24
@@ -297,7 +298,8 @@ def test_service_routes(api):
 
 def test_route_table(api):
     """The admin API shows the route table in force and reloads it from its file, as SIGHUP does; a
-    file that does not load leaves the table in force. What is in force is seen in real answers: the
+    file that does not load leaves the table in force; `booking-rush check-routes` says of a file what
+    a reload would (the digest the gateway then shows, or why it refuses it). What is in force is seen in real answers: the
     events route pointed at a port nothing listens on answers 502, and 200 again once restored."""
     contract, state = api
     events = state.dev.base + "/api/v1/events"
@@ -326,7 +328,11 @@ def test_route_table(api):
         assert reloaded["generation"] == shown["generation"] + 2
         assert requests.get(events, timeout=10).status_code == 502
 
+        checked = subprocess.run([binary(), "check-routes", "--routes", state.routes_path], capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0 and f"digest {reloaded['digest']}" in checked.stdout, (checked.stdout, checked.stderr)
         write('{"routes": [')
+        checked = subprocess.run([binary(), "check-routes", "--routes", state.routes_path], capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 65 and "route table not valid" in checked.stderr, (checked.returncode, checked.stderr)
         problem = contract.call("reloadRoutes", 422, headers=ADMIN).json()
         assert problem["type"] == "https://booking-rush.dev/problems/route-table-invalid"
         assert contract.call("getRoutes", 200, headers=ADMIN).json()["generation"] == reloaded["generation"]

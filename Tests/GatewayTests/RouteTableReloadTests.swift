@@ -239,4 +239,27 @@ struct RouteTableReloadTests {
             }
         }
     }
+
+    @Test("check-routes reports a file as a reload would load it, with the digest the gateway would show")
+    func check() async throws {
+        let table = RouteTable(routes: [
+            ProxyRoute(name: "all", prefix: "/api", upstreams: ["http://127.0.0.1:9001"]),
+            ProxyRoute(name: "reserve", prefix: "/api/reserve", methods: ["POST"], upstreams: ["http://127.0.0.1:9002"]),
+            ProxyRoute(name: "join", prefix: "/api/queue/*/join", methods: ["POST"], upstreams: [], local: true),
+        ])
+        try await Self.withRouteFile(table) { path in
+            let overridden = ["ROUTE_ALL_UPSTREAMS": "http://127.0.0.1:9009"]
+            let report = try RouteTableCheck.report(path: path, environment: overridden)
+            let live = LiveRouteTable(try RouteTable.load(path: path, environment: overridden), source: nil)
+            #expect(report.split(separator: "\n") == [
+                "route table \(path) is valid: 3 routes, digest \(live.current.digest)",
+                "  join: POST /api/queue/*/join -> (answered by the gateway)",
+                "  reserve: POST /api/reserve -> http://127.0.0.1:9002",
+                "  all: * /api -> http://127.0.0.1:9009",
+            ], "\(report)")
+            try "{\"routes\": [{\"name\": \"x\", \"prefix\": \"/x\"}]}".write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(throws: GatewayConfigurationError.self) { try RouteTableCheck.report(path: path, environment: [:]) }
+        }
+    }
 }
+

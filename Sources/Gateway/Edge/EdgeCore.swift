@@ -56,8 +56,7 @@ final class EdgeCore: Sendable {
         let passes = PassEnforcer(room: components.room, keys: components.passKeys, tickets: queue.tickets)
         let build = { @Sendable (table: RouteTable) -> Table in
             let idempotency = IdempotencyStore(redis: components.redis, retention: .seconds(table.idempotencyRetention))
-            let routes = table.routes
-                .sorted { RoutePattern.isMoreSpecific($0.pattern, than: $1.pattern) }
+            let routes = RouteTable.inMatchingOrder(table.routes)
                 .map { route in
                     EdgeRoute(route, policies: Self.policies(
                         for: route, tokens: components.accessTokens, limiter: components.limiter, passes: passes, idempotency: idempotency
