@@ -44,11 +44,7 @@ struct ClientResponseHead {
         framing = !mayHaveBody || request.method == .HEAD ? .bodyless : chunked ? .chunked : .plain
 
         buffer = allocator.buffer(capacity: 256 + bodyBytes)
-        buffer.writeStaticString(request.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        buffer.writeString(String(status.code))
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(status.reasonPhrase)
-        buffer.writeStaticString("\r\n")
+        Self.writeStatusLine(request.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ", status, into: &buffer)
         for (name, value) in fields where !Self.isReplaced(name, mayHaveBody: mayHaveBody) {
             buffer.writeHTTPField(name: name, value: value)
         }
@@ -77,6 +73,15 @@ struct ClientResponseHead {
     }
 
     /// Appends a whole body after the head, framed (one write for the whole answer).
+    /// `<version><code> <reason>\r\n`; NIO names no reason for 103, which is named here.
+    static func writeStatusLine(_ version: StaticString, _ status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString(version)
+        buffer.writeString(String(status.code))
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(status.code == 103 && status.reasonPhrase.isEmpty ? "Early Hints" : status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+    }
+
     mutating func append(body: ByteBuffer) {
         guard body.readableBytes > 0 else { return }
         switch framing {

@@ -30,6 +30,8 @@ extension EdgeCore {
 
     /// The route `OPTIONS *` is counted under.
     static let serverWideRoute = "*"
+    /// Every method the gateway serves, as `OPTIONS *` answers them.
+    private static let serverWideAllow = AllowField.value(for: AllowField.order)
 
     /// The answer to `OPTIONS *` (RFC 9110 §9.3.7), which asks about the server rather than a
     /// resource: a 204 whose `Allow` names every method the gateway serves. Nil for any other
@@ -37,7 +39,7 @@ extension EdgeCore {
     func serverWideAnswer(for head: HTTPRequestHead) -> EdgeResponse? {
         guard head.method == .OPTIONS, head.uri == "*" else { return nil }
         var headers = HTTPHeaders()
-        headers.add(name: "allow", value: AllowField.value(for: AllowField.order))
+        headers.add(name: "allow", value: Self.serverWideAllow)
         return EdgeResponse(status: .noContent, headers: headers, body: ByteBuffer())
     }
 }

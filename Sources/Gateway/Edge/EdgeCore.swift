@@ -129,7 +129,8 @@ final class EdgeCore: Sendable {
 
     /// The route table's route of a request (the most specific pattern first), or nil.
     func route(for head: HTTPRequestHead) -> EdgeRoute? {
-        routes.isEmpty ? nil : Self.first(of: routes, matching: head)
+        let routes = self.routes
+        return routes.isEmpty ? nil : Self.first(of: routes, matching: head)
     }
 
     /// The gateway's own route of a request the route table has no route for, or nil when only
