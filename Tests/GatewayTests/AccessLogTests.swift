@@ -4,7 +4,6 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import ServiceTestSupport
-import Synchronization
 import Testing
 
 @testable import Gateway
@@ -13,22 +12,17 @@ import Testing
 struct AccessLogTests {
     /// An access log that keeps what it writes, and its lines parsed.
     final class Captured: Sendable {
-        final class Written: Sendable {
-            let bytes = Mutex<[UInt8]>([])
-        }
-
-        private let written = Written()
+        private let written = CapturedLines()
         let made: AccessLog
 
         init() {
             let written = self.written
-            made = AccessLog { bytes in written.bytes.withLock { $0 += bytes } }
+            made = AccessLog { bytes in written.append(bytes) }
         }
 
         var lines: [[String: Any]] {
             made.flush()
-            let text = written.bytes.withLock { String(decoding: $0, as: UTF8.self) }
-            return text.split(separator: "\n").map { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? ["unparsed": String($0)] }
+            return written.objects
         }
     }
 

@@ -5,29 +5,18 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import ServiceKit
-import Synchronization
 import Testing
 
 @testable import Gateway
 
 @Suite("Every change through the admin API is logged with who made it")
 struct AdminAuditTests {
-    final class Lines: Sendable {
-        let bytes = Mutex<[UInt8]>([])
-
-        var parsed: [[String: String]] {
-            bytes.withLock { String(decoding: $0, as: UTF8.self) }.split(separator: "\n").compactMap {
-                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: String]
-            }
-        }
-    }
-
     @Test("changes by the admin token and by an admin user are logged with their status; reads are not")
     func changes() async throws {
         try await GatewayFixture.with { fixture in
-            let lines = Lines()
+            let lines = CapturedLines()
             let logger = Logger(label: "audit-test") { label in
-                var handler = JSONLogHandler(label: label) { data in lines.bytes.withLock { $0 += data } }
+                var handler = JSONLogHandler(label: label) { data in lines.append(data) }
                 handler.logLevel = .notice
                 return handler
             }
@@ -47,11 +36,11 @@ struct AdminAuditTests {
                 #expect(refused.status == .unprocessableContent)
                 #expect(try await client.execute(uri: room + "/pause", method: .post).status == .unauthorized)
 
-                let changes = lines.parsed.filter { $0["message"] == "admin change" }
-                #expect(changes.map { $0["actor"] } == ["admin-token", "user:ops-1"], "\(changes)")
-                #expect(changes.map { $0["method"] } == ["PUT", "PATCH"] && changes.allSatisfy { $0["path"] == room })
-                #expect(changes.map { $0["status"] } == ["200", "422"])
-                #expect(changes.first?["request_id"] == put.headers[HTTPField.Name("X-Request-Id")!])
+                let changes = lines.objects.filter { $0["message"] as? String == "admin change" }
+                #expect(changes.map { $0["actor"] as? String } == ["admin-token", "user:ops-1"], "\(changes)")
+                #expect(changes.map { $0["method"] as? String } == ["PUT", "PATCH"] && changes.allSatisfy { $0["path"] as? String == room })
+                #expect(changes.map { $0["status"] as? String } == ["200", "422"])
+                #expect(changes.first?["request_id"] as? String == put.headers[HTTPField.Name("X-Request-Id")!])
             }
         }
     }

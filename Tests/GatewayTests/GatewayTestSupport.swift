@@ -9,6 +9,7 @@ import Queue
 import Redis
 import ServiceKit
 import ServiceTestSupport
+import Synchronization
 import Testing
 import Tokens
 
@@ -127,5 +128,22 @@ extension TestResponse {
             if parts.count == 2, parts[0] == name { return String(parts[1]) }
         }
         return nil
+    }
+}
+
+/// Bytes a log writes (the access log's batches, a log handler's lines), kept for a test to read
+/// as JSON lines.
+final class CapturedLines: Sendable {
+    private let bytes = Mutex<[UInt8]>([])
+
+    func append(_ written: some Sequence<UInt8>) {
+        bytes.withLock { $0 += written }
+    }
+
+    /// Each line parsed as a JSON object; a line that is not one is kept as `["unparsed": line]`.
+    var objects: [[String: Any]] {
+        bytes.withLock { String(decoding: $0, as: UTF8.self) }.split(separator: "\n").map {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? ["unparsed": String($0)]
+        }
     }
 }
