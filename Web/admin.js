@@ -72,7 +72,8 @@
     });
     var now = Date.now() / 1000;
     table('traffic-instances', traffic.instances, function (instance) {
-      return [instance.instance, number(instance.total / seconds, 1), number(instance.client_errors / seconds, 2),
+      var name = instance.instance + (instance.name_shared ? ' (name shared by two gateway processes: give each its own GATEWAY_INSTANCE)' : '');
+      return [name, number(instance.total / seconds, 1), number(instance.client_errors / seconds, 2),
               number(instance.server_errors / seconds, 2), Math.max(0, Math.round(now - instance.reported_at)) + ' s ago', tableStamp(instance.route_table)];
     });
   }

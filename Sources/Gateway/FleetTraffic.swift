@@ -24,6 +24,8 @@ struct FleetTraffic: Service {
     /// Its stamp goes in this instance's reports.
     let routeTable: LiveRouteTable
     let logger: Logger
+    /// Whether another process publishes under this instance's name.
+    let nameClaim = InstanceNameClaim()
 
     /// The fleet's registry: instance → Unix ms of its latest report.
     var registryKey: String { redis.keySpace.tagged("fleet:" + fleet) + ":traffic" }
@@ -37,12 +39,20 @@ struct FleetTraffic: Service {
         _ = try? await redis.sortedSetRemove(registryKey, member: instance)
     }
 
-    /// Publishes this instance's report.
+    /// Publishes this instance's report, and notes whether the one it replaced came from another
+    /// process (``InstanceNameClaim``).
     func publish() async throws {
         let report = ownReport()
         let json = try JSONEncoder().encode(report)
-        try await redis.set(reportKey(instance), to: ByteBuffer(bytes: json), expiresIn: Self.lifetime)
+        let replaced = try await redis.replace(reportKey(instance), with: ByteBuffer(bytes: json), expiresIn: Self.lifetime)
+        let previousProcess = replaced.flatMap { try? JSONDecoder().decode(ProcessStamp.self, from: Data($0.readableBytesView)).process }
+        nameClaim.published(replacing: previousProcess, instance: instance, fleet: fleet, logger: logger)
         try await redis.sortedSetAdd(registryKey, member: instance, score: Self.milliseconds(Date()))
+    }
+
+    /// The one field of a report ``publish()`` reads back.
+    private struct ProcessStamp: Decodable {
+        var process: String?
     }
 
     /// The fleet's last minute: this instance's report as it stands now, and every other
@@ -73,6 +83,8 @@ struct FleetTraffic: Service {
         var report = window.report(instance: instance)
         let version = routeTable.current
         report.routeTable = RouteTableStamp(generation: version.generation, digest: version.digest)
+        report.process = nameClaim.process
+        report.nameShared = nameClaim.isShared ? true : nil
         return report
     }
 

@@ -94,9 +94,14 @@ struct TrafficReport: Sendable, Hashable, Codable {
     var recent: [RouteTraffic]
     /// The route table the instance has in force (set when it publishes to the fleet).
     var routeTable: RouteTableStamp?
+    /// The publishing process's token (``InstanceNameClaim/process``).
+    var process: String?
+    /// True when another process has lately published under the same instance name.
+    var nameShared: Bool?
 
     enum CodingKeys: String, CodingKey {
         case instance, generatedAt = "generated_at", perSecond = "per_second", routes, recent, routeTable = "route_table"
+        case process, nameShared = "name_shared"
     }
 }
 
@@ -135,10 +140,12 @@ struct TrafficSummary: ResponseEncodable, Hashable {
         var reportedAt: Int64
         /// The route table it has in force, when its report says (the fleet's view).
         var routeTable: RouteTableStamp?
+        /// Another gateway process publishes under the same instance name (both should be renamed).
+        var nameShared: Bool
 
         enum CodingKeys: String, CodingKey {
             case instance, total, clientErrors = "client_errors", serverErrors = "server_errors", reportedAt = "reported_at"
-            case routeTable = "route_table"
+            case routeTable = "route_table", nameShared = "name_shared"
         }
     }
 
@@ -165,7 +172,10 @@ struct TrafficSummary: ResponseEncodable, Hashable {
         var routes: [String: RouteTraffic] = [:]
         var instances: [Instance] = []
         for report in reports {
-            var share = Instance(instance: report.instance, total: 0, clientErrors: 0, serverErrors: 0, reportedAt: report.generatedAt, routeTable: report.routeTable)
+            var share = Instance(
+                instance: report.instance, total: 0, clientErrors: 0, serverErrors: 0, reportedAt: report.generatedAt,
+                routeTable: report.routeTable, nameShared: report.nameShared == true
+            )
             for second in report.perSecond where second.second >= start && second.second < end {
                 seconds[Int(second.second - start)].add(second)
                 share.total += second.total

@@ -30,16 +30,26 @@ extension RedisClient {
         onlyIfAbsent: Bool = false
     ) async throws(RedisError) -> Bool {
         var command = RedisCommand("SET", [key, value])
-        if let expiresIn {
-            command.append("PX")
-            command.append(Int(expiresIn.components.seconds * 1000 + expiresIn.components.attoseconds / 1_000_000_000_000_000))
-        }
+        if let expiresIn { command.append(expiry: expiresIn) }
         if onlyIfAbsent { command.append("NX") }
         let reply = try await send(command)
         switch reply {
         case .simpleString("OK"): return true
         case .null: return false
         default: throw .unexpectedReply(reply)
+        }
+    }
+
+    /// `SET key value [PX milliseconds] GET`: sets the value and answers the one it replaced (nil
+    /// when the key was missing).
+    public func replace(_ key: String, with value: some RedisArgument, expiresIn: Duration? = nil) async throws(RedisError) -> ByteBuffer? {
+        var command = RedisCommand("SET", [key, value])
+        if let expiresIn { command.append(expiry: expiresIn) }
+        command.append("GET")
+        switch try await send(command) {
+        case .bulkString(let buffer): return buffer
+        case .null: return nil
+        case let other: throw .unexpectedReply(other)
         }
     }
 

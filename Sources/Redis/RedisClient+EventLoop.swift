@@ -103,8 +103,9 @@ extension RedisClient {
 
     /// `SET key value PX milliseconds` from a channel handler, completing on `eventLoop`.
     public func set(_ key: String, to value: some RedisArgument, expiresIn: Duration, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        let milliseconds = Int(expiresIn.components.seconds * 1000 + expiresIn.components.attoseconds / 1_000_000_000_000_000)
-        return send(RedisCommand("SET", [key, value, "PX", milliseconds]), on: eventLoop).map { _ in }
+        var command = RedisCommand("SET", [key, value])
+        command.append(expiry: expiresIn)
+        return send(command, on: eventLoop).map { _ in }
     }
 
     /// The ``RedisError`` a future from this client failed with (anything else: the connection is unavailable).

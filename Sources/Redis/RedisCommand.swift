@@ -55,6 +55,12 @@ public struct RedisCommand: Sendable {
         lengths.append(storage.count - start)
     }
 
+    /// Appends `PX <milliseconds>`: an expiry `duration` from now, in whole milliseconds.
+    public mutating func append(expiry duration: Duration) {
+        append("PX")
+        append(Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000))
+    }
+
     /// The number of words, the name included.
     public var count: Int { lengths.count }
 

@@ -4,6 +4,7 @@ console on the first lists every instance with its share and the route's total a
 import json
 import threading
 import time
+import urllib.request
 import uuid
 from http.server import ThreadingHTTPServer
 
@@ -88,6 +89,21 @@ def test_the_console_sums_the_traffic_of_three_gateways(tmp_path, browser):
         assert sorted(i["instance"] for i in body["instances"]) == [f"{fleet}-gw1", f"{fleet}-gw2"], "a stopped instance leaves the fleet"
         WebDriverWait(browser, 10, poll_frequency=0.3).until(lambda d: len(rows(d, "traffic-instances")) == 2)
         assert browser.find_element(By.ID, "traffic-scope").text == "all 2 gateways of the fleet"
+
+        # A second process started under gw2's name: both find it out; the console flags the row.
+        twin_port = free_port()
+        environment = {"ADMIN_TOKEN": ADMIN_TOKEN, "GATEWAY_FLEET": fleet, "GATEWAY_INSTANCE": f"{fleet}-gw2"}
+        gateways.append(start(["gateway", "--port", str(twin_port), "--routes", str(routes), "--without-accounts"], environment,
+                              f"http://127.0.0.1:{twin_port}"))
+        shared = lambda d: [name for name in rows(d, "traffic-instances") if "name shared by two gateway processes" in name]
+        WebDriverWait(browser, 15, poll_frequency=0.3).until(lambda d: shared(d) != [])
+        assert shared(browser) == [f"{fleet}-gw2 (name shared by two gateway processes: give each its own GATEWAY_INSTANCE)"]
+        _, body, _ = call(f"{bases[0]}/admin/v1/traffic", headers=admin)
+        assert {i["instance"]: i["name_shared"] for i in body["instances"]} == {f"{fleet}-gw1": False, f"{fleet}-gw2": True}
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{twin_port}/metrics", timeout=10).read().decode()
+        assert f'gateway_fleet_instance_name_shared{{instance="{fleet}-gw2"}} 1' in metrics, "the newcomer counts it too"
+        stop(gateways.pop())
+        WebDriverWait(browser, 15, poll_frequency=0.3).until(lambda d: shared(d) == [] and f"{fleet}-gw2" in rows(d, "traffic-instances"))
     finally:
         for gateway in gateways:
             stop(gateway)

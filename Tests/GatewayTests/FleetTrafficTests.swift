@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Redis
+import ServiceKit
 import ServiceTestSupport
 import Synchronization
 import Testing
@@ -150,5 +151,69 @@ final class SettableClock: Sendable {
     var now: Int64 {
         get { second.withLock { $0 } }
         set { second.withLock { $0 = newValue } }
+    }
+}
+
+@Suite("Two gateway processes under one instance name are found out")
+struct InstanceNameClaimTests {
+    @Test("a second process publishing under a name is flagged in both reports, logged and counted; a restart is not")
+    func sharedName() async throws {
+        _ = metricsBootstrapped
+        try await TestRedis.withClient { redis in
+            let fleet = "test-\(UUID().uuidString.prefix(8))"
+            let name = "gw-\(UUID().uuidString.prefix(8).lowercased())"
+            let lines = CapturedLines()
+            let logger = Logger(label: "name-test") { label in JSONLogHandler(label: label) { data in lines.append(data) } }
+            let make = { (instance: String) in
+                FleetTraffic(
+                    window: TrafficWindow(), redis: redis, fleet: fleet, instance: instance,
+                    routeTable: LiveRouteTable(RouteTable(), source: nil), logger: logger
+                )
+            }
+            let stopped = make(name)
+            try await stopped.publish()
+            let restarted = make(name)
+            for _ in 0..<2 { try await restarted.publish() }
+            #expect(!restarted.nameClaim.isShared, "the report of a process that stopped, replaced once, is no conflict")
+
+            let second = make(name)
+            let alone = make(name + "-other")
+            for _ in 0..<2 {
+                try await second.publish()
+                try await restarted.publish()
+                try await alone.publish()
+            }
+            #expect(restarted.nameClaim.isShared && second.nameClaim.isShared, "each sees the other's writes between its own")
+            #expect(!alone.nameClaim.isShared)
+            let summary = try await alone.summary()
+            #expect(summary.instances.map(\.instance) == [name, name + "-other"], "the fleet's view holds one of the two")
+            #expect(summary.instances.map(\.nameShared) == [true, false])
+
+            let errors = lines.objects.filter { ($0["message"] as? String)?.hasPrefix("another gateway process publishes") == true }
+            #expect(errors.count == 2, "one error per process, when the conflict begins: \(errors)")
+            #expect(Set(errors.compactMap { $0["other_process"] as? String }) == [restarted.nameClaim.process, second.nameClaim.process])
+            let metrics = String(decoding: ServiceMetrics.registry.emitToBuffer(), as: UTF8.self)
+            #expect(metrics.contains(#"gateway_fleet_instance_name_shared{instance="\#(name)"} 1"#))
+            #expect(metrics.contains(#"gateway_fleet_instance_name_shared{instance="\#(name)-other"} 0"#))
+            _ = try await redis.delete([alone.registryKey, alone.reportKey(name), alone.reportKey(name + "-other")])
+        }
+    }
+
+    @Test("a conflict is forgotten once the other process has stopped writing for a while")
+    func conflictEnds() {
+        let clock = Mutex(ContinuousClock.now)
+        let claim = InstanceNameClaim(process: "mine") { clock.withLock { $0 } }
+        let logger = Logger(label: "test")
+        claim.published(replacing: "theirs", instance: "gw", fleet: "f", logger: logger)
+        #expect(!claim.isShared, "the first report replaces whatever an earlier process left")
+        claim.published(replacing: "mine", instance: "gw", fleet: "f", logger: logger)
+        claim.published(replacing: "theirs", instance: "gw", fleet: "f", logger: logger)
+        #expect(claim.isShared)
+        clock.withLock { $0 = $0.advanced(by: InstanceNameClaim.memory - .milliseconds(1)) }
+        claim.published(replacing: "mine", instance: "gw", fleet: "f", logger: logger)
+        #expect(claim.isShared)
+        clock.withLock { $0 = $0.advanced(by: .milliseconds(2)) }
+        claim.published(replacing: "mine", instance: "gw", fleet: "f", logger: logger)
+        #expect(!claim.isShared)
     }
 }
