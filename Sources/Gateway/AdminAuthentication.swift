@@ -7,22 +7,35 @@ import ServiceKit
 /// token of a user with the `admin` role; a valid token without the role gets 403. Every admitted
 /// change (any method but GET and HEAD) is logged at notice level with who made it (`admin-token`
 /// or the user), its method, path and status, and the request id: the record of who set a release
-/// rate, closed a room or reloaded the routes.
-struct AdminAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
+/// rate, closed a room or reloaded the routes. Refused requests go to ``AdminRefusals``.
+struct AdminAuthenticationMiddleware<Context: RemoteAddressRequestContext>: RouterMiddleware {
     private let tokenDigest: SHA256.Digest
     private let tokens: AccessTokens?
+    private let refusals: AdminRefusals
+    /// Where the client's address is worked out (the trusted proxies in force).
+    private let routeTable: LiveRouteTable
 
-    init(token: String, tokens: AccessTokens?) {
+    init(token: String, tokens: AccessTokens?, refusals: AdminRefusals, routeTable: LiveRouteTable) {
         self.tokenDigest = SHA256.hash(data: Array(token.utf8))
         self.tokens = tokens
+        self.refusals = refusals
+        self.routeTable = routeTable
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let refuse = { (reason: AdminRefusals.Reason, user: String?) in
+            refusals.record(
+                reason, method: request.method.rawValue, path: request.uri.path,
+                client: routeTable.current.addresses.clientAddress(peer: context.remoteAddress, headers: request.headers), user: user, logger: context.logger
+            )
+        }
         guard let authorization = request.headers.value(of: .authorization) else {
+            refuse(.missing, nil)
             throw Self.unauthorized("The admin API needs `Authorization: Bearer <admin token>`.")
         }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            refuse(.malformed, nil)
             throw Self.unauthorized("The admin API takes a Bearer token.")
         }
         // swift-crypto's digest equality is constant-time.
@@ -30,15 +43,20 @@ struct AdminAuthenticationMiddleware<Context: RequestContext>: RouterMiddleware 
             return try await audited(request, context, actor: "admin-token", next)
         }
         guard let tokens, parts[1].split(separator: ".").count == 3 else {
+            refuse(.invalidToken, nil)
             throw Self.unauthorized("The admin token is not valid.")
         }
         let identity: Identity
         do {
             identity = try await tokens.verify(String(parts[1]))
         } catch {
+            refuse(.invalidAccessToken, nil)
             throw Self.unauthorized("The access token is not valid: \(error.explanation)")
         }
-        guard identity.isAdmin else { throw RoleRequired(roles: ["admin"]) }
+        guard identity.isAdmin else {
+            refuse(.roleRequired, identity.userID)
+            throw RoleRequired(roles: ["admin"])
+        }
         return try await audited(request, context, actor: "user:" + identity.userID, next)
     }
 

@@ -61,9 +61,12 @@ struct AdminRoutes: Sendable {
     /// release measures when a room names none.
     let routeTable: LiveRouteTable
     let fleetReloads: FleetRouteReloads
+    let refusals: AdminRefusals
 
     func addRoutes(to router: Router<GatewayRequestContext>) {
-        let admin = router.group("admin/v1").add(middleware: AdminAuthenticationMiddleware(token: adminToken, tokens: tokens))
+        let admin = router.group("admin/v1").add(middleware: AdminAuthenticationMiddleware(
+            token: adminToken, tokens: tokens, refusals: refusals, routeTable: routeTable
+        ))
         admin.get("rooms") { _, _ in
             var rooms: [RoomDescription] = []
             for event in try await room.events() {

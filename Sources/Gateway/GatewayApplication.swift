@@ -173,7 +173,7 @@ public func buildGatewayRouter(_ components: GatewayComponents) -> Router<Gatewa
     AdminRoutes(
         room: components.room, snapshots: components.snapshots, keys: components.passKeys, adminToken: configuration.adminToken,
         tokens: components.accessTokens, accounts: accountRoutes, traffic: components.fleetTraffic,
-        routeTable: components.routeTable, fleetReloads: components.fleetReloads
+        routeTable: components.routeTable, fleetReloads: components.fleetReloads, refusals: AdminRefusals()
     ).addRoutes(to: router)
     router.addMethodNotAllowedAnswers()
     return router
