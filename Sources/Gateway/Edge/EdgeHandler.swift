@@ -43,12 +43,12 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var held: Deque<HTTPServerRequestPart> = []
     private var readHeld = false
     /// The exchange whose local route Hummingbird is answering, until its response head leaves.
-    private var localExchange: EdgeExchange?
+    var localExchange: EdgeExchange?
     /// The method of the request Hummingbird is answering: its answer to a `HEAD` or `CONNECT`
     /// carries no body, which this handler drops, as an encoder paired with the decoder would.
-    private var routerMethod = HTTPMethod.GET
+    var routerMethod = HTTPMethod.GET
     /// Whether parts went on to Hummingbird since the last read-complete it saw.
-    private var forwardedUnflushed = false
+    var forwardedUnflushed = false
     /// Whether the connection closes once the request under way is over (graceful shutdown, or
     /// the client sent its last byte).
     var quiescing = false
@@ -191,14 +191,6 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Sets up the router's side of the connection (``RouterAttachment``), which then answers for
-    /// the connection when the server is cancelled; false when it cannot be.
-    func attachRouter(context: ChannelHandlerContext) -> Bool {
-        guard router.attach(to: context) else { return false }
-        core.unrouted.remove(self, on: context.eventLoop)
-        return true
-    }
-
     private func startExchange(_ route: EdgeRoute, head: HTTPRequestHead, context: ChannelHandlerContext) {
         let exchange = EdgeExchange(handler: self, context: context, route: route, head: head)
         state = .proxying(exchange)
@@ -207,13 +199,13 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Sends `100 Continue` when the request under way asked for it: its body is going to be read.
-    private func invitesBody(context: ChannelHandlerContext) {
+    func invitesBody(context: ChannelHandlerContext) {
         guard continueWithheld else { return }
         continueWithheld = false
         wire.writeContinue(allocator: context.channel.allocator)
     }
 
-    private func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         forwardedUnflushed = true
         context.fireChannelRead(wrapInboundOut(part))
     }
@@ -225,54 +217,6 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         forwardedUnflushed = false
         context.fireChannelReadComplete()
     }
-
-    /// A local route's policies passed: Hummingbird serves the request, starting with the parts
-    /// the exchange held while they ran.
-    func passToRouter(head: HTTPRequestHead, body: [ByteBuffer], requestEnded: Bool, exchange: EdgeExchange) {
-        guard let context, case .proxying = state else { return }
-        guard attachRouter(context: context) else {
-            exchange.clientFailed()
-            state = .draining
-            context.close(promise: nil)
-            return
-        }
-        state = .passing(requestEnded: requestEnded, responseEnded: false)
-        localExchange = exchange
-        routerMethod = head.method
-        invitesBody(context: context)
-        forward(.head(head), context: context)
-        for part in body { forward(.body(part), context: context) }
-        if requestEnded { forward(.end(nil), context: context) }
-        forwardedUnflushed = false
-        context.fireChannelReadComplete()
-        resumeReading()
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let part = unwrapOutboundIn(data)
-        switch part {
-        case .head(var head):
-            if let exchange = localExchange {
-                localExchange = nil
-                head = exchange.routerAnswered(head)
-            }
-            if routerMethod == .CONNECT {
-                head.headers.remove(name: "transfer-encoding")
-                head.headers.replaceOrAdd(name: "content-length", value: "0")
-            }
-            context.write(wrapOutboundOut(.head(head)), promise: promise)
-        case .body where routerAnswerIsBodiless, .end where routerAnswerIsBodiless:
-            promise?.succeed()
-        default:
-            context.write(data, promise: promise)
-        }
-        if case .end = part, case .passing(let requestEnded, _) = state {
-            state = .passing(requestEnded: requestEnded, responseEnded: true)
-            if requestEnded { requestDone(context: context) }
-        }
-    }
-
-    private var routerAnswerIsBodiless: Bool { routerMethod == .HEAD || routerMethod == .CONNECT }
 
     /// Called by the exchange or live stream the edge serves once its response has ended.
     /// `requestEnded`: the whole request was read.
@@ -293,7 +237,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The current request is over: serve what was held back, then read on.
-    private func requestDone(context: ChannelHandlerContext) {
+    func requestDone(context: ChannelHandlerContext) {
         lastActivity = .now()
         if quiescing {
             // Left draining: no request held behind this one starts on the closing connection.
