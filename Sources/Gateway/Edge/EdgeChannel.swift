@@ -34,7 +34,7 @@ struct EdgeChannel: ServerChildChannel, HTTPChannelHandler {
             let wire = SocketWire()
             try pipeline.addHandler(wire)
             try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
-            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+            try pipeline.addHandler(EdgeHandler.requestDecoder())
             let router = RouterAttachment(eventLoop: channel.eventLoop, logger: logger)
             try pipeline.addHandler(EdgeHandler(core: core, wire: wire, router: router, idleTimeout: idleTimeout))
             return EdgeConnection(channel: channel, router: router.connection)

@@ -100,4 +100,27 @@ extension EdgeHandler {
             }
         }
     }
+
+    /// The request decoder of an edge connection. Removed, it hands on the bytes it holds.
+    static func requestDecoder() -> ByteToMessageHandler<HTTPRequestDecoder> {
+        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+    }
+
+    /// The request that asked to switch protocols was answered in HTTP/1.1 (the edge switches to
+    /// none), so the connection goes on in HTTP/1.1 (RFC 9110 §7.8) and must be parsed again: the
+    /// decoder that stopped after it (NIO's never starts again, apple/swift-nio#2570) makes way
+    /// for a fresh one, which gets the bytes the client sent meanwhile. Without it, the next
+    /// request on the connection (`curl --http2` sends `Upgrade: h2c`, then reuses it) waits forever.
+    func restartRequestDecoder(context: ChannelHandlerContext) {
+        decoderStopped = false
+        let pipeline = context.pipeline.syncOperations
+        do {
+            let stopped = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try pipeline.addHandler(Self.requestDecoder(), position: .after(stopped))
+            pipeline.removeHandler(stopped, promise: nil)
+        } catch {
+            state = .draining
+            context.close(promise: nil)
+        }
+    }
 }

@@ -58,6 +58,9 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The request under way asked for `100 Continue` and has not had it, so its body will not
     /// come: answered early (refused at once, or by the edge itself), its connection closes.
     var continueWithheld = false
+    /// The request under way asked to switch protocols, so the request decoder stopped after it
+    /// (``HTTPRequestHead/stopsRequestParsing``): it is replaced once the request is over.
+    var decoderStopped = false
     var lastActivity = NIODeadline.now()
     var idleCheck: Scheduled<Void>?
     private(set) var context: ChannelHandlerContext?
@@ -142,6 +145,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             continueWithheld = head.expectsContinue
+            decoderStopped = head.stopsRequestParsing
             if let route = core.route(for: head) {
                 if !route.isLocal, core.via.isLoop(head.headers) { return refuseLoop(head, route: route, context: context) }
                 startExchange(route, head: head, context: context)
@@ -246,6 +250,7 @@ final class EdgeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         state = .idle
+        if decoderStopped { restartRequestDecoder(context: context) }
         dispatchHeld(context: context)
         endAfterLastRequest(context: context)
         if forwardedUnflushed {
