@@ -65,4 +65,22 @@ struct RequestHeadCheckTests {
             }
         }
     }
+
+    @Test("a proxied request whose chunked body stops parsing half-way gets 400 malformed-request, the connection closes, and no upstream is called")
+    func malformedBody() async throws {
+        try await UpstreamServer.with { upstream in
+            try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url])])) { fixture in
+                try await fixture.application.test(.live) { client in
+                    let port = try #require(client.port)
+                    for body in ["zz\r\n", "5\r\nhello\r\n3x\r\n"] {
+                        let request = "POST /api/echo/x HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+                        let text = try await RawConnection.exchange(port: port, request, limit: .seconds(5)) { _, _ in false }
+                        #expect(text.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(body.debugDescription): \(text)")
+                        #expect(text.contains("/problems/malformed-request") && text.lowercased().contains("connection: close"), "\(text)")
+                    }
+                    #expect(upstream.callCount == 0)
+                }
+            }
+        }
+    }
 }

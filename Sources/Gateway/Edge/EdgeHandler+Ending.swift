@@ -41,9 +41,9 @@ extension EdgeHandler {
         }
     }
 
-    /// A request the decoder could not parse, between requests, is refused with a problem (400,
-    /// or 431 for a head over the limit) and the connection closes; once the router serves a
-    /// request, errors are its own. Bytes that do not parse behind a proxied request read whole
+    /// A request the decoder could not parse, between requests or in the body of a proxied request
+    /// still being read, is refused with a problem (400, or 431 for a head over the limit) and the
+    /// connection closes; once the router serves a request, errors are its own. Bytes that do not parse behind a proxied request read whole
     /// leave that exchange to finish: its answer is relayed, then the connection closes (the
     /// upstream may already have acted on the request).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -56,7 +56,11 @@ extension EdgeHandler {
             case .proxying(let exchange) where exchange.requestEnded:
                 quiescing = true
                 return
-            case .proxying, .streaming, .passing:
+            case .proxying(let exchange):
+                // A body that stops parsing half-way: no upstream has been called (it is called once
+                // the request has ended), so the client hears why, and the connection closes.
+                return exchange.fail(RequestHeadError(parsing: parsing), outcome: .refused, close: true)
+            case .streaming, .passing:
                 break
             }
         }
