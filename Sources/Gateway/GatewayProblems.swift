@@ -176,6 +176,8 @@ extension RequestHeadError: ProblemConvertible {
             GatewayProblem.make(.requestHeaderFieldsTooLarge, "head-too-large", "Request head too large", "The request line and header fields are limited to 80 KiB.")
         case .malformed:
             GatewayProblem.make(.badRequest, "malformed-request", "Malformed request", "The request is not valid HTTP/1.1.")
+        case .pathAboveRoot:
+            GatewayProblem.make(.badRequest, "malformed-request", "Malformed request", "The path's `..` segments climb above the root.")
         }
     }
 }

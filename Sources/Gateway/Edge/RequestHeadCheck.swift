@@ -13,6 +13,8 @@ public enum RequestHeadError: Error, Sendable, Hashable {
     /// Bytes that do not parse as an HTTP/1 request, or a target of `*` with a method other than
     /// OPTIONS (RFC 9112 §3.2.4).
     case malformed
+    /// A path whose `..` segments climb above the root (``RequestPath``).
+    case pathAboveRoot
 
     /// What the decoder's `error` means for the client.
     init(parsing error: HTTPParserError) {
@@ -25,8 +27,9 @@ public enum RequestHeadError: Error, Sendable, Hashable {
 
 extension HTTPRequestHead {
     /// The head as the edge routes it: one `Host` (none allowed before HTTP/1.1), no transfer
-    /// coding but `chunked`, `*` only for OPTIONS, and a target in absolute form (`http://host/path`, which a server
-    /// must accept) turned into its path and query, its authority becoming the `Host`.
+    /// coding but `chunked`, `*` only for OPTIONS, a target in absolute form (`http://host/path`, which a server
+    /// must accept) turned into its path and query, its authority becoming the `Host`, and the
+    /// path in normal form (``RequestPath``).
     func checkedForEdge() throws(RequestHeadError) -> HTTPRequestHead {
         var hosts = 0
         var coding: String?
@@ -40,11 +43,22 @@ extension HTTPRequestHead {
         guard hosts == 1 || (hosts == 0 && !version.isHTTP11OrLater) else { throw .hostInvalid }
         if let coding, !coding.equalsIgnoringASCIICase("chunked") { throw .transferCodingUnsupported }
         if uri == "*", method != .OPTIONS { throw .malformed }
-        guard let (authority, target) = Self.absoluteForm(uri) else { return self }
+        guard let (authority, target) = Self.absoluteForm(uri) else { return try withNormalPath() }
         var head = self
         head.uri = target
         head.headers.replaceOrAdd(name: "host", value: authority)
-        return head
+        return try head.withNormalPath()
+    }
+
+    private func withNormalPath() throws(RequestHeadError) -> HTTPRequestHead {
+        switch RequestPath.normalize(uri) {
+        case .unchanged: return self
+        case .invalid: throw .pathAboveRoot
+        case .rewritten(let target):
+            var head = self
+            head.uri = target
+            return head
+        }
     }
 
     /// The authority and the path with its query of an absolute-form target, nil for any other.
