@@ -1,0 +1,34 @@
+"""Admission integrity against another spelling of a guarded path, on the whole system (gateway,
+booking service, Redis, Postgres): while an event's room queues, `POST /api/v1/bookings//reserve`
+(which the booking service's router serves as the reserve handler) needs a queue pass exactly as
+`/api/v1/bookings/reserve` does, and no seat is held by either."""
+import json
+import urllib.error
+import urllib.request
+import uuid
+
+
+def status_of(system, method: str, path: str, body, headers) -> tuple:
+    request = urllib.request.Request(system.base + path, data=json.dumps(body).encode(), method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_a_reservation_spelt_another_way_still_needs_the_queue_pass(system):
+    event = system.event([{"id": "a", "name": "A", "price_minor": 1000, "currency": "EUR", "capacity": 5}])
+    email = f"paths-{uuid.uuid4().hex[:8]}@example.com"
+    system.request_when_free("POST", "/api/v1/auth/register", {"email": email, "password": "paths-password"}, {"Content-Type": "application/json"})
+    headers = {"Authorization": f"Bearer {system.login(email, 'paths-password')}", "Content-Type": "application/json"}
+    body = {"event_id": event, "zone_id": "a", "quantity": 1}
+    for path in ["/api/v1/bookings/reserve", "/api/v1/bookings//reserve", "/api/v1/bookings///reserve", "/api/v1/bookings/./reserve",
+                 "/api/v1/bookings/x/../reserve", "/api/v1/bookings/%72eserve"]:
+        status, problem = status_of(system, "POST", path, body, dict(headers, **{"Idempotency-Key": uuid.uuid4().hex}))
+        assert status == 403, f"{path}: {status} {problem}"
+        assert problem["type"].endswith("/queue-pass-required"), f"{path}: {problem}"
+    _, zones = system.request("GET", f"/api/v1/events/{event}")
+    zone = next(z for z in zones["zones"] if z["id"] == "a")
+    assert zone["available"] == 5, f"no seat was held without a pass: {zone}"
+    system.admin("DELETE", f"/rooms/{event}")
