@@ -245,3 +245,16 @@ extension AccountError: ProblemConvertible {
         }
     }
 }
+
+extension AmbiguousEventSource: ProblemConvertible {
+    public var problem: ProblemDetails {
+        switch place {
+        case .body(let field):
+            .invalidBody(field: field, detail: "The field `\(field)` is given more than once, with different values.")
+        case .header(let name):
+            GatewayProblem.make(.badRequest, "invalid-event", "Invalid event id", "The header `\(name)` is given more than once, with different values.")
+        case .query(let name):
+            GatewayProblem.make(.badRequest, "invalid-event", "Invalid event id", "The query parameter `\(name)` is given more than once, with different values.")
+        }
+    }
+}

@@ -1,7 +1,8 @@
-"""Admission integrity against another spelling of a guarded path, on the whole system (gateway,
-booking service, Redis, Postgres): while an event's room queues, `POST /api/v1/bookings//reserve`
-(which the booking service's router serves as the reserve handler) needs a queue pass exactly as
-`/api/v1/bookings/reserve` does, and no seat is held by either."""
+"""Admission integrity against requests the gateway and the booking service could read two ways, on
+the whole system (gateway, booking service, Redis, Postgres): while an event's room queues,
+`POST /api/v1/bookings//reserve` (which the booking service's router serves as the reserve handler)
+needs a queue pass exactly as `/api/v1/bookings/reserve` does, and a body naming `event_id` twice
+(the booking service reads the first, most parsers the last) is refused; no seat is held."""
 import json
 import urllib.error
 import urllib.request
@@ -28,6 +29,29 @@ def test_a_reservation_spelt_another_way_still_needs_the_queue_pass(system):
         status, problem = status_of(system, "POST", path, body, dict(headers, **{"Idempotency-Key": uuid.uuid4().hex}))
         assert status == 403, f"{path}: {status} {problem}"
         assert problem["type"].endswith("/queue-pass-required"), f"{path}: {problem}"
+    _, zones = system.request("GET", f"/api/v1/events/{event}")
+    zone = next(z for z in zones["zones"] if z["id"] == "a")
+    assert zone["available"] == 5, f"no seat was held without a pass: {zone}"
+    system.admin("DELETE", f"/rooms/{event}")
+
+
+def test_a_body_naming_the_event_twice_is_refused(system):
+    event = system.event([{"id": "a", "name": "A", "price_minor": 1000, "currency": "EUR", "capacity": 5}])
+    email = f"twice-{uuid.uuid4().hex[:8]}@example.com"
+    system.request_when_free("POST", "/api/v1/auth/register", {"email": email, "password": "twice-password"}, {"Content-Type": "application/json"})
+    headers = {"Authorization": f"Bearer {system.login(email, 'twice-password')}", "Content-Type": "application/json"}
+    room_less = "no-room-" + uuid.uuid4().hex[:6]
+    for raw in [f'{{"event_id":"{event}","zone_id":"a","quantity":1,"event_id":"{room_less}"}}',
+                f'{{"event_id":"{event}","zone_id":"a","quantity":1,"event\\u005fid":"{room_less}"}}']:
+        request = urllib.request.Request(system.base + "/api/v1/bookings/reserve", data=raw.encode(), method="POST",
+                                         headers=dict(headers, **{"Idempotency-Key": uuid.uuid4().hex}))
+        try:
+            with urllib.request.urlopen(request) as response:
+                status, problem = response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            status, problem = error.code, json.loads(error.read())
+        assert status == 400, f"{raw}: {status} {problem}"
+        assert problem["type"].endswith("/invalid-body") and problem["field"] == "event_id", problem
     _, zones = system.request("GET", f"/api/v1/events/{event}")
     zone = next(z for z in zones["zones"] if z["id"] == "a")
     assert zone["available"] == 5, f"no seat was held without a pass: {zone}"

@@ -123,17 +123,29 @@ struct EdgeCoreTests {
         }
     }
 
-    @Test("a guarded route finds its event in the path, a header, the query or the JSON body")
-    func passEventSources() {
+    @Test("a guarded route finds its event in the path, a header, the query or the JSON body, which must name it unambiguously")
+    func passEventSources() throws {
         let headers = HTTPHeaders([("X-Event-Id", "from-header")])
         let body = ByteBuffer(string: #"{"event_id":"from-body"}"#)
         let uri = "/api/events/from-path/buy?x=1&event=from%2Dquery"
-        #expect(PassEventSource("path:2")?.event(uri: uri, headers: headers, body: nil) == "from-path")
-        #expect(PassEventSource("header:x-event-id")?.event(uri: uri, headers: headers, body: nil) == "from-header")
-        #expect(PassEventSource("query:event")?.event(uri: uri, headers: headers, body: nil) == "from-query")
-        #expect(PassEventSource("query:missing")?.event(uri: uri, headers: headers, body: nil) == nil)
-        #expect(PassEventSource("body:event_id")?.event(uri: uri, headers: headers, body: body) == "from-body")
-        #expect(PassEventSource("path:9")?.event(uri: uri, headers: headers, body: nil) == nil)
+        #expect(try PassEventSource("path:2")?.event(uri: uri, headers: headers, body: nil) == "from-path")
+        #expect(try PassEventSource("header:x-event-id")?.event(uri: uri, headers: headers, body: nil) == "from-header")
+        #expect(try PassEventSource("query:event")?.event(uri: uri, headers: headers, body: nil) == "from-query")
+        #expect(try PassEventSource("query:missing")?.event(uri: uri, headers: headers, body: nil) == nil)
+        #expect(try PassEventSource("body:event_id")?.event(uri: uri, headers: headers, body: body) == "from-body")
+        #expect(try PassEventSource("path:9")?.event(uri: uri, headers: headers, body: nil) == nil)
+        let field = { (json: String) throws(AmbiguousEventSource) in try PassEventSource.field("event_id", of: ByteBuffer(string: json)) }
+        #expect(try field(#"{"event_id":"a","x":{"event_id":"b"},"y":"\"event_id\""}"#) == "a", "nested and quoted names are not the key")
+        #expect(try field(#"{"event_id":"a","event_id":"a"}"#) == "a", "twice with one value reads the same everywhere")
+        #expect(try field(#"{"event_id":7}"#) == "7")
+        #expect(try field(#"[1]"#) == nil)
+        for twice in [#"{"event_id":"queued","zone_id":"z","event_id":"no-room"}"#, #"{"event_id":"queued","event\u005fid":"no-room"}"#, #"{"event_id":1,"event_id":2}"#] {
+            #expect(throws: AmbiguousEventSource(place: .body("event_id")), "\(twice)") { try field(twice) }
+        }
+        let twoHeaders = HTTPHeaders([("X-Event-Id", "queued"), ("x-event-id", "no-room")])
+        #expect(throws: AmbiguousEventSource(place: .header("x-event-id"))) { try PassEventSource("header:x-event-id")?.event(uri: uri, headers: twoHeaders, body: nil) }
+        #expect(try PassEventSource("header:x-event-id")?.event(uri: uri, headers: HTTPHeaders([("X-Event-Id", "a"), ("X-Event-Id", "a")]), body: nil) == "a")
+        #expect(throws: AmbiguousEventSource(place: .query("event"))) { try PassEventSource("query:event")?.event(uri: "/x?event=queued&event=no-room", headers: [:], body: nil) }
         for (path, expected) in [("/a/b/c", ["a", "b", "c", nil]), ("//a//b/", ["a", "b", nil]), ("/", [nil]), ("", [nil]), ("a/b", ["a", "b", nil])] {
             let found = expected.indices.map { PassEventSource.segment($0, of: path[...]) }
             #expect(found == expected, "\(path): the segments split(separator: \"/\") finds")

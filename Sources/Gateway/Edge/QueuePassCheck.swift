@@ -24,7 +24,12 @@ struct QueuePassCheck: EdgePolicy {
 
     func admit(_ exchange: EdgeExchange) -> EdgeVerdict {
         guard policy.guards(method: exchange.head.method.rawValue) else { return .proceed }
-        let found = source?.event(uri: exchange.head.uri, headers: exchange.head.headers, body: readsBody ? exchange.body : nil)
+        let found: String?
+        do {
+            found = try source?.event(uri: exchange.head.uri, headers: exchange.head.headers, body: readsBody ? exchange.body : nil)
+        } catch {
+            return .reject(error)
+        }
         guard let event = found, QueueKeys.isValidEvent(event) else { return .reject(QueueError.invalidEvent(found ?? "")) }
         let loop = exchange.eventLoop
         let enforcer = self.enforcer
