@@ -21,34 +21,35 @@ enum RequestPath {
     /// `target` (`path[?query]`) in normal form.
     static func normalize(_ target: String) -> Normalized {
         let bytes = target.utf8
+        guard bytes.first == UInt8(ascii: "/"), bytes.withContiguousStorageIfAvailable(needsWork) ?? true else { return .unchanged }
         let end = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex
-        guard bytes.first == UInt8(ascii: "/"), needsWork(bytes[..<end]) else { return .unchanged }
         guard let path = resolved(decodingUnreserved(bytes[..<end])) else { return .invalid }
         var result = String(decoding: path, as: UTF8.self)
         result += Substring(bytes[end...])
         return result == target ? .unchanged : .rewritten(result)
     }
 
-    /// Whether `path` has a `//`, a `.` or `..` segment, or a `%`.
-    private static func needsWork(_ path: Substring.UTF8View.SubSequence) -> Bool {
+    /// Whether the path of `target` (up to its `?`) has a `//`, a `.` or `..` segment, or a `%`.
+    private static func needsWork(_ target: UnsafeBufferPointer<UInt8>) -> Bool {
         var previous: UInt8 = 0
-        var index = path.startIndex
-        while index != path.endIndex {
-            let byte = path[index]
+        var index = 0
+        while index < target.count {
+            let byte = target[index]
             switch byte {
+            case UInt8(ascii: "?"): return false
             case UInt8(ascii: "%"): return true
             case UInt8(ascii: "/") where previous == UInt8(ascii: "/"): return true
             case UInt8(ascii: ".") where previous == UInt8(ascii: "/"):
-                let next = path.index(after: index)
-                if next == path.endIndex || path[next] == UInt8(ascii: "/") { return true }
-                if path[next] == UInt8(ascii: ".") {
-                    let after = path.index(after: next)
-                    if after == path.endIndex || path[after] == UInt8(ascii: "/") { return true }
+                let next = index + 1 < target.count ? target[index + 1] : UInt8(ascii: "/")
+                if next == UInt8(ascii: "/") || next == UInt8(ascii: "?") { return true }
+                if next == UInt8(ascii: ".") {
+                    let after = index + 2 < target.count ? target[index + 2] : UInt8(ascii: "/")
+                    if after == UInt8(ascii: "/") || after == UInt8(ascii: "?") { return true }
                 }
             default: break
             }
             previous = byte
-            index = path.index(after: index)
+            index += 1
         }
         return false
     }
