@@ -58,6 +58,38 @@ struct FloodLimitTests {
         }
     }
 
+    @Test("rate limits count an IPv6 client by its /64: fresh addresses from one network share its limit, another network has its own")
+    func ipv6Networks() async throws {
+        #expect(AddressSubject.of("203.0.113.9") == "ip:203.0.113.9")
+        #expect(AddressSubject.of("2001:db8:a:b:1:2:3:4") == "ip6:2001:db8:a:b::/64")
+        #expect(AddressSubject.of("2001:0db8:000a:000b::ffff") == "ip6:2001:db8:a:b::/64", "however it is written")
+        #expect(AddressSubject.of("::ffff:198.51.100.7") == "ip:198.51.100.7", "an IPv4-mapped address is its IPv4 address")
+        #expect(AddressSubject.of("unknown") == "ip:unknown")
+        let routes = RouteTable(routes: [
+            ProxyRoute(
+                name: Self.unique("join"), prefix: "/api/v1/queue/*/join", methods: ["POST"], upstreams: [], authentication: .none,
+                rateLimits: [RateLimitRule(name: "joins-per-address", key: "ip", limit: 10, period: 60)], local: true
+            ),
+        ], trustedProxies: ["127.0.0.1/32"])
+        try await GatewayFixture.with(routes: routes) { fixture in
+            try await fixture.application.test(.live) { client in
+                var created = 0
+                for host in 1...40 {
+                    let address = "2001:db8:77:1:\(String(host, radix: 16)):\(String(host * 7, radix: 16))::1"
+                    let response = try await client.execute(
+                        uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [Self.forwardedFor: address]
+                    )
+                    if response.status == .created { created += 1 }
+                }
+                #expect((10...11).contains(created), "40 addresses of one /64 are one client: \(created) joined")
+                let otherNetwork = try await client.execute(
+                    uri: "/api/v1/queue/\(fixture.event)/join", method: .post, headers: [Self.forwardedFor: "2001:db8:77:2::1"]
+                )
+                #expect(otherNetwork.status == .created, "the next /64 is another client")
+            }
+        }
+    }
+
     @Test("an instance-scoped poll limit: 429 with Retry-After past the burst, per address, and no bucket in Redis")
     func instanceScopedPollLimit() async throws {
         let route = Self.unique("status")
