@@ -16,12 +16,7 @@ struct AdminAuditTests {
     func changes() async throws {
         try await GatewayFixture.with { fixture in
             let lines = CapturedLines()
-            let logger = Logger(label: "audit-test") { label in
-                var handler = JSONLogHandler(label: label) { data in lines.append(data) }
-                handler.logLevel = .notice
-                return handler
-            }
-            let application = Application(router: buildGatewayRouter(fixture.components), server: gatewayServer(fixture.components), logger: logger)
+            let application = Self.application(fixture, logger: lines.logger("audit-test", level: .notice))
             let operatorToken = try await fixture.accessToken(user: "ops-1", roles: ["admin"])
             try await application.test(.router) { client in
                 let room = "/admin/v1/rooms/\(fixture.event)"
@@ -53,12 +48,7 @@ extension AdminAuditTests {
         _ = metricsBootstrapped
         try await GatewayFixture.with { fixture in
             let lines = CapturedLines()
-            let logger = Logger(label: "refusal-test") { label in
-                var handler = JSONLogHandler(label: label) { data in lines.append(data) }
-                handler.logLevel = .notice
-                return handler
-            }
-            let application = Application(router: buildGatewayRouter(fixture.components), server: gatewayServer(fixture.components), logger: logger)
+            let application = Self.application(fixture, logger: lines.logger("refusal-test", level: .notice))
             let customer = try await fixture.accessToken(user: "customer-1", roles: ["customer"])
             let before = Self.refusedCounts()
             try await application.test(.live) { client async throws in
@@ -92,7 +82,7 @@ extension AdminAuditTests {
         let clock = Mutex(ContinuousClock.now)
         let refusals = AdminRefusals { clock.withLock { $0 } }
         let lines = CapturedLines()
-        let logger = Logger(label: "flood") { label in JSONLogHandler(label: label) { data in lines.append(data) } }
+        let logger = lines.logger("flood")
         for _ in 0..<100 { refusals.record(.invalidToken, method: "GET", path: "/admin/v1/rooms", client: "192.0.2.7", logger: logger) }
         #expect(lines.objects.count == AdminRefusals.linesPerSecond)
         #expect(lines.objects.allSatisfy { $0["suppressed"] == nil })
@@ -102,6 +92,11 @@ extension AdminAuditTests {
         #expect(lines.objects.last?["suppressed"] as? String == "\(100 - AdminRefusals.linesPerSecond)")
         refusals.record(.invalidToken, method: "GET", path: "/admin/v1/rooms", client: "192.0.2.7", logger: logger)
         #expect(lines.objects.last?["suppressed"] == nil, "counted once")
+    }
+
+    /// The fixture's gateway, logging through `logger`.
+    static func application(_ fixture: GatewayFixture, logger: Logger) -> some ApplicationProtocol {
+        Application(router: buildGatewayRouter(fixture.components), server: gatewayServer(fixture.components), logger: logger)
     }
 
     /// `gateway_admin_refused_total` by reason, as `/metrics` shows it now.

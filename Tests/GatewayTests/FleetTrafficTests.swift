@@ -163,7 +163,7 @@ struct InstanceNameClaimTests {
             let fleet = "test-\(UUID().uuidString.prefix(8))"
             let name = "gw-\(UUID().uuidString.prefix(8).lowercased())"
             let lines = CapturedLines()
-            let logger = Logger(label: "name-test") { label in JSONLogHandler(label: label) { data in lines.append(data) } }
+            let logger = lines.logger("name-test")
             let make = { (instance: String) in
                 FleetTraffic(
                     window: TrafficWindow(), redis: redis, fleet: fleet, instance: instance,

@@ -140,6 +140,15 @@ final class CapturedLines: Sendable {
         bytes.withLock { $0 += written }
     }
 
+    /// A logger whose JSON lines (at `level` and above) land here.
+    func logger(_ label: String, level: Logger.Level = .info) -> Logger {
+        Logger(label: label) { label in
+            var handler = JSONLogHandler(label: label) { data in self.append(data) }
+            handler.logLevel = level
+            return handler
+        }
+    }
+
     /// Each line parsed as a JSON object; a line that is not one is kept as `["unparsed": line]`.
     var objects: [[String: Any]] {
         bytes.withLock { String(decoding: $0, as: UTF8.self) }.split(separator: "\n").map {
