@@ -11,7 +11,7 @@ import Synchronization
 /// both is refused as a loop). Each report carries a token drawn when the process starts; once
 /// this process has published, the report it replaces is its own unless another process wrote
 /// in between. Such a write marks the name shared for ``memory``: it is logged as an error,
-/// `gateway_fleet_instance_name_shared{instance}` is 1 and the instance's reports say so, which the
+/// `gateway_fleet_instance_name_shared{name}` is 1 and the instance's reports say so, which the
 /// console shows beside the instance.
 final class InstanceNameClaim: Sendable {
     /// How long a conflict is remembered after another process last overwrote the report.
@@ -65,7 +65,7 @@ final class InstanceNameClaim: Sendable {
         } else if wasShared, !isShared {
             logger.notice("no other gateway process has published under this instance's name lately", metadata: ["instance": "\(instance)"])
         }
-        Metrics.Gauge(label: "gateway_fleet_instance_name_shared", dimensions: [("instance", instance)]).record(isShared ? 1 : 0)
+        Metrics.Gauge(label: "gateway_fleet_instance_name_shared", dimensions: [("name", instance)]).record(isShared ? 1 : 0)
     }
 }
 

@@ -101,7 +101,7 @@ def test_the_console_sums_the_traffic_of_three_gateways(tmp_path, browser):
         _, body, _ = call(f"{bases[0]}/admin/v1/traffic", headers=admin)
         assert {i["instance"]: i["name_shared"] for i in body["instances"]} == {f"{fleet}-gw1": False, f"{fleet}-gw2": True}
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{twin_port}/metrics", timeout=10).read().decode()
-        assert f'gateway_fleet_instance_name_shared{{instance="{fleet}-gw2"}} 1' in metrics, "the newcomer counts it too"
+        assert f'gateway_fleet_instance_name_shared{{name="{fleet}-gw2"}} 1' in metrics, "the newcomer counts it too"
         stop(gateways.pop())
         WebDriverWait(browser, 15, poll_frequency=0.3).until(lambda d: shared(d) == [] and f"{fleet}-gw2" in rows(d, "traffic-instances"))
     finally:

@@ -193,8 +193,8 @@ struct InstanceNameClaimTests {
             #expect(errors.count == 2, "one error per process, when the conflict begins: \(errors)")
             #expect(Set(errors.compactMap { $0["other_process"] as? String }) == [restarted.nameClaim.process, second.nameClaim.process])
             let metrics = String(decoding: ServiceMetrics.registry.emitToBuffer(), as: UTF8.self)
-            #expect(metrics.contains(#"gateway_fleet_instance_name_shared{instance="\#(name)"} 1"#))
-            #expect(metrics.contains(#"gateway_fleet_instance_name_shared{instance="\#(name)-other"} 0"#))
+            #expect(metrics.contains(#"gateway_fleet_instance_name_shared{name="\#(name)"} 1"#))
+            #expect(metrics.contains(#"gateway_fleet_instance_name_shared{name="\#(name)-other"} 0"#))
             _ = try await redis.delete([alone.registryKey, alone.reportKey(name), alone.reportKey(name + "-other")])
         }
     }
