@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import ServiceKit
 import ServiceTestSupport
 import Testing
 
@@ -28,6 +29,7 @@ struct AccessLogTests {
 
     @Test("a line names the request without its query, escapes what JSON must, and drops lines while output is stuck")
     func lines() throws {
+        _ = metricsBootstrapped
         let captured = Captured()
         captured.made.record(
             method: "GET", target: "/api/a\"b?token=secret", route: "r", status: 200, duration: .microseconds(1_234), client: "10.0.0.1",
@@ -46,6 +48,7 @@ struct AccessLogTests {
         #expect(abs(parsed.timeIntervalSinceNow) < 5, "\(stamp)")
         #expect(lines[1]["duration_ms"] as? Double == 0.007 && lines[1]["user"] == nil)
 
+        let droppedBefore = Self.droppedCount()
         let stuck = Captured()
         let long = "/" + String(repeating: "p", count: 3_000)
         for index in 0..<3_000 {
@@ -56,6 +59,14 @@ struct AccessLogTests {
         // A line is the cut path and about 100 bytes more: lines stop being kept once 4 MiB wait.
         #expect((AccessLog.maxPending / (AccessLog.maxPath + 200)...(AccessLog.maxPending / AccessLog.maxPath + 1)).contains(kept.count), "\(kept.count) lines kept")
         #expect(kept.last?["request_id"] as? String == "\(kept.count - 1)", "the first lines are kept, later ones dropped")
+        #expect(Self.droppedCount() - droppedBefore == 3_000 - kept.count, "every line left out is counted")
+    }
+
+    /// `gateway_access_log_dropped_total` as `/metrics` shows it now.
+    private static func droppedCount() -> Int {
+        let text = String(decoding: ServiceMetrics.registry.emitToBuffer(), as: UTF8.self)
+        let line = text.split(separator: "\n").first { $0.hasPrefix("gateway_access_log_dropped_total ") }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? 0
     }
 
     @Test("the live gateway logs proxied, edge and router answers, with the client, request id and user")
