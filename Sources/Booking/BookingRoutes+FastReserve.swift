@@ -24,8 +24,10 @@ extension BookingRoutes {
             } catch {
                 return eventLoop.makeSucceededFuture(.problem(error as? ProblemDetails ?? .status(.unauthorized), path: Self.reservePath))
             }
+            // A body the plain reader refuses may repeat a key: the router's decoding refuses that.
             guard let body = ReserveRequest(plainJSON: request.body)
-                ?? (try? Self.decoder.decode(ReserveRequest.self, from: Data(request.body.readableBytesView)))
+                ?? (request.body.withUnsafeReadableBytes(JSONRepeatedKeys.disagreeing).isEmpty
+                    ? try? Self.decoder.decode(ReserveRequest.self, from: Data(request.body.readableBytesView)) : nil)
             else {
                 return eventLoop.makeSucceededFuture(.router)
             }

@@ -250,7 +250,7 @@ extension AmbiguousEventSource: ProblemConvertible {
     public var problem: ProblemDetails {
         switch place {
         case .body(let field):
-            .invalidBody(field: field, detail: "The field `\(field)` is given more than once, with different values.")
+            .repeatedField(field)
         case .header(let name):
             GatewayProblem.make(.badRequest, "invalid-event", "Invalid event id", "The header `\(name)` is given more than once, with different values.")
         case .query(let name):

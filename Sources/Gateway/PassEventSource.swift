@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdCore
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 /// Where a guarded route finds the event whose queue pass it requires: `event_from` of its
 /// ``QueuePassPolicy``, parsed once when the route is set up rather than on every request.
@@ -57,67 +58,16 @@ enum PassEventSource: Sendable, Equatable {
         }
     }
 
-    /// A string or integer field of a JSON object, read as every JSON parser reads it.
-    ///
-    /// Parsers disagree on a key given twice: `JSONSerialization`, Python, Go and JavaScript take
-    /// the last value, Swift's `JSONDecoder` (which the booking service decodes with) the first.
-    /// Were the edge to read one event and the service another, a pass check on an event without
-    /// a room would let the request through to one that queues, so a body whose first and last
-    /// values differ is refused. The first is read only when the body may hold the key twice
-    /// (its quoted name twice, or an escape).
+    /// A string or integer field of a JSON object, read as every JSON parser reads it: a body
+    /// that gives the field twice with different values is refused (``JSONRepeatedKeys``; Swift's
+    /// `JSONDecoder`, which the booking service decodes with, reads the first, `JSONSerialization`
+    /// here the last). Were the edge to read one event and the service another, a pass check on an
+    /// event without a room would let the request through to one that queues.
     static func field(_ field: String, of body: ByteBuffer) throws(AmbiguousEventSource) -> String? {
         let data = Data(buffer: body)
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        let last = Self.text(object[field])
-        guard Self.mayRepeat(field, in: body) else { return last }
-        let decoder = JSONDecoder()
-        decoder.userInfo[FirstField.name] = field
-        let first = (try? decoder.decode(FirstField.self, from: data))?.value
-        guard first == last else { throw AmbiguousEventSource(place: .body(field)) }
-        return last
-    }
-
-    private static func text(_ value: Any?) -> String? {
-        (value as? String) ?? (value as? Int).map(String.init)
-    }
-
-    /// Whether `body` holds `"field"` twice or any escape (a key may be spelt with one).
-    private static func mayRepeat(_ field: String, in body: ByteBuffer) -> Bool {
-        let quoted = Array("\"\(field)\"".utf8)
-        return body.withUnsafeReadableBytes { bytes in
-            if bytes.contains(UInt8(ascii: "\\")) { return true }
-            var found = 0
-            var index = 0
-            while index + quoted.count <= bytes.count {
-                if bytes[index] == quoted[0], quoted.indices.allSatisfy({ bytes[index + $0] == quoted[$0] }) {
-                    found += 1
-                    if found == 2 { return true }
-                    index += quoted.count
-                } else {
-                    index += 1
-                }
-            }
-            return false
-        }
-    }
-
-    /// The value `JSONDecoder` reads for the key named in `userInfo[name]`.
-    private struct FirstField: Decodable {
-        static let name = CodingUserInfoKey(rawValue: "field")!
-        var value: String?
-
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
-        init(from decoder: any Decoder) throws {
-            let key = Key(stringValue: decoder.userInfo[Self.name] as? String ?? "")
-            let container = try decoder.container(keyedBy: Key.self)
-            value = (try? container.decodeIfPresent(String.self, forKey: key)) ?? (try? container.decodeIfPresent(Int.self, forKey: key)).flatMap { $0.map(String.init) }
-        }
+        if JSONRepeatedKeys.disagreeing(in: data).contains(field) { throw AmbiguousEventSource(place: .body(field)) }
+        return (object[field] as? String) ?? (object[field] as? Int).map(String.init)
     }
 
     /// The `index`th non-empty segment of `path`, found without splitting the whole path.

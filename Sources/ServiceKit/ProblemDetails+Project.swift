@@ -40,6 +40,11 @@ extension ProblemDetails {
         project(status, slug, title, detail: detail, field: field)
     }
 
+    /// A body that gives `field` more than once with different values (``JSONRepeatedKeys``).
+    public static func repeatedField(_ field: String) -> ProblemDetails {
+        invalidBody(field: field, detail: "The field `\(field)` is given more than once, with different values.")
+    }
+
     /// The problem for a decoding failure of a request body.
     public static func invalidBody(_ error: DecodingError) -> ProblemDetails {
         switch error {

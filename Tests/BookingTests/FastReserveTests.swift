@@ -68,6 +68,14 @@ struct FastReserveTests {
             #expect(anonymous.status == .unauthorized && Self.json(anonymous)["type"] as? String == ProblemDetails.typeBase + "identity-required")
             let malformed = try await reserve("fast-3", ByteBuffer(string: #"{"event_id":"\#(event)","quantity":"one"}"#), [:])
             #expect(malformed.status == .badRequest && malformed.headers[.contentType] == "application/problem+json")
+            for twice in [
+                #"{"event_id":"\#(event)","zone_id":"floor","quantity":1,"event_id":"another-event"}"#,
+                #"{"event_id":"another-event","zone_id":"floor","quantity":1,"event\u005fid":"\#(event)"}"#,
+            ] {
+                let ambiguous = try await reserve("fast-3", ByteBuffer(string: twice), [:])
+                #expect(ambiguous.status == .badRequest && Self.json(ambiguous)["field"] as? String == "event_id", "\(twice)")
+                #expect(Self.json(ambiguous)["type"] as? String == ProblemDetails.typeBase + "invalid-body")
+            }
 
             let keyed: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "fast-retry"]
             let first = try await reserve("fast-4", Self.reserveBody(event, quantity: 1), keyed)
