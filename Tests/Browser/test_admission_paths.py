@@ -10,7 +10,9 @@ import uuid
 
 
 def status_of(system, method: str, path: str, body, headers) -> tuple:
-    request = urllib.request.Request(system.base + path, data=json.dumps(body).encode(), method=method, headers=headers)
+    """(status, JSON answer) of a request whose body is `body` as JSON, or as it is when bytes."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(system.base + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -18,11 +20,16 @@ def status_of(system, method: str, path: str, body, headers) -> tuple:
         return error.code, json.loads(error.read() or b"null")
 
 
+def customer(system, prefix: str) -> dict:
+    """The request fields of a newly registered customer: access token and JSON body."""
+    email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+    system.request_when_free("POST", "/api/v1/auth/register", {"email": email, "password": f"{prefix}-password"}, {"Content-Type": "application/json"})
+    return {"Authorization": f"Bearer {system.login(email, f'{prefix}-password')}", "Content-Type": "application/json"}
+
+
 def test_a_reservation_spelt_another_way_still_needs_the_queue_pass(system):
     event = system.event([{"id": "a", "name": "A", "price_minor": 1000, "currency": "EUR", "capacity": 5}])
-    email = f"paths-{uuid.uuid4().hex[:8]}@example.com"
-    system.request_when_free("POST", "/api/v1/auth/register", {"email": email, "password": "paths-password"}, {"Content-Type": "application/json"})
-    headers = {"Authorization": f"Bearer {system.login(email, 'paths-password')}", "Content-Type": "application/json"}
+    headers = customer(system, "paths")
     body = {"event_id": event, "zone_id": "a", "quantity": 1}
     for path in ["/api/v1/bookings/reserve", "/api/v1/bookings//reserve", "/api/v1/bookings///reserve", "/api/v1/bookings/./reserve",
                  "/api/v1/bookings/x/../reserve", "/api/v1/bookings/%72eserve"]:
@@ -37,19 +44,11 @@ def test_a_reservation_spelt_another_way_still_needs_the_queue_pass(system):
 
 def test_a_body_naming_the_event_twice_is_refused(system):
     event = system.event([{"id": "a", "name": "A", "price_minor": 1000, "currency": "EUR", "capacity": 5}])
-    email = f"twice-{uuid.uuid4().hex[:8]}@example.com"
-    system.request_when_free("POST", "/api/v1/auth/register", {"email": email, "password": "twice-password"}, {"Content-Type": "application/json"})
-    headers = {"Authorization": f"Bearer {system.login(email, 'twice-password')}", "Content-Type": "application/json"}
+    headers = customer(system, "twice")
     room_less = "no-room-" + uuid.uuid4().hex[:6]
     for raw in [f'{{"event_id":"{event}","zone_id":"a","quantity":1,"event_id":"{room_less}"}}',
                 f'{{"event_id":"{event}","zone_id":"a","quantity":1,"event\\u005fid":"{room_less}"}}']:
-        request = urllib.request.Request(system.base + "/api/v1/bookings/reserve", data=raw.encode(), method="POST",
-                                         headers=dict(headers, **{"Idempotency-Key": uuid.uuid4().hex}))
-        try:
-            with urllib.request.urlopen(request) as response:
-                status, problem = response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            status, problem = error.code, json.loads(error.read())
+        status, problem = status_of(system, "POST", "/api/v1/bookings/reserve", raw.encode(), dict(headers, **{"Idempotency-Key": uuid.uuid4().hex}))
         assert status == 400, f"{raw}: {status} {problem}"
         assert problem["type"].endswith("/invalid-body") and problem["field"] == "event_id", problem
     _, zones = system.request("GET", f"/api/v1/events/{event}")
