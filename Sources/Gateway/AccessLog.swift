@@ -157,7 +157,7 @@ struct AccessLogMiddleware: RouterMiddleware {
             log.record(
                 method: request.method.rawValue, target: request.uri.description, route: context.endpointPath ?? "unmatched",
                 status: status.code, duration: ContinuousClock.now - started,
-                client: routeTable.current.addresses.clientAddress(peer: context.remoteAddress, headers: request.headers),
+                client: routeTable.clientAddress(peer: context.remoteAddress, headers: request.headers),
                 requestID: context.requestID ?? "-"
             )
         }

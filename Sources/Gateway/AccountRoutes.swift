@@ -63,7 +63,7 @@ struct AccountRoutes: Sendable {
         }
         auth.post("login") { request, context -> TokenBody in
             let credentials = try await request.decodeBody(as: Credentials.self, context: context)
-            let address = routeTable.current.addresses.clientAddress(peer: context.remoteAddress, headers: request.headers)
+            let address = routeTable.clientAddress(peer: context.remoteAddress, headers: request.headers)
             let email = (try? AccountStore.normalised(credentials.email)) ?? credentials.email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
             let decision = await limiter.check(route: loginLimits, subjects: [AddressSubject.of(address), "e:\(email)"])
             let fields = RateLimiter.headers(rules: loginLimits.rateLimits, decision: decision)

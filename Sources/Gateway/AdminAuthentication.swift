@@ -26,7 +26,7 @@ struct AdminAuthenticationMiddleware<Context: RemoteAddressRequestContext>: Rout
         let refuse = { (reason: AdminRefusals.Reason, user: String?) in
             refusals.record(
                 reason, method: request.method.rawValue, path: request.uri.path,
-                client: routeTable.current.addresses.clientAddress(peer: context.remoteAddress, headers: request.headers), user: user, logger: context.logger
+                client: routeTable.clientAddress(peer: context.remoteAddress, headers: request.headers), user: user, logger: context.logger
             )
         }
         guard let authorization = request.headers.value(of: .authorization) else {

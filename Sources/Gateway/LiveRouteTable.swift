@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
+import HTTPTypes
 import Logging
+import NIOCore
 import ServiceKit
 import ServiceLifecycle
 import Synchronization
@@ -62,7 +64,7 @@ public final class LiveRouteTable: Sendable {
     public let source: RouteTableSource?
     private let state: Mutex<Version>
     /// Those who act on a new table (the edge compiles its routes), called in the order they came.
-    private let observers = Mutex<[@Sendable (RouteTable) -> Void]>([])
+    private let observers = Mutex<[@Sendable (Version) -> Void]>([])
     /// One reload at a time, so observers see the tables in the order they were loaded.
     private let reloading = Mutex<Void>(())
 
@@ -77,11 +79,17 @@ public final class LiveRouteTable: Sendable {
     }
 
     /// Calls `apply` with the table in force now and with every table a reload brings later.
-    func observe(_ apply: @escaping @Sendable (RouteTable) -> Void) {
+    func observe(_ apply: @escaping @Sendable (Version) -> Void) {
         reloading.withLock { _ in
             observers.withLock { $0.append(apply) }
-            apply(current.table)
+            apply(current)
         }
+    }
+
+    /// The client's address of a request the router serves: the peer's, or the one a trusted
+    /// proxy of the table in force forwarded.
+    func clientAddress(peer: SocketAddress?, headers: HTTPFields) -> String {
+        current.addresses.clientAddress(peer: peer, headers: headers)
     }
 
     /// Reads the route file again and puts it in force, or throws and leaves the table as it was.
@@ -100,7 +108,7 @@ public final class LiveRouteTable: Sendable {
                 state = Version(table: table, generation: state.generation + 1)
                 return state
             }
-            for apply in observers.withLock({ $0 }) { apply(table) }
+            for apply in observers.withLock({ $0 }) { apply(version) }
             GatewayMetrics.routeTableReloaded(ok: true)
             return version
         }

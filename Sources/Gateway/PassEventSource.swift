@@ -46,11 +46,12 @@ enum PassEventSource: Sendable, Equatable {
             return Self.segment(index, of: uri.pathWithoutQuery)
         case .header(let name):
             let values = headers[name]
-            guard Set(values).count <= 1 else { throw AmbiguousEventSource(place: .header(name)) }
+            guard values.allSatisfy({ $0 == values.first }) else { throw AmbiguousEventSource(place: .header(name)) }
             return values.first
         case .query(let name):
             let parameters = URI(uri).queryParameters
-            guard Set(parameters[values: Substring(name)]).count <= 1 else { throw AmbiguousEventSource(place: .query(name)) }
+            let values = parameters[values: Substring(name)]
+            guard values.allSatisfy({ $0 == values.first }) else { throw AmbiguousEventSource(place: .query(name)) }
             return parameters.get(name)
         case .body(let field):
             guard let body else { return nil }

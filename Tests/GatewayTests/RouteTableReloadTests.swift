@@ -37,7 +37,7 @@ struct RouteTableReloadTests {
             #expect(source.environment == ["ROUTE_B_UPSTREAMS": "http://127.0.0.1:9003"], "only route overrides are kept")
             let live = LiveRouteTable(try RouteTable.load(path: path, environment: source.environment), source: source)
             let seen = Mutex<[[String]]>([])
-            live.observe { table in seen.withLock { $0.append(table.routes.map(\.name)) } }
+            live.observe { version in seen.withLock { $0.append(version.table.routes.map(\.name)) } }
             #expect(seen.withLock { $0 } == [["a"]], "an observer starts with the table in force")
             let startDigest = live.current.digest
             #expect(live.current.generation == 1)

@@ -72,7 +72,6 @@ struct ClientResponseHead {
         }
     }
 
-    /// Appends a whole body after the head, framed (one write for the whole answer).
     /// `<version><code> <reason>\r\n`; NIO names no reason for 103, which is named here.
     static func writeStatusLine(_ version: StaticString, _ status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(version)
@@ -82,6 +81,7 @@ struct ClientResponseHead {
         buffer.writeStaticString("\r\n")
     }
 
+    /// Appends a whole body after the head, framed (one write for the whole answer).
     mutating func append(body: ByteBuffer) {
         guard body.readableBytes > 0 else { return }
         switch framing {

@@ -54,7 +54,8 @@ final class EdgeCore: Sendable {
         let live = components.routeTable
         let queue = QueueHTTP(components: components)
         let passes = PassEnforcer(room: components.room, keys: components.passKeys, tickets: queue.tickets)
-        let build = { @Sendable (table: RouteTable) -> Table in
+        let build = { @Sendable (version: LiveRouteTable.Version) -> Table in
+            let table = version.table
             let idempotency = IdempotencyStore(redis: components.redis, retention: .seconds(table.idempotencyRetention))
             let routes = RouteTable.inMatchingOrder(table.routes)
                 .map { route in
@@ -62,9 +63,9 @@ final class EdgeCore: Sendable {
                         for: route, tokens: components.accessTokens, limiter: components.limiter, passes: passes, idempotency: idempotency
                     ))
                 }
-            return Table(routes: routes, addresses: ClientAddressResolver(trustedProxies: table.trustedProxies))
+            return Table(routes: routes, addresses: version.addresses)
         }
-        self.table = Mutex(build(live.current.table))
+        self.table = Mutex(build(live.current))
         self.signer = GatewaySigner(key: SymmetricKey(data: configuration.internalSecret))
         self.via = ProxyVia(instanceName: configuration.instanceName)
         self.traffic = components.traffic
@@ -84,8 +85,8 @@ final class EdgeCore: Sendable {
             ),
             ProxyRoute(name: "/waiting-room/{event}", prefix: "/waiting-room/*", methods: ["GET"], upstreams: [], authentication: .none, local: true),
         ].map { EdgeRoute($0, policies: []) }
-        live.observe { [weak self] table in
-            let built = build(table)
+        live.observe { [weak self] version in
+            let built = build(version)
             self?.table.withLock { $0 = built }
         }
     }

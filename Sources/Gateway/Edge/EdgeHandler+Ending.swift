@@ -43,9 +43,9 @@ extension EdgeHandler {
 
     /// A request the decoder could not parse, between requests or in the body of a proxied request
     /// still being read, is refused with a problem (400, or 431 for a head over the limit) and the
-    /// connection closes; once the router serves a request, errors are its own. Bytes that do not parse behind a proxied request read whole
-    /// leave that exchange to finish: its answer is relayed, then the connection closes (the
-    /// upstream may already have acted on the request).
+    /// connection closes; once the router serves a request, errors are its own. Bytes that do not
+    /// parse behind a proxied request read whole leave that exchange to finish: its answer is
+    /// relayed, then the connection closes (the upstream may already have acted on the request).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parsing = error as? HTTPParserError {
             switch state {
