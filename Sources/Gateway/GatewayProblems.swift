@@ -178,6 +178,8 @@ extension RequestHeadError: ProblemConvertible {
             GatewayProblem.make(.badRequest, "malformed-request", "Malformed request", "The request is not valid HTTP/1.1.")
         case .pathAboveRoot:
             GatewayProblem.make(.badRequest, "malformed-request", "Malformed request", "The path's `..` segments climb above the root.")
+        case .fragment:
+            GatewayProblem.make(.badRequest, "malformed-request", "Malformed request", "A request target carries no fragment (`#`).")
         }
     }
 }

@@ -3,6 +3,7 @@ the whole system (gateway, booking service, Redis, Postgres): while an event's r
 `POST /api/v1/bookings//reserve` (which the booking service's router serves as the reserve handler)
 needs a queue pass exactly as `/api/v1/bookings/reserve` does, and a body naming `event_id` twice
 (the booking service reads the first, most parsers the last) is refused; no seat is held."""
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -51,6 +52,33 @@ def test_a_body_naming_the_event_twice_is_refused(system):
         status, problem = status_of(system, "POST", "/api/v1/bookings/reserve", raw.encode(), dict(headers, **{"Idempotency-Key": uuid.uuid4().hex}))
         assert status == 400, f"{raw}: {status} {problem}"
         assert problem["type"].endswith("/invalid-body") and problem["field"] == "event_id", problem
+    _, zones = system.request("GET", f"/api/v1/events/{event}")
+    zone = next(z for z in zones["zones"] if z["id"] == "a")
+    assert zone["available"] == 5, f"no seat was held without a pass: {zone}"
+    system.admin("DELETE", f"/rooms/{event}")
+
+
+def raw_status_of(system, method: str, target: str, body: dict, headers: dict) -> tuple:
+    """(status, JSON answer) of a request sent with `target` exactly as given (urllib would cut a
+    fragment off before sending)."""
+    host, port = system.base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request(method, target, body=json.dumps(body).encode(), headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        connection.close()
+
+
+def test_a_target_with_a_fragment_is_refused_before_routing(system):
+    event = system.event([{"id": "a", "name": "A", "price_minor": 1000, "currency": "EUR", "capacity": 5}])
+    headers = customer(system, "fragment")
+    body = {"event_id": event, "zone_id": "a", "quantity": 1}
+    for target in ["/api/v1/bookings/reserve#x", "/api/v1/bookings/reserve#", "/api/v1/bookings/reserve?#x"]:
+        status, problem = raw_status_of(system, "POST", target, body, dict(headers, **{"Idempotency-Key": uuid.uuid4().hex}))
+        assert status == 400, f"{target}: {status} {problem}"
+        assert problem["type"].endswith("/malformed-request"), f"{target}: {problem}"
     _, zones = system.request("GET", f"/api/v1/events/{event}")
     zone = next(z for z in zones["zones"] if z["id"] == "a")
     assert zone["available"] == 5, f"no seat was held without a pass: {zone}"

@@ -44,7 +44,12 @@ struct RequestPathTests {
         #expect(RequestPath.normalize(target) == .invalid)
     }
 
-    @Test("over a live connection: another spelling of a guarded path meets its route's policies; the upstream gets the normal form; above the root is a 400")
+    @Test("a fragment is refused, in the path or the query, whatever else the target holds", arguments: ["/a#x", "/a/reserve#", "/a?q=1#x", "/a?#", "//a/../b#x", "/%61#"])
+    func fragment(target: String) {
+        #expect(RequestPath.normalize(target) == .fragment)
+    }
+
+    @Test("over a live connection: another spelling of a guarded path meets its route's policies; the upstream gets the normal form; above the root or a fragment is a 400")
     func live() async throws {
         try await UpstreamServer.with { upstream in
             let routes = RouteTable(routes: [
@@ -67,6 +72,8 @@ struct RequestPathTests {
 
                     let above = try await RawConnection.exchange(port: port, "GET /api/../../etc/passwd HTTP/1.1\r\nHost: gw\r\n\r\n", limit: .seconds(5)) { _, _ in false }
                     #expect(above.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && above.contains("malformed-request") && above.contains("above the root"), "\(above)")
+                    let fragment = try await RawConnection.exchange(port: port, "GET /api/echo/guarded#x HTTP/1.1\r\nHost: gw\r\n\r\n", limit: .seconds(5)) { _, _ in false }
+                    #expect(fragment.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && fragment.contains("malformed-request") && fragment.contains("fragment"), "\(fragment)")
                     let admin = try await RawConnection.exchange(port: port, "GET /api/echo/../../admin/v1/rooms HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n", limit: .seconds(5)) { _, _ in false }
                     #expect(admin.hasPrefix("HTTP/1.1 401 Unauthorized\r\n"), "the admin API's own check applies to /admin/v1/rooms however spelt: \(admin)")
                 }

@@ -15,6 +15,8 @@ public enum RequestHeadError: Error, Sendable, Hashable {
     case malformed
     /// A path whose `..` segments climb above the root (``RequestPath``).
     case pathAboveRoot
+    /// A target with a fragment (`#`), which clients keep to themselves (``RequestPath``).
+    case fragment
 
     /// What the decoder's `error` means for the client.
     init(parsing error: HTTPParserError) {
@@ -54,6 +56,7 @@ extension HTTPRequestHead {
         switch RequestPath.normalize(uri) {
         case .unchanged: return self
         case .invalid: throw .pathAboveRoot
+        case .fragment: throw .fragment
         case .rewritten(let target):
             var head = self
             head.uri = target

@@ -5,7 +5,9 @@
 /// Routes are matched on this form and the upstream is sent it, so both read the same path: a
 /// target such as `/api/v1/bookings//reserve` or `/api/v1/bookings/x/../reserve` cannot reach a
 /// handler under a route other than the one whose policies (a queue pass, a role) the edge
-/// applied. A path whose `..` would climb above the root is refused. Encoded reserved
+/// applied. A path whose `..` would climb above the root is refused, and so is a target with a
+/// fragment (`#`, which a client never sends, RFC 9112 §3.2): the edge would route on
+/// `/reserve#x` while an upstream that drops the fragment serves `/reserve`. Encoded reserved
 /// characters (`%2F`) stay encoded: they are data, not structure.
 enum RequestPath {
     /// The outcome for one target.
@@ -16,12 +18,15 @@ enum RequestPath {
         case rewritten(String)
         /// `..` above the root.
         case invalid
+        /// A `#` in the target, in its path or its query.
+        case fragment
     }
 
     /// `target` (`path[?query]`) in normal form.
     static func normalize(_ target: String) -> Normalized {
         let bytes = target.utf8
         guard bytes.first == UInt8(ascii: "/"), bytes.withContiguousStorageIfAvailable(needsWork) ?? true else { return .unchanged }
+        if bytes.contains(UInt8(ascii: "#")) { return .fragment }
         let end = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex
         guard let path = resolved(decodingUnreserved(bytes[..<end])) else { return .invalid }
         var result = String(decoding: path, as: UTF8.self)
@@ -29,15 +34,16 @@ enum RequestPath {
         return result == target ? .unchanged : .rewritten(result)
     }
 
-    /// Whether the path of `target` (up to its `?`) has a `//`, a `.` or `..` segment, or a `%`.
+    /// Whether the path of `target` (up to its `?`) has a `//`, a `.` or `..` segment, or a `%`, or
+    /// the target a `#`.
     private static func needsWork(_ target: UnsafeBufferPointer<UInt8>) -> Bool {
         var previous: UInt8 = 0
         var index = 0
         while index < target.count {
             let byte = target[index]
             switch byte {
-            case UInt8(ascii: "?"): return false
-            case UInt8(ascii: "%"): return true
+            case UInt8(ascii: "?"): return target[index...].contains(UInt8(ascii: "#"))
+            case UInt8(ascii: "%"), UInt8(ascii: "#"): return true
             case UInt8(ascii: "/") where previous == UInt8(ascii: "/"): return true
             case UInt8(ascii: ".") where previous == UInt8(ascii: "/"):
                 let next = index + 1 < target.count ? target[index + 1] : UInt8(ascii: "/")
