@@ -172,6 +172,8 @@ extension RequestHeadError: ProblemConvertible {
             GatewayProblem.make(.badRequest, "host-invalid", "Invalid Host", "An HTTP/1.1 request carries exactly one Host field.")
         case .transferCodingUnsupported:
             GatewayProblem.make(.notImplemented, "transfer-coding-unsupported", "Transfer coding not supported", "Request bodies are sent with Content-Length or chunked alone.")
+        case .transferCodingInHTTP10:
+            GatewayProblem.make(.badRequest, "malformed-request", "Malformed request", "An HTTP/1.0 request carries no Transfer-Encoding.")
         case .headTooLarge:
             GatewayProblem.make(.requestHeaderFieldsTooLarge, "head-too-large", "Request head too large", "The request line and header fields are limited to 80 KiB.")
         case .malformed:

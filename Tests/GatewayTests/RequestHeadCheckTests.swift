@@ -12,7 +12,7 @@ struct RequestHeadCheckTests {
         HTTPRequestHead(version: version, method: .GET, uri: uri, headers: HTTPHeaders(fields))
     }
 
-    @Test("one Host is required of HTTP/1.1, none allowed twice; chunked is the only transfer coding")
+    @Test("one Host is required of HTTP/1.1, none allowed twice; chunked is the only transfer coding, and HTTP/1.0 has none")
     func refusals() {
         #expect(throws: RequestHeadError.hostInvalid) { try Self.head("/a", []).checkedForEdge() }
         #expect(throws: RequestHeadError.hostInvalid) { try Self.head("/a", [("Host", "a"), ("host", "b")]).checkedForEdge() }
@@ -25,6 +25,9 @@ struct RequestHeadCheckTests {
             try Self.head("/a", [("Host", "a"), ("Transfer-Encoding", "gzip"), ("Transfer-Encoding", "chunked")]).checkedForEdge()
         }
         #expect((try? Self.head("/a", [("Host", "a"), ("Transfer-Encoding", "Chunked")]).checkedForEdge()) != nil)
+        #expect(throws: RequestHeadError.transferCodingInHTTP10) {
+            try Self.head("/a", [("Host", "a"), ("Transfer-Encoding", "chunked")], version: .http1_0).checkedForEdge()
+        }
     }
 
     @Test("an absolute-form target becomes its path and query, its authority the Host", arguments: [
@@ -40,7 +43,7 @@ struct RequestHeadCheckTests {
         #expect(try Self.head("/api/x", [("Host", "h")]).checkedForEdge().uri == "/api/x", "origin form as it is")
     }
 
-    @Test("over a live connection: two Host fields get 400 host-invalid and the connection closes, nothing pipelined behind served; an absolute-form target is proxied by its path")
+    @Test("over a live connection: two Host fields, or chunks in HTTP/1.0, get 400 and the connection closes, nothing pipelined behind served; an absolute-form target is proxied by its path")
     func live() async throws {
         try await UpstreamServer.with { upstream in
             try await GatewayFixture.with(routes: RouteTable(routes: [ProxyRoute(name: "echo", prefix: "/api/echo", upstreams: [upstream.url])])) { fixture in
@@ -54,6 +57,13 @@ struct RequestHeadCheckTests {
                     #expect(refusedFirst.hasPrefix("HTTP/1.1 400 Bad Request\r\n") && !refusedFirst.contains("HTTP/1.1 200"), "the refusal alone: \(refusedFirst)")
                     try await Task.sleep(for: .milliseconds(200))
                     #expect(upstream.callCount == 0, "nothing behind a refused request is served on the closed connection")
+
+                    let chunkedHTTP10 = "POST /api/echo/x HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /api/echo/y HTTP/1.0\r\n\r\n"
+                    let refusedHTTP10 = try await RawConnection.exchange(port: port, chunkedHTTP10, limit: .seconds(5)) { _, _ in false }
+                    #expect(refusedHTTP10.hasPrefix("HTTP/1.0 400 Bad Request\r\n") && refusedHTTP10.contains("HTTP/1.0 request carries no Transfer-Encoding"), "\(refusedHTTP10)")
+                    #expect(!refusedHTTP10.contains(" 200 "), "nothing behind it is served: \(refusedHTTP10)")
+                    try await Task.sleep(for: .milliseconds(200))
+                    #expect(upstream.callCount == 0, "an HTTP/1.0 request with chunks is never forwarded")
 
                     let absolute = "GET http://gw.example/api/echo/x?q=1 HTTP/1.1\r\nHost: ignored\r\nConnection: close\r\n\r\n"
                     let text = try await RawConnection.exchange(port: port, absolute, limit: .seconds(5)) { _, _ in false }

@@ -8,6 +8,9 @@ public enum RequestHeadError: Error, Sendable, Hashable {
     case hostInvalid
     /// A transfer coding other than `chunked` (`gzip, chunked`, …), which the gateway cannot decode.
     case transferCodingUnsupported
+    /// `Transfer-Encoding` in an HTTP/1.0 request, whose framing is then faulty (RFC 9112 §6.1):
+    /// a server before the gateway that ignores the field reads the chunks as the next request.
+    case transferCodingInHTTP10
     /// The request line and fields together are over the decoder's limit (80 KiB).
     case headTooLarge
     /// Bytes that do not parse as an HTTP/1 request, or a target of `*` with a method other than
@@ -29,7 +32,7 @@ public enum RequestHeadError: Error, Sendable, Hashable {
 
 extension HTTPRequestHead {
     /// The head as the edge routes it: one `Host` (none allowed before HTTP/1.1), no transfer
-    /// coding but `chunked`, `*` only for OPTIONS, a target in absolute form (`http://host/path`, which a server
+    /// coding but `chunked` (and none before HTTP/1.1), `*` only for OPTIONS, a target in absolute form (`http://host/path`, which a server
     /// must accept) turned into its path and query, its authority becoming the `Host`, and the
     /// path in normal form (``RequestPath``).
     func checkedForEdge() throws(RequestHeadError) -> HTTPRequestHead {
@@ -43,7 +46,10 @@ extension HTTPRequestHead {
             }
         }
         guard hosts == 1 || (hosts == 0 && !version.isHTTP11OrLater) else { throw .hostInvalid }
-        if let coding, !coding.equalsIgnoringASCIICase("chunked") { throw .transferCodingUnsupported }
+        if let coding {
+            guard version.isHTTP11OrLater else { throw .transferCodingInHTTP10 }
+            guard coding.equalsIgnoringASCIICase("chunked") else { throw .transferCodingUnsupported }
+        }
         if uri == "*", method != .OPTIONS { throw .malformed }
         guard let (authority, target) = Self.absoluteForm(uri) else { return try withNormalPath() }
         var head = self
