@@ -74,7 +74,7 @@ enum ProxyHeaders {
 
     /// Writes the fields sent upstream into `head`, in one pass over the client's: hop-by-hop
     /// fields, the client's framing (`Content-Length`; the caller frames the body), `Expect` (the
-    /// edge answers it) and client copies of `X-Gateway-*` dropped, `Host` set to the upstream,
+    /// edge answers it) and client copies of `X-Gateway-*` dropped (also when spelt with `_`), `Host` set to the upstream,
     /// forwarding fields set, `via` added after the client's `Via` entries, and the verified
     /// identity added with a signature over the `signed` request the services can check.
     /// With `dropTraceContext` the client's W3C trace fields go too: the gateway's span replaces them.
@@ -104,6 +104,7 @@ enum ProxyHeaders {
             case .other: break
             }
             if isHopByHop(name) || isGatewayField(name) || (!nominated.isEmpty && nominated.contains(where: { name.equalsIgnoringASCIICase(lowercased: $0) })) { continue }
+            if name.utf8.contains(UInt8(ascii: "_")), isOwnField(underscored: name, dropTraceContext: dropTraceContext) { continue }
             head.add(name: name, value: value)
         }
         forwardedFor.append(clientAddress)
@@ -141,6 +142,15 @@ enum ProxyHeaders {
     /// Whether `name` starts with `x-gateway-` in any case: the gateway's own fields, never taken from a client.
     private static func isGatewayField(_ name: String) -> Bool {
         name.hasPrefixIgnoringASCIICase("x-gateway-")
+    }
+
+    /// Whether `name`, a field name with `_`, reads as a field the gateway sets or drops once each
+    /// `_` is read as `-`, as CGI, PHP, WSGI and Rack do (`X_Gateway_User_Id` and `X-Gateway-User-Id`
+    /// are both `HTTP_X_GATEWAY_USER_ID` there): such a field is dropped, so that a client cannot
+    /// pass one of the gateway's own fields to an upstream that reads names that way.
+    private static func isOwnField(underscored name: String, dropTraceContext: Bool) -> Bool {
+        let dashed = String(decoding: name.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: "-") : $0 }, as: UTF8.self)
+        return forwardingRole(of: dashed, dropTraceContext: dropTraceContext) != .other || isGatewayField(dashed) || isHopByHop(dashed)
     }
 
     /// The upstream's response fields as the client gets them: hop-by-hop fields dropped
