@@ -24,9 +24,11 @@ extension BookingRoutes {
             } catch {
                 return eventLoop.makeSucceededFuture(.problem(error as? ProblemDetails ?? .status(.unauthorized), path: Self.reservePath))
             }
-            // A body the plain reader refuses may repeat a key: the router's decoding refuses that.
+            // A body the plain reader refuses may repeat a key or hold one the request does not
+            // take: the router's decoding refuses those.
             guard let body = ReserveRequest(plainJSON: request.body)
                 ?? (request.body.withUnsafeReadableBytes(JSONRepeatedKeys.disagreeing).isEmpty
+                    && UnknownFields.first(in: Data(request.body.readableBytesView), known: ReserveRequest.knownFields) == nil
                     ? try? Self.decoder.decode(ReserveRequest.self, from: Data(request.body.readableBytesView)) : nil)
             else {
                 return eventLoop.makeSucceededFuture(.router)

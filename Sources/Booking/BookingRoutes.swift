@@ -6,11 +6,12 @@ import Logging
 import PostgresNIO
 import ServiceKit
 
-struct ReserveRequest: Decodable {
+struct ReserveRequest: Decodable, KnownFields {
+    static let knownFields = fields(of: CodingKeys.self)
     var eventID: String
     var zoneID: String
     var quantity: Int
-    enum CodingKeys: String, CodingKey { case eventID = "event_id", zoneID = "zone_id", quantity }
+    enum CodingKeys: String, CodingKey, CaseIterable { case eventID = "event_id", zoneID = "zone_id", quantity }
 }
 
 /// A booking as its owner sees it.

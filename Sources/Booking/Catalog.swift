@@ -12,7 +12,7 @@ public struct CatalogZone: Sendable, Codable, Hashable {
     public var currency: String
     public var capacity: Int
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, name, priceMinor = "price_minor", currency, capacity
     }
 
@@ -36,7 +36,7 @@ public struct CatalogEvent: Sendable, Codable, Hashable {
     public var maxPerUser: Int
     public var zones: [CatalogZone]
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, name, venue, startsAt = "starts_at", saleStartsAt = "sale_starts_at", saleEndsAt = "sale_ends_at"
         case maxPerUser = "max_per_user", zones
     }
@@ -156,7 +156,7 @@ public struct CatalogEventChange: Sendable, Codable, Hashable {
     /// `cancelled` stops the sale; an event is published through `publish`.
     public var status: SaleSettings.Status?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, venue, startsAt = "starts_at", saleStartsAt = "sale_starts_at", saleEndsAt = "sale_ends_at"
         case maxPerUser = "max_per_user", status
     }

@@ -2,17 +2,20 @@ import Foundation
 import Hummingbird
 import ServiceKit
 
-struct Credentials: Decodable {
+struct Credentials: Decodable, KnownFields {
+    static let knownFields: Set<String> = ["email", "password"]
     var email: String
     var password: String
 }
 
-struct RefreshRequest: Decodable {
+struct RefreshRequest: Decodable, KnownFields {
+    static let knownFields = fields(of: CodingKeys.self)
     var refreshToken: String
-    enum CodingKeys: String, CodingKey { case refreshToken = "refresh_token" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case refreshToken = "refresh_token" }
 }
 
-struct RolesRequest: Decodable {
+struct RolesRequest: Decodable, KnownFields {
+    static let knownFields: Set<String> = ["roles"]
     var roles: [String]
 }
 

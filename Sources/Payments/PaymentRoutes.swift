@@ -3,15 +3,17 @@ import Hummingbird
 import Logging
 import ServiceKit
 
-struct CreateIntentRequest: Decodable {
+struct CreateIntentRequest: Decodable, KnownFields {
+    static let knownFields = fields(of: CodingKeys.self)
     var bookingID: String
-    enum CodingKeys: String, CodingKey { case bookingID = "booking_id" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case bookingID = "booking_id" }
 }
 
-struct ConfirmIntentRequest: Decodable {
+struct ConfirmIntentRequest: Decodable, KnownFields {
+    static let knownFields = fields(of: CodingKeys.self)
     var paymentID: String
     var paymentMethod: String
-    enum CodingKeys: String, CodingKey { case paymentID = "payment_id", paymentMethod = "payment_method" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case paymentID = "payment_id", paymentMethod = "payment_method" }
 }
 
 /// `/api/v1/payments` for the booking's owner, and `/internal/v1/payments/{id}/refund` for the

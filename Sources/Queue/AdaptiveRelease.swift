@@ -24,7 +24,7 @@ public struct AdaptiveRelease: Sendable, Codable, Hashable {
     /// Proxied routes (route-table names) whose health counts; nil: every route with a queue pass.
     public var routes: [String]?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case minRate = "min_rate", maxRate = "max_rate", p99TargetMilliseconds = "p99_target_ms", errorBudget = "error_budget"
         case increaseStep = "increase_step", decreaseFactor = "decrease_factor", holdOffSeconds = "hold_off_s"
         case intervalSeconds = "interval_s", minSamples = "min_samples", routes

@@ -32,7 +32,7 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
     /// When set, the gateway moves `releaseRate` by the health of the upstream the room guards.
     public var adaptive: AdaptiveRelease?
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case mode, releaseRate = "release_rate", maxActive = "max_active", passTTL = "pass_ttl"
         case idleTimeout = "idle_timeout", opensAt = "opens_at", targetURL = "target_url", proofOfWork = "proof_of_work", adaptive
     }

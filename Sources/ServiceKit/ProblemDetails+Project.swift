@@ -45,6 +45,11 @@ extension ProblemDetails {
         invalidBody(field: field, detail: "The field `\(field)` is given more than once, with different values.")
     }
 
+    /// A body holding `field`, which the operation does not take (``KnownFields``).
+    public static func unknownField(_ field: String) -> ProblemDetails {
+        invalidBody(field: field, detail: "The field `\(field)` is not one this request takes.")
+    }
+
     /// The problem for a decoding failure of a request body.
     public static func invalidBody(_ error: DecodingError) -> ProblemDetails {
         switch error {
@@ -53,10 +58,10 @@ extension ProblemDetails {
             return invalidBody(field: field, detail: "The field `\(field)` is required.")
         case .valueNotFound(let type, let context):
             let field = path(context.codingPath)
-            return invalidBody(field: field, detail: "The field `\(field)` must be \(describe(type)), not null.")
+            return invalidBody(field: field, detail: "\(subject(field)) must be \(describe(type)), not null.")
         case .typeMismatch(let type, let context):
             let field = path(context.codingPath)
-            return invalidBody(field: field, detail: "The field `\(field)` must be \(describe(type)).")
+            return invalidBody(field: field, detail: "\(subject(field)) must be \(describe(type)).")
         case .dataCorrupted(let context):
             let field = path(context.codingPath)
             if field.isEmpty { return invalidBody(field: "", detail: "The body is not valid JSON, or a number in it is not of the documented kind.") }
@@ -64,6 +69,11 @@ extension ProblemDetails {
         @unknown default:
             return invalidBody(field: "", detail: "The body could not be read.")
         }
+    }
+
+    /// "The field `a.b`", or "The body" for the body as a whole.
+    private static func subject(_ field: String) -> String {
+        field.isEmpty ? "The body" : "The field `\(field)`"
     }
 
     private static func path(_ keys: [any CodingKey]) -> String {

@@ -6,12 +6,16 @@ import NIOFoundationCompat
 extension Request {
     /// The body decoded as `type`; a malformed body or field is a 400 `invalid-body` problem that
     /// names the field, never Hummingbird's generic message, and so is a key given twice with
-    /// different values (``JSONRepeatedKeys``), which parsers read differently.
+    /// different values (``JSONRepeatedKeys``), which parsers read differently, and a field a
+    /// ``KnownFields`` body does not take.
     public func decodeBody<Body: Decodable>(as type: Body.Type, context: some RequestContext) async throws -> Body {
         var request = self
         let body = try await request.collectBody(upTo: context.maxUploadSize)
         if let key = body.withUnsafeReadableBytes(JSONRepeatedKeys.disagreeing).first {
             throw ProblemDetails.repeatedField(key)
+        }
+        if let known = (Body.self as? any KnownFields.Type)?.knownFields, let field = UnknownFields.first(in: Data(buffer: body), known: known) {
+            throw ProblemDetails.unknownField(field)
         }
         do {
             return try await context.requestDecoder.decode(type, from: request, context: context)

@@ -76,6 +76,8 @@ struct FastReserveTests {
                 #expect(ambiguous.status == .badRequest && Self.json(ambiguous)["field"] as? String == "event_id", "\(twice)")
                 #expect(Self.json(ambiguous)["type"] as? String == ProblemDetails.typeBase + "invalid-body")
             }
+            let misspelt = try await reserve("fast-3", ByteBuffer(string: #"{"event_id":"\#(event)","zone_id":"floor","quantity":1,"quantiy":5}"#), [:])
+            #expect(misspelt.status == .badRequest && Self.json(misspelt)["field"] as? String == "quantiy", "a field the request does not take is named, not ignored")
 
             let keyed: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "fast-retry"]
             let first = try await reserve("fast-4", Self.reserveBody(event, quantity: 1), keyed)

@@ -68,13 +68,16 @@ struct AdminRoomPatchTests {
         }
     }
 
-    @Test("malformed admin and account bodies get invalid-body problems naming the field", arguments: [
+    @Test("malformed admin bodies, and fields the API does not take, get invalid-body problems naming the field", arguments: [
         ("PUT", #"{"release_rate":"fast"}"#, "release_rate"),
         ("PUT", #"{"mode":"sideways"}"#, "mode"),
         ("PATCH", #"{"target_url":42}"#, "target_url"),
         ("PATCH", #"{"opens_at":true}"#, "opens_at"),
         ("PATCH", #"{"release_rate":"#, ""),
         ("PUT", #"[1,2]"#, ""),
+        ("PATCH", #"{"relase_rate":50}"#, "relase_rate"),
+        ("PUT", #"{"mode":"queue","releaseRate":50}"#, "releaseRate"),
+        ("PATCH", #"{"adaptive":{"min_rate":1,"max_rate":5,"p99_target_ms":100,"p99":1}}"#, "adaptive.p99"),
     ])
     func malformedBodies(method: String, body: String, field: String) async throws {
         try await GatewayFixture.with { fixture in
@@ -88,6 +91,7 @@ struct AdminRoomPatchTests {
                 #expect(problem.type == "https://booking-rush.dev/problems/invalid-body")
                 #expect(problem.field == field)
                 if !field.isEmpty { #expect(problem.detail?.contains("`\(field)`") == true) }
+                #expect(problem.detail?.contains("``") == false, "the body as a whole is called the body: \(problem.detail ?? "")")
                 #expect(try await fixture.room.describe(event: fixture.event).configuration == before)
             }
         }

@@ -23,7 +23,9 @@ struct SagaTests {
                 let carol = try await Shopper(fixture: fixture, client: client, user: "carol-\(event)")
 
                 let aliceBooking = try await alice.reserve(event: event, quantity: 2)
-                let intentResponse = try await alice.post("/api/v1/payments/intent", #"{"booking_id":"\#(aliceBooking)","amount":1}"#)
+                let withAmount = try await alice.post("/api/v1/payments/intent", #"{"booking_id":"\#(aliceBooking)","amount":1}"#)
+                #expect(withAmount.status == .badRequest && json(withAmount)["field"] as? String == "amount", "a client cannot name the amount")
+                let intentResponse = try await alice.post("/api/v1/payments/intent", #"{"booking_id":"\#(aliceBooking)"}"#)
                 #expect(intentResponse.status == .created)
                 let intent = json(intentResponse)
                 let paymentID = try #require(intent["payment_id"] as? String)
