@@ -38,7 +38,7 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
     /// ``RateLimitLeases`` for what a lease costs in exactness.
     public var lease: Int?
 
-    enum CodingKeys: String, CodingKey { case name, key, limit, period = "period_s", burst, fail, scope, lease }
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, key, limit, period = "period_s", burst, fail, scope, lease }
 
     public init(
         name: String, key: String, limit: Int, period: Double, burst: Int? = nil, fail: FailMode = .open, scope: Scope = .fleet,

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import ServiceKit
 
 /// The proxied routes, read from a JSON file: path prefix → upstreams, with the policies each applies.
 public struct RouteTable: Sendable, Codable, Hashable {
@@ -9,7 +10,7 @@ public struct RouteTable: Sendable, Codable, Hashable {
     /// How long completed idempotent responses are replayed, in seconds.
     public var idempotencyRetention: Int
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case routes, trustedProxies = "trusted_proxies", idempotencyRetention = "idempotency_retention_s"
     }
 
@@ -33,6 +34,9 @@ public struct RouteTable: Sendable, Codable, Hashable {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw GatewayConfigurationError("cannot read the route table \(path): \(error.localizedDescription)")
+        }
+        if let field = UnknownFields.first(in: data, known: knownFields) {
+            throw GatewayConfigurationError("the route table \(path) is not valid: `\(field)` is not a field of a route table (a misspelt field would leave its policy out)")
         }
         var table: RouteTable
         do {
@@ -113,7 +117,7 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
     /// it itself instead of calling an upstream.
     public var local: Bool
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case name, prefix, methods, upstreams, service, timeoutMilliseconds = "timeout_ms", maxBodyBytes = "max_body_bytes"
         case authentication = "auth", roles, rateLimits = "rate_limits", idempotency, queuePass = "queue_pass", local
     }
@@ -163,6 +167,9 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
 
     func validate() throws {
         guard !name.isEmpty, prefix.hasPrefix("/") else { throw GatewayConfigurationError("route '\(name)': prefix must start with /") }
+        guard !prefix.contains("?"), RequestPath.normalize(prefix) == .unchanged else {
+            throw GatewayConfigurationError("route '\(name)': prefix '\(prefix)' is not in the normal form requests are routed by (no //, . or .. segments, escapes of letters and digits, ? or #), so no request would match it")
+        }
         if let methods {
             guard !methods.isEmpty, methods.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter && $0.isASCII } }) else {
                 throw GatewayConfigurationError("route '\(name)': methods are HTTP method names, at least one")
@@ -197,7 +204,7 @@ public struct QueuePassPolicy: Sendable, Codable, Hashable {
     /// body (a GET has none to name it), every method otherwise.
     public var methods: [String]?
 
-    enum CodingKeys: String, CodingKey { case eventFrom = "event_from", singleUse = "single_use", methods }
+    enum CodingKeys: String, CodingKey, CaseIterable { case eventFrom = "event_from", singleUse = "single_use", methods }
 
     public init(eventFrom: String, singleUse: Bool = false, methods: [String]? = nil) {
         self.eventFrom = eventFrom

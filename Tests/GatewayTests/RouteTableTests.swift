@@ -90,6 +90,27 @@ struct RouteTableTests {
         #expect(throws: GatewayConfigurationError.self) { try RouteTable.load(path: path) }
     }
 
+    @Test("a field a route table does not have is refused by its path, so a misspelt policy is not left out", arguments: [
+        (#"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"], "rate_limit": [{"name": "r", "key": "ip", "limit": 1, "period_s": 1}]}]}"#, "routes.0.rate_limit"),
+        (#"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"], "rate_limits": [{"name": "r", "key": "ip", "limit": 1, "period": 1}]}]}"#, "routes.0.rate_limits.0.period"),
+        (#"{"routes": [{"name": "a", "prefix": "/a", "upstreams": ["http://x"], "queue_pass": {"event_from": "path:3", "single": true}}]}"#, "routes.0.queue_pass.single"),
+        (#"{"routes": [], "trusted_proxy": ["10.0.0.0/8"]}"#, "trusted_proxy"),
+    ])
+    func unknownField(json: String, field: String) throws {
+        let path = try Self.write(json)
+        let error = #expect(throws: GatewayConfigurationError.self) { try RouteTable.load(path: path) }
+        #expect(error.map { "\($0)" }?.contains("`\(field)` is not a field of a route table") == true, "\(String(describing: error))")
+    }
+
+    @Test("a prefix no normal request path could match is refused", arguments: ["/a//b", "/a/./b", "/a/../b", "/%61pi", "/a#b", "/a?b"])
+    func prefixNotNormal(prefix: String) throws {
+        let path = try Self.write(#"{"routes": [{"name": "a", "prefix": "\#(prefix)", "upstreams": ["http://x"]}]}"#)
+        let error = #expect(throws: GatewayConfigurationError.self) { try RouteTable.load(path: path) }
+        #expect(error.map { "\($0)" }?.contains("normal form") == true, "\(String(describing: error))")
+        let normal = try Self.write(#"{"routes": [{"name": "a", "prefix": "/a/*/b%2Fc/", "upstreams": ["http://x"]}]}"#)
+        #expect(try RouteTable.load(path: normal).routes.count == 1, "wildcards, encoded slashes and a trailing slash are normal")
+    }
+
     @Test("CIDR blocks match the addresses inside them only")
     func addressBlocks() throws {
         let v4 = try #require(AddressBlock("10.1.0.0/16"))
