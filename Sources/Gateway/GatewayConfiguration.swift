@@ -168,12 +168,8 @@ public struct GatewayConfiguration: Sendable {
             }
             configuration.externalProvider = provider
         }
-        configuration.secureCookies = environment["SECURE_COOKIES"] == "1" || environment["SECURE_COOKIES"] == "true"
-        switch environment["ACCESS_LOG"]?.lowercased() {
-        case nil, "", "off", "0", "false": configuration.accessLog = false
-        case "on", "1", "true": configuration.accessLog = true
-        case let other?: throw GatewayConfigurationError("ACCESS_LOG is on or off, not '\(other.prefix(20))'")
-        }
+        configuration.secureCookies = try Self.switchSetting("SECURE_COOKIES", environment)
+        configuration.accessLog = try Self.switchSetting("ACCESS_LOG", environment)
         if let text = environment["GATEWAY_MAX_CONNECTIONS"], !text.isEmpty {
             guard let maximum = Int(text), maximum > 0 else { throw GatewayConfigurationError("GATEWAY_MAX_CONNECTIONS must be a positive number") }
             configuration.maxConnections = maximum
@@ -193,6 +189,19 @@ public struct GatewayConfiguration: Sendable {
             configuration.adaptiveWindowSeconds = seconds
         }
         return configuration
+    }
+}
+
+extension GatewayConfiguration {
+    /// An on/off setting: unset, empty, `off`, `0` or `false` is off; `on`, `1` or `true` is on;
+    /// anything else stops the start rather than being read as off (`SECURE_COOKIES=yes` would
+    /// otherwise send session cookies without `Secure`).
+    static func switchSetting(_ name: String, _ environment: [String: String]) throws -> Bool {
+        switch environment[name]?.lowercased() {
+        case nil, "", "off", "0", "false": false
+        case "on", "1", "true": true
+        case let other?: throw GatewayConfigurationError("\(name) is on or off, not '\(other.prefix(20))'")
+        }
     }
 }
 

@@ -96,10 +96,14 @@ struct AccessLogTests {
         }
     }
 
-    @Test("ACCESS_LOG is on or off")
+    @Test("ACCESS_LOG and SECURE_COOKIES are on or off; any other value stops the start")
     func setting() throws {
-        #expect(try GatewayConfiguration.fromEnvironment(host: "127.0.0.1", port: 0, environment: ["ACCESS_LOG": "on"]).accessLog)
-        #expect(try !GatewayConfiguration.fromEnvironment(host: "127.0.0.1", port: 0, environment: [:]).accessLog)
-        #expect(throws: GatewayConfigurationError.self) { try GatewayConfiguration.fromEnvironment(host: "127.0.0.1", port: 0, environment: ["ACCESS_LOG": "loud"]) }
+        let read = { (environment: [String: String]) in try GatewayConfiguration.fromEnvironment(host: "127.0.0.1", port: 0, environment: environment) }
+        #expect(try read(["ACCESS_LOG": "on"]).accessLog)
+        #expect(try !read([:]).accessLog)
+        #expect(throws: GatewayConfigurationError.self) { try read(["ACCESS_LOG": "loud"]) }
+        #expect(try read(["SECURE_COOKIES": "1"]).secureCookies && read(["SECURE_COOKIES": "True"]).secureCookies)
+        #expect(try !read([:]).secureCookies && !read(["SECURE_COOKIES": "off"]).secureCookies)
+        #expect(throws: GatewayConfigurationError.self, "yes is not read as off: cookies would lose Secure") { try read(["SECURE_COOKIES": "yes"]) }
     }
 }
