@@ -170,6 +170,8 @@ final class EdgeExchange {
         connection?.close()
         connection = nil
         if clientHeadWritten {
+            // The client learns the upstream's status and the body so far, then sees it cut off.
+            handler.wire.flush()
             clientFailed()
             context.close(promise: nil)
             return
