@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Redis
+import ServiceKit
 
 /// Where Redis and Postgres are; flags win over `REDIS_URL` and `DATABASE_URL`.
 struct ConnectionOptions: ParsableArguments {
@@ -58,16 +59,15 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Reads an integer environment variable, for defaults of port options.
 func environmentInteger(_ name: String, default value: Int) -> Int {
-    ProcessInfo.processInfo.environment[name].flatMap { Int($0) } ?? value
+    guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return value }
+    guard let number = Int(text) else { refuseSetting("\(name) must be a whole number, not \(text.prefix(40))") }
+    return number
 }
 
 /// `EVENT_LOOP_THREADS` (1 to 256), or nil when unset; the process exits with a message when it
 /// is set to anything else.
 func eventLoopThreads() -> Int? {
     guard let value = ProcessInfo.processInfo.environment["EVENT_LOOP_THREADS"], !value.isEmpty else { return nil }
-    guard let threads = Int(value), (1...256).contains(threads) else {
-        FileHandle.standardError.write(Data("EVENT_LOOP_THREADS must be a whole number from 1 to 256, not \(value)\n".utf8))
-        exit(64)
-    }
+    guard let threads = Int(value), (1...256).contains(threads) else { refuseSetting("EVENT_LOOP_THREADS must be a whole number from 1 to 256, not \(value)") }
     return threads
 }

@@ -90,8 +90,13 @@ public struct ISO8601RequestContext: IdentityRequestContext {
 /// the server is closing).
 /// Keeps idle and slow-header clients from holding connections forever; a response being
 /// written (a waiting-room event stream) is never cut.
+/// A value that is not a whole number ends the process with a message (``refuseSetting(_:)``).
 public func connectionIdleTimeout(environment: [String: String] = ProcessInfo.processInfo.environment) -> TimeAmount {
-    let seconds = environment["CONNECTION_IDLE_TIMEOUT_S"].flatMap { Int($0) } ?? 75
+    var seconds = 75
+    if let text = environment["CONNECTION_IDLE_TIMEOUT_S"], !text.isEmpty {
+        guard let given = Int(text) else { refuseSetting("CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds, not \(text.prefix(40))") }
+        seconds = given
+    }
     return .seconds(Int64(min(3_600, max(1, seconds))))
 }
 

@@ -1,0 +1,22 @@
+"""A numeric setting from the environment that is not a number stops the process at start with a
+message and status 64, before it serves anything: it is not silently replaced by its default (a
+gateway started with GATEWAY_PORT=80a0 listening on 8080, a hold of HOLD_SECONDS=10m lasting 600 s)."""
+import os
+import subprocess
+
+import pytest
+
+from conftest import ADMIN_TOKEN, binary
+
+
+@pytest.mark.parametrize("command, name, value, message", [
+    (["gateway", "--without-accounts"], "GATEWAY_PORT", "80a0", "GATEWAY_PORT must be a whole number, not 80a0"),
+    (["gateway", "--without-accounts", "--port", "0"], "CONNECTION_IDLE_TIMEOUT_S", "2s", "CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds, not 2s"),
+    (["booking", "--port", "0"], "HOLD_SECONDS", "10m", "HOLD_SECONDS must be a whole number, not 10m"),
+    (["payments"], "PAYMENTS_PORT", "eighty", "PAYMENTS_PORT must be a whole number, not eighty"),
+])
+def test_a_setting_that_is_not_a_number_stops_the_start_with_a_message(command, name, value, message):
+    environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN, **{name: value})
+    run = subprocess.run([binary(), *command], env=environment, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 64, f"{name}={value}: {run.returncode} {run.stderr[-500:]}"
+    assert message in run.stderr, run.stderr[-500:]
