@@ -92,10 +92,12 @@
     });
   }
 
-  // Which route table an instance runs, flagged when it is not the one this gateway runs.
+  // Which route table an instance runs, flagged when it is not the one this gateway runs or when its
+  // latest reload failed.
   function tableStamp(stamp) {
     if (!stamp) return '—';
-    return stamp.digest.slice(0, 12) + ' · gen ' + stamp.generation + (routesDigest && stamp.digest !== routesDigest ? ' (differs)' : '');
+    return stamp.digest.slice(0, 12) + ' · gen ' + stamp.generation + (routesDigest && stamp.digest !== routesDigest ? ' (differs)' : '')
+      + (stamp.reload_failed ? ' · last reload failed: ' + stamp.reload_failed : '');
   }
 
   function policies(route) {

@@ -82,7 +82,7 @@ struct FleetTraffic: Service {
     private func ownReport() -> TrafficReport {
         var report = window.report(instance: instance)
         let version = routeTable.current
-        report.routeTable = RouteTableStamp(generation: version.generation, digest: version.digest)
+        report.routeTable = RouteTableStamp(generation: version.generation, digest: version.digest, reloadFailed: routeTable.lastReloadFailure)
         report.process = nameClaim.process
         report.nameShared = nameClaim.isShared ? true : nil
         return report

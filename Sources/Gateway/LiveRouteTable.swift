@@ -67,10 +67,17 @@ public final class LiveRouteTable: Sendable {
     private let observers = Mutex<[@Sendable (Version) -> Void]>([])
     /// One reload at a time, so observers see the tables in the order they were loaded.
     private let reloading = Mutex<Void>(())
+    private let failure = Mutex<String?>(nil)
 
     public init(_ table: RouteTable, source: RouteTableSource?) {
         self.source = source
         self.state = Mutex(Version(table: table, generation: 1))
+    }
+
+    /// Why the latest reload did not take (the table in force then stays), or nil when it took or
+    /// none was tried: the fleet's view shows it beside the instance's table.
+    public var lastReloadFailure: String? {
+        failure.withLock { $0 }
     }
 
     /// The table in force.
@@ -102,8 +109,10 @@ public final class LiveRouteTable: Sendable {
                 table = try RouteTable.load(path: source.path, environment: source.environment)
             } catch {
                 GatewayMetrics.routeTableReloaded(ok: false)
+                failure.withLock { $0 = String("\(error)".prefix(300)) }
                 throw .invalid("\(error)")
             }
+            failure.withLock { $0 = nil }
             let version = state.withLock { state in
                 state = Version(table: table, generation: state.generation + 1)
                 return state

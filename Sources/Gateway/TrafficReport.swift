@@ -106,10 +106,15 @@ struct TrafficReport: Sendable, Hashable, Codable {
 }
 
 /// Which route table an instance has in force: its generation there and its digest, equal on
-/// instances running the same table.
+/// instances running the same table; and why its latest reload failed, if it did.
 struct RouteTableStamp: Sendable, Hashable, Codable {
     var generation: Int
     var digest: String
+    var reloadFailed: String?
+
+    enum CodingKeys: String, CodingKey {
+        case generation, digest, reloadFailed = "reload_failed"
+    }
 }
 
 /// `GET /admin/v1/traffic`: the last minute of one instance's or the whole fleet's responses.

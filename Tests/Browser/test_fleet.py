@@ -97,7 +97,7 @@ def test_one_call_reloads_the_route_table_of_every_gateway_of_the_fleet(tmp_path
     """Three gateways, each with its own copy of the route file: one `reload?scope=fleet` on one of
     them puts the edited copies in force on all three within a second or two; the fleet's traffic
     view then shows each one's table, and a table that differs (one reloaded alone by SIGHUP) shows,
-    in the console's Gateways table too."""
+    in the console's Gateways table too, as does a reload that failed on one of them, until one takes."""
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), QuickUpstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     target = f"http://127.0.0.1:{upstream.server_port}"
@@ -157,6 +157,23 @@ def test_one_call_reloads_the_route_table_of_every_gateway_of_the_fleet(tmp_path
             "return Array.from(document.querySelectorAll('#traffic-instances tbody tr')).map(r => [r.cells[0].textContent, r.textContent])"))
         WebDriverWait(browser, 15).until(lambda d: len(rows()) == 3 and sum("(differs)" in text for text in rows().values()) == 1)
         assert "(differs)" in rows()[tables()[2]["instance"]] and "gen 3" in rows()[tables()[2]["instance"]], rows()
+
+        # A fleet reload that fails on one gateway (its copy is broken): it keeps its table, and the
+        # fleet's view and the console say why until a reload there takes.
+        broken = tables()[1]["instance"]
+        files[1].write_text('{"routes": [{"name": "svc", "prefix": "/api/svc", "upstreams": ["' + target + '"], "rate_limitz": []}]}')
+        status, body, _ = call(f"{bases[0]}/admin/v1/routes/reload?scope=fleet", "POST", None, admin)
+        assert status == 200 and body["generation"] == 3, body
+        until(lambda: [t["generation"] for t in tables()] == [3, 2, 4], f"the others reload: {tables()}")
+        until(lambda: "rate_limitz" in (stamps()[broken] or {}).get("reload_failed", ""), f"the failure shows in the fleet's view: {stamps()}")
+        assert all("reload_failed" not in stamps()[t["instance"]] for t in (tables()[0], tables()[2]))
+        WebDriverWait(browser, 15).until(lambda d: "last reload failed" in rows().get(broken, "") and "rate_limitz" in rows()[broken])
+        assert sum("last reload failed" in text for text in rows().values()) == 1, rows()
+        files[1].write_text(json.dumps(table))
+        call(f"{bases[0]}/admin/v1/routes/reload?scope=fleet", "POST", None, admin)
+        until(lambda: tables()[1]["generation"] == 3, f"the mended copy loads: {tables()}")
+        until(lambda: "reload_failed" not in (stamps()[broken] or {}), f"the failure is gone: {stamps()}")
+        WebDriverWait(browser, 15).until(lambda d: not any("last reload failed" in text for text in rows().values()))
         assert all(gateway.poll() is None for gateway in gateways)
     finally:
         for gateway in gateways:

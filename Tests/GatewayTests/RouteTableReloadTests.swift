@@ -29,7 +29,7 @@ struct RouteTableReloadTests {
         try JSONEncoder().encode(table).write(to: URL(fileURLWithPath: path))
     }
 
-    @Test("a reload puts the file's table in force and tells observers; a bad file or none leaves the table as it was")
+    @Test("a reload puts the file's table in force and tells observers; a bad file or none leaves the table as it was, and the failure is kept until a reload takes")
     func liveTable() async throws {
         let first = RouteTable(routes: [ProxyRoute(name: "a", prefix: "/a", upstreams: ["http://127.0.0.1:9001"])])
         try await Self.withRouteFile(first) { path in
@@ -59,11 +59,14 @@ struct RouteTableReloadTests {
             #expect(reason.contains("prefix must start with /"), "\(reason)")
             #expect(live.current.generation == 2 && live.current.table.routes.map(\.name) == ["a", "b"], "the table in force stays")
             #expect(seen.withLock { $0.count } == 2, "observers hear of tables put in force only")
+            #expect(live.lastReloadFailure?.contains("prefix must start with /") == true, "the failure is kept for the fleet's view: \(live.lastReloadFailure ?? "")")
 
             try Self.write(first, to: path)
             #expect(try live.reload().digest == startDigest, "the same table has the same digest")
+            #expect(live.lastReloadFailure == nil, "a reload that takes clears it")
         }
         #expect(throws: RouteTableReloadError.noSource) { try LiveRouteTable(RouteTable(), source: nil).reload() }
+        #expect(LiveRouteTable(RouteTable(), source: nil).lastReloadFailure == nil)
     }
 
     @Test("through the admin API: new routes serve at once, a request under way finishes on its old route, a bad file is a 422")
