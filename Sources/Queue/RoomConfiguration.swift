@@ -88,12 +88,18 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
         guard (5...86_400).contains(idleTimeout) else { throw .invalidConfiguration(field: "idle_timeout", "idle_timeout must be between 5 and 86400 seconds") }
         if let proofOfWork, !(0...24).contains(proofOfWork) { throw .invalidConfiguration(field: "proof_of_work", "proof_of_work must be between 0 and 24 bits") }
         if let opensAt, opensAt < 0 { throw .invalidConfiguration(field: "opens_at", "opens_at must be a Unix time in milliseconds") }
-        if let targetURL {
-            guard targetURL.count <= 2048, targetURL.hasPrefix("/") || targetURL.hasPrefix("https://") || targetURL.hasPrefix("http://") else {
-                throw .invalidConfiguration(field: "target_url", "target_url must be a path or an http(s) URL")
-            }
+        if let targetURL, !Self.isRedirectTarget(targetURL) {
+            throw .invalidConfiguration(field: "target_url", "target_url must be a path (not //host) or an http(s) URL of at most 2048 printable ASCII characters, without spaces or backslashes")
         }
         try adaptive?.validate()
+    }
+
+    /// Whether `url` can be the `Location` admitted visitors are sent to: a path on this site (but not
+    /// `//host`, which a browser reads as another site) or an http(s) URL, in printable ASCII without
+    /// spaces or a backslash (which browsers read as `/`), so it can never split the header it goes in.
+    static func isRedirectTarget(_ url: String) -> Bool {
+        guard url.utf8.count <= 2048, url.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }) else { return false }
+        return (url.hasPrefix("/") && !url.hasPrefix("//")) || url.hasPrefix("https://") || url.hasPrefix("http://")
     }
 
     /// The fields as `HSET` arguments.

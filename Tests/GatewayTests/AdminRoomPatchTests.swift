@@ -57,6 +57,16 @@ struct AdminRoomPatchTests {
                     let negative = try await client.execute(uri: uri, method: .patch, headers: Self.admin, body: ByteBuffer(string: body))
                     #expect(negative.status == .unprocessableContent, "\(body) is refused as a PUT would refuse it, not taken as a clear")
                 }
+                for target in ["//evil.example/shop", #"/\evil.example"#, "/shop\r\nSet-Cookie: a=b", "/shop now", "/caf\u{e9}", "ftp://x/y"] {
+                    let body = try JSONSerialization.data(withJSONObject: ["target_url": target])
+                    let refusedTarget = try await client.execute(uri: uri, method: .patch, headers: Self.admin, body: ByteBuffer(bytes: body))
+                    #expect(refusedTarget.status == .unprocessableContent && refusedTarget.problem?.field == "target_url", "\(target.debugDescription)")
+                }
+                #expect(try await fixture.room.describe(event: fixture.event).configuration.targetURL == "/shop", "no refused target was kept")
+                for target in ["/shop?x=%2F%2Fy", "https://tickets.example/shop#seats"] {
+                    let body = try JSONSerialization.data(withJSONObject: ["target_url": target])
+                    #expect(try await client.execute(uri: uri, method: .patch, headers: Self.admin, body: ByteBuffer(bytes: body)).status == .ok, "\(target)")
+                }
 
                 let missing = try await client.execute(uri: "/admin/v1/rooms/\(fixture.event)-absent", method: .patch, headers: Self.admin, body: ByteBuffer(string: "{}"))
                 #expect(missing.status == .notFound)
