@@ -24,13 +24,7 @@ extension BookingRoutes {
             } catch {
                 return eventLoop.makeSucceededFuture(.problem(error as? ProblemDetails ?? .status(.unauthorized), path: Self.reservePath))
             }
-            // A body the plain reader refuses may repeat a key or hold one the request does not
-            // take: the router's decoding refuses those.
-            guard let body = ReserveRequest(plainJSON: request.body)
-                ?? (request.body.withUnsafeReadableBytes(JSONRepeatedKeys.disagreeing).isEmpty
-                    && UnknownFields.first(in: Data(request.body.readableBytesView), known: ReserveRequest.knownFields) == nil
-                    ? try? Self.decoder.decode(ReserveRequest.self, from: Data(request.body.readableBytesView)) : nil)
-            else {
+            guard let body = ReserveRequest(plainJSON: request.body) ?? Self.decodedAsRouter(request.body) else {
                 return eventLoop.makeSucceededFuture(.router)
             }
             let key = request.head.headers.value(of: Self.idempotencyKey.rawName)
@@ -53,5 +47,14 @@ extension BookingRoutes {
                 }
             return answer.futureResult
         }
+    }
+
+    /// A body the plain reader does not take, decoded as the router would decode it; nil leaves it
+    /// to the router, which then answers: a key given twice, a field the request does not take
+    /// (``ProblemDetails/refusal(ofBody:as:)``), bytes that do not decode.
+    private static func decodedAsRouter(_ body: ByteBuffer) -> ReserveRequest? {
+        let data = Data(body.readableBytesView)
+        guard ProblemDetails.refusal(ofBody: data, as: ReserveRequest.self) == nil else { return nil }
+        return try? decoder.decode(ReserveRequest.self, from: data)
     }
 }

@@ -74,9 +74,10 @@ enum ProxyHeaders {
 
     /// Writes the fields sent upstream into `head`, in one pass over the client's: hop-by-hop
     /// fields, the client's framing (`Content-Length`; the caller frames the body), `Expect` (the
-    /// edge answers it) and client copies of `X-Gateway-*` dropped (also when spelt with `_`), `Host` set to the upstream,
-    /// forwarding fields set, `via` added after the client's `Via` entries, and the verified
-    /// identity added with a signature over the `signed` request the services can check.
+    /// edge answers it) and client copies of `X-Gateway-*` dropped (also when spelt with `_`),
+    /// `Host` set to the upstream, forwarding fields set, `via` added after the client's `Via`
+    /// entries, and the verified identity added with a signature over the `signed` request the
+    /// services can check.
     /// With `dropTraceContext` the client's W3C trace fields go too: the gateway's span replaces them.
     static func writeUpstreamFields(
         from request: HTTPHeaders,

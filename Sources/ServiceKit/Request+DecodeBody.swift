@@ -11,12 +11,7 @@ extension Request {
     public func decodeBody<Body: Decodable>(as type: Body.Type, context: some RequestContext) async throws -> Body {
         var request = self
         let body = try await request.collectBody(upTo: context.maxUploadSize)
-        if let key = body.withUnsafeReadableBytes(JSONRepeatedKeys.disagreeing).first {
-            throw ProblemDetails.repeatedField(key)
-        }
-        if let known = (Body.self as? any KnownFields.Type)?.knownFields, let field = UnknownFields.first(in: Data(buffer: body), known: known) {
-            throw ProblemDetails.unknownField(field)
-        }
+        if let refusal = ProblemDetails.refusal(ofBody: Data(buffer: body), as: type) { throw refusal }
         do {
             return try await context.requestDecoder.decode(type, from: request, context: context)
         } catch let error as DecodingError {
@@ -47,6 +42,20 @@ extension Request {
             } catch {
                 continue
             }
+        }
+        return nil
+    }
+}
+
+extension ProblemDetails {
+    /// What ``Request/decodeBody(as:context:)`` refuses in a JSON body before decoding it as
+    /// `type`: a top-level key given twice with different values (``JSONRepeatedKeys``), then a
+    /// field a ``KnownFields`` type does not take; nil when there is neither. For a caller that
+    /// decodes the bytes itself, so that it refuses what the router would.
+    public static func refusal<Body>(ofBody json: Data, as type: Body.Type) -> ProblemDetails? {
+        if let key = JSONRepeatedKeys.disagreeing(in: json).first { return .repeatedField(key) }
+        if let known = (type as? any KnownFields.Type)?.knownFields, let field = UnknownFields.first(in: json, known: known) {
+            return .unknownField(field)
         }
         return nil
     }

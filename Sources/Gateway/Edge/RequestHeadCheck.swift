@@ -32,9 +32,9 @@ public enum RequestHeadError: Error, Sendable, Hashable {
 
 extension HTTPRequestHead {
     /// The head as the edge routes it: one `Host` (none allowed before HTTP/1.1), no transfer
-    /// coding but `chunked` (and none before HTTP/1.1), `*` only for OPTIONS, a target in absolute form (`http://host/path`, which a server
-    /// must accept) turned into its path and query, its authority becoming the `Host`, and the
-    /// path in normal form (``RequestPath``).
+    /// coding but `chunked` (and none before HTTP/1.1), `*` only for OPTIONS, a target in absolute
+    /// form (`http://host/path`, which a server must accept) turned into its path and query, its
+    /// authority becoming the `Host`, and the path in normal form (``RequestPath``).
     func checkedForEdge() throws(RequestHeadError) -> HTTPRequestHead {
         var hosts = 0
         var coding: String?
