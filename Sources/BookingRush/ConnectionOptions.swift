@@ -57,12 +57,20 @@ struct ConnectionOptions: ParsableArguments {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-/// Reads an integer environment variable, for defaults of port options.
-func environmentInteger(_ name: String, default value: Int) -> Int {
+/// Reads an integer environment variable (`value` when it is unset or empty). A value that is not
+/// a whole number in `range` ends the process with a message (``refuseSetting(_:)``) instead of
+/// being clamped or replaced: `HOLD_SECONDS=5` does not quietly become a 30 s hold.
+func environmentInteger(_ name: String, default value: Int, in range: ClosedRange<Int>) -> Int {
     guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return value }
     guard let number = Int(text) else { refuseSetting("\(name) must be a whole number, not \(text.prefix(40))") }
+    guard range.contains(number) else {
+        refuseSetting("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(number)")
+    }
     return number
 }
+
+/// The ports a server may listen on: 0 asks the system for a free one.
+let portNumbers = 0...65_535
 
 /// `EVENT_LOOP_THREADS` (1 to 256), or nil when unset; the process exits with a message when it
 /// is set to anything else.

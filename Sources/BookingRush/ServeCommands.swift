@@ -19,7 +19,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @OptionGroup var connections: ConnectionOptions
     @Option(help: "Address to listen on") var host = "127.0.0.1"
-    @Option(help: "Port to listen on (default: $GATEWAY_PORT or 8080)") var port = environmentInteger("GATEWAY_PORT", default: 8080)
+    @Option(help: "Port to listen on (default: $GATEWAY_PORT or 8080)") var port = environmentInteger("GATEWAY_PORT", default: 8080, in: portNumbers)
     @Option(help: "Route table (JSON) of proxied routes (default: $GATEWAY_ROUTES)") var routes: String?
     @Flag(help: "Run without built-in accounts (no database; tokens from elsewhere only)") var withoutAccounts = false
 
@@ -47,7 +47,7 @@ struct BookingCommand: AsyncParsableCommand {
 
     @OptionGroup var connections: ConnectionOptions
     @Option(help: "Address to listen on") var host = "127.0.0.1"
-    @Option(help: "Port to listen on (default: $BOOKING_PORT or 8081)") var port = environmentInteger("BOOKING_PORT", default: 8081)
+    @Option(help: "Port to listen on (default: $BOOKING_PORT or 8081)") var port = environmentInteger("BOOKING_PORT", default: 8081, in: portNumbers)
 
     func run() async throws {
         try refuseDevelopmentSecrets(.booking)
@@ -67,7 +67,7 @@ struct PaymentsCommand: AsyncParsableCommand {
 
     @OptionGroup var connections: ConnectionOptions
     @Option(help: "Address to listen on") var host = "127.0.0.1"
-    @Option(help: "Port to listen on (default: $PAYMENTS_PORT or 8082)") var port = environmentInteger("PAYMENTS_PORT", default: 8082)
+    @Option(help: "Port to listen on (default: $PAYMENTS_PORT or 8082)") var port = environmentInteger("PAYMENTS_PORT", default: 8082, in: portNumbers)
 
     func run() async throws {
         try refuseDevelopmentSecrets(.payments)
@@ -86,9 +86,9 @@ struct DevCommand: AsyncParsableCommand {
 
     @OptionGroup var connections: ConnectionOptions
     @Option(help: "Address to listen on") var host = "127.0.0.1"
-    @Option(help: "Gateway port") var gatewayPort = environmentInteger("GATEWAY_PORT", default: 8080)
-    @Option(help: "Booking service port") var bookingPort = environmentInteger("BOOKING_PORT", default: 8081)
-    @Option(help: "Payments service port") var paymentsPort = environmentInteger("PAYMENTS_PORT", default: 8082)
+    @Option(help: "Gateway port") var gatewayPort = environmentInteger("GATEWAY_PORT", default: 8080, in: portNumbers)
+    @Option(help: "Booking service port") var bookingPort = environmentInteger("BOOKING_PORT", default: 8081, in: portNumbers)
+    @Option(help: "Payments service port") var paymentsPort = environmentInteger("PAYMENTS_PORT", default: 8082, in: portNumbers)
     @Option(help: "Route table (JSON) of proxied routes (default: $GATEWAY_ROUTES)") var routes: String?
 
     func run() async throws {
@@ -142,7 +142,7 @@ struct DevCommand: AsyncParsableCommand {
 
 /// The bcrypt cost for new passwords: `BCRYPT_COST` (10–16), 12 by default.
 func bcryptCost() -> UInt8 {
-    UInt8(min(16, max(10, environmentInteger("BCRYPT_COST", default: 12))))
+    UInt8(environmentInteger("BCRYPT_COST", default: 12, in: 10...16))
 }
 
 /// Runs services until SIGINT or SIGTERM, then shuts them down gracefully: servers stop

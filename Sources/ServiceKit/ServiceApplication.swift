@@ -90,14 +90,14 @@ public struct ISO8601RequestContext: IdentityRequestContext {
 /// the server is closing).
 /// Keeps idle and slow-header clients from holding connections forever; a response being
 /// written (a waiting-room event stream) is never cut.
-/// A value that is not a whole number ends the process with a message (``refuseSetting(_:)``).
+/// A value that is not a whole number of seconds from 1 to 3600 ends the process with a message
+/// (``refuseSetting(_:)``).
 public func connectionIdleTimeout(environment: [String: String] = ProcessInfo.processInfo.environment) -> TimeAmount {
-    var seconds = 75
-    if let text = environment["CONNECTION_IDLE_TIMEOUT_S"], !text.isEmpty {
-        guard let given = Int(text) else { refuseSetting("CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds, not \(text.prefix(40))") }
-        seconds = given
+    guard let text = environment["CONNECTION_IDLE_TIMEOUT_S"], !text.isEmpty else { return .seconds(75) }
+    guard let seconds = Int(text), (1...3_600).contains(seconds) else {
+        refuseSetting("CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds from 1 to 3600, not \(text.prefix(40))")
     }
-    return .seconds(Int64(min(3_600, max(1, seconds))))
+    return .seconds(Int64(seconds))
 }
 
 /// The listen queue of every server: connections the kernel has accepted and the server has

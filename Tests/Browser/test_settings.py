@@ -1,6 +1,7 @@
-"""A numeric setting from the environment that is not a number stops the process at start with a
-message and status 64, before it serves anything: it is not silently replaced by its default (a
-gateway started with GATEWAY_PORT=80a0 listening on 8080, a hold of HOLD_SECONDS=10m lasting 600 s)."""
+"""A numeric setting from the environment that is not a number, or not one in its range, stops the
+process at start with a message and status 64, before it serves anything: it is not silently replaced
+by its default or moved into range (a gateway started with GATEWAY_PORT=80a0 listening on 8080, a hold
+of HOLD_SECONDS=10m lasting 600 s, HOLD_SECONDS=5 lasting 30 s)."""
 import os
 import subprocess
 
@@ -14,8 +15,13 @@ from conftest import ADMIN_TOKEN, binary
     (["gateway", "--without-accounts", "--port", "0"], "CONNECTION_IDLE_TIMEOUT_S", "2s", "CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds, not 2s"),
     (["booking", "--port", "0"], "HOLD_SECONDS", "10m", "HOLD_SECONDS must be a whole number, not 10m"),
     (["payments"], "PAYMENTS_PORT", "eighty", "PAYMENTS_PORT must be a whole number, not eighty"),
+    (["gateway", "--without-accounts"], "GATEWAY_PORT", "80800", "GATEWAY_PORT must be a whole number from 0 to 65535, not 80800"),
+    (["gateway", "--without-accounts", "--port", "0"], "CONNECTION_IDLE_TIMEOUT_S", "0", "CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds from 1 to 3600, not 0"),
+    (["gateway", "--port", "0"], "BCRYPT_COST", "4", "BCRYPT_COST must be a whole number from 10 to 16, not 4"),
+    (["booking", "--port", "0"], "HOLD_SECONDS", "5", "HOLD_SECONDS must be a whole number from 30 to 3600, not 5"),
+    (["booking", "--port", "0"], "PAYMENT_GRACE_SECONDS", "86400", "PAYMENT_GRACE_SECONDS must be a whole number from 60 to 3600, not 86400"),
 ])
-def test_a_setting_that_is_not_a_number_stops_the_start_with_a_message(command, name, value, message):
+def test_a_setting_that_is_not_a_number_in_its_range_stops_the_start_with_a_message(command, name, value, message):
     environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN, **{name: value})
     run = subprocess.run([binary(), *command], env=environment, capture_output=True, text=True, timeout=60)
     assert run.returncode == 64, f"{name}={value}: {run.returncode} {run.stderr[-500:]}"
