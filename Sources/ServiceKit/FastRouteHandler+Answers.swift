@@ -25,9 +25,11 @@ extension FastRouteHandler {
     /// Writes a whole answer with the fields Hummingbird adds to its own (`Date`, `Server`),
     /// straight to the socket: no encoder behind this handler frames it.
     private func respond(status: HTTPResponse.Status, fields: HTTPFields, body: ByteBuffer, close: Bool, context: ChannelHandlerContext) {
+        if close { quiescing = true }
+        var fields = fields
+        if quiescing { fields[.connection] = "close" }
         wire.write(Self.answer(status: status, fields: fields, body: body, serverName: serverName, allocator: context.channel.allocator), flush: true)
         answerEnded(context: context)
-        if close { quiescing = true }
         requestDone(context: context)
     }
 

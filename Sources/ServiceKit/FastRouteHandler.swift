@@ -37,7 +37,9 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var readPending = false
     /// Whether parts went on to Hummingbird since the last read-complete it saw.
     var forwardedUnflushed = false
-    /// The server is shutting down: the connection ends after the answer in progress.
+    /// The connection ends after the answer in progress: the server is shutting down, the client
+    /// asked for it, or the request asked to switch protocols (NIO's decoder parses nothing after
+    /// it, ``NIOHTTP1/HTTPRequestHead/stopsRequestParsing``). The answer says `Connection: close`.
     var quiescing = false
     /// The client shut its side; the router's side hears of it once the requests it sent are answered.
     var inputClosedPending = false
@@ -74,8 +76,14 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        context.write(data, promise: promise)
-        if case .end = unwrapOutboundIn(data), case .passing(let requestEnded, _) = state {
+        let part = unwrapOutboundIn(data)
+        if quiescing, case .head(var head) = part, head.status.code >= 200 {
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+        } else {
+            context.write(data, promise: promise)
+        }
+        if case .end = part, case .passing(let requestEnded, _) = state {
             state = .passing(requestEnded: requestEnded, responseEnded: true)
             answerEnded(context: context)
             if requestEnded { requestDone(context: context) }
@@ -102,6 +110,7 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.idle, .head(let head)):
             // A fast route reads the whole body, and the router reads or drains it.
             if head.expectsContinue { wire.writeContinue(allocator: context.channel.allocator) }
+            if head.stopsRequestParsing { quiescing = true }
             if let route = routes.first(where: { $0.matches(head) }) {
                 state = .collecting(route, head, nil)
             } else {
@@ -143,6 +152,7 @@ final class FastRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .idle
         if quiescing {
             held.removeAll()
+            context.flush()
             context.close(promise: nil)
             return
         }

@@ -141,4 +141,25 @@ struct FastRouteConnectionTests {
             #expect(text.hasSuffix(path == "/echo" ? "\r\n\r\nbody" : "router read body"), "\(text)")
         }
     }
+
+    @Test(
+        "a request asking to switch protocols (curl --http2, a WebSocket, CONNECT) is answered in HTTP/1.1 with Connection: close, and the connection closes instead of hanging",
+        arguments: [
+            "GET /router HTTP/1.1\r\nHost: test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n",
+            echo("up", fields: "Connection: Upgrade\r\nUpgrade: websocket\r\n"),
+            "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+        ]
+    )
+    func declinedUpgrade(request: String) async throws {
+        try await Self.application().test(.live) { client in
+            let port = try #require(client.port)
+            let sent = ContinuousClock.now
+            let next = "GET /router HTTP/1.1\r\nHost: test\r\n\r\n"
+            let text = try await RawConnection.exchange(port: port, request + next, limit: .seconds(8)) { _, _ in false }
+            let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses.count == 1 && statuses.first != "101", "one answer, nothing switched: \(text)")
+            #expect(text.lowercased().contains("\r\nconnection: close\r\n"), "\(text)")
+            #expect(ContinuousClock.now - sent < .seconds(4), "closed after the answer, not held to the client's limit")
+        }
+    }
 }

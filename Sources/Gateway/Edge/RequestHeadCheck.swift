@@ -87,14 +87,3 @@ extension HTTPRequestHead {
         return (authority, remainder.hasPrefix("/") ? remainder : "/" + remainder)
     }
 }
-
-extension HTTPRequestHead {
-    /// Whether the HTTP/1 parser stops after this request, as it does for one asking to switch
-    /// protocols (RFC 9110 §7.8): `CONNECT`, or an `Upgrade` field with `upgrade` among the
-    /// `Connection` tokens, as llhttp decides. The bytes after it are left for the new protocol.
-    var stopsRequestParsing: Bool {
-        if method == .CONNECT { return true }
-        guard headers.contains(name: "upgrade") else { return false }
-        return headers[canonicalForm: "connection"].contains { $0.utf8.elementsEqual("upgrade".utf8) { $0.asciiLowercased == $1 } }
-    }
-}
