@@ -72,6 +72,14 @@ func environmentInteger(_ name: String, default value: Int, in range: ClosedRang
 /// The ports a server may listen on: 0 asks the system for a free one.
 let portNumbers = 0...65_535
 
+/// Refuses a port option outside ``portNumbers`` (exit status 64 with the usage), which the
+/// socket would otherwise take modulo 65536 (`--port 80800` listening on 15264).
+func refusePorts(_ options: (name: String, port: Int)...) throws {
+    for option in options where !portNumbers.contains(option.port) {
+        throw ValidationError("\(option.name) must be a port number from 0 to 65535, not \(option.port)")
+    }
+}
+
 /// `EVENT_LOOP_THREADS` (1 to 256), or nil when unset; the process exits with a message when it
 /// is set to anything else.
 func eventLoopThreads() -> Int? {

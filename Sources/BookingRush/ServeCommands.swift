@@ -23,6 +23,8 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Route table (JSON) of proxied routes (default: $GATEWAY_ROUTES)") var routes: String?
     @Flag(help: "Run without built-in accounts (no database; tokens from elsewhere only)") var withoutAccounts = false
 
+    func validate() throws { try refusePorts(("--port", port)) }
+
     func run() async throws {
         try refuseDevelopmentSecrets(.gateway)
         let tracing = try tracingService(serviceName: "booking-rush-gateway")
@@ -49,6 +51,8 @@ struct BookingCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on") var host = "127.0.0.1"
     @Option(help: "Port to listen on (default: $BOOKING_PORT or 8081)") var port = environmentInteger("BOOKING_PORT", default: 8081, in: portNumbers)
 
+    func validate() throws { try refusePorts(("--port", port)) }
+
     func run() async throws {
         try refuseDevelopmentSecrets(.booking)
         let tracing = try tracingService(serviceName: "booking-rush-booking")
@@ -68,6 +72,8 @@ struct PaymentsCommand: AsyncParsableCommand {
     @OptionGroup var connections: ConnectionOptions
     @Option(help: "Address to listen on") var host = "127.0.0.1"
     @Option(help: "Port to listen on (default: $PAYMENTS_PORT or 8082)") var port = environmentInteger("PAYMENTS_PORT", default: 8082, in: portNumbers)
+
+    func validate() throws { try refusePorts(("--port", port)) }
 
     func run() async throws {
         try refuseDevelopmentSecrets(.payments)
@@ -90,6 +96,8 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Booking service port") var bookingPort = environmentInteger("BOOKING_PORT", default: 8081, in: portNumbers)
     @Option(help: "Payments service port") var paymentsPort = environmentInteger("PAYMENTS_PORT", default: 8082, in: portNumbers)
     @Option(help: "Route table (JSON) of proxied routes (default: $GATEWAY_ROUTES)") var routes: String?
+
+    func validate() throws { try refusePorts(("--gateway-port", gatewayPort), ("--booking-port", bookingPort), ("--payments-port", paymentsPort)) }
 
     func run() async throws {
         try refuseDevelopmentSecrets(.all)

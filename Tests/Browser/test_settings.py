@@ -12,7 +12,7 @@ from conftest import ADMIN_TOKEN, binary
 
 @pytest.mark.parametrize("command, name, value, message", [
     (["gateway", "--without-accounts"], "GATEWAY_PORT", "80a0", "GATEWAY_PORT must be a whole number, not 80a0"),
-    (["gateway", "--without-accounts", "--port", "0"], "CONNECTION_IDLE_TIMEOUT_S", "2s", "CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds, not 2s"),
+    (["gateway", "--without-accounts", "--port", "0"], "CONNECTION_IDLE_TIMEOUT_S", "2s", "CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds from 1 to 3600, not 2s"),
     (["booking", "--port", "0"], "HOLD_SECONDS", "10m", "HOLD_SECONDS must be a whole number, not 10m"),
     (["payments"], "PAYMENTS_PORT", "eighty", "PAYMENTS_PORT must be a whole number, not eighty"),
     (["gateway", "--without-accounts"], "GATEWAY_PORT", "80800", "GATEWAY_PORT must be a whole number from 0 to 65535, not 80800"),
@@ -25,4 +25,17 @@ def test_a_setting_that_is_not_a_number_in_its_range_stops_the_start_with_a_mess
     environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN, **{name: value})
     run = subprocess.run([binary(), *command], env=environment, capture_output=True, text=True, timeout=60)
     assert run.returncode == 64, f"{name}={value}: {run.returncode} {run.stderr[-500:]}"
+    assert message in run.stderr, run.stderr[-500:]
+
+
+@pytest.mark.parametrize("command, message", [
+    (["gateway", "--without-accounts", "--port", "80800"], "--port must be a port number from 0 to 65535, not 80800"),
+    (["booking", "--port", "70000"], "--port must be a port number from 0 to 65535, not 70000"),
+    (["dev", "--payments-port=-5"], "--payments-port must be a port number from 0 to 65535, not -5"),
+])
+def test_a_port_option_out_of_range_stops_the_start_instead_of_wrapping(command, message):
+    """A port past 65535 is not taken modulo 65536 by the socket (--port 80800 listening on 15264)."""
+    environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN)
+    run = subprocess.run([binary(), *command], env=environment, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 64, f"{command}: {run.returncode} {run.stderr[-500:]}"
     assert message in run.stderr, run.stderr[-500:]
