@@ -169,7 +169,7 @@ extension RequestHeadError: ProblemConvertible {
     public var problem: ProblemDetails {
         switch self {
         case .hostInvalid:
-            GatewayProblem.make(.badRequest, "host-invalid", "Invalid Host", "An HTTP/1.1 request carries exactly one Host field.")
+            GatewayProblem.make(.badRequest, "host-invalid", "Invalid Host", "An HTTP/1.1 request carries exactly one Host field, holding a host name or address and an optional port.")
         case .transferCodingUnsupported:
             GatewayProblem.make(.notImplemented, "transfer-coding-unsupported", "Transfer coding not supported", "Request bodies are sent with Content-Length or chunked alone.")
         case .transferCodingInHTTP10:

@@ -30,6 +30,21 @@ struct RequestHeadCheckTests {
         }
     }
 
+    @Test("a Host that is not a host and optional port is refused, as is such an authority in an absolute-form target", arguments: [
+        "a b", "gw.example#x", "user@gw.example", "gw.example:80x", "gw.example:123456", "a:b:c", "[::1", "[]", "[::1]x", "[::1%25eth0]", "gw\\x", "\"gw\"",
+    ])
+    func invalidHost(host: String) {
+        #expect(throws: RequestHeadError.hostInvalid) { try Self.head("/a", [("Host", host)]).checkedForEdge() }
+        #expect(throws: RequestHeadError.hostInvalid) { try Self.head("http://\(host)/a", [("Host", "gw")]).checkedForEdge() }
+    }
+
+    @Test("names, addresses, IP literals, an empty host and ports pass as they are", arguments: [
+        "gw.example", "GW.Example:8443", "127.0.0.1:80", "[::1]", "[::1]:8080", "[v1.fe]", "xn--bcher-kva.example", "h:", "", "a-b_c~d%41",
+    ])
+    func validHost(host: String) throws {
+        #expect(try Self.head("/a", [("Host", host)]).checkedForEdge().headers["host"] == [host])
+    }
+
     @Test("an absolute-form target becomes its path and query, its authority the Host", arguments: [
         ("http://gw.example/api/x?q=1", "gw.example", "/api/x?q=1"),
         ("HTTPS://gw.example:8443/api", "gw.example:8443", "/api"),

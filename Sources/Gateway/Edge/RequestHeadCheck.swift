@@ -4,7 +4,8 @@ import ServiceKit
 /// What the edge refuses in a request head before routing it (RFC 9112 §3.2, §6.1): a request
 /// whose host is ambiguous, whose body it cannot frame for the upstream, or that does not parse.
 public enum RequestHeadError: Error, Sendable, Hashable {
-    /// An HTTP/1.1 request without a `Host` field, or any request with more than one.
+    /// An HTTP/1.1 request without a `Host` field, any request with more than one, or a `Host`
+    /// (or absolute-form authority) that is not a host and optional port (``HostField``).
     case hostInvalid
     /// A transfer coding other than `chunked` (`gzip, chunked`, …), which the gateway cannot decode.
     case transferCodingUnsupported
@@ -40,7 +41,9 @@ extension HTTPRequestHead {
         var coding: String?
         for (name, value) in headers {
             switch name.utf8.count {
-            case 4 where name.equalsIgnoringASCIICase("host"): hosts += 1
+            case 4 where name.equalsIgnoringASCIICase("host"):
+                guard HostField.isValid(value.utf8) else { throw .hostInvalid }
+                hosts += 1
             case 17 where name.equalsIgnoringASCIICase("transfer-encoding"): coding = coding.map { $0 + "," + value } ?? value
             default: break
             }
@@ -52,6 +55,7 @@ extension HTTPRequestHead {
         }
         if uri == "*", method != .OPTIONS { throw .malformed }
         guard let (authority, target) = Self.absoluteForm(uri) else { return try withNormalPath() }
+        guard HostField.isValid(authority.utf8) else { throw .hostInvalid }
         var head = self
         head.uri = target
         head.headers.replaceOrAdd(name: "host", value: authority)
