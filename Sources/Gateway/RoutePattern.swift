@@ -1,3 +1,5 @@
+import ServiceKit
+
 /// Which requests a route takes: a path prefix whose segments may be `*` (any one segment),
 /// matched at a segment boundary, and optionally a set of methods.
 ///
@@ -21,11 +23,17 @@ public struct RoutePattern: Sendable, Hashable {
         takes(method: method) && matches(path: path)
     }
 
-    /// Whether the route takes `method` (every method when it names none; HEAD with GET).
+    /// Whether the route takes `method`: HEAD with GET; every method but TRACE when it names none.
+    /// TRACE sends the request back as the upstream received it, `Cookie` and `Authorization`
+    /// included, which a script on another site could read (cross-site tracing): a route that
+    /// wants it names it.
     public func takes(method: String) -> Bool {
-        guard let methods else { return true }
+        guard let methods else { return method != "TRACE" }
         return methods.contains(method) || (method == "HEAD" && methods.contains("GET"))
     }
+
+    /// The methods a 405 names for a route naming none, which refuses only TRACE.
+    static let unnamedMethods = AllowField.order
 
     /// Whether `path` (without its query) falls under the route, whatever the method.
     public func matches(path: Substring) -> Bool {

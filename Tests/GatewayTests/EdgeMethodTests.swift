@@ -27,6 +27,8 @@ struct EdgeMethodTests {
         let reads = RoutePattern(prefix: "/api/echo", methods: ["GET"])
         #expect(reads.takes(method: "HEAD") && reads.matches(path: "/api/echo/x") && !reads.matches(path: "/api/echoes"))
         #expect(RoutePattern(prefix: "/api").takes(method: "BREW"))
+        #expect(!RoutePattern(prefix: "/api").takes(method: "TRACE"), "TRACE only where a route names it")
+        #expect(RoutePattern(prefix: "/api", methods: ["TRACE"]).takes(method: "TRACE"))
     }
 
     @Test("wrong methods never reach the upstream; the methods of every route taking the path are allowed")
@@ -54,6 +56,9 @@ struct EdgeMethodTests {
                     let forwarded = try await client.execute(uri: "/api/echo/any/x", method: .delete)
                     #expect(forwarded.status == .notFound && forwarded.headers[.allow] == nil, "a route naming no methods forwards them all")
                     #expect(forwarded.headers[.contentType] != "application/problem+json", "the upstream's bare 404, not the gateway's")
+                    let trace = try await client.execute(uri: "/api/echo/any/x", method: .trace, headers: [.cookie: "session=secret"])
+                    #expect(trace.status == .methodNotAllowed && trace.headers[.allow] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS", "TRACE is not forwarded unless named")
+                    #expect(upstream.callCount == 2, "the upstream would echo TRACE")
                     let elsewhere = try await client.execute(uri: "/api/elsewhere", method: .post)
                     #expect(elsewhere.status == .notFound && elsewhere.headers[.allow] == nil, "no route takes the path: the router's 404")
                 }

@@ -70,6 +70,7 @@ final class UpstreamServer: Sendable {
         router.on("/api/echo/**", method: .get) { request, context in try await echo(request, context, counter) }
         router.on("/api/echo/**", method: .post) { request, context in try await echo(request, context, counter) }
         router.on("/api/echo/**", method: .head) { request, context in try await echo(request, context, counter) }
+        router.on("/api/echo/**", method: .trace) { request, context in try await echo(request, context, counter) }
         router.get("/api/stream") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
                 for index in 1...3 {

@@ -14,8 +14,8 @@ extension EdgeCore {
         var methods = Set<String>()
         var counted: String?
         for route in routes where !route.isLocal {
-            guard let named = route.pattern.methods, route.pattern.matches(path: path) else { continue }
-            methods.formUnion(named)
+            guard route.pattern.matches(path: path) else { continue }
+            methods.formUnion(route.pattern.methods ?? Set(RoutePattern.unnamedMethods))
             counted = counted ?? route.name
         }
         guard let counted else { return nil }
