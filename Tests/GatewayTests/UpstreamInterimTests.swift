@@ -38,6 +38,18 @@ struct UpstreamInterimTests {
         #expect(took < .seconds(1), "not left to the route's timeout: \(took)")
     }
 
+    @Test("an answer in a transfer coding other than chunked is a 502, not passed on still coded and unlabelled; the connection goes on", arguments: [
+        "Transfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        "Transfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nok",
+    ])
+    func transferCoding(fields: String) async throws {
+        let (text, took) = try await Self.answers(upstream: "HTTP/1.1 200 OK\r\n" + fields)
+        #expect(text.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n") && text.contains("upstream-failed"), "\(text)")
+        #expect(text.hasSuffix(EdgeHealth.body), "the next request is served: \(text)")
+        #expect(took < .seconds(1), "not left to the route's timeout: \(took)")
+    }
+
     static let earlyHints = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: keep-alive\r\n\r\n"
         + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 

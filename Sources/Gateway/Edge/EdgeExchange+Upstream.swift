@@ -106,6 +106,9 @@ extension EdgeExchange {
         // The edge never forwards an upgrade (`Upgrade` is hop-by-hop): a switch of protocols is
         // an upstream gone wrong, after which no HTTP answer comes on its connection.
         if upstream.status == .switchingProtocols { return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed) }
+        // The edge frames the body again and names no coding but chunked: a body in another
+        // transfer coding (`gzip, chunked`) would reach the client still coded, and unlabelled.
+        if upstream.headers.namesTransferCodingBeyondChunked { return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed) }
         if upstream.status.code < 200 { return forwardInterim(upstream) }
         phase = .responding
         awaitUpstream()
