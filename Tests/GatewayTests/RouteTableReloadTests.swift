@@ -175,6 +175,51 @@ struct RouteTableReloadTests {
         }
     }
 
+    @Test("an instance whose file did not load tries it again a bounded number of times, so a file that arrives late is taken up")
+    func fleetRetry() async throws {
+        let table = RouteTable(routes: [ProxyRoute(name: "a", prefix: "/a", upstreams: ["http://127.0.0.1:9001"])])
+        try await TestRedis.withClient { redis in
+            let fleet = "test-\(UUID().uuidString.prefix(8))"
+            try await Self.withRouteFile(table) { first in
+                try await Self.withRouteFile(table) { second in
+                    let instance = { (path: String) in
+                        FleetRouteReloads(
+                            redis: redis, fleet: fleet, routeTable: LiveRouteTable(table, source: RouteTableSource(path: path, environment: [:])),
+                            logger: Logger(label: "test"), retryDelays: [.zero, .zero]
+                        )
+                    }
+                    let (asked, late) = (instance(first), instance(second))
+                    try await late.check()
+                    var changed = table
+                    changed.routes.append(ProxyRoute(name: "b", prefix: "/b", upstreams: ["http://127.0.0.1:9002"]))
+                    try Self.write(changed, to: first)
+                    try "[".write(toFile: second, atomically: true, encoding: .utf8)
+
+                    #expect(try await asked.reloadFleet().generation == 2)
+                    try await late.check()
+                    #expect(late.routeTable.current.generation == 1 && late.routeTable.lastReloadFailure != nil, "its file is not there yet")
+                    try Self.write(changed, to: second)
+                    try await late.check()
+                    #expect(late.routeTable.current.generation == 2, "tried again without another fleet reload")
+                    #expect(late.routeTable.lastReloadFailure == nil)
+                    try await late.check()
+                    #expect(late.routeTable.current.generation == 2, "no more tries once it took")
+
+                    try "[".write(toFile: second, atomically: true, encoding: .utf8)
+                    #expect(try await asked.reloadFleet().generation == 3)
+                    for _ in 0..<3 { try await late.check() }
+                    try Self.write(changed, to: second)
+                    try await late.check()
+                    #expect(late.routeTable.current.generation == 2, "after its last retry, it waits for the next fleet reload")
+                    _ = try await asked.reloadFleet()
+                    try await late.check()
+                    #expect(late.routeTable.current.generation == 3)
+                    _ = try await redis.delete([asked.countKey])
+                }
+            }
+        }
+    }
+
     @Test("the admin API asks the fleet with scope=fleet and refuses another scope")
     func fleetScope() async throws {
         let table = RouteTable()
