@@ -12,14 +12,24 @@ func secret(_ name: String, fallback: [UInt8]) throws -> [UInt8] {
     return Array(value.utf8)
 }
 
+/// The URL of another service from the environment variable `name`, nil when it is unset or
+/// empty; a value that is not an `http://` or `https://` URL with a host (`localhost:8082`)
+/// stops the start (exit status 64) instead of failing every call later.
+func serviceURL(_ name: String) throws -> String? {
+    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+    guard ServiceBaseURL.isValid(value) else {
+        throw ValidationError("\(name) must be an http:// or https:// URL with a host (and at most a port and a path), not '\(value.prefix(80))'")
+    }
+    return value
+}
+
 /// The booking service's settings: `INTERNAL_SECRET`, `WEBHOOK_SECRET`, `PAYMENTS_URL` and
 /// `HOLD_SECONDS` (30 s to 1 h, 600 by default) and `PAYMENT_GRACE_SECONDS` (60 s to 1 h, 900).
 func bookingConfiguration(paymentsURL: String? = nil) throws -> BookingConfiguration {
-    let environment = ProcessInfo.processInfo.environment
-    return BookingConfiguration(
+    BookingConfiguration(
         internalSecret: try secret("INTERNAL_SECRET", fallback: GatewaySignature.developmentSecret),
         webhookSecret: try secret("WEBHOOK_SECRET", fallback: PaymentsConfiguration.developmentWebhookSecret),
-        paymentsURL: environment["PAYMENTS_URL"] ?? paymentsURL ?? "http://127.0.0.1:8082",
+        paymentsURL: try serviceURL("PAYMENTS_URL") ?? paymentsURL ?? "http://127.0.0.1:8082",
         hold: .seconds(environmentInteger("HOLD_SECONDS", default: 600, in: 30...3_600)),
         paymentGrace: .seconds(environmentInteger("PAYMENT_GRACE_SECONDS", default: 900, in: 60...3_600))
     )
@@ -28,10 +38,9 @@ func bookingConfiguration(paymentsURL: String? = nil) throws -> BookingConfigura
 /// The payments service's settings: `INTERNAL_SECRET`, `WEBHOOK_SECRET`, `BOOKING_URL` and
 /// `PAYMENTS_WEBHOOK_URL` (default: the booking service's `/webhooks/payments`).
 func paymentsConfiguration(bookingURL: String? = nil) throws -> PaymentsConfiguration {
-    let environment = ProcessInfo.processInfo.environment
-    return PaymentsConfiguration(
-        bookingURL: environment["BOOKING_URL"] ?? bookingURL ?? "http://127.0.0.1:8081",
-        webhookURL: environment["PAYMENTS_WEBHOOK_URL"],
+    PaymentsConfiguration(
+        bookingURL: try serviceURL("BOOKING_URL") ?? bookingURL ?? "http://127.0.0.1:8081",
+        webhookURL: try serviceURL("PAYMENTS_WEBHOOK_URL"),
         webhookSecret: try secret("WEBHOOK_SECRET", fallback: PaymentsConfiguration.developmentWebhookSecret),
         internalSecret: try secret("INTERNAL_SECRET", fallback: GatewaySignature.developmentSecret)
     )

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A service's base URL (`http://booking:8081`, `http://10.0.0.5/booking`) split into its
 /// origin and its path, so a signed call knows the request target the service will see.
 public struct ServiceBaseURL: Sendable, Hashable {
@@ -13,6 +15,15 @@ public struct ServiceBaseURL: Sendable, Hashable {
         let pathStart = url[authorityStart...].firstIndex(of: "/") ?? url.endIndex
         self.origin = String(url[..<pathStart])
         self.basePath = String(url[pathStart...])
+    }
+
+    /// Whether `url` can be a service's base URL: `http://` or `https://`, a host, an optional
+    /// port and path, and nothing else (no user, query or fragment).
+    public static func isValid(_ url: String) -> Bool {
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = parts.host, !host.isEmpty
+        else { return false }
+        return parts.user == nil && parts.password == nil && parts.query == nil && parts.fragment == nil
     }
 
     /// The request target for `path` (which starts with `/`).

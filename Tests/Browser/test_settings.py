@@ -39,3 +39,17 @@ def test_a_port_option_out_of_range_stops_the_start_instead_of_wrapping(command,
     run = subprocess.run([binary(), *command], env=environment, capture_output=True, text=True, timeout=60)
     assert run.returncode == 64, f"{command}: {run.returncode} {run.stderr[-500:]}"
     assert message in run.stderr, run.stderr[-500:]
+
+
+@pytest.mark.parametrize("command, name, value", [
+    (["booking", "--port", "0"], "PAYMENTS_URL", "localhost:8082"),
+    (["payments", "--port", "0"], "BOOKING_URL", "ftp://booking:8081"),
+    (["payments", "--port", "0"], "PAYMENTS_WEBHOOK_URL", "http://booking:8081/webhooks?x=1"),
+])
+def test_a_service_url_that_is_not_one_stops_the_start(command, name, value):
+    """A service URL without http(s):// and a host would fail every call to that service later (each
+    refund, each webhook) instead of once, at start."""
+    environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN, **{name: value})
+    run = subprocess.run([binary(), *command], env=environment, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 64, f"{name}={value}: {run.returncode} {run.stderr[-500:]}"
+    assert f"{name} must be an http:// or https:// URL with a host" in run.stderr, run.stderr[-500:]
