@@ -37,12 +37,14 @@ public struct JSONLogHandler: LogHandler {
         write(line)
     }
 
-    /// Uses JSON lines for every logger, unless `LOG_FORMAT=text`.
+    /// Uses JSON lines for every logger (`LOG_FORMAT` unset, empty or `json`), or plain text
+    /// (`LOG_FORMAT=text`); any other value ends the process with a message
+    /// (``refuseSetting(_:)``) rather than logging in a format nobody asked for.
     public static func bootstrap(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        if environment["LOG_FORMAT"] == "text" {
-            LoggingSystem.bootstrap(StreamLogHandler.standardOutput)
-        } else {
-            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        switch environment["LOG_FORMAT"]?.lowercased() {
+        case nil, "", "json": LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        case "text": LoggingSystem.bootstrap(StreamLogHandler.standardOutput)
+        case let other?: refuseSetting("LOG_FORMAT is json or text, not \(other.prefix(20))")
         }
     }
 }

@@ -53,3 +53,12 @@ def test_a_service_url_that_is_not_one_stops_the_start(command, name, value):
     run = subprocess.run([binary(), *command], env=environment, capture_output=True, text=True, timeout=60)
     assert run.returncode == 64, f"{name}={value}: {run.returncode} {run.stderr[-500:]}"
     assert f"{name} must be an http:// or https:// URL with a host" in run.stderr, run.stderr[-500:]
+
+
+@pytest.mark.parametrize("command", [["gateway", "--without-accounts", "--port", "0"], ["booking", "--port", "0"], ["migrate"]])
+def test_a_log_format_that_is_neither_json_nor_text_stops_the_start(command):
+    """LOG_FORMAT=txt would otherwise log JSON lines to a collector set up for text."""
+    environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN, LOG_FORMAT="txt")
+    run = subprocess.run([binary(), *command], env=environment, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 64, f"{command}: {run.returncode} {run.stderr[-500:]}"
+    assert "LOG_FORMAT is json or text, not txt" in run.stderr, run.stderr[-500:]
