@@ -68,7 +68,7 @@ struct AccountRoutes: Sendable {
             let credentials = try await request.decodeBody(as: Credentials.self, context: context)
             let address = routeTable.clientAddress(peer: context.remoteAddress, headers: request.headers)
             let email = (try? AccountStore.normalised(credentials.email)) ?? credentials.email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-            let decision = await limiter.check(route: loginLimits, subjects: [AddressSubject.of(address), "e:\(email)"])
+            let decision = await limiter.check(route: loginLimits, subjects: [limiter.addresses.subject(of: address), "e:\(email)"])
             let fields = RateLimiter.headers(rules: loginLimits.rateLimits, decision: decision)
             switch decision.verdict {
             case .allowed where !decision.failedOpen: break

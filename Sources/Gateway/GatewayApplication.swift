@@ -57,7 +57,10 @@ public struct GatewayComponents: Sendable {
         )
         self.accessLog = configuration.accessLog ? AccessLog() : nil
         self.fleetReloads = FleetRouteReloads(redis: redis, fleet: configuration.fleet, routeTable: routeTable, logger: Logger(label: "gateway.routes"))
-        self.limiter = RateLimiter(redis: redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))))
+        self.limiter = RateLimiter(
+            redis: redis, timeout: .nanoseconds(Int64(configuration.rateLimitTimeout / .nanoseconds(1))),
+            addresses: AddressSubject(ipv6PrefixLength: configuration.ipv6SubjectPrefix)
+        )
         self.snapshots = RoomSnapshots(room: room, logger: Logger(label: "gateway.snapshots"))
     }
 

@@ -44,6 +44,9 @@ public struct GatewayConfiguration: Sendable {
     public var instanceName: String
     /// The last seconds of upstream responses adaptive release judges by (`ADAPTIVE_WINDOW_SECONDS`, 1–30).
     public var adaptiveWindowSeconds: Int
+    /// The network an IPv6 client is counted by in `ip` rate limits (`RATE_LIMIT_IPV6_PREFIX`,
+    /// 32–128, 64 by default; see ``AddressSubject``).
+    public var ipv6SubjectPrefix: Int
 
     /// Where an external identity provider publishes its keys, what its tokens must say, and
     /// how its users and roles become the gateway's.
@@ -84,7 +87,8 @@ public struct GatewayConfiguration: Sendable {
         maxConnections: Int? = nil,
         fleet: String = "default",
         instanceName: String? = nil,
-        adaptiveWindowSeconds: Int = 5
+        adaptiveWindowSeconds: Int = 5,
+        ipv6SubjectPrefix: Int = 64
     ) {
         self.host = host
         self.port = port
@@ -104,6 +108,7 @@ public struct GatewayConfiguration: Sendable {
         self.fleet = fleet
         self.instanceName = instanceName ?? "\(ProcessInfo.processInfo.hostName):\(port)"
         self.adaptiveWindowSeconds = adaptiveWindowSeconds
+        self.ipv6SubjectPrefix = ipv6SubjectPrefix
     }
 
     /// The Redis prefix of the access-token keys in `space`: the one configured, else `SPACE:access-keys`.
@@ -128,7 +133,7 @@ public struct GatewayConfiguration: Sendable {
     public static let developmentInternalSecret = GatewaySignature.developmentSecret
 
     /// Reads `ADMIN_TOKEN`, `VISITOR_TICKET_SECRET`, `INTERNAL_SECRET`, `PASS_ISSUER`,
-    /// `SECURE_COOKIES`, `ACCESS_LOG`, `GATEWAY_MAX_CONNECTIONS`, `GATEWAY_FLEET`, `GATEWAY_INSTANCE`, `ADAPTIVE_WINDOW_SECONDS` and the route table (`routesPath`, else `GATEWAY_ROUTES`) over the defaults.
+    /// `SECURE_COOKIES`, `ACCESS_LOG`, `GATEWAY_MAX_CONNECTIONS`, `GATEWAY_FLEET`, `GATEWAY_INSTANCE`, `ADAPTIVE_WINDOW_SECONDS`, `RATE_LIMIT_IPV6_PREFIX` and the route table (`routesPath`, else `GATEWAY_ROUTES`) over the defaults.
     public static func fromEnvironment(
         host: String,
         port: Int,
@@ -187,6 +192,12 @@ public struct GatewayConfiguration: Sendable {
         if let text = environment["ADAPTIVE_WINDOW_SECONDS"], !text.isEmpty {
             guard let seconds = Int(text), (1...30).contains(seconds) else { throw GatewayConfigurationError("ADAPTIVE_WINDOW_SECONDS must be 1-30") }
             configuration.adaptiveWindowSeconds = seconds
+        }
+        if let text = environment["RATE_LIMIT_IPV6_PREFIX"], !text.isEmpty {
+            guard let bits = Int(text.hasPrefix("/") ? String(text.dropFirst()) : text), AddressSubject.prefixLengths.contains(bits) else {
+                throw GatewayConfigurationError("RATE_LIMIT_IPV6_PREFIX must be a prefix length from 32 to 128, not \(text.prefix(20))")
+            }
+            configuration.ipv6SubjectPrefix = bits
         }
         return configuration
     }

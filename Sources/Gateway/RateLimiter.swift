@@ -60,11 +60,17 @@ final class RateLimiter: Sendable, RateLimitBatchSender {
     private let instance = InstanceRateLimits()
     private let charges = PerEventLoop { RateLimitCharges(eventLoop: $0) }
     let leases: RateLimitLeases
+    /// How `ip` rules name a client by its address.
+    let addresses: AddressSubject
 
-    init(redis: RedisClient, timeout: TimeAmount = .milliseconds(100), leaseLifetime: Duration = RateLimitLeases.defaultLifetime) {
+    init(
+        redis: RedisClient, timeout: TimeAmount = .milliseconds(100), leaseLifetime: Duration = RateLimitLeases.defaultLifetime,
+        addresses: AddressSubject = AddressSubject()
+    ) {
         self.redis = redis
         self.timeout = timeout
         self.leases = RateLimitLeases(lifetime: leaseLifetime)
+        self.addresses = addresses
     }
 
     /// The Redis key of `rule`'s bucket for `subject` on `route` in `space`; hash-tagged per route.

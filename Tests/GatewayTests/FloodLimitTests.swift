@@ -58,13 +58,30 @@ struct FloodLimitTests {
         }
     }
 
+    @Test("RATE_LIMIT_IPV6_PREFIX counts a wider or narrower IPv6 network as one client", arguments: [
+        (48, "ip6:2001:db8:a::/48"), (56, "ip6:2001:db8:a:bc00::/56"), (60, "ip6:2001:db8:a:bcd0::/60"), (32, "ip6:2001:db8::/32"),
+        (128, "ip6:2001:db8:a:bcde:1:2:3:4/128"),
+    ])
+    func ipv6PrefixLength(bits: Int, subject: String) throws {
+        #expect(AddressSubject(ipv6PrefixLength: bits).subject(of: "2001:db8:a:bcde:1:2:3:4") == subject)
+        #expect(AddressSubject(ipv6PrefixLength: bits).subject(of: "203.0.113.9") == "ip:203.0.113.9", "IPv4 as it is")
+        let configured = try GatewayConfiguration.fromEnvironment(host: "127.0.0.1", port: 0, environment: ["RATE_LIMIT_IPV6_PREFIX": "/\(bits)"])
+        #expect(configured.ipv6SubjectPrefix == bits)
+    }
+
+    @Test("a prefix length outside 32-128 stops the start", arguments: ["16", "129", "64x", "-1"])
+    func ipv6PrefixRefused(text: String) {
+        #expect(throws: GatewayConfigurationError.self) { try GatewayConfiguration.fromEnvironment(host: "127.0.0.1", port: 0, environment: ["RATE_LIMIT_IPV6_PREFIX": text]) }
+    }
+
     @Test("rate limits count an IPv6 client by its /64: fresh addresses from one network share its limit, another network has its own")
     func ipv6Networks() async throws {
-        #expect(AddressSubject.of("203.0.113.9") == "ip:203.0.113.9")
-        #expect(AddressSubject.of("2001:db8:a:b:1:2:3:4") == "ip6:2001:db8:a:b::/64")
-        #expect(AddressSubject.of("2001:0db8:000a:000b::ffff") == "ip6:2001:db8:a:b::/64", "however it is written")
-        #expect(AddressSubject.of("::ffff:198.51.100.7") == "ip:198.51.100.7", "an IPv4-mapped address is its IPv4 address")
-        #expect(AddressSubject.of("unknown") == "ip:unknown")
+        let addresses = AddressSubject()
+        #expect(addresses.subject(of: "203.0.113.9") == "ip:203.0.113.9")
+        #expect(addresses.subject(of: "2001:db8:a:b:1:2:3:4") == "ip6:2001:db8:a:b::/64")
+        #expect(addresses.subject(of: "2001:0db8:000a:000b::ffff") == "ip6:2001:db8:a:b::/64", "however it is written")
+        #expect(addresses.subject(of: "::ffff:198.51.100.7") == "ip:198.51.100.7", "an IPv4-mapped address is its IPv4 address")
+        #expect(addresses.subject(of: "unknown") == "ip:unknown")
         let routes = RouteTable(routes: [
             ProxyRoute(
                 name: Self.unique("join"), prefix: "/api/v1/queue/*/join", methods: ["POST"], upstreams: [], authentication: .none,

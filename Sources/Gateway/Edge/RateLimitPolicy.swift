@@ -52,8 +52,8 @@ struct RateLimitPolicy: EdgePolicy {
 
     private func subject(of rule: RateLimitRule, _ exchange: EdgeExchange) -> String {
         switch rule.subject {
-        case .ip, .none: AddressSubject.of(exchange.clientAddress)
-        case .user: exchange.identity?.principal ?? AddressSubject.of(exchange.clientAddress)
+        case .ip, .none: limiter.addresses.subject(of: exchange.clientAddress)
+        case .user: exchange.identity?.principal ?? limiter.addresses.subject(of: exchange.clientAddress)
         case .route: "all"
         case .header(let name): "h:" + (exchange.head.headers.first(name: name) ?? "-")
         }
