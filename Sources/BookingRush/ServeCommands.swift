@@ -30,7 +30,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let tracing = try tracingService(serviceName: "booking-rush-gateway")
         let logger = connections.logger("gateway")
         let redis = RedisClient(configuration: try connections.redisConfiguration(), logger: logger)
-        let configuration = try GatewayConfiguration.fromEnvironment(host: host, port: port, routesPath: routes)
+        let configuration = try gatewayConfiguration(host: host, port: port, routesPath: routes)
         var services: [any Service] = [tracing].compactMap { $0 } + [redis]
         var accounts: AccountStore?
         if !withoutAccounts {
@@ -121,7 +121,7 @@ struct DevCommand: AsyncParsableCommand {
         let services: [any Service] = [tracing].compactMap { $0 } + [
             redis, postgres,
             try await buildGatewayApplication(
-                configuration: try GatewayConfiguration.fromEnvironment(host: host, port: gatewayPort, routesPath: routes),
+                configuration: try gatewayConfiguration(host: host, port: gatewayPort, routesPath: routes),
                 redis: redis, accounts: accounts,
                 logger: connections.logger("gateway")
             ),

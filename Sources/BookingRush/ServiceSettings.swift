@@ -23,6 +23,16 @@ func serviceURL(_ name: String) throws -> String? {
     return value
 }
 
+/// The gateway's settings (``GatewayConfiguration/fromEnvironment(host:port:routesPath:environment:)``);
+/// one it cannot start with ends the process with exit status 64, as every other setting does.
+func gatewayConfiguration(host: String, port: Int, routesPath: String?) throws -> GatewayConfiguration {
+    do {
+        return try GatewayConfiguration.fromEnvironment(host: host, port: port, routesPath: routesPath)
+    } catch let error as GatewayConfigurationError {
+        throw ValidationError(error.description)
+    }
+}
+
 /// The booking service's settings: `INTERNAL_SECRET`, `WEBHOOK_SECRET`, `PAYMENTS_URL` and
 /// `HOLD_SECONDS` (30 s to 1 h, 600 by default) and `PAYMENT_GRACE_SECONDS` (60 s to 1 h, 900).
 func bookingConfiguration(paymentsURL: String? = nil) throws -> BookingConfiguration {

@@ -62,3 +62,15 @@ def test_a_log_format_that_is_neither_json_nor_text_stops_the_start(command):
     run = subprocess.run([binary(), *command], env=environment, capture_output=True, text=True, timeout=60)
     assert run.returncode == 64, f"{command}: {run.returncode} {run.stderr[-500:]}"
     assert "LOG_FORMAT is json or text, not txt" in run.stderr, run.stderr[-500:]
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("RATE_LIMIT_IPV6_PREFIX", "16", "RATE_LIMIT_IPV6_PREFIX must be a prefix length from 32 to 128, not 16"),
+    ("ADAPTIVE_WINDOW_SECONDS", "60", "ADAPTIVE_WINDOW_SECONDS must be 1-30"),
+    ("SECURE_COOKIES", "yes", "SECURE_COOKIES is on or off, not 'yes'"),
+])
+def test_a_gateway_setting_it_cannot_start_with_stops_it_with_status_64(name, value, message):
+    environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN, **{name: value})
+    run = subprocess.run([binary(), "gateway", "--without-accounts", "--port", "0"], env=environment, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 64, f"{name}={value}: {run.returncode} {run.stderr[-500:]}"
+    assert message in run.stderr, run.stderr[-500:]
