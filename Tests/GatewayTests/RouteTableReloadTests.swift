@@ -136,87 +136,86 @@ struct RouteTableReloadTests {
         }
     }
 
-    @Test("a fleet reload: the instance asked reloads at once, every other one when it next looks; a bad file asks nothing of the fleet")
-    func fleet() async throws {
-        let table = RouteTable(routes: [ProxyRoute(name: "a", prefix: "/a", upstreams: ["http://127.0.0.1:9001"])])
+    /// Two instances of one fleet over the test Redis (its keys dropped after), each with its own
+    /// route file holding ``fleetTable``; `body` gets the instance asked, the other one and their files' paths.
+    static func withFleetOfTwo(
+        retryDelays: [Duration] = FleetRouteReloads.retryDelays,
+        _ body: (FleetRouteReloads, FleetRouteReloads, String, String) async throws -> Void
+    ) async throws {
         try await TestRedis.withClient { redis in
             let fleet = "test-\(UUID().uuidString.prefix(8))"
-            try await Self.withRouteFile(table) { first in
-                try await Self.withRouteFile(table) { second in
+            try await Self.withRouteFile(fleetTable) { first in
+                try await Self.withRouteFile(fleetTable) { second in
                     let instance = { (path: String) in
                         FleetRouteReloads(
-                            redis: redis, fleet: fleet, routeTable: LiveRouteTable(table, source: RouteTableSource(path: path, environment: [:])),
-                            logger: Logger(label: "test")
+                            redis: redis, fleet: fleet, routeTable: LiveRouteTable(fleetTable, source: RouteTableSource(path: path, environment: [:])),
+                            logger: Logger(label: "test"), retryDelays: retryDelays
                         )
                     }
-                    let (asked, other) = (instance(first), instance(second))
-                    try await other.check()
-                    #expect(other.routeTable.current.generation == 1, "the count found at start is already done")
-
-                    var changed = table
-                    changed.routes.append(ProxyRoute(name: "b", prefix: "/b", upstreams: ["http://127.0.0.1:9002"]))
-                    try Self.write(changed, to: first)
-                    try Self.write(changed, to: second)
-                    #expect(try await asked.reloadFleet().generation == 2)
-                    try await asked.check()
-                    #expect(asked.routeTable.current.generation == 2, "the instance asked does not reload twice")
-                    try await other.check()
-                    #expect(other.routeTable.current.generation == 2 && other.routeTable.current.table.routes.map(\.name) == ["a", "b"])
-                    try await other.check()
-                    #expect(other.routeTable.current.generation == 2, "once per request")
-
-                    try "[".write(toFile: first, atomically: true, encoding: .utf8)
-                    await #expect(throws: RouteTableReloadError.self) { try await asked.reloadFleet() }
-                    try await other.check()
-                    #expect(other.routeTable.current.generation == 2, "nothing asked of the fleet")
-                    _ = try await redis.delete([asked.countKey])
+                    try await body(instance(first), instance(second), first, second)
                 }
             }
         }
     }
 
+    static let fleetTable = RouteTable(routes: [ProxyRoute(name: "a", prefix: "/a", upstreams: ["http://127.0.0.1:9001"])])
+
+    /// ``fleetTable`` with a second route.
+    static var changedFleetTable: RouteTable {
+        var changed = fleetTable
+        changed.routes.append(ProxyRoute(name: "b", prefix: "/b", upstreams: ["http://127.0.0.1:9002"]))
+        return changed
+    }
+
+    @Test("a fleet reload: the instance asked reloads at once, every other one when it next looks; a bad file asks nothing of the fleet")
+    func fleet() async throws {
+        try await Self.withFleetOfTwo { asked, other, first, second in
+            try await other.check()
+            #expect(other.routeTable.current.generation == 1, "the count found at start is already done")
+
+            try Self.write(Self.changedFleetTable, to: first)
+            try Self.write(Self.changedFleetTable, to: second)
+            #expect(try await asked.reloadFleet().generation == 2)
+            try await asked.check()
+            #expect(asked.routeTable.current.generation == 2, "the instance asked does not reload twice")
+            try await other.check()
+            #expect(other.routeTable.current.generation == 2 && other.routeTable.current.table.routes.map(\.name) == ["a", "b"])
+            try await other.check()
+            #expect(other.routeTable.current.generation == 2, "once per request")
+
+            try "[".write(toFile: first, atomically: true, encoding: .utf8)
+            await #expect(throws: RouteTableReloadError.self) { try await asked.reloadFleet() }
+            try await other.check()
+            #expect(other.routeTable.current.generation == 2, "nothing asked of the fleet")
+        }
+    }
+
     @Test("an instance whose file did not load tries it again a bounded number of times, so a file that arrives late is taken up")
     func fleetRetry() async throws {
-        let table = RouteTable(routes: [ProxyRoute(name: "a", prefix: "/a", upstreams: ["http://127.0.0.1:9001"])])
-        try await TestRedis.withClient { redis in
-            let fleet = "test-\(UUID().uuidString.prefix(8))"
-            try await Self.withRouteFile(table) { first in
-                try await Self.withRouteFile(table) { second in
-                    let instance = { (path: String) in
-                        FleetRouteReloads(
-                            redis: redis, fleet: fleet, routeTable: LiveRouteTable(table, source: RouteTableSource(path: path, environment: [:])),
-                            logger: Logger(label: "test"), retryDelays: [.zero, .zero]
-                        )
-                    }
-                    let (asked, late) = (instance(first), instance(second))
-                    try await late.check()
-                    var changed = table
-                    changed.routes.append(ProxyRoute(name: "b", prefix: "/b", upstreams: ["http://127.0.0.1:9002"]))
-                    try Self.write(changed, to: first)
-                    try "[".write(toFile: second, atomically: true, encoding: .utf8)
+        try await Self.withFleetOfTwo(retryDelays: [.zero, .zero]) { asked, late, first, second in
+            try await late.check()
+            try Self.write(Self.changedFleetTable, to: first)
+            try "[".write(toFile: second, atomically: true, encoding: .utf8)
 
-                    #expect(try await asked.reloadFleet().generation == 2)
-                    try await late.check()
-                    #expect(late.routeTable.current.generation == 1 && late.routeTable.lastReloadFailure != nil, "its file is not there yet")
-                    try Self.write(changed, to: second)
-                    try await late.check()
-                    #expect(late.routeTable.current.generation == 2, "tried again without another fleet reload")
-                    #expect(late.routeTable.lastReloadFailure == nil)
-                    try await late.check()
-                    #expect(late.routeTable.current.generation == 2, "no more tries once it took")
+            #expect(try await asked.reloadFleet().generation == 2)
+            try await late.check()
+            #expect(late.routeTable.current.generation == 1 && late.routeTable.lastReloadFailure != nil, "its file is not there yet")
+            try Self.write(Self.changedFleetTable, to: second)
+            try await late.check()
+            #expect(late.routeTable.current.generation == 2, "tried again without another fleet reload")
+            #expect(late.routeTable.lastReloadFailure == nil)
+            try await late.check()
+            #expect(late.routeTable.current.generation == 2, "no more tries once it took")
 
-                    try "[".write(toFile: second, atomically: true, encoding: .utf8)
-                    #expect(try await asked.reloadFleet().generation == 3)
-                    for _ in 0..<3 { try await late.check() }
-                    try Self.write(changed, to: second)
-                    try await late.check()
-                    #expect(late.routeTable.current.generation == 2, "after its last retry, it waits for the next fleet reload")
-                    _ = try await asked.reloadFleet()
-                    try await late.check()
-                    #expect(late.routeTable.current.generation == 3)
-                    _ = try await redis.delete([asked.countKey])
-                }
-            }
+            try "[".write(toFile: second, atomically: true, encoding: .utf8)
+            #expect(try await asked.reloadFleet().generation == 3)
+            for _ in 0..<3 { try await late.check() }
+            try Self.write(Self.changedFleetTable, to: second)
+            try await late.check()
+            #expect(late.routeTable.current.generation == 2, "after its last retry, it waits for the next fleet reload")
+            _ = try await asked.reloadFleet()
+            try await late.check()
+            #expect(late.routeTable.current.generation == 3)
         }
     }
 
