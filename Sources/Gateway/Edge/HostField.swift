@@ -3,6 +3,12 @@
 /// must refuse a request whose `Host` is not that (RFC 9112 §3.2): the gateway passes it on as
 /// `X-Forwarded-Host`, where an upstream building links from it would take whatever it held.
 enum HostField {
+    /// Whether `value` is a host and optional port, read from its UTF-8 bytes in place where the
+    /// string keeps them together (it does, as the decoder made it).
+    static func isValid(_ value: String) -> Bool {
+        value.utf8.withContiguousStorageIfAvailable { isValid($0) } ?? isValid(value.utf8)
+    }
+
     /// Whether `value` is a host (a registered name, an IPv4 address or a bracketed IP literal),
     /// empty or not, followed by an optional port of at most five digits.
     static func isValid<Bytes: Collection<UInt8>>(_ value: Bytes) -> Bool {

@@ -42,7 +42,7 @@ extension HTTPRequestHead {
         for (name, value) in headers {
             switch name.utf8.count {
             case 4 where name.equalsIgnoringASCIICase("host"):
-                guard HostField.isValid(value.utf8) else { throw .hostInvalid }
+                guard HostField.isValid(value) else { throw .hostInvalid }
                 hosts += 1
             case 17 where name.equalsIgnoringASCIICase("transfer-encoding"): coding = coding.map { $0 + "," + value } ?? value
             default: break
@@ -55,7 +55,7 @@ extension HTTPRequestHead {
         }
         if uri == "*", method != .OPTIONS { throw .malformed }
         guard let (authority, target) = Self.absoluteForm(uri) else { return try withNormalPath() }
-        guard HostField.isValid(authority.utf8) else { throw .hostInvalid }
+        guard HostField.isValid(authority) else { throw .hostInvalid }
         var head = self
         head.uri = target
         head.headers.replaceOrAdd(name: "host", value: authority)
