@@ -309,13 +309,18 @@ def test_idle_and_slow_clients_cannot_hold_the_gateway(tmp_path):
             connection = socket.create_connection(("127.0.0.1", port), timeout=5)
             connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
             slow.append(connection)
+        took = []
         for _ in range(5):
             began = time.monotonic()
             assert call(f"{base}/health", timeout=5)[0] == 200
-            assert time.monotonic() - began < 1, "the gateway answers at once beside 2,050 idle and slow connections"
+            took.append(time.monotonic() - began)
             for connection in slow:
                 connection.sendall(b"X-Slow: 1\r\n")
             time.sleep(0.3)
+        # A gateway held by the crowd would not answer before the call's 5 s timeout; one answer
+        # late by a SYN retransmission (1 s) on a loaded machine is not that.
+        took.sort()
+        assert took[2] < 0.5 and took[-1] < 2, f"the gateway answers at once beside 2,050 idle and slow connections: {took}"
         time.sleep(3.5)
         closed = 0
         for connection in idle + slow:
