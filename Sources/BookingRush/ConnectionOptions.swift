@@ -57,16 +57,10 @@ struct ConnectionOptions: ParsableArguments {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-/// Reads an integer environment variable (`value` when it is unset or empty). A value that is not
-/// a whole number in `range` ends the process with a message (``refuseSetting(_:)``) instead of
-/// being clamped or replaced: `HOLD_SECONDS=5` does not quietly become a 30 s hold.
-func environmentInteger(_ name: String, default value: Int, in range: ClosedRange<Int>) -> Int {
-    guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return value }
-    guard let number = Int(text) else { refuseSetting("\(name) must be a whole number, not \(text.prefix(40))") }
-    guard range.contains(number) else {
-        refuseSetting("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(number)")
-    }
-    return number
+/// Reads an integer environment variable (`value` when it is unset or empty); a value that is not
+/// a whole number in `range` ends the process with a message (``environmentInteger(_:in:unit:environment:)``).
+func environmentInteger(_ name: String, default value: Int, in range: ClosedRange<Int>, unit: String? = nil) -> Int {
+    environmentInteger(name, in: range, unit: unit) ?? value
 }
 
 /// The ports a server may listen on: 0 asks the system for a free one.
@@ -83,7 +77,5 @@ func refusePorts(_ options: (name: String, port: Int)...) throws {
 /// `EVENT_LOOP_THREADS` (1 to 256), or nil when unset; the process exits with a message when it
 /// is set to anything else.
 func eventLoopThreads() -> Int? {
-    guard let value = ProcessInfo.processInfo.environment["EVENT_LOOP_THREADS"], !value.isEmpty else { return nil }
-    guard let threads = Int(value), (1...256).contains(threads) else { refuseSetting("EVENT_LOOP_THREADS must be a whole number from 1 to 256, not \(value)") }
-    return threads
+    environmentInteger("EVENT_LOOP_THREADS", in: 1...256)
 }

@@ -40,8 +40,8 @@ func bookingConfiguration(paymentsURL: String? = nil) throws -> BookingConfigura
         internalSecret: try secret("INTERNAL_SECRET", fallback: GatewaySignature.developmentSecret),
         webhookSecret: try secret("WEBHOOK_SECRET", fallback: PaymentsConfiguration.developmentWebhookSecret),
         paymentsURL: try serviceURL("PAYMENTS_URL") ?? paymentsURL ?? "http://127.0.0.1:8082",
-        hold: .seconds(environmentInteger("HOLD_SECONDS", default: 600, in: 30...3_600)),
-        paymentGrace: .seconds(environmentInteger("PAYMENT_GRACE_SECONDS", default: 900, in: 60...3_600))
+        hold: .seconds(environmentInteger("HOLD_SECONDS", default: 600, in: 30...3_600, unit: "seconds")),
+        paymentGrace: .seconds(environmentInteger("PAYMENT_GRACE_SECONDS", default: 900, in: 60...3_600, unit: "seconds"))
     )
 }
 

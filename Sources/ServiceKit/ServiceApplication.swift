@@ -91,13 +91,9 @@ public struct ISO8601RequestContext: IdentityRequestContext {
 /// Keeps idle and slow-header clients from holding connections forever; a response being
 /// written (a waiting-room event stream) is never cut.
 /// A value that is not a whole number of seconds from 1 to 3600 ends the process with a message
-/// (``refuseSetting(_:)``).
+/// (``environmentInteger(_:in:unit:environment:)``).
 public func connectionIdleTimeout(environment: [String: String] = ProcessInfo.processInfo.environment) -> TimeAmount {
-    guard let text = environment["CONNECTION_IDLE_TIMEOUT_S"], !text.isEmpty else { return .seconds(75) }
-    guard let seconds = Int(text), (1...3_600).contains(seconds) else {
-        refuseSetting("CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds from 1 to 3600, not \(text.prefix(40))")
-    }
-    return .seconds(Int64(seconds))
+    .seconds(Int64(environmentInteger("CONNECTION_IDLE_TIMEOUT_S", in: 1...3_600, unit: "seconds", environment: environment) ?? 75))
 }
 
 /// The listen queue of every server: connections the kernel has accepted and the server has

@@ -11,15 +11,16 @@ from conftest import ADMIN_TOKEN, binary
 
 
 @pytest.mark.parametrize("command, name, value, message", [
-    (["gateway", "--without-accounts"], "GATEWAY_PORT", "80a0", "GATEWAY_PORT must be a whole number, not 80a0"),
+    (["gateway", "--without-accounts"], "GATEWAY_PORT", "80a0", "GATEWAY_PORT must be a whole number from 0 to 65535, not 80a0"),
     (["gateway", "--without-accounts", "--port", "0"], "CONNECTION_IDLE_TIMEOUT_S", "2s", "CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds from 1 to 3600, not 2s"),
-    (["booking", "--port", "0"], "HOLD_SECONDS", "10m", "HOLD_SECONDS must be a whole number, not 10m"),
-    (["payments"], "PAYMENTS_PORT", "eighty", "PAYMENTS_PORT must be a whole number, not eighty"),
+    (["booking", "--port", "0"], "HOLD_SECONDS", "10m", "HOLD_SECONDS must be a whole number of seconds from 30 to 3600, not 10m"),
+    (["payments"], "PAYMENTS_PORT", "eighty", "PAYMENTS_PORT must be a whole number from 0 to 65535, not eighty"),
     (["gateway", "--without-accounts"], "GATEWAY_PORT", "80800", "GATEWAY_PORT must be a whole number from 0 to 65535, not 80800"),
     (["gateway", "--without-accounts", "--port", "0"], "CONNECTION_IDLE_TIMEOUT_S", "0", "CONNECTION_IDLE_TIMEOUT_S must be a whole number of seconds from 1 to 3600, not 0"),
     (["gateway", "--port", "0"], "BCRYPT_COST", "4", "BCRYPT_COST must be a whole number from 10 to 16, not 4"),
-    (["booking", "--port", "0"], "HOLD_SECONDS", "5", "HOLD_SECONDS must be a whole number from 30 to 3600, not 5"),
-    (["booking", "--port", "0"], "PAYMENT_GRACE_SECONDS", "86400", "PAYMENT_GRACE_SECONDS must be a whole number from 60 to 3600, not 86400"),
+    (["booking", "--port", "0"], "HOLD_SECONDS", "5", "HOLD_SECONDS must be a whole number of seconds from 30 to 3600, not 5"),
+    (["gateway", "--without-accounts", "--port", "0"], "GATEWAY_MAX_CONNECTIONS", "99999999", "GATEWAY_MAX_CONNECTIONS must be a whole number from 1 to "),
+    (["booking", "--port", "0"], "PAYMENT_GRACE_SECONDS", "86400", "PAYMENT_GRACE_SECONDS must be a whole number of seconds from 60 to 3600, not 86400"),
 ])
 def test_a_setting_that_is_not_a_number_in_its_range_stops_the_start_with_a_message(command, name, value, message):
     environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN, **{name: value})
