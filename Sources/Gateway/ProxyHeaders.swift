@@ -183,16 +183,3 @@ extension UInt8 {
     /// The byte with A–Z lowered to a–z, every other byte as it is.
     var asciiLowercased: UInt8 { self &- UInt8(ascii: "A") < 26 ? self | 0x20 : self }
 }
-
-extension HTTPHeaders {
-    /// Whether the fields name a transfer coding other than `chunked` alone (`gzip, chunked`,
-    /// `chunked` twice), which the edge neither decodes nor passes on.
-    var namesTransferCodingBeyondChunked: Bool {
-        var chunked = false
-        for (name, value) in self where name.utf8.count == 17 && name.equalsIgnoringASCIICase("transfer-encoding") {
-            guard !chunked, value.equalsIgnoringASCIICase("chunked") else { return true }
-            chunked = true
-        }
-        return false
-    }
-}

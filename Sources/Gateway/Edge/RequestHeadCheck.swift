@@ -38,20 +38,20 @@ extension HTTPRequestHead {
     /// authority becoming the `Host`, and the path in normal form (``RequestPath``).
     func checkedForEdge() throws(RequestHeadError) -> HTTPRequestHead {
         var hosts = 0
-        var coding: String?
+        var codings = TransferCodings()
         for (name, value) in headers {
             switch name.utf8.count {
             case 4 where name.equalsIgnoringASCIICase("host"):
                 guard HostField.isValid(value) else { throw .hostInvalid }
                 hosts += 1
-            case 17 where name.equalsIgnoringASCIICase("transfer-encoding"): coding = coding.map { $0 + "," + value } ?? value
+            case 17 where TransferCodings.names(name): codings.add(value)
             default: break
             }
         }
         guard hosts == 1 || (hosts == 0 && !version.isHTTP11OrLater) else { throw .hostInvalid }
-        if let coding {
+        if codings.present {
             guard version.isHTTP11OrLater else { throw .transferCodingInHTTP10 }
-            guard coding.equalsIgnoringASCIICase("chunked") else { throw .transferCodingUnsupported }
+            guard codings.chunkedAlone else { throw .transferCodingUnsupported }
         }
         if uri == "*", method != .OPTIONS { throw .malformed }
         guard let (authority, target) = Self.absoluteForm(uri) else { return try withNormalPath() }
