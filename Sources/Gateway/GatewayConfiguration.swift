@@ -176,7 +176,12 @@ public struct GatewayConfiguration: Sendable {
         configuration.secureCookies = try Self.switchSetting("SECURE_COOKIES", environment)
         configuration.accessLog = try Self.switchSetting("ACCESS_LOG", environment)
         if let text = environment["GATEWAY_MAX_CONNECTIONS"], !text.isEmpty {
-            guard let maximum = Int(text), maximum > 0 else { throw GatewayConfigurationError("GATEWAY_MAX_CONNECTIONS must be a positive number") }
+            let largest = ConnectionLimit.largestMaximum()
+            guard let maximum = Int(text), (1...max(1, largest)).contains(maximum) else {
+                throw GatewayConfigurationError(
+                    "GATEWAY_MAX_CONNECTIONS must be a whole number from 1 to \(largest) (the open-files limit less \(ConnectionLimit.keptDescriptors)), not \(text.prefix(40))"
+                )
+            }
             configuration.maxConnections = maximum
         }
         if let fleet = environment["GATEWAY_FLEET"], !fleet.isEmpty {

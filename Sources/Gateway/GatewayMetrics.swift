@@ -25,6 +25,7 @@ enum GatewayMetrics {
         case .upstreamFailed: "failed"
         case .bodyTooLarge: "body_too_large"
         case .loopDetected: "loop"
+        case .gatewayFull: "gateway_full"
         }
         counter("gateway_proxy_errors_total", [("route", route), ("kind", kind)]).increment()
     }

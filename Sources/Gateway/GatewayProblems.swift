@@ -154,6 +154,11 @@ extension ProxyError: ProblemConvertible {
             GatewayProblem.make(.gatewayTimeout, "upstream-timeout", "Gateway timeout", "The '\(route)' service did not answer in time.")
         case .upstreamFailed(let route):
             GatewayProblem.make(.badGateway, "upstream-failed", "Bad gateway", "The '\(route)' service failed to answer.")
+        case .gatewayFull(let route):
+            GatewayProblem.make(
+                .serviceUnavailable, "gateway-full", "Service unavailable",
+                "The gateway holds as many connections as it can; the '\(route)' service was not called. Retry shortly.", headers: [.retryAfter: "1"]
+            )
         case .bodyTooLarge(let limit):
             GatewayProblem.make(.contentTooLarge, "body-too-large", "Content too large", "Request bodies on this route are limited to \(limit) bytes.")
         case .loopDetected(let route):

@@ -12,6 +12,9 @@ public enum ProxyError: Error, Sendable, Hashable {
     case upstreamFailed(route: String)
     /// The request body is larger than the route allows.
     case bodyTooLarge(limit: Int)
+    /// The gateway holds as many connections as its descriptors allow: no upstream connection
+    /// could be opened for the request, and nothing was sent (``DescriptorsExhausted``).
+    case gatewayFull(route: String)
     /// The request's `Via` names this gateway: forwarded, it came back (``ProxyVia``).
     case loopDetected(route: String)
 }

@@ -1,6 +1,7 @@
 """Fixtures for browser tests: a real gateway (or the whole system) on free ports, and headless Chromium."""
 import json
 import os
+import resource
 import socket
 import subprocess
 import time
@@ -115,9 +116,13 @@ def binary() -> str:
     return subprocess.check_output(["swift", "build", "--show-bin-path"], text=True).strip() + "/booking-rush"
 
 
-def start(arguments, environment, base: str, timeout: float = 30):
-    """Starts `booking-rush ARGUMENTS` and waits until BASE/health answers."""
-    process = subprocess.Popen([binary()] + arguments + ["--log-level", "warning"], env=dict(os.environ, **environment))
+def start(arguments, environment, base: str, timeout: float = 30, open_files: int | None = None):
+    """Starts `booking-rush ARGUMENTS` (with at most `open_files` descriptors, soft and hard limit,
+    when given) and waits until BASE/health answers."""
+    def limit_open_files():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+    process = subprocess.Popen([binary()] + arguments + ["--log-level", "warning"], env=dict(os.environ, **environment),
+                               preexec_fn=limit_open_files if open_files else None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

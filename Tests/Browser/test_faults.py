@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import ADMIN_TOKEN, binary, free_port, start, start_dev, stop
+from conftest import ADMIN_TOKEN, binary, delete_key_space, free_port, new_key_space, start, start_dev, stop
 
 
 class SlowUpstream(BaseHTTPRequestHandler):
@@ -337,6 +337,59 @@ def test_idle_and_slow_clients_cannot_hold_the_gateway(tmp_path):
         for connection in idle + slow:
             connection.close()
         stop(gateway)
+
+
+class CrowdedUpstream(ThreadingHTTPServer):
+    """A slow upstream with room in its listen queue for every connection the gateway opens at once."""
+    request_queue_size = 512
+    daemon_threads = True
+
+
+def test_a_gateway_out_of_descriptors_answers_503_and_blames_no_upstream(tmp_path):
+    """Open files limited to 256 (the gateway keeps 192 for clients): 150 clients at once, each
+    waiting 1.5 s on the upstream, need more descriptors than are left for upstream connections.
+    The requests it cannot connect are answered 503 gateway-full with Retry-After, never 502
+    upstream-unreachable (the upstream is fine), and the gateway serves on afterwards."""
+    upstream = CrowdedUpstream(("127.0.0.1", 0), SlowUpstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    routes = tmp_path / "routes.json"
+    routes.write_text(json.dumps({"routes": [{"name": "slow", "prefix": "/api/slow", "upstreams": [f"http://127.0.0.1:{upstream.server_port}"]}]}))
+    port, space = free_port(), new_key_space()
+    base = f"http://127.0.0.1:{port}"
+    gateway = start(["gateway", "--port", str(port), "--without-accounts", "--routes", str(routes)],
+                    {"ADMIN_TOKEN": ADMIN_TOKEN, "REDIS_KEY_SPACE": space}, base, open_files=256)
+    answers, lock = [], threading.Lock()
+
+    def client(number):
+        try:
+            answer = call(f"{base}/api/slow/{number}", timeout=30)
+        except OSError as error:
+            answer = (type(error).__name__, None, {})
+        with lock:
+            answers.append(answer)
+    try:
+        clients = [threading.Thread(target=client, args=(number,)) for number in range(150)]
+        for thread in clients:
+            thread.start()
+        for thread in clients:
+            thread.join()
+        statuses = sorted(str(status) for status, _, _ in answers)
+        assert set(statuses) <= {"200", "503"}, f"only answers, only 200 or 503: {statuses}"
+        full = [(body, headers) for status, body, headers in answers if status == 503]
+        assert full, "150 slow requests at once do not all fit in 256 descriptors"
+        assert statuses.count("200") >= 20, statuses
+        for body, headers in full:
+            assert body["type"].endswith("/gateway-full") and headers.get("Retry-After") == "1", (body, headers)
+        assert gateway.poll() is None, "the gateway is still running"
+        status, body, _ = call(f"{base}/api/slow/after", timeout=10)
+        assert status == 200 and body == {"path": "/api/slow/after"}, (status, body)
+        metrics = urllib.request.urlopen(f"{base}/metrics").read().decode()
+        refused = [line for line in metrics.splitlines() if line.startswith("gateway_upstream_connections_refused_total")]
+        assert refused and float(refused[0].split()[-1]) >= len(full), refused
+    finally:
+        stop(gateway)
+        upstream.shutdown()
+        delete_key_space(space)
 
 
 class DyingUpstream(BaseHTTPRequestHandler):

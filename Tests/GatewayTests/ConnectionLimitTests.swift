@@ -25,6 +25,28 @@ struct ConnectionLimitTests {
         #expect(limit.maximum > 0 && limit.maximum <= descriptors - 64)
     }
 
+    @Test("upstream connections take descriptors only while clients and upstreams together leave the kept ones free")
+    func upstreamBudget() {
+        let limit = ConnectionLimit(maximum: 10, descriptors: ConnectionLimit.keptDescriptors + 6)
+        #expect(limit.admit() && limit.admit())
+        #expect((0..<4).allSatisfy { _ in limit.admitUpstream() }, "2 clients and 4 upstreams fill the 6 descriptors")
+        #expect(!limit.admitUpstream(), "a fifth upstream connection would eat into the kept descriptors")
+        #expect(limit.currentUpstreams == 4)
+        limit.release()
+        #expect(limit.admitUpstream(), "a client gone frees a descriptor for an upstream")
+        limit.releaseUpstream()
+        #expect(limit.currentUpstreams == 4)
+    }
+
+    @Test("running out of descriptors is told apart from an upstream refusing")
+    func descriptorsExhausted() {
+        #expect(DescriptorsExhausted.describes(DescriptorsExhausted()))
+        #expect(DescriptorsExhausted.describes(IOError(errnoCode: EMFILE, reason: "socket")))
+        #expect(DescriptorsExhausted.describes(IOError(errnoCode: ENFILE, reason: "socket")))
+        #expect(!DescriptorsExhausted.describes(IOError(errnoCode: ECONNREFUSED, reason: "connect")))
+        #expect(!DescriptorsExhausted.describes(ChannelError.connectTimeout(.seconds(2))))
+    }
+
     /// Connects to `port`; the client channel and the promise of everything it receives until the server closes it.
     static func connect(_ port: Int) async throws -> (channel: any Channel, closed: EventLoopFuture<String>) {
         let collector = RawClient.Collector()

@@ -4,6 +4,8 @@ import Glibc
 import Darwin
 #endif
 import Metrics
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// How many client connections the gateway holds at once. Every connection is a file
@@ -11,24 +13,44 @@ import Synchronization
 /// concurrency runtime's thread pool monitor traps when it cannot open `/proc`), so a flood of
 /// connections or a crowd of event streams must meet a limit below the descriptor limit: a
 /// connection beyond it is closed as soon as it is accepted, and counted.
+///
+/// Upstream connections draw on the same descriptors: one is opened only while client and
+/// upstream connections together leave ``keptDescriptors`` free, so a crowd of slow proxied
+/// requests meets a 503 instead of a process out of descriptors.
 final class ConnectionLimit: Sendable {
+    /// Descriptors kept for what is neither a client nor an upstream connection: Redis and
+    /// database connections, the listening socket, the event loops' own descriptors, logs and
+    /// the runtime (about 20 on an idle gateway).
+    static let keptDescriptors = 64
+
     /// Most client connections held at once.
     let maximum: Int
+    /// The process's open-files limit.
+    let descriptors: Int
     private let open = Atomic<Int>(0)
+    private let upstreams = Atomic<Int>(0)
     private let refused = Metrics.Counter(label: "gateway_connections_refused_total")
+    private let upstreamsRefused = Metrics.Counter(label: "gateway_upstream_connections_refused_total")
     private let openNow = Metrics.Meter(label: "gateway_connections_open")
 
-    init(maximum: Int) {
+    init(maximum: Int, descriptors: Int = raiseDescriptorLimit()) {
         self.maximum = maximum
+        self.descriptors = descriptors
         Metrics.Gauge(label: "gateway_connections_limit").record(maximum)
     }
 
     /// A limit below the process's file-descriptor limit, raised first to its hard limit: an
-    /// eighth of the descriptors (at least 64) stay for upstream, Redis and database
-    /// connections and the runtime.
+    /// eighth of the descriptors (at least ``keptDescriptors``) stay for upstream, Redis and
+    /// database connections and the runtime.
     static func belowDescriptorLimit() -> ConnectionLimit {
         let descriptors = raiseDescriptorLimit()
-        return ConnectionLimit(maximum: max(1, descriptors - max(64, descriptors / 8)))
+        return ConnectionLimit(maximum: max(1, descriptors - max(keptDescriptors, descriptors / 8)), descriptors: descriptors)
+    }
+
+    /// The most client connections a gateway may be told to hold (`GATEWAY_MAX_CONNECTIONS`):
+    /// the open-files limit, raised to its hard limit, less ``keptDescriptors``.
+    static func largestMaximum() -> Int {
+        raiseDescriptorLimit() - keptDescriptors
     }
 
     /// Raises the soft limit on open files to the hard limit; the soft limit after.
@@ -67,6 +89,38 @@ final class ConnectionLimit: Sendable {
 
     /// Client connections open now.
     var current: Int { open.load(ordering: .relaxed) }
+
+    /// Takes a descriptor for a new upstream connection; false (and counted) when client and
+    /// upstream connections would leave fewer than ``keptDescriptors`` free.
+    func admitUpstream() -> Bool {
+        let upstreamsNow = upstreams.wrappingAdd(1, ordering: .relaxed).newValue
+        if upstreamsNow + open.load(ordering: .relaxed) <= descriptors - Self.keptDescriptors { return true }
+        upstreams.wrappingSubtract(1, ordering: .relaxed)
+        upstreamsRefused.increment()
+        return false
+    }
+
+    /// Gives back an upstream connection's descriptor once it has closed (or failed to connect).
+    func releaseUpstream() {
+        upstreams.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    /// Upstream connections open or being opened now.
+    var currentUpstreams: Int { upstreams.load(ordering: .relaxed) }
+}
+
+/// No descriptor to spare for an upstream connection (``ConnectionLimit/admitUpstream()``), or
+/// the system refused one (`EMFILE`, `ENFILE`): the gateway is full, the upstream is not at fault.
+struct DescriptorsExhausted: Error {
+    /// Whether `error` is the system running out of descriptors while opening a connection.
+    static func describes(_ error: any Error) -> Bool {
+        switch error {
+        case is DescriptorsExhausted: return true
+        case let error as IOError: return error.errnoCode == EMFILE || error.errnoCode == ENFILE
+        case let error as NIOConnectionError: return error.connectionErrors.contains { describes($0.error) }
+        default: return false
+        }
+    }
 }
 
 /// A connection accepted over the gateway's ``ConnectionLimit``.

@@ -69,13 +69,14 @@ final class EdgeCore: Sendable {
         self.signer = GatewaySigner(key: SymmetricKey(data: configuration.internalSecret))
         self.via = ProxyVia(instanceName: configuration.instanceName)
         self.traffic = components.traffic
-        self.pools = PerEventLoop { UpstreamPool(eventLoop: $0) }
         self.tracing = EdgeTracing.ifInstalled()
         let statusPolls = EdgeStatusPolls(tickets: queue.tickets, snapshots: queue.snapshots)
         self.statusPolls = statusPolls
         self.queueStreams = EdgeQueueStreams(queue: queue, tokens: statusPolls.tokens)
         self.queue = queue
-        self.connections = configuration.maxConnections.map(ConnectionLimit.init(maximum:)) ?? .belowDescriptorLimit()
+        let connections = configuration.maxConnections.map { ConnectionLimit(maximum: $0) } ?? .belowDescriptorLimit()
+        self.connections = connections
+        self.pools = PerEventLoop { UpstreamPool(eventLoop: $0, limit: connections) }
         self.unrouted = components.edgeConnections
         self.accessLog = components.accessLog
         self.ownRoutes = [

@@ -38,7 +38,8 @@ extension EdgeExchange {
     }
 
     /// Borrows a connection to the next upstream to try and sends the request on it. A refused
-    /// connect moves on to the route's next upstream; with none left the answer is 502.
+    /// connect moves on to the route's next upstream; with none left the answer is 502. With no
+    /// descriptor to spare for the connection the answer is 503 at once.
     func connect(fresh: Bool) {
         guard let pool = handler.pool else { return fail(ProxyError.upstreamUnreachable(route: route.name), outcome: .unreachable) }
         if targets == nil { targets = pool.ordered(route.targetOrder()) }
@@ -50,8 +51,11 @@ extension EdgeExchange {
             case .success(let connection):
                 guard self.phase == .connecting else { return pool.release(connection) }
                 self.forward(on: connection)
-            case .failure:
+            case .failure(let error):
                 guard self.phase == .connecting else { return }
+                if DescriptorsExhausted.describes(error) {
+                    return self.fail(ProxyError.gatewayFull(route: self.route.name), outcome: .unreachable)
+                }
                 self.targets?.removeFirst()
                 self.connect(fresh: fresh)
             }

@@ -14,6 +14,8 @@ final class UpstreamPool: @unchecked Sendable {
     static let unhealthyFor = TimeAmount.seconds(5)
 
     let eventLoop: any EventLoop
+    /// The descriptors shared with client connections.
+    let limit: ConnectionLimit
     /// The loop's exchanges waiting for an upstream's response head.
     let deadlines: ResponseDeadlines
     /// The loop's requests to upstreams, flushed at the end of each tick.
@@ -24,8 +26,9 @@ final class UpstreamPool: @unchecked Sendable {
     private var idle: [String: IdleConnections] = [:]
     private var unhealthyUntil: [String: NIODeadline] = [:]
 
-    init(eventLoop: any EventLoop) {
+    init(eventLoop: any EventLoop, limit: ConnectionLimit) {
         self.eventLoop = eventLoop
+        self.limit = limit
         self.deadlines = ResponseDeadlines(eventLoop: eventLoop)
         self.flushes = TickFlushes(eventLoop: eventLoop)
     }
@@ -44,12 +47,14 @@ final class UpstreamPool: @unchecked Sendable {
     }
 
     /// An idle connection to `target` (unless `fresh`), or a new one; `done` runs on the loop.
+    /// ``DescriptorsExhausted`` when the gateway has no descriptor to spare for a new one.
     func connection(to target: UpstreamTarget, fresh: Bool, _ done: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
         eventLoop.preconditionInEventLoop()
         if !fresh, let connection = takeIdle(target) {
             done(.success(connection))
             return
         }
+        guard limit.admitUpstream() else { return done(.failure(DescriptorsExhausted())) }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(Self.connectTimeout)
@@ -69,6 +74,7 @@ final class UpstreamPool: @unchecked Sendable {
         connecting.assumeIsolated().whenComplete { result in
             switch result {
             case .success(let channel):
+                channel.closeFuture.whenComplete { [limit = self.limit] _ in limit.releaseUpstream() }
                 do {
                     let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
                     self.unhealthyUntil[target.key] = nil
@@ -78,7 +84,8 @@ final class UpstreamPool: @unchecked Sendable {
                     done(.failure(error))
                 }
             case .failure(let error):
-                self.markUnhealthy(target)
+                self.limit.releaseUpstream()
+                if !DescriptorsExhausted.describes(error) { self.markUnhealthy(target) }
                 done(.failure(error))
             }
         }
