@@ -12,11 +12,11 @@ func secret(_ name: String, fallback: [UInt8]) throws -> [UInt8] {
     return Array(value.utf8)
 }
 
-/// The URL of another service from the environment variable `name`, nil when it is unset or
-/// empty; a value that is not an `http://` or `https://` URL with a host (`localhost:8082`)
-/// stops the start (exit status 64) instead of failing every call later.
-func serviceURL(_ name: String) throws -> String? {
-    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+/// The URL of another service (or a trace collector) from the environment variable `name`, nil
+/// when it is unset or empty; a value that is not an `http://` or `https://` URL with a host
+/// (`localhost:8082`) stops the start (exit status 64) instead of failing every call later.
+func serviceURL(_ name: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+    guard let value = environment[name], !value.isEmpty else { return nil }
     guard ServiceBaseURL.isValid(value) else {
         throw ValidationError("\(name) must be an http:// or https:// URL with a host (and at most a port and a path), not '\(value.prefix(80))'")
     }

@@ -18,10 +18,10 @@ public struct ServiceBaseURL: Sendable, Hashable {
     }
 
     /// Whether `url` can be a service's base URL: `http://` or `https://`, a host, an optional
-    /// port and path, and nothing else (no user, query or fragment).
+    /// port (1 to 65535) and path, and nothing else (no user, query or fragment).
     public static func isValid(_ url: String) -> Bool {
         guard let parts = URLComponents(string: url), let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = parts.host, !host.isEmpty
+              let host = parts.host, !host.isEmpty, parts.port.map({ (1...65_535).contains($0) }) ?? true
         else { return false }
         return parts.user == nil && parts.password == nil && parts.query == nil && parts.fragment == nil
     }

@@ -46,14 +46,33 @@ def test_a_port_option_out_of_range_stops_the_start_instead_of_wrapping(command,
     (["booking", "--port", "0"], "PAYMENTS_URL", "localhost:8082"),
     (["payments", "--port", "0"], "BOOKING_URL", "ftp://booking:8081"),
     (["payments", "--port", "0"], "PAYMENTS_WEBHOOK_URL", "http://booking:8081/webhooks?x=1"),
+    (["booking", "--port", "0"], "PAYMENTS_URL", "http://payments:80820"),
+    (["gateway", "--without-accounts", "--port", "0"], "OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+    (["payments", "--port", "0"], "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "grpc://collector:4317"),
 ])
 def test_a_service_url_that_is_not_one_stops_the_start(command, name, value):
     """A service URL without http(s):// and a host would fail every call to that service later (each
-    refund, each webhook) instead of once, at start."""
+    refund, each webhook) instead of once, at start; a trace collector's would lose every span
+    without a word."""
     environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN, **{name: value})
     run = subprocess.run([binary(), *command], env=environment, capture_output=True, text=True, timeout=60)
     assert run.returncode == 64, f"{name}={value}: {run.returncode} {run.stderr[-500:]}"
     assert f"{name} must be an http:// or https:// URL with a host" in run.stderr, run.stderr[-500:]
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_PROTOCOL may name http/protobuf or http/json in this build, not 'grpc'"),
+    ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/xml", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL may name http/protobuf or http/json in this build, not 'http/xml'"),
+    ("OTEL_PROPAGATORS", "tracecontext, baggage", "OTEL_PROPAGATORS may name tracecontext or none in this build, not 'baggage'"),
+    ("OTEL_TRACES_EXPORTER", "zipkin", "OTEL_TRACES_EXPORTER may name otlp or none in this build, not 'zipkin'"),
+])
+def test_a_trace_component_this_build_has_not_stops_the_start(name, value, message):
+    """The trace exporter library ends the process (SIGILL) when asked for OTLP over gRPC or a
+    propagator it lacks, and fails with "Not implemented" for another exporter."""
+    environment = dict(os.environ, ADMIN_TOKEN=ADMIN_TOKEN, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318", **{name: value})
+    run = subprocess.run([binary(), "gateway", "--without-accounts", "--port", "0"], env=environment, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 64, f"{name}={value}: {run.returncode} {run.stderr[-500:]}"
+    assert message in run.stderr, run.stderr[-500:]
 
 
 @pytest.mark.parametrize("command", [["gateway", "--without-accounts", "--port", "0"], ["booking", "--port", "0"], ["migrate"]])

@@ -203,12 +203,12 @@ struct GatewaySignatureTests {
         #expect(ServiceBaseURL("http://booking:8081").target("/x") == "/x")
     }
 
-    @Test("a base URL is http or https with a host, and at most a port and a path")
+    @Test("a base URL is http or https with a host, and at most a port (1-65535) and a path")
     func validBaseURL() {
         for url in ["http://booking:8081", "https://10.0.0.5/booking/", "HTTP://[::1]:8082", "http://payments"] {
             #expect(ServiceBaseURL.isValid(url), "\(url)")
         }
-        for url in ["localhost:8082", "booking", "ftp://booking", "http://", "http:///x", "http://u:p@booking", "http://booking/?q=1", "http://booking/#f", ""] {
+        for url in ["localhost:8082", "booking", "ftp://booking", "http://", "http:///x", "http://u:p@booking", "http://booking/?q=1", "http://booking/#f", "", "http://booking:0", "http://booking:80810"] {
             #expect(!ServiceBaseURL.isValid(url), "\(url)")
         }
     }
