@@ -31,8 +31,9 @@ struct QueuePlaceBody: Sendable, Equatable {
                 pollAfterMilliseconds: rates.pollAfterMilliseconds(ahead: ahead), ticket: ticket
             )
         case .prequeue(let opensAt, _, let idleTimeout):
-            var untilOpening = Int(max(1_000, min(10_000, opensAt - Int64(now.timeIntervalSince1970 * 1000))))
-            if idleTimeout > 0 { untilOpening = max(1_000, min(untilOpening, idleTimeout * 1000 / 3)) }
+            let remaining = opensAt.subtractingReportingOverflow(Int64(now.timeIntervalSince1970 * 1000))
+            var untilOpening = remaining.overflow ? 10_000 : Int(max(1_000, min(10_000, remaining.partialValue)))
+            if idleTimeout > 0 { untilOpening = max(1_000, min(untilOpening, min(idleTimeout, 86_400) * 1000 / 3)) }
             self.init(status: "prequeue", pollAfterMilliseconds: untilOpening, opensAt: opensAt, ticket: ticket)
         case .admitted:
             return nil

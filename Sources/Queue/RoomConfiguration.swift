@@ -78,6 +78,10 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
         )
     }
 
+    /// The `opens_at` a room takes (Unix ms, up to 9999-12-31): Redis keeps it as a Lua number,
+    /// exact only up to 2^53, and 2^63 came back from a script as -2^63.
+    public static let openingTimes: ClosedRange<Int64> = 0...253_402_300_799_999
+
     /// Checks every field's range.
     public func validate() throws(QueueError) {
         guard releaseRate.isFinite, releaseRate >= 0, releaseRate <= 100_000 else {
@@ -87,7 +91,9 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
         guard (10...86_400).contains(passTTL) else { throw .invalidConfiguration(field: "pass_ttl", "pass_ttl must be between 10 and 86400 seconds") }
         guard (5...86_400).contains(idleTimeout) else { throw .invalidConfiguration(field: "idle_timeout", "idle_timeout must be between 5 and 86400 seconds") }
         if let proofOfWork, !(0...24).contains(proofOfWork) { throw .invalidConfiguration(field: "proof_of_work", "proof_of_work must be between 0 and 24 bits") }
-        if let opensAt, opensAt < 0 { throw .invalidConfiguration(field: "opens_at", "opens_at must be a Unix time in milliseconds") }
+        if let opensAt, !Self.openingTimes.contains(opensAt) {
+            throw .invalidConfiguration(field: "opens_at", "opens_at must be a Unix time in milliseconds before the year 10000")
+        }
         if let targetURL, !Self.isRedirectTarget(targetURL) {
             throw .invalidConfiguration(field: "target_url", "target_url must be a path (not //host) or an http(s) URL of at most 2048 printable ASCII characters, without spaces or backslashes")
         }

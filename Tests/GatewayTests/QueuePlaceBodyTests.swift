@@ -42,4 +42,18 @@ struct QueuePlaceBodyTests {
         let text = String(buffer: QueuePlaceBody(status: "x", opensAt: value).json())
         #expect(text == #"{"status":"x","opens_at":\#(value)}"#)
     }
+
+    @Test("A pre-queue place asks for its next poll 1 to 10 s ahead, whatever opening time and idle timeout it is given", arguments: [
+        Int64.min, -1, 0, 1_733_000_000_000, 1_733_000_004_000, 1_733_000_100_000, Int64.max,
+    ])
+    func prequeuePoll(opensAt: Int64) throws {
+        let now = Date(timeIntervalSince1970: 1_733_000_000)
+        for idleTimeout in [0, 6, 60, Int.max] {
+            let body = try #require(QueuePlaceBody(unsigned: .prequeue(opensAt: opensAt, prequeueCount: 3, idleTimeout: idleTimeout), now: now))
+            let poll = try #require(body.pollAfterMilliseconds)
+            #expect((1_000...10_000).contains(poll), "opens_at \(opensAt), idle timeout \(idleTimeout): \(poll)")
+        }
+        let soon = try #require(QueuePlaceBody(unsigned: .prequeue(opensAt: 1_733_000_004_000, prequeueCount: 3), now: now))
+        #expect(soon.pollAfterMilliseconds == 4_000, "4 s before the opening, the next poll is at the opening")
+    }
 }

@@ -303,6 +303,9 @@ struct WaitingRoomTests {
         #expect(throws: QueueError.self) { try RoomConfiguration(idleTimeout: 0).validate() }
         #expect(throws: QueueError.self) { try RoomConfiguration(targetURL: "javascript:alert(1)").validate() }
         #expect(throws: Never.self) { try RoomConfiguration(targetURL: "/events/1/seats").validate() }
+        #expect(throws: QueueError.self, "2^63 - 1 came back from Redis as -2^63") { try RoomConfiguration(opensAt: Int64.max).validate() }
+        #expect(throws: QueueError.self) { try RoomConfiguration(opensAt: 253_402_300_800_000).validate() }
+        #expect(throws: Never.self) { try RoomConfiguration(opensAt: 253_402_300_799_999).validate() }
     }
 }
 
