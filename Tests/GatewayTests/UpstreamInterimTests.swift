@@ -50,6 +50,14 @@ struct UpstreamInterimTests {
         #expect(took < .seconds(1), "not left to the route's timeout: \(took)")
     }
 
+    @Test("an answer whose status is outside 100-599 is a 502, not passed on; the connection goes on", arguments: ["099", "000", "600", "999"])
+    func invalidStatus(code: String) async throws {
+        let (text, took) = try await Self.answers(upstream: "HTTP/1.1 \(code) Odd\r\nContent-Length: 2\r\n\r\nok")
+        #expect(text.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n") && text.contains("upstream-failed"), "\(text)")
+        #expect(text.hasSuffix(EdgeHealth.body), "the next request is served: \(text)")
+        #expect(took < .seconds(1), "not left to the route's timeout: \(took)")
+    }
+
     static let earlyHints = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nConnection: keep-alive\r\n\r\n"
         + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 

@@ -110,6 +110,9 @@ extension EdgeExchange {
         // The edge never forwards an upgrade (`Upgrade` is hop-by-hop): a switch of protocols is
         // an upstream gone wrong, after which no HTTP answer comes on its connection.
         if upstream.status == .switchingProtocols { return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed) }
+        // A status outside 100–599 is invalid (RFC 9110 §15): passed on, `099` became a status
+        // line the client could not read.
+        guard (100...599).contains(upstream.status.code) else { return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed) }
         // The edge frames the body again and names no coding but chunked: a body in another
         // transfer coding (`gzip, chunked`) would reach the client still coded, and unlabelled.
         if upstream.headers.namesTransferCodingBeyondChunked { return fail(ProxyError.upstreamFailed(route: route.name), outcome: .failed) }
