@@ -26,6 +26,7 @@ enum GatewayMetrics {
         case .bodyTooLarge: "body_too_large"
         case .loopDetected: "loop"
         case .gatewayFull: "gateway_full"
+        case .upstreamBusy: "upstream_busy"
         }
         counter("gateway_proxy_errors_total", [("route", route), ("kind", kind)]).increment()
     }

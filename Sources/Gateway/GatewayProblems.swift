@@ -159,6 +159,12 @@ extension ProxyError: ProblemConvertible {
                 .serviceUnavailable, "gateway-full", "Service unavailable",
                 "The gateway holds as many connections as it can; the '\(route)' service was not called. Retry shortly.", headers: [.retryAfter: "1"]
             )
+        case .upstreamBusy(let route):
+            GatewayProblem.make(
+                .serviceUnavailable, "upstream-busy", "Service busy",
+                "The '\(route)' service has as many requests from this gateway as its route allows; it was not called. Retry shortly.",
+                headers: [.retryAfter: "1"]
+            )
         case .bodyTooLarge(let limit):
             GatewayProblem.make(.contentTooLarge, "body-too-large", "Content too large", "Request bodies on this route are limited to \(limit) bytes.")
         case .loopDetected(let route):

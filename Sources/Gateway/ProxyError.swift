@@ -15,6 +15,9 @@ public enum ProxyError: Error, Sendable, Hashable {
     /// The gateway holds as many connections as its descriptors allow: no upstream connection
     /// could be opened for the request, and nothing was sent (``DescriptorsExhausted``).
     case gatewayFull(route: String)
+    /// Every upstream of the route has as many of this gateway's requests in hand as the route
+    /// allows (`max_connections`): nothing was sent.
+    case upstreamBusy(route: String)
     /// The request's `Via` names this gateway: forwarded, it came back (``ProxyVia``).
     case loopDetected(route: String)
 }

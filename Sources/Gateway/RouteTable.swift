@@ -107,6 +107,9 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
     public var service: String
     public var timeoutMilliseconds: Int
     public var maxBodyBytes: Int
+    /// Most requests this gateway has in hand at once to each of the route's upstreams (nil: no
+    /// bound); beyond it a request tries the route's other upstreams, then gets 503 `upstream-busy`.
+    public var maxConnections: Int?
     public var authentication: Authentication
     /// Roles of which the user must hold one (403 otherwise); empty means any authenticated user.
     public var roles: [String]
@@ -118,13 +121,13 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
     public var local: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, prefix, methods, upstreams, service, timeoutMilliseconds = "timeout_ms", maxBodyBytes = "max_body_bytes"
+        case name, prefix, methods, upstreams, service, timeoutMilliseconds = "timeout_ms", maxBodyBytes = "max_body_bytes", maxConnections = "max_connections"
         case authentication = "auth", roles, rateLimits = "rate_limits", idempotency, queuePass = "queue_pass", local
     }
 
     public init(
         name: String, prefix: String, methods: [String]? = nil, upstreams: [String], service: String? = nil,
-        timeoutMilliseconds: Int = 10_000, maxBodyBytes: Int = 1 << 20,
+        timeoutMilliseconds: Int = 10_000, maxBodyBytes: Int = 1 << 20, maxConnections: Int? = nil,
         authentication: Authentication = .optional, roles: [String] = [], rateLimits: [RateLimitRule] = [],
         idempotency: IdempotencyMode = .off, queuePass: QueuePassPolicy? = nil, local: Bool = false
     ) {
@@ -135,6 +138,7 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
         self.service = service ?? name
         self.timeoutMilliseconds = timeoutMilliseconds
         self.maxBodyBytes = maxBodyBytes
+        self.maxConnections = maxConnections
         self.authentication = authentication
         self.roles = roles
         self.rateLimits = rateLimits
@@ -153,6 +157,7 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
             service: try container.decodeIfPresent(String.self, forKey: .service),
             timeoutMilliseconds: try container.decodeIfPresent(Int.self, forKey: .timeoutMilliseconds) ?? 10_000,
             maxBodyBytes: try container.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? 1 << 20,
+            maxConnections: try container.decodeIfPresent(Int.self, forKey: .maxConnections),
             authentication: try container.decodeIfPresent(Authentication.self, forKey: .authentication) ?? .optional,
             roles: try container.decodeIfPresent([String].self, forKey: .roles) ?? [],
             rateLimits: try container.decodeIfPresent([RateLimitRule].self, forKey: .rateLimits) ?? [],
@@ -187,6 +192,10 @@ public struct ProxyRoute: Sendable, Codable, Hashable {
         guard !service.isEmpty else { throw GatewayConfigurationError("route '\(name)': service must not be empty") }
         guard (1...600_000).contains(timeoutMilliseconds) else { throw GatewayConfigurationError("route '\(name)': timeout_ms out of range") }
         guard maxBodyBytes >= 0 else { throw GatewayConfigurationError("route '\(name)': max_body_bytes must be ≥ 0") }
+        if let maxConnections {
+            guard !local else { throw GatewayConfigurationError("route '\(name)' is local: max_connections applies to proxied routes only") }
+            guard (1...100_000).contains(maxConnections) else { throw GatewayConfigurationError("route '\(name)': max_connections must be from 1 to 100000") }
+        }
         for rule in rateLimits { try rule.validate(route: name) }
         if let queuePass, PassEventSource(queuePass.eventFrom) == nil {
             throw GatewayConfigurationError("route '\(name)': queue_pass.event_from is path:N, header:Name, query:name or body:field")

@@ -44,14 +44,27 @@ extension EdgeExchange {
         guard let pool = handler.pool else { return fail(ProxyError.upstreamUnreachable(route: route.name), outcome: .unreachable) }
         if targets == nil { targets = pool.ordered(route.targetOrder()) }
         guard let target = targets?.first else {
+            if foundUpstreamBusy { return fail(ProxyError.upstreamBusy(route: route.name), outcome: .unreachable) }
             return fail(ProxyError.upstreamUnreachable(route: route.name), outcome: .unreachable)
+        }
+        if let slots = target.slots {
+            guard slots.take() else {
+                foundUpstreamBusy = true
+                targets?.removeFirst()
+                return connect(fresh: fresh)
+            }
+            heldSlots = slots
         }
         pool.connection(to: target, fresh: fresh) { result in
             switch result {
             case .success(let connection):
-                guard self.phase == .connecting else { return pool.release(connection) }
+                guard self.phase == .connecting else {
+                    self.giveBackSlot()
+                    return pool.release(connection)
+                }
                 self.forward(on: connection)
             case .failure(let error):
+                self.giveBackSlot()
                 guard self.phase == .connecting else { return }
                 if DescriptorsExhausted.describes(error) {
                     return self.fail(ProxyError.gatewayFull(route: self.route.name), outcome: .unreachable)
@@ -60,6 +73,12 @@ extension EdgeExchange {
                 self.connect(fresh: fresh)
             }
         }
+    }
+
+    /// Gives back the upstream slot the exchange holds, if any.
+    func giveBackSlot() {
+        heldSlots?.give()
+        heldSlots = nil
     }
 
     private func forward(on connection: UpstreamConnection) {

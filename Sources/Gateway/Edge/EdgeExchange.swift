@@ -45,7 +45,14 @@ final class EdgeExchange {
     var settledOutcome: EdgeOutcome?
     var holdsClientReads = false
     var targets: [UpstreamTarget]?
-    var connection: UpstreamConnection?
+    /// The borrowed upstream connection; letting go of it gives back the slot it held.
+    var connection: UpstreamConnection? {
+        didSet { if connection == nil, oldValue != nil { giveBackSlot() } }
+    }
+    /// The upstream slot held from the connect until the connection is let go (a route with
+    /// `max_connections`), and whether an upstream of the route had none free for this request.
+    var heldSlots: UpstreamSlots?
+    var foundUpstreamBusy = false
     var requestSent = false
     var retried = false
     var closeAfterResponse = false

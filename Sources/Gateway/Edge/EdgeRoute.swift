@@ -26,7 +26,7 @@ final class EdgeRoute: Sendable {
         self.name = configuration.name
         self.prefix = configuration.prefix
         self.pattern = configuration.pattern
-        self.targets = configuration.upstreams.compactMap(UpstreamTarget.init)
+        self.targets = configuration.upstreams.compactMap { UpstreamTarget($0, maxConnections: configuration.maxConnections) }
         self.service = configuration.service
         self.policies = policies
         self.timeout = .milliseconds(Int64(configuration.timeoutMilliseconds))

@@ -10,9 +10,12 @@ struct UpstreamTarget: Sendable, Hashable {
     let authority: String
     /// A path the upstream URL carries (`http://h:p/base`), put before every request's URI.
     let basePath: String
+    /// The route's bound on requests in hand to this upstream (`max_connections`), if it has one.
+    let slots: UpstreamSlots?
 
     /// Parses `http://host[:port][/base]`; nil for anything else (TLS upstreams are not proxied).
-    init?(_ url: String) {
+    /// With `maxConnections`, the target gets its own ``UpstreamSlots``.
+    init?(_ url: String, maxConnections: Int? = nil) {
         guard url.hasPrefix("http://") else { return nil }
         var rest = url.dropFirst("http://".count)
         var base = ""
@@ -39,5 +42,6 @@ struct UpstreamTarget: Sendable, Hashable {
         self.authority = String(rest)
         self.key = "\(host):\(port)"
         self.basePath = base
+        self.slots = maxConnections.map { UpstreamSlots(maximum: $0) }
     }
 }
