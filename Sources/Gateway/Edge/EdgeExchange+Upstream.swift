@@ -38,8 +38,10 @@ extension EdgeExchange {
     }
 
     /// Borrows a connection to the next upstream to try and sends the request on it. A refused
-    /// connect moves on to the route's next upstream; with none left the answer is 502. With no
-    /// descriptor to spare for the connection the answer is 503 at once.
+    /// connect moves on to the route's next upstream; with none left the answer is 502. An
+    /// upstream with no slot free (the route's `max_connections`) is passed over the same way, the
+    /// answer then being 503 `upstream-busy`; with no descriptor to spare for the connection the
+    /// answer is 503 `gateway-full` at once.
     func connect(fresh: Bool) {
         guard let pool = handler.pool else { return fail(ProxyError.upstreamUnreachable(route: route.name), outcome: .unreachable) }
         if targets == nil { targets = pool.ordered(route.targetOrder()) }
