@@ -11,6 +11,9 @@ import Synchronization
 public final class RoomSnapshots: Service, Sendable {
     public let room: WaitingRoom
     public let tick: Duration
+    /// How old a snapshot may be and still answer a poll at once: two ticks (a stored product,
+    /// as `Duration * Int` is a generic 128-bit multiplication on every poll).
+    private let freshFor: Duration
     let logger: Logger
     private let rooms = Mutex<[String: Entry]>([:])
     private let readCount = Atomic<Int>(0)
@@ -54,6 +57,7 @@ public final class RoomSnapshots: Service, Sendable {
     public init(room: WaitingRoom, tick: Duration = .milliseconds(250), logger: Logger) {
         self.room = room
         self.tick = tick
+        self.freshFor = tick * 2
         self.logger = logger
     }
 
@@ -79,7 +83,7 @@ public final class RoomSnapshots: Service, Sendable {
         let now = ContinuousClock.now
         let place: VisitorPlace? = rooms.withLock { rooms in
             guard let index = rooms.index(forKey: event),
-                  let place = rooms.values[index].answer(spot: spot, visitor: visitor, now: now, freshFor: tick * 2)
+                  let place = rooms.values[index].answer(spot: spot, visitor: visitor, now: now, freshFor: freshFor)
             else { return nil }
             if let takenAt = rooms.values[index].snapshot?.takenAt, now - takenAt > tick, rooms.values[index].reading == nil {
                 rooms.values[index].reading = startRead(event: event)
