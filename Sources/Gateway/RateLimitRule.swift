@@ -84,6 +84,11 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
     /// Tokens taken from Redis per script call: the request's own and the leased ones.
     var effectiveLease: Int { lease ?? 1 }
 
+    /// The largest burst a rule takes: a bucket's whole drain time (burst × emission) then stays
+    /// far inside the 128-bit durations of instance-scoped buckets (a burst of 2^62 on a daily
+    /// limit overflowed them, ending the process on the first request).
+    static let largestBurst = 1_000_000_000
+
     /// Microseconds between two requests at the sustained rate.
     var emissionMicroseconds: Int { Int((period * 1_000_000 / Double(limit)).rounded()) }
 
@@ -94,6 +99,9 @@ public struct RateLimitRule: Sendable, Codable, Hashable {
         guard subject != nil else { throw GatewayConfigurationError("route '\(route)': rule '\(name)' has unknown key '\(key)'") }
         guard limit > 0, period > 0, period <= 86_400, effectiveBurst > 0 else {
             throw GatewayConfigurationError("route '\(route)': rule '\(name)' needs limit > 0, 0 < period_s ≤ 86400, burst > 0")
+        }
+        guard effectiveBurst <= Self.largestBurst else {
+            throw GatewayConfigurationError("route '\(route)': rule '\(name)' needs burst (the limit when burst is not given) ≤ 1,000,000,000")
         }
         guard Double(limit) <= period * 1_000_000 else {
             throw GatewayConfigurationError("route '\(route)': rule '\(name)' allows more than one request a microsecond (limit ≤ period_s × 1,000,000)")

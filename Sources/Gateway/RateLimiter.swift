@@ -307,8 +307,9 @@ final class RateLimiter: Sendable, RateLimitBatchSender {
         // A denied rule's own wait: its bucket's drain time less the burst it would admit.
         var waits: [String: Int] = [:]
         for (index, rule) in rules.enumerated() where reply.inRedis[index]?.remaining == 0 {
-            let wait = reply.resetMilliseconds(rule: index) - rule.emissionMicroseconds * (rule.effectiveBurst - 1) / 1000
-            if wait > 0 { waits[keys[index]] = wait }
+            let admitted = Double(rule.emissionMicroseconds) * Double(rule.effectiveBurst - 1) / 1000
+            let wait = Double(reply.resetMilliseconds(rule: index)) - admitted
+            if wait > 0 { waits[keys[index]] = Int(wait.rounded(.up)) }
         }
         remember(waits)
         return RateLimitDecision(verdict: .denied(retryAfter: retryAfter), states: reply.inRedis)

@@ -142,6 +142,21 @@ struct FloodLimitTests {
         }
     }
 
+    @Test("a burst is at most 1,000,000,000; at that bound an instance-scoped daily limit counts without overflowing")
+    func largestBurst() throws {
+        let daily = RateLimitRule(name: "daily", key: "ip", limit: 1, period: 86_400, burst: RateLimitRule.largestBurst, scope: .instance)
+        #expect(throws: Never.self) { try daily.validate(route: "r") }
+        var over = daily
+        over.burst = RateLimitRule.largestBurst + 1
+        #expect(throws: GatewayConfigurationError.self, "2^62 overflowed the bucket's 128-bit duration on the first request") { try over.validate(route: "r") }
+        let buckets = InstanceRateLimits()
+        for _ in 0..<3 {
+            let (retryAfter, states) = buckets.check(rules: [daily], keys: ["198.51.100.8"])
+            #expect(retryAfter == nil)
+            #expect(states.first.map { $0.remaining > 0 } == true)
+        }
+    }
+
     @Test("40 registrations from one address: 429s, while a login from another address answers in under a second")
     func registrationFlood() async throws {
         try await withAccounts { accounts in
