@@ -70,7 +70,10 @@ public struct AdaptiveRelease: Sendable, Codable, Hashable {
         func check(_ valid: Bool, _ field: String, _ detail: String) throws(QueueError) {
             guard valid else { throw .invalidConfiguration(field: "adaptive.\(field)", detail) }
         }
-        try check(minRate.isFinite && minRate >= 0 && minRate <= 100_000, "min_rate", "adaptive.min_rate must be between 0 and 100000 visitors per second")
+        try check(
+            minRate.isFinite && (minRate == 0 || (RoomConfiguration.slowestRelease...100_000).contains(minRate)), "min_rate",
+            "adaptive.min_rate must be 0 or between 0.001 and 100000 visitors per second"
+        )
         try check(maxRate.isFinite && maxRate >= minRate && maxRate > 0 && maxRate <= 100_000, "max_rate", "adaptive.max_rate must be above 0, at least min_rate and at most 100000")
         try check(p99TargetMilliseconds.isFinite && (1...600_000).contains(p99TargetMilliseconds), "p99_target_ms", "adaptive.p99_target_ms must be between 1 and 600000")
         try check(errorBudget.isFinite && (0...1).contains(errorBudget), "error_budget", "adaptive.error_budget must be a share between 0 and 1")

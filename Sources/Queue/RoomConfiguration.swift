@@ -82,10 +82,13 @@ public struct RoomConfiguration: Sendable, Codable, Hashable {
     /// exact only up to 2^53, and 2^63 came back from a script as -2^63.
     public static let openingTimes: ClosedRange<Int64> = 0...253_402_300_799_999
 
+    /// The slowest release a room takes besides none at all: one visitor every 1,000 s.
+    public static let slowestRelease = 0.001
+
     /// Checks every field's range.
     public func validate() throws(QueueError) {
-        guard releaseRate.isFinite, releaseRate >= 0, releaseRate <= 100_000 else {
-            throw .invalidConfiguration(field: "release_rate", "release_rate must be between 0 and 100000 visitors per second")
+        guard releaseRate.isFinite, releaseRate == 0 || (Self.slowestRelease...100_000).contains(releaseRate) else {
+            throw .invalidConfiguration(field: "release_rate", "release_rate must be 0 or between 0.001 and 100000 visitors per second")
         }
         guard (0...10_000_000).contains(maxActive) else { throw .invalidConfiguration(field: "max_active", "max_active must be between 0 and 10000000") }
         guard (10...86_400).contains(passTTL) else { throw .invalidConfiguration(field: "pass_ttl", "pass_ttl must be between 10 and 86400 seconds") }

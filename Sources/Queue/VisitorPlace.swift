@@ -23,12 +23,17 @@ public struct ReleaseRates: Sendable, Hashable {
     }
 
     /// Seconds until `ahead` visitors have been released: at the observed rate when there is
-    /// one, else at the configured rate; nil when nothing is being released.
+    /// one, else at the configured rate, and at most ``longestETA``; nil when nothing is being
+    /// released.
     public func eta(ahead: Int) -> Int? {
         let rate = observed > 0 ? observed : configured
         guard rate > 0 else { return nil }
-        return Int((Double(ahead + 1) / rate).rounded(.up))
+        return Int(min((Double(ahead + 1) / rate).rounded(.up), Double(Self.longestETA)))
     }
+
+    /// The longest wait an ETA names (about 31 years): a rate near zero (a room's adaptive
+    /// release at a tiny `min_rate`) made one past `Int.max`, which ended the process.
+    public static let longestETA = 1_000_000_000
 
     /// How long a client should wait before polling again: sooner near the front, never so
     /// late that the idle timeout would take the place.

@@ -306,6 +306,19 @@ struct WaitingRoomTests {
         #expect(throws: QueueError.self, "2^63 - 1 came back from Redis as -2^63") { try RoomConfiguration(opensAt: Int64.max).validate() }
         #expect(throws: QueueError.self) { try RoomConfiguration(opensAt: 253_402_300_800_000).validate() }
         #expect(throws: Never.self) { try RoomConfiguration(opensAt: 253_402_300_799_999).validate() }
+        #expect(throws: QueueError.self, "a release rate of 1e-300 made an ETA past Int.max") { try RoomConfiguration(releaseRate: 1e-300).validate() }
+        #expect(throws: Never.self) { try RoomConfiguration(releaseRate: 0.001).validate() }
+        #expect(throws: Never.self) { try RoomConfiguration(releaseRate: 0).validate() }
+    }
+
+    @Test("an ETA stays a number of seconds however slow the release, and so does the next poll")
+    func etaAtATinyRate() {
+        for rate in [1e-300, 1e-12, Double.leastNonzeroMagnitude] {
+            let rates = ReleaseRates(configured: rate, observed: 0, idleTimeout: 60)
+            #expect(rates.eta(ahead: 10_000_000) == ReleaseRates.longestETA)
+            #expect(rates.pollAfterMilliseconds(ahead: 10_000_000) == 10_000)
+            #expect(rates.lookAfter(ahead: 10_000_000, longest: .seconds(15)) == .seconds(10))
+        }
     }
 }
 
