@@ -197,7 +197,9 @@ extension CatalogEvent {
             let at = "zones.\(index)."
             guard Self.isValidID(zone.id) else { throw .invalidCatalog(field: at + "id", "a zone id must be 1–64 of A–Z a–z 0–9 - _ .") }
             guard zone.name.isDisplayText(maxLength: 200) else { throw .invalidCatalog(field: at + "name", CatalogEventChange.displayTextRule("a zone's name")) }
-            guard zone.priceMinor >= 0 else { throw .invalidCatalog(field: at + "price_minor", "a zone's price_minor must be ≥ 0") }
+            guard (0...Self.highestPrice).contains(zone.priceMinor) else {
+                throw .invalidCatalog(field: at + "price_minor", "a zone's price_minor must be 0–1,000,000,000,000")
+            }
             guard (0...1_000_000).contains(zone.capacity) else { throw .invalidCatalog(field: at + "capacity", "a zone's capacity must be 0–1,000,000") }
             guard zone.currency.count == 3, zone.currency.allSatisfy({ $0.isUppercase && $0.isASCII }) else {
                 throw .invalidCatalog(field: at + "currency", "a zone's currency must be three capital letters, like EUR")
@@ -205,6 +207,11 @@ extension CatalogEvent {
         }
         guard Set(zones.map(\.id)).count == zones.count else { throw .invalidCatalog(field: "zones", "zone ids must differ") }
     }
+
+    /// The highest seat price in minor units: a booking's total (price × up to 100 seats) is
+    /// reckoned in a Lua number, exact only up to 2^53; a price of 2^62 came back as a total of
+    /// `5.5340232221129e+19`, which no booking row could hold.
+    public static let highestPrice = 1_000_000_000_000
 
     /// 1–64 of A–Z a–z 0–9 - _ .
     static func isValidID(_ id: String) -> Bool {
