@@ -93,8 +93,8 @@ struct BookingRoutes: Sendable {
         }
         bookings.get { request, context -> BookingPage in
             let user = try context.requireIdentity()
-            let number = max(1, request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1)
-            let perPage = min(100, max(1, request.uri.queryParameters.get("per_page").flatMap { Int($0) } ?? 20))
+            let number = try request.integerQuery("page", default: 1, in: 1...1_000_000)
+            let perPage = try request.integerQuery("per_page", default: 20, in: 1...100)
             return try await page(of: user.userID, page: number, perPage: perPage)
         }
     }

@@ -119,7 +119,7 @@ struct EventRoutes: Sendable {
             let user = try context.requireIdentity()
             let id = try context.parameters.require("id")
             try await authorizeEditor(user, of: id)
-            let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? Inventory.salesHistoryKept
+            let limit = try request.integerQuery("limit", default: Inventory.salesHistoryKept, in: 1...Inventory.salesHistoryKept)
             return SalesHistoryBody(event: id, intervalSeconds: Inventory.salesHistoryInterval, samples: try await inventory.salesHistory(event: id, limit: limit))
         }
         events.post(":id/publish") { request, context -> Response in

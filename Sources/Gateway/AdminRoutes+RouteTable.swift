@@ -35,13 +35,7 @@ extension AdminRoutes {
             RouteTableBody(routeTable.current, source: routeTable.source, instance: traffic.instance)
         }
         admin.post("routes/reload") { request, context in
-            let fleet: Bool
-            switch request.uri.queryParameters.get("scope") {
-            case nil, "instance": fleet = false
-            case "fleet": fleet = true
-            case let scope?:
-                throw GatewayProblem.make(.badRequest, "invalid-scope", "Invalid scope", "scope is instance (the default) or fleet, not '\(scope.prefix(40))'.", field: "scope")
-            }
+            let fleet = try request.choiceQuery("scope", default: "instance", among: ["instance", "fleet"]) == "fleet"
             let version = fleet ? try await fleetReloads.reloadFleet() : try routeTable.reload()
             context.logger.notice("route table reloaded", metadata: [
                 "generation": "\(version.generation)", "digest": "\(version.digest)", "scope": "\(fleet ? "fleet" : "instance")",

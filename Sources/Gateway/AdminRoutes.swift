@@ -113,19 +113,20 @@ struct AdminRoutes: Sendable {
         }
         admin.get("rooms/:event/adaptive") { request, context in
             let event = try context.parameters.require("event")
+            let limit = try request.integerQuery("limit", default: 20, in: 1...WaitingRoom.decisionsKept)
             let configuration = try await room.describe(event: event).configuration
             let routes = configuration.adaptive?.routes ?? routeTable.current.table.guardedRoutes
             let reports = (try? await traffic.reports()) ?? [traffic.window.report(instance: traffic.instance)]
             return AdaptiveStatusBody(
                 event: event, releaseRate: configuration.releaseRate, adaptive: configuration.adaptive, routes: routes,
                 health: AdaptiveReleaser.health(of: routes, in: reports, windowSeconds: traffic.window.recentSeconds),
-                decisions: try await room.adaptiveDecisions(event: event, limit: request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 20)
+                decisions: try await room.adaptiveDecisions(event: event, limit: limit)
             )
         }
         admin.get("rooms/:event/history") { request, context in
             let event = try context.parameters.require("event")
+            let limit = try request.integerQuery("limit", default: WaitingRoom.historyKept, in: 1...WaitingRoom.historyKept)
             _ = try await room.describe(event: event)
-            let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? WaitingRoom.historyKept
             return RoomHistoryBody(
                 event: event, intervalSeconds: WaitingRoom.historyInterval, samples: try await room.history(event: event, limit: limit),
                 decisions: try await room.adaptiveDecisions(event: event, limit: WaitingRoom.decisionsKept)
@@ -133,7 +134,9 @@ struct AdminRoutes: Sendable {
         }
         admin.get("traffic") { request, _ in
             // The fleet's view, or this instance's alone when asked for or when Redis cannot pool it.
-            guard request.uri.queryParameters.get("scope") != "instance" else { return traffic.window.summary(instance: traffic.instance) }
+            guard try request.choiceQuery("scope", default: "fleet", among: ["fleet", "instance"]) == "fleet" else {
+                return traffic.window.summary(instance: traffic.instance)
+            }
             do {
                 return try await traffic.summary()
             } catch {

@@ -121,6 +121,11 @@ struct BookingRoutesTests {
                 let list = try await client.execute(uri: "/api/v1/bookings?per_page=10", method: .get, headers: Self.identity("c-1-\(run)"))
                 #expect(Self.json(list)["total_count"] as? Int == 1)
                 #expect((Self.json(list)["bookings"] as? [[String: Any]])?.first?["status"] as? String == "cancelled")
+                for query in ["page=9223372036854775807", "page=0", "per_page=abc", "per_page=101"] {
+                    let refused = try await client.execute(uri: "/api/v1/bookings?\(query)", method: .get, headers: Self.identity("c-1-\(run)"))
+                    #expect(refused.status == .badRequest, "\(query): page 2^63-1 overflowed the offset and ended the service")
+                    #expect(Self.json(refused)["type"] as? String == ProblemDetails.typeBase + "invalid-query")
+                }
 
                 let organizer = Self.identity("org-1-\(run)", roles: ["organizer"])
                 let patch = { (identity: HTTPFields, body: String) in

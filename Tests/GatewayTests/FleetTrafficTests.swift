@@ -137,6 +137,14 @@ struct FleetTrafficTests {
                 let own = try await client.execute(uri: "/admin/v1/traffic?scope=instance", method: .get, headers: AdminAndPageTests.admin)
                 #expect(own.json["scope"] as? String == "instance")
                 #expect((own.json["instances"] as? [Any])?.count == 1)
+                let bogus = try await client.execute(uri: "/admin/v1/traffic?scope=everywhere", method: .get, headers: AdminAndPageTests.admin)
+                #expect(bogus.status == .badRequest && bogus.problem?.type == ProblemDetails.typeBase + "invalid-query", "not read as the fleet's view")
+                for query in ["limit=abc", "limit=0", "limit=101"] {
+                    let refused = try await client.execute(uri: "/admin/v1/rooms/\(fixture.event)/adaptive?\(query)", method: .get, headers: AdminAndPageTests.admin)
+                    #expect(refused.status == .badRequest && refused.problem?.type == ProblemDetails.typeBase + "invalid-query", "\(query)")
+                }
+                let history = try await client.execute(uri: "/admin/v1/rooms/\(fixture.event)/history?limit=-5", method: .get, headers: AdminAndPageTests.admin)
+                #expect(history.status == .badRequest && history.problem?.type == ProblemDetails.typeBase + "invalid-query")
             }
         }
     }

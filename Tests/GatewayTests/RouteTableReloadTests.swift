@@ -229,7 +229,7 @@ struct RouteTableReloadTests {
                     #expect(reloaded.status == .ok && reloaded.json["generation"] as? Int == 2)
                     #expect(try await fixture.redis.getString(fixture.components.fleetReloads.countKey) == "1")
                     let refused = try await client.execute(uri: "/admin/v1/routes/reload?scope=everywhere", method: .post, headers: Self.admin)
-                    #expect(refused.status == .badRequest && refused.problem?.type == ProblemDetails.typeBase + "invalid-scope")
+                    #expect(refused.status == .badRequest && refused.problem?.type == ProblemDetails.typeBase + "invalid-query")
                     #expect(try await client.execute(uri: "/admin/v1/routes", method: .get, headers: Self.admin).json["generation"] as? Int == 2)
                 }
             }
