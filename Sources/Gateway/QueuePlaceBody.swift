@@ -32,8 +32,8 @@ struct QueuePlaceBody: Sendable, Equatable {
             )
         case .prequeue(let opensAt, _, let idleTimeout):
             let remaining = opensAt.subtractingReportingOverflow(Int64(now.timeIntervalSince1970 * 1000))
-            var untilOpening = remaining.overflow ? 10_000 : Int(max(1_000, min(10_000, remaining.partialValue)))
-            if idleTimeout > 0 { untilOpening = max(1_000, min(untilOpening, min(idleTimeout, 86_400) * 1000 / 3)) }
+            let opening = remaining.overflow ? 10_000 : Int(max(1_000, min(10_000, remaining.partialValue)))
+            let untilOpening = max(1_000, ReleaseRates.within(idleTimeout: idleTimeout, milliseconds: opening))
             self.init(status: "prequeue", pollAfterMilliseconds: untilOpening, opensAt: opensAt, ticket: ticket)
         case .admitted:
             return nil

@@ -53,7 +53,14 @@ public struct ReleaseRates: Sendable, Hashable {
 
     /// `milliseconds`, or a third of the idle timeout when that is sooner.
     private func withinIdleTimeout(milliseconds: Int) -> Int {
-        idleTimeout > 0 ? min(milliseconds, idleTimeout * 1000 / 3) : milliseconds
+        Self.within(idleTimeout: idleTimeout, milliseconds: milliseconds)
+    }
+
+    /// `milliseconds`, or a third of `idleTimeout` (seconds; 0 when there is none) when that is
+    /// sooner: a client asks again before silence would lose its place. An idle timeout past a
+    /// day (none is configured so) counts as a day, so no value read back can overflow.
+    public static func within(idleTimeout: Int, milliseconds: Int) -> Int {
+        idleTimeout > 0 ? min(milliseconds, min(idleTimeout, 86_400) * 1000 / 3) : milliseconds
     }
 }
 

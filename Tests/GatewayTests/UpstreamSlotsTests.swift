@@ -5,7 +5,7 @@ import Testing
 @testable import Gateway
 
 @Suite("A route's max_connections bounds the requests each gateway has in hand to each upstream")
-struct UpstreamSlotsTests {
+struct SlotsTests {
     /// What the gateway answers to `count` POSTs to `/api/events/eN/buy` sent at once, each on a
     /// connection of its own, sorted.
     static func answersAtOnce(port: Int, count: Int) async throws -> [String] {
@@ -30,7 +30,7 @@ struct UpstreamSlotsTests {
 
     @Test("slots are taken up to the maximum and given back")
     func slots() {
-        let slots = UpstreamSlots(maximum: 2)
+        let slots = Slots(maximum: 2)
         #expect(slots.take() && slots.take())
         #expect(!slots.take(), "a third is refused")
         #expect(slots.current == 2)
@@ -38,20 +38,25 @@ struct UpstreamSlotsTests {
         #expect(slots.take(), "a slot given back is taken again")
     }
 
+    /// Runs `body` with the port of a live gateway whose route `/api/events` goes to `upstreams`,
+    /// each bounded at `maxConnections`.
+    static func withGateway(upstreams: [String], maxConnections: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        let routes = RouteTable(routes: [ProxyRoute(name: "buy", prefix: "/api/events", upstreams: upstreams, maxConnections: maxConnections)])
+        try await GatewayFixture.with(routes: routes) { fixture in
+            try await fixture.application.test(.live) { client in try await body(try #require(client.port)) }
+        }
+    }
+
     @Test("beyond max_connections a request is 503 upstream-busy at once, the upstream never called; a slot given back serves the next")
     func busy() async throws {
         try await UpstreamServer.with(delay: .milliseconds(800)) { upstream in
-            let routes = RouteTable(routes: [ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [upstream.url], maxConnections: 2)])
-            try await GatewayFixture.with(routes: routes) { fixture in
-                try await fixture.application.test(.live) { client in
-                    let port = try #require(client.port)
-                    let answers = try await Self.answersAtOnce(port: port, count: 5)
-                    #expect(answers.filter { $0.hasPrefix("HTTP/1.1 201") }.count == 2, "\(answers)")
-                    #expect(answers.filter(Self.isBusy).count == 3, "\(answers)")
-                    #expect(upstream.callCount == 2, "the busy ones never reached the upstream")
-                    let after = try await Self.answersAtOnce(port: port, count: 2)
-                    #expect(after.allSatisfy { $0.hasPrefix("HTTP/1.1 201") }, "the slots came back: \(after)")
-                }
+            try await Self.withGateway(upstreams: [upstream.url], maxConnections: 2) { port in
+                let answers = try await Self.answersAtOnce(port: port, count: 5)
+                #expect(answers.filter { $0.hasPrefix("HTTP/1.1 201") }.count == 2, "\(answers)")
+                #expect(answers.filter(Self.isBusy).count == 3, "\(answers)")
+                #expect(upstream.callCount == 2, "the busy ones never reached the upstream")
+                let after = try await Self.answersAtOnce(port: port, count: 2)
+                #expect(after.allSatisfy { $0.hasPrefix("HTTP/1.1 201") }, "the slots came back: \(after)")
             }
         }
     }
@@ -60,15 +65,11 @@ struct UpstreamSlotsTests {
     func overflowToTheNextUpstream() async throws {
         try await UpstreamServer.with(delay: .milliseconds(800)) { first in
             try await UpstreamServer.with(delay: .milliseconds(800)) { second in
-                let routes = RouteTable(routes: [ProxyRoute(name: "buy", prefix: "/api/events", upstreams: [first.url, second.url], maxConnections: 1)])
-                try await GatewayFixture.with(routes: routes) { fixture in
-                    try await fixture.application.test(.live) { client in
-                        let port = try #require(client.port)
-                        let answers = try await Self.answersAtOnce(port: port, count: 3)
-                        #expect(answers.filter { $0.hasPrefix("HTTP/1.1 201") }.count == 2, "\(answers)")
-                        #expect(answers.filter(Self.isBusy).count == 1, "\(answers)")
-                        #expect(first.callCount == 1 && second.callCount == 1, "one each: \(first.callCount), \(second.callCount)")
-                    }
+                try await Self.withGateway(upstreams: [first.url, second.url], maxConnections: 1) { port in
+                    let answers = try await Self.answersAtOnce(port: port, count: 3)
+                    #expect(answers.filter { $0.hasPrefix("HTTP/1.1 201") }.count == 2, "\(answers)")
+                    #expect(answers.filter(Self.isBusy).count == 1, "\(answers)")
+                    #expect(first.callCount == 1 && second.callCount == 1, "one each: \(first.callCount), \(second.callCount)")
                 }
             }
         }

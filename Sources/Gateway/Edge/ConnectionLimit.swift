@@ -24,17 +24,17 @@ final class ConnectionLimit: Sendable {
     static let keptDescriptors = 64
 
     /// Most client connections held at once.
-    let maximum: Int
+    var maximum: Int { clients.maximum }
     /// The process's open-files limit.
     let descriptors: Int
-    private let open = Atomic<Int>(0)
+    private let clients: Slots
     private let upstreams = Atomic<Int>(0)
     private let refused = Metrics.Counter(label: "gateway_connections_refused_total")
     private let upstreamsRefused = Metrics.Counter(label: "gateway_upstream_connections_refused_total")
     private let openNow = Metrics.Meter(label: "gateway_connections_open")
 
     init(maximum: Int, descriptors: Int = raiseDescriptorLimit()) {
-        self.maximum = maximum
+        self.clients = Slots(maximum: maximum)
         self.descriptors = descriptors
         Metrics.Gauge(label: "gateway_connections_limit").record(maximum)
     }
@@ -72,29 +72,28 @@ final class ConnectionLimit: Sendable {
 
     /// Takes a place for a new connection; false (and counted) when the limit is reached.
     func admit() -> Bool {
-        if open.wrappingAdd(1, ordering: .relaxed).newValue <= maximum {
-            openNow.increment()
-            return true
+        guard clients.take() else {
+            refused.increment()
+            return false
         }
-        open.wrappingSubtract(1, ordering: .relaxed)
-        refused.increment()
-        return false
+        openNow.increment()
+        return true
     }
 
     /// Gives back a connection's place once it has closed.
     func release() {
-        open.wrappingSubtract(1, ordering: .relaxed)
+        clients.give()
         openNow.decrement()
     }
 
     /// Client connections open now.
-    var current: Int { open.load(ordering: .relaxed) }
+    var current: Int { clients.current }
 
     /// Takes a descriptor for a new upstream connection; false (and counted) when client and
     /// upstream connections would leave fewer than ``keptDescriptors`` free.
     func admitUpstream() -> Bool {
         let upstreamsNow = upstreams.wrappingAdd(1, ordering: .relaxed).newValue
-        if upstreamsNow + open.load(ordering: .relaxed) <= descriptors - Self.keptDescriptors { return true }
+        if upstreamsNow + clients.current <= descriptors - Self.keptDescriptors { return true }
         upstreams.wrappingSubtract(1, ordering: .relaxed)
         upstreamsRefused.increment()
         return false

@@ -51,7 +51,7 @@ final class EdgeExchange {
     }
     /// The upstream slot held from the connect until the connection is let go (a route with
     /// `max_connections`), and whether an upstream of the route had none free for this request.
-    var heldSlots: UpstreamSlots?
+    var heldSlots: Slots?
     var foundUpstreamBusy = false
     var requestSent = false
     var retried = false

@@ -11,10 +11,10 @@ struct UpstreamTarget: Sendable, Hashable {
     /// A path the upstream URL carries (`http://h:p/base`), put before every request's URI.
     let basePath: String
     /// The route's bound on requests in hand to this upstream (`max_connections`), if it has one.
-    let slots: UpstreamSlots?
+    let slots: Slots?
 
     /// Parses `http://host[:port][/base]`; nil for anything else (TLS upstreams are not proxied).
-    /// With `maxConnections`, the target gets its own ``UpstreamSlots``.
+    /// With `maxConnections`, the target gets its own ``Slots``.
     init?(_ url: String, maxConnections: Int? = nil) {
         guard url.hasPrefix("http://") else { return nil }
         var rest = url.dropFirst("http://".count)
@@ -42,6 +42,6 @@ struct UpstreamTarget: Sendable, Hashable {
         self.authority = String(rest)
         self.key = "\(host):\(port)"
         self.basePath = base
-        self.slots = maxConnections.map { UpstreamSlots(maximum: $0) }
+        self.slots = maxConnections.map { Slots(maximum: $0) }
     }
 }

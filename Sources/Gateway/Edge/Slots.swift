@@ -1,13 +1,14 @@
 import Synchronization
 
-/// How many of this gateway's requests one upstream of a route has in hand at once: at most
-/// ``maximum``, the route's `max_connections` (as nginx's `max_conns`). A slow upstream then
+/// At most ``maximum`` of something held at once, shared by the event loops: the gateway's
+/// client connections (``ConnectionLimit``), or the requests this gateway has in hand to one
+/// upstream of a route with `max_connections` (as nginx's `max_conns`), so that a slow upstream
 /// meets a bounded number of connections from each gateway instead of one more per waiting
-/// client, and the requests beyond go to the route's other upstreams or get 503 `upstream-busy`
-/// at once. Shared by the event loops; a slot is held from the connect until the upstream
-/// connection goes back to the pool or closes.
-final class UpstreamSlots: Sendable, Hashable {
-    /// Most requests in hand at once.
+/// client; the requests beyond go to the route's other upstreams or get 503 `upstream-busy` at
+/// once. An upstream's slot is held from the connect until the connection goes back to the pool
+/// or closes.
+final class Slots: Sendable, Hashable {
+    /// Most held at once.
     let maximum: Int
     private let inUse = Atomic<Int>(0)
 
@@ -30,7 +31,7 @@ final class UpstreamSlots: Sendable, Hashable {
     /// Slots taken now.
     var current: Int { inUse.load(ordering: .relaxed) }
 
-    static func == (lhs: UpstreamSlots, rhs: UpstreamSlots) -> Bool { lhs === rhs }
+    static func == (lhs: Slots, rhs: Slots) -> Bool { lhs === rhs }
 
     func hash(into hasher: inout Hasher) {
         hasher.combine(ObjectIdentifier(self))
